@@ -1,0 +1,7 @@
+#!/usr/bin/env node
+import { main } from '../dist/cli.js';
+
+main().catch((error) => {
+  process.stderr.write(`llm-replay: ${error?.stack ?? error}\n`);
+  process.exit(1);
+});

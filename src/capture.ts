@@ -1,0 +1,152 @@
+// Record mode's view of an upstream stream: every event is passed to the client
+// the moment it is complete (never held back for the whole stream) and kept, with
+// its framing and timing, for the recording. A stream that breaks off, or ends
+// without the closing event its API always sends, is reported as incomplete.
+import { Transform, type TransformCallback } from 'node:stream';
+import { isJsonObject, parseLossless, type JsonValue } from './json/lossless.js';
+import type { StreamEventMeta, StreamFraming } from './recording.js';
+import { NdjsonSplitter } from './wire/ndjson.js';
+import { SseSplitter, type SseEvent } from './wire/sse.js';
+
+export type StreamFormat = 'sse' | 'ndjson';
+
+export function streamFormatOf(contentType: string | undefined): StreamFormat | undefined {
+  const type = (contentType ?? '').split(';')[0]?.trim().toLowerCase();
+  if (type === 'text/event-stream') return 'sse';
+  if (type === 'application/x-ndjson' || type === 'application/jsonl') return 'ndjson';
+  return undefined;
+}
+
+export interface CapturedStream {
+  chunks: JsonValue[];
+  framing: StreamFraming;
+  /** Why the stream cannot be recorded as complete, if it cannot. */
+  incomplete?: string;
+}
+
+function parseJson(text: string): JsonValue | undefined {
+  try {
+    return parseLossless(text);
+  } catch {
+    return undefined;
+  }
+}
+
+/** The closing event each known streaming API always sends; unknown APIs end with the body. */
+function missingTerminator(chunks: JsonValue[], sawDone: boolean, format: StreamFormat): string | undefined {
+  const first = chunks.find(isJsonObject);
+  const last = chunks[chunks.length - 1];
+  if (!first) return undefined;
+  if (format === 'ndjson') {
+    return 'done' in first && !(isJsonObject(last) && last['done'] === true) ? 'the last line did not say "done": true' : undefined;
+  }
+  const object = first['object'];
+  if ((object === 'chat.completion.chunk' || object === 'text_completion') && !sawDone) return 'no closing "data: [DONE]"';
+  const types = chunks.filter(isJsonObject).map((chunk) => chunk['type']);
+  if (typeof first['type'] === 'string') {
+    const type = first['type'];
+    if (type.startsWith('response.') && !types.some((t) => t === 'response.completed' || t === 'response.failed' || t === 'response.incomplete' || t === 'error')) {
+      return 'no closing response.completed event';
+    }
+    if (type === 'message_start' && !types.some((t) => t === 'message_stop' || t === 'error')) return 'no closing message_stop event';
+  }
+  return undefined;
+}
+
+export class StreamCapture extends Transform {
+  private readonly sse = new SseSplitter();
+  private readonly ndjson = new NdjsonSplitter();
+  private readonly chunks: JsonValue[] = [];
+  private readonly metas: StreamEventMeta[] = [];
+  private readonly offsets: number[] = [];
+  private plainEvents = true;
+  private sawDone = false;
+  private result: CapturedStream | undefined;
+
+  constructor(
+    private readonly format: StreamFormat,
+    private readonly startedAt: number,
+    private readonly headMs: number,
+    /** Rewrites an event's text before it reaches the client and the recording. */
+    private readonly rewrite: (text: string) => string = (text) => text,
+  ) {
+    super();
+  }
+
+  /** The captured stream, once the upstream has ended. */
+  get captured(): CapturedStream | undefined {
+    return this.result;
+  }
+
+  override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
+    try {
+      if (this.format === 'sse') for (const { raw, event } of this.sse.push(chunk)) this.sseEvent(raw, event);
+      else for (const line of this.ndjson.push(chunk)) this.ndjsonLine(line);
+      callback();
+    } catch (error) {
+      callback(error as Error);
+    }
+  }
+
+  override _flush(callback: TransformCallback): void {
+    let unterminated = false;
+    if (this.format === 'sse') {
+      unterminated = this.sse.pending;
+      for (const { raw, event } of this.sse.end()) this.sseEvent(raw, event);
+    } else {
+      const rest = this.ndjson.end();
+      unterminated = rest.length > 0;
+      for (const line of rest) this.ndjsonLine(line);
+    }
+    const framing: StreamFraming = { format: this.format };
+    if (this.format === 'sse') {
+      if (this.sawDone) framing.done = true;
+      if (this.sse.lineEnding && this.sse.lineEnding !== '\n') framing.line_ending = this.sse.lineEnding;
+      if (!this.plainEvents) framing.events = this.metas;
+    }
+    framing.timing = { head_ms: this.headMs, offsets_ms: this.offsets };
+    this.result = { chunks: this.chunks, framing };
+    const missing = missingTerminator(this.chunks, this.sawDone, this.format);
+    if (missing) this.result.incomplete = `the stream ended early: ${missing}`;
+    else if (unterminated && this.format === 'ndjson') this.result.incomplete = 'the stream ended inside a line';
+    callback();
+  }
+
+  private elapsed(): number {
+    return Math.round(performance.now() - this.startedAt);
+  }
+
+  private sseEvent(raw: string, event: SseEvent): void {
+    const text = this.rewrite(raw);
+    this.push(text === raw ? raw : text);
+    this.offsets.push(this.elapsed());
+    const data = event.data === undefined ? undefined : this.rewrite(event.data);
+    if (data === '[DONE]') {
+      this.sawDone = true;
+      return;
+    }
+    const meta: StreamEventMeta = {};
+    if (event.comments.length > 0) meta.comments = event.comments;
+    if (event.event !== undefined) meta.event = event.event;
+    if (event.id !== undefined) meta.id = event.id;
+    if (event.retry !== undefined) meta.retry = event.retry;
+    if (data === undefined) {
+      meta.data = false;
+    } else {
+      const parsed = parseJson(data);
+      if (parsed === undefined) meta.text = true;
+      this.chunks.push(parsed ?? data);
+    }
+    if (Object.keys(meta).length > 0) this.plainEvents = false;
+    this.metas.push(meta);
+  }
+
+  private ndjsonLine(line: string): void {
+    const text = this.rewrite(line);
+    this.push(text);
+    if (line.trim() === '') return;
+    const parsed = parseJson(text);
+    this.chunks.push(parsed ?? text.replace(/\r?\n$/, ''));
+    this.offsets.push(this.elapsed());
+  }
+}

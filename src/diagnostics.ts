@@ -1,0 +1,115 @@
+// What a replay miss tells the user: which request missed (key, method, endpoint,
+// test id), the nearest recording with a short diff of the two bodies (usually one
+// parameter changed), and how to record it.
+import path from 'node:path';
+import { isJsonObject, toPlainJson, type JsonValue } from './json/lossless.js';
+import type { RequestKey } from './keys/index.js';
+import type { ClientRequest } from './exchange.js';
+import type { RecordingStore } from './store.js';
+
+interface Summary {
+  file: string;
+  method: string;
+  endpoint: string;
+  testId: string | null;
+  body: unknown;
+}
+
+export interface MissReport {
+  message: string;
+  key: string;
+  method: string;
+  endpoint: string;
+  testId: string | null;
+  nearest?: { file: string; testId: string | null; differences: string[] };
+}
+
+const summaries = new WeakMap<RecordingStore, Map<string, Summary | null>>();
+const MAX_DIFFERENCES = 8;
+
+async function summariesOf(store: RecordingStore): Promise<Summary[]> {
+  let cache = summaries.get(store);
+  if (!cache) summaries.set(store, (cache = new Map()));
+  const out: Summary[] = [];
+  for (const entry of store.entries()) {
+    for (const file of entry.files) {
+      let summary = cache.get(file);
+      if (summary === undefined) {
+        try {
+          const recording = await store.read(file);
+          const { request } = recording;
+          summary = { file, method: request.method, endpoint: request.endpoint, testId: recording.test_id, body: toPlainJson(request.body) };
+        } catch {
+          summary = null;
+        }
+        cache.set(file, summary);
+      }
+      if (summary) out.push(summary);
+    }
+  }
+  return out;
+}
+
+function flatten(value: unknown, at: string, out: Map<string, string>): void {
+  if (Array.isArray(value)) {
+    if (value.length === 0) out.set(at, '[]');
+    value.forEach((item, i) => flatten(item, `${at}[${i}]`, out));
+  } else if (value !== null && typeof value === 'object') {
+    const entries = Object.entries(value as Record<string, unknown>);
+    if (entries.length === 0) out.set(at, '{}');
+    for (const [key, item] of entries) flatten(item, /^[A-Za-z_]\w*$/.test(key) ? `${at}.${key}` : `${at}[${JSON.stringify(key)}]`, out);
+  } else {
+    out.set(at, JSON.stringify(value));
+  }
+}
+
+function clip(text: string | undefined): string {
+  if (text === undefined) return '(absent)';
+  return text.length > 80 ? `${text.slice(0, 77)}...` : text;
+}
+
+/** The differing leaves of two bodies, as "path: recorded X, requested Y". */
+export function bodyDifferences(recorded: unknown, requested: unknown): string[] {
+  const left = new Map<string, string>();
+  const right = new Map<string, string>();
+  flatten(recorded, 'body', left);
+  flatten(requested, 'body', right);
+  const out: string[] = [];
+  for (const at of new Set([...left.keys(), ...right.keys()])) {
+    const a = left.get(at);
+    const b = right.get(at);
+    if (a !== b) out.push(`${at}: recorded ${clip(a)}, requested ${clip(b)}`);
+  }
+  return out;
+}
+
+export async function describeMiss(store: RecordingStore, client: ClientRequest, key: RequestKey): Promise<MissReport> {
+  const requested = isJsonObject(key.storedBody) || Array.isArray(key.storedBody) ? toPlainJson(key.storedBody as JsonValue) : key.storedBody;
+  const candidates = (await summariesOf(store)).filter((s) => s.endpoint === key.endpoint && s.method === key.method);
+  let best: { summary: Summary; differences: string[]; score: number } | undefined;
+  for (const summary of candidates) {
+    const differences = bodyDifferences(summary.body, requested);
+    if (summary.testId !== client.testId) differences.unshift(`test id: recorded ${JSON.stringify(summary.testId)}, requested ${JSON.stringify(client.testId)}`);
+    const score = differences.length;
+    if (!best || score < best.score) best = { summary, differences, score };
+  }
+  const lines = [
+    `llm-replay: no recording for ${key.method} ${client.path} (test id: ${client.testId === null ? 'none' : JSON.stringify(client.testId)}; key ${key.key}).`,
+  ];
+  const report: MissReport = { message: '', key: key.key, method: key.method, endpoint: key.endpoint, testId: client.testId };
+  if (best) {
+    const file = path.relative(process.cwd(), best.summary.file);
+    const shown = best.differences.slice(0, MAX_DIFFERENCES);
+    const more = best.differences.length - shown.length;
+    lines.push(`Nearest recording: ${file} (test id: ${best.summary.testId === null ? 'none' : JSON.stringify(best.summary.testId)}), which differs in:`);
+    lines.push(...shown.map((d) => `  ${d}`));
+    if (more > 0) lines.push(`  ... and ${more} more`);
+    if (best.differences.length === 0) lines.push('  nothing visible in method, endpoint, body or test id: the query string or key scheme differs.');
+    report.nearest = { file, testId: best.summary.testId, differences: best.differences };
+  } else {
+    lines.push(`No recording has ${key.method} ${key.endpoint} at all.`);
+  }
+  lines.push('To record it, run llm-replay with --mode record-if-missing (LLM_REPLAY_MODE=record-if-missing) and give the client its real API key.');
+  report.message = lines.join('\n');
+  return report;
+}

@@ -1,0 +1,55 @@
+// The client's request as the rest of the proxy sees it: built once at the edge,
+// with the body read as bytes and parsed lazily (JSON when it is JSON).
+import { parseLossless, type JsonValue } from './json/lossless.js';
+
+export type RequestBody =
+  | { kind: 'none' }
+  | { kind: 'json'; text: string; bytes: Buffer; value: unknown }
+  | { kind: 'bytes'; bytes: Buffer; contentType: string };
+
+export interface ClientRequest {
+  method: string;
+  /** The path the client called, without the query. */
+  path: string;
+  /** The raw query string without '?', '' when none. */
+  query: string;
+  headers: Record<string, string | string[] | undefined>;
+  body: RequestBody;
+  testId: string | null;
+}
+
+const strictUtf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
+const JSON_TYPE = /^application\/(?:[\w.+-]+\+)?json\b/i;
+
+/** A body is JSON when it says so (or says nothing) and parses; anything else is kept as bytes. */
+export function classifyBody(bytes: Buffer | undefined, contentType: string | undefined): RequestBody {
+  if (!bytes || bytes.length === 0) return { kind: 'none' };
+  const type = contentType ?? '';
+  if (type === '' || JSON_TYPE.test(type)) {
+    try {
+      // Invalid UTF-8 or malformed JSON: keyed and stored by its bytes instead.
+      const text = strictUtf8.decode(bytes);
+      return { kind: 'json', text, bytes, value: JSON.parse(text) };
+    } catch {
+      // not JSON after all
+    }
+  }
+  return { kind: 'bytes', bytes, contentType: type || 'application/octet-stream' };
+}
+
+const losslessCache = new WeakMap<RequestBody, JsonValue>();
+
+/** The JSON body with number lexemes kept (for llama-stack keys and for storing). */
+export function losslessBody(body: RequestBody & { kind: 'json' }): JsonValue {
+  let value = losslessCache.get(body);
+  if (value === undefined) {
+    try {
+      value = parseLossless(body.text);
+    } catch {
+      // lossless-json refuses duplicate keys that JSON.parse accepts; Python keeps the last too
+      value = body.value as JsonValue;
+    }
+    losslessCache.set(body, value);
+  }
+  return value;
+}

@@ -1,0 +1,184 @@
+// Record and live modes: the request goes to the upstream through
+// @fastify/reply-from; the answer streams back to the client as it arrives and,
+// when recording, is captured and written once it has ended completely.
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { createBrotliDecompress, createGunzip, createInflate } from 'node:zlib';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { IncomingHttpHeaders } from 'node:http';
+import type {} from '@fastify/reply-from';
+import { StreamCapture, streamFormatOf, type CapturedStream } from './capture.js';
+import type { ClientRequest } from './exchange.js';
+import { isJsonObject, parseLossless, type JsonValue } from './json/lossless.js';
+import type { RequestKey } from './keys/index.js';
+import type { Recording, RecordedResponse } from './recording.js';
+import { normalizeResponseObject } from './response-normalize.js';
+import { canonicalQuery } from './secrets.js';
+import { TEST_ID_HEADER } from './test-id.js';
+
+export interface Exchange {
+  client: ClientRequest;
+  /** Absent in live mode, where nothing is keyed or written. */
+  key?: RequestKey;
+  upstreamUrl: URL;
+  /** performance.now() when the request arrived. */
+  startedAt: number;
+}
+
+export type ForwardOutcome =
+  | { kind: 'recorded'; recording: Recording }
+  | { kind: 'not-recorded'; reason: string }
+  | { kind: 'passed-through' };
+
+/** Headers the proxy keeps for itself or must not pass on as they came. */
+function forwardedHeaders(headers: IncomingHttpHeaders): IncomingHttpHeaders {
+  const out = { ...headers };
+  delete out[TEST_ID_HEADER];
+  // The proxy has to read what it records; compressed answers would have to be undone anyway.
+  out['accept-encoding'] = 'identity';
+  return out;
+}
+
+function decompressor(encoding: string | undefined): NodeJS.ReadWriteStream | undefined {
+  switch ((encoding ?? '').trim().toLowerCase()) {
+    case 'gzip':
+    case 'x-gzip':
+      return createGunzip();
+    case 'deflate':
+      return createInflate();
+    case 'br':
+      return createBrotliDecompress();
+    default:
+      return undefined;
+  }
+}
+
+function contentTypeOf(headers: IncomingHttpHeaders): string | undefined {
+  const value = headers['content-type'];
+  return Array.isArray(value) ? value[0] : value;
+}
+
+/** The upstream URL as a recording stores it: no credentials, no base path (a gateway's account id). */
+function storedUrl(exchange: Exchange, key: RequestKey): string {
+  const query = canonicalQuery(exchange.client.query);
+  return `${exchange.upstreamUrl.origin}${key.keyedPath}${query ? `?${query}` : ''}`;
+}
+
+function buildRecording(exchange: Exchange, key: RequestKey, response: RecordedResponse): Recording {
+  const { client } = exchange;
+  const body = key.storedBody;
+  const request: Recording['request'] = {
+    method: key.method,
+    url: storedUrl(exchange, key),
+    headers: {},
+    body: client.body.kind === 'bytes' ? client.body.bytes.toString('base64') : body,
+    endpoint: key.endpoint,
+    model: isJsonObject(body) && typeof body['model'] === 'string' ? body['model'] : '',
+  };
+  if (client.body.kind === 'bytes') {
+    request['body_encoding'] = 'base64';
+    request['content_type'] = client.body.contentType;
+  }
+  return { test_id: client.testId, request, response, id_normalization_mapping: {} };
+}
+
+function keptHeaders(headers: IncomingHttpHeaders): Record<string, string> {
+  const type = contentTypeOf(headers);
+  return type ? { 'content-type': type } : {};
+}
+
+function streamResponse(exchange: Exchange, key: RequestKey, status: number, headers: IncomingHttpHeaders, captured: CapturedStream): RecordedResponse {
+  return {
+    body: captured.chunks.map((chunk) => normalizeResponseObject(chunk, key.key)),
+    is_streaming: true,
+    status,
+    headers: keptHeaders(headers),
+    stream: captured.framing,
+  };
+}
+
+function bodyResponse(key: RequestKey, status: number, headers: IncomingHttpHeaders, bytes: Buffer): RecordedResponse {
+  const type = contentTypeOf(headers) ?? '';
+  let body: JsonValue | undefined;
+  if (/json/i.test(type) || type === '') {
+    try {
+      body = normalizeResponseObject(parseLossless(bytes.toString('utf8')), key.key);
+    } catch {
+      body = undefined;
+    }
+  }
+  if (body === undefined && bytes.length > 0) {
+    return { body: bytes.toString('base64'), is_streaming: false, status, headers: keptHeaders(headers), body_encoding: 'base64' };
+  }
+  return { body: body ?? null, is_streaming: false, status, headers: keptHeaders(headers) };
+}
+
+async function collect(stream: Readable): Promise<Buffer> {
+  const parts: Buffer[] = [];
+  for await (const part of stream) parts.push(part as Buffer);
+  return Buffer.concat(parts);
+}
+
+export function forward(request: FastifyRequest, reply: FastifyReply, exchange: Exchange): Promise<ForwardOutcome> {
+  const { client, key } = exchange;
+  return new Promise<ForwardOutcome>((resolve) => {
+    const upstreamHref = exchange.upstreamUrl.href;
+    reply.from(upstreamHref, {
+      body: client.body.kind === 'none' ? null : client.body.bytes,
+      ...(client.body.kind === 'none' ? {} : { contentType: String(request.headers['content-type'] ?? 'application/octet-stream') }),
+      rewriteRequestHeaders: (_request, headers) => forwardedHeaders(headers as IncomingHttpHeaders),
+      rewriteHeaders: (headers) => {
+        const out = { ...(headers as IncomingHttpHeaders) };
+        // The body may be decompressed or re-framed: let fastify frame what is actually sent.
+        delete out['content-length'];
+        delete out['content-encoding'];
+        return out;
+      },
+      onError: (errorReply, { error }) => {
+        const status = (error as { statusCode?: number }).statusCode ?? 502;
+        const message = `llm-replay: the upstream ${exchange.upstreamUrl.origin} failed: ${error.message}`;
+        errorReply.code(status).send({ error: { message, type: 'upstream_error', param: null, code: 'llm_replay_upstream_error' } });
+        resolve({ kind: 'not-recorded', reason: error.message });
+      },
+      onResponse: (_request, upstreamReply, raw) => {
+        // reply-from hands over {statusCode, headers, stream}; its typings describe a ServerResponse.
+        const response = raw as unknown as { statusCode: number; headers: IncomingHttpHeaders; stream: Readable };
+        const headers = response.headers;
+        const status = response.statusCode ?? 502;
+        const decode = decompressor(headers['content-encoding'] as string | undefined);
+        const source: Readable = decode ? (response.stream.pipe(decode) as unknown as Readable) : (response.stream as unknown as Readable);
+        if (decode) response.stream.on('error', (error) => (decode as unknown as Readable).destroy(error));
+        const format = streamFormatOf(contentTypeOf(headers));
+        if (!key) {
+          upstreamReply.send(source);
+          resolve({ kind: 'passed-through' });
+          return;
+        }
+        if (format) {
+          const capture = new StreamCapture(format, exchange.startedAt, Math.round(performance.now() - exchange.startedAt));
+          upstreamReply.send(capture);
+          pipeline(source, capture).then(
+            () => {
+              const captured = capture.captured as CapturedStream;
+              if (captured.incomplete) resolve({ kind: 'not-recorded', reason: captured.incomplete });
+              else resolve({ kind: 'recorded', recording: buildRecording(exchange, key, streamResponse(exchange, key, status, headers, captured)) });
+            },
+            (error: Error) => resolve({ kind: 'not-recorded', reason: `the stream broke off: ${error.message}` }),
+          );
+          return;
+        }
+        collect(source).then(
+          (bytes) => {
+            upstreamReply.send(bytes);
+            resolve({ kind: 'recorded', recording: buildRecording(exchange, key, bodyResponse(key, status, headers, bytes)) });
+          },
+          (error: Error) => {
+            const message = `llm-replay: the upstream ${exchange.upstreamUrl.origin} broke off its answer: ${error.message}`;
+            upstreamReply.code(502).send({ error: { message, type: 'upstream_error', param: null, code: 'llm_replay_upstream_error' } });
+            resolve({ kind: 'not-recorded', reason: error.message });
+          },
+        );
+      },
+    });
+  });
+}

@@ -1,0 +1,131 @@
+// One request, top to bottom: build the client request at the edge, key it, then
+// replay, forward-and-record, or pass through, as the mode says.
+import path from 'node:path';
+import type { FastifyBaseLogger, FastifyReply, FastifyRequest } from 'fastify';
+import type { ServerConfig } from './config.js';
+import { describeMiss } from './diagnostics.js';
+import { RecordingFileError } from './errors.js';
+import { classifyBody, type ClientRequest } from './exchange.js';
+import { forward, type Exchange } from './forward.js';
+import { computeKey, type RequestKey } from './keys/index.js';
+import type { PreparedResponse } from './replay.js';
+import { recordingDirFor } from './layout.js';
+import type { RecordingStore } from './store.js';
+import { testIdFrom } from './test-id.js';
+
+export interface ProxyState {
+  config: ServerConfig;
+  store: RecordingStore;
+  log: FastifyBaseLogger;
+  /** Record-if-missing: the recording in flight per key, so identical requests reach the upstream once. */
+  inflight: Map<string, Promise<boolean>>;
+}
+
+function errorBody(message: string, type: string, code: string): Record<string, unknown> {
+  return { error: { message, type, param: null, code } };
+}
+
+export function clientRequestOf(request: FastifyRequest): ClientRequest {
+  const url = request.raw.url ?? '/';
+  const q = url.indexOf('?');
+  const contentType = request.headers['content-type'];
+  return {
+    method: request.method.toUpperCase(),
+    path: q < 0 ? url : url.slice(0, q),
+    query: q < 0 ? '' : url.slice(q + 1),
+    headers: request.headers,
+    body: classifyBody(Buffer.isBuffer(request.body) ? request.body : undefined, typeof contentType === 'string' ? contentType : undefined),
+    testId: testIdFrom(request.headers),
+  };
+}
+
+function upstreamUrlFor(config: ServerConfig, client: ClientRequest): URL {
+  const base = config.upstream.href.replace(/\/$/, '');
+  return new URL(`${base}${client.path}${client.query ? `?${client.query}` : ''}`);
+}
+
+export function sendPrepared(reply: FastifyReply, prepared: PreparedResponse): FastifyReply {
+  reply.code(prepared.status).headers(prepared.headers);
+  if (prepared.body) return reply.send(prepared.body);
+  return reply.send(Buffer.concat(prepared.events ?? []));
+}
+
+async function replayHit(state: ProxyState, reply: FastifyReply, pending: Promise<PreparedResponse>, key: RequestKey): Promise<FastifyReply> {
+  try {
+    return sendPrepared(reply, await pending);
+  } catch (error) {
+    const message = error instanceof RecordingFileError ? `llm-replay: recording ${error.message}` : `llm-replay: ${(error as Error).message}`;
+    state.log.error({ key: key.key }, message);
+    return reply.code(500).send(errorBody(message, 'llm_replay_error', 'llm_replay_bad_recording'));
+  }
+}
+
+async function replayMiss(state: ProxyState, reply: FastifyReply, client: ClientRequest, key: RequestKey): Promise<FastifyReply> {
+  const report = await describeMiss(state.store, client, key);
+  state.log.warn({ key: key.key, method: key.method, endpoint: client.path, testId: client.testId }, report.message);
+  // 404: the official SDKs retry 408, 409, 429 and 5xx, never a 404.
+  return reply.code(404).send(errorBody(report.message, 'llm_replay_miss', 'llm_replay_recording_not_found'));
+}
+
+/** Forwards, and writes the recording when the exchange completed. Resolves true when written. */
+async function record(state: ProxyState, request: FastifyRequest, reply: FastifyReply, exchange: Exchange, key: RequestKey): Promise<boolean> {
+  const outcome = await forward(request, reply, exchange);
+  if (outcome.kind !== 'recorded') {
+    if (outcome.kind === 'not-recorded') state.log.warn({ key: key.key, endpoint: exchange.client.path }, `llm-replay: not recorded: ${outcome.reason}`);
+    return false;
+  }
+  const relativeDir = recordingDirFor(state.config.layout, exchange.client.testId);
+  try {
+    await state.store.save(key.key, outcome.recording, relativeDir);
+    state.log.info({ key: key.key, endpoint: exchange.client.path, file: path.join(relativeDir, `${key.key}.json`) }, 'llm-replay: recorded');
+    return true;
+  } catch (error) {
+    state.log.error({ key: key.key }, `llm-replay: ${(error as Error).message}`);
+    return false;
+  }
+}
+
+async function recordIfMissing(state: ProxyState, request: FastifyRequest, reply: FastifyReply, exchange: Exchange, key: RequestKey): Promise<FastifyReply> {
+  for (let attempt = 0; attempt < 2; attempt++) {
+    const hit = state.store.lookup(key.key);
+    if (hit) return replayHit(state, reply, hit, key);
+    const leader = state.inflight.get(key.key);
+    if (!leader) break;
+    // Identical request in flight: wait for its recording, then answer from it.
+    await leader;
+  }
+  const recording = record(state, request, reply, exchange, key);
+  state.inflight.set(key.key, recording);
+  try {
+    await recording;
+  } finally {
+    state.inflight.delete(key.key);
+  }
+  return reply;
+}
+
+export function createHandler(state: ProxyState) {
+  return async function handle(request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> {
+    const startedAt = performance.now();
+    const { config, store } = state;
+    const client = clientRequestOf(request);
+    const upstreamUrl = upstreamUrlFor(config, client);
+    if (config.mode === 'live') {
+      await forward(request, reply, { client, upstreamUrl, startedAt });
+      return reply;
+    }
+    const key = computeKey(config.keyScheme, client, { upstreamHost: config.upstream.host });
+    const exchange: Exchange = { client, key, upstreamUrl, startedAt };
+    switch (config.mode) {
+      case 'replay': {
+        const hit = store.lookup(key.key);
+        return hit ? replayHit(state, reply, hit, key) : replayMiss(state, reply, client, key);
+      }
+      case 'record-if-missing':
+        return recordIfMissing(state, request, reply, exchange, key);
+      case 'record':
+        await record(state, request, reply, exchange, key);
+        return reply;
+    }
+  };
+}

@@ -1,0 +1,20 @@
+// Where a new recording is written inside the recordings directory. A test id can
+// choose a folder (llama-stack keeps recordings beside the test file) but can never
+// lead outside the directory: anything odd falls back to the top folder.
+
+import type { Layout } from './config.js';
+
+const SAFE_SEGMENT = /^[A-Za-z0-9_][A-Za-z0-9_.+=@-]{0,127}$/;
+const MAX_DEPTH = 32;
+
+/** `tests/x/test_a.py::test_b` -> `tests/x/recordings` under the by-test-file layout. */
+export function recordingDirFor(layout: Layout, testId: string | null): string {
+  if (layout !== 'by-test-file' || testId === null) return '';
+  const testFile = testId.split('::')[0] ?? '';
+  if (!testFile.includes('.py') && !/\.(test|spec)\.[cm]?[jt]sx?$/.test(testFile)) return '';
+  const segments = testFile.split('/').slice(0, -1);
+  if (segments.length > MAX_DEPTH || !segments.every((segment) => SAFE_SEGMENT.test(segment) && segment !== '..' && segment !== '.')) {
+    return '';
+  }
+  return [...segments, 'recordings'].join('/');
+}

@@ -1,0 +1,141 @@
+// The recording file (RECORDINGS.md section 1): llama-stack's shape plus the few
+// fields this project adds under `response` (status, headers, stream framing,
+// timing, binary bodies). Files are validated once, when they are read.
+import { RecordingFileError } from './errors.js';
+import { isJsonObject, parseLossless, toPlainJson, stringifyLossless, type JsonObject, type JsonValue } from './json/lossless.js';
+import type { LineEnding } from './wire/sse.js';
+
+/** One wire event of a stream that carried more than a plain `data:` line. */
+export interface StreamEventMeta {
+  event?: string;
+  id?: string;
+  retry?: number;
+  comments?: string[];
+  /** The event carried no data (a comment or keep-alive): it takes no chunk. */
+  data?: false;
+  /** The data was not JSON: the chunk is its text. */
+  text?: true;
+}
+
+export interface StreamFraming {
+  format: 'sse' | 'ndjson';
+  /** The SSE stream closed with `data: [DONE]`. */
+  done?: boolean;
+  line_ending?: LineEnding;
+  events?: StreamEventMeta[];
+  /** Milliseconds from the request to the response head and to each wire event. */
+  timing?: { head_ms: number; offsets_ms: number[] };
+}
+
+export interface RecordedRequest {
+  method: string;
+  url: string;
+  headers: Record<string, never>;
+  body: JsonValue;
+  endpoint: string;
+  model: string;
+  [extra: string]: JsonValue | undefined;
+}
+
+export interface RecordedResponse {
+  body: JsonValue;
+  is_streaming: boolean;
+  status?: number;
+  headers?: Record<string, string>;
+  /** The body is the base64 of bytes that were not JSON. */
+  body_encoding?: 'base64';
+  stream?: StreamFraming;
+  is_exception?: boolean;
+  exception_data?: JsonValue;
+  exception_message?: string;
+}
+
+export interface Recording {
+  test_id: string | null;
+  request: RecordedRequest;
+  response: RecordedResponse;
+  id_normalization_mapping: Record<string, string>;
+}
+
+/** llama-stack stores SDK objects as {"__type__": class path, "__data__": object}. */
+export function unwrapTyped(value: JsonValue): JsonValue {
+  if (isJsonObject(value) && typeof value['__type__'] === 'string' && '__data__' in value) {
+    return value['__data__'] as JsonValue;
+  }
+  return value;
+}
+
+/** llama-stack's load step: every original id in the text becomes its normalised id. */
+function applyIdMapping(text: string): string {
+  if (!text.includes('"id_normalization_mapping"')) return text;
+  const probe = JSON.parse(text) as { id_normalization_mapping?: unknown };
+  const mapping = probe.id_normalization_mapping;
+  if (!isJsonObject(mapping) || Object.keys(mapping).length === 0) return text;
+  let out = text;
+  for (const [normalized, original] of Object.entries(mapping)) {
+    if (typeof original === 'string' && original !== '') out = out.split(original).join(normalized);
+  }
+  return out;
+}
+
+function fail(file: string, message: string): never {
+  throw new RecordingFileError(file, message);
+}
+
+/** Parses and validates a recording file's text. */
+export function parseRecording(text: string, file: string): Recording {
+  if (text.trim() === '') fail(file, 'the file is empty');
+  let data: JsonValue;
+  try {
+    data = parseLossless(applyIdMapping(text));
+  } catch (error) {
+    fail(file, `not valid JSON (${(error as Error).message})`);
+  }
+  if (!isJsonObject(data)) fail(file, 'not a recording: the top level is not an object');
+  const request = data['request'];
+  const response = data['response'];
+  if (!isJsonObject(request)) fail(file, 'not a recording: no "request" object');
+  if (!isJsonObject(response)) fail(file, 'not a recording: no "response" object');
+  if (typeof request['method'] !== 'string') fail(file, '"request.method" must be a string');
+  if (!('body' in response)) fail(file, 'no "response.body"');
+  const testId = data['test_id'];
+  if (testId !== undefined && testId !== null && typeof testId !== 'string') fail(file, '"test_id" must be a string or null');
+  if (response['is_streaming'] === true && !Array.isArray(response['body']) && response['is_exception'] !== true) {
+    fail(file, 'a streaming recording must have a list of chunks as "response.body"');
+  }
+  const status = response['status'] === undefined ? undefined : numberField(response, 'status');
+  if (response['status'] !== undefined && (status === undefined || !Number.isInteger(status) || status < 100 || status > 599)) {
+    fail(file, '"response.status" must be an HTTP status code');
+  }
+  const recording = data as unknown as Recording;
+  if (status !== undefined) recording.response.status = status;
+  // Only bodies need exact number spelling; the project's own metadata is plain JSON.
+  for (const field of ['stream', 'exception_data', 'headers'] as const) {
+    if (response[field] !== undefined) (recording.response as unknown as JsonObject)[field] = toPlainJson(response[field] as JsonValue) as JsonValue;
+  }
+  recording.test_id = (testId as string | null | undefined) ?? null;
+  recording.request.endpoint = typeof request['endpoint'] === 'string' ? request['endpoint'] : pathOf(String(request['url'] ?? ''));
+  recording.response.is_streaming = response['is_streaming'] === true;
+  recording.id_normalization_mapping = {};
+  return recording;
+}
+
+function pathOf(url: string): string {
+  try {
+    return new URL(url).pathname;
+  } catch {
+    return url;
+  }
+}
+
+/** Pretty-printed like llama-stack's files (two-space indent, trailing newline). */
+export function serializeRecording(recording: Recording): string {
+  return stringifyLossless(recording, 2) + '\n';
+}
+
+export function numberField(object: JsonObject, field: string): number | undefined {
+  const value = object[field];
+  if (typeof value === 'number') return value;
+  if (value !== null && typeof value === 'object' && 'isLosslessNumber' in value) return Number((value as { value: string }).value);
+  return undefined;
+}

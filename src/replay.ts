@@ -1,0 +1,121 @@
+// Turns a recording into the bytes the API sent: a status, a few headers, and
+// either one body or the stream's wire events re-framed exactly as the API framed
+// them. Prepared once per recording and cached by the store.
+import { isJsonObject, stringifyLossless, type JsonValue } from './json/lossless.js';
+import { compareCodePoints } from './json/python-dumps.js';
+import { unwrapTyped, type Recording, type StreamEventMeta, type StreamFraming } from './recording.js';
+import { formatSseEvent, type SseEvent } from './wire/sse.js';
+
+export interface PreparedResponse {
+  status: number;
+  headers: Record<string, string>;
+  /** The whole body, for answers that are not streams. */
+  body?: Buffer;
+  /** The wire events of a stream, in order. */
+  events?: Buffer[];
+  /** When each event was sent, in ms from the request (recorded timing). */
+  offsets?: number[];
+  headMs?: number;
+}
+
+const SSE_TYPE = 'text/event-stream; charset=utf-8';
+const NDJSON_TYPE = 'application/x-ndjson';
+const JSON_TYPE = 'application/json';
+
+/** What a recording that does not describe its stream must have looked like on the wire. */
+export function inferFraming(endpoint: string, chunks: JsonValue[]): StreamFraming {
+  if (/^\/api\/(chat|generate|pull|push|create)$/.test(endpoint)) return { format: 'ndjson' };
+  const framing: StreamFraming = { format: 'sse' };
+  if (/\/completions$/.test(endpoint)) framing.done = true;
+  // The Responses and Messages APIs name each event after the chunk's type.
+  const typed = chunks.map(unwrapTyped);
+  if (typed.length > 0 && typed.every((chunk) => isJsonObject(chunk) && typeof chunk['type'] === 'string')) {
+    framing.events = typed.map((chunk) => ({ event: (chunk as { type: string }).type }));
+  }
+  return framing;
+}
+
+function errorBodyFromException(recording: Recording): { status: number; body: JsonValue } {
+  const data = isJsonObject(recording.response.exception_data) ? recording.response.exception_data : {};
+  const status = typeof data['status_code'] === 'number' ? data['status_code'] : 500;
+  const message = String(data['message'] ?? recording.response.exception_message ?? 'recorded exception');
+  const recordedBody = data['body'];
+  const error = isJsonObject(recordedBody)
+    ? isJsonObject(recordedBody['error'])
+      ? recordedBody['error']
+      : recordedBody
+    : { message, type: String(data['type'] ?? 'error'), param: null, code: null };
+  return { status, body: { error } };
+}
+
+function streamEvents(chunks: JsonValue[], framing: StreamFraming): Buffer[] {
+  const eol = framing.line_ending ?? '\n';
+  const out: Buffer[] = [];
+  if (framing.format === 'ndjson') {
+    for (const chunk of chunks) out.push(Buffer.from(stringifyLossless(unwrapTyped(chunk)) + '\n'));
+    return out;
+  }
+  const metas: StreamEventMeta[] = framing.events ?? chunks.map(() => ({}));
+  let next = 0;
+  for (const meta of metas) {
+    const event: SseEvent = { comments: meta.comments ?? [] };
+    if (meta.event !== undefined) event.event = meta.event;
+    if (meta.id !== undefined) event.id = meta.id;
+    if (meta.retry !== undefined) event.retry = meta.retry;
+    if (meta.data !== false) {
+      const chunk = unwrapTyped(chunks[next++] ?? null);
+      event.data = meta.text && typeof chunk === 'string' ? chunk : stringifyLossless(chunk);
+    }
+    out.push(Buffer.from(formatSseEvent(event, eol)));
+  }
+  // Chunks beyond the described events (hand-edited files) still go out.
+  for (; next < chunks.length; next++) {
+    out.push(Buffer.from(formatSseEvent({ comments: [], data: stringifyLossless(unwrapTyped(chunks[next] ?? null)) }, eol)));
+  }
+  if (framing.done) out.push(Buffer.from(formatSseEvent({ comments: [], data: '[DONE]' }, eol)));
+  return out;
+}
+
+export function prepareResponse(recording: Recording): PreparedResponse {
+  const { response } = recording;
+  const headers: Record<string, string> = { ...(response.headers ?? {}) };
+  if (response.is_exception) {
+    const { status, body } = errorBodyFromException(recording);
+    return { status, headers: { 'content-type': JSON_TYPE }, body: Buffer.from(stringifyLossless(body)) };
+  }
+  const status = response.status ?? 200;
+  if (response.is_streaming && Array.isArray(response.body)) {
+    const framing = response.stream ?? inferFraming(recording.request.endpoint, response.body);
+    headers['content-type'] ??= framing.format === 'ndjson' ? NDJSON_TYPE : SSE_TYPE;
+    const prepared: PreparedResponse = { status, headers, events: streamEvents(response.body, framing) };
+    if (framing.timing) {
+      prepared.offsets = framing.timing.offsets_ms;
+      prepared.headMs = framing.timing.head_ms;
+    }
+    return prepared;
+  }
+  if (response.body_encoding === 'base64' && typeof response.body === 'string') {
+    headers['content-type'] ??= 'application/octet-stream';
+    return { status, headers, body: Buffer.from(response.body, 'base64') };
+  }
+  headers['content-type'] ??= JSON_TYPE;
+  return { status, headers, body: Buffer.from(stringifyLossless(unwrapTyped(response.body))) };
+}
+
+/** llama-stack's model-list files: one answer from the union of all of them, sorted by id. */
+export function prepareModelList(recordings: Recording[]): PreparedResponse {
+  const byId = new Map<string, JsonValue>();
+  let ollama = false;
+  for (const recording of recordings) {
+    const body = unwrapTyped(recording.response.body);
+    const items = Array.isArray(body) ? body : isJsonObject(body) && Array.isArray(body['models']) ? ((ollama = true), body['models']) : isJsonObject(body) && Array.isArray(body['data']) ? body['data'] : [];
+    for (const item of items) {
+      const model = unwrapTyped(item);
+      const id = isJsonObject(model) ? model[ollama ? 'model' : 'id'] ?? model['id'] ?? model['name'] : undefined;
+      if (typeof id === 'string') byId.set(id, model);
+    }
+  }
+  const sorted = [...byId.keys()].sort(compareCodePoints).map((id) => byId.get(id) as JsonValue);
+  const body: JsonValue = ollama ? { models: sorted } : { object: 'list', data: sorted };
+  return { status: 200, headers: { 'content-type': JSON_TYPE }, body: Buffer.from(stringifyLossless(body)) };
+}

@@ -1,0 +1,175 @@
+// The recordings directory: an index of key -> file built from file names at any
+// depth, prepared answers cached in memory, and atomic writes (temp file + rename)
+// so a crash or a concurrent request never leaves a half-written recording.
+import { randomBytes } from 'node:crypto';
+import { mkdir, readdir, readFile, rename, unlink, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { RecordingFileError } from './errors.js';
+import { parseRecording, serializeRecording, type Recording } from './recording.js';
+import { prepareModelList, prepareResponse, type PreparedResponse } from './replay.js';
+
+export interface StoreLogger {
+  warn(message: string): void;
+}
+
+export const TEMP_PREFIX = '.llm-replay-tmp-';
+const KEY_FILE = /^([0-9a-f]{64})\.json$/;
+const MODEL_LIST_FILE = /^models-([0-9a-f]{64})-([0-9a-f]{8})\.json$/;
+const CACHE_LIMIT = 4096;
+
+export interface IndexEntry {
+  key: string;
+  /** Absolute paths: one file, or several for a llama-stack model list. */
+  files: string[];
+  modelList: boolean;
+}
+
+export class RecordingStore {
+  private readonly index = new Map<string, IndexEntry>();
+  private readonly prepared = new Map<string, Promise<PreparedResponse>>();
+  private readonly pendingWrites = new Set<Promise<void>>();
+  /** Files that could not be used, with why; reported once at start-up. */
+  readonly skipped: Array<{ file: string; reason: string }> = [];
+
+  private constructor(readonly dir: string) {}
+
+  static async open(dir: string): Promise<RecordingStore> {
+    const store = new RecordingStore(path.resolve(dir));
+    await store.scan(store.dir);
+    return store;
+  }
+
+  get size(): number {
+    return this.index.size;
+  }
+
+  has(key: string): boolean {
+    return this.index.has(key);
+  }
+
+  entry(key: string): IndexEntry | undefined {
+    return this.index.get(key);
+  }
+
+  entries(): IterableIterator<IndexEntry> {
+    return this.index.values();
+  }
+
+  private async scan(dir: string): Promise<void> {
+    const items = await readdir(dir, { withFileTypes: true });
+    for (const item of items) {
+      const full = path.join(dir, item.name);
+      if (item.isDirectory()) {
+        if (item.name.startsWith('.') || item.name === 'node_modules') continue;
+        await this.scan(full);
+        continue;
+      }
+      if (!item.isFile() || !item.name.endsWith('.json')) continue;
+      const plain = KEY_FILE.exec(item.name);
+      const models = plain ? null : MODEL_LIST_FILE.exec(item.name);
+      const key = plain?.[1] ?? models?.[1];
+      if (key === undefined) {
+        this.skipped.push({ file: full, reason: 'its name is not <key>.json or models-<key>-<digest>.json' });
+        continue;
+      }
+      const existing = this.index.get(key);
+      if (!existing) {
+        this.index.set(key, { key, files: [full], modelList: models !== null });
+      } else if (models && existing.modelList) {
+        existing.files.push(full);
+      } else {
+        this.skipped.push({ file: full, reason: `duplicate of ${path.relative(this.dir, existing.files[0] ?? '')}` });
+      }
+    }
+  }
+
+  /** Reads and validates one recording file. */
+  async read(file: string): Promise<Recording> {
+    let text: string;
+    try {
+      text = await readFile(file, 'utf8');
+    } catch (error) {
+      throw new RecordingFileError(file, `cannot be read (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`);
+    }
+    return parseRecording(text, file);
+  }
+
+  /** The recordings behind a key (several for a model list). */
+  async load(key: string): Promise<Recording[]> {
+    const entry = this.index.get(key);
+    return entry ? Promise.all(entry.files.map((file) => this.read(file))) : [];
+  }
+
+  /** The prepared answer for a key, or undefined when there is no recording. */
+  lookup(key: string): Promise<PreparedResponse> | undefined {
+    const cached = this.prepared.get(key);
+    if (cached) {
+      this.prepared.delete(key);
+      this.prepared.set(key, cached);
+      return cached;
+    }
+    const entry = this.index.get(key);
+    if (!entry) return undefined;
+    const promise = this.load(key).then((recordings) =>
+      entry.modelList ? prepareModelList(recordings) : prepareResponse(recordings[0] as Recording),
+    );
+    // A broken file is reported on every request until it is fixed, not cached as broken.
+    promise.catch(() => this.prepared.delete(key));
+    this.remember(key, promise);
+    return promise;
+  }
+
+  private remember(key: string, promise: Promise<PreparedResponse>): void {
+    this.prepared.set(key, promise);
+    if (this.prepared.size > CACHE_LIMIT) {
+      const oldest = this.prepared.keys().next().value;
+      if (oldest !== undefined) this.prepared.delete(oldest);
+    }
+  }
+
+  /**
+   * Stores a recording: answerable at once from memory, on disk atomically.
+   * `relativeDir` is where a new key goes; a key already on disk is rewritten in place.
+   */
+  save(key: string, recording: Recording, relativeDir: string, fileName = `${key}.json`): Promise<void> {
+    const existing = this.index.get(key);
+    const target = existing && !existing.modelList ? (existing.files[0] as string) : path.join(this.dir, relativeDir, fileName);
+    const modelList = fileName.startsWith('models-');
+    if (modelList && existing?.modelList) {
+      if (!existing.files.includes(target)) existing.files.push(target);
+    } else {
+      this.index.set(key, { key, files: [target], modelList });
+    }
+    this.prepared.delete(key);
+    if (!modelList) this.remember(key, Promise.resolve(prepareResponse(recording)));
+    const write = writeAtomically(target, serializeRecording(recording))
+      .catch((error: unknown) => {
+        // Not on disk means not recorded: forget it so the next request tries again.
+        if (!existing) {
+          this.index.delete(key);
+          this.prepared.delete(key);
+        }
+        throw new RecordingFileError(target, `cannot be written (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`);
+      })
+      .finally(() => this.pendingWrites.delete(write));
+    this.pendingWrites.add(write);
+    return write;
+  }
+
+  /** Waits for every write in flight (used on shutdown). */
+  async drain(): Promise<void> {
+    await Promise.allSettled([...this.pendingWrites]);
+  }
+}
+
+async function writeAtomically(file: string, text: string): Promise<void> {
+  await mkdir(path.dirname(file), { recursive: true });
+  const temp = path.join(path.dirname(file), `${TEMP_PREFIX}${randomBytes(6).toString('hex')}`);
+  try {
+    await writeFile(temp, text, { flag: 'wx' });
+    await rename(temp, file);
+  } catch (error) {
+    await unlink(temp).catch(() => undefined);
+    throw error;
+  }
+}

@@ -1,0 +1,28 @@
+// Which test made a request: X-Test-Id, or llama-stack's provider-data headers
+// (JSON with "__test_id"), as its server-mode test clients send it.
+
+const PROVIDER_DATA_HEADERS = ['x-llamastack-provider-data', 'x-ogx-provider-data'];
+
+function single(value: string | string[] | undefined): string | undefined {
+  return Array.isArray(value) ? value[0] : value;
+}
+
+export function testIdFrom(headers: Record<string, string | string[] | undefined>): string | null {
+  const direct = single(headers['x-test-id']);
+  if (direct !== undefined && direct !== '') return direct;
+  for (const name of PROVIDER_DATA_HEADERS) {
+    const raw = single(headers[name]);
+    if (!raw) continue;
+    try {
+      const data = JSON.parse(raw) as unknown;
+      const id = typeof data === 'object' && data !== null ? (data as Record<string, unknown>)['__test_id'] : undefined;
+      if (typeof id === 'string' && id !== '') return id;
+    } catch {
+      // not JSON: carries no test id
+    }
+  }
+  return null;
+}
+
+/** Headers that tell the proxy about the test and mean nothing to the upstream. */
+export const TEST_ID_HEADER = 'x-test-id';

@@ -1,0 +1,46 @@
+// Test scaffolding: temporary recordings directories and servers that are always closed.
+import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import OpenAI from 'openai';
+import { startServer, type RunningServer, type ServerOptions } from '../../src/index.js';
+
+export async function tempDir(prefix = 'llm-replay-'): Promise<string> {
+  return mkdtemp(path.join(tmpdir(), prefix));
+}
+
+export async function removeDir(dir: string): Promise<void> {
+  await rm(dir, { recursive: true, force: true });
+}
+
+export async function serve(options: ServerOptions): Promise<RunningServer> {
+  return startServer({ port: 0, logLevel: 'silent', ...options });
+}
+
+export function openai(server: RunningServer, options: { apiKey?: string; testId?: string } = {}): OpenAI {
+  return new OpenAI({
+    baseURL: `${server.url}/v1`,
+    apiKey: options.apiKey ?? 'sk-test-not-a-real-key',
+    maxRetries: 0,
+    ...(options.testId ? { defaultHeaders: { 'X-Test-Id': options.testId } } : {}),
+  });
+}
+
+/** Every file under dir, relative, sorted. */
+export async function listFiles(dir: string): Promise<string[]> {
+  const entries = await readdir(dir, { recursive: true, withFileTypes: true });
+  return entries
+    .filter((e) => e.isFile())
+    .map((e) => path.relative(dir, path.join(e.parentPath ?? (e as unknown as { path: string }).path, e.name)))
+    .sort();
+}
+
+export async function readJson(file: string): Promise<any> {
+  return JSON.parse(await readFile(file, 'utf8'));
+}
+
+/** All recordings in dir, parsed, with their file names. */
+export async function recordingsIn(dir: string): Promise<Array<{ file: string; data: any }>> {
+  const files = (await listFiles(dir)).filter((f) => f.endsWith('.json'));
+  return Promise.all(files.map(async (file) => ({ file, data: await readJson(path.join(dir, file)) })));
+}
