@@ -67,6 +67,11 @@ export class StreamCapture extends Transform {
     private readonly format: StreamFormat,
     private readonly startedAt: number,
     private readonly headMs: number,
+    /**
+     * Called once the upstream has ended, before the client's response ends: the
+     * recording is on disk by the time the client has seen the whole stream.
+     */
+    private readonly onEnd: (captured: CapturedStream) => Promise<void>,
     /** Rewrites an event's text before it reaches the client and the recording. */
     private readonly rewrite: (text: string) => string = (text) => text,
   ) {
@@ -109,7 +114,10 @@ export class StreamCapture extends Transform {
     const missing = missingTerminator(this.chunks, this.sawDone, this.format);
     if (missing) this.result.incomplete = `the stream ended early: ${missing}`;
     else if (unterminated && this.format === 'ndjson') this.result.incomplete = 'the stream ended inside a line';
-    callback();
+    this.onEnd(this.result).then(
+      () => callback(),
+      () => callback(),
+    );
   }
 
   private elapsed(): number {
@@ -130,6 +138,7 @@ export class StreamCapture extends Transform {
     if (event.event !== undefined) meta.event = event.event;
     if (event.id !== undefined) meta.id = event.id;
     if (event.retry !== undefined) meta.retry = event.retry;
+    if (event.order) meta.order = event.order;
     if (data === undefined) {
       meta.data = false;
     } else {

@@ -28,6 +28,8 @@ export interface ServerOptions {
   bodyLimit?: number;
   /** Log level for fastify's logger, or false for none (default 'info'; startServer: 'warn'). */
   logLevel?: string | false;
+  /** Where log lines go (default stdout). */
+  logStream?: NodeJS.WritableStream;
 }
 
 export interface ServerConfig {
@@ -41,6 +43,7 @@ export interface ServerConfig {
   upstreamTimeoutMs: number;
   bodyLimit: number;
   logLevel: string | false;
+  logStream?: NodeJS.WritableStream;
 }
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
@@ -76,7 +79,7 @@ export function parseUpstream(option: string, value: string): URL {
 }
 
 export function resolveConfig(options: ServerOptions = {}): ServerConfig {
-  const known = new Set(['mode', 'recordings', 'upstream', 'port', 'host', 'keyScheme', 'layout', 'upstreamTimeoutMs', 'bodyLimit', 'logLevel']);
+  const known = new Set(['mode', 'recordings', 'upstream', 'port', 'host', 'keyScheme', 'layout', 'upstreamTimeoutMs', 'bodyLimit', 'logLevel', 'logStream']);
   for (const name of Object.keys(options)) {
     if (!known.has(name)) throw new ConfigError(name, `unknown option; known options are ${[...known].join(', ')}`);
   }
@@ -96,5 +99,6 @@ export function resolveConfig(options: ServerOptions = {}): ServerConfig {
     upstreamTimeoutMs: integer('upstreamTimeoutMs', options.upstreamTimeoutMs, 300_000, 1, 86_400_000),
     bodyLimit: integer('bodyLimit', options.bodyLimit, 50 * 1024 * 1024, 1, 2 ** 31 - 1),
     logLevel,
+    ...(options.logStream ? { logStream: options.logStream } : {}),
   };
 }

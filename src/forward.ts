@@ -25,10 +25,10 @@ export interface Exchange {
   startedAt: number;
 }
 
-export type ForwardOutcome =
-  | { kind: 'recorded'; recording: Recording }
-  | { kind: 'not-recorded'; reason: string }
-  | { kind: 'passed-through' };
+export type ForwardOutcome = { kind: 'recorded' } | { kind: 'not-recorded'; reason: string } | { kind: 'passed-through' };
+
+/** Writes a recording; rejects with a message when it cannot. */
+export type Persist = (recording: Recording) => Promise<void>;
 
 /** Headers the proxy keeps for itself or must not pass on as they came. */
 function forwardedHeaders(headers: IncomingHttpHeaders): IncomingHttpHeaders {
@@ -87,7 +87,7 @@ function keptHeaders(headers: IncomingHttpHeaders): Record<string, string> {
   return type ? { 'content-type': type } : {};
 }
 
-function streamResponse(exchange: Exchange, key: RequestKey, status: number, headers: IncomingHttpHeaders, captured: CapturedStream): RecordedResponse {
+function streamResponse(key: RequestKey, status: number, headers: IncomingHttpHeaders, captured: CapturedStream): RecordedResponse {
   return {
     body: captured.chunks.map((chunk) => normalizeResponseObject(chunk, key.key)),
     is_streaming: true,
@@ -119,7 +119,11 @@ async function collect(stream: Readable): Promise<Buffer> {
   return Buffer.concat(parts);
 }
 
-export function forward(request: FastifyRequest, reply: FastifyReply, exchange: Exchange): Promise<ForwardOutcome> {
+/**
+ * Forwards the request. With a key and `persist`, a complete answer is recorded
+ * before the client's response ends, so a recording exists once the client has its answer.
+ */
+export function forward(request: FastifyRequest, reply: FastifyReply, exchange: Exchange, persist?: Persist): Promise<ForwardOutcome> {
   const { client, key } = exchange;
   return new Promise<ForwardOutcome>((resolve) => {
     const upstreamHref = exchange.upstreamUrl.href;
@@ -149,28 +153,30 @@ export function forward(request: FastifyRequest, reply: FastifyReply, exchange: 
         const source: Readable = decode ? (response.stream.pipe(decode) as unknown as Readable) : (response.stream as unknown as Readable);
         if (decode) response.stream.on('error', (error) => (decode as unknown as Readable).destroy(error));
         const format = streamFormatOf(contentTypeOf(headers));
-        if (!key) {
+        if (!key || !persist) {
           upstreamReply.send(source);
           resolve({ kind: 'passed-through' });
           return;
         }
-        if (format) {
-          const capture = new StreamCapture(format, exchange.startedAt, Math.round(performance.now() - exchange.startedAt));
-          upstreamReply.send(capture);
-          pipeline(source, capture).then(
-            () => {
-              const captured = capture.captured as CapturedStream;
-              if (captured.incomplete) resolve({ kind: 'not-recorded', reason: captured.incomplete });
-              else resolve({ kind: 'recorded', recording: buildRecording(exchange, key, streamResponse(exchange, key, status, headers, captured)) });
-            },
-            (error: Error) => resolve({ kind: 'not-recorded', reason: `the stream broke off: ${error.message}` }),
+        const save = (recording: Recording) =>
+          persist(recording).then(
+            () => resolve({ kind: 'recorded' }),
+            (error: Error) => resolve({ kind: 'not-recorded', reason: error.message }),
           );
+        if (format) {
+          const onEnd = (captured: CapturedStream) =>
+            captured.incomplete
+              ? Promise.resolve(resolve({ kind: 'not-recorded', reason: captured.incomplete }))
+              : save(buildRecording(exchange, key, streamResponse(key, status, headers, captured)));
+          const capture = new StreamCapture(format, exchange.startedAt, Math.round(performance.now() - exchange.startedAt), onEnd);
+          upstreamReply.send(capture);
+          pipeline(source, capture).catch((error: Error) => resolve({ kind: 'not-recorded', reason: `the stream broke off: ${error.message}` }));
           return;
         }
         collect(source).then(
-          (bytes) => {
+          async (bytes) => {
+            await save(buildRecording(exchange, key, bodyResponse(key, status, headers, bytes)));
             upstreamReply.send(bytes);
-            resolve({ kind: 'recorded', recording: buildRecording(exchange, key, bodyResponse(key, status, headers, bytes)) });
           },
           (error: Error) => {
             const message = `llm-replay: the upstream ${exchange.upstreamUrl.origin} broke off its answer: ${error.message}`;

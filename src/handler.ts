@@ -9,6 +9,7 @@ import { classifyBody, type ClientRequest } from './exchange.js';
 import { forward, type Exchange } from './forward.js';
 import { computeKey, type RequestKey } from './keys/index.js';
 import type { PreparedResponse } from './replay.js';
+import type { Recording } from './recording.js';
 import { recordingDirFor } from './layout.js';
 import type { RecordingStore } from './store.js';
 import { testIdFrom } from './test-id.js';
@@ -69,20 +70,15 @@ async function replayMiss(state: ProxyState, reply: FastifyReply, client: Client
 
 /** Forwards, and writes the recording when the exchange completed. Resolves true when written. */
 async function record(state: ProxyState, request: FastifyRequest, reply: FastifyReply, exchange: Exchange, key: RequestKey): Promise<boolean> {
-  const outcome = await forward(request, reply, exchange);
+  const relativeDir = recordingDirFor(state.config.layout, exchange.client.testId);
+  const persist = (recording: Recording) => state.store.save(key.key, recording, relativeDir);
+  const outcome = await forward(request, reply, exchange, persist);
   if (outcome.kind !== 'recorded') {
     if (outcome.kind === 'not-recorded') state.log.warn({ key: key.key, endpoint: exchange.client.path }, `llm-replay: not recorded: ${outcome.reason}`);
     return false;
   }
-  const relativeDir = recordingDirFor(state.config.layout, exchange.client.testId);
-  try {
-    await state.store.save(key.key, outcome.recording, relativeDir);
-    state.log.info({ key: key.key, endpoint: exchange.client.path, file: path.join(relativeDir, `${key.key}.json`) }, 'llm-replay: recorded');
-    return true;
-  } catch (error) {
-    state.log.error({ key: key.key }, `llm-replay: ${(error as Error).message}`);
-    return false;
-  }
+  state.log.info({ key: key.key, endpoint: exchange.client.path, file: path.join(relativeDir, `${key.key}.json`) }, 'llm-replay: recorded');
+  return true;
 }
 
 async function recordIfMissing(state: ProxyState, request: FastifyRequest, reply: FastifyReply, exchange: Exchange, key: RequestKey): Promise<FastifyReply> {

@@ -3,7 +3,7 @@
 // timing, binary bodies). Files are validated once, when they are read.
 import { RecordingFileError } from './errors.js';
 import { isJsonObject, parseLossless, toPlainJson, stringifyLossless, type JsonObject, type JsonValue } from './json/lossless.js';
-import type { LineEnding } from './wire/sse.js';
+import type { LineEnding, SseField } from './wire/sse.js';
 
 /** One wire event of a stream that carried more than a plain `data:` line. */
 export interface StreamEventMeta {
@@ -11,6 +11,8 @@ export interface StreamEventMeta {
   id?: string;
   retry?: number;
   comments?: string[];
+  /** The order its fields came in, when not comments, event, id, retry, data. */
+  order?: SseField[];
   /** The event carried no data (a comment or keep-alive): it takes no chunk. */
   data?: false;
   /** The data was not JSON: the chunk is its text. */

@@ -62,6 +62,7 @@ function streamEvents(chunks: JsonValue[], framing: StreamFraming): Buffer[] {
     if (meta.event !== undefined) event.event = meta.event;
     if (meta.id !== undefined) event.id = meta.id;
     if (meta.retry !== undefined) event.retry = meta.retry;
+    if (meta.order) event.order = meta.order;
     if (meta.data !== false) {
       const chunk = unwrapTyped(chunks[next++] ?? null);
       event.data = meta.text && typeof chunk === 'string' ? chunk : stringifyLossless(chunk);

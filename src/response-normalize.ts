@@ -10,16 +10,31 @@ export function recordedId(key: string): string {
   return `rec-${key.slice(0, 12)}`;
 }
 
-/** Normalises one object (a body or a chunk) in place. */
-export function normalizeResponseObject(value: JsonValue, key: string): JsonValue {
-  if (!isJsonObject(value)) return value;
+const TIMESTAMPS = ['created_at', 'completed_at'];
+
+/** Timestamps and durations at any depth (a Responses event carries its response nested). */
+function normalizeTimes(value: JsonValue): void {
+  if (Array.isArray(value)) {
+    for (const item of value) normalizeTimes(item);
+    return;
+  }
+  if (!isJsonObject(value)) return;
   const object: JsonObject = value;
-  const isModel = object['object'] === 'model';
-  if ('id' in object && !isModel && typeof object['id'] === 'string') object['id'] = recordedId(key);
-  if ('created' in object && !isModel) object['created'] = 0;
-  if ('created_at' in object) object['created_at'] = typeof object['created_at'] === 'string' ? EPOCH_ISO : 0;
+  if ('created' in object && object['object'] !== 'model' && object['created'] !== null) object['created'] = 0;
+  for (const field of TIMESTAMPS) {
+    const current = object[field];
+    if (current !== undefined && current !== null) object[field] = typeof current === 'string' ? EPOCH_ISO : 0;
+  }
   for (const field of DURATIONS) {
     if (object[field] !== undefined && object[field] !== null) object[field] = 0;
   }
-  return object;
+  for (const item of Object.values(object)) if (typeof item === 'object' && item !== null) normalizeTimes(item);
+}
+
+/** Normalises one object (a body or a chunk) in place. */
+export function normalizeResponseObject(value: JsonValue, key: string): JsonValue {
+  if (!isJsonObject(value)) return value;
+  if (typeof value['id'] === 'string' && value['object'] !== 'model') value['id'] = recordedId(key);
+  normalizeTimes(value);
+  return value;
 }

@@ -48,7 +48,14 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
   await prepareRecordingsDir(config);
   const store = await RecordingStore.open(config.recordingsDir);
   const app = Fastify({
-    logger: config.logLevel === false ? false : { level: config.logLevel, serializers: { req: (req) => ({ method: req.method, url: redactUrl(req.url) }) } },
+    logger:
+      config.logLevel === false
+        ? false
+        : {
+            level: config.logLevel,
+            ...(config.logStream ? { stream: config.logStream } : {}),
+            serializers: { req: (req) => ({ method: req.method, url: redactUrl(req.url) }) },
+          },
     logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: config.bodyLimit,
   });

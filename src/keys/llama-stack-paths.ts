@@ -4,7 +4,7 @@
 // to ".../v1/chat/completions" is ".../v1/v1/chat/completions".
 
 const OPENAI_RESOURCES = ['chat/completions', 'completions', 'embeddings', 'models', 'responses'];
-const OPENAI_RESOURCE = new RegExp(`^(.*)/(${OPENAI_RESOURCES.join('|')})$`);
+const OPENAI_RESOURCE = new RegExp(`^(.*?)/(${OPENAI_RESOURCES.join('|')})$`);
 
 /** Ollama client methods llama-stack records, by wire path -> recorder endpoint. */
 const OLLAMA_ENDPOINTS: Record<string, string> = {

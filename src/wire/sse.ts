@@ -9,7 +9,12 @@ export interface SseEvent {
   retry?: number;
   /** The data lines joined with '\n'; undefined when the event had no data field. */
   data?: string;
+  /** The order the fields came in, when it was not comments, event, id, retry, data. */
+  order?: SseField[];
 }
+
+export type SseField = 'comment' | 'event' | 'id' | 'retry' | 'data';
+const CANONICAL_ORDER: SseField[] = ['comment', 'event', 'id', 'retry', 'data'];
 
 export type LineEnding = '\n' | '\r\n' | '\r';
 
@@ -80,12 +85,17 @@ export class SseSplitter {
 function parseEventBlock(block: string): SseEvent | undefined {
   const event: SseEvent = { comments: [] };
   const dataLines: string[] = [];
+  const order: SseField[] = [];
+  const saw = (field: SseField) => {
+    if (!order.includes(field)) order.push(field);
+  };
   let any = false;
   for (const line of block.split(/\r\n|\r|\n/)) {
     if (line === '') continue;
     any = true;
     if (line.startsWith(':')) {
       event.comments.push(line.slice(1));
+      saw('comment');
       continue;
     }
     const colon = line.indexOf(':');
@@ -96,19 +106,25 @@ function parseEventBlock(block: string): SseEvent | undefined {
     else if (field === 'event') event.event = value;
     else if (field === 'id') event.id = value;
     else if (field === 'retry' && /^\d+$/.test(value)) event.retry = Number(value);
+    else continue;
+    saw(field as SseField);
   }
   if (!any) return undefined;
   if (dataLines.length > 0) event.data = dataLines.join('\n');
+  const canonical = CANONICAL_ORDER.filter((field) => order.includes(field));
+  if (order.some((field, i) => field !== canonical[i])) event.order = order;
   return event;
 }
 
-/** Writes one event: comments, event, id, retry, then data lines, then the blank line. */
+/** Writes one event (comments, event, id, retry, data lines unless it came in another order), then the blank line. */
 export function formatSseEvent(event: SseEvent, eol: LineEnding = '\n'): string {
   let out = '';
-  for (const comment of event.comments) out += `:${comment}${eol}`;
-  if (event.event !== undefined) out += `event: ${event.event}${eol}`;
-  if (event.id !== undefined) out += `id: ${event.id}${eol}`;
-  if (event.retry !== undefined) out += `retry: ${event.retry}${eol}`;
-  if (event.data !== undefined) for (const line of event.data.split('\n')) out += `data: ${line}${eol}`;
+  for (const field of event.order ?? CANONICAL_ORDER) {
+    if (field === 'comment') for (const comment of event.comments) out += `:${comment}${eol}`;
+    else if (field === 'event' && event.event !== undefined) out += `event: ${event.event}${eol}`;
+    else if (field === 'id' && event.id !== undefined) out += `id: ${event.id}${eol}`;
+    else if (field === 'retry' && event.retry !== undefined) out += `retry: ${event.retry}${eol}`;
+    else if (field === 'data' && event.data !== undefined) for (const line of event.data.split('\n')) out += `data: ${line}${eol}`;
+  }
   return out + eol;
 }

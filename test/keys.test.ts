@@ -1,0 +1,94 @@
+// Keys are the contract between a test suite and its recordings: pinned here so an
+// accidental change fails, and checked against Python's own json.dumps for the
+// llama-stack scheme.
+import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { classifyBody, type ClientRequest } from '../src/exchange.js';
+import { computeKey } from '../src/keys/index.js';
+import { parseLossless } from '../src/json/lossless.js';
+import { pythonDumps } from '../src/json/python-dumps.js';
+import { pythonFormatFixed, pythonRound } from '../src/json/python-float.js';
+
+const vectors = JSON.parse(readFileSync(new URL('./fixtures/python-vectors.json', import.meta.url), 'utf8')) as {
+  dumps: Array<{ input: string; python: string }>;
+  keys: Array<{ method: string; path: string; body: string; test_id: string | null; key: string }>;
+};
+
+function request(method: string, path: string, body: string | undefined, testId: string | null = null, query = ''): ClientRequest {
+  return { method, path, query, headers: {}, body: classifyBody(body === undefined ? undefined : Buffer.from(body), 'application/json'), testId };
+}
+
+const context = { upstreamHost: 'api.openai.com' };
+
+describe('Python-compatible JSON', () => {
+  it.each(vectors.dumps.map((v) => [v.input.slice(0, 40), v] as const))('json.dumps(sort_keys=True) of %s', (_name, vector) => {
+    expect(pythonDumps(parseLossless(vector.input))).toBe(vector.python);
+  });
+
+  it('rounds like Python: half to even on the exact binary value', () => {
+    expect(pythonRound(0.015625, 5)).toBe(0.01562);
+    expect(pythonRound(2.675, 2)).toBe(2.67);
+    expect(pythonFormatFixed(1.000005, 5)).toBe('1.00001');
+    expect(pythonFormatFixed(-0.0000001, 5)).toBe('-0.00000');
+  });
+});
+
+describe('llama-stack key scheme', () => {
+  it.each(vectors.keys.map((v) => [`${v.path} ${v.body.slice(0, 30)}`, v] as const))('matches Python for %s', (_name, vector) => {
+    // The wire path a client calls; llama-stack's recorder keys it with /v1 doubled.
+    const wirePath = vector.path.replace(/\/v1\/(chat\/completions|completions|embeddings|models|responses)$/, '/$1');
+    const key = computeKey('llama-stack', request('POST', wirePath, vector.body, vector.test_id), context);
+    expect(key.keyedPath).toBe(vector.path);
+    expect(key.key).toBe(vector.key);
+  });
+
+  it('reproduces seed 004: the file name is the key of its request and test id', () => {
+    const file = JSON.parse(readFileSync(new URL('./fixtures/llama-stack-seed-004.json', import.meta.url), 'utf8'));
+    const body = JSON.stringify(file.request.body);
+    const key = computeKey('llama-stack', request('POST', '/v1/chat/completions', body, file.test_id), context);
+    expect(key.key).toBe('302b9a7e33b5e584ddffd841d097425b4026d50c61ddf894b8e9dfa73a4e533f');
+    expect(key.endpoint).toBe('/v1/chat/completions');
+  });
+
+  it('keys a model listing as POST with body {} and no test id only on the shared endpoints', () => {
+    const list = computeKey('llama-stack', request('GET', '/v1/models', undefined, 't'), context);
+    expect(list.method).toBe('POST');
+    expect(list.storedBody).toEqual({});
+    expect(list.modelList).toBe(true);
+    expect(list.normalized).toHaveProperty('test_id', 't');
+    const tags = computeKey('llama-stack', request('GET', '/api/tags', undefined, 't'), context);
+    expect(tags.normalized).not.toHaveProperty('test_id');
+  });
+});
+
+describe('default key scheme', () => {
+  it('is SHA-256 of json-stable-stringify of {body, endpoint, method, query?, test_id?}', () => {
+    const key = computeKey('default', request('POST', '/v1/chat/completions', '{"model":"gpt-4o","temperature":0.123456789}', 'test_a', 'b=2&a=1&key=secret'), context);
+    const documented = '{"body":{"model":"gpt-4o","temperature":0.12346},"endpoint":"/v1/chat/completions","method":"POST","query":"a=1&b=2","test_id":"test_a"}';
+    expect(key.key).toBe(createHash('sha256').update(documented).digest('hex'));
+  });
+
+  it('does not depend on key order, whitespace or how numbers are spelled', () => {
+    const a = computeKey('default', request('POST', '/v1/chat/completions', '{"model": "m", "temperature": 1.0, "n": 1}'), context);
+    const b = computeKey('default', request('POST', '/v1/chat/completions', '{"n":1,"temperature":1,"model":"m"}'), context);
+    expect(a.key).toBe(b.key);
+  });
+
+  it('pinned values', () => {
+    const pinned: Array<[ClientRequest, string]> = [
+      [request('POST', '/v1/chat/completions', '{"model":"openai/gpt-5.1-chat","messages":[{"content":"What are the three laws of thermodynamics?","role":"user"}]}'), '189aab0900f2bea51167f2943b64330c6b8d4f89b5bc74672ae7166c81a57b59'],
+      [request('GET', '/v1/models', undefined), 'c6d868d8e2ea523d5f4156a651b08f9abb7d2a22b5565947f8c9143c2e1e97d6'],
+      [request('POST', '/v1/embeddings', '{"model":"text-embedding-3-small","input":"hello"}', 'tests/test_embed.py::test_one'), 'fb6152f36f0310ab7c9a42e2c4a6015be70a0a86e97de84fcb63dc308ab0d371'],
+      [request('POST', '/v1beta/models/gemini-2.0-flash:streamGenerateContent', '{"contents":[]}', null, 'alt=sse&key=AIzaSecret'), '903b24acf4934ff66ef52a9349ec60a762ef3a215d15ccb54c4d6c567428ca6a'],
+      [{ ...request('PUT', '/v1/files', undefined), body: classifyBody(Buffer.from([0, 1, 2]), 'application/octet-stream') }, 'ca9766b178c6798509d2bd996d6d523f3f7f2e78756a36703c300b38b4920a5e'],
+    ];
+    for (const [req, expected] of pinned) expect(computeKey('default', req, context).key, `${req.method} ${req.path}`).toBe(expected);
+  });
+
+  it('leaves secrets out of the query it keys', () => {
+    const withKey = computeKey('default', request('GET', '/v1/models', undefined, null, 'key=abc&alt=sse'), context);
+    const without = computeKey('default', request('GET', '/v1/models', undefined, null, 'alt=sse'), context);
+    expect(withKey.key).toBe(without.key);
+  });
+});

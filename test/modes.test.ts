@@ -1,0 +1,175 @@
+// The four modes, upstream errors, replay misses, test ids, arbitrary endpoints and
+// record-if-missing's single upstream call for identical concurrent requests.
+import { mkdir, rename } from 'node:fs/promises';
+import path from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import OpenAI from 'openai';
+import { FakeUpstream, sendJson } from './support/fake-upstream.js';
+import { fakeOpenAi, seed, seedText } from './support/seeds.js';
+import { listFiles, openai, readJson, recordingsIn, removeDir, serve, tempDir } from './support/harness.js';
+import type { RunningServer } from '../src/index.js';
+
+let dir: string;
+let upstream: FakeUpstream;
+const servers: RunningServer[] = [];
+
+beforeEach(async () => {
+  dir = await tempDir();
+  upstream = await fakeOpenAi().start();
+});
+
+afterEach(async () => {
+  await Promise.all(servers.splice(0).map((s) => s.close()));
+  await upstream.stop();
+  await removeDir(dir);
+});
+
+async function start(mode: 'record' | 'replay' | 'record-if-missing' | 'live', extra = {}): Promise<RunningServer> {
+  const server = await serve({ mode, recordings: dir, upstream: upstream.url, ...extra });
+  servers.push(server);
+  return server;
+}
+
+const usage = seed('gpt-5.1-chat', 'Usage');
+const system = seed('gpt-5.1-chat', 'With System Message');
+
+describe('modes', () => {
+  it('live passes through and writes nothing', async () => {
+    const answer = await openai(await start('live')).chat.completions.create(usage.request as never);
+    expect(answer.choices[0]?.message.content).toBe(seedText(usage));
+    expect(answer.id).toBe((usage.response as { id: string }).id);
+    expect(await listFiles(dir)).toEqual([]);
+  });
+
+  it('replay never calls the upstream, even on a miss', async () => {
+    const client = openai(await start('replay'));
+    await expect(client.chat.completions.create(usage.request as never)).rejects.toMatchObject({ status: 404 });
+    expect(upstream.received).toHaveLength(0);
+  });
+
+  it('record overwrites an existing recording; record-if-missing replays it and records the rest', async () => {
+    const recorder = await start('record');
+    await openai(recorder).chat.completions.create(usage.request as never);
+    await openai(recorder).chat.completions.create(usage.request as never);
+    expect(upstream.calls()).toBe(2);
+    expect(await listFiles(dir)).toHaveLength(1);
+    await recorder.close();
+    servers.pop();
+    const mixed = openai(await start('record-if-missing'));
+    await mixed.chat.completions.create(usage.request as never);
+    expect(upstream.calls()).toBe(2);
+    const answer = await mixed.chat.completions.create(system.request as never);
+    expect(answer.choices[0]?.message.content).toBe(seedText(system));
+    expect(upstream.calls()).toBe(3);
+    expect(await listFiles(dir)).toHaveLength(2);
+  });
+
+  it('finds recordings in any subfolder', async () => {
+    await openai(await start('record')).chat.completions.create(usage.request as never);
+    await Promise.all(servers.splice(0).map((s) => s.close()));
+    const [file] = await listFiles(dir);
+    await mkdir(path.join(dir, 'a/b/recordings'), { recursive: true });
+    await rename(path.join(dir, file!), path.join(dir, 'a/b/recordings', file!));
+    await upstream.stop();
+    const answer = await openai(await start('replay')).chat.completions.create(usage.request as never);
+    expect(answer.choices[0]?.message.content).toBe(seedText(usage));
+  });
+
+  it('50 identical concurrent record-if-missing requests reach the upstream once', async () => {
+    const client = openai(await start('record-if-missing'));
+    const answers = await Promise.all(Array.from({ length: 50 }, () => client.chat.completions.create(usage.request as never)));
+    expect(upstream.calls('/v1/chat/completions')).toBe(1);
+    expect(new Set(answers.map((a) => a.choices[0]?.message.content))).toEqual(new Set([seedText(usage)]));
+    expect(await listFiles(dir)).toHaveLength(1);
+  });
+});
+
+describe('upstream errors and misses', () => {
+  it('records an upstream 500 with its body and replays it identically', async () => {
+    const failing = new FakeUpstream().on('POST', '/v1/chat/completions', (_r, res) =>
+      sendJson(res, 500, { error: { message: 'The server had an error while processing your request.', type: 'server_error', param: null, code: null } }),
+    );
+    await failing.start();
+    const recorder = await serve({ mode: 'record', recordings: dir, upstream: failing.url });
+    const first = await fetch(`${recorder.url}/v1/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(usage.request) });
+    const firstBody = await first.text();
+    await recorder.close();
+    await failing.stop();
+    const replayer = await start('replay');
+    const again = await fetch(`${replayer.url}/v1/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(usage.request) });
+    expect(again.status).toBe(500);
+    expect(await again.text()).toBe(firstBody);
+    const [file] = await recordingsIn(dir);
+    expect(file!.data.response.status).toBe(500);
+    await expect(openai(replayer).chat.completions.create(usage.request as never)).rejects.toBeInstanceOf(OpenAI.InternalServerError);
+  });
+
+  it('an unreachable upstream gives the client a clear 502 and records nothing', async () => {
+    await upstream.stop();
+    const server = await start('record');
+    const response = await fetch(`${server.url}/v1/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(usage.request) });
+    expect(response.status).toBeGreaterThanOrEqual(500);
+    const body = await response.json();
+    expect(body.error.message).toMatch(/upstream/);
+    expect(await listFiles(dir)).toEqual([]);
+  });
+
+  it('a replay miss is a 404 that names the request, shows the nearest recording and how to record', async () => {
+    await openai(await start('record'), { testId: 'tests/test_chat.py::test_laws' }).chat.completions.create(usage.request as never);
+    await Promise.all(servers.splice(0).map((s) => s.close()));
+    const client = openai(await start('replay'), { testId: 'tests/test_chat.py::test_laws' });
+    const changed = { ...usage.request, temperature: 0.2 };
+    const error = await client.chat.completions.create(changed as never).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(error).toBeInstanceOf(OpenAI.NotFoundError);
+    const message = (error as InstanceType<typeof OpenAI.NotFoundError>).message;
+    const [file] = await listFiles(dir);
+    expect(message).toMatch(/no recording for POST \/v1\/chat\/completions/);
+    expect(message).toMatch(/key [0-9a-f]{64}/);
+    expect(message).toContain('tests/test_chat.py::test_laws');
+    expect(message).toContain(file!);
+    expect(message).toContain('body.temperature: recorded (absent), requested 0.2');
+    expect(message).toContain('--mode record-if-missing');
+    expect(upstream.received).toHaveLength(1);
+  });
+});
+
+describe('test ids and other endpoints', () => {
+  it('X-Test-Id keeps identical requests of two tests apart and is stored as test_id', async () => {
+    const server = await start('record');
+    await openai(server, { testId: 'test_a' }).chat.completions.create(usage.request as never);
+    await openai(server, { testId: 'test_b' }).chat.completions.create(usage.request as never);
+    await openai(server).chat.completions.create(usage.request as never);
+    const files = await recordingsIn(dir);
+    expect(files).toHaveLength(3);
+    expect(files.map((f) => f.data.test_id).sort()).toEqual(['test_a', 'test_b', null].sort());
+  });
+
+  it('forwards any method and path; a non-JSON body is keyed by its bytes and stored as base64', async () => {
+    upstream.on('PUT', '/v1/files/upload', (request, res) => sendJson(res, 200, { got: request.body.length, type: request.headers['content-type'] }));
+    const server = await start('record-if-missing');
+    const bytes = Buffer.from([0, 1, 2, 250, 251, 252, 10, 13]);
+    const put = () => fetch(`${server.url}/v1/files/upload?purpose=test`, { method: 'PUT', headers: { 'content-type': 'application/octet-stream' }, body: bytes });
+    expect(await (await put()).json()).toEqual({ got: 8, type: 'application/octet-stream' });
+    expect(await (await put()).json()).toEqual({ got: 8, type: 'application/octet-stream' });
+    expect(upstream.calls('/v1/files/upload')).toBe(1);
+    const [file] = await recordingsIn(dir);
+    expect(file!.data.request).toMatchObject({ method: 'PUT', endpoint: '/v1/files/upload', body: bytes.toString('base64'), body_encoding: 'base64', content_type: 'application/octet-stream' });
+    expect(file!.data.request.url).toMatch(/\/v1\/files\/upload\?purpose=test$/);
+    const other = await fetch(`${server.url}/v1/files/upload?purpose=test`, { method: 'PUT', headers: { 'content-type': 'application/octet-stream' }, body: Buffer.from([1]) });
+    expect(other.status).toBe(200);
+    expect(upstream.calls('/v1/files/upload')).toBe(2);
+  });
+
+  it('malformed JSON is forwarded and keyed by its bytes, not refused', async () => {
+    upstream.on('POST', '/v1/chat/completions', (request, res) => sendJson(res, 400, { error: { message: `bad json: ${request.body}` } }));
+    const server = await start('record');
+    const response = await fetch(`${server.url}/v1/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"model": ' });
+    expect(response.status).toBe(400);
+    const [file] = await recordingsIn(dir);
+    expect(Buffer.from(file!.data.request.body, 'base64').toString()).toBe('{"model": ');
+    expect(await readJson(path.join(dir, file!.file))).toHaveProperty('response.status', 400);
+  });
+});

@@ -1,0 +1,132 @@
+// Streams at the byte level: replayed framing, chunks passed on while the upstream
+// is still mid-stream, and broken streams that must never be recorded as complete.
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { FakeUpstream, openAiSse, sendEvents, typedSse } from './support/fake-upstream.js';
+import { fakeOpenAi, seed, responsesStream } from './support/seeds.js';
+import { listFiles, openai, recordingsIn, removeDir, serve, tempDir } from './support/harness.js';
+import type { RunningServer } from '../src/index.js';
+
+let dir: string;
+let upstream: FakeUpstream;
+let server: RunningServer | undefined;
+
+beforeEach(async () => {
+  dir = await tempDir();
+});
+
+afterEach(async () => {
+  await server?.close();
+  server = undefined;
+  await upstream?.stop();
+  await removeDir(dir);
+});
+
+const streamRequest = seed('gpt-5.1-chat', 'Streaming Response').request;
+
+async function post(url: string, body: unknown, headers: Record<string, string> = {}): Promise<Response> {
+  return fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify(body) });
+}
+
+describe('streaming', () => {
+  it('replays SSE exactly as OpenAI frames it: data lines, blank lines, closing [DONE]', async () => {
+    const chunks = seed('gpt-5.1-chat', 'Streaming Response').response as Array<Record<string, unknown>>;
+    upstream = await fakeOpenAi().start();
+    server = await serve({ mode: 'record', recordings: dir, upstream: upstream.url });
+    const recorded = await (await post(`${server.url}/v1/chat/completions`, streamRequest)).text();
+    await server.close();
+    await upstream.stop();
+    server = await serve({ mode: 'replay', recordings: dir });
+    const response = await post(`${server.url}/v1/chat/completions`, streamRequest);
+    expect(response.headers.get('content-type')).toMatch(/^text\/event-stream/);
+    const replayed = await response.text();
+    const [file] = await recordingsIn(dir);
+    const key = file!.file.slice(0, 64);
+    // What OpenAI sent, with the id and created normalised as stored.
+    const expected = openAiSse(chunks.map((c) => ({ ...c, id: `rec-${key.slice(0, 12)}`, created: 0 }))).join('');
+    expect(replayed).toBe(expected);
+    // In record mode the client got the upstream's bytes untouched.
+    expect(recorded).toBe(openAiSse(chunks).join(''));
+  });
+
+  it('passes the first chunk on while the upstream is still paused mid-stream', async () => {
+    let release!: () => void;
+    const held = new Promise<void>((resolve) => (release = resolve));
+    upstream = await fakeOpenAi(() => ({ holdBefore: { index: 3, until: held } })).start();
+    server = await serve({ mode: 'record', recordings: dir, upstream: upstream.url });
+    const response = await post(`${server.url}/v1/chat/completions`, streamRequest);
+    const reader = response.body!.getReader();
+    let received = '';
+    while (!received.includes('"content":"ursion"')) {
+      const { value, done } = await reader.read();
+      expect(done).toBe(false);
+      received += new TextDecoder().decode(value);
+    }
+    // Three chunks arrived while the upstream holds the fourth: nothing is recorded yet.
+    expect(await listFiles(dir)).toEqual([]);
+    release();
+    while (!(await reader.read()).done);
+    await server.close();
+    server = undefined;
+    expect(await listFiles(dir)).toHaveLength(1);
+  });
+
+  it('a stream the upstream breaks off errors at the client and is not recorded', async () => {
+    upstream = await fakeOpenAi(() => ({ breakAfter: 5 })).start();
+    server = await serve({ mode: 'record', recordings: dir, upstream: upstream.url });
+    const client = openai(server);
+    const consume = async () => {
+      const stream = await client.chat.completions.create({ ...(streamRequest as never), stream: true });
+      let n = 0;
+      for await (const _chunk of stream) n++;
+      return n;
+    };
+    await expect(consume()).rejects.toThrow();
+    await server.close();
+    server = undefined;
+    expect(await listFiles(dir)).toEqual([]);
+  });
+
+  it('a stream that ends cleanly but without its closing event is not recorded', async () => {
+    const chunks = seed('gpt-5.1-chat', 'Streaming Response').response as unknown[];
+    upstream = new FakeUpstream().on('POST', '/v1/chat/completions', (_r, res) => sendEvents(res, openAiSse(chunks).slice(0, 10)));
+    await upstream.start();
+    server = await serve({ mode: 'record', recordings: dir, upstream: upstream.url });
+    const text = await (await post(`${server.url}/v1/chat/completions`, streamRequest)).text();
+    expect(text.split('\n\n').filter(Boolean)).toHaveLength(10);
+    await server.close();
+    server = undefined;
+    expect(await listFiles(dir)).toEqual([]);
+  });
+
+  it('replays Responses streams with their event: lines and no [DONE]', async () => {
+    const events = responsesStream('You said: hi');
+    upstream = await fakeOpenAi().start();
+    server = await serve({ mode: 'record', recordings: dir, upstream: upstream.url });
+    const body = { model: 'gpt-4o', input: 'hi', stream: true };
+    const recorded = await (await post(`${server.url}/v1/responses`, body)).text();
+    expect(recorded).toBe(typedSse(events).join(''));
+    await server.close();
+    await upstream.stop();
+    server = await serve({ mode: 'replay', recordings: dir });
+    const replayed = await (await post(`${server.url}/v1/responses`, body)).text();
+    expect(replayed).not.toContain('[DONE]');
+    const [file] = await recordingsIn(dir);
+    expect(file!.data.response.stream.events.map((e: { event: string }) => e.event)).toEqual(events.map((e) => e.type));
+    // Same framing; only created_at is normalised in the file.
+    expect(replayed).toBe(recorded.replaceAll('"created_at":1757525942', '"created_at":0'));
+  });
+
+  it('keeps comments, ids, retry and CRLF line endings of an unknown SSE API', async () => {
+    const wire = [': ping\r\n\r\n', 'id: 1\r\nevent: tick\r\ndata: {"n":1}\r\n\r\n', 'retry: 500\r\ndata: {"n":2}\r\n\r\n', 'data: plain text\r\ndata: second line\r\n\r\n'];
+    upstream = new FakeUpstream().on('GET', '/stream', (_r, res) => sendEvents(res, wire));
+    await upstream.start();
+    server = await serve({ mode: 'record', recordings: dir, upstream: upstream.url });
+    expect(await (await fetch(`${server.url}/stream`)).text()).toBe(wire.join(''));
+    await server.close();
+    await upstream.stop();
+    server = await serve({ mode: 'replay', recordings: dir });
+    expect(await (await fetch(`${server.url}/stream`)).text()).toBe(wire.join(''));
+    const [file] = await recordingsIn(dir);
+    expect(file!.data.response.body).toEqual([{ n: 1 }, { n: 2 }, 'plain text\nsecond line']);
+  });
+});
