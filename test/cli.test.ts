@@ -1,0 +1,83 @@
+// The command line as a user meets it: the start-up line, --help, and clear
+// non-zero exits for bad options.
+import { spawn, spawnSync } from 'node:child_process';
+import { createServer } from 'node:net';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { removeDir, tempDir } from './support/harness.js';
+
+const BIN = new URL('../bin/llm-replay.js', import.meta.url).pathname;
+let dir: string;
+
+beforeEach(async () => {
+  dir = await tempDir();
+});
+afterEach(async () => {
+  await removeDir(dir);
+});
+
+function run(args: string[], env: Record<string, string> = {}) {
+  return spawnSync(process.execPath, [BIN, ...args], { encoding: 'utf8', env: { ...process.env, ...env }, timeout: 15_000 });
+}
+
+describe('llm-replay serve', () => {
+  it('prints one start-up line with mode, directory, count and base URL, and stops cleanly on SIGTERM', async () => {
+    const child = spawn(process.execPath, [BIN, 'serve', '--recordings', new URL('../recordings', import.meta.url).pathname, '--port', '0', '--log-level', 'warn']);
+    const line = await new Promise<string>((resolve, reject) => {
+      let out = '';
+      child.stdout.on('data', (part: Buffer) => {
+        out += part.toString();
+        if (out.includes('\n')) resolve(out.split('\n')[0]!);
+      });
+      child.on('exit', (code) => reject(new Error(`exited ${code}`)));
+    });
+    expect(line).toMatch(/^llm-replay: replay mode, 10 recordings in .*recordings, listening on http:\/\/127\.0\.0\.1:\d+ \(clients: OPENAI_BASE_URL=http:\/\/127\.0\.0\.1:\d+\/v1\)$/);
+    const url = /listening on (\S+)/.exec(line)![1];
+    const response = await fetch(`${url}/v1/chat/completions`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ model: 'openai/gpt-5.1-chat', messages: [{ role: 'user', content: 'What are the three laws of thermodynamics?' }] }),
+    });
+    expect(response.status).toBe(200);
+    child.kill('SIGTERM');
+    const code = await new Promise((resolve) => child.on('exit', resolve));
+    expect(code).toBe(0);
+  });
+
+  it('takes its options from the environment', () => {
+    const result = run(['serve'], { LLM_REPLAY_MODE: 'sideways' });
+    expect(result.status).toBe(2);
+    expect(result.stderr).toMatch(/'sideways' from env 'LLM_REPLAY_MODE' is invalid.*replay, record, record-if-missing, live/);
+  });
+
+  it.each([
+    [['serve', '--mode', 'bogus'], /argument 'bogus' is invalid/],
+    [['serve', '--frobnicate'], /unknown option '--frobnicate'/],
+    [['serve', '--port', 'eighty'], /port number/],
+    [['serve', '--recordings', '/nonexistent/llm-replay'], /recordings: directory \/nonexistent\/llm-replay does not exist/],
+    [['serve', '--upstream', 'not a url', '--recordings', '.'], /upstream: not a URL/],
+    [['serve', '--upstream', 'ftp://example.com', '--recordings', '.'], /must be an http or https URL/],
+  ])('exits 2 with a clear message for %j', (args, message) => {
+    const result = run(args as string[]);
+    expect(result.status).toBe(2);
+    expect(result.stderr).toMatch(message as RegExp);
+  });
+
+  it('exits 2 when the port is in use', async () => {
+    const blocker = createServer();
+    await new Promise<void>((resolve) => blocker.listen(0, '127.0.0.1', resolve));
+    const port = (blocker.address() as { port: number }).port;
+    const result = run(['serve', '--recordings', dir, '--port', String(port)]);
+    blocker.close();
+    expect(result.status).toBe(2);
+    expect(result.stderr).toContain(`port: ${port} on 127.0.0.1 is already in use`);
+  });
+
+  it('--help documents every option and its environment variable', () => {
+    const result = run(['serve', '--help']);
+    expect(result.status).toBe(0);
+    for (const option of ['--mode', '--recordings', '--upstream', '--port', '--host', '--key-scheme', '--layout', '--upstream-timeout', '--body-limit', '--log-level']) {
+      expect(result.stdout).toContain(option);
+    }
+    for (const env of ['LLM_REPLAY_MODE', 'LLM_REPLAY_RECORDINGS', 'LLM_REPLAY_UPSTREAM', 'LLM_REPLAY_PORT', 'LLM_REPLAY_HOST']) expect(result.stdout).toContain(env);
+  });
+});
