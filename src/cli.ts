@@ -3,7 +3,8 @@
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { LAYOUTS, MODES, type ServerOptions } from './config.js';
 import { LlmReplayError } from './errors.js';
-import { KEY_SCHEMES } from './keys/index.js';
+import { KEY_SCHEMES, type KeyScheme } from './keys/index.js';
+import { formatVerifyReport, verifyRecordings } from './commands/verify.js';
 import { startServer } from './server.js';
 
 function port(value: string): number {
@@ -85,6 +86,25 @@ export function buildProgram(): Command {
     .addOption(new Option('--body-limit <bytes>', 'largest request body accepted (larger: 413)').argParser(positive).default(50 * 1024 * 1024).env('LLM_REPLAY_BODY_LIMIT'))
     .addOption(new Option('--log-level <level>', 'fatal, error, warn, info, debug, trace or silent').default('info').env('LLM_REPLAY_LOG_LEVEL'))
     .action(serve);
+
+  program
+    .command('verify')
+    .description('check every recording: it parses, its name is the key of its request, it holds no credentials (exit 1 if not)')
+    .argument('[dir]', 'the recordings directory', process.env['LLM_REPLAY_RECORDINGS'] ?? './recordings')
+    .addOption(new Option('-k, --key-scheme <scheme>', 'the key scheme the names follow').choices(KEY_SCHEMES).default('default').env('LLM_REPLAY_KEY_SCHEME'))
+    .option('--json', 'print the report as JSON')
+    .action(async (dir: string, options: { keyScheme: KeyScheme; json?: boolean }) => {
+      const progress = process.stderr.isTTY ? (done: number, total: number) => process.stderr.write(`\rverifying ${done}/${total}`) : undefined;
+      let report;
+      try {
+        report = await verifyRecordings(dir, options.keyScheme, progress);
+      } catch (error) {
+        fail(`cannot read ${dir}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
+      }
+      if (progress) process.stderr.write('\r\x1b[K');
+      process.stdout.write((options.json ? JSON.stringify(report, null, 2) : formatVerifyReport(report, dir)) + '\n');
+      process.exitCode = report.problems.some((p) => p.kind !== 'ignored') ? 1 : 0;
+    });
 
   return program;
 }

@@ -11,6 +11,7 @@ import { computeKey, type RequestKey } from './keys/index.js';
 import type { PreparedResponse } from './replay.js';
 import type { Recording } from './recording.js';
 import { recordingDirFor } from './layout.js';
+import { toLlamaStackForm } from './llama-stack-format.js';
 import type { RecordingStore } from './store.js';
 import { testIdFrom } from './test-id.js';
 
@@ -71,13 +72,19 @@ async function replayMiss(state: ProxyState, reply: FastifyReply, client: Client
 /** Forwards, and writes the recording when the exchange completed. Resolves true when written. */
 async function record(state: ProxyState, request: FastifyRequest, reply: FastifyReply, exchange: Exchange, key: RequestKey): Promise<boolean> {
   const relativeDir = recordingDirFor(state.config.layout, exchange.client.testId);
-  const persist = (recording: Recording) => state.store.save(key.key, recording, relativeDir);
+  let fileName = `${key.key}.json`;
+  const persist = (recording: Recording) => {
+    if (state.config.keyScheme !== 'llama-stack') return state.store.save(key.key, recording, relativeDir);
+    const adapted = toLlamaStackForm(recording, key.key, key.modelList);
+    fileName = adapted.fileName;
+    return state.store.save(key.key, adapted.recording, relativeDir, fileName);
+  };
   const outcome = await forward(request, reply, exchange, persist);
   if (outcome.kind !== 'recorded') {
     if (outcome.kind === 'not-recorded') state.log.warn({ key: key.key, endpoint: exchange.client.path }, `llm-replay: not recorded: ${outcome.reason}`);
     return false;
   }
-  state.log.info({ key: key.key, endpoint: exchange.client.path, file: path.join(relativeDir, `${key.key}.json`) }, 'llm-replay: recorded');
+  state.log.info({ key: key.key, endpoint: exchange.client.path, file: path.join(relativeDir, fileName) }, 'llm-replay: recorded');
   return true;
 }
 

@@ -3,10 +3,11 @@
 // llama-stack's (Python json.dumps, byte for byte). README "Keys" documents both.
 import { createHash } from 'node:crypto';
 import stableStringify from 'json-stable-stringify';
-import type { ClientRequest } from '../exchange.js';
+import type { ClientRequest, RequestBody } from '../exchange.js';
 import { losslessBody } from '../exchange.js';
 import { pythonDumps } from '../json/python-dumps.js';
-import type { JsonValue } from '../json/lossless.js';
+import { toPlainJson, type JsonValue } from '../json/lossless.js';
+import type { Recording } from '../recording.js';
 import { canonicalQuery } from '../secrets.js';
 import { normalizeLosslessBody, normalizePlainBody } from './normalize.js';
 import { llamaStackEndpoint, MODEL_LIST_ENDPOINTS, SHARED_ENDPOINTS } from './llama-stack-paths.js';
@@ -39,57 +40,120 @@ export function sha256Hex(text: string | Buffer): string {
   return createHash('sha256').update(text).digest('hex');
 }
 
+/** What a key is computed from, whether it comes from a live request or a stored one. */
+interface KeyParts {
+  method: string;
+  keyedPath: string;
+  /** The body as JSON.parse reads it (default scheme). */
+  plainBody: () => JsonValue;
+  /** The body with number lexemes kept (llama-stack scheme). */
+  losslessBody: () => JsonValue;
+  /** Set when the body is not JSON: it is keyed by these bytes. */
+  bytes?: Buffer;
+  hasBody: boolean;
+  /** The canonical query (credentials removed, sorted); '' when none. */
+  query: string;
+  testId: string | null;
+  /** llama-stack drops stream_options for Bedrock hosts. */
+  bedrock: boolean;
+}
+
 function bytesDescriptor(bytes: Buffer): Record<string, string> {
   return { bytes_sha256: sha256Hex(bytes) };
 }
 
+function defaultHash(parts: KeyParts): { key: string; normalized: Record<string, unknown> } {
+  const body = parts.bytes
+    ? bytesDescriptor(parts.bytes)
+    : parts.hasBody
+      ? normalizePlainBody(parts.plainBody(), { dropStreamOptions: parts.bedrock })
+      : null;
+  const normalized: Record<string, unknown> = { method: parts.method, endpoint: parts.keyedPath, body };
+  if (parts.query !== '') normalized['query'] = parts.query;
+  if (parts.testId !== null) normalized['test_id'] = parts.testId;
+  return { key: sha256Hex(stableStringify(normalized) ?? ''), normalized };
+}
+
+function llamaStackHash(parts: KeyParts, recorded: boolean): { key: string; normalized: Record<string, unknown> } {
+  const body: JsonValue = parts.bytes
+    ? bytesDescriptor(parts.bytes)
+    : parts.hasBody
+      ? normalizeLosslessBody(parts.losslessBody(), { dropStreamOptions: parts.bedrock })
+      : null;
+  const normalized: Record<string, JsonValue> = { method: parts.method, endpoint: parts.keyedPath, body };
+  // llama-stack keys the url's path only; calls it never records keep their query apart.
+  if (!recorded && parts.query !== '') normalized['query'] = parts.query;
+  if (!SHARED_ENDPOINTS.has(parts.keyedPath)) normalized['test_id'] = parts.testId;
+  return { key: sha256Hex(pythonDumps(normalized)), normalized };
+}
+
 function defaultKey(request: ClientRequest, context: KeyContext): RequestKey {
-  const dropStreamOptions = context.upstreamHost.includes('bedrock');
   const { body } = request;
-  const keyedBody =
-    body.kind === 'json'
-      ? normalizePlainBody(body.value as JsonValue, { dropStreamOptions })
-      : body.kind === 'bytes'
-        ? bytesDescriptor(body.bytes)
-        : null;
-  const normalized: Record<string, unknown> = { method: request.method, endpoint: request.path, body: keyedBody };
-  const query = canonicalQuery(request.query);
-  if (query !== '') normalized['query'] = query;
-  if (request.testId !== null) normalized['test_id'] = request.testId;
+  const parts: KeyParts = {
+    method: request.method,
+    keyedPath: request.path,
+    plainBody: () => (body as { value: JsonValue }).value,
+    losslessBody: () => losslessBody(body as RequestBody & { kind: 'json' }),
+    ...(body.kind === 'bytes' ? { bytes: body.bytes } : {}),
+    hasBody: body.kind !== 'none',
+    query: canonicalQuery(request.query),
+    testId: request.testId,
+    bedrock: context.upstreamHost.includes('bedrock'),
+  };
   return {
-    key: sha256Hex(stableStringify(normalized) ?? ''),
+    ...defaultHash(parts),
     endpoint: request.path,
     keyedPath: request.path,
     method: request.method,
     storedBody: body.kind === 'json' ? losslessBody(body) : null,
     modelList: false,
-    normalized,
   };
 }
 
 function llamaStackKey(request: ClientRequest, context: KeyContext): RequestKey {
-  const dropStreamOptions = context.upstreamHost.includes('bedrock');
   const { endpoint, keyedPath, recorded } = llamaStackEndpoint(request.path);
   const { body } = request;
   // llama-stack records SDK calls as POST with the call's arguments as the body: {} for a listing.
   const storedBody: JsonValue = body.kind === 'json' ? losslessBody(body) : recorded ? {} : null;
-  const keyedBody: JsonValue =
-    body.kind === 'bytes' ? bytesDescriptor(body.bytes) : storedBody === null ? null : normalizeLosslessBody(storedBody, { dropStreamOptions });
   const method = recorded ? 'POST' : request.method;
-  const normalized: Record<string, JsonValue> = { method, endpoint: keyedPath, body: keyedBody };
-  // llama-stack keys the url's path only; calls it never records keep their query apart.
-  const query = recorded ? '' : canonicalQuery(request.query);
-  if (query !== '') normalized['query'] = query;
-  if (!SHARED_ENDPOINTS.has(keyedPath)) normalized['test_id'] = request.testId;
-  return {
-    key: sha256Hex(pythonDumps(normalized)),
-    endpoint,
-    keyedPath,
+  const parts: KeyParts = {
     method,
-    storedBody,
-    modelList: MODEL_LIST_ENDPOINTS.has(endpoint),
-    normalized,
+    keyedPath,
+    plainBody: () => toPlainJson(storedBody) as JsonValue,
+    losslessBody: () => storedBody,
+    ...(body.kind === 'bytes' ? { bytes: body.bytes } : {}),
+    hasBody: storedBody !== null,
+    query: canonicalQuery(request.query),
+    testId: request.testId,
+    bedrock: context.upstreamHost.includes('bedrock'),
   };
+  return { ...llamaStackHash(parts, recorded), endpoint, keyedPath, method, storedBody, modelList: MODEL_LIST_ENDPOINTS.has(endpoint) };
+}
+
+/** The key a recording file should be named by, recomputed from its stored request. */
+export function keyOfRecording(scheme: KeyScheme, recording: Recording): string {
+  const { request } = recording;
+  let url: URL | undefined;
+  try {
+    url = new URL(request.url);
+  } catch {
+    url = undefined;
+  }
+  const bytes = request['body_encoding'] === 'base64' && typeof request.body === 'string' ? Buffer.from(request.body, 'base64') : undefined;
+  const parts: KeyParts = {
+    method: request.method.toUpperCase(),
+    // llama-stack hashes the path of its url; the default scheme the path the client called.
+    keyedPath: scheme === 'llama-stack' ? (url?.pathname ?? request.endpoint) : request.endpoint,
+    plainBody: () => toPlainJson(request.body) as JsonValue,
+    losslessBody: () => request.body,
+    ...(bytes ? { bytes } : {}),
+    hasBody: request.body !== null && request.body !== undefined,
+    query: canonicalQuery(url?.search.slice(1) ?? ''),
+    testId: recording.test_id,
+    bedrock: url?.host.includes('bedrock') ?? false,
+  };
+  if (scheme === 'default') return defaultHash(parts).key;
+  return llamaStackHash(parts, llamaStackEndpoint(request.endpoint).recorded || SHARED_ENDPOINTS.has(request.endpoint)).key;
 }
 
 export function computeKey(scheme: KeyScheme, request: ClientRequest, context: KeyContext): RequestKey {

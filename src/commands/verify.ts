@@ -1,0 +1,57 @@
+// `llm-replay verify DIR`: every recording parses, is named by the key of its own
+// request under the scheme (a file that is not can never be hit), and carries no
+// credentials. Exit 1 when anything is wrong, for CI.
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { findCredentials } from '../credentials.js';
+import { keyOfRecording, type KeyScheme } from '../keys/index.js';
+import { parseRecording } from '../recording.js';
+import { RecordingStore } from '../store.js';
+
+export interface VerifyProblem {
+  file: string;
+  kind: 'unreadable' | 'key-mismatch' | 'credentials' | 'ignored';
+  detail: string;
+}
+
+export interface VerifyReport {
+  checked: number;
+  ok: number;
+  problems: VerifyProblem[];
+}
+
+export async function verifyRecordings(dir: string, scheme: KeyScheme, onProgress?: (done: number, total: number) => void): Promise<VerifyReport> {
+  const store = await RecordingStore.open(dir);
+  const problems: VerifyProblem[] = store.skipped.map(({ file, reason }) => ({ file, kind: 'ignored' as const, detail: reason }));
+  const files = [...store.entries()].flatMap((entry) => entry.files.map((file) => ({ file, key: entry.key })));
+  let ok = 0;
+  for (const [index, { file, key }] of files.entries()) {
+    onProgress?.(index, files.length);
+    let text: string;
+    try {
+      text = await readFile(file, 'utf8');
+      const recording = parseRecording(text, file);
+      const computed = keyOfRecording(scheme, recording);
+      const credentials = findCredentials(text);
+      if (computed !== key) {
+        problems.push({ file, kind: 'key-mismatch', detail: `its request has key ${computed} under the ${scheme} scheme` });
+      } else if (credentials.length > 0) {
+        problems.push({ file, kind: 'credentials', detail: `contains what looks like: ${credentials.join(', ')}` });
+      } else {
+        ok++;
+      }
+    } catch (error) {
+      problems.push({ file, kind: 'unreadable', detail: (error as Error).message.replace(`${file}: `, '') });
+    }
+  }
+  onProgress?.(files.length, files.length);
+  return { checked: files.length, ok, problems };
+}
+
+export function formatVerifyReport(report: VerifyReport, root: string): string {
+  const lines = report.problems.map((p) => `${p.kind}: ${path.relative(root, p.file) || p.file}: ${p.detail}`);
+  const failing = report.problems.filter((p) => p.kind !== 'ignored').length;
+  const ignored = report.problems.length - failing;
+  lines.push(`${report.checked} recordings: ${report.ok} ok, ${failing} with problems${ignored ? `, ${ignored} other files ignored` : ''}`);
+  return lines.join('\n');
+}
