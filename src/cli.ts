@@ -2,6 +2,7 @@
 // options end the process with a message that names them and a non-zero exit.
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { LAYOUTS, MODES, type ServerOptions } from './config.js';
+import { DEFAULT_CONFIG_FILE, readConfigFile } from './config-file.js';
 import { LlmReplayError } from './errors.js';
 import { KEY_SCHEMES, type KeyScheme } from './keys/index.js';
 import { formatVerifyReport, verifyRecordings } from './commands/verify.js';
@@ -22,22 +23,42 @@ function fail(message: string): never {
   process.exit(2);
 }
 
-async function serve(options: Record<string, unknown>): Promise<void> {
-  const serverOptions: ServerOptions = {
-    mode: options['mode'] as ServerOptions['mode'],
-    recordings: options['recordings'] as string,
-    upstream: options['upstream'] as string,
-    port: options['port'] as number,
-    host: options['host'] as string,
-    keyScheme: options['keyScheme'] as ServerOptions['keyScheme'],
-    layout: options['layout'] as ServerOptions['layout'],
-    upstreamTimeoutMs: options['upstreamTimeout'] as number,
-    bodyLimit: options['bodyLimit'] as number,
-    logLevel: options['logLevel'] as string,
+function collectRoute(value: string, routes: Record<string, string>): Record<string, string> {
+  const eq = value.indexOf('=');
+  if (eq < 1) throw new InvalidArgumentError('expected PREFIX=URL, e.g. /anthropic=https://api.anthropic.com');
+  return { ...routes, [value.slice(0, eq)]: value.slice(eq + 1) };
+}
+
+/** Flags and environment variables, then the config file, then defaults. */
+function serverOptionsOf(command: Command): ServerOptions {
+  const options = command.opts();
+  const configFile = (options['config'] as string | undefined) ?? DEFAULT_CONFIG_FILE;
+  const fromFile = readConfigFile(configFile, options['config'] !== undefined) as Record<string, unknown>;
+  const pick = (flag: string, field: string = flag): unknown => {
+    const source = command.getOptionValueSource(flag);
+    return source === 'default' && fromFile[field] !== undefined ? fromFile[field] : options[flag];
   };
+  const routes = { ...((fromFile['routes'] as Record<string, string> | undefined) ?? {}), ...((options['route'] as Record<string, string> | undefined) ?? {}) };
+  return {
+    mode: pick('mode') as ServerOptions['mode'],
+    recordings: pick('recordings') as string,
+    upstream: pick('upstream') as string,
+    port: pick('port') as number,
+    host: pick('host') as string,
+    keyScheme: pick('keyScheme') as ServerOptions['keyScheme'],
+    layout: pick('layout') as ServerOptions['layout'],
+    upstreamTimeoutMs: pick('upstreamTimeout', 'upstreamTimeoutMs') as number,
+    bodyLimit: pick('bodyLimit') as number,
+    logLevel: pick('logLevel') as string,
+    pace: pick('pace') as string,
+    routes,
+  };
+}
+
+async function serve(_options: unknown, command: Command): Promise<void> {
   let server;
   try {
-    server = await startServer(serverOptions);
+    server = await startServer(serverOptionsOf(command));
   } catch (error) {
     if (error instanceof LlmReplayError) fail(error.message);
     throw error;
@@ -85,6 +106,9 @@ export function buildProgram(): Command {
     .addOption(new Option('--upstream-timeout <ms>', 'give up on an upstream silent for this long').argParser(positive).default(300000).env('LLM_REPLAY_UPSTREAM_TIMEOUT'))
     .addOption(new Option('--body-limit <bytes>', 'largest request body accepted (larger: 413)').argParser(positive).default(50 * 1024 * 1024).env('LLM_REPLAY_BODY_LIMIT'))
     .addOption(new Option('--log-level <level>', 'fatal, error, warn, info, debug, trace or silent').default('info').env('LLM_REPLAY_LOG_LEVEL'))
+    .addOption(new Option('--route <prefix=url>', 'another upstream for paths under a prefix (repeatable), e.g. /anthropic=https://api.anthropic.com').argParser(collectRoute))
+    .addOption(new Option('--pace <pace>', 'replayed streams: fast (no delays), recorded (as timed when recorded), or a speed factor such as 10x').default('fast').env('LLM_REPLAY_PACE'))
+    .addOption(new Option('-c, --config <file>', `a JSON file with any of these options (default ./${DEFAULT_CONFIG_FILE} when present)`).env('LLM_REPLAY_CONFIG'))
     .action(serve);
 
   program

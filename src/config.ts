@@ -30,6 +30,16 @@ export interface ServerOptions {
   logLevel?: string | false;
   /** Where log lines go (default stdout). */
   logStream?: NodeJS.WritableStream;
+  /** More upstreams by path prefix, e.g. {"/anthropic": "https://api.anthropic.com"}; others go to `upstream`. */
+  routes?: Record<string, string>;
+  /** Replay streams at once ('fast', the default), at their recorded pace ('recorded'), or N times faster ('10x'). */
+  pace?: string;
+}
+
+export interface Route {
+  /** '' for the default route. */
+  prefix: string;
+  upstream: URL;
 }
 
 export interface ServerConfig {
@@ -44,6 +54,10 @@ export interface ServerConfig {
   bodyLimit: number;
   logLevel: string | false;
   logStream?: NodeJS.WritableStream;
+  /** Longest prefix first; the last is the default route (prefix ''). */
+  routes: Route[];
+  /** 0: no delays; otherwise how many times faster than recorded (1: as recorded). */
+  paceFactor: number;
 }
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
@@ -78,8 +92,37 @@ export function parseUpstream(option: string, value: string): URL {
   return url;
 }
 
+export function parsePace(option: string, value: unknown): number {
+  if (value === undefined || value === 'fast') return 0;
+  if (value === 'recorded') return 1;
+  const match = typeof value === 'string' ? /^(\d+(?:\.\d+)?)x$/.exec(value) : null;
+  const factor = match ? Number(match[1]) : NaN;
+  if (!(factor > 0)) throw new ConfigError(option, `expected fast, recorded or a speed factor such as 10x, got ${JSON.stringify(value)}`);
+  return factor;
+}
+
+function parseRoutes(value: unknown, upstream: URL): Route[] {
+  if (value !== undefined && (typeof value !== 'object' || value === null || Array.isArray(value))) {
+    throw new ConfigError('routes', 'expected an object of path prefix -> upstream URL');
+  }
+  const routes: Route[] = [];
+  for (const [prefix, target] of Object.entries((value ?? {}) as Record<string, unknown>)) {
+    if (!/^\/[^?#\s]*[^/?#\s]$/.test(prefix)) throw new ConfigError(`routes["${prefix}"]`, 'a prefix starts with / and does not end with one');
+    if (typeof target !== 'string') throw new ConfigError(`routes["${prefix}"]`, 'expected an upstream URL');
+    routes.push({ prefix, upstream: parseUpstream(`routes["${prefix}"]`, target) });
+  }
+  routes.sort((a, b) => b.prefix.length - a.prefix.length);
+  routes.push({ prefix: '', upstream });
+  return routes;
+}
+
+/** The route for a path: the longest prefix that is the path or a folder of it. */
+export function routeFor(routes: Route[], path: string): Route {
+  return routes.find((route) => route.prefix === '' || path === route.prefix || path.startsWith(`${route.prefix}/`)) as Route;
+}
+
 export function resolveConfig(options: ServerOptions = {}): ServerConfig {
-  const known = new Set(['mode', 'recordings', 'upstream', 'port', 'host', 'keyScheme', 'layout', 'upstreamTimeoutMs', 'bodyLimit', 'logLevel', 'logStream']);
+  const known = new Set(['mode', 'recordings', 'upstream', 'port', 'host', 'keyScheme', 'layout', 'upstreamTimeoutMs', 'bodyLimit', 'logLevel', 'logStream', 'routes', 'pace']);
   for (const name of Object.keys(options)) {
     if (!known.has(name)) throw new ConfigError(name, `unknown option; known options are ${[...known].join(', ')}`);
   }
@@ -88,10 +131,13 @@ export function resolveConfig(options: ServerOptions = {}): ServerConfig {
   if (typeof host !== 'string' || host.trim() === '') throw new ConfigError('host', 'must be a host name or address');
   const recordingsDir = options.recordings ?? './recordings';
   if (typeof recordingsDir !== 'string' || recordingsDir === '') throw new ConfigError('recordings', 'must be a directory path');
+  const upstream = parseUpstream('upstream', options.upstream ?? 'https://api.openai.com');
   return {
     mode: oneOf('mode', options.mode, MODES, 'replay'),
     recordingsDir,
-    upstream: parseUpstream('upstream', options.upstream ?? 'https://api.openai.com'),
+    upstream,
+    routes: parseRoutes(options.routes, upstream),
+    paceFactor: parsePace('pace', options.pace),
     port: integer('port', options.port, 0, 0, 65535),
     host,
     keyScheme: oneOf('keyScheme', options.keyScheme, KEY_SCHEMES, 'default'),

@@ -2,13 +2,13 @@
 // replay, forward-and-record, or pass through, as the mode says.
 import path from 'node:path';
 import type { FastifyBaseLogger, FastifyReply, FastifyRequest } from 'fastify';
-import type { ServerConfig } from './config.js';
+import { routeFor, type ServerConfig } from './config.js';
 import { describeMiss } from './diagnostics.js';
 import { RecordingFileError } from './errors.js';
 import { classifyBody, type ClientRequest } from './exchange.js';
 import { forward, type Exchange } from './forward.js';
 import { computeKey, type RequestKey } from './keys/index.js';
-import type { PreparedResponse } from './replay.js';
+import { sendPrepared, type PreparedResponse } from './replay.js';
 import type { Recording } from './recording.js';
 import { recordingDirFor } from './layout.js';
 import { toLlamaStackForm } from './llama-stack-format.js';
@@ -41,20 +41,17 @@ export function clientRequestOf(request: FastifyRequest): ClientRequest {
   };
 }
 
+/** The route's upstream base, plus the path the client called less the route's prefix. */
 function upstreamUrlFor(config: ServerConfig, client: ClientRequest): URL {
-  const base = config.upstream.href.replace(/\/$/, '');
-  return new URL(`${base}${client.path}${client.query ? `?${client.query}` : ''}`);
+  const route = routeFor(config.routes, client.path);
+  const base = route.upstream.href.replace(/\/$/, '');
+  const rest = client.path.slice(route.prefix.length) || '/';
+  return new URL(`${base}${rest}${client.query ? `?${client.query}` : ''}`);
 }
 
-export function sendPrepared(reply: FastifyReply, prepared: PreparedResponse): FastifyReply {
-  reply.code(prepared.status).headers(prepared.headers);
-  if (prepared.body) return reply.send(prepared.body);
-  return reply.send(Buffer.concat(prepared.events ?? []));
-}
-
-async function replayHit(state: ProxyState, reply: FastifyReply, pending: Promise<PreparedResponse>, key: RequestKey): Promise<FastifyReply> {
+async function replayHit(state: ProxyState, reply: FastifyReply, pending: Promise<PreparedResponse>, key: RequestKey, startedAt: number): Promise<FastifyReply> {
   try {
-    return sendPrepared(reply, await pending);
+    return await sendPrepared(reply, await pending, state.config.paceFactor, startedAt);
   } catch (error) {
     const message = error instanceof RecordingFileError ? `llm-replay: recording ${error.message}` : `llm-replay: ${(error as Error).message}`;
     state.log.error({ key: key.key }, message);
@@ -91,7 +88,7 @@ async function record(state: ProxyState, request: FastifyRequest, reply: Fastify
 async function recordIfMissing(state: ProxyState, request: FastifyRequest, reply: FastifyReply, exchange: Exchange, key: RequestKey): Promise<FastifyReply> {
   for (let attempt = 0; attempt < 2; attempt++) {
     const hit = state.store.lookup(key.key);
-    if (hit) return replayHit(state, reply, hit, key);
+    if (hit) return replayHit(state, reply, hit, key, exchange.startedAt);
     const leader = state.inflight.get(key.key);
     if (!leader) break;
     // Identical request in flight: wait for its recording, then answer from it.
@@ -117,12 +114,12 @@ export function createHandler(state: ProxyState) {
       await forward(request, reply, { client, upstreamUrl, startedAt });
       return reply;
     }
-    const key = computeKey(config.keyScheme, client, { upstreamHost: config.upstream.host });
+    const key = computeKey(config.keyScheme, client, { upstreamHost: upstreamUrl.host });
     const exchange: Exchange = { client, key, upstreamUrl, startedAt };
     switch (config.mode) {
       case 'replay': {
         const hit = store.lookup(key.key);
-        return hit ? replayHit(state, reply, hit, key) : replayMiss(state, reply, client, key);
+        return hit ? replayHit(state, reply, hit, key, startedAt) : replayMiss(state, reply, client, key);
       }
       case 'record-if-missing':
         return recordIfMissing(state, request, reply, exchange, key);

@@ -1,6 +1,9 @@
 // Turns a recording into the bytes the API sent: a status, a few headers, and
 // either one body or the stream's wire events re-framed exactly as the API framed
 // them. Prepared once per recording and cached by the store.
+import { Readable } from 'node:stream';
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { FastifyReply } from 'fastify';
 import { isJsonObject, stringifyLossless, type JsonValue } from './json/lossless.js';
 import { compareCodePoints } from './json/python-dumps.js';
 import { unwrapTyped, type Recording, type StreamEventMeta, type StreamFraming } from './recording.js';
@@ -16,6 +19,8 @@ export interface PreparedResponse {
   /** When each event was sent, in ms from the request (recorded timing). */
   offsets?: number[];
   headMs?: number;
+  /** The events joined, made on first use. */
+  wire?: Buffer;
 }
 
 const SSE_TYPE = 'text/event-stream; charset=utf-8';
@@ -119,4 +124,30 @@ export function prepareModelList(recordings: Recording[]): PreparedResponse {
   const sorted = [...byId.keys()].sort(compareCodePoints).map((id) => byId.get(id) as JsonValue);
   const body: JsonValue = ollama ? { models: sorted } : { object: 'list', data: sorted };
   return { status: 200, headers: { 'content-type': JSON_TYPE }, body: Buffer.from(stringifyLossless(body)) };
+}
+
+/** A stream's events, each sent when it was recorded to have been sent (divided by `factor`). */
+function pacedEvents(events: Buffer[], offsets: number[], factor: number, startedAt: number): Readable {
+  async function* paced() {
+    for (const [i, event] of events.entries()) {
+      const due = startedAt + (offsets[i] ?? offsets[offsets.length - 1] ?? 0) / factor - performance.now();
+      if (due > 1) await sleep(due);
+      yield event;
+    }
+  }
+  return Readable.from(paced(), { objectMode: false });
+}
+
+/** Sends a prepared answer: at once, or for a stream with recorded timing, at its recorded pace. */
+export async function sendPrepared(reply: FastifyReply, prepared: PreparedResponse, paceFactor: number, startedAt: number): Promise<FastifyReply> {
+  reply.code(prepared.status).headers(prepared.headers);
+  if (prepared.body) return reply.send(prepared.body);
+  const events = prepared.events ?? [];
+  if (paceFactor > 0 && prepared.offsets && prepared.offsets.length > 0) {
+    const headDue = startedAt + (prepared.headMs ?? 0) / paceFactor - performance.now();
+    if (headDue > 1) await sleep(headDue);
+    return reply.send(pacedEvents(events, prepared.offsets, paceFactor, startedAt));
+  }
+  prepared.wire ??= Buffer.concat(events);
+  return reply.send(prepared.wire);
 }

@@ -72,10 +72,31 @@ describe('llm-replay serve', () => {
     expect(result.stderr).toContain(`port: ${port} on 127.0.0.1 is already in use`);
   });
 
+  it('reads llm-replay.config.json; flags and environment variables win over it', async () => {
+    const { writeFile } = await import('node:fs/promises');
+    const file = `${dir}/llm-replay.config.json`;
+    await writeFile(file, JSON.stringify({ mode: 'bogus-from-file', recordings: dir }));
+    const fromFile = run(['serve', '--config', file]);
+    expect(fromFile.status).toBe(2);
+    expect(fromFile.stderr).toContain('mode: unknown value "bogus-from-file"');
+    await writeFile(file, JSON.stringify({ recordings: dir, colour: 'blue' }));
+    const unknown = run(['serve', '--config', file]);
+    expect(unknown.status).toBe(2);
+    expect(unknown.stderr).toContain(`config: ${file}: unknown field "colour"`);
+    await writeFile(file, JSON.stringify({ recordings: dir, routes: { 'no-slash': 'http://127.0.0.1:1' } }));
+    expect(run(['serve', '--config', file]).stderr).toContain('routes["no-slash"]: a prefix starts with /');
+    await writeFile(file, JSON.stringify({ recordings: '/nonexistent/from-file', mode: 'replay' }));
+    const overridden = run(['serve', '--config', file, '--recordings', '/nonexistent/from-flag']);
+    expect(overridden.stderr).toContain('/nonexistent/from-flag does not exist');
+    const fromEnv = run(['serve', '--config', file], { LLM_REPLAY_RECORDINGS: '/nonexistent/from-env' });
+    expect(fromEnv.stderr).toContain('/nonexistent/from-env does not exist');
+    expect(run(['serve', '--config', `${dir}/missing.json`]).stderr).toContain('cannot read');
+  });
+
   it('--help documents every option and its environment variable', () => {
     const result = run(['serve', '--help']);
     expect(result.status).toBe(0);
-    for (const option of ['--mode', '--recordings', '--upstream', '--port', '--host', '--key-scheme', '--layout', '--upstream-timeout', '--body-limit', '--log-level']) {
+    for (const option of ['--mode', '--recordings', '--upstream', '--port', '--host', '--key-scheme', '--layout', '--upstream-timeout', '--body-limit', '--log-level', '--route', '--pace', '--config']) {
       expect(result.stdout).toContain(option);
     }
     for (const env of ['LLM_REPLAY_MODE', 'LLM_REPLAY_RECORDINGS', 'LLM_REPLAY_UPSTREAM', 'LLM_REPLAY_PORT', 'LLM_REPLAY_HOST']) expect(result.stdout).toContain(env);
