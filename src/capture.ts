@@ -72,8 +72,10 @@ export class StreamCapture extends Transform {
      * recording is on disk by the time the client has seen the whole stream.
      */
     private readonly onEnd: (captured: CapturedStream) => Promise<void>,
-    /** Rewrites an event's text before it reaches the client and the recording. */
-    private readonly rewrite: (text: string) => string = (text) => text,
+    /** Rewrites the ids in an event's text (given its parsed JSON) before it reaches the client and the recording. */
+    private readonly rewrite?: (text: string, value: JsonValue) => string,
+    /** Whether to keep when each event arrived. */
+    private readonly keepTiming = true,
   ) {
     super();
   }
@@ -109,7 +111,7 @@ export class StreamCapture extends Transform {
       if (this.sse.lineEnding && this.sse.lineEnding !== '\n') framing.line_ending = this.sse.lineEnding;
       if (!this.plainEvents) framing.events = this.metas;
     }
-    framing.timing = { head_ms: this.headMs, offsets_ms: this.offsets };
+    if (this.keepTiming) framing.timing = { head_ms: this.headMs, offsets_ms: this.offsets };
     this.result = { chunks: this.chunks, framing };
     const missing = missingTerminator(this.chunks, this.sawDone, this.format);
     if (missing) this.result.incomplete = `the stream ended early: ${missing}`;
@@ -124,11 +126,19 @@ export class StreamCapture extends Transform {
     return Math.round(performance.now() - this.startedAt);
   }
 
+  /** Applies the id rewriting to a text whose JSON is `value`; returns the text and its JSON. */
+  private rewritten(text: string, value: JsonValue | undefined): { text: string; value: JsonValue | undefined } {
+    if (!this.rewrite || value === undefined) return { text, value };
+    const out = this.rewrite(text, value);
+    return out === text ? { text, value } : { text: out, value: parseJson(out) };
+  }
+
   private sseEvent(raw: string, event: SseEvent): void {
-    const text = this.rewrite(raw);
-    this.push(text === raw ? raw : text);
+    const original = event.data === undefined || event.data === '[DONE]' ? undefined : parseJson(event.data);
+    const text = original === undefined || !this.rewrite ? raw : this.rewrite(raw, original);
+    this.push(text);
     this.offsets.push(this.elapsed());
-    const data = event.data === undefined ? undefined : this.rewrite(event.data);
+    const { text: data, value: parsed } = event.data === undefined ? { text: undefined, value: undefined } : this.rewritten(event.data, original);
     if (data === '[DONE]') {
       this.sawDone = true;
       return;
@@ -142,7 +152,6 @@ export class StreamCapture extends Transform {
     if (data === undefined) {
       meta.data = false;
     } else {
-      const parsed = parseJson(data);
       if (parsed === undefined) meta.text = true;
       this.chunks.push(parsed ?? data);
     }
@@ -151,11 +160,10 @@ export class StreamCapture extends Transform {
   }
 
   private ndjsonLine(line: string): void {
-    const text = this.rewrite(line);
+    const { text, value } = this.rewritten(line, line.trim() === '' ? undefined : parseJson(line));
     this.push(text);
     if (line.trim() === '') return;
-    const parsed = parseJson(text);
-    this.chunks.push(parsed ?? text.replace(/\r?\n$/, ''));
+    this.chunks.push(value ?? text.replace(/\r?\n$/, ''));
     this.offsets.push(this.elapsed());
   }
 }

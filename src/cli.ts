@@ -51,6 +51,9 @@ function serverOptionsOf(command: Command): ServerOptions {
     bodyLimit: pick('bodyLimit') as number,
     logLevel: pick('logLevel') as string,
     pace: pick('pace') as string,
+    statefulIds: pick('statefulIds') as boolean,
+    recordTiming: pick('recordTiming') as boolean,
+    ...(pick('stateDir') !== undefined ? { stateDir: pick('stateDir') as string } : {}),
     routes,
   };
 }
@@ -108,6 +111,9 @@ export function buildProgram(): Command {
     .addOption(new Option('--log-level <level>', 'fatal, error, warn, info, debug, trace or silent').default('info').env('LLM_REPLAY_LOG_LEVEL'))
     .addOption(new Option('--route <prefix=url>', 'another upstream for paths under a prefix (repeatable), e.g. /anthropic=https://api.anthropic.com').argParser(collectRoute))
     .addOption(new Option('--pace <pace>', 'replayed streams: fast (no delays), recorded (as timed when recorded), or a speed factor such as 10x').default('fast').env('LLM_REPLAY_PACE'))
+    .addOption(new Option('--no-stateful-ids', 'record modes: pass the upstream\'s ids through instead of replacing them with deterministic ones'))
+    .addOption(new Option('--state-dir <dir>', 'where the upstream\'s real ids are kept between runs (default: under the OS temp folder)').env('LLM_REPLAY_STATE_DIR'))
+    .addOption(new Option('--no-record-timing', 'record modes: do not keep when each stream event arrived (files then re-record byte for byte)'))
     .addOption(new Option('-c, --config <file>', `a JSON file with any of these options (default ./${DEFAULT_CONFIG_FILE} when present)`).env('LLM_REPLAY_CONFIG'))
     .action(serve);
 

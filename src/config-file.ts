@@ -6,7 +6,10 @@ import type { ServerOptions } from './config.js';
 
 export const DEFAULT_CONFIG_FILE = 'llm-replay.config.json';
 
-const FIELDS: Record<string, 'string' | 'number' | 'object'> = {
+const FIELDS: Record<string, 'string' | 'number' | 'object' | 'boolean'> = {
+  statefulIds: 'boolean',
+  stateDir: 'string',
+  recordTiming: 'boolean',
   mode: 'string',
   recordings: 'string',
   upstream: 'string',

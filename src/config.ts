@@ -1,5 +1,8 @@
 // Options for the server, from the CLI or from startServer(), validated once here
 // with messages that name the option and say what is wrong.
+import { createHash } from 'node:crypto';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { ConfigError } from './errors.js';
 import { KEY_SCHEMES, type KeyScheme } from './keys/index.js';
 
@@ -34,6 +37,12 @@ export interface ServerOptions {
   routes?: Record<string, string>;
   /** Replay streams at once ('fast', the default), at their recorded pace ('recorded'), or N times faster ('10x'). */
   pace?: string;
+  /** Replace the upstream's ids with deterministic ones in record modes (default true). */
+  statefulIds?: boolean;
+  /** Where the upstream's real ids are kept between runs (default: a folder per recordings directory under the OS temp dir). */
+  stateDir?: string;
+  /** Keep when each stream event arrived (default true); off gives byte-identical re-recordings. */
+  recordTiming?: boolean;
 }
 
 export interface Route {
@@ -58,6 +67,9 @@ export interface ServerConfig {
   routes: Route[];
   /** 0: no delays; otherwise how many times faster than recorded (1: as recorded). */
   paceFactor: number;
+  statefulIds: boolean;
+  stateDir: string;
+  recordTiming: boolean;
 }
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
@@ -122,7 +134,7 @@ export function routeFor(routes: Route[], path: string): Route {
 }
 
 export function resolveConfig(options: ServerOptions = {}): ServerConfig {
-  const known = new Set(['mode', 'recordings', 'upstream', 'port', 'host', 'keyScheme', 'layout', 'upstreamTimeoutMs', 'bodyLimit', 'logLevel', 'logStream', 'routes', 'pace']);
+  const known = new Set(['mode', 'recordings', 'upstream', 'port', 'host', 'keyScheme', 'layout', 'upstreamTimeoutMs', 'bodyLimit', 'logLevel', 'logStream', 'routes', 'pace', 'statefulIds', 'stateDir', 'recordTiming']);
   for (const name of Object.keys(options)) {
     if (!known.has(name)) throw new ConfigError(name, `unknown option; known options are ${[...known].join(', ')}`);
   }
@@ -132,12 +144,21 @@ export function resolveConfig(options: ServerOptions = {}): ServerConfig {
   const recordingsDir = options.recordings ?? './recordings';
   if (typeof recordingsDir !== 'string' || recordingsDir === '') throw new ConfigError('recordings', 'must be a directory path');
   const upstream = parseUpstream('upstream', options.upstream ?? 'https://api.openai.com');
+  for (const flag of ['statefulIds', 'recordTiming'] as const) {
+    if (options[flag] !== undefined && typeof options[flag] !== 'boolean') throw new ConfigError(flag, 'expected true or false');
+  }
+  if (options.stateDir !== undefined && (typeof options.stateDir !== 'string' || options.stateDir === '')) throw new ConfigError('stateDir', 'must be a directory path');
+  const stateDir =
+    options.stateDir ?? path.join(tmpdir(), 'llm-replay', createHash('sha256').update(path.resolve(recordingsDir)).digest('hex').slice(0, 16));
   return {
     mode: oneOf('mode', options.mode, MODES, 'replay'),
     recordingsDir,
     upstream,
     routes: parseRoutes(options.routes, upstream),
     paceFactor: parsePace('pace', options.pace),
+    statefulIds: options.statefulIds ?? true,
+    stateDir,
+    recordTiming: options.recordTiming ?? true,
     port: integer('port', options.port, 0, 0, 65535),
     host,
     keyScheme: oneOf('keyScheme', options.keyScheme, KEY_SCHEMES, 'default'),

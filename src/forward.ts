@@ -14,6 +14,7 @@ import type { RequestKey } from './keys/index.js';
 import type { Recording, RecordedResponse } from './recording.js';
 import { normalizeResponseObject } from './response-normalize.js';
 import { canonicalQuery } from './secrets.js';
+import type { IdSession } from './ids.js';
 import { TEST_ID_HEADER } from './test-id.js';
 
 export interface Exchange {
@@ -21,6 +22,12 @@ export interface Exchange {
   /** Absent in live mode, where nothing is keyed or written. */
   key?: RequestKey;
   upstreamUrl: URL;
+  /** The body to send upstream when it differs from the client's (real ids swapped in). */
+  upstreamBody?: Buffer;
+  /** Rewrites the upstream's ids into deterministic ones (stateful-id mode). */
+  ids?: IdSession;
+  /** Keep when each stream event arrived. */
+  recordTiming?: boolean;
   /** performance.now() when the request arrived. */
   startedAt: number;
 }
@@ -87,9 +94,9 @@ function keptHeaders(headers: IncomingHttpHeaders): Record<string, string> {
   return type ? { 'content-type': type } : {};
 }
 
-function streamResponse(key: RequestKey, status: number, headers: IncomingHttpHeaders, captured: CapturedStream): RecordedResponse {
+function streamResponse(exchange: Exchange, key: RequestKey, status: number, headers: IncomingHttpHeaders, captured: CapturedStream): RecordedResponse {
   return {
-    body: captured.chunks.map((chunk) => normalizeResponseObject(chunk, key.key)),
+    body: captured.chunks.map((chunk) => normalizeResponseObject(chunk, key.key, !exchange.ids)),
     is_streaming: true,
     status,
     headers: keptHeaders(headers),
@@ -97,16 +104,32 @@ function streamResponse(key: RequestKey, status: number, headers: IncomingHttpHe
   };
 }
 
-function bodyResponse(key: RequestKey, status: number, headers: IncomingHttpHeaders, bytes: Buffer): RecordedResponse {
+/** A whole (non-stream) answer: its ids rewritten for the client, and what to store. */
+function bodyResponse(exchange: Exchange, key: RequestKey, status: number, headers: IncomingHttpHeaders, upstreamBytes: Buffer): { bytes: Buffer; response: RecordedResponse } {
   const type = contentTypeOf(headers) ?? '';
   let body: JsonValue | undefined;
+  let bytes = upstreamBytes;
   if (/json/i.test(type) || type === '') {
     try {
-      body = normalizeResponseObject(parseLossless(bytes.toString('utf8')), key.key);
+      let text = bytes.toString('utf8');
+      let value = parseLossless(text);
+      if (exchange.ids) {
+        const rewritten = exchange.ids.rewrite(text, value);
+        if (rewritten !== text) {
+          text = rewritten;
+          bytes = Buffer.from(text);
+          value = parseLossless(text);
+        }
+      }
+      body = normalizeResponseObject(value, key.key, !exchange.ids);
     } catch {
       body = undefined;
     }
   }
+  return { bytes, response: bodyResponseOf(body, bytes, status, headers) };
+}
+
+function bodyResponseOf(body: JsonValue | undefined, bytes: Buffer, status: number, headers: IncomingHttpHeaders): RecordedResponse {
   if (body === undefined && bytes.length > 0) {
     return { body: bytes.toString('base64'), is_streaming: false, status, headers: keptHeaders(headers), body_encoding: 'base64' };
   }
@@ -128,7 +151,7 @@ export function forward(request: FastifyRequest, reply: FastifyReply, exchange: 
   return new Promise<ForwardOutcome>((resolve) => {
     const upstreamHref = exchange.upstreamUrl.href;
     reply.from(upstreamHref, {
-      body: client.body.kind === 'none' ? null : client.body.bytes,
+      body: client.body.kind === 'none' ? null : (exchange.upstreamBody ?? client.body.bytes),
       ...(client.body.kind === 'none' ? {} : { contentType: String(request.headers['content-type'] ?? 'application/octet-stream') }),
       rewriteRequestHeaders: (_request, headers) => forwardedHeaders(headers as IncomingHttpHeaders),
       rewriteHeaders: (headers) => {
@@ -167,15 +190,18 @@ export function forward(request: FastifyRequest, reply: FastifyReply, exchange: 
           const onEnd = (captured: CapturedStream) =>
             captured.incomplete
               ? Promise.resolve(resolve({ kind: 'not-recorded', reason: captured.incomplete }))
-              : save(buildRecording(exchange, key, streamResponse(key, status, headers, captured)));
-          const capture = new StreamCapture(format, exchange.startedAt, Math.round(performance.now() - exchange.startedAt), onEnd);
+              : save(buildRecording(exchange, key, streamResponse(exchange, key, status, headers, captured)));
+          const rewrite = exchange.ids ? exchange.ids.rewrite.bind(exchange.ids) : undefined;
+          const headMs = Math.round(performance.now() - exchange.startedAt);
+          const capture = new StreamCapture(format, exchange.startedAt, headMs, onEnd, rewrite, exchange.recordTiming ?? true);
           upstreamReply.send(capture);
           pipeline(source, capture).catch((error: Error) => resolve({ kind: 'not-recorded', reason: `the stream broke off: ${error.message}` }));
           return;
         }
         collect(source).then(
-          async (bytes) => {
-            await save(buildRecording(exchange, key, bodyResponse(key, status, headers, bytes)));
+          async (upstreamBytes) => {
+            const { bytes, response } = bodyResponse(exchange, key, status, headers, upstreamBytes);
+            await save(buildRecording(exchange, key, response));
             upstreamReply.send(bytes);
           },
           (error: Error) => {

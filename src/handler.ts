@@ -14,10 +14,13 @@ import { recordingDirFor } from './layout.js';
 import { toLlamaStackForm } from './llama-stack-format.js';
 import type { RecordingStore } from './store.js';
 import { testIdFrom } from './test-id.js';
+import type { IdMapper } from './ids.js';
 
 export interface ProxyState {
   config: ServerConfig;
   store: RecordingStore;
+  /** Deterministic ids in record modes; undefined when switched off. */
+  ids: IdMapper | undefined;
   log: FastifyBaseLogger;
   /** Record-if-missing: the recording in flight per key, so identical requests reach the upstream once. */
   inflight: Map<string, Promise<boolean>>;
@@ -42,11 +45,29 @@ export function clientRequestOf(request: FastifyRequest): ClientRequest {
 }
 
 /** The route's upstream base, plus the path the client called less the route's prefix. */
-function upstreamUrlFor(config: ServerConfig, client: ClientRequest): URL {
+function upstreamUrlFor(config: ServerConfig, client: ClientRequest, ids?: IdMapper): URL {
   const route = routeFor(config.routes, client.path);
   const base = route.upstream.href.replace(/\/$/, '');
   const rest = client.path.slice(route.prefix.length) || '/';
-  return new URL(`${base}${rest}${client.query ? `?${client.query}` : ''}`);
+  const url = `${base}${rest}${client.query ? `?${client.query}` : ''}`;
+  return new URL(ids ? ids.toUpstream(url) : url);
+}
+
+/** Record modes: the deterministic ids the client sent become the upstream's real ones again. */
+function withRealIds(state: ProxyState, exchange: Exchange, key: RequestKey): Exchange {
+  const { ids } = state;
+  if (!ids) return exchange;
+  const { client } = exchange;
+  const upstreamUrl = upstreamUrlFor(state.config, client, ids);
+  let upstreamBody: Buffer | undefined;
+  let forwarded = upstreamUrl.href;
+  if (client.body.kind !== 'none') {
+    // latin1 maps bytes to characters one to one, so any body survives the round trip.
+    const text = ids.toUpstream(client.body.bytes.toString('latin1'));
+    upstreamBody = Buffer.from(text, 'latin1');
+    forwarded += text;
+  }
+  return { ...exchange, upstreamUrl, ...(upstreamBody ? { upstreamBody } : {}), ids: ids.session(key.key, forwarded) };
 }
 
 async function replayHit(state: ProxyState, reply: FastifyReply, pending: Promise<PreparedResponse>, key: RequestKey, startedAt: number): Promise<FastifyReply> {
@@ -76,7 +97,7 @@ async function record(state: ProxyState, request: FastifyRequest, reply: Fastify
     fileName = adapted.fileName;
     return state.store.save(key.key, adapted.recording, relativeDir, fileName);
   };
-  const outcome = await forward(request, reply, exchange, persist);
+  const outcome = await forward(request, reply, withRealIds(state, { ...exchange, recordTiming: state.config.recordTiming }, key), persist);
   if (outcome.kind !== 'recorded') {
     if (outcome.kind === 'not-recorded') state.log.warn({ key: key.key, endpoint: exchange.client.path }, `llm-replay: not recorded: ${outcome.reason}`);
     return false;

@@ -31,10 +31,13 @@ function normalizeTimes(value: JsonValue): void {
   for (const item of Object.values(object)) if (typeof item === 'object' && item !== null) normalizeTimes(item);
 }
 
-/** Normalises one object (a body or a chunk) in place. */
-export function normalizeResponseObject(value: JsonValue, key: string): JsonValue {
+/**
+ * Normalises one object (a body or a chunk) in place. `replaceId` is false when the
+ * ids were already made deterministic (stateful-id mode) and must stay as they are.
+ */
+export function normalizeResponseObject(value: JsonValue, key: string, replaceId = true): JsonValue {
   if (!isJsonObject(value)) return value;
-  if (typeof value['id'] === 'string' && value['object'] !== 'model') value['id'] = recordedId(key);
+  if (replaceId && typeof value['id'] === 'string' && value['object'] !== 'model') value['id'] = recordedId(key);
   normalizeTimes(value);
   return value;
 }

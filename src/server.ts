@@ -10,6 +10,8 @@ import { ConfigError } from './errors.js';
 import { createHandler, type ProxyState } from './handler.js';
 import { redactUrl } from './secrets.js';
 import { RecordingStore } from './store.js';
+import { IdMapper } from './ids.js';
+import path from 'node:path';
 
 export interface RunningServer {
   /** The server's base URL, e.g. http://127.0.0.1:8787 (clients add /v1). */
@@ -68,7 +70,9 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
   });
   await app.register(replyFrom, { undici: agent, retryMethods: [], disableRequestLogging: true, destroyAgent: true });
   for (const { file, reason } of store.skipped) app.log.warn(`llm-replay: ignoring ${file}: ${reason}`);
-  const state: ProxyState = { config, store, log: app.log, inflight: new Map() };
+  const recording = config.mode === 'record' || config.mode === 'record-if-missing';
+  const ids = recording && config.statefulIds ? await IdMapper.open(path.join(config.stateDir, 'upstream-ids.jsonl')) : undefined;
+  const state: ProxyState = { config, store, ids, log: app.log, inflight: new Map() };
   app.route({ method: ALL_METHODS, url: '/*', handler: createHandler(state) });
   try {
     await app.listen({ port: config.port, host: config.host });
@@ -91,6 +95,7 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
     async close() {
       await app.close();
       await store.drain();
+      await ids?.drain();
     },
   };
 }

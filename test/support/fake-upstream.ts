@@ -27,7 +27,8 @@ export class FakeUpstream {
     return this.received.filter((r) => path === undefined || r.url.split('?')[0] === path).length;
   }
 
-  async start(): Promise<this> {
+  /** Listens on 127.0.0.1 (a free port unless one is given: a rerun can reuse the last one). */
+  async start(port = 0): Promise<this> {
     this.server = createServer((req, res) => {
       const parts: Buffer[] = [];
       req.on('data', (part: Buffer) => parts.push(part));
@@ -46,7 +47,7 @@ export class FakeUpstream {
         });
       });
     });
-    await new Promise<void>((resolve) => this.server!.listen(0, '127.0.0.1', resolve));
+    await new Promise<void>((resolve) => this.server!.listen(port, '127.0.0.1', resolve));
     this.url = `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
     return this;
   }

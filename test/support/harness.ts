@@ -9,12 +9,16 @@ export async function tempDir(prefix = 'llm-replay-'): Promise<string> {
   return mkdtemp(path.join(tmpdir(), prefix));
 }
 
+/** Removes a temporary recordings directory and the id journal folder beside it. */
 export async function removeDir(dir: string): Promise<void> {
   await rm(dir, { recursive: true, force: true });
+  await rm(`${dir}.state`, { recursive: true, force: true });
 }
 
+/** A server on a free port, quiet, keeping its id journal beside its recordings (removed with them). */
 export async function serve(options: ServerOptions): Promise<RunningServer> {
-  return startServer({ port: 0, logLevel: 'silent', ...options });
+  const stateDir = options.recordings ? `${options.recordings.replace(/\/$/, '')}.state` : undefined;
+  return startServer({ port: 0, logLevel: 'silent', ...(stateDir ? { stateDir } : {}), ...options });
 }
 
 export function openai(server: RunningServer, options: { apiKey?: string; testId?: string } = {}): OpenAI {

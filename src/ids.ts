@@ -1,0 +1,165 @@
+// Deterministic ids for stateful APIs. The upstream makes response, conversation,
+// item, file, tool-call ... ids at random; in record modes each new one is replaced,
+// for the client and in the recording, by an id derived from the request's key and
+// its position, keeping its prefix (resp_, conv_, msg_, file-, call_ ...). Later
+// requests carry the deterministic ids; they are swapped back for the real ones
+// before forwarding. The real ids are upstream state, not test data: they are kept
+// in a journal outside the recordings directory, so re-recording a flow from scratch
+// writes byte-identical files, and the mapping survives restarts.
+import { appendFile, mkdir, readFile } from 'node:fs/promises';
+import { createHash } from 'node:crypto';
+import path from 'node:path';
+import { isJsonObject, type JsonValue } from './json/lossless.js';
+import { recordedId } from './response-normalize.js';
+
+/** An id the upstream made: a short lower-case prefix, a separator, then at least 8 letters or digits. */
+const ID_SHAPE = /^([a-z]{2,12}[-_])[A-Za-z0-9]{8,}$/;
+/** A deterministic id as minted here. */
+const MINTED = /(?<![A-Za-z0-9_-])(?:rec-[0-9a-f]{12}|[a-z]{2,12}[-_][0-9a-f]{40})(?![A-Za-z0-9_-])/g;
+
+function isIdField(name: string): boolean {
+  return name === 'id' || name.endsWith('_id') || name.endsWith('_ids') || name === 'conversation' || name === 'previous_response_id';
+}
+
+export class IdMapper {
+  private readonly minted = new Map<string, string>(); // deterministic -> real
+  private readonly known = new Map<string, string>(); // real -> deterministic
+  /** Journal appends, one after another so lines never interleave. */
+  private writing: Promise<void> = Promise.resolve();
+
+  private constructor(private readonly journal: string | undefined) {}
+
+  /** Loads the journal of earlier sessions; `journal` undefined keeps the mapping in memory only. */
+  static async open(journal: string | undefined): Promise<IdMapper> {
+    const mapper = new IdMapper(journal);
+    if (!journal) return mapper;
+    let text = '';
+    try {
+      text = await readFile(journal, 'utf8');
+    } catch {
+      return mapper;
+    }
+    for (const line of text.split('\n')) {
+      try {
+        const { id, upstream } = JSON.parse(line) as { id: string; upstream: string };
+        if (typeof id === 'string' && typeof upstream === 'string') mapper.remember(id, upstream);
+      } catch {
+        // a torn last line from a crash: the rest is still good
+      }
+    }
+    return mapper;
+  }
+
+  get size(): number {
+    return this.minted.size;
+  }
+
+  private remember(deterministic: string, real: string): void {
+    this.minted.set(deterministic, real);
+    this.known.set(real, deterministic);
+  }
+
+  /** Swaps deterministic ids for the upstream's real ones, anywhere in a path, query or body. */
+  toUpstream(text: string): string {
+    if (this.minted.size === 0) return text;
+    return text.replace(MINTED, (id) => this.minted.get(id) ?? id);
+  }
+
+  /** The id rewriting of one exchange: new ids are numbered in the order they appear. */
+  session(key: string, forwarded: string): IdSession {
+    return new IdSession(this, key, forwarded);
+  }
+
+  /** @internal */
+  mint(key: string, real: string, position: number, topLevel: boolean): string {
+    const existing = this.known.get(real);
+    if (existing) return existing;
+    const prefix = ID_SHAPE.exec(real)?.[1] ?? '';
+    const stateful = topLevel ? STATEFUL_TOP_LEVEL.has(prefix) : true;
+    const deterministic = stateful
+      ? `${prefix}${createHash('sha256').update(`${key}:${position}`).digest('hex').slice(0, 40)}`
+      : recordedId(key);
+    this.remember(deterministic, real);
+    if (this.journal) {
+      const line = JSON.stringify({ id: deterministic, upstream: real, key }) + '\n';
+      const journal = this.journal;
+      // Losing the journal only costs continuing this flow after a restart; the exchange still records.
+      this.writing = this.writing
+        .then(() => mkdir(path.dirname(journal), { recursive: true }))
+        .then(() => appendFile(journal, line))
+        .catch(() => undefined);
+    }
+    return deterministic;
+  }
+
+  /** Waits for the journal to be written (on shutdown). */
+  drain(): Promise<void> {
+    return this.writing;
+  }
+
+  /** @internal */
+  lookup(real: string): string | undefined {
+    return this.known.get(real);
+  }
+}
+
+/**
+ * Top-level ids that name server-side state keep their prefix; others (a chat
+ * completion's chatcmpl-...) become rec-<key>, as llama-stack writes them.
+ */
+const STATEFUL_TOP_LEVEL = new Set(['resp_', 'conv_', 'msg_', 'file-', 'file_', 'batch_', 'vs_', 'vsfb_', 'asst_', 'thread_', 'run_', 'step_', 'ftjob-', 'item_', 'fc_', 'rs_', 'call_']);
+
+export class IdSession {
+  private position = 0;
+
+  constructor(
+    private readonly mapper: IdMapper,
+    private readonly key: string,
+    /** What was sent upstream: ids found there came from the client and stay as they are. */
+    private readonly forwarded: string,
+  ) {}
+
+  /** The replacements (real -> deterministic) that the ids in a value need. */
+  private pairs(value: JsonValue, isTop: boolean, out: Map<string, string>): void {
+    if (Array.isArray(value)) {
+      for (const item of value) this.pairs(item, false, out);
+      return;
+    }
+    if (!isJsonObject(value)) return;
+    const isModel = value['object'] === 'model';
+    for (const [name, item] of Object.entries(value)) {
+      if (typeof item === 'object' && item !== null) {
+        if (name.endsWith('_ids') && Array.isArray(item)) {
+          for (const id of item) if (typeof id === 'string') this.consider(id, false, out);
+        } else {
+          this.pairs(item, false, out);
+        }
+        continue;
+      }
+      if (typeof item !== 'string' || !isIdField(name) || (isModel && name === 'id')) continue;
+      this.consider(item, isTop && name === 'id', out);
+    }
+  }
+
+  private consider(id: string, topLevel: boolean, out: Map<string, string>): void {
+    if (out.has(id)) return;
+    const known = this.mapper.lookup(id);
+    if (known) {
+      out.set(id, known);
+      return;
+    }
+    // A top-level id is always replaced (rec-<key> at least), as llama-stack does;
+    // a nested one only when it looks like an id the upstream made.
+    if ((!topLevel && !ID_SHAPE.test(id)) || this.forwarded.includes(id)) return;
+    out.set(id, this.mapper.mint(this.key, id, this.position++, topLevel));
+  }
+
+  /** Rewrites the ids of one JSON body or chunk in its text. */
+  rewrite(text: string, value: JsonValue): string {
+    const pairs = new Map<string, string>();
+    this.pairs(value, true, pairs);
+    let out = text;
+    for (const [real, deterministic] of pairs) if (real !== deterministic) out = out.split(real).join(deterministic);
+    return out;
+  }
+}

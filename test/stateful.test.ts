@@ -1,0 +1,120 @@
+// A stateful flow (conversations, responses chained by previous_response_id, items)
+// recorded twice from scratch against an upstream with random ids gives byte-identical
+// recordings, and replays with the upstream gone.
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import type OpenAI from 'openai';
+import { listFiles, openai, removeDir, serve, tempDir } from './support/harness.js';
+import { statefulOpenAi } from './support/stateful-upstream.js';
+import type { RunningServer } from '../src/index.js';
+
+const cleanup: Array<() => Promise<void>> = [];
+afterEach(async () => {
+  for (const step of cleanup.splice(0).reverse()) await step();
+});
+
+async function flow(client: OpenAI) {
+  const conversation = await client.conversations.create({ metadata: { topic: 'demo' }, items: [{ type: 'message', role: 'user', content: 'Hello!' }] });
+  const first = await client.responses.create({ model: 'gpt-4o', input: 'What are the 5 Ds of dodgeball?', conversation: conversation.id });
+  const followUp = await client.responses.create({ model: 'gpt-4o', input: 'Repeat what you just said', previous_response_id: first.id });
+  const stream = await client.responses.create({ model: 'gpt-4o', input: 'Say it a third time', conversation: conversation.id, stream: true });
+  let streamed = '';
+  let streamedId = '';
+  for await (const event of stream) {
+    if (event.type === 'response.output_text.delta') streamed += event.delta;
+    if (event.type === 'response.completed') streamedId = event.response.id;
+  }
+  const again = await client.responses.retrieve(streamedId);
+  const items = await client.conversations.items.list(conversation.id, { limit: 10 });
+  const item = await client.conversations.items.retrieve(items.data[1]!.id, { conversation_id: conversation.id });
+  const deleted = await client.conversations.delete(conversation.id);
+  return {
+    conversation: conversation.id,
+    ids: [first.id, followUp.id, streamedId],
+    texts: [first.output_text, followUp.output_text, streamed, again.output_text],
+    followUpPrevious: followUp.previous_response_id,
+    items: items.data.map((i) => i.id),
+    item,
+    deleted,
+  };
+}
+
+async function record(dir: string, port = 0) {
+  // The same port both times: the stored url names the upstream, as a real re-recording's would.
+  const upstream = await statefulOpenAi().start(port);
+  const server = await serve({ mode: 'record', recordings: dir, upstream: upstream.url, recordTiming: false, stateDir: path.join(dir, '..', `${path.basename(dir)}-state`) });
+  const result = await flow(openai(server));
+  await server.close();
+  await upstream.stop();
+  return { result, upstream };
+}
+
+async function contents(dir: string): Promise<Record<string, string>> {
+  const out: Record<string, string> = {};
+  for (const file of await listFiles(dir)) out[file] = await readFile(path.join(dir, file), 'utf8');
+  return out;
+}
+
+describe('stateful flows', () => {
+  it('record twice from scratch: byte-identical recordings; then replay with the upstream gone', async () => {
+    const a = await tempDir();
+    const b = await tempDir();
+    cleanup.push(() => removeDir(a), () => removeDir(b), () => removeDir(`${a}-state`), () => removeDir(`${b}-state`));
+    const first = await record(a);
+    const second = await record(b, Number(new URL(first.upstream.url).port));
+
+    // The flow really ran against state: texts depend on earlier turns.
+    expect(first.result.texts[0]).toBe('Turn 1: What are the 5 Ds of dodgeball?');
+    expect(first.result.texts[1]).toMatch(/^Turn 1: Repeat what you just said \(after \d+ chars\)$/);
+    expect(first.result.texts[2]).toBe('Turn 3: Say it a third time');
+    expect(first.result.texts[3]).toBe(first.result.texts[2]);
+    expect(first.result.followUpPrevious).toBe(first.result.ids[0]);
+    expect(first.result.deleted).toMatchObject({ deleted: true, id: first.result.conversation });
+
+    // The clients saw the same deterministic ids both times, with the API's prefixes.
+    expect(second.result).toEqual(first.result);
+    expect(first.result.conversation).toMatch(/^conv_[0-9a-f]{40}$/);
+    expect(first.result.ids.every((id) => /^resp_[0-9a-f]{40}$/.test(id))).toBe(true);
+    expect(first.result.items.every((id) => /^msg_[0-9a-f]{40}$/.test(id))).toBe(true);
+    // ... while the upstream made different random ones each time.
+    const realIds = (upstream: typeof first.upstream) => upstream.received.map((r) => r.url).filter((u) => u.includes('conv_'));
+    expect(realIds(first.upstream)).not.toEqual(realIds(second.upstream));
+
+    const filesA = await contents(a);
+    expect(Object.keys(filesA)).toHaveLength(8);
+    expect(await contents(b)).toEqual(filesA);
+    for (const text of Object.values(filesA)) expect(text).not.toMatch(/"(?:conv|resp|msg)_[0-9a-f]{48}"/);
+
+    const replayer: RunningServer = await serve({ mode: 'replay', recordings: a });
+    cleanup.push(() => replayer.close());
+    expect(await flow(openai(replayer))).toEqual(first.result);
+  });
+
+  it('the mapping survives a restart: record-if-missing continues a flow recorded by another process', async () => {
+    const dir = await tempDir();
+    const state = `${dir}-state`;
+    cleanup.push(() => removeDir(dir), () => removeDir(state));
+    const upstream = await statefulOpenAi().start();
+    cleanup.push(() => upstream.stop());
+    const one = await serve({ mode: 'record', recordings: dir, upstream: upstream.url, stateDir: state });
+    const conversation = await openai(one).conversations.create({});
+    await one.close();
+    const two = await serve({ mode: 'record-if-missing', recordings: dir, upstream: upstream.url, stateDir: state });
+    cleanup.push(() => two.close());
+    const response = await openai(two).responses.create({ model: 'gpt-4o', input: 'hi', conversation: conversation.id });
+    expect(response.output_text).toBe('Turn 0: hi');
+    expect(upstream.received.at(-1)!.body).not.toContain(conversation.id);
+  });
+
+  it('switched off, the upstream ids pass through and are stored as they came', async () => {
+    const dir = await tempDir();
+    cleanup.push(() => removeDir(dir));
+    const upstream = await statefulOpenAi().start();
+    cleanup.push(() => upstream.stop());
+    const server = await serve({ mode: 'record', recordings: dir, upstream: upstream.url, statefulIds: false });
+    cleanup.push(() => server.close());
+    const conversation = await openai(server).conversations.create({});
+    expect(conversation.id).toMatch(/^conv_[0-9a-f]{48}$/);
+  });
+});
