@@ -116,9 +116,10 @@ export class StreamCapture extends Transform {
     const missing = missingTerminator(this.chunks, this.sawDone, this.format);
     if (missing) this.result.incomplete = `the stream ended early: ${missing}`;
     else if (unterminated && this.format === 'ndjson') this.result.incomplete = 'the stream ended inside a line';
+    // A recording that cannot be written ends the client's stream with an error, not as if complete.
     this.onEnd(this.result).then(
       () => callback(),
-      () => callback(),
+      (error: Error) => callback(error),
     );
   }
 

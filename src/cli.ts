@@ -53,7 +53,9 @@ function serverOptionsOf(command: Command): ServerOptions {
     pace: pick('pace') as string,
     statefulIds: pick('statefulIds') as boolean,
     recordTiming: pick('recordTiming') as boolean,
+    strict: pick('strict') as boolean,
     ...(pick('stateDir') !== undefined ? { stateDir: pick('stateDir') as string } : {}),
+    ...(pick('usageDir') !== undefined ? { usageDir: pick('usageDir') as string } : {}),
     routes,
   };
 }
@@ -114,6 +116,8 @@ export function buildProgram(): Command {
     .addOption(new Option('--no-stateful-ids', 'record modes: pass the upstream\'s ids through instead of replacing them with deterministic ones'))
     .addOption(new Option('--state-dir <dir>', 'where the upstream\'s real ids are kept between runs (default: under the OS temp folder)').env('LLM_REPLAY_STATE_DIR'))
     .addOption(new Option('--no-record-timing', 'record modes: do not keep when each stream event arrived (files then re-record byte for byte)'))
+    .addOption(new Option('--strict', 'refuse to start when a file in the recordings directory cannot be used (default: warn)').default(false))
+    .addOption(new Option('--usage-dir <dir>', 'where the usage file (recordings hit, recorded, missed) is written on shutdown (default: <state dir>/usage)').env('LLM_REPLAY_USAGE_DIR'))
     .addOption(new Option('-c, --config <file>', `a JSON file with any of these options (default ./${DEFAULT_CONFIG_FILE} when present)`).env('LLM_REPLAY_CONFIG'))
     .action(serve);
 

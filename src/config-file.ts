@@ -10,6 +10,8 @@ const FIELDS: Record<string, 'string' | 'number' | 'object' | 'boolean'> = {
   statefulIds: 'boolean',
   stateDir: 'string',
   recordTiming: 'boolean',
+  strict: 'boolean',
+  usageDir: 'string',
   mode: 'string',
   recordings: 'string',
   upstream: 'string',

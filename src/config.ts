@@ -43,6 +43,10 @@ export interface ServerOptions {
   stateDir?: string;
   /** Keep when each stream event arrived (default true); off gives byte-identical re-recordings. */
   recordTiming?: boolean;
+  /** Refuse to start when any file in the recordings directory cannot be used (default false: warn). */
+  strict?: boolean;
+  /** Where the usage file is written on shutdown (default <stateDir>/usage). */
+  usageDir?: string;
 }
 
 export interface Route {
@@ -70,6 +74,8 @@ export interface ServerConfig {
   statefulIds: boolean;
   stateDir: string;
   recordTiming: boolean;
+  strict: boolean;
+  usageDir: string;
 }
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
@@ -134,7 +140,7 @@ export function routeFor(routes: Route[], path: string): Route {
 }
 
 export function resolveConfig(options: ServerOptions = {}): ServerConfig {
-  const known = new Set(['mode', 'recordings', 'upstream', 'port', 'host', 'keyScheme', 'layout', 'upstreamTimeoutMs', 'bodyLimit', 'logLevel', 'logStream', 'routes', 'pace', 'statefulIds', 'stateDir', 'recordTiming']);
+  const known = new Set(['mode', 'recordings', 'upstream', 'port', 'host', 'keyScheme', 'layout', 'upstreamTimeoutMs', 'bodyLimit', 'logLevel', 'logStream', 'routes', 'pace', 'statefulIds', 'stateDir', 'recordTiming', 'strict', 'usageDir']);
   for (const name of Object.keys(options)) {
     if (!known.has(name)) throw new ConfigError(name, `unknown option; known options are ${[...known].join(', ')}`);
   }
@@ -144,10 +150,13 @@ export function resolveConfig(options: ServerOptions = {}): ServerConfig {
   const recordingsDir = options.recordings ?? './recordings';
   if (typeof recordingsDir !== 'string' || recordingsDir === '') throw new ConfigError('recordings', 'must be a directory path');
   const upstream = parseUpstream('upstream', options.upstream ?? 'https://api.openai.com');
-  for (const flag of ['statefulIds', 'recordTiming'] as const) {
+  for (const flag of ['statefulIds', 'recordTiming', 'strict'] as const) {
     if (options[flag] !== undefined && typeof options[flag] !== 'boolean') throw new ConfigError(flag, 'expected true or false');
   }
-  if (options.stateDir !== undefined && (typeof options.stateDir !== 'string' || options.stateDir === '')) throw new ConfigError('stateDir', 'must be a directory path');
+  for (const dirOption of ['stateDir', 'usageDir'] as const) {
+    const value = options[dirOption];
+    if (value !== undefined && (typeof value !== 'string' || value === '')) throw new ConfigError(dirOption, 'must be a directory path');
+  }
   const stateDir =
     options.stateDir ?? path.join(tmpdir(), 'llm-replay', createHash('sha256').update(path.resolve(recordingsDir)).digest('hex').slice(0, 16));
   return {
@@ -159,6 +168,8 @@ export function resolveConfig(options: ServerOptions = {}): ServerConfig {
     statefulIds: options.statefulIds ?? true,
     stateDir,
     recordTiming: options.recordTiming ?? true,
+    strict: options.strict ?? false,
+    usageDir: options.usageDir ?? path.join(stateDir, 'usage'),
     port: integer('port', options.port, 0, 0, 65535),
     host,
     keyScheme: oneOf('keyScheme', options.keyScheme, KEY_SCHEMES, 'default'),

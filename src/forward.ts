@@ -162,8 +162,10 @@ export function forward(request: FastifyRequest, reply: FastifyReply, exchange: 
         return out;
       },
       onError: (errorReply, { error }) => {
-        const status = (error as { statusCode?: number }).statusCode ?? 502;
-        const message = `llm-replay: the upstream ${exchange.upstreamUrl.origin} failed: ${error.message}`;
+        // reply-from says 504 for timeouts; anything else the upstream did wrong is a bad gateway.
+        const status = (error as { statusCode?: number }).statusCode === 504 ? 504 : 502;
+        const cause = (error.cause as Error | undefined)?.message;
+        const message = `llm-replay: the upstream ${exchange.upstreamUrl.origin} failed: ${error.message}${cause && cause !== error.message ? ` (${cause})` : ''}`;
         errorReply.code(status).send({ error: { message, type: 'upstream_error', param: null, code: 'llm_replay_upstream_error' } });
         resolve({ kind: 'not-recorded', reason: error.message });
       },
@@ -181,11 +183,15 @@ export function forward(request: FastifyRequest, reply: FastifyReply, exchange: 
           resolve({ kind: 'passed-through' });
           return;
         }
-        const save = (recording: Recording) =>
-          persist(recording).then(
-            () => resolve({ kind: 'recorded' }),
-            (error: Error) => resolve({ kind: 'not-recorded', reason: error.message }),
-          );
+        const save = async (recording: Recording) => {
+          try {
+            await persist(recording);
+            resolve({ kind: 'recorded' });
+          } catch (error) {
+            resolve({ kind: 'not-recorded', reason: (error as Error).message });
+            throw error;
+          }
+        };
         if (format) {
           const onEnd = (captured: CapturedStream) =>
             captured.incomplete
@@ -201,8 +207,17 @@ export function forward(request: FastifyRequest, reply: FastifyReply, exchange: 
         collect(source).then(
           async (upstreamBytes) => {
             const { bytes, response } = bodyResponse(exchange, key, status, headers, upstreamBytes);
-            await save(buildRecording(exchange, key, response));
+            try {
+              await persist(buildRecording(exchange, key, response));
+            } catch (error) {
+              // Recording is the point of record mode: say it failed rather than answer as if all were well.
+              const message = `llm-replay: the answer could not be recorded: ${(error as Error).message}`;
+              upstreamReply.code(500).send({ error: { message, type: 'llm_replay_error', param: null, code: 'llm_replay_write_failed' } });
+              resolve({ kind: 'not-recorded', reason: (error as Error).message });
+              return;
+            }
             upstreamReply.send(bytes);
+            resolve({ kind: 'recorded' });
           },
           (error: Error) => {
             const message = `llm-replay: the upstream ${exchange.upstreamUrl.origin} broke off its answer: ${error.message}`;

@@ -15,6 +15,7 @@ import { toLlamaStackForm } from './llama-stack-format.js';
 import type { RecordingStore } from './store.js';
 import { testIdFrom } from './test-id.js';
 import type { IdMapper } from './ids.js';
+import type { Usage } from './usage.js';
 
 export interface ProxyState {
   config: ServerConfig;
@@ -24,6 +25,7 @@ export interface ProxyState {
   log: FastifyBaseLogger;
   /** Record-if-missing: the recording in flight per key, so identical requests reach the upstream once. */
   inflight: Map<string, Promise<boolean>>;
+  usage: Usage;
 }
 
 function errorBody(message: string, type: string, code: string): Record<string, unknown> {
@@ -72,7 +74,9 @@ function withRealIds(state: ProxyState, exchange: Exchange, key: RequestKey): Ex
 
 async function replayHit(state: ProxyState, reply: FastifyReply, pending: Promise<PreparedResponse>, key: RequestKey, startedAt: number): Promise<FastifyReply> {
   try {
-    return await sendPrepared(reply, await pending, state.config.paceFactor, startedAt);
+    const prepared = await pending;
+    state.usage.hit(key.key, key.endpoint);
+    return await sendPrepared(reply, prepared, state.config.paceFactor, startedAt);
   } catch (error) {
     const message = error instanceof RecordingFileError ? `llm-replay: recording ${error.message}` : `llm-replay: ${(error as Error).message}`;
     state.log.error({ key: key.key }, message);
@@ -82,6 +86,7 @@ async function replayHit(state: ProxyState, reply: FastifyReply, pending: Promis
 
 async function replayMiss(state: ProxyState, reply: FastifyReply, client: ClientRequest, key: RequestKey): Promise<FastifyReply> {
   const report = await describeMiss(state.store, client, key);
+  state.usage.miss(report, key.endpoint);
   state.log.warn({ key: key.key, method: key.method, endpoint: client.path, testId: client.testId }, report.message);
   // 404: the official SDKs retry 408, 409, 429 and 5xx, never a 404.
   return reply.code(404).send(errorBody(report.message, 'llm_replay_miss', 'llm_replay_recording_not_found'));
@@ -97,11 +102,13 @@ async function record(state: ProxyState, request: FastifyRequest, reply: Fastify
     fileName = adapted.fileName;
     return state.store.save(key.key, adapted.recording, relativeDir, fileName);
   };
+  state.usage.forwarded(key.endpoint);
   const outcome = await forward(request, reply, withRealIds(state, { ...exchange, recordTiming: state.config.recordTiming }, key), persist);
   if (outcome.kind !== 'recorded') {
     if (outcome.kind === 'not-recorded') state.log.warn({ key: key.key, endpoint: exchange.client.path }, `llm-replay: not recorded: ${outcome.reason}`);
     return false;
   }
+  state.usage.record(key.key, key.endpoint);
   state.log.info({ key: key.key, endpoint: exchange.client.path, file: path.join(relativeDir, fileName) }, 'llm-replay: recorded');
   return true;
 }
@@ -132,6 +139,7 @@ export function createHandler(state: ProxyState) {
     const client = clientRequestOf(request);
     const upstreamUrl = upstreamUrlFor(config, client);
     if (config.mode === 'live') {
+      state.usage.forwarded(client.path);
       await forward(request, reply, { client, upstreamUrl, startedAt });
       return reply;
     }

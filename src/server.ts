@@ -1,17 +1,19 @@
 // The HTTP server: fastify with every body read as raw bytes (the proxy keys and
-// forwards exactly what the client sent), one catch-all route, and an undici agent
-// for the upstream that verifies TLS and never retries on its own.
+// forwards exactly what the client sent), one catch-all route, errors as OpenAI-style
+// bodies, and an undici agent for the upstream that verifies TLS and never retries.
 import { access, constants, mkdir, stat } from 'node:fs/promises';
-import Fastify, { LogController, type FastifyInstance } from 'fastify';
+import { METHODS } from 'node:http';
+import path from 'node:path';
+import Fastify, { LogController, type FastifyError, type FastifyInstance } from 'fastify';
 import replyFrom from '@fastify/reply-from';
 import { Agent } from 'undici';
 import { resolveConfig, type ServerConfig, type ServerOptions } from './config.js';
 import { ConfigError } from './errors.js';
 import { createHandler, type ProxyState } from './handler.js';
+import { IdMapper } from './ids.js';
 import { redactUrl } from './secrets.js';
 import { RecordingStore } from './store.js';
-import { IdMapper } from './ids.js';
-import path from 'node:path';
+import { Usage } from './usage.js';
 
 export interface RunningServer {
   /** The server's base URL, e.g. http://127.0.0.1:8787 (clients add /v1). */
@@ -19,19 +21,23 @@ export interface RunningServer {
   port: number;
   config: ServerConfig;
   store: RecordingStore;
+  usage: Usage;
   app: FastifyInstance;
-  /** Stops accepting requests, lets those in flight finish, and waits for every write. */
+  /** Stops accepting requests, lets those in flight finish, waits for every write, writes the usage file. */
   close(): Promise<void>;
+}
+
+function isRecording(config: ServerConfig): boolean {
+  return config.mode === 'record' || config.mode === 'record-if-missing';
 }
 
 async function prepareRecordingsDir(config: ServerConfig): Promise<void> {
   const dir = config.recordingsDir;
-  const recording = config.mode === 'record' || config.mode === 'record-if-missing';
   let info;
   try {
     info = await stat(dir);
   } catch {
-    if (!recording) throw new ConfigError('recordings', `directory ${dir} does not exist`);
+    if (!isRecording(config)) throw new ConfigError('recordings', `directory ${dir} does not exist`);
     await mkdir(dir, { recursive: true }).catch((error: NodeJS.ErrnoException) => {
       throw new ConfigError('recordings', `cannot create ${dir} (${error.code ?? error.message})`);
     });
@@ -43,12 +49,48 @@ async function prepareRecordingsDir(config: ServerConfig): Promise<void> {
   });
 }
 
-const ALL_METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'];
+/** Files the index passed over, and (checked in the background unless strict) files that do not parse. */
+async function reportUnusableFiles(app: FastifyInstance, store: RecordingStore, config: ServerConfig): Promise<void> {
+  const skipped = store.skipped.map(({ file, reason }) => `${file}: ${reason}`);
+  if (config.strict) {
+    const bad = [...skipped, ...(await store.validate()).map(({ file, reason }) => `${file}: ${reason}`)];
+    if (bad.length > 0) throw new ConfigError('strict', `${bad.length} unusable file(s) in ${config.recordingsDir}:\n  ${bad.join('\n  ')}`);
+    return;
+  }
+  for (const line of skipped) app.log.warn(`llm-replay: ignoring ${line}`);
+  // Checked after listening, so a large directory does not delay the first answer.
+  setImmediate(() => {
+    store.validate().then(
+      (bad) => {
+        for (const { file, reason } of bad) app.log.warn(`llm-replay: unusable recording ${file}: ${reason}`);
+      },
+      () => undefined,
+    );
+  });
+}
+
+function errorReply(message: string, type: string, code: string) {
+  return { error: { message, type, param: null, code } };
+}
+
+function handleFrameworkError(config: ServerConfig) {
+  return (error: FastifyError, request: { method: string; url: string }, reply: { code(n: number): { send(body: unknown): unknown } }) => {
+    if (error.code === 'FST_ERR_CTP_BODY_TOO_LARGE') {
+      return reply.code(413).send(errorReply(`llm-replay: the request body is larger than the limit of ${config.bodyLimit} bytes (--body-limit)`, 'invalid_request_error', 'llm_replay_body_too_large'));
+    }
+    if (error.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') {
+      return reply.code(415).send(errorReply(`llm-replay: the Content-Type header is not a valid media type`, 'invalid_request_error', error.code));
+    }
+    const status = error.statusCode && error.statusCode >= 400 && error.statusCode < 600 ? error.statusCode : 500;
+    const message = `llm-replay: ${request.method} ${redactUrl(request.url)}: ${error.message}`;
+    return reply.code(status).send(errorReply(message, status < 500 ? 'invalid_request_error' : 'llm_replay_error', error.code ?? 'llm_replay_error'));
+  };
+}
 
 export async function startServer(options: ServerOptions = {}): Promise<RunningServer> {
   const config = resolveConfig({ logLevel: 'warn', ...options });
   await prepareRecordingsDir(config);
-  const store = await RecordingStore.open(config.recordingsDir);
+  const store = await RecordingStore.open(config.recordingsDir, { removeStaleTemps: isRecording(config) });
   const app = Fastify({
     logger:
       config.logLevel === false
@@ -63,18 +105,23 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
   });
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('*', { parseAs: 'buffer' }, (_request, body, done) => done(null, body));
+  app.setErrorHandler(handleFrameworkError(config));
   const agent = new Agent({
     connect: { rejectUnauthorized: true },
     headersTimeout: config.upstreamTimeoutMs,
     bodyTimeout: config.upstreamTimeoutMs,
   });
   await app.register(replyFrom, { undici: agent, retryMethods: [], disableRequestLogging: true, destroyAgent: true });
-  for (const { file, reason } of store.skipped) app.log.warn(`llm-replay: ignoring ${file}: ${reason}`);
-  const recording = config.mode === 'record' || config.mode === 'record-if-missing';
-  const ids = recording && config.statefulIds ? await IdMapper.open(path.join(config.stateDir, 'upstream-ids.jsonl')) : undefined;
-  const state: ProxyState = { config, store, ids, log: app.log, inflight: new Map() };
-  app.route({ method: ALL_METHODS, url: '/*', handler: createHandler(state) });
+  const ids = isRecording(config) && config.statefulIds ? await IdMapper.open(path.join(config.stateDir, 'upstream-ids.jsonl')) : undefined;
+  const usage = new Usage();
+  const state: ProxyState = { config, store, ids, usage, log: app.log, inflight: new Map() };
+  // Every method Node's parser accepts is forwarded (WebDAV's PROPFIND, PURGE ...), not only fastify's defaults.
+  for (const method of METHODS) {
+    if (method !== 'CONNECT' && !app.supportedMethods.includes(method)) app.addHttpMethod(method, { hasBody: true });
+  }
+  app.all('/*', createHandler(state));
   try {
+    await reportUnusableFiles(app, store, config);
     await app.listen({ port: config.port, host: config.host });
   } catch (error) {
     await app.close();
@@ -91,11 +138,17 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
     port,
     config,
     store,
+    usage,
     app,
     async close() {
       await app.close();
       await store.drain();
       await ids?.drain();
+      try {
+        await usage.write(config.usageDir, config.mode, config.recordingsDir);
+      } catch (error) {
+        app.log.warn(`llm-replay: cannot write the usage file to ${config.usageDir}: ${(error as Error).message}`);
+      }
     },
   };
 }

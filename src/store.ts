@@ -33,9 +33,10 @@ export class RecordingStore {
 
   private constructor(readonly dir: string) {}
 
-  static async open(dir: string): Promise<RecordingStore> {
+  /** Indexes a directory. With `removeStaleTemps`, temp files of writers no longer running are deleted. */
+  static async open(dir: string, options: { removeStaleTemps?: boolean } = {}): Promise<RecordingStore> {
     const store = new RecordingStore(path.resolve(dir));
-    await store.scan(store.dir);
+    await store.scan(store.dir, options.removeStaleTemps ?? false);
     return store;
   }
 
@@ -55,13 +56,17 @@ export class RecordingStore {
     return this.index.values();
   }
 
-  private async scan(dir: string): Promise<void> {
+  private async scan(dir: string, removeStaleTemps: boolean): Promise<void> {
     const items = await readdir(dir, { withFileTypes: true });
     for (const item of items) {
       const full = path.join(dir, item.name);
       if (item.isDirectory()) {
         if (item.name.startsWith('.') || item.name === 'node_modules') continue;
-        await this.scan(full);
+        await this.scan(full, removeStaleTemps);
+        continue;
+      }
+      if (item.name.startsWith(TEMP_PREFIX)) {
+        if (removeStaleTemps && !writerAlive(item.name)) await unlink(full).catch(() => undefined);
         continue;
       }
       if (!item.isFile() || !item.name.endsWith('.json')) continue;
@@ -160,11 +165,38 @@ export class RecordingStore {
   async drain(): Promise<void> {
     await Promise.allSettled([...this.pendingWrites]);
   }
+
+  /** Reads every recording; returns the ones that cannot be used, with why. */
+  async validate(): Promise<Array<{ file: string; reason: string }>> {
+    const bad: Array<{ file: string; reason: string }> = [];
+    for (const entry of [...this.index.values()]) {
+      for (const file of entry.files) {
+        try {
+          await this.read(file);
+        } catch (error) {
+          bad.push({ file, reason: (error as Error).message.replace(`${file}: `, '') });
+        }
+      }
+    }
+    return bad;
+  }
+}
+
+/** Temp files are named .llm-replay-tmp-<pid>-<random>: is that process still running? */
+function writerAlive(name: string): boolean {
+  const pid = Number(name.slice(TEMP_PREFIX.length).split('-')[0]);
+  if (!Number.isInteger(pid) || pid <= 0) return false;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
 }
 
 async function writeAtomically(file: string, text: string): Promise<void> {
   await mkdir(path.dirname(file), { recursive: true });
-  const temp = path.join(path.dirname(file), `${TEMP_PREFIX}${randomBytes(6).toString('hex')}`);
+  const temp = path.join(path.dirname(file), `${TEMP_PREFIX}${process.pid}-${randomBytes(6).toString('hex')}`);
   try {
     await writeFile(temp, text, { flag: 'wx' });
     await rename(temp, file);

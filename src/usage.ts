@@ -1,0 +1,96 @@
+// What a run did: recordings hit, recorded, missed, per endpoint. Served by the admin
+// endpoints and written to a usage file on shutdown, which `prune` reads (several
+// test shards each write their own; prune merges them).
+import { mkdir, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import type { MissReport } from './diagnostics.js';
+
+export interface EndpointStats {
+  hits: number;
+  misses: number;
+  recorded: number;
+  forwarded: number;
+}
+
+export interface UsageFile {
+  format: 'llm-replay-usage/1';
+  pid: number;
+  mode: string;
+  recordings: string;
+  started_at: string;
+  finished_at: string;
+  /** Keys answered from a recording. */
+  hits: string[];
+  /** Keys written by this run. */
+  recorded: string[];
+  misses: Array<Omit<MissReport, 'message'> & { message: string }>;
+}
+
+const MAX_MISSES = 1000;
+
+export class Usage {
+  readonly startedAt = new Date();
+  readonly hits = new Map<string, number>();
+  readonly recorded = new Set<string>();
+  readonly misses: MissReport[] = [];
+  readonly endpoints = new Map<string, EndpointStats>();
+
+  private stats(endpoint: string): EndpointStats {
+    let stats = this.endpoints.get(endpoint);
+    if (!stats) this.endpoints.set(endpoint, (stats = { hits: 0, misses: 0, recorded: 0, forwarded: 0 }));
+    return stats;
+  }
+
+  hit(key: string, endpoint: string): void {
+    this.hits.set(key, (this.hits.get(key) ?? 0) + 1);
+    this.stats(endpoint).hits++;
+  }
+
+  miss(report: MissReport, endpoint: string): void {
+    if (this.misses.length < MAX_MISSES) this.misses.push(report);
+    this.stats(endpoint).misses++;
+  }
+
+  record(key: string, endpoint: string): void {
+    this.recorded.add(key);
+    this.stats(endpoint).recorded++;
+  }
+
+  forwarded(endpoint: string): void {
+    this.stats(endpoint).forwarded++;
+  }
+
+  totals(): EndpointStats {
+    const total: EndpointStats = { hits: 0, misses: 0, recorded: 0, forwarded: 0 };
+    for (const stats of this.endpoints.values()) {
+      total.hits += stats.hits;
+      total.misses += stats.misses;
+      total.recorded += stats.recorded;
+      total.forwarded += stats.forwarded;
+    }
+    return total;
+  }
+
+  toFile(mode: string, recordings: string): UsageFile {
+    return {
+      format: 'llm-replay-usage/1',
+      pid: process.pid,
+      mode,
+      recordings: path.resolve(recordings),
+      started_at: this.startedAt.toISOString(),
+      finished_at: new Date().toISOString(),
+      hits: [...this.hits.keys()].sort(),
+      recorded: [...this.recorded].sort(),
+      misses: this.misses,
+    };
+  }
+
+  /** Writes the usage file into `dir` (one file per run, so shards never collide). */
+  async write(dir: string, mode: string, recordings: string): Promise<string> {
+    await mkdir(dir, { recursive: true });
+    const stamp = this.startedAt.toISOString().replace(/[:.]/g, '-');
+    const file = path.join(dir, `usage-${stamp}-${process.pid}.json`);
+    await writeFile(file, JSON.stringify(this.toFile(mode, recordings), null, 2) + '\n');
+    return file;
+  }
+}

@@ -1,0 +1,225 @@
+// Upstream faults, hostile input and unusable recordings: the client always gets a
+// clear answer, the server keeps running, and nothing incomplete is recorded.
+import { execFileSync } from 'node:child_process';
+import { writeFile } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import path from 'node:path';
+import { PassThrough } from 'node:stream';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { FakeUpstream, openAiSse, sendEvents, sendJson } from './support/fake-upstream.js';
+import { fakeOpenAi, seed } from './support/seeds.js';
+import { listFiles, openai, recordingsIn, removeDir, serve, tempDir } from './support/harness.js';
+import { startServer, type RunningServer } from '../src/index.js';
+
+let dir: string;
+const cleanup: Array<() => Promise<unknown>> = [];
+beforeEach(async () => {
+  dir = await tempDir();
+});
+afterEach(async () => {
+  for (const step of cleanup.splice(0).reverse()) await step();
+  await removeDir(dir);
+});
+
+async function start(options: Parameters<typeof serve>[0]): Promise<RunningServer> {
+  const server = await serve({ recordings: dir, ...options });
+  cleanup.push(() => server.close());
+  return server;
+}
+async function upstreamOf(fake: FakeUpstream): Promise<FakeUpstream> {
+  await fake.start();
+  cleanup.push(() => fake.stop());
+  return fake;
+}
+const usage = seed('gpt-5.1-chat', 'Usage');
+const streaming = seed('gpt-5.1-chat', 'Streaming Response');
+const chunks = streaming.response as unknown[];
+const post = (url: string, body: unknown, headers: Record<string, string> = {}) =>
+  fetch(`${url}/v1/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: typeof body === 'string' ? body : JSON.stringify(body) });
+
+describe('upstream faults', () => {
+  it('an upstream that hangs past the timeout gets the client a 504; a retry afterwards records cleanly', async () => {
+    let hang = true;
+    const fake = await upstreamOf(
+      new FakeUpstream().on('POST', '/v1/chat/completions', (_r, res) => {
+        if (hang) return; // never answers
+        sendJson(res, 200, usage.response);
+      }),
+    );
+    const server = await start({ mode: 'record-if-missing', upstream: fake.url, upstreamTimeoutMs: 300 });
+    const first = await post(server.url, usage.request);
+    expect(first.status).toBe(504);
+    expect((await first.json()).error.message).toMatch(/upstream/);
+    expect(await listFiles(dir)).toEqual([]);
+    hang = false;
+    const second = await openai(server).chat.completions.create(usage.request as never);
+    expect(second.choices[0]?.message.content).toBeTruthy();
+    expect(await listFiles(dir)).toHaveLength(1);
+  });
+
+  it('a slow-drip stream within the timeout is recorded; one that stalls past it breaks and is not', async () => {
+    let stallAt: number | undefined;
+    const fake = await upstreamOf(
+      new FakeUpstream().on('POST', '/v1/chat/completions', async (_r, res) => {
+        const events = openAiSse(chunks.slice(0, 12));
+        if (stallAt === undefined) return sendEvents(res, events, { pauseMs: 40 });
+        return sendEvents(res, events, { holdBefore: { index: stallAt, until: new Promise(() => undefined) } });
+      }),
+    );
+    const server = await start({ mode: 'record', upstream: fake.url, upstreamTimeoutMs: 400 });
+    const complete = await post(server.url, streaming.request);
+    expect((await complete.text()).endsWith('data: [DONE]\n\n')).toBe(true);
+    expect(await listFiles(dir)).toHaveLength(1);
+
+    stallAt = 5;
+    const other = { ...streaming.request, temperature: 0.5 };
+    const broken = await post(server.url, other);
+    await expect(broken.text()).rejects.toThrow();
+    expect(await listFiles(dir)).toHaveLength(1);
+    // The server is still up.
+    expect((await post(server.url, streaming.request)).status).toBe(200);
+  });
+
+  it('a 5xx is recorded as the answer it was, a reset is not recorded at all', async () => {
+    let mode: 'fail' | 'reset' = 'fail';
+    const fake = await upstreamOf(
+      new FakeUpstream().on('POST', '/v1/chat/completions', (_r, res) => {
+        if (mode === 'reset') return res.socket?.destroy();
+        sendJson(res, 503, { error: { message: 'overloaded', type: 'server_error', param: null, code: null } });
+      }),
+    );
+    const server = await start({ mode: 'record', upstream: fake.url });
+    expect((await post(server.url, usage.request)).status).toBe(503);
+    mode = 'reset';
+    const reset = await post(server.url, { ...usage.request, n: 2 });
+    expect(reset.status).toBe(502);
+    expect((await reset.json()).error.code).toBe('llm_replay_upstream_error');
+    const files = await recordingsIn(dir);
+    expect(files).toHaveLength(1);
+    expect(files[0]!.data.response.status).toBe(503);
+  });
+});
+
+describe('hostile input', () => {
+  it('answers a body over the limit with 413 and a message naming the limit', async () => {
+    const server = await start({ mode: 'replay', bodyLimit: 1000 });
+    const response = await post(server.url, { model: 'x', messages: [{ role: 'user', content: 'a'.repeat(2000) }] });
+    expect(response.status).toBe(413);
+    expect((await response.json()).error.message).toContain('larger than the limit of 1000 bytes');
+    expect((await post(server.url, usage.request)).status).toBe(404);
+  });
+
+  it('keys invalid UTF-8 and unusual methods, and never crashes on them', async () => {
+    const fake = await upstreamOf(fakeOpenAi());
+    fake.on('PROPFIND', '/v1/dav', (_r, res) => sendJson(res, 207, { ok: true }));
+    const server = await start({ mode: 'record-if-missing', upstream: fake.url });
+    const invalid = Buffer.from([0x7b, 0x22, 0x61, 0x22, 0x3a, 0x22, 0xff, 0xfe, 0x22, 0x7d]);
+    const response = await fetch(`${server.url}/v1/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: invalid });
+    // Forwarded as it came; the (fake) upstream's own answer to it is recorded.
+    expect(response.status).toBe(500);
+    const dav = await fetch(`${server.url}/v1/dav`, { method: 'PROPFIND' });
+    expect(dav.status).toBe(207);
+    const files = await recordingsIn(dir);
+    const stored = files.find((f) => f.data.request.endpoint === '/v1/chat/completions')!;
+    expect(Buffer.from(stored.data.request.body, 'base64').equals(invalid)).toBe(true);
+    expect(files.find((f) => f.data.request.method === 'PROPFIND')).toBeTruthy();
+  });
+
+  it('odd header casing still finds the test id and the content type', async () => {
+    const fake = await upstreamOf(fakeOpenAi());
+    const server = await start({ mode: 'record', upstream: fake.url });
+    const response = await fetch(`${server.url}/v1/chat/completions`, { method: 'POST', headers: { 'X-TEST-ID': 'Casing::Test', 'Content-TYPE': 'Application/JSON' }, body: JSON.stringify(usage.request) });
+    expect(response.status).toBe(200);
+    expect((await recordingsIn(dir))[0]!.data.test_id).toBe('Casing::Test');
+    const malformed = await fetch(`${server.url}/v1/chat/completions`, { method: 'POST', headers: { 'content-type': 'not a media type' }, body: '{}' });
+    expect(malformed.status).toBe(415);
+    expect((await malformed.json()).error.message).toContain('Content-Type header is not a valid media type');
+  });
+});
+
+describe('unusable recordings', () => {
+  async function seedBadFiles() {
+    await writeFile(path.join(dir, `${'a'.repeat(64)}.json`), '');
+    await writeFile(path.join(dir, `${'b'.repeat(64)}.json`), '{"request": {"method": "POST"');
+    await writeFile(path.join(dir, `${'c'.repeat(64)}.json`), '{"hello": "world"}');
+    await writeFile(path.join(dir, 'package.json'), '{"name": "foreign"}');
+  }
+
+  it('warns naming each unusable file and keeps serving; a request for one gets a 500 naming it', async () => {
+    await seedBadFiles();
+    const logs = new PassThrough();
+    let logText = '';
+    logs.on('data', (part: Buffer) => (logText += part.toString()));
+    const server = await start({ mode: 'replay', logLevel: 'warn', logStream: logs });
+    await new Promise((resolve) => setTimeout(resolve, 200)); // the background check
+    for (const name of ['a'.repeat(64), 'b'.repeat(64), 'c'.repeat(64), 'package']) expect(logText).toContain(`${name}.json`);
+    expect(logText).toContain('the file is empty');
+    expect(logText).toContain('not valid JSON');
+    expect(logText).toContain('no \\"request\\" object');
+    expect((await post(server.url, usage.request)).status).toBe(404);
+  });
+
+  it('--strict refuses to start, listing them', async () => {
+    await seedBadFiles();
+    await expect(startServer({ mode: 'replay', recordings: dir, port: 0, strict: true })).rejects.toThrow(/strict: 4 unusable file\(s\)[\s\S]*package\.json[\s\S]*the file is empty/);
+  });
+
+  it('a recordings directory that cannot be written: a clear error per request, no crash', async () => {
+    const fake = await upstreamOf(fakeOpenAi());
+    const server = await start({ mode: 'record', upstream: fake.url });
+    makeReadOnly(dir);
+    cleanup.push(async () => makeWritable(dir));
+    const response = await post(server.url, usage.request);
+    expect(response.status).toBe(500);
+    expect((await response.json()).error.message).toMatch(/could not be recorded: .*cannot be written \((EACCES|EPERM)\)/);
+    const stream = await post(server.url, streaming.request);
+    await expect(stream.text()).rejects.toThrow();
+    expect((await post(server.url, usage.request)).status).toBe(500);
+  });
+});
+
+describe('replay is offline', () => {
+  it('opens no connection to the upstream, for hits, misses or anything else', async () => {
+    const recorder = await upstreamOf(fakeOpenAi());
+    const rec = await serve({ mode: 'record', recordings: dir, upstream: recorder.url });
+    await post(rec.url, usage.request);
+    await rec.close();
+    let connections = 0;
+    const watcher = createServer((socket) => {
+      connections++;
+      socket.destroy();
+    });
+    await new Promise<void>((resolve) => watcher.listen(0, '127.0.0.1', resolve));
+    cleanup.push(() => new Promise((resolve) => watcher.close(resolve)));
+    const upstream = `http://127.0.0.1:${(watcher.address() as { port: number }).port}`;
+    const server = await start({ mode: 'replay', upstream, routes: { '/other': upstream } });
+    expect((await post(server.url, usage.request)).status).toBe(200);
+    expect((await post(server.url, { ...usage.request, n: 3 })).status).toBe(404);
+    expect((await fetch(`${server.url}/other/v1/models`)).status).toBe(404);
+    expect((await fetch(`${server.url}/v1/files/file-abc/content`, { method: 'DELETE' })).status).toBe(404);
+    expect(connections).toBe(0);
+  });
+});
+
+function makeReadOnly(target: string): void {
+  execFileSync('chmod', ['0555', target]);
+  if (writable(target)) execFileSync('chattr', ['+i', target]); // root ignores permissions
+  if (writable(target)) throw new Error(`cannot make ${target} read-only on this machine`);
+}
+function makeWritable(target: string): void {
+  try {
+    execFileSync('chattr', ['-i', target], { stdio: 'ignore' });
+  } catch {
+    // not immutable
+  }
+  execFileSync('chmod', ['0755', target]);
+}
+function writable(target: string): boolean {
+  try {
+    execFileSync('touch', [path.join(target, '.probe')], { stdio: 'ignore' });
+    execFileSync('rm', ['-f', path.join(target, '.probe')]);
+    return true;
+  } catch {
+    return false;
+  }
+}
