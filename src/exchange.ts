@@ -18,6 +18,26 @@ export interface ClientRequest {
   testId: string | null;
 }
 
+/** Deeper JSON would overflow the stack of every recursive step after parsing (Python's json stops near 1000). */
+const MAX_DEPTH = 512;
+
+/** How deeply arrays and objects nest in valid JSON text. */
+function nestingDepth(text: string): number {
+  let depth = 0;
+  let max = 0;
+  let inString = false;
+  for (let i = 0; i < text.length; i++) {
+    const ch = text.charCodeAt(i);
+    if (inString) {
+      if (ch === 92) i++; // backslash: skip the escaped character
+      else if (ch === 34) inString = false;
+    } else if (ch === 34) inString = true;
+    else if (ch === 91 || ch === 123) max = Math.max(max, ++depth);
+    else if (ch === 93 || ch === 125) depth--;
+  }
+  return max;
+}
+
 const strictUtf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 const JSON_TYPE = /^application\/(?:[\w.+-]+\+)?json\b/i;
 
@@ -27,9 +47,10 @@ export function classifyBody(bytes: Buffer | undefined, contentType: string | un
   const type = contentType ?? '';
   if (type === '' || JSON_TYPE.test(type)) {
     try {
-      // Invalid UTF-8 or malformed JSON: keyed and stored by its bytes instead.
+      // Invalid UTF-8, malformed JSON or absurd nesting: keyed and stored by its bytes instead.
       const text = strictUtf8.decode(bytes);
-      return { kind: 'json', text, bytes, value: JSON.parse(text) };
+      const value: unknown = JSON.parse(text);
+      if (text.length < 2 * MAX_DEPTH || nestingDepth(text) <= MAX_DEPTH) return { kind: 'json', text, bytes, value };
     } catch {
       // not JSON after all
     }

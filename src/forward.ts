@@ -149,6 +149,17 @@ async function collect(stream: Readable): Promise<Buffer> {
 export function forward(request: FastifyRequest, reply: FastifyReply, exchange: Exchange, persist?: Persist): Promise<ForwardOutcome> {
   const { client, key } = exchange;
   return new Promise<ForwardOutcome>((resolve) => {
+    try {
+      sendUpstream(resolve);
+    } catch (error) {
+      // reply-from refuses some URLs outright (malformed percent-encoding, '..' segments).
+      const message = `llm-replay: cannot forward ${client.method} ${exchange.upstreamUrl.pathname}: ${(error as Error).message}`;
+      reply.code(400).send({ error: { message, type: 'invalid_request_error', param: null, code: 'llm_replay_bad_url' } });
+      resolve({ kind: 'not-recorded', reason: message });
+    }
+  });
+
+  function sendUpstream(resolve: (outcome: ForwardOutcome) => void): void {
     const upstreamHref = exchange.upstreamUrl.href;
     reply.from(upstreamHref, {
       body: client.body.kind === 'none' ? null : (exchange.upstreamBody ?? client.body.bytes),
@@ -227,5 +238,5 @@ export function forward(request: FastifyRequest, reply: FastifyReply, exchange: 
         );
       },
     });
-  });
+  }
 }

@@ -120,6 +120,12 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
     if (method !== 'CONNECT' && !app.supportedMethods.includes(method)) app.addHttpMethod(method, { hasBody: true });
   }
   app.all('/*', createHandler(state));
+  // While closing, a connection whose last request just finished is closed at once
+  // rather than left open until the client's keep-alive gives up.
+  let closing = false;
+  app.addHook('onResponse', async () => {
+    if (closing) app.server.closeIdleConnections();
+  });
   try {
     await reportUnusableFiles(app, store, config);
     await app.listen({ port: config.port, host: config.host });
@@ -141,6 +147,7 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
     usage,
     app,
     async close() {
+      closing = true;
       await app.close();
       await store.drain();
       await ids?.drain();

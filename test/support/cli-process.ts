@@ -1,0 +1,28 @@
+// Runs the built CLI as a child process and waits for its start-up line.
+import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
+
+export const BIN = new URL('../../bin/llm-replay.js', import.meta.url).pathname;
+
+export interface CliServer {
+  child: ChildProcessWithoutNullStreams;
+  url: string;
+  stderr: () => string;
+  exited: Promise<number | null>;
+}
+
+export async function startCli(args: string[]): Promise<CliServer> {
+  const child = spawn(process.execPath, [BIN, 'serve', '--port', '0', '--log-level', 'warn', ...args]);
+  let stderr = '';
+  child.stderr.on('data', (part: Buffer) => (stderr += part.toString()));
+  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  const url = await new Promise<string>((resolve, reject) => {
+    let out = '';
+    child.stdout.on('data', (part: Buffer) => {
+      out += part.toString();
+      const match = /listening on (\S+)/.exec(out);
+      if (match) resolve(match[1]!);
+    });
+    void exited.then((code) => reject(new Error(`llm-replay exited ${code} before starting: ${stderr}`)));
+  });
+  return { child, url, stderr: () => stderr, exited };
+}
