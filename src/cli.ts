@@ -4,8 +4,8 @@ import { Command, InvalidArgumentError, Option } from 'commander';
 import { LAYOUTS, MODES, type ServerOptions } from './config.js';
 import { DEFAULT_CONFIG_FILE, readConfigFile } from './config-file.js';
 import { LlmReplayError } from './errors.js';
-import { KEY_SCHEMES, type KeyScheme } from './keys/index.js';
-import { formatVerifyReport, verifyRecordings } from './commands/verify.js';
+import { KEY_SCHEMES } from './keys/index.js';
+import { registerToolCommands } from './cli-tools.js';
 import { startServer } from './server.js';
 
 function port(value: string): number {
@@ -56,6 +56,7 @@ function serverOptionsOf(command: Command): ServerOptions {
     strict: pick('strict') as boolean,
     ...(pick('stateDir') !== undefined ? { stateDir: pick('stateDir') as string } : {}),
     ...(pick('usageDir') !== undefined ? { usageDir: pick('usageDir') as string } : {}),
+    ...(fromFile['normalize'] !== undefined ? { normalize: fromFile['normalize'] as ServerOptions['normalize'] } : {}),
     routes,
   };
 }
@@ -121,24 +122,7 @@ export function buildProgram(): Command {
     .addOption(new Option('-c, --config <file>', `a JSON file with any of these options (default ./${DEFAULT_CONFIG_FILE} when present)`).env('LLM_REPLAY_CONFIG'))
     .action(serve);
 
-  program
-    .command('verify')
-    .description('check every recording: it parses, its name is the key of its request, it holds no credentials (exit 1 if not)')
-    .argument('[dir]', 'the recordings directory', process.env['LLM_REPLAY_RECORDINGS'] ?? './recordings')
-    .addOption(new Option('-k, --key-scheme <scheme>', 'the key scheme the names follow').choices(KEY_SCHEMES).default('default').env('LLM_REPLAY_KEY_SCHEME'))
-    .option('--json', 'print the report as JSON')
-    .action(async (dir: string, options: { keyScheme: KeyScheme; json?: boolean }) => {
-      const progress = process.stderr.isTTY ? (done: number, total: number) => process.stderr.write(`\rverifying ${done}/${total}`) : undefined;
-      let report;
-      try {
-        report = await verifyRecordings(dir, options.keyScheme, progress);
-      } catch (error) {
-        fail(`cannot read ${dir}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
-      }
-      if (progress) process.stderr.write('\r\x1b[K');
-      process.stdout.write((options.json ? JSON.stringify(report, null, 2) : formatVerifyReport(report, dir)) + '\n');
-      process.exitCode = report.problems.some((p) => p.kind !== 'ignored') ? 1 : 0;
-    });
+  registerToolCommands(program, fail);
 
   return program;
 }

@@ -12,6 +12,7 @@ const FIELDS: Record<string, 'string' | 'number' | 'object' | 'boolean'> = {
   recordTiming: 'boolean',
   strict: 'boolean',
   usageDir: 'string',
+  normalize: 'object',
   mode: 'string',
   recordings: 'string',
   upstream: 'string',

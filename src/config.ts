@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { ConfigError } from './errors.js';
 import { KEY_SCHEMES, type KeyScheme } from './keys/index.js';
+import { compileRules, type CompiledRules, type NormalizeRule } from './keys/rules.js';
 
 export const MODES = ['replay', 'record', 'record-if-missing', 'live'] as const;
 export type Mode = (typeof MODES)[number];
@@ -47,6 +48,8 @@ export interface ServerOptions {
   strict?: boolean;
   /** Where the usage file is written on shutdown (default <stateDir>/usage). */
   usageDir?: string;
+  /** The user's normalisation rules: body fields to leave out of keys, replacements in strings. */
+  normalize?: NormalizeRule[];
 }
 
 export interface Route {
@@ -76,6 +79,7 @@ export interface ServerConfig {
   recordTiming: boolean;
   strict: boolean;
   usageDir: string;
+  rules: CompiledRules | undefined;
 }
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
@@ -140,7 +144,7 @@ export function routeFor(routes: Route[], path: string): Route {
 }
 
 export function resolveConfig(options: ServerOptions = {}): ServerConfig {
-  const known = new Set(['mode', 'recordings', 'upstream', 'port', 'host', 'keyScheme', 'layout', 'upstreamTimeoutMs', 'bodyLimit', 'logLevel', 'logStream', 'routes', 'pace', 'statefulIds', 'stateDir', 'recordTiming', 'strict', 'usageDir']);
+  const known = new Set(['mode', 'recordings', 'upstream', 'port', 'host', 'keyScheme', 'layout', 'upstreamTimeoutMs', 'bodyLimit', 'logLevel', 'logStream', 'routes', 'pace', 'statefulIds', 'stateDir', 'recordTiming', 'strict', 'usageDir', 'normalize']);
   for (const name of Object.keys(options)) {
     if (!known.has(name)) throw new ConfigError(name, `unknown option; known options are ${[...known].join(', ')}`);
   }
@@ -170,6 +174,7 @@ export function resolveConfig(options: ServerOptions = {}): ServerConfig {
     recordTiming: options.recordTiming ?? true,
     strict: options.strict ?? false,
     usageDir: options.usageDir ?? path.join(stateDir, 'usage'),
+    rules: compileRules(options.normalize),
     port: integer('port', options.port, 0, 0, 65535),
     host,
     keyScheme: oneOf('keyScheme', options.keyScheme, KEY_SCHEMES, 'default'),

@@ -68,17 +68,22 @@ function clip(text: string | undefined): string {
   return text.length > 80 ? `${text.slice(0, 77)}...` : text;
 }
 
-/** The differing leaves of two bodies, as "path: recorded X, requested Y". */
-export function bodyDifferences(recorded: unknown, requested: unknown): string[] {
+export interface Difference {
+  path: string;
+  /** JSON text of each side's value; undefined where that side has none. */
+  a: string | undefined;
+  b: string | undefined;
+}
+
+/** The differing leaves of two bodies. */
+export function bodyDifferences(a: unknown, b: unknown): Difference[] {
   const left = new Map<string, string>();
   const right = new Map<string, string>();
-  flatten(recorded, 'body', left);
-  flatten(requested, 'body', right);
-  const out: string[] = [];
+  flatten(a, 'body', left);
+  flatten(b, 'body', right);
+  const out: Difference[] = [];
   for (const at of new Set([...left.keys(), ...right.keys()])) {
-    const a = left.get(at);
-    const b = right.get(at);
-    if (a !== b) out.push(`${at}: recorded ${clip(a)}, requested ${clip(b)}`);
+    if (left.get(at) !== right.get(at)) out.push({ path: at, a: left.get(at), b: right.get(at) });
   }
   return out;
 }
@@ -88,7 +93,7 @@ export async function describeMiss(store: RecordingStore, client: ClientRequest,
   const candidates = (await summariesOf(store)).filter((s) => s.endpoint === key.endpoint && s.method === key.method);
   let best: { summary: Summary; differences: string[]; score: number } | undefined;
   for (const summary of candidates) {
-    const differences = bodyDifferences(summary.body, requested);
+    const differences = bodyDifferences(summary.body, requested).map((d) => `${d.path}: recorded ${clip(d.a)}, requested ${clip(d.b)}`);
     if (summary.testId !== client.testId) differences.unshift(`test id: recorded ${JSON.stringify(summary.testId)}, requested ${JSON.stringify(client.testId)}`);
     const score = differences.length;
     if (!best || score < best.score) best = { summary, differences, score };

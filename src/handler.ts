@@ -143,7 +143,7 @@ export function createHandler(state: ProxyState) {
       await forward(request, reply, { client, upstreamUrl, startedAt });
       return reply;
     }
-    const key = computeKey(config.keyScheme, client, { upstreamHost: upstreamUrl.host });
+    const key = computeKey(config.keyScheme, client, { upstreamHost: upstreamUrl.host, ...(config.rules ? { rules: config.rules } : {}) });
     const exchange: Exchange = { client, key, upstreamUrl, startedAt };
     switch (config.mode) {
       case 'replay': {

@@ -10,6 +10,7 @@ import { Agent } from 'undici';
 import { resolveConfig, type ServerConfig, type ServerOptions } from './config.js';
 import { ConfigError } from './errors.js';
 import { createHandler, type ProxyState } from './handler.js';
+import { registerAdmin } from './admin.js';
 import { IdMapper } from './ids.js';
 import { redactUrl } from './secrets.js';
 import { RecordingStore } from './store.js';
@@ -119,6 +120,7 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
   for (const method of METHODS) {
     if (method !== 'CONNECT' && !app.supportedMethods.includes(method)) app.addHttpMethod(method, { hasBody: true });
   }
+  registerAdmin(app, state);
   app.all('/*', createHandler(state));
   // While closing, a connection whose last request just finished is closed at once
   // rather than left open until the client's keep-alive gives up.
@@ -150,7 +152,7 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
       closing = true;
       await app.close();
       await store.drain();
-      await ids?.drain();
+      await state.ids?.drain();
       try {
         await usage.write(config.usageDir, config.mode, config.recordingsDir);
       } catch (error) {

@@ -7,6 +7,7 @@ import { findCredentials } from '../credentials.js';
 import { keyOfRecording, type KeyScheme } from '../keys/index.js';
 import { parseRecording } from '../recording.js';
 import { RecordingStore } from '../store.js';
+import type { CompiledRules } from '../keys/rules.js';
 
 export interface VerifyProblem {
   file: string;
@@ -20,7 +21,7 @@ export interface VerifyReport {
   problems: VerifyProblem[];
 }
 
-export async function verifyRecordings(dir: string, scheme: KeyScheme, onProgress?: (done: number, total: number) => void): Promise<VerifyReport> {
+export async function verifyRecordings(dir: string, scheme: KeyScheme, onProgress?: (done: number, total: number) => void, rules?: CompiledRules): Promise<VerifyReport> {
   const store = await RecordingStore.open(dir);
   const problems: VerifyProblem[] = store.skipped.map(({ file, reason }) => ({ file, kind: 'ignored' as const, detail: reason }));
   const files = [...store.entries()].flatMap((entry) => entry.files.map((file) => ({ file, key: entry.key })));
@@ -31,7 +32,7 @@ export async function verifyRecordings(dir: string, scheme: KeyScheme, onProgres
     try {
       text = await readFile(file, 'utf8');
       const recording = parseRecording(text, file);
-      const computed = keyOfRecording(scheme, recording);
+      const computed = keyOfRecording(scheme, recording, rules);
       const credentials = findCredentials(text);
       if (computed !== key) {
         problems.push({ file, kind: 'key-mismatch', detail: `its request has key ${computed} under the ${scheme} scheme` });

@@ -10,6 +10,7 @@ import { toPlainJson, type JsonValue } from '../json/lossless.js';
 import type { Recording } from '../recording.js';
 import { canonicalQuery } from '../secrets.js';
 import { normalizeLosslessBody, normalizePlainBody } from './normalize.js';
+import { applyRules, rulesApply, type CompiledRules } from './rules.js';
 import { llamaStackEndpoint, MODEL_LIST_ENDPOINTS, SHARED_ENDPOINTS } from './llama-stack-paths.js';
 
 export const KEY_SCHEMES = ['default', 'llama-stack'] as const;
@@ -18,6 +19,8 @@ export type KeyScheme = (typeof KEY_SCHEMES)[number];
 export interface KeyContext {
   /** The upstream's host: llama-stack drops stream_options for Bedrock. */
   upstreamHost: string;
+  /** The user's normalisation rules, if any. */
+  rules?: CompiledRules;
 }
 
 export interface RequestKey {
@@ -56,6 +59,15 @@ interface KeyParts {
   testId: string | null;
   /** llama-stack drops stream_options for Bedrock hosts. */
   bedrock: boolean;
+  /** The fingerprint of the user's rules, when one applied to this request. */
+  rules?: string;
+}
+
+/** Applies the user's rules for this path (if any) to both views of the body. */
+function withRules(parts: KeyParts, rules: CompiledRules | undefined, path: string): KeyParts {
+  if (!rules || !parts.hasBody || parts.bytes || !rulesApply(rules, path)) return parts;
+  const ruled = (body: () => JsonValue) => () => applyRules(rules, path, body());
+  return { ...parts, plainBody: ruled(parts.plainBody), losslessBody: ruled(parts.losslessBody), rules: rules.fingerprint };
 }
 
 function bytesDescriptor(bytes: Buffer): Record<string, string> {
@@ -71,6 +83,7 @@ function defaultHash(parts: KeyParts): { key: string; normalized: Record<string,
   const normalized: Record<string, unknown> = { method: parts.method, endpoint: parts.keyedPath, body };
   if (parts.query !== '') normalized['query'] = parts.query;
   if (parts.testId !== null) normalized['test_id'] = parts.testId;
+  if (parts.rules) normalized['rules'] = parts.rules;
   return { key: sha256Hex(stableStringify(normalized) ?? ''), normalized };
 }
 
@@ -84,6 +97,7 @@ function llamaStackHash(parts: KeyParts, recorded: boolean): { key: string; norm
   // llama-stack keys the url's path only; calls it never records keep their query apart.
   if (!recorded && parts.query !== '') normalized['query'] = parts.query;
   if (!SHARED_ENDPOINTS.has(parts.keyedPath)) normalized['test_id'] = parts.testId;
+  if (parts.rules) normalized['rules'] = parts.rules;
   return { key: sha256Hex(pythonDumps(normalized)), normalized };
 }
 
@@ -101,7 +115,7 @@ function defaultKey(request: ClientRequest, context: KeyContext): RequestKey {
     bedrock: context.upstreamHost.includes('bedrock'),
   };
   return {
-    ...defaultHash(parts),
+    ...defaultHash(withRules(parts, context.rules, request.path)),
     endpoint: request.path,
     keyedPath: request.path,
     method: request.method,
@@ -127,11 +141,11 @@ function llamaStackKey(request: ClientRequest, context: KeyContext): RequestKey 
     testId: request.testId,
     bedrock: context.upstreamHost.includes('bedrock'),
   };
-  return { ...llamaStackHash(parts, recorded), endpoint, keyedPath, method, storedBody, modelList: MODEL_LIST_ENDPOINTS.has(endpoint) };
+  return { ...llamaStackHash(withRules(parts, context.rules, request.path), recorded), endpoint, keyedPath, method, storedBody, modelList: MODEL_LIST_ENDPOINTS.has(endpoint) };
 }
 
 /** The key a recording file should be named by, recomputed from its stored request. */
-export function keyOfRecording(scheme: KeyScheme, recording: Recording): string {
+export function keyOfRecording(scheme: KeyScheme, recording: Recording, rules?: CompiledRules): string {
   const { request } = recording;
   let url: URL | undefined;
   try {
@@ -152,8 +166,9 @@ export function keyOfRecording(scheme: KeyScheme, recording: Recording): string 
     testId: recording.test_id,
     bedrock: url?.host.includes('bedrock') ?? false,
   };
-  if (scheme === 'default') return defaultHash(parts).key;
-  return llamaStackHash(parts, llamaStackEndpoint(request.endpoint).recorded || SHARED_ENDPOINTS.has(request.endpoint)).key;
+  const ruled = withRules(parts, rules, request.endpoint);
+  if (scheme === 'default') return defaultHash(ruled).key;
+  return llamaStackHash(ruled, llamaStackEndpoint(request.endpoint).recorded || SHARED_ENDPOINTS.has(request.endpoint)).key;
 }
 
 export function computeKey(scheme: KeyScheme, request: ClientRequest, context: KeyContext): RequestKey {

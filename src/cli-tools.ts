@@ -1,0 +1,146 @@
+// The commands that work on a recordings directory: verify, list, show, diff, prune.
+// Exit codes: 0 fine, 1 problems found (verify) or nothing found (show, diff),
+// 2 bad usage.
+import { Command, Option } from 'commander';
+import { resolveConfig } from './config.js';
+import { DEFAULT_CONFIG_FILE, readConfigFile } from './config-file.js';
+import { compileRules } from './keys/rules.js';
+import { ConfigError, LlmReplayError } from './errors.js';
+import { KEY_SCHEMES, type KeyScheme } from './keys/index.js';
+import { describeRecording, diffRequests, findRecording, listRecordings, type ShownRecording } from './commands/inspect.js';
+import { prune } from './commands/prune.js';
+import { formatVerifyReport, verifyRecordings } from './commands/verify.js';
+import { colour, progress, table } from './terminal.js';
+
+const DEFAULT_DIR = process.env['LLM_REPLAY_RECORDINGS'] ?? './recordings';
+
+function print(text: string): void {
+  process.stdout.write(text.endsWith('\n') ? text : `${text}\n`);
+}
+
+function formatSize(bytes: number): string {
+  return bytes < 1024 ? `${bytes} B` : bytes < 1024 * 1024 ? `${(bytes / 1024).toFixed(1)} KiB` : `${(bytes / 1024 / 1024).toFixed(1)} MiB`;
+}
+
+function formatShown(shown: ShownRecording): string {
+  const c = colour();
+  const lines = [
+    c('bold', shown.file),
+    `${c('cyan', 'request')}   ${shown.request.method} ${shown.request.endpoint}  model ${shown.request.model || '-'}  test id ${shown.testId ?? '-'}`,
+    JSON.stringify(shown.request.body, null, 2),
+    `${c('cyan', 'response')}  ${shown.response.status}${shown.response.streaming ? `, a stream of ${shown.response.stream?.chunks ?? 0} chunks` : ''}`,
+  ];
+  if (shown.response.stream) {
+    lines.push(shown.response.stream.text || c('dim', '(no text)'));
+    for (const call of shown.response.stream.toolCalls) lines.push(`${c('yellow', 'tool call')} ${call.name ?? '?'} ${call.id ?? ''} ${call.arguments}`);
+  } else {
+    lines.push(JSON.stringify(shown.response.body, null, 2));
+  }
+  return lines.join('\n');
+}
+
+export function registerToolCommands(program: Command, fail: (message: string) => never): void {
+  const guard = async (work: () => Promise<void>) => {
+    try {
+      await work();
+    } catch (error) {
+      if (error instanceof ConfigError) fail(error.message);
+      if (error instanceof LlmReplayError) {
+        process.stderr.write(`llm-replay: ${error.message}\n`);
+        process.exitCode = 1;
+        return;
+      }
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') fail(`${(error as NodeJS.ErrnoException).path ?? 'a path'} does not exist`);
+      throw error;
+    }
+  };
+
+  program
+    .command('verify')
+    .description('check every recording: it parses, its name is the key of its request, it holds no credentials (exit 1 if not)')
+    .argument('[dir]', 'the recordings directory', DEFAULT_DIR)
+    .addOption(new Option('-k, --key-scheme <scheme>', 'the key scheme the names follow (default: the config file\'s, else default)').choices(KEY_SCHEMES).env('LLM_REPLAY_KEY_SCHEME'))
+    .addOption(new Option('-c, --config <file>', `the config file whose keyScheme and normalize rules the keys were made with (default ./${DEFAULT_CONFIG_FILE} when present)`).env('LLM_REPLAY_CONFIG'))
+    .option('--json', 'print the report as JSON')
+    .action((dir: string, options: { keyScheme?: KeyScheme; config?: string; json?: boolean }) =>
+      guard(async () => {
+        const fromFile = readConfigFile(options.config ?? DEFAULT_CONFIG_FILE, options.config !== undefined);
+        const scheme = options.keyScheme ?? fromFile.keyScheme ?? 'default';
+        const bar = progress('verifying');
+        const report = await verifyRecordings(dir, scheme, bar.update, compileRules(fromFile.normalize));
+        bar.done();
+        print(options.json ? JSON.stringify(report, null, 2) : formatVerifyReport(report, dir));
+        process.exitCode = report.problems.some((p) => p.kind !== 'ignored') ? 1 : 0;
+      }),
+    );
+
+  program
+    .command('list')
+    .description('a table of the recordings: key, endpoint, model, test id, streaming, size, date')
+    .argument('[dir]', 'the recordings directory', DEFAULT_DIR)
+    .option('--endpoint <text>', 'only endpoints containing this')
+    .option('--model <text>', 'only models containing this')
+    .option('--test-id <text>', 'only test ids containing this')
+    .option('--json', 'print JSON instead of a table')
+    .action((dir: string, options: { endpoint?: string; model?: string; testId?: string; json?: boolean }) =>
+      guard(async () => {
+        const bar = progress('reading');
+        const rows = await listRecordings(dir, options, bar.update);
+        bar.done();
+        if (options.json) return print(JSON.stringify(rows, null, 2));
+        const c = colour();
+        const header = ['KEY', 'METHOD', 'ENDPOINT', 'MODEL', 'TEST ID', 'STREAM', 'STATUS', 'SIZE', 'DATE'];
+        const body = rows.map((r) => [r.key.slice(0, 12), r.method, r.endpoint, r.model || '-', r.testId ?? '-', r.streaming ? 'yes' : 'no', String(r.status), formatSize(r.size), r.modified.slice(0, 10)]);
+        const text = table([header, ...body]).split('\n');
+        print([c('bold', text[0] ?? ''), ...text.slice(1), c('dim', `${rows.length} recordings`)].join('\n'));
+      }),
+    );
+
+  program
+    .command('show')
+    .description('one recording: its request, and its answer (for a stream: the text and tool calls it carried, and its chunk count)')
+    .argument('<key|file>', 'a key, a unique key prefix, or a file')
+    .option('-r, --recordings <dir>', 'the recordings directory', DEFAULT_DIR)
+    .option('--json', 'print JSON')
+    .action((which: string, options: { recordings: string; json?: boolean }) =>
+      guard(async () => {
+        const { file, recording } = await findRecording(options.recordings, which);
+        const shown = describeRecording(file, recording);
+        print(options.json ? JSON.stringify(shown, null, 2) : formatShown(shown));
+      }),
+    );
+
+  program
+    .command('diff')
+    .description('two recordings\' requests side by side: the fields that differ')
+    .argument('<a>', 'a key, a unique key prefix, or a file')
+    .argument('<b>', 'a key, a unique key prefix, or a file')
+    .option('-r, --recordings <dir>', 'the recordings directory', DEFAULT_DIR)
+    .option('--json', 'print JSON')
+    .action((a: string, b: string, options: { recordings: string; json?: boolean }) =>
+      guard(async () => {
+        const diff = diffRequests(await findRecording(options.recordings, a), await findRecording(options.recordings, b));
+        if (options.json) return print(JSON.stringify(diff, null, 2));
+        if (diff.rows.length === 0) return print('the two requests are the same');
+        print(table([['FIELD', 'A', 'B'], ...diff.rows.map((r) => [r.field, r.a.slice(0, 60), r.b.slice(0, 60)])]));
+      }),
+    );
+
+  program
+    .command('prune')
+    .description('the recordings no run used (a dry run: --delete removes them), from usage files or a running server')
+    .argument('[dir]', 'the recordings directory', DEFAULT_DIR)
+    .option('--usage <file|dir...>', 'usage files, or folders of them (several shards: give them all); default: the usage folder of this recordings directory')
+    .option('--server <url...>', 'also use the usage of a running llm-replay server')
+    .option('--delete', 'remove the unused recordings')
+    .option('--json', 'print JSON')
+    .action((dir: string, options: { usage?: string[]; server?: string[]; delete?: boolean; json?: boolean }) =>
+      guard(async () => {
+        const sources = options.usage ?? (options.server ? [] : [resolveConfig({ recordings: dir }).usageDir]);
+        const report = await prune(dir, sources, options.server ?? [], options.delete === true);
+        if (options.json) return print(JSON.stringify(report, null, 2));
+        const verb = report.deleted ? 'deleted' : 'unused';
+        print([...report.unused.map((f) => `${verb}: ${f}`), `${report.unused.length} recordings ${report.deleted ? 'deleted' : 'unused (dry run: --delete removes them)'}; ${report.used} keys used in ${report.usageSources.length} usage source(s)`].join('\n'));
+      }),
+    );
+}
