@@ -1,0 +1,37 @@
+// The code under test: it calls the OpenAI API like any application would, knowing
+// nothing of llm-replay. OPENAI_BASE_URL (set by the globalSetup) points it at the proxy.
+import OpenAI from 'openai';
+
+const MODEL = 'openai/gpt-5.1-chat';
+
+export async function explain(question: string): Promise<string> {
+  const client = new OpenAI();
+  const answer = await client.chat.completions.create({ model: MODEL, messages: [{ role: 'user', content: question }] });
+  return answer.choices[0]?.message.content ?? '';
+}
+
+export async function explainStreaming(question: string, onText: (text: string) => void): Promise<string> {
+  const client = new OpenAI();
+  const stream = await client.chat.completions.create({
+    model: MODEL,
+    messages: [{ role: 'user', content: question }],
+    stream: true,
+    stream_options: { include_usage: true },
+  });
+  let text = '';
+  for await (const chunk of stream) {
+    const delta = chunk.choices[0]?.delta?.content ?? '';
+    text += delta;
+    if (delta) onText(delta);
+  }
+  return text;
+}
+
+/** Swallows failures, as code under test sometimes does: the miss must still fail the test. */
+export async function explainOrNothing(question: string): Promise<string> {
+  try {
+    return await explain(question);
+  } catch {
+    return '';
+  }
+}
