@@ -89,7 +89,8 @@ export function bodyDifferences(a: unknown, b: unknown): Difference[] {
 }
 
 export async function describeMiss(store: RecordingStore, client: ClientRequest, key: RequestKey): Promise<MissReport> {
-  const requested = isJsonObject(key.storedBody) || Array.isArray(key.storedBody) ? toPlainJson(key.storedBody as JsonValue) : key.storedBody;
+  const stored = key.storedBody();
+  const requested = isJsonObject(stored) || Array.isArray(stored) ? toPlainJson(stored) : stored;
   const candidates = (await summariesOf(store)).filter((s) => s.endpoint === key.endpoint && s.method === key.method);
   let best: { summary: Summary; differences: string[]; score: number } | undefined;
   for (const summary of candidates) {

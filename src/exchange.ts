@@ -1,5 +1,6 @@
 // The client's request as the rest of the proxy sees it: built once at the edge,
 // with the body read as bytes and parsed lazily (JSON when it is JSON).
+import { isUtf8 } from 'node:buffer';
 import { parseLossless, type JsonValue } from './json/lossless.js';
 
 export type RequestBody =
@@ -38,7 +39,6 @@ function nestingDepth(text: string): number {
   return max;
 }
 
-const strictUtf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 const JSON_TYPE = /^application\/(?:[\w.+-]+\+)?json\b/i;
 
 /** A body is JSON when it says so (or says nothing) and parses; anything else is kept as bytes. */
@@ -48,7 +48,8 @@ export function classifyBody(bytes: Buffer | undefined, contentType: string | un
   if (type === '' || JSON_TYPE.test(type)) {
     try {
       // Invalid UTF-8, malformed JSON or absurd nesting: keyed and stored by its bytes instead.
-      const text = strictUtf8.decode(bytes);
+      if (!isUtf8(bytes)) throw new TypeError('not UTF-8');
+      const text = bytes.toString('utf8');
       const value: unknown = JSON.parse(text);
       if (text.length < 2 * MAX_DEPTH || nestingDepth(text) <= MAX_DEPTH) return { kind: 'json', text, bytes, value };
     } catch {

@@ -73,7 +73,7 @@ function storedUrl(exchange: Exchange, key: RequestKey): string {
 
 function buildRecording(exchange: Exchange, key: RequestKey, response: RecordedResponse): Recording {
   const { client } = exchange;
-  const body = key.storedBody;
+  const body = key.storedBody();
   const request: Recording['request'] = {
     method: key.method,
     url: storedUrl(exchange, key),

@@ -8,7 +8,7 @@ import { RecordingFileError } from './errors.js';
 import { classifyBody, type ClientRequest } from './exchange.js';
 import { forward, type Exchange } from './forward.js';
 import { computeKey, type RequestKey } from './keys/index.js';
-import { sendPrepared, type PreparedResponse } from './replay.js';
+import { sendNow, sendPrepared, type PreparedResponse } from './replay.js';
 import type { Recording } from './recording.js';
 import { recordingDirFor } from './layout.js';
 import { toLlamaStackForm } from './llama-stack-format.js';
@@ -133,28 +133,28 @@ async function recordIfMissing(state: ProxyState, request: FastifyRequest, reply
 }
 
 export function createHandler(state: ProxyState) {
-  return async function handle(request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> {
+  return function handle(request: FastifyRequest, reply: FastifyReply): FastifyReply | Promise<FastifyReply> {
     const startedAt = performance.now();
     const { config, store } = state;
     const client = clientRequestOf(request);
-    const upstreamUrl = upstreamUrlFor(config, client);
     if (config.mode === 'live') {
       state.usage.forwarded(client.path);
-      await forward(request, reply, { client, upstreamUrl, startedAt });
-      return reply;
+      return forward(request, reply, { client, upstreamUrl: upstreamUrlFor(config, client), startedAt }).then(() => reply);
     }
-    const key = computeKey(config.keyScheme, client, { upstreamHost: upstreamUrl.host, ...(config.rules ? { rules: config.rules } : {}) });
-    const exchange: Exchange = { client, key, upstreamUrl, startedAt };
-    switch (config.mode) {
-      case 'replay': {
-        const hit = store.lookup(key.key);
-        return hit ? replayHit(state, reply, hit, key, startedAt) : replayMiss(state, reply, client, key);
+    const upstreamHost = routeFor(config.routes, client.path).upstream.host;
+    const key = computeKey(config.keyScheme, client, { upstreamHost, ...(config.rules ? { rules: config.rules } : {}) });
+    if (config.mode === 'replay') {
+      // The common case, answered without a single await: a recording already in memory, sent at once.
+      const ready = config.paceFactor === 0 ? store.ready(key.key) : undefined;
+      if (ready) {
+        state.usage.hit(key.key, key.endpoint);
+        return sendNow(reply, ready);
       }
-      case 'record-if-missing':
-        return recordIfMissing(state, request, reply, exchange, key);
-      case 'record':
-        await record(state, request, reply, exchange, key);
-        return reply;
+      const hit = store.lookup(key.key);
+      return hit ? replayHit(state, reply, hit, key, startedAt) : replayMiss(state, reply, client, key);
     }
+    const exchange: Exchange = { client, key, upstreamUrl: upstreamUrlFor(config, client), startedAt };
+    if (config.mode === 'record-if-missing') return recordIfMissing(state, request, reply, exchange, key);
+    return record(state, request, reply, exchange, key).then(() => reply);
   };
 }

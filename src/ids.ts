@@ -6,7 +6,7 @@
 // before forwarding. The real ids are upstream state, not test data: they are kept
 // in a journal outside the recordings directory, so re-recording a flow from scratch
 // writes byte-identical files, and the mapping survives restarts.
-import { appendFile, mkdir, readFile } from 'node:fs/promises';
+import { mkdir, open, readFile, type FileHandle } from 'node:fs/promises';
 import { createHash } from 'node:crypto';
 import path from 'node:path';
 import { isJsonObject, type JsonValue } from './json/lossless.js';
@@ -80,21 +80,31 @@ export class IdMapper {
       ? `${prefix}${createHash('sha256').update(`${key}:${position}`).digest('hex').slice(0, 40)}`
       : recordedId(key);
     this.remember(deterministic, real);
-    if (this.journal) {
-      const line = JSON.stringify({ id: deterministic, upstream: real, key }) + '\n';
-      const journal = this.journal;
-      // Losing the journal only costs continuing this flow after a restart; the exchange still records.
-      this.writing = this.writing
-        .then(() => mkdir(path.dirname(journal), { recursive: true }))
-        .then(() => appendFile(journal, line))
-        .catch(() => undefined);
-    }
+    if (this.journal) this.append(JSON.stringify({ id: deterministic, upstream: real, key }) + '\n');
     return deterministic;
   }
 
-  /** Waits for the journal to be written (on shutdown). */
-  drain(): Promise<void> {
-    return this.writing;
+  private handle: Promise<FileHandle | undefined> | undefined;
+
+  /** Appends to the journal through one open handle, in order. */
+  private append(line: string): void {
+    const journal = this.journal as string;
+    this.handle ??= mkdir(path.dirname(journal), { recursive: true })
+      .then(() => open(journal, 'a'))
+      .catch(() => undefined);
+    // Losing the journal only costs continuing this flow after a restart; the exchange still records.
+    this.writing = this.writing
+      .then(() => this.handle)
+      .then((handle) => handle?.appendFile(line))
+      .catch(() => undefined);
+  }
+
+  /** Waits for the journal to be written and closes it (on shutdown). */
+  async drain(): Promise<void> {
+    await this.writing;
+    const handle = await this.handle;
+    this.handle = undefined;
+    await handle?.close().catch(() => undefined);
   }
 
   /** @internal */

@@ -19,7 +19,7 @@ export interface PreparedResponse {
   /** When each event was sent, in ms from the request (recorded timing). */
   offsets?: number[];
   headMs?: number;
-  /** The events joined, made on first use. */
+  /** The whole answer as sent at once: the body, or the events joined (made on first use). */
   wire?: Buffer;
 }
 
@@ -138,16 +138,18 @@ function pacedEvents(events: Buffer[], offsets: number[], factor: number, starte
   return Readable.from(paced(), { objectMode: false });
 }
 
+/** Sends a prepared answer whole, at once. */
+export function sendNow(reply: FastifyReply, prepared: PreparedResponse): FastifyReply {
+  reply.code(prepared.status).headers(prepared.headers);
+  prepared.wire ??= prepared.body ?? Buffer.concat(prepared.events ?? []);
+  return reply.send(prepared.wire);
+}
+
 /** Sends a prepared answer: at once, or for a stream with recorded timing, at its recorded pace. */
 export async function sendPrepared(reply: FastifyReply, prepared: PreparedResponse, paceFactor: number, startedAt: number): Promise<FastifyReply> {
+  if (paceFactor === 0 || prepared.body || !prepared.offsets || prepared.offsets.length === 0) return sendNow(reply, prepared);
   reply.code(prepared.status).headers(prepared.headers);
-  if (prepared.body) return reply.send(prepared.body);
-  const events = prepared.events ?? [];
-  if (paceFactor > 0 && prepared.offsets && prepared.offsets.length > 0) {
-    const headDue = startedAt + (prepared.headMs ?? 0) / paceFactor - performance.now();
-    if (headDue > 1) await sleep(headDue);
-    return reply.send(pacedEvents(events, prepared.offsets, paceFactor, startedAt));
-  }
-  prepared.wire ??= Buffer.concat(events);
-  return reply.send(prepared.wire);
+  const headDue = startedAt + (prepared.headMs ?? 0) / paceFactor - performance.now();
+  if (headDue > 1) await sleep(headDue);
+  return reply.send(pacedEvents(prepared.events ?? [], prepared.offsets, paceFactor, startedAt));
 }

@@ -94,7 +94,7 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
   const store = await RecordingStore.open(config.recordingsDir, { removeStaleTemps: isRecording(config) });
   const app = Fastify({
     logger:
-      config.logLevel === false
+      config.logLevel === false || config.logLevel === 'silent'
         ? false
         : {
             level: config.logLevel,
@@ -122,12 +122,7 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
   }
   registerAdmin(app, state);
   app.all('/*', createHandler(state));
-  // While closing, a connection whose last request just finished is closed at once
-  // rather than left open until the client's keep-alive gives up.
-  let closing = false;
-  app.addHook('onResponse', async () => {
-    if (closing) app.server.closeIdleConnections();
-  });
+
   try {
     await reportUnusableFiles(app, store, config);
     await app.listen({ port: config.port, host: config.host });
@@ -149,8 +144,14 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
     usage,
     app,
     async close() {
-      closing = true;
-      await app.close();
+      // While closing, connections whose last request has finished are closed at once
+      // rather than left open until each client's keep-alive gives up.
+      const sweeper = setInterval(() => app.server.closeIdleConnections(), 25);
+      try {
+        await app.close();
+      } finally {
+        clearInterval(sweeper);
+      }
       await store.drain();
       await state.ids?.drain();
       try {

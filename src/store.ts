@@ -2,7 +2,8 @@
 // depth, prepared answers cached in memory, and atomic writes (temp file + rename)
 // so a crash or a concurrent request never leaves a half-written recording.
 import { randomBytes } from 'node:crypto';
-import { mkdir, readdir, readFile, rename, unlink, writeFile } from 'node:fs/promises';
+import { mkdirSync, renameSync, unlinkSync, writeFileSync } from 'node:fs';
+import { readdir, readFile, unlink } from 'node:fs/promises';
 import path from 'node:path';
 import { RecordingFileError } from './errors.js';
 import { parseRecording, serializeRecording, type Recording } from './recording.js';
@@ -26,8 +27,11 @@ export interface IndexEntry {
 
 export class RecordingStore {
   private readonly index = new Map<string, IndexEntry>();
-  private readonly prepared = new Map<string, Promise<PreparedResponse>>();
+  /** Prepared answers, least recently used first; `value` is set once loaded, for a synchronous answer. */
+  private readonly prepared = new Map<string, { promise: Promise<PreparedResponse>; value?: PreparedResponse }>();
   private readonly pendingWrites = new Set<Promise<void>>();
+  /** Recordings just written, prepared for replay only if they are asked for. */
+  private readonly fresh = new Map<string, Recording>();
   /** Files that could not be used, with why; reported once at start-up. */
   readonly skipped: Array<{ file: string; reason: string }> = [];
 
@@ -105,16 +109,32 @@ export class RecordingStore {
     return entry ? Promise.all(entry.files.map((file) => this.read(file))) : [];
   }
 
+  /** The prepared answer for a key when it is already in memory (the replay fast path). */
+  ready(key: string): PreparedResponse | undefined {
+    const cached = this.prepared.get(key);
+    if (cached?.value === undefined) return undefined;
+    this.prepared.delete(key);
+    this.prepared.set(key, cached);
+    return cached.value;
+  }
+
   /** The prepared answer for a key, or undefined when there is no recording. */
   lookup(key: string): Promise<PreparedResponse> | undefined {
     const cached = this.prepared.get(key);
     if (cached) {
       this.prepared.delete(key);
       this.prepared.set(key, cached);
-      return cached;
+      return cached.promise;
     }
     const entry = this.index.get(key);
     if (!entry) return undefined;
+    const recording = this.fresh.get(key);
+    if (recording) {
+      this.fresh.delete(key);
+      const promise = Promise.resolve(prepareResponse(recording));
+      this.remember(key, promise);
+      return promise;
+    }
     const promise = this.load(key).then((recordings) =>
       entry.modelList ? prepareModelList(recordings) : prepareResponse(recordings[0] as Recording),
     );
@@ -125,7 +145,12 @@ export class RecordingStore {
   }
 
   private remember(key: string, promise: Promise<PreparedResponse>): void {
-    this.prepared.set(key, promise);
+    const entry: { promise: Promise<PreparedResponse>; value?: PreparedResponse } = { promise };
+    promise.then(
+      (value) => (entry.value = value),
+      () => undefined,
+    );
+    this.prepared.set(key, entry);
     if (this.prepared.size > CACHE_LIMIT) {
       const oldest = this.prepared.keys().next().value;
       if (oldest !== undefined) this.prepared.delete(oldest);
@@ -146,13 +171,17 @@ export class RecordingStore {
       this.index.set(key, { key, files: [target], modelList });
     }
     this.prepared.delete(key);
-    if (!modelList) this.remember(key, Promise.resolve(prepareResponse(recording)));
+    if (!modelList) {
+      this.fresh.set(key, recording);
+      if (this.fresh.size > CACHE_LIMIT) this.fresh.delete(this.fresh.keys().next().value as string);
+    }
     const write = writeAtomically(target, serializeRecording(recording))
       .catch((error: unknown) => {
         // Not on disk means not recorded: forget it so the next request tries again.
         if (!existing) {
           this.index.delete(key);
           this.prepared.delete(key);
+          this.fresh.delete(key);
         }
         throw new RecordingFileError(target, `cannot be written (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`);
       })
@@ -194,14 +223,38 @@ function writerAlive(name: string): boolean {
   }
 }
 
+/** Folders already known to exist: creating them again costs a system call per recording. */
+const knownDirs = new Set<string>();
+
+/**
+ * Writes to a temporary file and renames it into place. Synchronous on purpose: a
+ * recording is a few kilobytes into the page cache, far quicker done at once than as
+ * four trips through libuv's thread pool, which record mode's latency would pay for.
+ */
 async function writeAtomically(file: string, text: string): Promise<void> {
-  await mkdir(path.dirname(file), { recursive: true });
-  const temp = path.join(path.dirname(file), `${TEMP_PREFIX}${process.pid}-${randomBytes(6).toString('hex')}`);
+  const dir = path.dirname(file);
+  if (!knownDirs.has(dir)) {
+    mkdirSync(dir, { recursive: true });
+    knownDirs.add(dir);
+  }
+  const temp = path.join(dir, `${TEMP_PREFIX}${process.pid}-${randomBytes(6).toString('hex')}`);
   try {
-    await writeFile(temp, text, { flag: 'wx' });
-    await rename(temp, file);
+    try {
+      writeFileSync(temp, text, { flag: 'wx' });
+    } catch (error) {
+      // The folder went away since it was seen: make it again, once.
+      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+      knownDirs.delete(dir);
+      mkdirSync(dir, { recursive: true });
+      writeFileSync(temp, text, { flag: 'wx' });
+    }
+    renameSync(temp, file);
   } catch (error) {
-    await unlink(temp).catch(() => undefined);
+    try {
+      unlinkSync(temp);
+    } catch {
+      // never created
+    }
     throw error;
   }
 }

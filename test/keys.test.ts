@@ -54,7 +54,7 @@ describe('llama-stack key scheme', () => {
   it('keys a model listing as POST with body {} and no test id only on the shared endpoints', () => {
     const list = computeKey('llama-stack', request('GET', '/v1/models', undefined, 't'), context);
     expect(list.method).toBe('POST');
-    expect(list.storedBody).toEqual({});
+    expect(list.storedBody()).toEqual({});
     expect(list.modelList).toBe(true);
     expect(list.normalized).toHaveProperty('test_id', 't');
     const tags = computeKey('llama-stack', request('GET', '/api/tags', undefined, 't'), context);

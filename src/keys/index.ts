@@ -31,8 +31,8 @@ export interface RequestKey {
   keyedPath: string;
   /** The method as keyed and stored. */
   method: string;
-  /** The body as stored in the recording (lossless JSON, or null for none/bytes). */
-  storedBody: JsonValue;
+  /** The body as stored in the recording (lossless JSON, or null for none/bytes); parsed on first use. */
+  storedBody(): JsonValue;
   /** True for model-list endpoints, answered from the union of their recordings. */
   modelList: boolean;
   /** The normalised object that was hashed, for diagnostics. */
@@ -103,23 +103,27 @@ function llamaStackHash(parts: KeyParts, recorded: boolean): { key: string; norm
 
 function defaultKey(request: ClientRequest, context: KeyContext): RequestKey {
   const { body } = request;
+  // This runs for every replayed request: plain assignments, no object spreads.
   const parts: KeyParts = {
     method: request.method,
     keyedPath: request.path,
     plainBody: () => (body as { value: JsonValue }).value,
     losslessBody: () => losslessBody(body as RequestBody & { kind: 'json' }),
-    ...(body.kind === 'bytes' ? { bytes: body.bytes } : {}),
     hasBody: body.kind !== 'none',
     query: canonicalQuery(request.query),
     testId: request.testId,
     bedrock: context.upstreamHost.includes('bedrock'),
   };
+  if (body.kind === 'bytes') parts.bytes = body.bytes;
+  const { key, normalized } = defaultHash(withRules(parts, context.rules, request.path));
   return {
-    ...defaultHash(withRules(parts, context.rules, request.path)),
+    key,
+    normalized,
     endpoint: request.path,
     keyedPath: request.path,
     method: request.method,
-    storedBody: body.kind === 'json' ? losslessBody(body) : null,
+    // Only recording and miss reports need the lossless body: replay never parses it.
+    storedBody: () => (body.kind === 'json' ? losslessBody(body) : null),
     modelList: false,
   };
 }
@@ -135,13 +139,14 @@ function llamaStackKey(request: ClientRequest, context: KeyContext): RequestKey 
     keyedPath,
     plainBody: () => toPlainJson(storedBody) as JsonValue,
     losslessBody: () => storedBody,
-    ...(body.kind === 'bytes' ? { bytes: body.bytes } : {}),
     hasBody: storedBody !== null,
     query: canonicalQuery(request.query),
     testId: request.testId,
     bedrock: context.upstreamHost.includes('bedrock'),
   };
-  return { ...llamaStackHash(withRules(parts, context.rules, request.path), recorded), endpoint, keyedPath, method, storedBody, modelList: MODEL_LIST_ENDPOINTS.has(endpoint) };
+  if (body.kind === 'bytes') parts.bytes = body.bytes;
+  const { key, normalized } = llamaStackHash(withRules(parts, context.rules, request.path), recorded);
+  return { key, normalized, endpoint, keyedPath, method, storedBody: () => storedBody, modelList: MODEL_LIST_ENDPOINTS.has(endpoint) };
 }
 
 /** The key a recording file should be named by, recomputed from its stored request. */

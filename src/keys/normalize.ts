@@ -32,6 +32,8 @@ export function normalizeString(value: string): string {
   if (out.includes('attributes:')) out = out.replace(ATTRIBUTES, '');
   if (out.includes('document_id:')) out = out.replace(DOCUMENT_ID, 'document_id: __NORMALIZED__');
   if (out.includes('<|')) out = out.replace(CHUNK_MARKER, '<|__NORMALIZED__|>');
+  // A long decimal needs a '.', which most strings do not have.
+  if (!out.includes('.')) return out;
   return out.replace(LONG_DECIMAL, (match) => pythonFormatFixed(Number(asciiDigits(match)), 5));
 }
 
@@ -54,6 +56,7 @@ function walk(value: JsonValue, numberRule: (n: number | LosslessNumber) => Json
 
 function dropTopLevel(body: JsonValue, options: NormalizeOptions): JsonValue {
   if (!isJsonObject(body)) return body;
+  if (!options.dropStreamOptions && !('extra_body' in body) && !('extra_query' in body)) return body;
   const out = { ...body };
   for (const field of ['extra_body', 'extra_query']) {
     const nested = out[field];

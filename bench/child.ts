@@ -1,0 +1,100 @@
+// One server of the benchmark, in its own process so that the load generator never
+// shares its event loop. Started with a role and a JSON config; tells its parent
+// (over IPC) its port once listening, and its resident memory when asked.
+import { createServer } from 'node:http';
+import { createRequire } from 'node:module';
+import Fastify from 'fastify';
+import replyFrom from '@fastify/reply-from';
+import { startServer } from 'llm-replay';
+
+export type Role = 'llm-replay' | 'bare-fastify' | 'reply-from' | 'talkback' | 'upstream';
+
+interface ChildConfig {
+  role: Role;
+  recordings?: string;
+  mode?: 'replay' | 'record';
+  upstream?: string;
+  /** bare-fastify: the bytes to answer with, and their content type. */
+  body?: string;
+  contentType?: string;
+  /** talkback: its tapes folder and record mode. */
+  tapes?: string;
+  talkbackMode?: 'DISABLED' | 'OVERWRITE';
+  /** upstream: the JSON answer, and the stream chunks with the pause between them. */
+  json?: string;
+  sse?: string[];
+  pauseMs?: number;
+}
+
+const config = JSON.parse(process.argv[2] ?? '{}') as ChildConfig;
+
+async function listen(): Promise<number> {
+  switch (config.role) {
+    case 'llm-replay': {
+      const server = await startServer({ mode: config.mode ?? 'replay', recordings: config.recordings!, upstream: config.upstream ?? 'http://127.0.0.1:9', port: 0, logLevel: 'silent', recordTiming: false });
+      return server.port;
+    }
+    case 'bare-fastify': {
+      const app = Fastify();
+      const body = Buffer.from(config.body ?? '{}');
+      app.removeAllContentTypeParsers();
+      app.addContentTypeParser('*', { parseAs: 'buffer' }, (_r, payload, done) => done(null, payload));
+      app.post('/*', (_request, reply) => reply.header('content-type', config.contentType ?? 'application/json').send(body));
+      await app.listen({ port: 0, host: '127.0.0.1' });
+      return (app.server.address() as { port: number }).port;
+    }
+    case 'reply-from': {
+      const app = Fastify();
+      app.removeAllContentTypeParsers();
+      app.addContentTypeParser('*', { parseAs: 'buffer' }, (_r, payload, done) => done(null, payload));
+      await app.register(replyFrom, { base: config.upstream!, retryMethods: [] });
+      app.post('/*', (request, reply) => reply.from(request.url, { body: request.body as Buffer, contentType: 'application/json' }));
+      await app.listen({ port: 0, host: '127.0.0.1' });
+      return (app.server.address() as { port: number }).port;
+    }
+    case 'talkback': {
+      // talkback is CommonJS whose typings describe an ES default export; load it as Node does.
+      const talkback = createRequire(import.meta.url)('talkback') as typeof import('talkback').default;
+      const server = talkback({
+        host: config.upstream ?? 'http://127.0.0.1:9',
+        port: 0,
+        path: config.tapes!,
+        record: talkback.Options.RecordMode[config.talkbackMode ?? 'DISABLED'],
+        allowHeaders: [],
+        silent: true,
+        summary: false,
+      });
+      await server.start();
+      return ((server as unknown as { server: { address(): { port: number } } }).server.address()).port;
+    }
+    case 'upstream': {
+      const server = createServer((request, response) => {
+        let body = '';
+        request.on('data', (part) => (body += part));
+        request.on('end', () => {
+          if (!body.includes('"stream":true')) {
+            response.writeHead(200, { 'content-type': 'application/json' }).end(config.json);
+            return;
+          }
+          response.writeHead(200, { 'content-type': 'text/event-stream' });
+          const events = config.sse ?? [];
+          let i = 0;
+          const next = () => {
+            if (i === events.length) return void response.end();
+            response.write(events[i++]);
+            setTimeout(next, config.pauseMs ?? 0);
+          };
+          next();
+        });
+      });
+      await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+      return (server.address() as { port: number }).port;
+    }
+  }
+}
+
+const port = await listen();
+process.send?.({ port });
+process.on('message', (message: { cmd: string }) => {
+  if (message.cmd === 'rss') process.send?.({ rss: process.memoryUsage().rss });
+});
