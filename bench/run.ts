@@ -99,13 +99,16 @@ async function main(): Promise<void> {
   const replyFrom = await spawnServer({ role: 'reply-from', upstream: pacedUpstream.url });
   const recorder = await spawnServer({ role: 'llm-replay', mode: 'record', recordings: path.join(scratch, 'recorded'), upstream: pacedUpstream.url });
   const talkRecorder = await spawnServer({ role: 'talkback', tapes: path.join(scratch, 'tapes-recorded'), talkbackMode: 'OVERWRITE', upstream: pacedUpstream.url });
-  const recordBodies = chatBodies(200);
+  // New exchanges each time, as recording is in practice (a re-recording also replaces a file).
+  const recordBodies = chatBodies(RUNS * 4 * 1000);
+  let taken = 0;
+  const fresh = (n: number) => recordBodies.slice(taken, (taken += n));
   const rec = { upstream: [] as number[], replyFrom: [] as number[], ours: [] as number[], talkback: [] as number[], ttfcUp: [] as number[], ttfcRf: [] as number[], ttfcOurs: [] as number[] };
   for (let run = 0; run < RUNS; run++) {
-    rec.upstream.push((await latency(pacedUpstream.url, recordBodies, 1000, 4)).p50);
-    rec.replyFrom.push((await latency(replyFrom.url, recordBodies, 1000, 4)).p50);
-    rec.ours.push((await latency(recorder.url, recordBodies, 1000, 4)).p50);
-    rec.talkback.push((await latency(talkRecorder.url, recordBodies, 200, 4)).p50);
+    rec.upstream.push((await latency(pacedUpstream.url, fresh(1000), 1000, 4)).p50);
+    rec.replyFrom.push((await latency(replyFrom.url, fresh(1000), 1000, 4)).p50);
+    rec.ours.push((await latency(recorder.url, fresh(1000), 1000, 4)).p50);
+    rec.talkback.push((await latency(talkRecorder.url, fresh(200), 200, 4)).p50);
     const streams = chatBodies(20, true);
     rec.ttfcUp.push((await firstByte(pacedUpstream.url, streams, 40)).ttfb);
     rec.ttfcRf.push((await firstByte(replyFrom.url, streams, 40)).ttfb);

@@ -48,8 +48,9 @@ export function classifyBody(bytes: Buffer | undefined, contentType: string | un
   if (type === '' || JSON_TYPE.test(type)) {
     try {
       // Invalid UTF-8, malformed JSON or absurd nesting: keyed and stored by its bytes instead.
-      if (!isUtf8(bytes)) throw new TypeError('not UTF-8');
       const text = bytes.toString('utf8');
+      // Decoding replaces invalid bytes with U+FFFD: only then is the full check needed.
+      if (text.includes('\uFFFD') && !isUtf8(bytes)) throw new TypeError('not UTF-8');
       const value: unknown = JSON.parse(text);
       if (text.length < 2 * MAX_DEPTH || nestingDepth(text) <= MAX_DEPTH) return { kind: 'json', text, bytes, value };
     } catch {

@@ -11,6 +11,7 @@ import type { Recording } from '../recording.js';
 import { canonicalQuery } from '../secrets.js';
 import { normalizeLosslessBody, normalizePlainBody } from './normalize.js';
 import { applyRules, rulesApply, type CompiledRules } from './rules.js';
+import { canonicalBody } from './canonical.js';
 import { llamaStackEndpoint, MODEL_LIST_ENDPOINTS, SHARED_ENDPOINTS } from './llama-stack-paths.js';
 
 export const KEY_SCHEMES = ['default', 'llama-stack'] as const;
@@ -35,8 +36,8 @@ export interface RequestKey {
   storedBody(): JsonValue;
   /** True for model-list endpoints, answered from the union of their recordings. */
   modelList: boolean;
-  /** The normalised object that was hashed, for diagnostics. */
-  normalized: Record<string, unknown>;
+  /** The normalised object that was hashed, built on demand (diagnostics, tests). */
+  normalized(): Record<string, unknown>;
 }
 
 export function sha256Hex(text: string | Buffer): string {
@@ -74,7 +75,8 @@ function bytesDescriptor(bytes: Buffer): Record<string, string> {
   return { bytes_sha256: sha256Hex(bytes) };
 }
 
-function defaultHash(parts: KeyParts): { key: string; normalized: Record<string, unknown> } {
+/** The object the default scheme hashes. */
+function defaultNormalized(parts: KeyParts): Record<string, unknown> {
   const body = parts.bytes
     ? bytesDescriptor(parts.bytes)
     : parts.hasBody
@@ -84,10 +86,25 @@ function defaultHash(parts: KeyParts): { key: string; normalized: Record<string,
   if (parts.query !== '') normalized['query'] = parts.query;
   if (parts.testId !== null) normalized['test_id'] = parts.testId;
   if (parts.rules) normalized['rules'] = parts.rules;
-  return { key: sha256Hex(stableStringify(normalized) ?? ''), normalized };
+  return normalized;
 }
 
-function llamaStackHash(parts: KeyParts, recorded: boolean): { key: string; normalized: Record<string, unknown> } {
+/** The default key by its definition: SHA-256 of json-stable-stringify of the normalised object. */
+export function defaultKeyByDefinition(normalized: Record<string, unknown>): string {
+  return sha256Hex(stableStringify(normalized) ?? '');
+}
+
+/** The same text as json-stable-stringify(defaultNormalized(parts)), in one pass (the replay hot path). */
+function defaultKeyText(parts: KeyParts): string {
+  const body = parts.bytes ? `{"bytes_sha256":"${sha256Hex(parts.bytes)}"}` : parts.hasBody ? canonicalBody(parts.plainBody(), parts.bedrock) : 'null';
+  let text = `{"body":${body},"endpoint":${JSON.stringify(parts.keyedPath)},"method":${JSON.stringify(parts.method)}`;
+  if (parts.query !== '') text += `,"query":${JSON.stringify(parts.query)}`;
+  if (parts.rules) text += `,"rules":${JSON.stringify(parts.rules)}`;
+  if (parts.testId !== null) text += `,"test_id":${JSON.stringify(parts.testId)}`;
+  return `${text}}`;
+}
+
+function llamaStackNormalized(parts: KeyParts, recorded: boolean): Record<string, JsonValue> {
   const body: JsonValue = parts.bytes
     ? bytesDescriptor(parts.bytes)
     : parts.hasBody
@@ -98,7 +115,7 @@ function llamaStackHash(parts: KeyParts, recorded: boolean): { key: string; norm
   if (!recorded && parts.query !== '') normalized['query'] = parts.query;
   if (!SHARED_ENDPOINTS.has(parts.keyedPath)) normalized['test_id'] = parts.testId;
   if (parts.rules) normalized['rules'] = parts.rules;
-  return { key: sha256Hex(pythonDumps(normalized)), normalized };
+  return normalized;
 }
 
 function defaultKey(request: ClientRequest, context: KeyContext): RequestKey {
@@ -115,10 +132,10 @@ function defaultKey(request: ClientRequest, context: KeyContext): RequestKey {
     bedrock: context.upstreamHost.includes('bedrock'),
   };
   if (body.kind === 'bytes') parts.bytes = body.bytes;
-  const { key, normalized } = defaultHash(withRules(parts, context.rules, request.path));
+  const ruled = withRules(parts, context.rules, request.path);
   return {
-    key,
-    normalized,
+    key: sha256Hex(defaultKeyText(ruled)),
+    normalized: () => defaultNormalized(ruled),
     endpoint: request.path,
     keyedPath: request.path,
     method: request.method,
@@ -145,8 +162,8 @@ function llamaStackKey(request: ClientRequest, context: KeyContext): RequestKey 
     bedrock: context.upstreamHost.includes('bedrock'),
   };
   if (body.kind === 'bytes') parts.bytes = body.bytes;
-  const { key, normalized } = llamaStackHash(withRules(parts, context.rules, request.path), recorded);
-  return { key, normalized, endpoint, keyedPath, method, storedBody: () => storedBody, modelList: MODEL_LIST_ENDPOINTS.has(endpoint) };
+  const normalized = llamaStackNormalized(withRules(parts, context.rules, request.path), recorded);
+  return { key: sha256Hex(pythonDumps(normalized)), normalized: () => normalized, endpoint, keyedPath, method, storedBody: () => storedBody, modelList: MODEL_LIST_ENDPOINTS.has(endpoint) };
 }
 
 /** The key a recording file should be named by, recomputed from its stored request. */
@@ -172,8 +189,9 @@ export function keyOfRecording(scheme: KeyScheme, recording: Recording, rules?: 
     bedrock: url?.host.includes('bedrock') ?? false,
   };
   const ruled = withRules(parts, rules, request.endpoint);
-  if (scheme === 'default') return defaultHash(ruled).key;
-  return llamaStackHash(ruled, llamaStackEndpoint(request.endpoint).recorded || SHARED_ENDPOINTS.has(request.endpoint)).key;
+  // verify recomputes keys by the definition, a check on the fast path replay uses.
+  if (scheme === 'default') return defaultKeyByDefinition(defaultNormalized(ruled));
+  return sha256Hex(pythonDumps(llamaStackNormalized(ruled, llamaStackEndpoint(request.endpoint).recorded || SHARED_ENDPOINTS.has(request.endpoint))));
 }
 
 export function computeKey(scheme: KeyScheme, request: ClientRequest, context: KeyContext): RequestKey {
