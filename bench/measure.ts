@@ -1,7 +1,8 @@
 // The measurements: throughput and latency percentiles with autocannon, and with a
 // small undici client the time to the first byte of a stream and per-request latency.
 // Every loop is bounded by a duration or a count.
-import { fork, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import os from 'node:os';
 import autocannon from 'autocannon';
 import { Pool, request } from 'undici';
 import type { Role } from './child.js';
@@ -73,10 +74,32 @@ export interface Child {
   stop(): Promise<void>;
 }
 
+/** Whether processes can be pinned to a CPU (taskset, from util-linux). */
+export const canPin = (() => {
+  try {
+    execFileSync('taskset', ['-p', String(process.pid)], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
+})();
+
+/**
+ * Pins the load generator (this process) to the last CPU; servers go on the first.
+ * On two cores this keeps the server and the load apart, the same for every server measured.
+ */
+export function pinLoadGenerator(): string {
+  if (!canPin || os.cpus().length < 2) return 'not pinned';
+  execFileSync('taskset', ['-a', '-cp', String(os.cpus().length - 1), String(process.pid)], { stdio: 'ignore' });
+  return `servers on CPU 0, load generator on CPU ${os.cpus().length - 1}`;
+}
+
 /** Starts a benchmark server in its own process; resolves once it listens (bounded by `timeoutMs`). */
 export function spawnServer(config: { role: Role } & Record<string, unknown>, timeoutMs = 120_000): Promise<Child> {
   const started = performance.now();
-  const child = fork(new URL('./child.js', import.meta.url), [JSON.stringify(config)], { stdio: ['ignore', 'ignore', 'inherit', 'ipc'] });
+  const script = new URL('./child.js', import.meta.url).pathname;
+  const [command, args] = canPin && os.cpus().length >= 2 ? ['taskset', ['-c', '0', process.execPath, script, JSON.stringify(config)]] : [process.execPath, [script, JSON.stringify(config)]];
+  const child = spawn(command as string, args as string[], { stdio: ['ignore', 'ignore', 'inherit', 'ipc'] });
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => {
       child.kill('SIGKILL');

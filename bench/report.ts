@@ -33,8 +33,8 @@ export interface Bar {
 /** A horizontal bar chart of ratios to the anchors, with each target marked. */
 export async function writeChart(file: string, title: string, bars: Bar[]): Promise<void> {
   const rowHeight = 26;
-  const left = 300;
-  const width = 900;
+  const left = 400;
+  const width = 1000;
   const scale = (width - left - 60) / Math.max(1.2, ...bars.map((b) => (Number.isFinite(b.ratio) ? b.ratio : 0)));
   const height = 60 + bars.length * rowHeight;
   const rows = bars.map((bar, i) => {
