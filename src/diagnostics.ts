@@ -2,7 +2,7 @@
 // test id), the nearest recording with a short diff of the two bodies (usually one
 // parameter changed), and how to record it.
 import path from 'node:path';
-import { isJsonObject, toPlainJson, type JsonValue } from './json/lossless.js';
+import { isJsonObject, toPlainJson } from './json/lossless.js';
 import type { RequestKey } from './keys/index.js';
 import type { ClientRequest } from './exchange.js';
 import type { RecordingStore } from './store.js';

@@ -5,27 +5,14 @@ import { writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import path from 'node:path';
 import { PassThrough } from 'node:stream';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { FakeUpstream, openAiSse, sendEvents, sendJson } from './support/fake-upstream.js';
-import { fakeOpenAi, seed } from './support/seeds.js';
-import { listFiles, openai, recordingsIn, removeDir, serve, tempDir } from './support/harness.js';
-import { startServer, type RunningServer } from '../src/index.js';
+import { fakeOpenAi, seed, chatParams } from './support/seeds.js';
+import { listFiles, openai, recordingsIn, serve, workspace, json } from './support/harness.js';
+import { startServer } from '../src/index.js';
 
-let dir: string;
-const cleanup: Array<() => Promise<unknown>> = [];
-beforeEach(async () => {
-  dir = await tempDir();
-});
-afterEach(async () => {
-  for (const step of cleanup.splice(0).reverse()) await step();
-  await removeDir(dir);
-});
-
-async function start(options: Parameters<typeof serve>[0]): Promise<RunningServer> {
-  const server = await serve({ recordings: dir, ...options });
-  cleanup.push(() => server.close());
-  return server;
-}
+const ws = workspace();
+const { cleanup, start } = ws;
 async function upstreamOf(fake: FakeUpstream): Promise<FakeUpstream> {
   await fake.start();
   cleanup.push(() => fake.stop());
@@ -49,12 +36,12 @@ describe('upstream faults', () => {
     const server = await start({ mode: 'record-if-missing', upstream: fake.url, upstreamTimeoutMs: 300 });
     const first = await post(server.url, usage.request);
     expect(first.status).toBe(504);
-    expect((await first.json()).error.message).toMatch(/upstream/);
-    expect(await listFiles(dir)).toEqual([]);
+    expect((await json(first)).error.message).toMatch(/upstream/);
+    expect(await listFiles(ws.dir)).toEqual([]);
     hang = false;
-    const second = await openai(server).chat.completions.create(usage.request as never);
+    const second = await openai(server).chat.completions.create(chatParams(usage));
     expect(second.choices[0]?.message.content).toBeTruthy();
-    expect(await listFiles(dir)).toHaveLength(1);
+    expect(await listFiles(ws.dir)).toHaveLength(1);
   });
 
   it('a slow-drip stream within the timeout is recorded; one that stalls past it breaks and is not', async () => {
@@ -69,13 +56,13 @@ describe('upstream faults', () => {
     const server = await start({ mode: 'record', upstream: fake.url, upstreamTimeoutMs: 400 });
     const complete = await post(server.url, streaming.request);
     expect((await complete.text()).endsWith('data: [DONE]\n\n')).toBe(true);
-    expect(await listFiles(dir)).toHaveLength(1);
+    expect(await listFiles(ws.dir)).toHaveLength(1);
 
     stallAt = 5;
     const other = { ...streaming.request, temperature: 0.5 };
     const broken = await post(server.url, other);
     await expect(broken.text()).rejects.toThrow();
-    expect(await listFiles(dir)).toHaveLength(1);
+    expect(await listFiles(ws.dir)).toHaveLength(1);
     // The server is still up.
     expect((await post(server.url, streaming.request)).status).toBe(200);
   });
@@ -84,7 +71,10 @@ describe('upstream faults', () => {
     let mode: 'fail' | 'reset' = 'fail';
     const fake = await upstreamOf(
       new FakeUpstream().on('POST', '/v1/chat/completions', (_r, res) => {
-        if (mode === 'reset') return res.socket?.destroy();
+        if (mode === 'reset') {
+          res.socket?.destroy();
+          return;
+        }
         sendJson(res, 503, { error: { message: 'overloaded', type: 'server_error', param: null, code: null } });
       }),
     );
@@ -93,8 +83,8 @@ describe('upstream faults', () => {
     mode = 'reset';
     const reset = await post(server.url, { ...usage.request, n: 2 });
     expect(reset.status).toBe(502);
-    expect((await reset.json()).error.code).toBe('llm_replay_upstream_error');
-    const files = await recordingsIn(dir);
+    expect((await json(reset)).error.code).toBe('llm_replay_upstream_error');
+    const files = await recordingsIn(ws.dir);
     expect(files).toHaveLength(1);
     expect(files[0]!.data.response.status).toBe(503);
   });
@@ -105,7 +95,7 @@ describe('hostile input', () => {
     const server = await start({ mode: 'replay', bodyLimit: 1000 });
     const response = await post(server.url, { model: 'x', messages: [{ role: 'user', content: 'a'.repeat(2000) }] });
     expect(response.status).toBe(413);
-    expect((await response.json()).error.message).toContain('larger than the limit of 1000 bytes');
+    expect((await json(response)).error.message).toContain('larger than the limit of 1000 bytes');
     expect((await post(server.url, usage.request)).status).toBe(404);
   });
 
@@ -119,7 +109,7 @@ describe('hostile input', () => {
     expect(response.status).toBe(500);
     const dav = await fetch(`${server.url}/v1/dav`, { method: 'PROPFIND' });
     expect(dav.status).toBe(207);
-    const files = await recordingsIn(dir);
+    const files = await recordingsIn(ws.dir);
     const stored = files.find((f) => f.data.request.endpoint === '/v1/chat/completions')!;
     expect(Buffer.from(stored.data.request.body, 'base64').equals(invalid)).toBe(true);
     expect(files.find((f) => f.data.request.method === 'PROPFIND')).toBeTruthy();
@@ -130,19 +120,19 @@ describe('hostile input', () => {
     const server = await start({ mode: 'record', upstream: fake.url });
     const response = await fetch(`${server.url}/v1/chat/completions`, { method: 'POST', headers: { 'X-TEST-ID': 'Casing::Test', 'Content-TYPE': 'Application/JSON' }, body: JSON.stringify(usage.request) });
     expect(response.status).toBe(200);
-    expect((await recordingsIn(dir))[0]!.data.test_id).toBe('Casing::Test');
+    expect((await recordingsIn(ws.dir))[0]!.data.test_id).toBe('Casing::Test');
     const malformed = await fetch(`${server.url}/v1/chat/completions`, { method: 'POST', headers: { 'content-type': 'not a media type' }, body: '{}' });
     expect(malformed.status).toBe(415);
-    expect((await malformed.json()).error.message).toContain('Content-Type header is not a valid media type');
+    expect((await json(malformed)).error.message).toContain('Content-Type header is not a valid media type');
   });
 });
 
 describe('unusable recordings', () => {
   async function seedBadFiles() {
-    await writeFile(path.join(dir, `${'a'.repeat(64)}.json`), '');
-    await writeFile(path.join(dir, `${'b'.repeat(64)}.json`), '{"request": {"method": "POST"');
-    await writeFile(path.join(dir, `${'c'.repeat(64)}.json`), '{"hello": "world"}');
-    await writeFile(path.join(dir, 'package.json'), '{"name": "foreign"}');
+    await writeFile(path.join(ws.dir, `${'a'.repeat(64)}.json`), '');
+    await writeFile(path.join(ws.dir, `${'b'.repeat(64)}.json`), '{"request": {"method": "POST"');
+    await writeFile(path.join(ws.dir, `${'c'.repeat(64)}.json`), '{"hello": "world"}');
+    await writeFile(path.join(ws.dir, 'package.json'), '{"name": "foreign"}');
   }
 
   it('warns naming each unusable file and keeps serving; a request for one gets a 500 naming it', async () => {
@@ -161,17 +151,17 @@ describe('unusable recordings', () => {
 
   it('--strict refuses to start, listing them', async () => {
     await seedBadFiles();
-    await expect(startServer({ mode: 'replay', recordings: dir, port: 0, strict: true })).rejects.toThrow(/strict: 4 unusable file\(s\)[\s\S]*package\.json[\s\S]*the file is empty/);
+    await expect(startServer({ mode: 'replay', recordings: ws.dir, port: 0, strict: true })).rejects.toThrow(/strict: 4 unusable file\(s\)[\s\S]*package\.json[\s\S]*the file is empty/);
   });
 
   it('a recordings directory that cannot be written: a clear error per request, no crash', async () => {
     const fake = await upstreamOf(fakeOpenAi());
     const server = await start({ mode: 'record', upstream: fake.url });
-    makeReadOnly(dir);
-    cleanup.push(async () => makeWritable(dir));
+    makeReadOnly(ws.dir);
+    cleanup.push(async () => makeWritable(ws.dir));
     const response = await post(server.url, usage.request);
     expect(response.status).toBe(500);
-    expect((await response.json()).error.message).toMatch(/could not be recorded: .*cannot be written \((EACCES|EPERM)\)/);
+    expect((await json(response)).error.message).toMatch(/could not be recorded: .*cannot be written \((EACCES|EPERM)\)/);
     const stream = await post(server.url, streaming.request);
     await expect(stream.text()).rejects.toThrow();
     expect((await post(server.url, usage.request)).status).toBe(500);
@@ -181,7 +171,7 @@ describe('unusable recordings', () => {
 describe('replay is offline', () => {
   it('opens no connection to the upstream, for hits, misses or anything else', async () => {
     const recorder = await upstreamOf(fakeOpenAi());
-    const rec = await serve({ mode: 'record', recordings: dir, upstream: recorder.url });
+    const rec = await serve({ mode: 'record', recordings: ws.dir, upstream: recorder.url });
     await post(rec.url, usage.request);
     await rec.close();
     let connections = 0;

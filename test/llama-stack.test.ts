@@ -9,8 +9,8 @@ import { classifyBody } from '../src/exchange.js';
 import { computeKey } from '../src/keys/index.js';
 import { modelListDigest } from '../src/llama-stack-format.js';
 import { FakeUpstream, sendJson } from './support/fake-upstream.js';
-import { fakeOpenAi, modelsResponse, seed } from './support/seeds.js';
-import { listFiles, openai, readJson, recordingsIn, removeDir, serve, tempDir } from './support/harness.js';
+import { fakeOpenAi, modelsResponse, seed, chatParams, streamParams } from './support/seeds.js';
+import { listFiles, openai, readJson, recordingsIn, removeDir, serve, tempDir, json } from './support/harness.js';
 import type { RunningServer } from '../src/index.js';
 
 const SEED_KEY = '302b9a7e33b5e584ddffd841d097425b4026d50c61ddf894b8e9dfa73a4e533f';
@@ -104,7 +104,7 @@ describe('llama-stack quirks', () => {
     for await (const model of client.models.list()) ids.push(model.id);
     expect(ids).toEqual(['a-model', 'b-model', 'c-model']);
     const posted = await fetch(`${server.url}/v1/models`, { method: 'POST', headers: { 'X-Test-Id': 't' } });
-    expect(await posted.json()).toMatchObject({ object: 'list', data: [{ id: 'a-model' }, { id: 'b-model' }, { id: 'c-model' }] });
+    expect(await json(posted)).toMatchObject({ object: 'list', data: [{ id: 'a-model' }, { id: 'b-model' }, { id: 'c-model' }] });
   });
 
   it('replays is_exception recordings as the HTTP error they were', async () => {
@@ -154,9 +154,9 @@ describe('recording in llama-stack form', () => {
     const client = openai(recorder, { testId });
     const usage = seed('gpt-5.1-chat', 'Usage');
     const streaming = seed('gpt-5.5', 'Streaming Response');
-    const chat = await client.chat.completions.create(usage.request as never);
+    const chat = await client.chat.completions.create(chatParams(usage));
     const streamed: unknown[] = [];
-    for await (const chunk of await client.chat.completions.create({ ...(streaming.request as never), stream: true })) streamed.push(chunk);
+    for await (const chunk of await client.chat.completions.create(streamParams(streaming))) streamed.push(chunk);
     await client.embeddings.create({ model: 'text-embedding-3-small', input: 'hello', encoding_format: 'float' });
     const models = [];
     for await (const model of client.models.list()) models.push(model.id);
@@ -188,16 +188,16 @@ describe('recording in llama-stack form', () => {
     await upstream.stop();
     const replayer = await start();
     const again = openai(replayer, { testId });
-    expect((await again.chat.completions.create(usage.request as never)).choices).toEqual(chat.choices);
+    expect((await again.chat.completions.create(chatParams(usage))).choices).toEqual(chat.choices);
     const restreamed: Array<{ choices: unknown }> = [];
-    for await (const chunk of await again.chat.completions.create({ ...(streaming.request as never), stream: true })) restreamed.push(chunk as never);
+    for await (const chunk of await again.chat.completions.create(streamParams(streaming))) restreamed.push(chunk as never);
     expect(restreamed.map((c) => c.choices)).toEqual(streamed.map((c) => (c as { choices: unknown }).choices));
     const replayedModels = [];
     for await (const model of again.models.list()) replayedModels.push(model.id);
     expect(replayedModels).toEqual([...models].sort());
     const replayedFailure = await completion(replayer);
     expect(replayedFailure.status).toBe(429);
-    expect(await replayedFailure.json()).toMatchObject({ error: { code: 'rate_limit_exceeded', message: 'Rate limit reached' } });
+    expect(await json(replayedFailure)).toMatchObject({ error: { code: 'rate_limit_exceeded', message: 'Rate limit reached' } });
   });
 });
 

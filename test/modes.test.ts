@@ -5,8 +5,8 @@ import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import OpenAI from 'openai';
 import { FakeUpstream, sendJson } from './support/fake-upstream.js';
-import { fakeOpenAi, seed, seedText } from './support/seeds.js';
-import { listFiles, openai, readJson, recordingsIn, removeDir, serve, tempDir } from './support/harness.js';
+import { fakeOpenAi, seed, seedText, chatParams } from './support/seeds.js';
+import { listFiles, openai, readJson, recordingsIn, removeDir, serve, tempDir, json } from './support/harness.js';
 import type { RunningServer } from '../src/index.js';
 
 let dir: string;
@@ -35,7 +35,7 @@ const system = seed('gpt-5.1-chat', 'With System Message');
 
 describe('modes', () => {
   it('live passes through and writes nothing', async () => {
-    const answer = await openai(await start('live')).chat.completions.create(usage.request as never);
+    const answer = await openai(await start('live')).chat.completions.create(chatParams(usage));
     expect(answer.choices[0]?.message.content).toBe(seedText(usage));
     expect(answer.id).toBe((usage.response as { id: string }).id);
     expect(await listFiles(dir)).toEqual([]);
@@ -43,41 +43,41 @@ describe('modes', () => {
 
   it('replay never calls the upstream, even on a miss', async () => {
     const client = openai(await start('replay'));
-    await expect(client.chat.completions.create(usage.request as never)).rejects.toMatchObject({ status: 404 });
+    await expect(client.chat.completions.create(chatParams(usage))).rejects.toMatchObject({ status: 404 });
     expect(upstream.received).toHaveLength(0);
   });
 
   it('record overwrites an existing recording; record-if-missing replays it and records the rest', async () => {
     const recorder = await start('record');
-    await openai(recorder).chat.completions.create(usage.request as never);
-    await openai(recorder).chat.completions.create(usage.request as never);
+    await openai(recorder).chat.completions.create(chatParams(usage));
+    await openai(recorder).chat.completions.create(chatParams(usage));
     expect(upstream.calls()).toBe(2);
     expect(await listFiles(dir)).toHaveLength(1);
     await recorder.close();
     servers.pop();
     const mixed = openai(await start('record-if-missing'));
-    await mixed.chat.completions.create(usage.request as never);
+    await mixed.chat.completions.create(chatParams(usage));
     expect(upstream.calls()).toBe(2);
-    const answer = await mixed.chat.completions.create(system.request as never);
+    const answer = await mixed.chat.completions.create(chatParams(system));
     expect(answer.choices[0]?.message.content).toBe(seedText(system));
     expect(upstream.calls()).toBe(3);
     expect(await listFiles(dir)).toHaveLength(2);
   });
 
   it('finds recordings in any subfolder', async () => {
-    await openai(await start('record')).chat.completions.create(usage.request as never);
+    await openai(await start('record')).chat.completions.create(chatParams(usage));
     await Promise.all(servers.splice(0).map((s) => s.close()));
     const [file] = await listFiles(dir);
     await mkdir(path.join(dir, 'a/b/recordings'), { recursive: true });
     await rename(path.join(dir, file!), path.join(dir, 'a/b/recordings', file!));
     await upstream.stop();
-    const answer = await openai(await start('replay')).chat.completions.create(usage.request as never);
+    const answer = await openai(await start('replay')).chat.completions.create(chatParams(usage));
     expect(answer.choices[0]?.message.content).toBe(seedText(usage));
   });
 
   it('50 identical concurrent record-if-missing requests reach the upstream once', async () => {
     const client = openai(await start('record-if-missing'));
-    const answers = await Promise.all(Array.from({ length: 50 }, () => client.chat.completions.create(usage.request as never)));
+    const answers = await Promise.all(Array.from({ length: 50 }, () => client.chat.completions.create(chatParams(usage))));
     expect(upstream.calls('/v1/chat/completions')).toBe(1);
     expect(new Set(answers.map((a) => a.choices[0]?.message.content))).toEqual(new Set([seedText(usage)]));
     expect(await listFiles(dir)).toHaveLength(1);
@@ -101,7 +101,7 @@ describe('upstream errors and misses', () => {
     expect(await again.text()).toBe(firstBody);
     const [file] = await recordingsIn(dir);
     expect(file!.data.response.status).toBe(500);
-    await expect(openai(replayer).chat.completions.create(usage.request as never)).rejects.toBeInstanceOf(OpenAI.InternalServerError);
+    await expect(openai(replayer).chat.completions.create(chatParams(usage))).rejects.toBeInstanceOf(OpenAI.InternalServerError);
   });
 
   it('an unreachable upstream gives the client a clear 502 and records nothing', async () => {
@@ -109,17 +109,17 @@ describe('upstream errors and misses', () => {
     const server = await start('record');
     const response = await fetch(`${server.url}/v1/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(usage.request) });
     expect(response.status).toBeGreaterThanOrEqual(500);
-    const body = await response.json();
+    const body = await json(response);
     expect(body.error.message).toMatch(/upstream/);
     expect(await listFiles(dir)).toEqual([]);
   });
 
   it('a replay miss is a 404 that names the request, shows the nearest recording and how to record', async () => {
-    await openai(await start('record'), { testId: 'tests/test_chat.py::test_laws' }).chat.completions.create(usage.request as never);
+    await openai(await start('record'), { testId: 'tests/test_chat.py::test_laws' }).chat.completions.create(chatParams(usage));
     await Promise.all(servers.splice(0).map((s) => s.close()));
     const client = openai(await start('replay'), { testId: 'tests/test_chat.py::test_laws' });
-    const changed = { ...usage.request, temperature: 0.2 };
-    const error = await client.chat.completions.create(changed as never).then(
+    const changed = { ...chatParams(usage), temperature: 0.2 };
+    const error = await client.chat.completions.create(changed).then(
       () => undefined,
       (e: unknown) => e,
     );
@@ -139,9 +139,9 @@ describe('upstream errors and misses', () => {
 describe('test ids and other endpoints', () => {
   it('X-Test-Id keeps identical requests of two tests apart and is stored as test_id', async () => {
     const server = await start('record');
-    await openai(server, { testId: 'test_a' }).chat.completions.create(usage.request as never);
-    await openai(server, { testId: 'test_b' }).chat.completions.create(usage.request as never);
-    await openai(server).chat.completions.create(usage.request as never);
+    await openai(server, { testId: 'test_a' }).chat.completions.create(chatParams(usage));
+    await openai(server, { testId: 'test_b' }).chat.completions.create(chatParams(usage));
+    await openai(server).chat.completions.create(chatParams(usage));
     const files = await recordingsIn(dir);
     expect(files).toHaveLength(3);
     expect(files.map((f) => f.data.test_id).sort()).toEqual(['test_a', 'test_b', null].sort());
@@ -152,8 +152,8 @@ describe('test ids and other endpoints', () => {
     const server = await start('record-if-missing');
     const bytes = Buffer.from([0, 1, 2, 250, 251, 252, 10, 13]);
     const put = () => fetch(`${server.url}/v1/files/upload?purpose=test`, { method: 'PUT', headers: { 'content-type': 'application/octet-stream' }, body: bytes });
-    expect(await (await put()).json()).toEqual({ got: 8, type: 'application/octet-stream' });
-    expect(await (await put()).json()).toEqual({ got: 8, type: 'application/octet-stream' });
+    expect(await json(await put())).toEqual({ got: 8, type: 'application/octet-stream' });
+    expect(await json(await put())).toEqual({ got: 8, type: 'application/octet-stream' });
     expect(upstream.calls('/v1/files/upload')).toBe(1);
     const [file] = await recordingsIn(dir);
     expect(file!.data.request).toMatchObject({ method: 'PUT', endpoint: '/v1/files/upload', body: bytes.toString('base64'), body_encoding: 'base64', content_type: 'application/octet-stream' });

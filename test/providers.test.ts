@@ -9,7 +9,7 @@ import { Ollama } from 'ollama';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { FakeUpstream } from './support/fake-upstream.js';
 import { ANSWER, anthropicEvents, fakeAnthropic, fakeGemini, fakeOllama, geminiChunks, ollamaChatLines } from './support/providers.js';
-import { fakeOpenAi, seed, seedText } from './support/seeds.js';
+import { fakeOpenAi, seed, seedText, chatParams } from './support/seeds.js';
 import { listFiles, openai, recordingsIn, removeDir, serve, tempDir } from './support/harness.js';
 import type { RunningServer } from '../src/index.js';
 
@@ -79,7 +79,7 @@ async function exercise(server: RunningServer) {
 
   const usage = seed('gpt-5.1-chat', 'Usage');
   const gateway = openai({ url: `${server.url}/gateway` } as RunningServer);
-  const completion = await gateway.chat.completions.create(usage.request as never);
+  const completion = await gateway.chat.completions.create(chatParams(usage));
 
   return {
     message: message.content,

@@ -1,7 +1,7 @@
 // Record against a fake upstream that sends real wire bytes, stop it, replay: the
 // official openai SDK must see the same content either way.
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { fakeOpenAi, seed, seedText, embeddingResponse, modelsResponse } from './support/seeds.js';
+import { fakeOpenAi, seed, seedText, embeddingResponse, modelsResponse, chatParams, streamParams } from './support/seeds.js';
 import { listFiles, openai, recordingsIn, removeDir, serve, tempDir } from './support/harness.js';
 import type { FakeUpstream } from './support/fake-upstream.js';
 import type { RunningServer } from '../src/index.js';
@@ -42,7 +42,7 @@ async function recordThenReplay<T>(call: (client: ReturnType<typeof openai>) => 
 describe('record then replay with the openai SDK', () => {
   it('non-streaming chat completion', async () => {
     const exchange = seed('gpt-5.1-chat', 'Usage');
-    const { recorded, replayed } = await recordThenReplay((client) => client.chat.completions.create(exchange.request as never));
+    const { recorded, replayed } = await recordThenReplay((client) => client.chat.completions.create(chatParams(exchange)));
     expect(recorded.choices[0]?.message.content).toBe(seedText(exchange));
     expect(replayed.choices[0]?.message.content).toBe(seedText(exchange));
     expect(replayed.usage).toEqual(recorded.usage);
@@ -59,7 +59,7 @@ describe('record then replay with the openai SDK', () => {
   it('streaming chat completion', async () => {
     const exchange = seed('gpt-5.5', 'Streaming Response');
     const collect = async (client: ReturnType<typeof openai>) => {
-      const stream = await client.chat.completions.create({ ...(exchange.request as never), stream: true });
+      const stream = await client.chat.completions.create(streamParams(exchange));
       let text = '';
       let chunks = 0;
       let usage: unknown;

@@ -27,7 +27,7 @@ async function flow(client: OpenAI) {
   }
   const again = await client.responses.retrieve(streamedId);
   const items = await client.conversations.items.list(conversation.id, { limit: 10 });
-  const item = await client.conversations.items.retrieve(items.data[1]!.id, { conversation_id: conversation.id });
+  const item = await client.conversations.items.retrieve(items.data[1]!.id!, { conversation_id: conversation.id });
   const deleted = await client.conversations.delete(conversation.id);
   return {
     conversation: conversation.id,
@@ -76,7 +76,7 @@ describe('stateful flows', () => {
     expect(second.result).toEqual(first.result);
     expect(first.result.conversation).toMatch(/^conv_[0-9a-f]{40}$/);
     expect(first.result.ids.every((id) => /^resp_[0-9a-f]{40}$/.test(id))).toBe(true);
-    expect(first.result.items.every((id) => /^msg_[0-9a-f]{40}$/.test(id))).toBe(true);
+    expect(first.result.items.every((id) => /^msg_[0-9a-f]{40}$/.test(id ?? ''))).toBe(true);
     // ... while the upstream made different random ones each time.
     const realIds = (upstream: typeof first.upstream) => upstream.received.map((r) => r.url).filter((u) => u.includes('conv_'));
     expect(realIds(first.upstream)).not.toEqual(realIds(second.upstream));

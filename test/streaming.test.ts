@@ -2,7 +2,7 @@
 // is still mid-stream, and broken streams that must never be recorded as complete.
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { FakeUpstream, openAiSse, sendEvents, typedSse } from './support/fake-upstream.js';
-import { fakeOpenAi, seed, responsesStream } from './support/seeds.js';
+import { fakeOpenAi, seed, responsesStream, streamParams } from './support/seeds.js';
 import { listFiles, openai, recordingsIn, removeDir, serve, tempDir } from './support/harness.js';
 import type { RunningServer } from '../src/index.js';
 
@@ -75,7 +75,7 @@ describe('streaming', () => {
     server = await serve({ mode: 'record', recordings: dir, upstream: upstream.url });
     const client = openai(server);
     const consume = async () => {
-      const stream = await client.chat.completions.create({ ...(streamRequest as never), stream: true });
+      const stream = await client.chat.completions.create(streamParams(seed('gpt-5.1-chat', 'Streaming Response')));
       let n = 0;
       for await (const _chunk of stream) n++;
       return n;
@@ -105,7 +105,7 @@ describe('streaming', () => {
     const body = { model: 'gpt-4o', input: 'hi', stream: true };
     const recorded = await (await post(`${server.url}/v1/responses`, body)).text();
     // The upstream's ids are replaced by deterministic ones, for the client too.
-    const realResponseId = (events[0] as { response: { id: string } }).response.id;
+    const realResponseId = (events[0] as unknown as { response: { id: string } }).response.id;
     expect(recorded).not.toContain(realResponseId);
     expect(recorded.replace(/"(resp|msg)_[0-9a-f]{40}"/g, '"ID"')).toBe(typedSse(events).join('').replace(/"(resp|msg)_[0-9a-z]+"/g, '"ID"'));
     await server.close();

@@ -3,28 +3,15 @@
 import { spawnSync } from 'node:child_process';
 import { readdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { FakeUpstream, sendEvents, sendJson } from './support/fake-upstream.js';
-import { fakeOpenAi, seed, seedText } from './support/seeds.js';
+import { fakeOpenAi, seed, seedText, chatParams, streamParams } from './support/seeds.js';
 import { BIN } from './support/cli-process.js';
-import { listFiles, openai, recordingsIn, removeDir, serve, tempDir } from './support/harness.js';
+import { json, listFiles, openai, recordingsIn, removeDir, serve, workspace } from './support/harness.js';
 import type { RunningServer } from '../src/index.js';
 
-let dir: string;
-const cleanup: Array<() => Promise<unknown>> = [];
-beforeEach(async () => {
-  dir = await tempDir();
-});
-afterEach(async () => {
-  for (const step of cleanup.splice(0).reverse()) await step();
-  await removeDir(dir);
-});
-
-async function start(options: Parameters<typeof serve>[0]): Promise<RunningServer> {
-  const server = await serve({ recordings: dir, ...options });
-  cleanup.push(() => server.close());
-  return server;
-}
+const ws = workspace();
+const { cleanup, start } = ws;
 function cli(...args: string[]) {
   return spawnSync(process.execPath, [BIN, ...args], { encoding: 'utf8', env: { ...process.env, NO_COLOR: '1' } });
 }
@@ -35,11 +22,11 @@ const streaming = seed('gpt-5.5', 'Streaming Response');
 
 async function recordSome(): Promise<void> {
   const upstream = await fakeOpenAi().start();
-  const recorder = await serve({ mode: 'record', recordings: dir, upstream: upstream.url });
+  const recorder = await serve({ mode: 'record', recordings: ws.dir, upstream: upstream.url });
   const client = openai(recorder, { testId: 'tests/test_chat.py::test_one' });
-  await client.chat.completions.create(usage.request as never);
-  await client.chat.completions.create(system.request as never);
-  for await (const _ of await client.chat.completions.create({ ...(streaming.request as never), stream: true }));
+  await client.chat.completions.create(chatParams(usage));
+  await client.chat.completions.create(chatParams(system));
+  for await (const _ of await client.chat.completions.create(streamParams(streaming)));
   await recorder.close();
   await upstream.stop();
 }
@@ -50,11 +37,11 @@ describe('admin endpoints', () => {
     const upstream = await fakeOpenAi().start();
     cleanup.push(() => upstream.stop());
     const server = await start({ mode: 'replay', upstream: upstream.url });
-    const admin = (p: string, init?: RequestInit) => fetch(`${server.url}/_llm-replay/${p}`, init).then((r) => r.json());
+    const admin = (p: string, init?: RequestInit) => fetch(`${server.url}/_llm-replay/${p}`, init).then(json) as Promise<any>;
     expect(await admin('health')).toEqual({ status: 'ok', mode: 'replay', recordings: 3 });
     const client = openai(server, { testId: 'tests/test_chat.py::test_one' });
-    await client.chat.completions.create(usage.request as never);
-    await client.chat.completions.create({ ...usage.request, temperature: 0 } as never).catch(() => undefined);
+    await client.chat.completions.create(chatParams(usage));
+    await client.chat.completions.create({ ...chatParams(usage), temperature: 0 }).catch(() => undefined);
     const stats = await admin('stats');
     expect(stats.totals).toEqual({ hits: 1, misses: 1, recorded: 0, forwarded: 0 });
     expect(stats.endpoints['/v1/chat/completions']).toMatchObject({ hits: 1, misses: 1 });
@@ -65,9 +52,9 @@ describe('admin endpoints', () => {
     expect((await admin('unused')).unused).toHaveLength(2);
 
     expect(await admin('mode', { method: 'PUT', body: JSON.stringify({ mode: 'record-if-missing' }) })).toEqual({ mode: 'record-if-missing', previous: 'replay' });
-    await client.chat.completions.create({ ...usage.request, temperature: 0 } as never);
+    await client.chat.completions.create({ ...chatParams(usage), temperature: 0 });
     expect(upstream.calls('/v1/chat/completions')).toBe(1);
-    expect(await listFiles(dir)).toHaveLength(4);
+    expect(await listFiles(ws.dir)).toHaveLength(4);
     const bad = await fetch(`${server.url}/_llm-replay/mode`, { method: 'PUT', body: '{"mode": "sideways"}' });
     expect(bad.status).toBe(400);
     expect(upstream.received.some((r) => r.url.includes('_llm-replay'))).toBe(false);
@@ -77,23 +64,23 @@ describe('admin endpoints', () => {
 describe('llm-replay list, show, diff', () => {
   it('lists with filters and as JSON', async () => {
     await recordSome();
-    const table = cli('list', dir);
+    const table = cli('list', ws.dir);
     expect(table.status).toBe(0);
     expect(table.stdout.split('\n')[0]).toMatch(/^KEY\s+METHOD\s+ENDPOINT\s+MODEL\s+TEST ID\s+STREAM\s+STATUS\s+SIZE\s+DATE$/);
     expect(table.stdout).toContain('3 recordings');
-    const json = JSON.parse(cli('list', dir, '--json', '--model', 'gpt-5.5').stdout);
+    const json = JSON.parse(cli('list', ws.dir, '--json', '--model', 'gpt-5.5').stdout);
     expect(json).toHaveLength(1);
     expect(json[0]).toMatchObject({ endpoint: '/v1/chat/completions', model: 'openai/gpt-5.5', testId: 'tests/test_chat.py::test_one', streaming: true, status: 200 });
-    expect(JSON.parse(cli('list', dir, '--json', '--test-id', 'nope').stdout)).toEqual([]);
+    expect(JSON.parse(cli('list', ws.dir, '--json', '--test-id', 'nope').stdout)).toEqual([]);
   });
 
   it('shows a stream as its text and chunk count, and tool calls', async () => {
     await recordSome();
-    const [stream] = (await recordingsIn(dir)).filter((f) => f.data.response.is_streaming);
-    const shown = JSON.parse(cli('show', stream!.file.slice(0, 10), '--recordings', dir, '--json').stdout);
+    const [stream] = (await recordingsIn(ws.dir)).filter((f) => f.data.response.is_streaming);
+    const shown = JSON.parse(cli('show', stream!.file.slice(0, 10), '--recordings', ws.dir, '--json').stdout);
     expect(shown.response.stream.text).toBe(seedText(streaming));
     expect(shown.response.stream.chunks).toBe((streaming.response as unknown[]).length);
-    expect(cli('show', 'ffff', '--recordings', dir).status).toBe(1);
+    expect(cli('show', 'ffff', '--recordings', ws.dir).status).toBe(1);
 
     // Tool calls streamed in pieces are put back together.
     const tools = new FakeUpstream().on('POST', '/v1/chat/completions', (_r, res) =>
@@ -110,15 +97,15 @@ describe('llm-replay list, show, diff', () => {
     cleanup.push(() => tools.stop());
     const recorder = await start({ mode: 'record', upstream: tools.url });
     await (await fetch(`${recorder.url}/v1/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"model":"m","stream":true,"messages":[]}' })).text();
-    const [withTools] = (await recordingsIn(dir)).filter((f) => f.data.request.body.messages?.length === 0);
-    const toolShown = JSON.parse(cli('show', path.join(dir, withTools!.file), '--json').stdout);
+    const [withTools] = (await recordingsIn(ws.dir)).filter((f) => f.data.request.body.messages?.length === 0);
+    const toolShown = JSON.parse(cli('show', path.join(ws.dir, withTools!.file), '--json').stdout);
     expect(toolShown.response.stream.toolCalls).toEqual([{ id: expect.stringMatching(/^call_[0-9a-f]{40}$/), name: 'get_weather', arguments: '{"city": "Paris"}' }]);
   });
 
   it('diffs two requests field by field', async () => {
     await recordSome();
-    const files = (await recordingsIn(dir)).filter((f) => !f.data.response.is_streaming);
-    const diff = JSON.parse(cli('diff', files[0]!.file.slice(0, 12), files[1]!.file.slice(0, 12), '--recordings', dir, '--json').stdout);
+    const files = (await recordingsIn(ws.dir)).filter((f) => !f.data.response.is_streaming);
+    const diff = JSON.parse(cli('diff', files[0]!.file.slice(0, 12), files[1]!.file.slice(0, 12), '--recordings', ws.dir, '--json').stdout);
     expect(diff.rows.map((r: { field: string }) => r.field)).toEqual(expect.arrayContaining(['body.messages[0].content', 'body.messages[1].role']));
   });
 });
@@ -126,26 +113,26 @@ describe('llm-replay list, show, diff', () => {
 describe('llm-replay prune', () => {
   it('removes what no shard used, merging their usage files; a dry run by default', async () => {
     await recordSome();
-    const usageDir = `${dir}.state/shards`;
-    const files = await recordingsIn(dir);
+    const usageDir = `${ws.dir}.state/shards`;
+    const files = await recordingsIn(ws.dir);
     const body = (f: (typeof files)[number]) => JSON.stringify(f.data.request.body);
     // Two shards, each hitting one recording.
     for (const f of files.filter((x) => !x.data.response.is_streaming)) {
-      const shard = await serve({ mode: 'replay', recordings: dir, usageDir });
+      const shard = await serve({ mode: 'replay', recordings: ws.dir, usageDir });
       await fetch(`${shard.url}/v1/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-test-id': f.data.test_id }, body: body(f) });
       await shard.close();
     }
     expect(await readdir(usageDir)).toHaveLength(2);
-    const dry = cli('prune', dir, '--usage', usageDir);
+    const dry = cli('prune', ws.dir, '--usage', usageDir);
     expect(dry.status).toBe(0);
     expect(dry.stdout).toContain('1 recordings unused (dry run');
-    expect(await listFiles(dir)).toHaveLength(3);
-    const done = cli('prune', dir, '--usage', usageDir, '--delete');
+    expect(await listFiles(ws.dir)).toHaveLength(3);
+    const done = cli('prune', ws.dir, '--usage', usageDir, '--delete');
     expect(done.stdout).toContain('1 recordings deleted');
-    const left = await recordingsIn(dir);
+    const left = await recordingsIn(ws.dir);
     expect(left).toHaveLength(2);
     expect(left.every((f) => !f.data.response.is_streaming)).toBe(true);
-    expect(cli('prune', dir, '--usage', `${dir}.state/none`).stderr).toContain('no usage data');
+    expect(cli('prune', ws.dir, '--usage', `${ws.dir}.state/none`).stderr).toContain('no usage data');
   });
 });
 
@@ -168,11 +155,11 @@ describe('normalisation rules', () => {
     await recorder.close();
     cleanup.pop();
 
-    const configFile = path.join(dir, '..', `${path.basename(dir)}.config.json`);
+    const configFile = path.join(ws.dir, '..', `${path.basename(ws.dir)}.config.json`);
     cleanup.push(() => removeDir(configFile));
     await writeFile(configFile, JSON.stringify({ normalize }));
-    expect(cli('verify', dir, '--config', configFile).stdout).toContain('2 recordings: 2 ok');
-    expect(cli('verify', dir).status).toBe(1);
+    expect(cli('verify', ws.dir, '--config', configFile).stdout).toContain('2 recordings: 2 ok');
+    expect(cli('verify', ws.dir).status).toBe(1);
 
     const changed = await start({ mode: 'replay', normalize: [{ ...normalize[0], ignore: ['user'] }] });
     const miss = await send(changed, { user: 'u1', metadata: { trace_id: 't1', team: 'a' } }, 'read /tmp/abc-123 at 2026-11-23T10:00:00.123Z');
@@ -180,7 +167,7 @@ describe('normalisation rules', () => {
   });
 
   it('rejects bad rules with the rule named', async () => {
-    await expect(serve({ recordings: dir, normalize: [{ replace: [{ pattern: '(', with: '' }] }] })).rejects.toThrow(/normalize\[0\]\.replace\[0\]\.pattern/);
-    await expect(serve({ recordings: dir, normalize: [{ drop: ['x'] } as never] })).rejects.toThrow(/normalize\[0\]: unknown field\(s\) drop/);
+    await expect(serve({ recordings: ws.dir, normalize: [{ replace: [{ pattern: '(', with: '' }] }] })).rejects.toThrow(/normalize\[0\]\.replace\[0\]\.pattern/);
+    await expect(serve({ recordings: ws.dir, normalize: [{ drop: ['x'] } as never] })).rejects.toThrow(/normalize\[0\]: unknown field\(s\) drop/);
   });
 });

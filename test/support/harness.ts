@@ -1,5 +1,6 @@
 // Test scaffolding: temporary recordings directories and servers that are always closed.
 import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { afterEach, beforeEach } from 'vitest';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import OpenAI from 'openai';
@@ -39,6 +40,11 @@ export async function listFiles(dir: string): Promise<string[]> {
     .sort();
 }
 
+/** A response's JSON body, untyped: tests look into it freely. */
+export async function json(response: Response): Promise<any> {
+  return response.json();
+}
+
 export async function readJson(file: string): Promise<any> {
   return JSON.parse(await readFile(file, 'utf8'));
 }
@@ -47,4 +53,30 @@ export async function readJson(file: string): Promise<any> {
 export async function recordingsIn(dir: string): Promise<Array<{ file: string; data: any }>> {
   const files = (await listFiles(dir)).filter((f) => f.endsWith('.json'));
   return Promise.all(files.map(async (file) => ({ file, data: await readJson(path.join(dir, file)) })));
+}
+
+/**
+ * A fresh recordings directory per test, with servers and other things to undo
+ * afterwards (last first). Call at the top of a test file.
+ */
+export function workspace() {
+  const cleanup: Array<() => Promise<unknown>> = [];
+  const ws = {
+    dir: '',
+    cleanup,
+    /** A server on this test's directory, closed after the test. */
+    async start(options: ServerOptions): Promise<RunningServer> {
+      const server = await serve({ recordings: ws.dir, ...options });
+      cleanup.push(() => server.close());
+      return server;
+    },
+  };
+  beforeEach(async () => {
+    ws.dir = await tempDir();
+  });
+  afterEach(async () => {
+    for (const step of cleanup.splice(0).reverse()) await step();
+    await removeDir(ws.dir);
+  });
+  return ws;
 }

@@ -1,6 +1,7 @@
 // The real OpenAI answers from ../shared/seeds (extracted into test/fixtures by
 // test/fixtures/extract-seeds.mjs), served by a fake upstream with OpenAI's framing.
 import { readFileSync } from 'node:fs';
+import type { ChatCompletionCreateParamsNonStreaming, ChatCompletionCreateParamsStreaming } from 'openai/resources/chat/completions';
 import { FakeUpstream, openAiSse, sendEvents, sendJson, typedSse, type StreamScript } from './fake-upstream.js';
 
 export interface SeedExchange {
@@ -12,6 +13,14 @@ export interface SeedExchange {
 }
 
 export const seedExchanges: SeedExchange[] = JSON.parse(readFileSync(new URL('../fixtures/seed-exchanges.json', import.meta.url), 'utf8'));
+
+/** A seed's request as the openai SDK's chat parameters, streaming or not. */
+export function chatParams(exchange: SeedExchange): ChatCompletionCreateParamsNonStreaming {
+  return { ...exchange.request } as ChatCompletionCreateParamsNonStreaming;
+}
+export function streamParams(exchange: SeedExchange): ChatCompletionCreateParamsStreaming {
+  return { ...exchange.request, stream: true } as ChatCompletionCreateParamsStreaming;
+}
 
 export function seed(model: string, title: string): SeedExchange {
   const found = seedExchanges.find((e) => e.model === model && e.title === title);
@@ -93,7 +102,7 @@ export function fakeOpenAi(script: () => StreamScript = () => ({})): FakeUpstrea
     const body = JSON.parse(request.body) as { input: string; stream?: boolean };
     const events = responsesStream(`You said: ${body.input}`);
     if (body.stream) return sendEvents(res, typedSse(events), script());
-    return sendJson(res, 200, (events[events.length - 1] as { response: unknown }).response);
+    return sendJson(res, 200, (events[events.length - 1] as unknown as { response: unknown }).response);
   });
   return upstream;
 }
