@@ -8,6 +8,7 @@ import OpenAI from 'openai';
 import { classifyBody } from '../src/exchange.js';
 import { computeKey } from '../src/keys/index.js';
 import { modelListDigest } from '../src/llama-stack-format.js';
+import { recordingDirFor } from '../src/layout.js';
 import { FakeUpstream, sendJson } from './support/fake-upstream.js';
 import { fakeOpenAi, modelsResponse, seed, chatParams, streamParams } from './support/seeds.js';
 import { listFiles, openai, readJson, recordingsIn, removeDir, serve, tempDir, json } from './support/harness.js';
@@ -202,6 +203,16 @@ describe('recording in llama-stack form', () => {
 });
 
 describe('layout by test file', () => {
+  it('never leaves the recordings directory, whatever the test id holds', () => {
+    expect(recordingDirFor('by-test-file', 'tests/a/test_x.py::t')).toBe('tests/a/recordings');
+    for (const hostile of ['tests/\u0000/x.py::t', 'tests/../x.py::t', '/abs/x.py::t', `${'a/'.repeat(33)}x.py::t`, 'C:/x.py::t', '.hidden/x.py::t']) {
+      expect(recordingDirFor('by-test-file', hostile), hostile).toBe('');
+    }
+    // Backslashes are not separators here: the whole thing is a file name, no folder.
+    expect(recordingDirFor('by-test-file', '..\\..\\x.py::t')).toBe('recordings');
+    expect(recordingDirFor('flat', 'tests/a/test_x.py::t')).toBe('');
+  });
+
   it.each([
     ['tests/unit/test_a.py::test_b', 'tests/unit/recordings/'],
     ['../../outside.py::x', ''],

@@ -1,6 +1,7 @@
 // Working with recordings: admin endpoints, list/show/diff/prune, and the user's
 // normalisation rules.
-import { spawnSync } from 'node:child_process';
+import { execFile, spawnSync } from 'node:child_process';
+import { promisify } from 'node:util';
 import { readdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -133,6 +134,19 @@ describe('llm-replay prune', () => {
     expect(left).toHaveLength(2);
     expect(left.every((f) => !f.data.response.is_streaming)).toBe(true);
     expect(cli('prune', ws.dir, '--usage', `${ws.dir}.state/none`).stderr).toContain('no usage data');
+  });
+
+  it('can ask a running server which recordings it used', async () => {
+    await recordSome();
+    const [one] = (await recordingsIn(ws.dir)).filter((f) => !f.data.response.is_streaming);
+    const server = await start({ mode: 'replay' });
+    await fetch(`${server.url}/v1/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-test-id': one!.data.test_id }, body: JSON.stringify(one!.data.request.body) });
+    // Not spawnSync: the server answering the CLI runs in this process.
+    const { stdout } = await promisify(execFile)(process.execPath, [BIN, 'prune', ws.dir, '--server', server.url, '--json']);
+    const report = JSON.parse(stdout);
+    expect(report).toMatchObject({ used: 1, deleted: false });
+    expect(report.unused).toHaveLength(2);
+    expect(report.unused).not.toContain(one!.file);
   });
 });
 
