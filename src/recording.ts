@@ -69,7 +69,8 @@ export function unwrapTyped(value: JsonValue): JsonValue {
 
 /** llama-stack's load step: every original id in the text becomes its normalised id. */
 function applyIdMapping(text: string): string {
-  if (!text.includes('"id_normalization_mapping"')) return text;
+  // Nearly every file has the field, empty: only a mapping with entries needs a second parse.
+  if (!text.includes('"id_normalization_mapping"') || /"id_normalization_mapping"\s*:\s*\{\s*\}/.test(text)) return text;
   const probe = JSON.parse(text) as { id_normalization_mapping?: unknown };
   const mapping = probe.id_normalization_mapping;
   if (!isJsonObject(mapping) || Object.keys(mapping).length === 0) return text;
