@@ -2,11 +2,12 @@
 // with the body read as bytes and parsed lazily (JSON when it is JSON).
 import { isUtf8 } from 'node:buffer';
 import { parseLossless, type JsonValue } from './json/lossless.js';
+import type { MultipartPart } from './multipart.js';
 
 export type RequestBody =
   | { kind: 'none' }
   | { kind: 'json'; text: string; bytes: Buffer; value: unknown }
-  | { kind: 'bytes'; bytes: Buffer; contentType: string };
+  | { kind: 'bytes'; bytes: Buffer; contentType: string; parts?: MultipartPart[] };
 
 export interface ClientRequest {
   method: string;

@@ -14,6 +14,7 @@ import { recordingDirFor } from './layout.js';
 import { toLlamaStackForm } from './llama-stack-format.js';
 import type { RecordingStore } from './store.js';
 import { testIdFrom } from './test-id.js';
+import { isMultipart, multipartParts } from './multipart.js';
 import type { IdMapper } from './ids.js';
 import type { Usage } from './usage.js';
 
@@ -135,12 +136,18 @@ async function recordIfMissing(state: ProxyState, request: FastifyRequest, reply
 export function createHandler(state: ProxyState) {
   return function handle(request: FastifyRequest, reply: FastifyReply): FastifyReply | Promise<FastifyReply> {
     const startedAt = performance.now();
-    const { config, store } = state;
+    const { config } = state;
     const client = clientRequestOf(request);
     if (config.mode === 'live') {
       state.usage.forwarded(client.path);
       return forward(request, reply, { client, upstreamUrl: upstreamUrlFor(config, client), startedAt }).then(() => reply);
     }
+    if (client.body.kind === 'bytes' && isMultipart(client.body.contentType)) return withParts(client).then(() => handleKeyed(request, reply, client, startedAt));
+    return handleKeyed(request, reply, client, startedAt);
+  };
+
+  function handleKeyed(request: FastifyRequest, reply: FastifyReply, client: ClientRequest, startedAt: number): FastifyReply | Promise<FastifyReply> {
+    const { config, store } = state;
     const upstreamHost = routeFor(config.routes, client.path).upstream.host;
     const key = computeKey(config.keyScheme, client, { upstreamHost, ...(config.rules ? { rules: config.rules } : {}) });
     if (config.mode === 'replay') {
@@ -156,5 +163,12 @@ export function createHandler(state: ProxyState) {
     const exchange: Exchange = { client, key, upstreamUrl: upstreamUrlFor(config, client), startedAt };
     if (config.mode === 'record-if-missing') return recordIfMissing(state, request, reply, exchange, key);
     return record(state, request, reply, exchange, key).then(() => reply);
-  };
+  }
+}
+
+/** A multipart body is keyed by its parts: parse them once, before keying. */
+async function withParts(client: ClientRequest): Promise<void> {
+  if (client.body.kind !== 'bytes') return;
+  const parts = await multipartParts(client.body.bytes, client.body.contentType);
+  if (parts) client.body.parts = parts;
 }

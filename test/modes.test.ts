@@ -1,5 +1,6 @@
 // The four modes, upstream errors, replay misses, test ids, arbitrary endpoints and
 // record-if-missing's single upstream call for identical concurrent requests.
+import { spawnSync } from 'node:child_process';
 import { mkdir, rename } from 'node:fs/promises';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -171,5 +172,28 @@ describe('test ids and other endpoints', () => {
     const [file] = await recordingsIn(dir);
     expect(Buffer.from(file!.data.request.body, 'base64').toString()).toBe('{"model": ');
     expect(await readJson(path.join(dir, file!.file))).toHaveProperty('response.status', 400);
+  });
+});
+
+describe('multipart uploads', () => {
+  it('are keyed by their parts, not their random boundary: an audio transcription replays', async () => {
+    upstream.on('POST', '/v1/audio/transcriptions', (request, res) =>
+      sendJson(res, 200, { text: `heard ${/filename="([^"]+)"/.exec(request.body)?.[1]}` }),
+    );
+    const audio = () => new File([Buffer.from('RIFF....WAVEfmt fake audio bytes')], 'hello.wav', { type: 'audio/wav' });
+    const recorder = await start('record');
+    const recorded = await openai(recorder).audio.transcriptions.create({ file: audio(), model: 'whisper-1' });
+    expect(recorded.text).toBe('heard hello.wav');
+    await recorder.close();
+    servers.splice(servers.indexOf(recorder), 1);
+    await upstream.stop();
+    const replayer = await start('replay');
+    // A new call: the SDK picks a new boundary, the parts are the same.
+    expect((await openai(replayer).audio.transcriptions.create({ file: audio(), model: 'whisper-1' })).text).toBe('heard hello.wav');
+    const other = openai(replayer).audio.transcriptions.create({ file: audio(), model: 'whisper-2' });
+    await expect(other).rejects.toMatchObject({ status: 404 });
+    const [file] = await recordingsIn(dir);
+    expect(file!.data.request.content_type).toMatch(/^multipart\/form-data; boundary=/);
+    expect(spawnSync(process.execPath, [new URL('../bin/llm-replay.js', import.meta.url).pathname, 'verify', dir], { encoding: 'utf8' }).stdout).toContain('1 recordings: 1 ok');
   });
 });

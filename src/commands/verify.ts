@@ -7,6 +7,7 @@ import { findCredentials } from '../credentials.js';
 import { keyOfRecording, type KeyScheme } from '../keys/index.js';
 import { parseRecording } from '../recording.js';
 import { RecordingStore } from '../store.js';
+import { isMultipart, multipartParts } from '../multipart.js';
 import type { CompiledRules } from '../keys/rules.js';
 
 export interface VerifyProblem {
@@ -32,7 +33,10 @@ export async function verifyRecordings(dir: string, scheme: KeyScheme, onProgres
     try {
       text = await readFile(file, 'utf8');
       const recording = parseRecording(text, file);
-      const computed = keyOfRecording(scheme, recording, rules);
+      const { request } = recording;
+      const contentType = typeof request['content_type'] === 'string' ? request['content_type'] : undefined;
+      const parts = isMultipart(contentType) && typeof request.body === 'string' ? await multipartParts(Buffer.from(request.body, 'base64'), contentType as string) : undefined;
+      const computed = keyOfRecording(scheme, recording, rules, parts);
       const credentials = findCredentials(text);
       if (computed !== key) {
         problems.push({ file, kind: 'key-mismatch', detail: `its request has key ${computed} under the ${scheme} scheme` });

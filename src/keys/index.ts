@@ -12,6 +12,7 @@ import { canonicalQuery } from '../secrets.js';
 import { normalizeLosslessBody, normalizePlainBody } from './normalize.js';
 import { applyRules, rulesApply, type CompiledRules } from './rules.js';
 import { canonicalBody } from './canonical.js';
+import type { MultipartPart } from '../multipart.js';
 import { llamaStackEndpoint, MODEL_LIST_ENDPOINTS, SHARED_ENDPOINTS } from './llama-stack-paths.js';
 
 export const KEY_SCHEMES = ['default', 'llama-stack'] as const;
@@ -54,6 +55,8 @@ interface KeyParts {
   losslessBody: () => JsonValue;
   /** Set when the body is not JSON: it is keyed by these bytes. */
   bytes?: Buffer;
+  /** Set for a multipart body: it is keyed by its parts, not its bytes (whose boundary is random). */
+  parts?: MultipartPart[];
   hasBody: boolean;
   /** The canonical query (credentials removed, sorted); '' when none. */
   query: string;
@@ -71,14 +74,14 @@ function withRules(parts: KeyParts, rules: CompiledRules | undefined, path: stri
   return { ...parts, plainBody: ruled(parts.plainBody), losslessBody: ruled(parts.losslessBody), rules: rules.fingerprint };
 }
 
-function bytesDescriptor(bytes: Buffer): Record<string, string> {
-  return { bytes_sha256: sha256Hex(bytes) };
+function bytesDescriptor(bytes: Buffer, parts: MultipartPart[] | undefined): JsonValue {
+  return parts ? { multipart: parts as unknown as JsonValue[] } : { bytes_sha256: sha256Hex(bytes) };
 }
 
 /** The object the default scheme hashes. */
 function defaultNormalized(parts: KeyParts): Record<string, unknown> {
   const body = parts.bytes
-    ? bytesDescriptor(parts.bytes)
+    ? bytesDescriptor(parts.bytes, parts.parts)
     : parts.hasBody
       ? normalizePlainBody(parts.plainBody(), { dropStreamOptions: parts.bedrock })
       : null;
@@ -96,7 +99,7 @@ export function defaultKeyByDefinition(normalized: Record<string, unknown>): str
 
 /** The same text as json-stable-stringify(defaultNormalized(parts)), in one pass (the replay hot path). */
 function defaultKeyText(parts: KeyParts): string {
-  const body = parts.bytes ? `{"bytes_sha256":"${sha256Hex(parts.bytes)}"}` : parts.hasBody ? canonicalBody(parts.plainBody(), parts.bedrock) : 'null';
+  const body = parts.bytes ? canonicalBody(bytesDescriptor(parts.bytes, parts.parts), false) : parts.hasBody ? canonicalBody(parts.plainBody(), parts.bedrock) : 'null';
   let text = `{"body":${body},"endpoint":${JSON.stringify(parts.keyedPath)},"method":${JSON.stringify(parts.method)}`;
   if (parts.query !== '') text += `,"query":${JSON.stringify(parts.query)}`;
   if (parts.rules) text += `,"rules":${JSON.stringify(parts.rules)}`;
@@ -106,7 +109,7 @@ function defaultKeyText(parts: KeyParts): string {
 
 function llamaStackNormalized(parts: KeyParts, recorded: boolean): Record<string, JsonValue> {
   const body: JsonValue = parts.bytes
-    ? bytesDescriptor(parts.bytes)
+    ? bytesDescriptor(parts.bytes, parts.parts)
     : parts.hasBody
       ? normalizeLosslessBody(parts.losslessBody(), { dropStreamOptions: parts.bedrock })
       : null;
@@ -131,7 +134,10 @@ function defaultKey(request: ClientRequest, context: KeyContext): RequestKey {
     testId: request.testId,
     bedrock: context.upstreamHost.includes('bedrock'),
   };
-  if (body.kind === 'bytes') parts.bytes = body.bytes;
+  if (body.kind === 'bytes') {
+    parts.bytes = body.bytes;
+    if (body.parts) parts.parts = body.parts;
+  }
   const ruled = withRules(parts, context.rules, request.path);
   return {
     key: sha256Hex(defaultKeyText(ruled)),
@@ -161,13 +167,16 @@ function llamaStackKey(request: ClientRequest, context: KeyContext): RequestKey 
     testId: request.testId,
     bedrock: context.upstreamHost.includes('bedrock'),
   };
-  if (body.kind === 'bytes') parts.bytes = body.bytes;
+  if (body.kind === 'bytes') {
+    parts.bytes = body.bytes;
+    if (body.parts) parts.parts = body.parts;
+  }
   const normalized = llamaStackNormalized(withRules(parts, context.rules, request.path), recorded);
   return { key: sha256Hex(pythonDumps(normalized)), normalized: () => normalized, endpoint, keyedPath, method, storedBody: () => storedBody, modelList: MODEL_LIST_ENDPOINTS.has(endpoint) };
 }
 
 /** The key a recording file should be named by, recomputed from its stored request. */
-export function keyOfRecording(scheme: KeyScheme, recording: Recording, rules?: CompiledRules): string {
+export function keyOfRecording(scheme: KeyScheme, recording: Recording, rules?: CompiledRules, multipart?: MultipartPart[]): string {
   const { request } = recording;
   let url: URL | undefined;
   try {
@@ -183,6 +192,7 @@ export function keyOfRecording(scheme: KeyScheme, recording: Recording, rules?: 
     plainBody: () => toPlainJson(request.body) as JsonValue,
     losslessBody: () => request.body,
     ...(bytes ? { bytes } : {}),
+    ...(multipart ? { parts: multipart } : {}),
     hasBody: request.body !== null && request.body !== undefined,
     query: canonicalQuery(url?.search.slice(1) ?? ''),
     testId: recording.test_id,
