@@ -121,24 +121,37 @@ function llamaStackNormalized(parts: KeyParts, recorded: boolean): Record<string
   return normalized;
 }
 
-function defaultKey(request: ClientRequest, context: KeyContext): RequestKey {
-  const { body } = request;
-  // This runs for every replayed request: plain assignments, no object spreads.
+/** The key parts of a live request, with the user's rules applied. Runs for every request: no object spreads. */
+function clientParts(request: ClientRequest, context: KeyContext, method: string, keyedPath: string, plainBody: () => JsonValue, lossless: () => JsonValue, hasBody: boolean): KeyParts {
   const parts: KeyParts = {
-    method: request.method,
-    keyedPath: request.path,
-    plainBody: () => (body as { value: JsonValue }).value,
-    losslessBody: () => losslessBody(body as RequestBody & { kind: 'json' }),
-    hasBody: body.kind !== 'none',
+    method,
+    keyedPath,
+    plainBody,
+    losslessBody: lossless,
+    hasBody,
     query: canonicalQuery(request.query),
     testId: request.testId,
     bedrock: context.upstreamHost.includes('bedrock'),
   };
+  const { body } = request;
   if (body.kind === 'bytes') {
     parts.bytes = body.bytes;
     if (body.parts) parts.parts = body.parts;
   }
-  const ruled = withRules(parts, context.rules, request.path);
+  return withRules(parts, context.rules, request.path);
+}
+
+function defaultKey(request: ClientRequest, context: KeyContext): RequestKey {
+  const { body } = request;
+  const ruled = clientParts(
+    request,
+    context,
+    request.method,
+    request.path,
+    () => (body as { value: JsonValue }).value,
+    () => losslessBody(body as RequestBody & { kind: 'json' }),
+    body.kind !== 'none',
+  );
   return {
     key: sha256Hex(defaultKeyText(ruled)),
     normalized: () => defaultNormalized(ruled),
@@ -157,21 +170,8 @@ function llamaStackKey(request: ClientRequest, context: KeyContext): RequestKey 
   // llama-stack records SDK calls as POST with the call's arguments as the body: {} for a listing.
   const storedBody: JsonValue = body.kind === 'json' ? losslessBody(body) : recorded ? {} : null;
   const method = recorded ? 'POST' : request.method;
-  const parts: KeyParts = {
-    method,
-    keyedPath,
-    plainBody: () => toPlainJson(storedBody) as JsonValue,
-    losslessBody: () => storedBody,
-    hasBody: storedBody !== null,
-    query: canonicalQuery(request.query),
-    testId: request.testId,
-    bedrock: context.upstreamHost.includes('bedrock'),
-  };
-  if (body.kind === 'bytes') {
-    parts.bytes = body.bytes;
-    if (body.parts) parts.parts = body.parts;
-  }
-  const normalized = llamaStackNormalized(withRules(parts, context.rules, request.path), recorded);
+  const parts = clientParts(request, context, method, keyedPath, () => toPlainJson(storedBody) as JsonValue, () => storedBody, storedBody !== null);
+  const normalized = llamaStackNormalized(parts, recorded);
   return { key: sha256Hex(pythonDumps(normalized)), normalized: () => normalized, endpoint, keyedPath, method, storedBody: () => storedBody, modelList: MODEL_LIST_ENDPOINTS.has(endpoint) };
 }
 
