@@ -125,7 +125,14 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
 
   try {
     await reportUnusableFiles(app, store, config);
-    await app.listen({ port: config.port, host: config.host });
+    // The CLI prints its own one-line start-up message; fastify's "Server listening" would repeat it.
+    const level = app.log.level;
+    if (config.logLevel !== false && config.logLevel !== 'silent') app.log.level = 'warn';
+    try {
+      await app.listen({ port: config.port, host: config.host });
+    } finally {
+      app.log.level = level;
+    }
   } catch (error) {
     await app.close();
     const code = (error as NodeJS.ErrnoException).code;
