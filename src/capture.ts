@@ -5,6 +5,7 @@
 import { Transform, type TransformCallback } from 'node:stream';
 import { isJsonObject, parseLossless, type JsonValue } from './json/lossless.js';
 import type { StreamEventMeta, StreamFraming } from './recording.js';
+import type { IdSession } from './ids.js';
 import { NdjsonSplitter } from './wire/ndjson.js';
 import { SseSplitter, type SseEvent } from './wire/sse.js';
 
@@ -72,8 +73,8 @@ export class StreamCapture extends Transform {
      * recording is on disk by the time the client has seen the whole stream.
      */
     private readonly onEnd: (captured: CapturedStream) => Promise<void>,
-    /** Rewrites the ids in an event's text (given its parsed JSON) before it reaches the client and the recording. */
-    private readonly rewrite?: (text: string, value: JsonValue) => string,
+    /** Rewrites the ids of each event before it reaches the client and the recording. */
+    private readonly ids?: IdSession,
     /** Whether to keep when each event arrived. */
     private readonly keepTiming = true,
   ) {
@@ -127,19 +128,21 @@ export class StreamCapture extends Transform {
     return Math.round(performance.now() - this.startedAt);
   }
 
-  /** Applies the id rewriting to a text whose JSON is `value`; returns the text and its JSON. */
-  private rewritten(text: string, value: JsonValue | undefined): { text: string; value: JsonValue | undefined } {
-    if (!this.rewrite || value === undefined) return { text, value };
-    const out = this.rewrite(text, value);
-    return out === text ? { text, value } : { text: out, value: parseJson(out) };
+  /** The id replacements an event's JSON needs, if any. */
+  private replacer(value: JsonValue | undefined): ((text: string) => string) | undefined {
+    return this.ids && value !== undefined ? this.ids.replacer(value) : undefined;
   }
 
   private sseEvent(raw: string, event: SseEvent): void {
-    const original = event.data === undefined || event.data === '[DONE]' ? undefined : parseJson(event.data);
-    const text = original === undefined || !this.rewrite ? raw : this.rewrite(raw, original);
-    this.push(text);
+    let parsed = event.data === undefined || event.data === '[DONE]' ? undefined : parseJson(event.data);
+    const replace = this.replacer(parsed);
+    this.push(replace ? replace(raw) : raw);
     this.offsets.push(this.elapsed());
-    const { text: data, value: parsed } = event.data === undefined ? { text: undefined, value: undefined } : this.rewritten(event.data, original);
+    let data = event.data;
+    if (replace && data !== undefined) {
+      data = replace(data);
+      parsed = parseJson(data);
+    }
     if (data === '[DONE]') {
       this.sawDone = true;
       return;
@@ -161,7 +164,10 @@ export class StreamCapture extends Transform {
   }
 
   private ndjsonLine(line: string): void {
-    const { text, value } = this.rewritten(line, line.trim() === '' ? undefined : parseJson(line));
+    let value = line.trim() === '' ? undefined : parseJson(line);
+    const replace = this.replacer(value);
+    const text = replace ? replace(line) : line;
+    if (replace) value = parseJson(text);
     this.push(text);
     if (line.trim() === '') return;
     this.chunks.push(value ?? text.replace(/\r?\n$/, ''));

@@ -113,13 +113,11 @@ function bodyResponse(exchange: Exchange, key: RequestKey, status: number, heade
     try {
       let text = bytes.toString('utf8');
       let value = parseLossless(text);
-      if (exchange.ids) {
-        const rewritten = exchange.ids.rewrite(text, value);
-        if (rewritten !== text) {
-          text = rewritten;
-          bytes = Buffer.from(text);
-          value = parseLossless(text);
-        }
+      const replace = exchange.ids?.replacer(value);
+      if (replace) {
+        text = replace(text);
+        bytes = Buffer.from(text);
+        value = parseLossless(text);
       }
       body = normalizeResponseObject(value, key.key, !exchange.ids);
     } catch {
@@ -208,9 +206,8 @@ export function forward(request: FastifyRequest, reply: FastifyReply, exchange: 
             captured.incomplete
               ? Promise.resolve(resolve({ kind: 'not-recorded', reason: captured.incomplete }))
               : save(buildRecording(exchange, key, streamResponse(exchange, key, status, headers, captured)));
-          const rewrite = exchange.ids ? exchange.ids.rewrite.bind(exchange.ids) : undefined;
           const headMs = Math.round(performance.now() - exchange.startedAt);
-          const capture = new StreamCapture(format, exchange.startedAt, headMs, onEnd, rewrite, exchange.recordTiming ?? true);
+          const capture = new StreamCapture(format, exchange.startedAt, headMs, onEnd, exchange.ids, exchange.recordTiming ?? true);
           upstreamReply.send(capture);
           pipeline(source, capture).catch((error: Error) => resolve({ kind: 'not-recorded', reason: `the stream broke off: ${error.message}` }));
           return;

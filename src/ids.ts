@@ -164,12 +164,19 @@ export class IdSession {
     out.set(id, this.mapper.mint(this.key, id, this.position++, topLevel));
   }
 
-  /** Rewrites the ids of one JSON body or chunk in its text. */
-  rewrite(text: string, value: JsonValue): string {
+  /**
+   * The id replacements one JSON body or chunk needs, as a function over texts that
+   * carry it (its data, or the whole SSE frame around it); undefined when none.
+   */
+  replacer(value: JsonValue): ((text: string) => string) | undefined {
     const pairs = new Map<string, string>();
     this.pairs(value, true, pairs);
-    let out = text;
-    for (const [real, deterministic] of pairs) if (real !== deterministic) out = out.split(real).join(deterministic);
-    return out;
+    for (const [real, deterministic] of pairs) if (real === deterministic) pairs.delete(real);
+    if (pairs.size === 0) return undefined;
+    return (text) => {
+      let out = text;
+      for (const [real, deterministic] of pairs) out = out.split(real).join(deterministic);
+      return out;
+    };
   }
 }
