@@ -4,7 +4,7 @@
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { classifyBody, type ClientRequest } from '../src/exchange.js';
+import { classifyBody, type ClientRequest } from '../src/request/client-request.js';
 import { computeKey, defaultKeyByDefinition } from '../src/keys/index.js';
 import { parseLossless } from '../src/json/lossless.js';
 import { pythonDumps } from '../src/json/python-dumps.js';

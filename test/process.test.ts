@@ -6,8 +6,8 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { FakeUpstream, openAiSse, sendEvents, sendJson } from './support/fake-upstream.js';
 import { listFiles, readJson, removeDir, serve, tempDir } from './support/harness.js';
 import { startCli } from './support/cli-process.js';
-import { verifyRecordings } from '../src/commands/verify.js';
-import { TEMP_PREFIX } from '../src/store.js';
+import { verifyRecordings } from '../src/cli/commands/verify.js';
+import { TEMP_PREFIX } from '../src/recordings/store.js';
 
 let dir: string;
 let upstream: FakeUpstream;

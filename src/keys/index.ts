@@ -3,16 +3,16 @@
 // llama-stack's (Python json.dumps, byte for byte). README "Keys" documents both.
 import { createHash } from 'node:crypto';
 import stableStringify from 'json-stable-stringify';
-import type { ClientRequest, RequestBody } from '../exchange.js';
-import { losslessBody } from '../exchange.js';
+import type { ClientRequest, RequestBody } from '../request/client-request.js';
+import { losslessBody } from '../request/client-request.js';
 import { pythonDumps } from '../json/python-dumps.js';
 import { toPlainJson, type JsonValue } from '../json/lossless.js';
-import type { Recording } from '../recording.js';
-import { canonicalQuery } from '../secrets.js';
+import type { Recording } from '../recordings/recording.js';
+import { canonicalQuery } from '../secrets/redact.js';
 import { normalizeLosslessBody, normalizePlainBody } from './normalize.js';
 import { applyRules, rulesApply, type CompiledRules } from './rules.js';
 import { canonicalBody } from './canonical.js';
-import type { MultipartPart } from '../multipart.js';
+import type { MultipartPart } from '../request/multipart.js';
 import { llamaStackEndpoint, MODEL_LIST_ENDPOINTS, SHARED_ENDPOINTS } from './llama-stack-paths.js';
 
 export const KEY_SCHEMES = ['default', 'llama-stack'] as const;

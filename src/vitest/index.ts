@@ -7,9 +7,9 @@
 // once for the run; clients find it through OPENAI_BASE_URL and friends; each test's
 // requests carry its name as the test id; a replay miss fails the test that caused it.
 import path from 'node:path';
-import { DEFAULT_CONFIG_FILE, readConfigFile } from '../config-file.js';
-import type { ServerOptions } from '../config.js';
-import { startServer } from '../server.js';
+import { DEFAULT_CONFIG_FILE, readConfigFile } from '../config/config-file.js';
+import type { ServerOptions } from '../config/options.js';
+import { startServer } from '../server/app.js';
 
 export const URL_VARIABLE = 'LLM_REPLAY_URL';
 /** The project root test files are named from, so test ids do not depend on the working directory. */

@@ -1,7 +1,7 @@
 // Fields that change on every call but mean nothing to a test, made constant in
 // stored files so re-recording gives clean diffs (llama-stack's _normalize_response,
 // plus numeric created_at as in OpenAI's Responses objects).
-import { isJsonObject, type JsonObject, type JsonValue } from './json/lossless.js';
+import { isJsonObject, type JsonObject, type JsonValue } from '../json/lossless.js';
 
 const EPOCH_ISO = '1970-01-01T00:00:00.000000Z';
 const DURATIONS = ['total_duration', 'load_duration', 'prompt_eval_duration', 'eval_duration'];

@@ -3,9 +3,9 @@
 // unless told to delete.
 import { readdir, readFile, stat, unlink } from 'node:fs/promises';
 import path from 'node:path';
-import { LlmReplayError } from '../errors.js';
-import { RecordingStore } from '../store.js';
-import type { UsageFile } from '../usage.js';
+import { LlmReplayError } from '../../errors.js';
+import { RecordingStore } from '../../recordings/store.js';
+import type { UsageFile } from '../../server/usage.js';
 
 export interface PruneReport {
   usageSources: string[];

@@ -3,11 +3,11 @@
 // its framing and timing, for the recording. A stream that breaks off, or ends
 // without the closing event its API always sends, is reported as incomplete.
 import { Transform, type TransformCallback } from 'node:stream';
-import { isJsonObject, parseLossless, type JsonValue } from './json/lossless.js';
-import type { StreamEventMeta, StreamFraming } from './recording.js';
+import { isJsonObject, parseLossless, type JsonValue } from '../json/lossless.js';
+import type { StreamEventMeta, StreamFraming } from '../recordings/recording.js';
 import type { IdSession } from './ids.js';
-import { NdjsonSplitter } from './wire/ndjson.js';
-import { SseSplitter, type SseEvent } from './wire/sse.js';
+import { NdjsonSplitter } from '../wire/ndjson.js';
+import { SseSplitter, type SseEvent } from '../wire/sse.js';
 
 export type StreamFormat = 'sse' | 'ndjson';
 

@@ -8,14 +8,14 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { IncomingHttpHeaders } from 'node:http';
 import type {} from '@fastify/reply-from';
 import { StreamCapture, streamFormatOf, type CapturedStream } from './capture.js';
-import type { ClientRequest } from './exchange.js';
-import { isJsonObject, parseLossless, type JsonValue } from './json/lossless.js';
-import type { RequestKey } from './keys/index.js';
-import type { Recording, RecordedResponse } from './recording.js';
+import type { ClientRequest } from '../request/client-request.js';
+import { isJsonObject, parseLossless, type JsonValue } from '../json/lossless.js';
+import type { RequestKey } from '../keys/index.js';
+import type { Recording, RecordedResponse } from '../recordings/recording.js';
 import { normalizeResponseObject } from './response-normalize.js';
-import { canonicalQuery } from './secrets.js';
+import { canonicalQuery } from '../secrets/redact.js';
 import type { IdSession } from './ids.js';
-import { TEST_ID_HEADER } from './test-id.js';
+import { TEST_ID_HEADER } from '../request/test-id.js';
 
 export interface Exchange {
   client: ClientRequest;

@@ -3,8 +3,8 @@
 // the mode at runtime.
 import path from 'node:path';
 import type { FastifyInstance } from 'fastify';
-import { MODES, type Mode } from './config.js';
-import { IdMapper } from './ids.js';
+import { MODES, type Mode } from '../config/options.js';
+import { IdMapper } from '../proxy/ids.js';
 import type { ProxyState } from './handler.js';
 
 export const ADMIN_PREFIX = '/_llm-replay';

@@ -3,12 +3,12 @@
 // credentials. Exit 1 when anything is wrong, for CI.
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { findCredentials } from '../credentials.js';
-import { keyOfRecording, type KeyScheme } from '../keys/index.js';
-import { parseRecording } from '../recording.js';
-import { RecordingStore } from '../store.js';
-import { isMultipart, multipartParts } from '../multipart.js';
-import type { CompiledRules } from '../keys/rules.js';
+import { findCredentials } from '../../secrets/credentials.js';
+import { keyOfRecording, type KeyScheme } from '../../keys/index.js';
+import { parseRecording } from '../../recordings/recording.js';
+import { RecordingStore } from '../../recordings/store.js';
+import { isMultipart, multipartParts } from '../../request/multipart.js';
+import type { CompiledRules } from '../../keys/rules.js';
 
 export interface VerifyProblem {
   file: string;

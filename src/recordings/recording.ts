@@ -1,9 +1,9 @@
 // The recording file (RECORDINGS.md section 1): llama-stack's shape plus the few
 // fields this project adds under `response` (status, headers, stream framing,
 // timing, binary bodies). Files are validated once, when they are read.
-import { RecordingFileError } from './errors.js';
-import { isJsonObject, parseLossless, toPlainJson, stringifyLossless, type JsonObject, type JsonValue } from './json/lossless.js';
-import type { LineEnding, SseField } from './wire/sse.js';
+import { RecordingFileError } from '../errors.js';
+import { isJsonObject, parseLossless, toPlainJson, stringifyLossless, type JsonObject, type JsonValue } from '../json/lossless.js';
+import type { LineEnding, SseField } from '../wire/sse.js';
 
 /** One wire event of a stream that carried more than a plain `data:` line. */
 export interface StreamEventMeta {

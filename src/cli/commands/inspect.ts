@@ -2,12 +2,12 @@
 // request and answer, and how two recordings' requests differ.
 import { stat } from 'node:fs/promises';
 import path from 'node:path';
-import { bodyDifferences } from '../diagnostics.js';
-import { LlmReplayError } from '../errors.js';
-import { toPlainJson } from '../json/lossless.js';
-import { unwrapTyped, type Recording } from '../recording.js';
-import { RecordingStore } from '../store.js';
-import { assembleStream, type AssembledStream } from './assemble.js';
+import { bodyDifferences } from '../../replay/miss-report.js';
+import { LlmReplayError } from '../../errors.js';
+import { toPlainJson } from '../../json/lossless.js';
+import { unwrapTyped, type Recording } from '../../recordings/recording.js';
+import { RecordingStore } from '../../recordings/store.js';
+import { assembleStream, type AssembledStream } from '../../recordings/assemble.js';
 
 export interface ListedRecording {
   key: string;

@@ -2,7 +2,7 @@
 // the streaming formats of OpenAI (chat, completions, Responses), Anthropic, Ollama
 // and Gemini.
 import { isJsonObject, toPlainJson, type JsonValue } from '../json/lossless.js';
-import { unwrapTyped } from '../recording.js';
+import { unwrapTyped } from './recording.js';
 
 export interface ToolCall {
   id?: string;

@@ -3,7 +3,7 @@
 // is_exception records, and model lists as models-<key>-<digest>.json files
 // holding a list of Model objects.
 import { createHash } from 'node:crypto';
-import { isJsonObject, type JsonValue } from './json/lossless.js';
+import { isJsonObject, type JsonValue } from '../json/lossless.js';
 import type { Recording, RecordedResponse } from './recording.js';
 
 const TYPES: Record<string, { body: string; chunk?: string }> = {

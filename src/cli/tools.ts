@@ -2,11 +2,11 @@
 // Exit codes: 0 fine, 1 problems found (verify) or nothing found (show, diff),
 // 2 bad usage.
 import { Command, Option } from 'commander';
-import { resolveConfig } from './config.js';
-import { DEFAULT_CONFIG_FILE, readConfigFile } from './config-file.js';
-import { compileRules } from './keys/rules.js';
-import { ConfigError, LlmReplayError } from './errors.js';
-import { KEY_SCHEMES, type KeyScheme } from './keys/index.js';
+import { resolveConfig } from '../config/options.js';
+import { DEFAULT_CONFIG_FILE, readConfigFile } from '../config/config-file.js';
+import { compileRules } from '../keys/rules.js';
+import { ConfigError, LlmReplayError } from '../errors.js';
+import { KEY_SCHEMES, type KeyScheme } from '../keys/index.js';
 import { describeRecording, diffRequests, findRecording, listRecordings, type ShownRecording } from './commands/inspect.js';
 import { prune } from './commands/prune.js';
 import { formatVerifyReport, verifyRecordings } from './commands/verify.js';

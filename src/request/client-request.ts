@@ -1,7 +1,7 @@
 // The client's request as the rest of the proxy sees it: built once at the edge,
 // with the body read as bytes and parsed lazily (JSON when it is JSON).
 import { isUtf8 } from 'node:buffer';
-import { parseLossless, type JsonValue } from './json/lossless.js';
+import { parseLossless, type JsonValue } from '../json/lossless.js';
 import type { MultipartPart } from './multipart.js';
 
 export type RequestBody =

@@ -3,9 +3,9 @@
 import { createHash } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { ConfigError } from './errors.js';
-import { KEY_SCHEMES, type KeyScheme } from './keys/index.js';
-import { compileRules, type CompiledRules, type NormalizeRule } from './keys/rules.js';
+import { ConfigError } from '../errors.js';
+import { KEY_SCHEMES, type KeyScheme } from '../keys/index.js';
+import { compileRules, type CompiledRules, type NormalizeRule } from '../keys/rules.js';
 
 export const MODES = ['replay', 'record', 'record-if-missing', 'live'] as const;
 export type Mode = (typeof MODES)[number];

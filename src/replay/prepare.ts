@@ -4,10 +4,10 @@
 import { Readable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { FastifyReply } from 'fastify';
-import { isJsonObject, stringifyLossless, type JsonValue } from './json/lossless.js';
-import { compareCodePoints } from './json/python-dumps.js';
-import { unwrapTyped, type Recording, type StreamEventMeta, type StreamFraming } from './recording.js';
-import { formatSseEvent, type SseEvent } from './wire/sse.js';
+import { isJsonObject, stringifyLossless, type JsonValue } from '../json/lossless.js';
+import { compareCodePoints } from '../json/python-dumps.js';
+import { unwrapTyped, type Recording, type StreamEventMeta, type StreamFraming } from '../recordings/recording.js';
+import { formatSseEvent, type SseEvent } from '../wire/sse.js';
 
 export interface PreparedResponse {
   status: number;

@@ -7,13 +7,13 @@ import path from 'node:path';
 import Fastify, { LogController, type FastifyError, type FastifyInstance } from 'fastify';
 import replyFrom from '@fastify/reply-from';
 import { Agent } from 'undici';
-import { resolveConfig, type ServerConfig, type ServerOptions } from './config.js';
-import { ConfigError } from './errors.js';
+import { resolveConfig, type ServerConfig, type ServerOptions } from '../config/options.js';
+import { ConfigError } from '../errors.js';
 import { createHandler, type ProxyState } from './handler.js';
 import { registerAdmin } from './admin.js';
-import { IdMapper } from './ids.js';
-import { redactUrl } from './secrets.js';
-import { RecordingStore } from './store.js';
+import { IdMapper } from '../proxy/ids.js';
+import { redactUrl } from '../secrets/redact.js';
+import { RecordingStore } from '../recordings/store.js';
 import { Usage } from './usage.js';
 
 export interface RunningServer {

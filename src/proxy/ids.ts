@@ -9,7 +9,7 @@
 import { mkdir, open, readFile, type FileHandle } from 'node:fs/promises';
 import { createHash } from 'node:crypto';
 import path from 'node:path';
-import { isJsonObject, type JsonValue } from './json/lossless.js';
+import { isJsonObject, type JsonValue } from '../json/lossless.js';
 import { recordedId } from './response-normalize.js';
 
 /** An id the upstream made: a short lower-case prefix, a separator, then at least 8 letters or digits. */

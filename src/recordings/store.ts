@@ -5,9 +5,9 @@ import { randomBytes } from 'node:crypto';
 import { mkdirSync, renameSync, unlinkSync, writeFileSync } from 'node:fs';
 import { readdir, readFile, unlink } from 'node:fs/promises';
 import path from 'node:path';
-import { RecordingFileError } from './errors.js';
+import { RecordingFileError } from '../errors.js';
 import { parseRecording, serializeRecording, type Recording } from './recording.js';
-import { prepareModelList, prepareResponse, type PreparedResponse } from './replay.js';
+import { prepareModelList, prepareResponse, type PreparedResponse } from '../replay/prepare.js';
 
 export interface StoreLogger {
   warn(message: string): void;

@@ -2,10 +2,10 @@
 // test id), the nearest recording with a short diff of the two bodies (usually one
 // parameter changed), and how to record it.
 import path from 'node:path';
-import { isJsonObject, toPlainJson } from './json/lossless.js';
-import type { RequestKey } from './keys/index.js';
-import type { ClientRequest } from './exchange.js';
-import type { RecordingStore } from './store.js';
+import { isJsonObject, toPlainJson } from '../json/lossless.js';
+import type { RequestKey } from '../keys/index.js';
+import type { ClientRequest } from '../request/client-request.js';
+import type { RecordingStore } from '../recordings/store.js';
 
 interface Summary {
   file: string;

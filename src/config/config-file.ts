@@ -1,8 +1,8 @@
 // llm-replay.config.json: everything the flags set, for a project to commit once.
 // Flags and environment variables win over the file; the file wins over defaults.
 import { readFileSync } from 'node:fs';
-import { ConfigError } from './errors.js';
-import type { ServerOptions } from './config.js';
+import { ConfigError } from '../errors.js';
+import type { ServerOptions } from './options.js';
 
 export const DEFAULT_CONFIG_FILE = 'llm-replay.config.json';
 

@@ -3,7 +3,7 @@
 // test shards each write their own; prune merges them).
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import type { MissReport } from './diagnostics.js';
+import type { MissReport } from '../replay/miss-report.js';
 
 export interface EndpointStats {
   hits: number;

@@ -1,12 +1,12 @@
 // The llm-replay command line. Every option has an environment variable; bad
 // options end the process with a message that names them and a non-zero exit.
 import { Command, InvalidArgumentError, Option } from 'commander';
-import { LAYOUTS, MODES, type ServerOptions } from './config.js';
-import { DEFAULT_CONFIG_FILE, readConfigFile } from './config-file.js';
-import { LlmReplayError } from './errors.js';
-import { KEY_SCHEMES } from './keys/index.js';
-import { registerToolCommands } from './cli-tools.js';
-import { startServer } from './server.js';
+import { LAYOUTS, MODES, type ServerOptions } from '../config/options.js';
+import { DEFAULT_CONFIG_FILE, readConfigFile } from '../config/config-file.js';
+import { LlmReplayError } from '../errors.js';
+import { KEY_SCHEMES } from '../keys/index.js';
+import { registerToolCommands } from './tools.js';
+import { startServer } from '../server/app.js';
 
 function port(value: string): number {
   if (!/^\d+$/.test(value) || Number(value) > 65535) throw new InvalidArgumentError('expected a port number from 0 to 65535');

@@ -2,20 +2,20 @@
 // replay, forward-and-record, or pass through, as the mode says.
 import path from 'node:path';
 import type { FastifyBaseLogger, FastifyReply, FastifyRequest } from 'fastify';
-import { routeFor, type ServerConfig } from './config.js';
-import { describeMiss } from './diagnostics.js';
-import { RecordingFileError } from './errors.js';
-import { classifyBody, type ClientRequest } from './exchange.js';
-import { forward, type Exchange } from './forward.js';
-import { computeKey, type RequestKey } from './keys/index.js';
-import { sendNow, sendPrepared, type PreparedResponse } from './replay.js';
-import type { Recording } from './recording.js';
-import { recordingDirFor } from './layout.js';
-import { toLlamaStackForm } from './llama-stack-format.js';
-import type { RecordingStore } from './store.js';
-import { testIdFrom } from './test-id.js';
-import { isMultipart, multipartParts } from './multipart.js';
-import type { IdMapper } from './ids.js';
+import { routeFor, type ServerConfig } from '../config/options.js';
+import { describeMiss } from '../replay/miss-report.js';
+import { RecordingFileError } from '../errors.js';
+import { classifyBody, type ClientRequest } from '../request/client-request.js';
+import { forward, type Exchange } from '../proxy/forward.js';
+import { computeKey, type RequestKey } from '../keys/index.js';
+import { sendNow, sendPrepared, type PreparedResponse } from '../replay/prepare.js';
+import type { Recording } from '../recordings/recording.js';
+import { recordingDirFor } from '../recordings/layout.js';
+import { toLlamaStackForm } from '../recordings/llama-stack-form.js';
+import type { RecordingStore } from '../recordings/store.js';
+import { testIdFrom } from '../request/test-id.js';
+import { isMultipart, multipartParts } from '../request/multipart.js';
+import type { IdMapper } from '../proxy/ids.js';
 import type { Usage } from './usage.js';
 
 export interface ProxyState {
