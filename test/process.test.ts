@@ -7,7 +7,7 @@ import { FakeUpstream, openAiSse, sendEvents, sendJson } from './support/fake-up
 import { listFiles, readJson, removeDir, serve, tempDir } from './support/harness.js';
 import { startCli } from './support/cli-process.js';
 import { verifyRecordings } from '../src/cli/commands/verify.js';
-import { TEMP_PREFIX } from '../src/recordings/store.js';
+import { TEMP_PREFIX } from '../src/recordings/atomic-write.js';
 
 let dir: string;
 let upstream: FakeUpstream;

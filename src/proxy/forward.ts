@@ -16,6 +16,7 @@ import { normalizeResponseObject } from './response-normalize.js';
 import { canonicalQuery } from '../secrets/redact.js';
 import type { IdSession } from './ids.js';
 import { TEST_ID_HEADER } from '../request/test-id.js';
+import { errorBody } from '../wire/error-body.js';
 
 export interface Exchange {
   client: ClientRequest;
@@ -152,7 +153,7 @@ export function forward(request: FastifyRequest, reply: FastifyReply, exchange: 
     } catch (error) {
       // reply-from refuses some URLs outright (malformed percent-encoding, '..' segments).
       const message = `llm-replay: cannot forward ${client.method} ${exchange.upstreamUrl.pathname}: ${(error as Error).message}`;
-      reply.code(400).send({ error: { message, type: 'invalid_request_error', param: null, code: 'llm_replay_bad_url' } });
+      reply.code(400).send(errorBody(message, 'invalid_request_error', 'llm_replay_bad_url'));
       resolve({ kind: 'not-recorded', reason: message });
     }
   });
@@ -175,7 +176,7 @@ export function forward(request: FastifyRequest, reply: FastifyReply, exchange: 
         const status = (error as { statusCode?: number }).statusCode === 504 ? 504 : 502;
         const cause = (error.cause as Error | undefined)?.message;
         const message = `llm-replay: the upstream ${exchange.upstreamUrl.origin} failed: ${error.message}${cause && cause !== error.message ? ` (${cause})` : ''}`;
-        errorReply.code(status).send({ error: { message, type: 'upstream_error', param: null, code: 'llm_replay_upstream_error' } });
+        errorReply.code(status).send(errorBody(message, 'upstream_error', 'llm_replay_upstream_error'));
         resolve({ kind: 'not-recorded', reason: error.message });
       },
       onResponse: (_request, upstreamReply, raw) => {
@@ -220,7 +221,7 @@ export function forward(request: FastifyRequest, reply: FastifyReply, exchange: 
             } catch (error) {
               // Recording is the point of record mode: say it failed rather than answer as if all were well.
               const message = `llm-replay: the answer could not be recorded: ${(error as Error).message}`;
-              upstreamReply.code(500).send({ error: { message, type: 'llm_replay_error', param: null, code: 'llm_replay_write_failed' } });
+              upstreamReply.code(500).send(errorBody(message, 'llm_replay_error', 'llm_replay_write_failed'));
               resolve({ kind: 'not-recorded', reason: (error as Error).message });
               return;
             }
@@ -229,7 +230,7 @@ export function forward(request: FastifyRequest, reply: FastifyReply, exchange: 
           },
           (error: Error) => {
             const message = `llm-replay: the upstream ${exchange.upstreamUrl.origin} broke off its answer: ${error.message}`;
-            upstreamReply.code(502).send({ error: { message, type: 'upstream_error', param: null, code: 'llm_replay_upstream_error' } });
+            upstreamReply.code(502).send(errorBody(message, 'upstream_error', 'llm_replay_upstream_error'));
             resolve({ kind: 'not-recorded', reason: error.message });
           },
         );

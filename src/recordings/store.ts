@@ -1,19 +1,17 @@
 // The recordings directory: an index of key -> file built from file names at any
-// depth, prepared answers cached in memory, and atomic writes (temp file + rename)
-// so a crash or a concurrent request never leaves a half-written recording.
-import { randomBytes } from 'node:crypto';
-import { mkdirSync, renameSync, unlinkSync, writeFileSync } from 'node:fs';
+// depth, recordings just written kept in memory until first read, and atomic writes
+// so a crash or a concurrent request never leaves a half-written recording. It knows
+// recordings, not HTTP: what a recording answers is the replay layer's business.
 import { readdir, readFile, unlink } from 'node:fs/promises';
 import path from 'node:path';
 import { RecordingFileError } from '../errors.js';
 import { parseRecording, serializeRecording, type Recording } from './recording.js';
-import { prepareModelList, prepareResponse, type PreparedResponse } from '../replay/prepare.js';
+import { TEMP_PREFIX, writeAtomically, writerAlive } from './atomic-write.js';
 
 export interface StoreLogger {
   warn(message: string): void;
 }
 
-export const TEMP_PREFIX = '.llm-replay-tmp-';
 const KEY_FILE = /^([0-9a-f]{64})\.json$/;
 const MODEL_LIST_FILE = /^models-([0-9a-f]{64})-([0-9a-f]{8})\.json$/;
 const CACHE_LIMIT = 4096;
@@ -27,8 +25,7 @@ export interface IndexEntry {
 
 export class RecordingStore {
   private readonly index = new Map<string, IndexEntry>();
-  /** Prepared answers, least recently used first; `value` is set once loaded, for a synchronous answer. */
-  private readonly prepared = new Map<string, { promise: Promise<PreparedResponse>; value?: PreparedResponse }>();
+  private readonly saveListeners: Array<(key: string) => void> = [];
   private readonly pendingWrites = new Set<Promise<void>>();
   /** Recordings just written, prepared for replay only if they are asked for. */
   private readonly fresh = new Map<string, Recording>();
@@ -109,52 +106,20 @@ export class RecordingStore {
     return entry ? Promise.all(entry.files.map((file) => this.read(file))) : [];
   }
 
-  /** The prepared answer for a key when it is already in memory (the replay fast path). */
-  ready(key: string): PreparedResponse | undefined {
-    const cached = this.prepared.get(key);
-    if (cached?.value === undefined) return undefined;
-    this.prepared.delete(key);
-    this.prepared.set(key, cached);
-    return cached.value;
-  }
-
-  /** The prepared answer for a key, or undefined when there is no recording. */
-  lookup(key: string): Promise<PreparedResponse> | undefined {
-    const cached = this.prepared.get(key);
-    if (cached) {
-      this.prepared.delete(key);
-      this.prepared.set(key, cached);
-      return cached.promise;
-    }
-    const entry = this.index.get(key);
-    if (!entry) return undefined;
+  /** The recordings behind a key (several for a model list): one just written comes from memory. */
+  recordingsOf(key: string): Promise<Recording[]> | undefined {
+    if (!this.index.has(key)) return undefined;
     const recording = this.fresh.get(key);
     if (recording) {
       this.fresh.delete(key);
-      const promise = Promise.resolve(prepareResponse(recording));
-      this.remember(key, promise);
-      return promise;
+      return Promise.resolve([recording]);
     }
-    const promise = this.load(key).then((recordings) =>
-      entry.modelList ? prepareModelList(recordings) : prepareResponse(recordings[0] as Recording),
-    );
-    // A broken file is reported on every request until it is fixed, not cached as broken.
-    promise.catch(() => this.prepared.delete(key));
-    this.remember(key, promise);
-    return promise;
+    return this.load(key);
   }
 
-  private remember(key: string, promise: Promise<PreparedResponse>): void {
-    const entry: { promise: Promise<PreparedResponse>; value?: PreparedResponse } = { promise };
-    promise.then(
-      (value) => (entry.value = value),
-      () => undefined,
-    );
-    this.prepared.set(key, entry);
-    if (this.prepared.size > CACHE_LIMIT) {
-      const oldest = this.prepared.keys().next().value;
-      if (oldest !== undefined) this.prepared.delete(oldest);
-    }
+  /** Calls `listener` with the key of every recording written (or being written) from now on. */
+  onSave(listener: (key: string) => void): void {
+    this.saveListeners.push(listener);
   }
 
   /**
@@ -170,7 +135,7 @@ export class RecordingStore {
     } else {
       this.index.set(key, { key, files: [target], modelList });
     }
-    this.prepared.delete(key);
+    for (const listener of this.saveListeners) listener(key);
     if (!modelList) {
       this.fresh.set(key, recording);
       if (this.fresh.size > CACHE_LIMIT) this.fresh.delete(this.fresh.keys().next().value as string);
@@ -180,8 +145,8 @@ export class RecordingStore {
         // Not on disk means not recorded: forget it so the next request tries again.
         if (!existing) {
           this.index.delete(key);
-          this.prepared.delete(key);
           this.fresh.delete(key);
+          for (const listener of this.saveListeners) listener(key);
         }
         throw new RecordingFileError(target, `cannot be written (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`);
       })
@@ -208,53 +173,5 @@ export class RecordingStore {
       }
     }
     return bad;
-  }
-}
-
-/** Temp files are named .llm-replay-tmp-<pid>-<random>: is that process still running? */
-function writerAlive(name: string): boolean {
-  const pid = Number(name.slice(TEMP_PREFIX.length).split('-')[0]);
-  if (!Number.isInteger(pid) || pid <= 0) return false;
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
-
-/** Folders already known to exist: creating them again costs a system call per recording. */
-const knownDirs = new Set<string>();
-
-/**
- * Writes to a temporary file and renames it into place. Synchronous on purpose: a
- * recording is a few kilobytes into the page cache, far quicker done at once than as
- * four trips through libuv's thread pool, which record mode's latency would pay for.
- */
-async function writeAtomically(file: string, text: string): Promise<void> {
-  const dir = path.dirname(file);
-  if (!knownDirs.has(dir)) {
-    mkdirSync(dir, { recursive: true });
-    knownDirs.add(dir);
-  }
-  const temp = path.join(dir, `${TEMP_PREFIX}${process.pid}-${randomBytes(6).toString('hex')}`);
-  try {
-    try {
-      writeFileSync(temp, text, { flag: 'wx' });
-    } catch (error) {
-      // The folder went away since it was seen: make it again, once.
-      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
-      knownDirs.delete(dir);
-      mkdirSync(dir, { recursive: true });
-      writeFileSync(temp, text, { flag: 'wx' });
-    }
-    renameSync(temp, file);
-  } catch (error) {
-    try {
-      unlinkSync(temp);
-    } catch {
-      // never created
-    }
-    throw error;
   }
 }

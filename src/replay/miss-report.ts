@@ -2,6 +2,7 @@
 // test id), the nearest recording with a short diff of the two bodies (usually one
 // parameter changed), and how to record it.
 import path from 'node:path';
+import { bodyDifferences } from '../json/diff.js';
 import { isJsonObject, toPlainJson } from '../json/lossless.js';
 import type { RequestKey } from '../keys/index.js';
 import type { ClientRequest } from '../request/client-request.js';
@@ -50,42 +51,9 @@ async function summariesOf(store: RecordingStore): Promise<Summary[]> {
   return out;
 }
 
-function flatten(value: unknown, at: string, out: Map<string, string>): void {
-  if (Array.isArray(value)) {
-    if (value.length === 0) out.set(at, '[]');
-    value.forEach((item, i) => flatten(item, `${at}[${i}]`, out));
-  } else if (value !== null && typeof value === 'object') {
-    const entries = Object.entries(value as Record<string, unknown>);
-    if (entries.length === 0) out.set(at, '{}');
-    for (const [key, item] of entries) flatten(item, /^[A-Za-z_]\w*$/.test(key) ? `${at}.${key}` : `${at}[${JSON.stringify(key)}]`, out);
-  } else {
-    out.set(at, JSON.stringify(value));
-  }
-}
-
 function clip(text: string | undefined): string {
   if (text === undefined) return '(absent)';
   return text.length > 80 ? `${text.slice(0, 77)}...` : text;
-}
-
-export interface Difference {
-  path: string;
-  /** JSON text of each side's value; undefined where that side has none. */
-  a: string | undefined;
-  b: string | undefined;
-}
-
-/** The differing leaves of two bodies. */
-export function bodyDifferences(a: unknown, b: unknown): Difference[] {
-  const left = new Map<string, string>();
-  const right = new Map<string, string>();
-  flatten(a, 'body', left);
-  flatten(b, 'body', right);
-  const out: Difference[] = [];
-  for (const at of new Set([...left.keys(), ...right.keys()])) {
-    if (left.get(at) !== right.get(at)) out.push({ path: at, a: left.get(at), b: right.get(at) });
-  }
-  return out;
 }
 
 export async function describeMiss(store: RecordingStore, client: ClientRequest, key: RequestKey): Promise<MissReport> {

@@ -1,9 +1,6 @@
 // Turns a recording into the bytes the API sent: a status, a few headers, and
 // either one body or the stream's wire events re-framed exactly as the API framed
-// them. Prepared once per recording and cached by the store.
-import { Readable } from 'node:stream';
-import { setTimeout as sleep } from 'node:timers/promises';
-import type { FastifyReply } from 'fastify';
+// them. Prepared once per recording and cached (answers.ts).
 import { isJsonObject, stringifyLossless, type JsonValue } from '../json/lossless.js';
 import { compareCodePoints } from '../json/python-dumps.js';
 import { unwrapTyped, type Recording, type StreamEventMeta, type StreamFraming } from '../recordings/recording.js';
@@ -124,32 +121,4 @@ export function prepareModelList(recordings: Recording[]): PreparedResponse {
   const sorted = [...byId.keys()].sort(compareCodePoints).map((id) => byId.get(id) as JsonValue);
   const body: JsonValue = ollama ? { models: sorted } : { object: 'list', data: sorted };
   return { status: 200, headers: { 'content-type': JSON_TYPE }, body: Buffer.from(stringifyLossless(body)) };
-}
-
-/** A stream's events, each sent when it was recorded to have been sent (divided by `factor`). */
-function pacedEvents(events: Buffer[], offsets: number[], factor: number, startedAt: number): Readable {
-  async function* paced() {
-    for (const [i, event] of events.entries()) {
-      const due = startedAt + (offsets[i] ?? offsets[offsets.length - 1] ?? 0) / factor - performance.now();
-      if (due > 1) await sleep(due);
-      yield event;
-    }
-  }
-  return Readable.from(paced(), { objectMode: false });
-}
-
-/** Sends a prepared answer whole, at once. */
-export function sendNow(reply: FastifyReply, prepared: PreparedResponse): FastifyReply {
-  reply.code(prepared.status).headers(prepared.headers);
-  prepared.wire ??= prepared.body ?? Buffer.concat(prepared.events ?? []);
-  return reply.send(prepared.wire);
-}
-
-/** Sends a prepared answer: at once, or for a stream with recorded timing, at its recorded pace. */
-export async function sendPrepared(reply: FastifyReply, prepared: PreparedResponse, paceFactor: number, startedAt: number): Promise<FastifyReply> {
-  if (paceFactor === 0 || prepared.body || !prepared.offsets || prepared.offsets.length === 0) return sendNow(reply, prepared);
-  reply.code(prepared.status).headers(prepared.headers);
-  const headDue = startedAt + (prepared.headMs ?? 0) / paceFactor - performance.now();
-  if (headDue > 1) await sleep(headDue);
-  return reply.send(pacedEvents(prepared.events ?? [], prepared.offsets, paceFactor, startedAt));
 }

@@ -1,17 +1,15 @@
-// The admin endpoints, under a reserved prefix that is never proxied or recorded:
-// health, stats, this run's misses, unused recordings, the usage data, and switching
-// the mode at runtime.
+// The admin endpoints: an encapsulated plugin under a reserved prefix. Everything
+// under the prefix is answered here (unknown routes and methods get 404) and is never
+// proxied or recorded: health, stats, this run's misses, unused recordings, the usage
+// data, and switching the mode at runtime.
 import path from 'node:path';
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyPluginAsync } from 'fastify';
 import { MODES, type Mode } from '../config/options.js';
 import { IdMapper } from '../proxy/ids.js';
-import type { ProxyState } from './handler.js';
+import { errorBody } from '../wire/error-body.js';
+import { isRecordingMode, type ProxyState } from './state.js';
 
 export const ADMIN_PREFIX = '/_llm-replay';
-
-function isRecordingMode(mode: Mode): boolean {
-  return mode === 'record' || mode === 'record-if-missing';
-}
 
 /** Files of recordings this run neither answered from nor wrote. */
 export function unusedFiles(state: ProxyState): string[] {
@@ -23,12 +21,18 @@ export function unusedFiles(state: ProxyState): string[] {
   return out.sort();
 }
 
-export function registerAdmin(app: FastifyInstance, state: ProxyState): void {
+function notFound(app: FastifyInstance) {
+  return async (request: { method: string; url: string }, reply: { code(n: number): { send(body: unknown): unknown } }) =>
+    reply.code(404).send(errorBody(`llm-replay: no admin endpoint ${request.method} ${request.url} (${ADMIN_PREFIX}/ is reserved: it is never proxied or recorded)`, 'invalid_request_error', 'llm_replay_unknown_admin_endpoint'));
+}
+
+export const adminPlugin: FastifyPluginAsync = async (app) => {
+  const state = app.llmReplay;
   const { config, usage, store } = state;
 
-  app.get(`${ADMIN_PREFIX}/health`, async () => ({ status: 'ok', mode: config.mode, recordings: store.size }));
+  app.get('/health', async () => ({ status: 'ok', mode: config.mode, recordings: store.size }));
 
-  app.get(`${ADMIN_PREFIX}/stats`, async () => ({
+  app.get('/stats', async () => ({
     mode: config.mode,
     recordings: store.size,
     started_at: usage.startedAt.toISOString(),
@@ -36,16 +40,16 @@ export function registerAdmin(app: FastifyInstance, state: ProxyState): void {
     endpoints: Object.fromEntries(usage.endpoints),
   }));
 
-  app.get<{ Querystring: { test_id?: string } }>(`${ADMIN_PREFIX}/misses`, async (request) => {
+  app.get<{ Querystring: { test_id?: string } }>('/misses', async (request) => {
     const testId = request.query.test_id;
     return { misses: testId === undefined ? usage.misses : usage.misses.filter((miss) => miss.testId === testId) };
   });
 
-  app.get(`${ADMIN_PREFIX}/unused`, async () => ({ unused: unusedFiles(state) }));
+  app.get('/unused', async () => ({ unused: unusedFiles(state) }));
 
-  app.get(`${ADMIN_PREFIX}/usage`, async () => usage.toFile(config.mode, config.recordingsDir));
+  app.get('/usage', async () => usage.toFile(config.mode, config.recordingsDir));
 
-  app.put<{ Body: Buffer }>(`${ADMIN_PREFIX}/mode`, async (request, reply) => {
+  app.put<{ Body: Buffer }>('/mode', async (request, reply) => {
     let mode: unknown;
     try {
       mode = (JSON.parse(request.body?.toString('utf8') ?? '') as { mode?: unknown }).mode;
@@ -53,7 +57,7 @@ export function registerAdmin(app: FastifyInstance, state: ProxyState): void {
       mode = undefined;
     }
     if (typeof mode !== 'string' || !(MODES as readonly string[]).includes(mode)) {
-      return reply.code(400).send({ error: { message: `llm-replay: send {"mode": one of ${MODES.join(', ')}}`, type: 'invalid_request_error', param: 'mode', code: 'llm_replay_bad_mode' } });
+      return reply.code(400).send(errorBody(`llm-replay: send {"mode": one of ${MODES.join(', ')}}`, 'invalid_request_error', 'llm_replay_bad_mode', 'mode'));
     }
     const next = mode as Mode;
     if (isRecordingMode(next) && !state.ids && config.statefulIds) {
@@ -64,4 +68,9 @@ export function registerAdmin(app: FastifyInstance, state: ProxyState): void {
     app.log.info(`llm-replay: mode ${previous} -> ${next}`);
     return { mode: next, previous };
   });
-}
+
+  // The whole prefix is reserved: what no route above answers is a 404 here, never forwarded.
+  app.all('/', notFound(app));
+  app.all('/*', notFound(app));
+  app.setNotFoundHandler(notFound(app));
+};

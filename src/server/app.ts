@@ -9,8 +9,11 @@ import replyFrom from '@fastify/reply-from';
 import { Agent } from 'undici';
 import { resolveConfig, type ServerConfig, type ServerOptions } from '../config/options.js';
 import { ConfigError } from '../errors.js';
-import { createHandler, type ProxyState } from './handler.js';
-import { registerAdmin } from './admin.js';
+import { createHandler } from './handler.js';
+import { ADMIN_PREFIX, adminPlugin } from './admin.js';
+import { isRecordingMode, type ProxyState } from './state.js';
+import { ReplayAnswers } from '../replay/answers.js';
+import { errorBody } from '../wire/error-body.js';
 import { IdMapper } from '../proxy/ids.js';
 import { redactUrl } from '../secrets/redact.js';
 import { RecordingStore } from '../recordings/store.js';
@@ -29,7 +32,7 @@ export interface RunningServer {
 }
 
 function isRecording(config: ServerConfig): boolean {
-  return config.mode === 'record' || config.mode === 'record-if-missing';
+  return isRecordingMode(config.mode);
 }
 
 async function prepareRecordingsDir(config: ServerConfig): Promise<void> {
@@ -70,21 +73,17 @@ async function reportUnusableFiles(app: FastifyInstance, store: RecordingStore, 
   });
 }
 
-function errorReply(message: string, type: string, code: string) {
-  return { error: { message, type, param: null, code } };
-}
-
 function handleFrameworkError(config: ServerConfig) {
   return (error: FastifyError, request: { method: string; url: string }, reply: { code(n: number): { send(body: unknown): unknown } }) => {
     if (error.code === 'FST_ERR_CTP_BODY_TOO_LARGE') {
-      return reply.code(413).send(errorReply(`llm-replay: the request body is larger than the limit of ${config.bodyLimit} bytes (--body-limit)`, 'invalid_request_error', 'llm_replay_body_too_large'));
+      return reply.code(413).send(errorBody(`llm-replay: the request body is larger than the limit of ${config.bodyLimit} bytes (--body-limit)`, 'invalid_request_error', 'llm_replay_body_too_large'));
     }
     if (error.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') {
-      return reply.code(415).send(errorReply(`llm-replay: the Content-Type header is not a valid media type`, 'invalid_request_error', error.code));
+      return reply.code(415).send(errorBody(`llm-replay: the Content-Type header is not a valid media type`, 'invalid_request_error', error.code));
     }
     const status = error.statusCode && error.statusCode >= 400 && error.statusCode < 600 ? error.statusCode : 500;
     const message = `llm-replay: ${request.method} ${redactUrl(request.url)}: ${error.message}`;
-    return reply.code(status).send(errorReply(message, status < 500 ? 'invalid_request_error' : 'llm_replay_error', error.code ?? 'llm_replay_error'));
+    return reply.code(status).send(errorBody(message, status < 500 ? 'invalid_request_error' : 'llm_replay_error', error.code ?? 'llm_replay_error'));
   };
 }
 
@@ -115,12 +114,32 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
   await app.register(replyFrom, { undici: agent, retryMethods: [], disableRequestLogging: true, destroyAgent: true });
   const ids = isRecording(config) && config.statefulIds ? await IdMapper.open(path.join(config.stateDir, 'upstream-ids.jsonl')) : undefined;
   const usage = new Usage();
-  const state: ProxyState = { config, store, ids, usage, log: app.log, inflight: new Map() };
+  const state: ProxyState = { config, store, answers: new ReplayAnswers(store), ids, usage, log: app.log, inflight: new Map() };
+  app.decorate('llmReplay', state);
+  let served = false;
+  // Shutdown, once requests in flight have finished: every write, the id journal, the usage file.
+  app.addHook('onClose', async () => {
+    await store.drain();
+    await state.ids?.drain();
+    if (!app.server.listening && !served) return;
+    try {
+      await usage.write(config.usageDir, config.mode, config.recordingsDir);
+    } catch (error) {
+      app.log.warn(`llm-replay: cannot write the usage file to ${config.usageDir}: ${(error as Error).message}`);
+    }
+  });
+  // While closing, connections whose last request has finished are closed at once
+  // rather than left open until each client's keep-alive gives up.
+  let sweeper: NodeJS.Timeout | undefined;
+  app.addHook('preClose', async () => {
+    sweeper = setInterval(() => app.server.closeIdleConnections(), 25);
+  });
+  app.addHook('onClose', async () => clearInterval(sweeper));
   // Every method Node's parser accepts is forwarded (WebDAV's PROPFIND, PURGE ...), not only fastify's defaults.
   for (const method of METHODS) {
     if (method !== 'CONNECT' && !app.supportedMethods.includes(method)) app.addHttpMethod(method, { hasBody: true });
   }
-  registerAdmin(app, state);
+  await app.register(adminPlugin, { prefix: ADMIN_PREFIX });
   app.all('/*', createHandler(state));
 
   try {
@@ -130,6 +149,7 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
     if (config.logLevel !== false && config.logLevel !== 'silent') app.log.level = 'warn';
     try {
       await app.listen({ port: config.port, host: config.host });
+      served = true;
     } finally {
       app.log.level = level;
     }
@@ -150,22 +170,7 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
     store,
     usage,
     app,
-    async close() {
-      // While closing, connections whose last request has finished are closed at once
-      // rather than left open until each client's keep-alive gives up.
-      const sweeper = setInterval(() => app.server.closeIdleConnections(), 25);
-      try {
-        await app.close();
-      } finally {
-        clearInterval(sweeper);
-      }
-      await store.drain();
-      await state.ids?.drain();
-      try {
-        await usage.write(config.usageDir, config.mode, config.recordingsDir);
-      } catch (error) {
-        app.log.warn(`llm-replay: cannot write the usage file to ${config.usageDir}: ${(error as Error).message}`);
-      }
-    },
+    /** Stops accepting requests, lets those in flight finish, then runs the onClose hooks (writes, usage file). */
+    close: () => app.close(),
   };
 }

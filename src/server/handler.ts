@@ -1,37 +1,23 @@
 // One request, top to bottom: build the client request at the edge, key it, then
 // replay, forward-and-record, or pass through, as the mode says.
 import path from 'node:path';
-import type { FastifyBaseLogger, FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyReply, FastifyRequest } from 'fastify';
 import { routeFor, type ServerConfig } from '../config/options.js';
 import { describeMiss } from '../replay/miss-report.js';
 import { RecordingFileError } from '../errors.js';
 import { classifyBody, type ClientRequest } from '../request/client-request.js';
 import { forward, type Exchange } from '../proxy/forward.js';
 import { computeKey, type RequestKey } from '../keys/index.js';
-import { sendNow, sendPrepared, type PreparedResponse } from '../replay/prepare.js';
+import type { PreparedResponse } from '../replay/prepare.js';
+import { sendNow, sendPrepared } from '../replay/send.js';
+import { errorBody } from '../wire/error-body.js';
+import type { ProxyState } from './state.js';
 import type { Recording } from '../recordings/recording.js';
 import { recordingDirFor } from '../recordings/layout.js';
 import { toLlamaStackForm } from '../recordings/llama-stack-form.js';
-import type { RecordingStore } from '../recordings/store.js';
 import { testIdFrom } from '../request/test-id.js';
 import { isMultipart, multipartParts } from '../request/multipart.js';
 import type { IdMapper } from '../proxy/ids.js';
-import type { Usage } from './usage.js';
-
-export interface ProxyState {
-  config: ServerConfig;
-  store: RecordingStore;
-  /** Deterministic ids in record modes; undefined when switched off. */
-  ids: IdMapper | undefined;
-  log: FastifyBaseLogger;
-  /** Record-if-missing: the recording in flight per key, so identical requests reach the upstream once. */
-  inflight: Map<string, Promise<boolean>>;
-  usage: Usage;
-}
-
-function errorBody(message: string, type: string, code: string): Record<string, unknown> {
-  return { error: { message, type, param: null, code } };
-}
 
 export function clientRequestOf(request: FastifyRequest): ClientRequest {
   const url = request.raw.url ?? '/';
@@ -116,7 +102,7 @@ async function record(state: ProxyState, request: FastifyRequest, reply: Fastify
 
 async function recordIfMissing(state: ProxyState, request: FastifyRequest, reply: FastifyReply, exchange: Exchange, key: RequestKey): Promise<FastifyReply> {
   for (let attempt = 0; attempt < 2; attempt++) {
-    const hit = state.store.lookup(key.key);
+    const hit = state.answers.lookup(key.key);
     if (hit) return replayHit(state, reply, hit, key, exchange.startedAt);
     const leader = state.inflight.get(key.key);
     if (!leader) break;
@@ -147,17 +133,17 @@ export function createHandler(state: ProxyState) {
   };
 
   function handleKeyed(request: FastifyRequest, reply: FastifyReply, client: ClientRequest, startedAt: number): FastifyReply | Promise<FastifyReply> {
-    const { config, store } = state;
+    const { config, answers } = state;
     const upstreamHost = routeFor(config.routes, client.path).upstream.host;
     const key = computeKey(config.keyScheme, client, { upstreamHost, ...(config.rules ? { rules: config.rules } : {}) });
     if (config.mode === 'replay') {
       // The common case, answered without a single await: a recording already in memory, sent at once.
-      const ready = config.paceFactor === 0 ? store.ready(key.key) : undefined;
+      const ready = config.paceFactor === 0 ? answers.ready(key.key) : undefined;
       if (ready) {
         state.usage.hit(key.key, key.endpoint);
         return sendNow(reply, ready);
       }
-      const hit = store.lookup(key.key);
+      const hit = answers.lookup(key.key);
       return hit ? replayHit(state, reply, hit, key, startedAt) : replayMiss(state, reply, client, key);
     }
     const exchange: Exchange = { client, key, upstreamUrl: upstreamUrlFor(config, client), startedAt };

@@ -2,7 +2,7 @@
 // request and answer, and how two recordings' requests differ.
 import { stat } from 'node:fs/promises';
 import path from 'node:path';
-import { bodyDifferences } from '../../replay/miss-report.js';
+import { bodyDifferences } from '../../json/diff.js';
 import { LlmReplayError } from '../../errors.js';
 import { toPlainJson } from '../../json/lossless.js';
 import { unwrapTyped, type Recording } from '../../recordings/recording.js';

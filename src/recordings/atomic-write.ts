@@ -1,0 +1,56 @@
+// Writes that never leave a half-written file: a temporary file beside the target,
+// renamed into place. Temp files carry the writer's pid so a later start can tell
+// the leftovers of a dead process from a write in flight.
+import { randomBytes } from 'node:crypto';
+import { mkdirSync, renameSync, unlinkSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+
+export const TEMP_PREFIX = '.llm-replay-tmp-';
+
+/** Temp files are named .llm-replay-tmp-<pid>-<random>: is that process still running? */
+export function writerAlive(name: string): boolean {
+  const pid = Number(name.slice(TEMP_PREFIX.length).split('-')[0]);
+  if (!Number.isInteger(pid) || pid <= 0) return false;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/** Folders already known to exist: creating them again costs a system call per recording. */
+const knownDirs = new Set<string>();
+
+/**
+ * Writes to a temporary file and renames it into place. Synchronous on purpose: a
+ * recording is a few kilobytes into the page cache, far quicker done at once than as
+ * four trips through libuv's thread pool, which record mode's latency would pay for.
+ */
+export async function writeAtomically(file: string, text: string): Promise<void> {
+  const dir = path.dirname(file);
+  if (!knownDirs.has(dir)) {
+    mkdirSync(dir, { recursive: true });
+    knownDirs.add(dir);
+  }
+  const temp = path.join(dir, `${TEMP_PREFIX}${process.pid}-${randomBytes(6).toString('hex')}`);
+  try {
+    try {
+      writeFileSync(temp, text, { flag: 'wx' });
+    } catch (error) {
+      // The folder went away since it was seen: make it again, once.
+      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+      knownDirs.delete(dir);
+      mkdirSync(dir, { recursive: true });
+      writeFileSync(temp, text, { flag: 'wx' });
+    }
+    renameSync(temp, file);
+  } catch (error) {
+    try {
+      unlinkSync(temp);
+    } catch {
+      // never created
+    }
+    throw error;
+  }
+}

@@ -1,0 +1,31 @@
+// What the server's parts share, decorated on the fastify instance as `llmReplay`:
+// the resolved options, the recordings, the prepared answers, the id mapper of the
+// record modes, this run's usage, and record-if-missing's requests in flight.
+import type { FastifyBaseLogger } from 'fastify';
+import type { ServerConfig } from '../config/options.js';
+import type { IdMapper } from '../proxy/ids.js';
+import type { RecordingStore } from '../recordings/store.js';
+import type { ReplayAnswers } from '../replay/answers.js';
+import type { Usage } from './usage.js';
+
+export interface ProxyState {
+  config: ServerConfig;
+  store: RecordingStore;
+  answers: ReplayAnswers;
+  /** Deterministic ids in record modes; undefined when switched off. */
+  ids: IdMapper | undefined;
+  log: FastifyBaseLogger;
+  /** Record-if-missing: the recording in flight per key, so identical requests reach the upstream once. */
+  inflight: Map<string, Promise<boolean>>;
+  usage: Usage;
+}
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    llmReplay: ProxyState;
+  }
+}
+
+export function isRecordingMode(mode: ServerConfig['mode']): boolean {
+  return mode === 'record' || mode === 'record-if-missing';
+}
