@@ -15,7 +15,7 @@ import type { Recording, RecordedResponse } from '../recordings/recording.js';
 import { normalizeResponseObject } from './response-normalize.js';
 import { canonicalQuery } from '../secrets/redact.js';
 import type { IdSession } from './ids.js';
-import { TEST_ID_HEADER } from '../request/test-id.js';
+import { CONTROL_HEADERS } from '../request/control-headers.js';
 import { errorBody } from '../wire/error-body.js';
 
 export interface Exchange {
@@ -41,7 +41,7 @@ export type Persist = (recording: Recording) => Promise<void>;
 /** Headers the proxy keeps for itself or must not pass on as they came. */
 function forwardedHeaders(headers: IncomingHttpHeaders): IncomingHttpHeaders {
   const out = { ...headers };
-  delete out[TEST_ID_HEADER];
+  for (const name of CONTROL_HEADERS) delete out[name];
   // The proxy has to read what it records; compressed answers would have to be undone anyway.
   out['accept-encoding'] = 'identity';
   return out;

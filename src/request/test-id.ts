@@ -1,6 +1,8 @@
 // Which test made a request: X-Test-Id, or llama-stack's provider-data headers
 // (JSON with "__test_id"), as its server-mode test clients send it.
 
+import { TEST_ID_HEADER } from './control-headers.js';
+
 const PROVIDER_DATA_HEADERS = ['x-llamastack-provider-data', 'x-ogx-provider-data'];
 
 function single(value: string | string[] | undefined): string | undefined {
@@ -8,7 +10,7 @@ function single(value: string | string[] | undefined): string | undefined {
 }
 
 export function testIdFrom(headers: Record<string, string | string[] | undefined>): string | null {
-  const direct = single(headers['x-test-id']);
+  const direct = single(headers[TEST_ID_HEADER]);
   if (direct !== undefined && direct !== '') return direct;
   for (const name of PROVIDER_DATA_HEADERS) {
     const raw = single(headers[name]);
@@ -23,6 +25,3 @@ export function testIdFrom(headers: Record<string, string | string[] | undefined
   }
   return null;
 }
-
-/** Headers that tell the proxy about the test and mean nothing to the upstream. */
-export const TEST_ID_HEADER = 'x-test-id';

@@ -2,6 +2,7 @@
 // test as X-Test-Id, and a test whose requests missed a recording fails with the
 // miss's diagnostic, even when the code under test swallowed the error.
 import { afterEach, expect } from 'vitest';
+import { TEST_ID_HEADER } from '../request/control-headers.js';
 import { testIdFor, URL_VARIABLE } from './index.js';
 
 const base = process.env[URL_VARIABLE];
@@ -18,7 +19,7 @@ if (base) {
     const testId = currentTestId();
     if (!testId || !url.startsWith(base)) return original(input, init);
     const headers = new Headers(init?.headers ?? (input instanceof Request ? input.headers : undefined));
-    if (!headers.has('x-test-id')) headers.set('x-test-id', testId);
+    if (!headers.has(TEST_ID_HEADER)) headers.set(TEST_ID_HEADER, testId);
     return original(input, { ...init, headers });
   } as typeof fetch;
 
