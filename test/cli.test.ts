@@ -52,7 +52,7 @@ describe('llm-replay serve', () => {
   it.each([
     [['serve', '--mode', 'bogus'], /argument 'bogus' is invalid/],
     [['serve', '--frobnicate'], /unknown option '--frobnicate'/],
-    [['serve', '--port', 'eighty'], /port number/],
+    [['serve', '--port', 'eighty'], /expected a whole number from 0 to 65535/],
     [['serve', '--recordings', '/nonexistent/llm-replay'], /recordings: directory \/nonexistent\/llm-replay does not exist/],
     [['serve', '--upstream', 'not a url', '--recordings', '.'], /upstream: not a URL/],
     [['serve', '--upstream', 'ftp://example.com', '--recordings', '.'], /must be an http or https URL/],
@@ -78,11 +78,11 @@ describe('llm-replay serve', () => {
     await writeFile(file, JSON.stringify({ mode: 'bogus-from-file', recordings: dir }));
     const fromFile = run(['serve', '--config', file]);
     expect(fromFile.status).toBe(2);
-    expect(fromFile.stderr).toContain('mode: unknown value "bogus-from-file"');
+    expect(fromFile.stderr).toContain('mode: expected one of replay, record, record-if-missing, live, got "bogus-from-file"');
     await writeFile(file, JSON.stringify({ recordings: dir, colour: 'blue' }));
     const unknown = run(['serve', '--config', file]);
     expect(unknown.status).toBe(2);
-    expect(unknown.stderr).toContain(`config: ${file}: unknown field "colour"`);
+    expect(unknown.stderr).toContain(`config: ${file}: colour: unknown option; known options are mode,`);
     await writeFile(file, JSON.stringify({ recordings: dir, routes: { 'no-slash': 'http://127.0.0.1:1' } }));
     expect(run(['serve', '--config', file]).stderr).toContain('routes["no-slash"]: a prefix starts with /');
     await writeFile(file, JSON.stringify({ recordings: '/nonexistent/from-file', mode: 'replay' }));

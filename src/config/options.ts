@@ -1,56 +1,24 @@
-// Options for the server, from the CLI or from startServer(), validated once here
-// with messages that name the option and say what is wrong.
+// Options for the server, from the CLI, a config file or startServer(), checked once
+// against the schema (config/schema.ts) with messages that name the option and say
+// what is wrong, then resolved into the ServerConfig the server runs with.
 import { createHash } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import type { TSchema } from 'typebox';
+import Value from 'typebox/value';
 import { ConfigError } from '../errors.js';
-import { KEY_SCHEMES, type KeyScheme } from '../keys/index.js';
-import { compileRules, type CompiledRules, type NormalizeRule } from '../keys/rules.js';
+import { compileRules, type CompiledRules } from '../keys/rules.js';
+import { OPTIONS, optionDefaults, type Options, type OptionSchema } from './schema.js';
 
-export const MODES = ['replay', 'record', 'record-if-missing', 'live'] as const;
-export type Mode = (typeof MODES)[number];
+export { MODES, type Mode } from './schema.js';
+export { LAYOUTS, type Layout } from '../recordings/layout.js';
 
-export const LAYOUTS = ['flat', 'by-test-file'] as const;
-export type Layout = (typeof LAYOUTS)[number];
-
-export interface ServerOptions {
-  /** replay (default), record, record-if-missing or live. */
-  mode?: Mode;
-  /** The recordings directory (default ./recordings). */
-  recordings?: string;
-  /** Where requests go in record and live modes (default https://api.openai.com). */
-  upstream?: string;
-  /** 0 picks a free port (the default for startServer). */
-  port?: number;
-  host?: string;
-  keyScheme?: KeyScheme;
-  /** Where new recordings go: flat in the directory, or beside the test file as llama-stack does. */
-  layout?: Layout;
-  /** Give up on an upstream that sends nothing for this long, in ms (default 300000). */
-  upstreamTimeoutMs?: number;
-  /** The largest request body accepted, in bytes (default 50 MiB). */
-  bodyLimit?: number;
-  /** Log level for fastify's logger, or false for none (default 'info'; startServer: 'warn'). */
-  logLevel?: string | false;
+export type ServerOptions = Omit<Options, 'logLevel'> & {
+  /** false: no log at all. */
+  logLevel?: Options['logLevel'] | false;
   /** Where log lines go (default stdout). */
   logStream?: NodeJS.WritableStream;
-  /** More upstreams by path prefix, e.g. {"/anthropic": "https://api.anthropic.com"}; others go to `upstream`. */
-  routes?: Record<string, string>;
-  /** Replay streams at once ('fast', the default), at their recorded pace ('recorded'), or N times faster ('10x'). */
-  pace?: string;
-  /** Replace the upstream's ids with deterministic ones in record modes (default true). */
-  statefulIds?: boolean;
-  /** Where the upstream's real ids are kept between runs (default: a folder per recordings directory under the OS temp dir). */
-  stateDir?: string;
-  /** Keep when each stream event arrived (default true); off gives byte-identical re-recordings. */
-  recordTiming?: boolean;
-  /** Refuse to start when any file in the recordings directory cannot be used (default false: warn). */
-  strict?: boolean;
-  /** Where the usage file is written on shutdown (default <stateDir>/usage). */
-  usageDir?: string;
-  /** The user's normalisation rules: body fields to leave out of keys, replacements in strings. */
-  normalize?: NormalizeRule[];
-}
+};
 
 export interface Route {
   /** '' for the default route. */
@@ -58,48 +26,70 @@ export interface Route {
   upstream: URL;
 }
 
-export interface ServerConfig {
-  mode: Mode;
+/** Every option with its default, and what resolving makes of a few. */
+export type ServerConfig = Required<Omit<Options, 'recordings' | 'upstream' | 'routes' | 'pace' | 'normalize' | 'stateDir' | 'usageDir'>> & {
   recordingsDir: string;
   upstream: URL;
-  port: number;
-  host: string;
-  keyScheme: KeyScheme;
-  layout: Layout;
-  upstreamTimeoutMs: number;
-  bodyLimit: number;
-  logLevel: string | false;
-  logStream?: NodeJS.WritableStream;
   /** Longest prefix first; the last is the default route (prefix ''). */
   routes: Route[];
   /** 0: no delays; otherwise how many times faster than recorded (1: as recorded). */
   paceFactor: number;
-  statefulIds: boolean;
   stateDir: string;
-  recordTiming: boolean;
-  strict: boolean;
   usageDir: string;
   rules: CompiledRules | undefined;
+  logStream?: NodeJS.WritableStream;
+};
+
+/** A JSON pointer's keys: `/routes/~1anthropic` -> ['routes', '/anthropic']. */
+const keysOf = (pointer: string) => pointer.split('/').slice(1).map((key) => key.replaceAll('~1', '/').replaceAll('~0', '~'));
+
+/** `/normalize/0/ignore` -> `normalize[0].ignore`; route prefixes as `routes["/x"]`. */
+function where(pointer: string): string {
+  return keysOf(pointer)
+    .map((key, i) => (/^\d+$/.test(key) ? `[${key}]` : !/^[A-Za-z_]\w*$/.test(key) ? `[${JSON.stringify(key)}]` : i === 0 ? key : `.${key}`))
+    .join('');
 }
 
-const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
-
-function oneOf<T extends string>(option: string, value: unknown, allowed: readonly T[], fallback: T): T {
-  if (value === undefined) return fallback;
-  if (typeof value === 'string' && (allowed as readonly string[]).includes(value)) return value as T;
-  throw new ConfigError(option, `unknown value ${JSON.stringify(value)}; expected one of ${allowed.join(', ')}`);
+function at(root: unknown, pointer: string): unknown {
+  return keysOf(pointer).reduce<unknown>((node, key) => (node as Record<string, unknown> | undefined)?.[key], root);
 }
 
-function integer(option: string, value: unknown, fallback: number, min: number, max: number): number {
-  if (value === undefined) return fallback;
-  const n = typeof value === 'string' && /^\d+$/.test(value.trim()) ? Number(value) : value;
-  if (typeof n !== 'number' || !Number.isInteger(n) || n < min || n > max) {
-    throw new ConfigError(option, `expected a whole number from ${min} to ${max}, got ${JSON.stringify(value)}`);
+/** What a schema accepts, in words. */
+export function expected(schema: OptionSchema): string {
+  if (schema.expected) return schema.expected;
+  if (schema.enum) return `one of ${schema.enum.join(', ')}`;
+  switch (schema.type) {
+    case 'integer':
+      return `a whole number from ${schema.minimum} to ${schema.maximum}`;
+    case 'boolean':
+      return 'true or false';
+    case 'array':
+      return 'a list';
+    case 'object':
+      return 'an object';
+    default:
+      return schema.minLength ? 'a non-empty string' : 'a string';
   }
-  return n;
 }
 
-export function parseUpstream(option: string, value: string): URL {
+/** Throws a ConfigError naming the first thing in `value` the schema refuses. */
+export function checkOptions(value: unknown, schema: TSchema = OPTIONS): void {
+  const error = Value.Errors(schema, value).find((e) => e.keyword !== 'boolean');
+  if (!error) return;
+  const node = at(schema, error.schemaPath.slice(1)) as OptionSchema;
+  const place = where(error.instancePath);
+  if (error.keyword === 'additionalProperties') {
+    const name = (error.params as { additionalProperties: string[] }).additionalProperties[0] as string;
+    const known = Object.keys(node.properties ?? {}).join(', ');
+    throw place ? new ConfigError(place, `unknown field "${name}"; known fields are ${known}`) : new ConfigError(name, `unknown option; known options are ${known}`);
+  }
+  if (error.keyword === 'required') {
+    throw new ConfigError(place, `missing ${(error.params as { requiredProperties: string[] }).requiredProperties.map((name) => `"${name}"`).join(', ')}`);
+  }
+  throw new ConfigError(place, `expected ${expected(node)}, got ${JSON.stringify(at(value, error.instancePath))}`);
+}
+
+function parseUpstream(option: string, value: string): URL {
   let url: URL;
   try {
     url = new URL(value);
@@ -114,23 +104,15 @@ export function parseUpstream(option: string, value: string): URL {
   return url;
 }
 
-export function parsePace(option: string, value: unknown): number {
-  if (value === undefined || value === 'fast') return 0;
-  if (value === 'recorded') return 1;
-  const match = typeof value === 'string' ? /^(\d+(?:\.\d+)?)x$/.exec(value) : null;
-  const factor = match ? Number(match[1]) : NaN;
-  if (!(factor > 0)) throw new ConfigError(option, `expected fast, recorded or a speed factor such as 10x, got ${JSON.stringify(value)}`);
-  return factor;
+/** A pace the schema accepted: 0 for fast, else how many times faster than recorded. */
+function parsePace(pace: string): number {
+  return pace === 'fast' ? 0 : pace === 'recorded' ? 1 : Number(pace.slice(0, -1));
 }
 
-function parseRoutes(value: unknown, upstream: URL): Route[] {
-  if (value !== undefined && (typeof value !== 'object' || value === null || Array.isArray(value))) {
-    throw new ConfigError('routes', 'expected an object of path prefix -> upstream URL');
-  }
+function parseRoutes(value: Record<string, string>, upstream: URL): Route[] {
   const routes: Route[] = [];
-  for (const [prefix, target] of Object.entries((value ?? {}) as Record<string, unknown>)) {
+  for (const [prefix, target] of Object.entries(value)) {
     if (!/^\/[^?#\s]*[^/?#\s]$/.test(prefix)) throw new ConfigError(`routes["${prefix}"]`, 'a prefix starts with / and does not end with one');
-    if (typeof target !== 'string') throw new ConfigError(`routes["${prefix}"]`, 'expected an upstream URL');
     routes.push({ prefix, upstream: parseUpstream(`routes["${prefix}"]`, target) });
   }
   routes.sort((a, b) => b.prefix.length - a.prefix.length);
@@ -144,44 +126,21 @@ export function routeFor(routes: Route[], path: string): Route {
 }
 
 export function resolveConfig(options: ServerOptions = {}): ServerConfig {
-  const known = new Set(['mode', 'recordings', 'upstream', 'port', 'host', 'keyScheme', 'layout', 'upstreamTimeoutMs', 'bodyLimit', 'logLevel', 'logStream', 'routes', 'pace', 'statefulIds', 'stateDir', 'recordTiming', 'strict', 'usageDir', 'normalize']);
-  for (const name of Object.keys(options)) {
-    if (!known.has(name)) throw new ConfigError(name, `unknown option; known options are ${[...known].join(', ')}`);
-  }
-  const logLevel = options.logLevel === false ? false : oneOf('logLevel', options.logLevel, LOG_LEVELS, 'info');
-  const host = options.host ?? '127.0.0.1';
-  if (typeof host !== 'string' || host.trim() === '') throw new ConfigError('host', 'must be a host name or address');
-  const recordingsDir = options.recordings ?? './recordings';
-  if (typeof recordingsDir !== 'string' || recordingsDir === '') throw new ConfigError('recordings', 'must be a directory path');
-  const upstream = parseUpstream('upstream', options.upstream ?? 'https://api.openai.com');
-  for (const flag of ['statefulIds', 'recordTiming', 'strict'] as const) {
-    if (options[flag] !== undefined && typeof options[flag] !== 'boolean') throw new ConfigError(flag, 'expected true or false');
-  }
-  for (const dirOption of ['stateDir', 'usageDir'] as const) {
-    const value = options[dirOption];
-    if (value !== undefined && (typeof value !== 'string' || value === '')) throw new ConfigError(dirOption, 'must be a directory path');
-  }
-  const stateDir =
-    options.stateDir ?? path.join(tmpdir(), 'llm-replay', createHash('sha256').update(path.resolve(recordingsDir)).digest('hex').slice(0, 16));
+  const { logStream, logLevel, ...rest } = options;
+  const given = { ...rest, ...(logLevel === false ? { logLevel: 'silent' as const } : logLevel === undefined ? {} : { logLevel }) };
+  checkOptions(given);
+  const { recordings, upstream, routes = {}, pace, normalize, stateDir, usageDir, ...plain } = { ...optionDefaults(), ...given } as Required<Options>;
+  const upstreamUrl = parseUpstream('upstream', upstream);
+  const state = stateDir ?? path.join(tmpdir(), 'llm-replay', createHash('sha256').update(path.resolve(recordings)).digest('hex').slice(0, 16));
   return {
-    mode: oneOf('mode', options.mode, MODES, 'replay'),
-    recordingsDir,
-    upstream,
-    routes: parseRoutes(options.routes, upstream),
-    paceFactor: parsePace('pace', options.pace),
-    statefulIds: options.statefulIds ?? true,
-    stateDir,
-    recordTiming: options.recordTiming ?? true,
-    strict: options.strict ?? false,
-    usageDir: options.usageDir ?? path.join(stateDir, 'usage'),
-    rules: compileRules(options.normalize),
-    port: integer('port', options.port, 0, 0, 65535),
-    host,
-    keyScheme: oneOf('keyScheme', options.keyScheme, KEY_SCHEMES, 'default'),
-    layout: oneOf('layout', options.layout, LAYOUTS, 'flat'),
-    upstreamTimeoutMs: integer('upstreamTimeoutMs', options.upstreamTimeoutMs, 300_000, 1, 86_400_000),
-    bodyLimit: integer('bodyLimit', options.bodyLimit, 50 * 1024 * 1024, 1, 2 ** 31 - 1),
-    logLevel,
-    ...(options.logStream ? { logStream: options.logStream } : {}),
+    ...plain,
+    recordingsDir: recordings,
+    upstream: upstreamUrl,
+    routes: parseRoutes(routes, upstreamUrl),
+    paceFactor: parsePace(pace),
+    stateDir: state,
+    usageDir: usageDir ?? path.join(state, 'usage'),
+    rules: compileRules(normalize),
+    ...(logStream ? { logStream } : {}),
   };
 }

@@ -3,40 +3,37 @@
 // A request a rule applies to carries the rules' fingerprint in its key, so changing
 // the rules is visible as misses rather than silently matching other recordings.
 import { createHash } from 'node:crypto';
+import Type, { type Static } from 'typebox';
 import { ConfigError } from '../errors.js';
 import { isJsonObject, type JsonValue } from '../json/lossless.js';
 
-export interface NormalizeRule {
-  /** Only requests whose path starts with this (default: all). */
-  path?: string;
-  /** Body fields to leave out, as dotted paths; `*` matches any key or array index. */
-  ignore?: string[];
-  /** Replacements in every string of the body, in order. */
-  replace?: Array<{ pattern: string; flags?: string; with: string }>;
-}
+export const NormalizeRuleSchema = Type.Object(
+  {
+    /** Only requests whose path starts with this (default: all). */
+    path: Type.Optional(Type.String()),
+    /** Body fields to leave out, as dotted paths; `*` matches any key or array index. */
+    ignore: Type.Optional(Type.Array(Type.String({ minLength: 1, expected: 'a dotted field path' }))),
+    /** Replacements in every string of the body, in order. */
+    replace: Type.Optional(Type.Array(Type.Object({ pattern: Type.String(), flags: Type.Optional(Type.String()), with: Type.String() }, { additionalProperties: false }))),
+  },
+  { additionalProperties: false },
+);
+export type NormalizeRule = Static<typeof NormalizeRuleSchema>;
 
 export interface CompiledRules {
   rules: Array<{ path: string; ignore: string[][]; replace: Array<[RegExp, string]> }>;
   fingerprint: string;
 }
 
-export function compileRules(value: unknown): CompiledRules | undefined {
+/** Rules already checked against NormalizeRuleSchema (config/options.ts), compiled. */
+export function compileRules(value: NormalizeRule[] | undefined): CompiledRules | undefined {
   if (value === undefined) return undefined;
-  if (!Array.isArray(value)) throw new ConfigError('normalize', 'expected a list of rules');
-  const rules = value.map((rule: unknown, i) => {
-    const where = `normalize[${i}]`;
-    if (!isJsonObject(rule as JsonValue)) throw new ConfigError(where, 'expected an object with path, ignore and/or replace');
-    const { path = '', ignore = [], replace = [], ...rest } = rule as NormalizeRule & Record<string, unknown>;
-    if (Object.keys(rest).length > 0) throw new ConfigError(where, `unknown field(s) ${Object.keys(rest).join(', ')}; known: path, ignore, replace`);
-    if (typeof path !== 'string') throw new ConfigError(`${where}.path`, 'expected a path prefix');
-    if (!Array.isArray(ignore) || !ignore.every((p) => typeof p === 'string' && p !== '')) throw new ConfigError(`${where}.ignore`, 'expected a list of dotted field paths');
-    if (!Array.isArray(replace)) throw new ConfigError(`${where}.replace`, 'expected a list of {pattern, with}');
+  const rules = value.map(({ path = '', ignore = [], replace = [] }, i) => {
     const compiled = replace.map((r, j): [RegExp, string] => {
-      if (!r || typeof r.pattern !== 'string' || typeof r.with !== 'string') throw new ConfigError(`${where}.replace[${j}]`, 'expected {"pattern": "...", "with": "..."}');
       try {
         return [new RegExp(r.pattern, `${(r.flags ?? '').replace('g', '')}g`), r.with];
       } catch (error) {
-        throw new ConfigError(`${where}.replace[${j}].pattern`, (error as Error).message);
+        throw new ConfigError(`normalize[${i}].replace[${j}].pattern`, (error as Error).message);
       }
     });
     return { path, ignore: ignore.map((p) => p.split('.')), replace: compiled };

@@ -2,7 +2,8 @@
 // choose a folder (llama-stack keeps recordings beside the test file) but can never
 // lead outside the directory: anything odd falls back to the top folder.
 
-import type { Layout } from '../config/options.js';
+export const LAYOUTS = ['flat', 'by-test-file'] as const;
+export type Layout = (typeof LAYOUTS)[number];
 
 const SAFE_SEGMENT = /^[A-Za-z0-9_][A-Za-z0-9_.+=@-]{0,127}$/;
 const MAX_DEPTH = 32;

@@ -4,7 +4,7 @@
 // data, and switching the mode at runtime.
 import path from 'node:path';
 import type { FastifyInstance, FastifyPluginAsync } from 'fastify';
-import { MODES, type Mode } from '../config/options.js';
+import { MODES, type Mode } from '../config/schema.js';
 import { IdMapper } from '../proxy/ids.js';
 import { errorBody } from '../wire/error-body.js';
 import { isRecordingMode, type ProxyState } from './state.js';

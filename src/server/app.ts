@@ -88,12 +88,12 @@ function handleFrameworkError(config: ServerConfig) {
 }
 
 export async function startServer(options: ServerOptions = {}): Promise<RunningServer> {
-  const config = resolveConfig({ logLevel: 'warn', ...options });
+  const config = resolveConfig({ port: 0, logLevel: 'warn', ...options });
   await prepareRecordingsDir(config);
   const store = await RecordingStore.open(config.recordingsDir, { removeStaleTemps: isRecording(config) });
   const app = Fastify({
     logger:
-      config.logLevel === false || config.logLevel === 'silent'
+      config.logLevel === 'silent'
         ? false
         : {
             level: config.logLevel,
@@ -146,7 +146,7 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
     await reportUnusableFiles(app, store, config);
     // The CLI prints its own one-line start-up message; fastify's "Server listening" would repeat it.
     const level = app.log.level;
-    if (config.logLevel !== false && config.logLevel !== 'silent') app.log.level = 'warn';
+    if (config.logLevel !== 'silent') app.log.level = 'warn';
     try {
       await app.listen({ port: config.port, host: config.host });
       served = true;
