@@ -6,6 +6,7 @@ import { createRequire } from 'node:module';
 import Fastify from 'fastify';
 import replyFrom from '@fastify/reply-from';
 import { startServer } from 'llm-replay';
+import { markerFor, withMarker } from './check.js';
 
 export type Role = 'llm-replay' | 'bare-fastify' | 'reply-from' | 'talkback' | 'upstream';
 
@@ -24,9 +25,16 @@ interface ChildConfig {
   json?: string;
   sse?: string[];
   pauseMs?: number;
+  /** upstream: put the request's marker (check.ts) at the start of the answer's text. */
+  echo?: boolean;
 }
 
 const config = JSON.parse(process.argv[2] ?? '{}') as ChildConfig;
+
+function markEvents(events: string[], marker: string): string[] {
+  const first = events.findIndex((event) => /"content":"[^"]/.test(event));
+  return events.map((event, i) => (i === first ? withMarker(event, marker) : event));
+}
 
 async function listen(): Promise<number> {
   switch (config.role) {
@@ -72,12 +80,13 @@ async function listen(): Promise<number> {
         let body = '';
         request.on('data', (part) => (body += part));
         request.on('end', () => {
+          const marker = config.echo ? markerFor(body) : undefined;
           if (!body.includes('"stream":true')) {
-            response.writeHead(200, { 'content-type': 'application/json' }).end(config.json);
+            response.writeHead(200, { 'content-type': 'application/json' }).end(marker ? withMarker(config.json ?? '', marker) : config.json);
             return;
           }
           response.writeHead(200, { 'content-type': 'text/event-stream' });
-          const events = config.sse ?? [];
+          const events = marker ? markEvents(config.sse ?? [], marker) : (config.sse ?? []);
           let i = 0;
           const next = () => {
             if (i === events.length) return void response.end();
@@ -97,4 +106,8 @@ const port = await listen();
 process.send?.({ port });
 process.on('message', (message: { cmd: string }) => {
   if (message.cmd === 'rss') process.send?.({ rss: process.memoryUsage().rss });
+  if (message.cmd === 'cpu') {
+    const { user, system } = process.cpuUsage();
+    process.send?.({ cpu: user + system });
+  }
 });

@@ -5,6 +5,7 @@ import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { Pool } from 'undici';
 import { startServer } from 'llm-replay';
+import { markerFor, withMarker } from './check.js';
 
 interface SeedExchange {
   model: string;
@@ -28,27 +29,37 @@ export function chatBodies(n: number, stream = false): string[] {
   );
 }
 
-/** Records the bodies through llm-replay (record mode) from `upstream` into `dir`. */
-export async function recordThrough(dir: string, upstream: string, bodies: string[]): Promise<void> {
-  const server = await startServer({ mode: 'record', recordings: dir, upstream, port: 0, logLevel: 'silent', recordTiming: false, statefulIds: false });
-  const pool = new Pool(server.url, { connections: 32 });
+/** Sends each body once through `url` with `connections` clients; every answer must be a 200. */
+export async function sendEach(name: string, url: string, bodies: string[], connections: number): Promise<void> {
+  const pool = new Pool(url, { connections });
   let next = 0;
   const worker = async () => {
     for (let i = next++; i < bodies.length; i = next++) {
       const response = await pool.request({ path: '/v1/chat/completions', method: 'POST', headers: { 'content-type': 'application/json' }, body: bodies[i] });
       await response.body.text();
-      if (response.statusCode !== 200) throw new Error(`recording ${i} answered ${response.statusCode}`);
+      if (response.statusCode !== 200) throw new Error(`${name}: recording ${i} answered ${response.statusCode}`);
     }
   };
-  await Promise.all(Array.from({ length: 32 }, worker));
-  await pool.close();
-  await server.close();
+  try {
+    await Promise.all(Array.from({ length: connections }, worker));
+  } finally {
+    await pool.close();
+  }
+}
+
+/** Records the bodies through llm-replay (record mode) from `upstream` into `dir`. */
+export async function recordThrough(dir: string, upstream: string, bodies: string[]): Promise<void> {
+  const server = await startServer({ mode: 'record', recordings: dir, upstream, port: 0, logLevel: 'silent', recordTiming: false, statefulIds: false });
+  try {
+    await sendEach('llm-replay', server.url, bodies, 32);
+  } finally {
+    await server.close();
+  }
 }
 
 /** The same exchanges as talkback tapes (its JSON5 format, written as plain JSON). */
 export async function writeTapes(dir: string, bodies: string[], answer: string): Promise<void> {
   await mkdir(dir, { recursive: true });
-  const res = { status: 200, headers: { 'content-type': ['application/json'] }, body: JSON.parse(answer) };
   await Promise.all(
     bodies.map((body, i) =>
       writeFile(
@@ -56,7 +67,7 @@ export async function writeTapes(dir: string, bodies: string[], answer: string):
         JSON.stringify({
           meta: { createdAt: '2026-01-01T00:00:00.000Z', host: 'http://127.0.0.1', resHumanReadable: true },
           req: { headers: {}, url: '/v1/chat/completions', method: 'POST', body: Buffer.from(JSON.stringify(JSON.parse(body), null, 2)).toString('base64') },
-          res,
+          res: { status: 200, headers: { 'content-type': ['application/json'] }, body: JSON.parse(withMarker(answer, markerFor(body) ?? '')) },
         }),
       ),
     ),

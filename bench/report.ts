@@ -26,8 +26,7 @@ export interface Bar {
   label: string;
   ratio: number;
   target?: number;
-  /** Higher is better (throughput) or lower is better (latency). */
-  series: 'llm-replay' | 'talkback';
+  series: 'llm-replay' | 'talkback' | 'aimock';
 }
 
 /** A horizontal bar chart of ratios to the anchors, with each target marked. */
@@ -40,7 +39,7 @@ export async function writeChart(file: string, title: string, bars: Bar[]): Prom
   const rows = bars.map((bar, i) => {
     const y = 40 + i * rowHeight;
     const w = Number.isFinite(bar.ratio) ? Math.max(1, bar.ratio * scale) : 0;
-    const colour = bar.series === 'llm-replay' ? '#2f6fdf' : '#9a9a9a';
+    const colour = { 'llm-replay': '#2f6fdf', talkback: '#9a9a9a', aimock: '#e0902f' }[bar.series];
     const target = bar.target === undefined ? '' : `<line x1="${left + bar.target * scale}" x2="${left + bar.target * scale}" y1="${y - 2}" y2="${y + 20}" stroke="#d03030" stroke-width="2"/>`;
     const value = Number.isFinite(bar.ratio) ? `${(bar.ratio * 100).toFixed(bar.ratio < 0.1 ? 1 : 0)}%` : 'n/a';
     return `<text x="${left - 8}" y="${y + 14}" text-anchor="end" font-size="12">${bar.label} (${bar.series})</text><rect x="${left}" y="${y}" width="${w}" height="18" fill="${colour}"/>${target}<text x="${left + w + 6}" y="${y + 14}" font-size="12">${value}</text>`;

@@ -1,0 +1,57 @@
+// Times the public key function on bodies of growing size, in its own process so
+// that a body the normaliser takes too long over can be given up on (the parent
+// kills this process). Reports each size over IPC as it is done.
+import { computeKey, type KeyScheme } from 'llm-replay';
+
+export const SHAPES = ['prose', 'digit-run', 'space-run', 'non-ascii-digit-run'] as const;
+export type Shape = (typeof SHAPES)[number];
+
+/** A message text of about `bytes` UTF-8 bytes of the given shape. */
+export function textOf(shape: Shape, bytes: number): string {
+  switch (shape) {
+    case 'prose': {
+      const words = 'the first law of thermodynamics says energy is conserved while entropy of a closed system grows 0.5 times'.split(' ');
+      const out: string[] = [];
+      let length = 0;
+      for (let i = 0; length < bytes; i++) {
+        const word = words[(i * 7) % words.length]!;
+        out.push(word);
+        length += word.length + 1;
+      }
+      return out.join(' ').slice(0, bytes);
+    }
+    case 'digit-run':
+      // A run of digits ending in a '.' that no decimal follows.
+      return `${'7'.repeat(Math.max(1, bytes - 2))}.x`;
+    case 'space-run':
+      // The file-search marker, then a run of spaces that no second marker ends.
+      return `attributes: {} ${' '.repeat(Math.max(1, bytes - 17))}x`;
+    case 'non-ascii-digit-run':
+      // Arabic-Indic digits are two bytes each in UTF-8.
+      return `${'\u0663'.repeat(Math.max(1, Math.floor((bytes - 2) / 2)))}.x`;
+  }
+}
+
+function clientRequest(text: string) {
+  const bytes = Buffer.from(text);
+  return { method: 'POST', path: '/v1/chat/completions', query: '', headers: { 'content-type': 'application/json' }, body: { kind: 'json' as const, text, bytes, value: JSON.parse(text) as unknown }, testId: null };
+}
+
+if (process.send) {
+  const [scheme, shape, sizes] = JSON.parse(process.argv[2] ?? '[]') as [KeyScheme, Shape, number[]];
+  for (const kb of sizes) {
+    process.send({ started: kb });
+    const body = JSON.stringify({ model: 'gpt-4o', messages: [{ role: 'user', content: textOf(shape, kb * 1024) }] });
+    const bytes = Buffer.byteLength(body);
+    let reps = 0;
+    const started = performance.now();
+    // At least three keys and a fifth of a second, at most a thousand keys: each from a fresh parse, as per request.
+    while (reps < 1000 && (reps < 3 || performance.now() - started < 200)) {
+      computeKey(scheme, clientRequest(body), { upstreamHost: 'api.openai.com' }).key;
+      reps++;
+    }
+    const ms = (performance.now() - started) / reps;
+    process.send({ kb, bytes, ms, usPerKb: (ms * 1000) / (bytes / 1024) });
+  }
+  process.disconnect();
+}

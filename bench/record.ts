@@ -1,0 +1,51 @@
+// Record mode: the latency each recorder adds over the upstream alone, beside a bare
+// @fastify/reply-from pass-through (the ceiling for a proxy), talkback and aimock
+// recording the same way, and the time to the first chunk of a paced stream.
+import path from 'node:path';
+import { spawnAimock } from './aimock.js';
+import { ANSWER, chatBodies, SSE_EVENTS } from './fixtures.js';
+import { firstByte, latency, spawnServer, type Child } from './measure.js';
+import type { Bench } from './results.js';
+import { settings } from './settings.js';
+
+const COUNT = settings.quick ? 300 : 1000;
+
+export async function recordMode(bench: Bench): Promise<void> {
+  const { results, scratch, log } = bench;
+  log('record mode');
+  const paced = await spawnServer({ role: 'upstream', json: ANSWER, sse: SSE_EVENTS.slice(-20), pauseMs: 5 });
+  const recorders: Array<{ name: string; child: Child; count: number }> = [
+    { name: 'upstream', child: paced, count: COUNT },
+    { name: 'replyfrom', child: await spawnServer({ role: 'reply-from', upstream: paced.url }), count: COUNT },
+    { name: 'ours', child: await spawnServer({ role: 'llm-replay', mode: 'record', recordings: path.join(scratch, 'recorded'), upstream: paced.url }), count: COUNT },
+    { name: 'talkback', child: await spawnServer({ role: 'talkback', tapes: path.join(scratch, 'tapes-recorded'), talkbackMode: 'OVERWRITE', upstream: paced.url }), count: COUNT / 5 },
+  ];
+  try {
+    recorders.push({ name: 'aimock', child: await spawnAimock(path.join(scratch, 'aimock-recorded'), paced.url), count: COUNT / 5 });
+  } catch (error) {
+    results.say('record', `aimock was not measured: ${(error as Error).message}.`);
+  }
+  // New exchanges each time, as recording is in practice (a re-recording also replaces a file).
+  const fresh = chatBodies(settings.runs * recorders.reduce((sum, r) => sum + r.count, 0));
+  let taken = 0;
+  const take = (n: number) => fresh.slice(taken, (taken += n));
+  const p50 = new Map<string, number[]>();
+  const ttfc = new Map<string, number[]>();
+  const push = (map: Map<string, number[]>, name: string, value: number) => map.set(name, [...(map.get(name) ?? []), value]);
+  for (let run = 0; run < settings.runs; run++) {
+    for (const { name, child, count } of recorders) push(p50, name, (await latency(child.url, take(count), count, 4)).p50);
+    const streams = chatBodies(20, true);
+    for (const { name, child } of recorders.slice(0, 3)) push(ttfc, name, (await firstByte(child.url, streams, 40)).ttfb);
+    log(`  run ${run + 1}: p50 ${[...p50].map(([name, v]) => `${name} ${v.at(-1)!.toFixed(3)}`).join(', ')} ms`);
+  }
+  const upstream = p50.get('upstream')!;
+  const replyFrom = p50.get('replyfrom')!;
+  for (const [name, values] of p50) {
+    results.note(`record.${name}.p50_ms`, values);
+    if (name !== 'upstream') results.note(`record.${name}.added_over_upstream_ms`, values.map((v, i) => v - upstream[i]!));
+    if (name !== 'upstream' && name !== 'replyfrom') results.note(`record.${name}.added_over_replyfrom_ms`, values.map((v, i) => v - replyFrom[i]!));
+  }
+  for (const [name, values] of ttfc) results.note(`record.${name}.ttfc_ms`, values);
+  results.note('record.ours.ttfc_added_ms', ttfc.get('ours')!.map((v, i) => v - ttfc.get('upstream')![i]!));
+  for (const { child } of recorders) await child.stop();
+}
