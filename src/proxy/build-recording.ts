@@ -1,0 +1,83 @@
+// What a forwarded exchange becomes on disk: the request as keyed (no credentials,
+// no upstream base path, no headers) and the answer as the client got it, with
+// the fields that change on every call made constant.
+import type { IncomingHttpHeaders } from 'node:http';
+import { isJsonObject, parseLossless, type JsonValue } from '../json/lossless.js';
+import type { RequestKey } from '../keys/index.js';
+import type { Recording, RecordedResponse } from '../recordings/recording.js';
+import type { ClientRequest } from '../request/client-request.js';
+import { canonicalQuery } from '../secrets/redact.js';
+import type { CapturedStream } from './capture.js';
+import type { IdSession } from './ids.js';
+import { normalizeResponseObject } from './response-normalize.js';
+
+/** The upstream's status line and headers. */
+export interface UpstreamHead {
+  status: number;
+  headers: IncomingHttpHeaders;
+}
+
+export function contentTypeOf(headers: IncomingHttpHeaders): string | undefined {
+  const value = headers['content-type'];
+  return Array.isArray(value) ? value[0] : value;
+}
+
+function keptHeaders(headers: IncomingHttpHeaders): Record<string, string> {
+  const type = contentTypeOf(headers);
+  return type ? { 'content-type': type } : {};
+}
+
+export function recordingOf(client: ClientRequest, key: RequestKey, upstream: URL, response: RecordedResponse): Recording {
+  const body = key.storedBody();
+  const query = canonicalQuery(client.query);
+  const request: Recording['request'] = {
+    method: key.method,
+    // The upstream's origin and the keyed path: no credentials, no base path (a gateway's account id).
+    url: `${upstream.origin}${key.keyedPath}${query ? `?${query}` : ''}`,
+    headers: {},
+    body: client.body.kind === 'bytes' ? client.body.bytes.toString('base64') : body,
+    endpoint: key.endpoint,
+    model: isJsonObject(body) && typeof body['model'] === 'string' ? body['model'] : '',
+  };
+  if (client.body.kind === 'bytes') {
+    request['body_encoding'] = 'base64';
+    request['content_type'] = client.body.contentType;
+  }
+  return { test_id: client.testId, request, response, id_normalization_mapping: {} };
+}
+
+export function streamedResponse(key: RequestKey, head: UpstreamHead, captured: CapturedStream, ids: IdSession | undefined): RecordedResponse {
+  return {
+    body: captured.chunks.map((chunk) => normalizeResponseObject(chunk, key.key, !ids)),
+    is_streaming: true,
+    status: head.status,
+    headers: keptHeaders(head.headers),
+    stream: captured.framing,
+  };
+}
+
+/** A whole (non-stream) answer: the bytes for the client (ids rewritten) and what to store. */
+export function wholeResponse(key: RequestKey, head: UpstreamHead, upstreamBytes: Buffer, ids: IdSession | undefined): { bytes: Buffer; response: RecordedResponse } {
+  const type = contentTypeOf(head.headers) ?? '';
+  let body: JsonValue | undefined;
+  let bytes = upstreamBytes;
+  if (/json/i.test(type) || type === '') {
+    try {
+      let text = bytes.toString('utf8');
+      let value = parseLossless(text);
+      const replace = ids?.replacer(value);
+      if (replace) {
+        text = replace(text);
+        bytes = Buffer.from(text);
+        value = parseLossless(text);
+      }
+      body = normalizeResponseObject(value, key.key, !ids);
+    } catch {
+      body = undefined;
+    }
+  }
+  const kept = { is_streaming: false, status: head.status, headers: keptHeaders(head.headers) };
+  const response: RecordedResponse =
+    body === undefined && bytes.length > 0 ? { body: bytes.toString('base64'), ...kept, body_encoding: 'base64' } : { body: body ?? null, ...kept };
+  return { bytes, response };
+}

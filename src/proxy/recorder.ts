@@ -1,0 +1,151 @@
+// One forwarded exchange as a small state machine. The upstream fails, or its head
+// arrives; then either a stream (each event passed on by StreamCapture the moment it
+// is complete, then ended or broken) or a whole body. A complete answer is written
+// before the client's response ends. Each step is one method returning the outcome;
+// `settle` is the one place the outcome is decided (the first step to settle wins).
+import { pipeline } from 'node:stream/promises';
+import type { Readable } from 'node:stream';
+import type { FastifyReply } from 'fastify';
+import type { RequestKey } from '../keys/index.js';
+import type { Recording } from '../recordings/recording.js';
+import type { ClientRequest } from '../request/client-request.js';
+import { errorBody } from '../wire/error-body.js';
+import { recordingOf, streamedResponse, wholeResponse, contentTypeOf, type UpstreamHead } from './build-recording.js';
+import { StreamCapture, streamFormatOf, type CapturedStream, type StreamFormat } from './capture.js';
+import type { IdSession } from './ids.js';
+
+export interface Exchange {
+  client: ClientRequest;
+  /** Absent in live mode, where nothing is keyed or written. */
+  key?: RequestKey;
+  upstreamUrl: URL;
+  /** The body to send upstream when it differs from the client's (real ids swapped in). */
+  upstreamBody?: Buffer;
+  /** Rewrites the upstream's ids into deterministic ones (stateful-id mode). */
+  ids?: IdSession;
+  /** Keep when each stream event arrived. */
+  recordTiming?: boolean;
+  /** performance.now() when the request arrived. */
+  startedAt: number;
+}
+
+export type ForwardOutcome =
+  | { kind: 'recorded' }
+  /** `cut`: a stream's client connection is ended with an error, never as if the answer were complete. */
+  | { kind: 'not-recorded'; reason: string; cut?: boolean }
+  | { kind: 'passed-through' };
+
+/** Writes a recording; rejects with a message when it cannot. */
+export type Persist = (recording: Recording) => Promise<void>;
+
+export class Recorder {
+  readonly outcome: Promise<ForwardOutcome>;
+  private resolve!: (outcome: ForwardOutcome | Promise<ForwardOutcome>) => void;
+
+  constructor(
+    private readonly exchange: Exchange,
+    /** Absent in live mode. */
+    private readonly persist?: Persist,
+  ) {
+    this.outcome = new Promise((resolve) => (this.resolve = resolve));
+  }
+
+  settle(outcome: ForwardOutcome | Promise<ForwardOutcome>): void {
+    this.resolve(outcome);
+  }
+
+  /** The forwarder refused the request outright (malformed percent-encoding, '..' segments). */
+  refused(reply: FastifyReply, error: Error): ForwardOutcome {
+    const message = `llm-replay: cannot forward ${this.exchange.client.method} ${this.exchange.upstreamUrl.pathname}: ${error.message}`;
+    reply.code(400).send(errorBody(message, 'invalid_request_error', 'llm_replay_bad_url'));
+    return { kind: 'not-recorded', reason: message };
+  }
+
+  /** No answer: the upstream could not be reached, or stayed silent too long. */
+  upstreamFailed(reply: FastifyReply, error: Error & { statusCode?: number }): ForwardOutcome {
+    // reply-from says 504 for timeouts; anything else the upstream did wrong is a bad gateway.
+    const status = error.statusCode === 504 ? 504 : 502;
+    const cause = (error.cause as Error | undefined)?.message;
+    const message = `llm-replay: the upstream ${this.exchange.upstreamUrl.origin} failed: ${error.message}${cause && cause !== error.message ? ` (${cause})` : ''}`;
+    reply.code(status).send(errorBody(message, 'upstream_error', 'llm_replay_upstream_error'));
+    return { kind: 'not-recorded', reason: error.message };
+  }
+
+  /** The upstream's head arrived: pass the body through, capture a stream, or collect a whole body. */
+  headersReceived(reply: FastifyReply, head: UpstreamHead, body: Readable): ForwardOutcome | Promise<ForwardOutcome> {
+    const { key } = this.exchange;
+    if (!key || !this.persist) {
+      reply.send(body);
+      return { kind: 'passed-through' };
+    }
+    const format = streamFormatOf(contentTypeOf(head.headers));
+    if (format) return this.streamed(reply, key, head, body, format);
+    return collect(body).then(
+      (bytes) => this.bodyReceived(reply, key, head, bytes),
+      (error: Error) => this.bodyBroken(reply, error),
+    );
+  }
+
+  private async streamed(reply: FastifyReply, key: RequestKey, head: UpstreamHead, body: Readable, format: StreamFormat): Promise<ForwardOutcome> {
+    let ended: ForwardOutcome | undefined;
+    const headMs = Math.round(performance.now() - this.exchange.startedAt);
+    const onEnd = async (captured: CapturedStream) => {
+      ended = await this.streamEnded(key, head, captured);
+      if (ended.kind === 'not-recorded' && ended.cut) throw new Error(ended.reason);
+    };
+    const capture = new StreamCapture(format, this.exchange.startedAt, headMs, onEnd, this.exchange.ids, this.exchange.recordTiming ?? true);
+    reply.send(capture);
+    return pipeline(body, capture).then(
+      () => ended as ForwardOutcome,
+      (error: Error) => ended ?? this.streamBroken(error),
+    );
+  }
+
+  /** The upstream ended its stream: write it, unless it ended without its API's closing event. */
+  private async streamEnded(key: RequestKey, head: UpstreamHead, captured: CapturedStream): Promise<ForwardOutcome> {
+    if (captured.incomplete) return { kind: 'not-recorded', reason: captured.incomplete };
+    const outcome = await this.written(recordingOf(this.exchange.client, key, this.exchange.upstreamUrl, streamedResponse(key, head, captured, this.exchange.ids)));
+    // A recording that cannot be written ends the client's stream with an error, not as if complete.
+    return outcome.kind === 'not-recorded' ? { ...outcome, cut: true } : outcome;
+  }
+
+  /** The upstream (or the client) broke the stream off: nothing is written. */
+  private streamBroken(error: Error): ForwardOutcome {
+    return { kind: 'not-recorded', reason: `the stream broke off: ${error.message}` };
+  }
+
+  /** A whole body arrived: the client gets it once it is written, or a 500 saying it could not be. */
+  private async bodyReceived(reply: FastifyReply, key: RequestKey, head: UpstreamHead, upstreamBytes: Buffer): Promise<ForwardOutcome> {
+    const { bytes, response } = wholeResponse(key, head, upstreamBytes, this.exchange.ids);
+    const outcome = await this.written(recordingOf(this.exchange.client, key, this.exchange.upstreamUrl, response));
+    if (outcome.kind === 'not-recorded') {
+      // Recording is the point of record mode: say it failed rather than answer as if all were well.
+      reply.code(500).send(errorBody(`llm-replay: the answer could not be recorded: ${outcome.reason}`, 'llm_replay_error', 'llm_replay_write_failed'));
+    } else {
+      reply.send(bytes);
+    }
+    return outcome;
+  }
+
+  private bodyBroken(reply: FastifyReply, error: Error): ForwardOutcome {
+    const message = `llm-replay: the upstream ${this.exchange.upstreamUrl.origin} broke off its answer: ${error.message}`;
+    reply.code(502).send(errorBody(message, 'upstream_error', 'llm_replay_upstream_error'));
+    return { kind: 'not-recorded', reason: error.message };
+  }
+
+  /** Writes the recording: recorded, or not with the write's error. */
+  private async written(recording: Recording): Promise<ForwardOutcome> {
+    try {
+      await this.persist!(recording);
+      return { kind: 'recorded' };
+    } catch (error) {
+      return { kind: 'not-recorded', reason: (error as Error).message };
+    }
+  }
+}
+
+async function collect(stream: Readable): Promise<Buffer> {
+  const parts: Buffer[] = [];
+  for await (const part of stream) parts.push(part as Buffer);
+  return Buffer.concat(parts);
+}
