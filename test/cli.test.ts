@@ -1,6 +1,6 @@
 // The command line as a user meets it: the start-up line, --help, and clear
 // non-zero exits for bad options.
-import { spawn, spawnSync } from 'node:child_process';
+import { execFile, spawn, spawnSync } from 'node:child_process';
 import { createServer } from 'node:net';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { removeDir, tempDir } from './support/harness.js';
@@ -17,6 +17,14 @@ afterEach(async () => {
 
 function run(args: string[], env: Record<string, string> = {}) {
   return spawnSync(process.execPath, [BIN, ...args], { encoding: 'utf8', env: { ...process.env, ...env }, timeout: 15_000 });
+}
+
+function runAsync(args: string[], env: Record<string, string> = {}): Promise<{ status: number | null; stderr: string }> {
+  return new Promise((resolve) => {
+    execFile(process.execPath, [BIN, ...args], { env: { ...process.env, ...env }, timeout: 15_000 }, (error, _stdout, stderr) =>
+      resolve({ status: error ? (typeof error.code === 'number' ? error.code : null) : 0, stderr }),
+    );
+  });
 }
 
 describe('llm-replay serve', () => {
@@ -74,23 +82,31 @@ describe('llm-replay serve', () => {
 
   it('reads llm-replay.config.json; flags and environment variables win over it', async () => {
     const { writeFile } = await import('node:fs/promises');
-    const file = `${dir}/llm-replay.config.json`;
-    await writeFile(file, JSON.stringify({ mode: 'bogus-from-file', recordings: dir }));
-    const fromFile = run(['serve', '--config', file]);
-    expect(fromFile.status).toBe(2);
-    expect(fromFile.stderr).toContain('mode: expected one of replay, record, record-if-missing, live, got "bogus-from-file"');
-    await writeFile(file, JSON.stringify({ recordings: dir, colour: 'blue' }));
-    const unknown = run(['serve', '--config', file]);
+    const configs = {
+      badMode: { mode: 'bogus-from-file', recordings: dir },
+      unknown: { recordings: dir, colour: 'blue' },
+      badRoute: { recordings: dir, routes: { 'no-slash': 'http://127.0.0.1:1' } },
+      overridden: { recordings: '/nonexistent/from-file', mode: 'replay' },
+    };
+    const file = (name: string) => `${dir}/${name}.json`;
+    await Promise.all(Object.entries(configs).map(([name, config]) => writeFile(file(name), JSON.stringify(config))));
+    // Started together: each is a process start, and there are several.
+    const [badMode, unknown, badRoute, flag, env, missing] = await Promise.all([
+      runAsync(['serve', '--config', file('badMode')]),
+      runAsync(['serve', '--config', file('unknown')]),
+      runAsync(['serve', '--config', file('badRoute')]),
+      runAsync(['serve', '--config', file('overridden'), '--recordings', '/nonexistent/from-flag']),
+      runAsync(['serve', '--config', file('overridden')], { LLM_REPLAY_RECORDINGS: '/nonexistent/from-env' }),
+      runAsync(['serve', '--config', file('missing')]),
+    ]);
+    expect(badMode.status).toBe(2);
+    expect(badMode.stderr).toContain('mode: expected one of replay, record, record-if-missing, live, got "bogus-from-file"');
     expect(unknown.status).toBe(2);
-    expect(unknown.stderr).toContain(`config: ${file}: colour: unknown option; known options are mode,`);
-    await writeFile(file, JSON.stringify({ recordings: dir, routes: { 'no-slash': 'http://127.0.0.1:1' } }));
-    expect(run(['serve', '--config', file]).stderr).toContain('routes["no-slash"]: a prefix starts with /');
-    await writeFile(file, JSON.stringify({ recordings: '/nonexistent/from-file', mode: 'replay' }));
-    const overridden = run(['serve', '--config', file, '--recordings', '/nonexistent/from-flag']);
-    expect(overridden.stderr).toContain('/nonexistent/from-flag does not exist');
-    const fromEnv = run(['serve', '--config', file], { LLM_REPLAY_RECORDINGS: '/nonexistent/from-env' });
-    expect(fromEnv.stderr).toContain('/nonexistent/from-env does not exist');
-    expect(run(['serve', '--config', `${dir}/missing.json`]).stderr).toContain('cannot read');
+    expect(unknown.stderr).toContain(`config: ${file('unknown')}: colour: unknown option; known options are mode,`);
+    expect(badRoute.stderr).toContain('routes["no-slash"]: a prefix starts with /');
+    expect(flag.stderr).toContain('/nonexistent/from-flag does not exist');
+    expect(env.stderr).toContain('/nonexistent/from-env does not exist');
+    expect(missing.stderr).toContain('cannot read');
   });
 
   it('--help documents every option and its environment variable', () => {
