@@ -182,6 +182,7 @@ describe('normalisation rules', () => {
 
   it('rejects bad rules with the rule named', async () => {
     await expect(serve({ recordings: ws.dir, normalize: [{ replace: [{ pattern: '(', with: '' }] }] })).rejects.toThrow(/normalize\[0\]\.replace\[0\]\.pattern/);
-    await expect(serve({ recordings: ws.dir, normalize: [{ drop: ['x'] } as never] })).rejects.toThrow(/normalize\[0\]: unknown field "drop"; known fields are path, ignore, replace/);
+    await expect(serve({ recordings: ws.dir, normalize: [{ drop: ['x'] } as never] })).rejects.toThrow(/normalize\[0\]: unknown field "drop"; known fields are path, ignore, strings, replace/);
+    await expect(serve({ recordings: ws.dir, normalize: [{ strings: 'python' } as never] })).rejects.toThrow(/normalize\[0\]\.strings/);
   });
 });

@@ -1,7 +1,8 @@
 // JSON that keeps every number exactly as it was written. llama-stack's key
 // hashes Python's view of the body, where 1 and 1.0 differ, and recordings must
 // store request bodies without losing that difference.
-import { isLosslessNumber, LosslessNumber, parse, stringify } from 'lossless-json';
+import { isLosslessNumber, LosslessNumber, stringify } from 'lossless-json';
+import { parseLosslessJson } from './lossless-parse.js';
 
 export { LosslessNumber, isLosslessNumber };
 
@@ -18,7 +19,7 @@ export type JsonObject = { [key: string]: JsonValue };
 
 /** Parses JSON text keeping number lexemes. Throws SyntaxError on invalid input. */
 export function parseLossless(text: string): JsonValue {
-  return parse(text) as JsonValue;
+  return parseLosslessJson(text);
 }
 
 /** Serialises JSON, writing LosslessNumbers exactly as they were parsed. */
@@ -37,14 +38,27 @@ export function isJsonObject(value: unknown): value is JsonObject {
   return typeof value === 'object' && value !== null && !Array.isArray(value) && !isLosslessNumber(value);
 }
 
+/**
+ * An object from its members, as JSON.parse builds one: a member named `__proto__`
+ * is a member like any other (assigning it would set the prototype instead).
+ */
+export function jsonObject<T = JsonValue>(members: Iterable<readonly [string, T]>): Record<string, T> {
+  return Object.fromEntries(members) as Record<string, T>;
+}
+
 /** Converts LosslessNumbers to plain numbers, as JSON.parse would have read them. */
 export function toPlainJson(value: JsonValue): unknown {
   if (isLosslessNumber(value)) return Number(value.value);
   if (Array.isArray(value)) return value.map(toPlainJson);
-  if (isJsonObject(value)) {
-    const out: Record<string, unknown> = {};
-    for (const [key, item] of Object.entries(value)) out[key] = toPlainJson(item);
-    return out;
-  }
+  if (isJsonObject(value)) return jsonObject(Object.keys(value).map((key) => [key, toPlainJson(value[key] as JsonValue)]));
+  return value;
+}
+
+/** A JSON value with each string and number replaced by what the given functions make of it. */
+export function mapLeaves(value: JsonValue, string: (s: string) => JsonValue, number: (n: number | LosslessNumber) => JsonValue): JsonValue {
+  if (typeof value === 'string') return string(value);
+  if (typeof value === 'number' || isLosslessNumber(value)) return number(value);
+  if (Array.isArray(value)) return value.map((item) => mapLeaves(item, string, number));
+  if (isJsonObject(value)) return jsonObject(Object.keys(value).map((key) => [key, mapLeaves(value[key] as JsonValue, string, number)]));
   return value;
 }

@@ -3,28 +3,38 @@
 import { isFloatLexeme, isJsonObject, isLosslessNumber, type JsonValue } from './lossless.js';
 import { pythonFloatRepr } from './python-float.js';
 
-const SHORT_ESCAPES: Record<string, string> = {
-  '"': '\\"',
-  '\\': '\\\\',
-  '\n': '\\n',
-  '\r': '\\r',
-  '\t': '\\t',
-  '\b': '\\b',
-  '\f': '\\f',
-};
+const PLAIN = /^[\x20\x21\x23-\x5b\x5d-\x7e]*$/;
+const HEX_DIGITS = Buffer.from('0123456789abcdef');
 
-/** Python's ensure_ascii string encoding; UTF-16 code units give surrogate pairs for free. */
+/**
+ * Python's ensure_ascii string encoding. JSON.stringify escapes the same characters
+ * below 0x7f the same way (\" \\ \b \f \n \r \t, other controls as lower-case
+ * \u00xx); Python also escapes DEL and every UTF-16 unit above it, which gives
+ * surrogate pairs for astral characters. Written into one buffer: a long non-ASCII
+ * prompt would otherwise cost a string concatenation per character.
+ */
 export function pythonString(value: string): string {
-  let out = '"';
-  for (let i = 0; i < value.length; i++) {
-    const ch = value[i] as string;
-    const code = value.charCodeAt(i);
-    const short = SHORT_ESCAPES[ch];
-    if (short !== undefined) out += short;
-    else if (code >= 0x20 && code <= 0x7e) out += ch;
-    else out += '\\u' + code.toString(16).padStart(4, '0');
+  if (PLAIN.test(value)) return `"${value}"`;
+  const json = JSON.stringify(value);
+  let length = json.length;
+  for (let i = 0; i < json.length; i++) if (json.charCodeAt(i) >= 0x7f) length += 5;
+  if (length === json.length) return json;
+  const out = Buffer.allocUnsafe(length);
+  let at = 0;
+  for (let i = 0; i < json.length; i++) {
+    const unit = json.charCodeAt(i);
+    if (unit < 0x7f) {
+      out[at++] = unit;
+      continue;
+    }
+    out[at++] = 92; // \
+    out[at++] = 117; // u
+    out[at++] = HEX_DIGITS[unit >> 12] as number;
+    out[at++] = HEX_DIGITS[(unit >> 8) & 15] as number;
+    out[at++] = HEX_DIGITS[(unit >> 4) & 15] as number;
+    out[at++] = HEX_DIGITS[unit & 15] as number;
   }
-  return out + '"';
+  return out.toString('latin1');
 }
 
 /** Python orders str keys by code point; JavaScript's default sort uses UTF-16 units. */

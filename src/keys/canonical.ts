@@ -1,17 +1,20 @@
-// The default scheme's keyed text for a body, in one pass: byte for byte
-// json-stable-stringify(normalizePlainBody(body)), without building the normalised
-// copy first. Replay computes this for every request, where the two-step version
-// costs several times as much (test/keys.test.ts checks both agree on random bodies).
-import { pythonRound } from '../json/python-float.js';
-import { normalizeString } from './normalize.js';
+// The default scheme's keyed text of a JSON value: object members sorted by name
+// (UTF-16 code units, as Array.prototype.sort and json-stable-stringify order them),
+// no whitespace, strings exactly as sent (JSON.stringify's escaping), and numbers by
+// their exact value (json/exact-number.ts). It takes JSON.parse's output, or a
+// lossless tree for bodies whose numbers JSON.parse would round, and gives the same
+// text for the same values either way: the server and `verify` share it.
+import { isLosslessNumber } from '../json/lossless.js';
+import { exactNumberText } from '../json/exact-number.js';
 
-function write(value: unknown): string {
+export function canonicalJson(value: unknown): string {
   if (value === null) return 'null';
   switch (typeof value) {
     case 'string':
-      return JSON.stringify(normalizeString(value));
+      return JSON.stringify(value);
     case 'number':
-      return JSON.stringify(Number.isInteger(value) ? value : pythonRound(value as number, 5));
+      // JSON.parse's numbers: their exact value (the body was checked for numbers it would round).
+      return JSON.stringify(value);
     case 'boolean':
       return value ? 'true' : 'false';
     case 'object':
@@ -19,43 +22,18 @@ function write(value: unknown): string {
     default:
       return 'null';
   }
+  if (isLosslessNumber(value)) return exactNumberText(value.value);
   if (Array.isArray(value)) {
     let out = '[';
-    for (let i = 0; i < value.length; i++) out += (i === 0 ? '' : ',') + write(value[i]);
+    for (let i = 0; i < value.length; i++) out += (i === 0 ? '' : ',') + canonicalJson(value[i]);
     return `${out}]`;
   }
-  return writeObject(value as Record<string, unknown>, undefined);
-}
-
-function writeObject(object: Record<string, unknown>, skip: ((key: string, value: unknown) => unknown) | undefined): string {
-  const keys = Object.keys(object).sort();
+  const object = value as Record<string, unknown>;
+  const names = Object.keys(object).sort();
   let out = '{';
-  let first = true;
-  for (const key of keys) {
-    let item = object[key];
-    if (skip) {
-      item = skip(key, item);
-      if (item === undefined) continue;
-    }
-    out += `${first ? '' : ','}${JSON.stringify(key)}:${write(item)}`;
-    first = false;
+  for (let i = 0; i < names.length; i++) {
+    const name = names[i] as string;
+    out += `${i === 0 ? '' : ','}${JSON.stringify(name)}:${canonicalJson(object[name])}`;
   }
   return `${out}}`;
-}
-
-function isObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
-
-/** The canonical, normalised text of a JSON.parse'd body (see normalizePlainBody for the rules). */
-export function canonicalBody(body: unknown, dropStreamOptions: boolean): string {
-  if (!isObject(body)) return write(body);
-  return writeObject(body, (key, value) => {
-    if (key === 'stream_options' && dropStreamOptions) return undefined;
-    if ((key === 'extra_body' || key === 'extra_query') && isObject(value) && 'project_id' in value) {
-      const { project_id: _dropped, ...rest } = value;
-      return rest;
-    }
-    return value;
-  });
 }

@@ -1,18 +1,17 @@
-// Recording keys: the SHA-256 of a normalised view of the request. Two schemes:
-// the project's own (json-stable-stringify, number spelling does not matter) and
-// llama-stack's (Python json.dumps, byte for byte). README "Keys" documents both.
+// Recording keys: the SHA-256 of a view of the request. Two schemes: the project's
+// own (exact: strings as sent, numbers by value, canonical JSON) and llama-stack's
+// (its normalisation and Python's json.dumps, byte for byte). README "Keys"
+// documents both. The server and `verify` key through the same functions.
 import { createHash } from 'node:crypto';
-import stableStringify from 'json-stable-stringify';
-import type { ClientRequest, RequestBody } from '../request/client-request.js';
-import { losslessBody } from '../request/client-request.js';
+import { clientRequest, losslessBody, readMultipartParts, type ClientRequest, type RequestBody } from '../request/client-request.js';
 import { pythonDumps } from '../json/python-dumps.js';
 import { toPlainJson, type JsonValue } from '../json/lossless.js';
 import type { Recording } from '../recordings/recording.js';
 import { canonicalQuery } from '../secrets/redact.js';
-import { normalizeLosslessBody, normalizePlainBody } from './normalize.js';
+import { normalizeLosslessBody } from './normalize.js';
 import { applyRules, rulesApply, type CompiledRules } from './rules.js';
-import { canonicalBody } from './canonical.js';
-import type { MultipartPart } from '../request/multipart.js';
+import { canonicalJson } from './canonical.js';
+import { isMultipart, multipartParts, type MultipartPart } from '../request/multipart.js';
 import { llamaStackEndpoint, MODEL_LIST_ENDPOINTS, SHARED_ENDPOINTS } from './llama-stack-paths.js';
 
 export const KEY_SCHEMES = ['default', 'llama-stack'] as const;
@@ -49,8 +48,8 @@ export function sha256Hex(text: string | Buffer): string {
 interface KeyParts {
   method: string;
   keyedPath: string;
-  /** The body as JSON.parse reads it (default scheme). */
-  plainBody: () => JsonValue;
+  /** The JSON body with every number's exact value: JSON.parse's when it rounded none, else the lossless tree (default scheme). */
+  exactBody: () => JsonValue;
   /** The body with number lexemes kept (llama-stack scheme). */
   losslessBody: () => JsonValue;
   /** Set when the body is not JSON: it is keyed by these bytes. */
@@ -71,36 +70,34 @@ interface KeyParts {
 function withRules(parts: KeyParts, rules: CompiledRules | undefined, path: string): KeyParts {
   if (!rules || !parts.hasBody || parts.bytes || !rulesApply(rules, path)) return parts;
   const ruled = (body: () => JsonValue) => () => applyRules(rules, path, body());
-  return { ...parts, plainBody: ruled(parts.plainBody), losslessBody: ruled(parts.losslessBody), rules: rules.fingerprint };
+  return { ...parts, exactBody: ruled(parts.exactBody), losslessBody: ruled(parts.losslessBody), rules: rules.fingerprint };
 }
 
 function bytesDescriptor(bytes: Buffer, parts: MultipartPart[] | undefined): JsonValue {
   return parts ? { multipart: parts as unknown as JsonValue[] } : { bytes_sha256: sha256Hex(bytes) };
 }
 
-/** The object the default scheme hashes. */
+/** The body the default scheme keys: exactly what was sent, numbers by value. */
+function defaultBody(parts: KeyParts): JsonValue {
+  return parts.bytes ? bytesDescriptor(parts.bytes, parts.parts) : parts.hasBody ? parts.exactBody() : null;
+}
+
+/** The object the default scheme keys (for diagnostics and tests: the key hashes its canonical text). */
 function defaultNormalized(parts: KeyParts): Record<string, unknown> {
-  const body = parts.bytes
-    ? bytesDescriptor(parts.bytes, parts.parts)
-    : parts.hasBody
-      ? normalizePlainBody(parts.plainBody(), { dropStreamOptions: parts.bedrock })
-      : null;
-  const normalized: Record<string, unknown> = { method: parts.method, endpoint: parts.keyedPath, body };
+  const normalized: Record<string, unknown> = { method: parts.method, endpoint: parts.keyedPath, body: toPlainJson(defaultBody(parts)) };
   if (parts.query !== '') normalized['query'] = parts.query;
   if (parts.testId !== null) normalized['test_id'] = parts.testId;
   if (parts.rules) normalized['rules'] = parts.rules;
   return normalized;
 }
 
-/** The default key by its definition: SHA-256 of json-stable-stringify of the normalised object. */
-export function defaultKeyByDefinition(normalized: Record<string, unknown>): string {
-  return sha256Hex(stableStringify(normalized) ?? '');
-}
-
-/** The same text as json-stable-stringify(defaultNormalized(parts)), in one pass (the replay hot path). */
+/**
+ * The default scheme's keyed text: the canonical JSON (canonical.ts) of
+ * {body, endpoint, method, query?, rules?, test_id?}, written directly. The one
+ * function behind every default key, the server's and `verify`'s.
+ */
 function defaultKeyText(parts: KeyParts): string {
-  const body = parts.bytes ? canonicalBody(bytesDescriptor(parts.bytes, parts.parts), false) : parts.hasBody ? canonicalBody(parts.plainBody(), parts.bedrock) : 'null';
-  let text = `{"body":${body},"endpoint":${JSON.stringify(parts.keyedPath)},"method":${JSON.stringify(parts.method)}`;
+  let text = `{"body":${canonicalJson(defaultBody(parts))},"endpoint":${JSON.stringify(parts.keyedPath)},"method":${JSON.stringify(parts.method)}`;
   if (parts.query !== '') text += `,"query":${JSON.stringify(parts.query)}`;
   if (parts.rules) text += `,"rules":${JSON.stringify(parts.rules)}`;
   if (parts.testId !== null) text += `,"test_id":${JSON.stringify(parts.testId)}`;
@@ -122,11 +119,11 @@ function llamaStackNormalized(parts: KeyParts, recorded: boolean): Record<string
 }
 
 /** The key parts of a live request, with the user's rules applied. Runs for every request: no object spreads. */
-function clientParts(request: ClientRequest, context: KeyContext, method: string, keyedPath: string, plainBody: () => JsonValue, lossless: () => JsonValue, hasBody: boolean): KeyParts {
+function clientParts(request: ClientRequest, context: KeyContext, method: string, keyedPath: string, exactBody: () => JsonValue, lossless: () => JsonValue, hasBody: boolean): KeyParts {
   const parts: KeyParts = {
     method,
     keyedPath,
-    plainBody,
+    exactBody,
     losslessBody: lossless,
     hasBody,
     query: canonicalQuery(request.query),
@@ -148,7 +145,10 @@ function defaultKey(request: ClientRequest, context: KeyContext): RequestKey {
     context,
     request.method,
     request.path,
-    () => (body as { value: JsonValue }).value,
+    () => {
+      const json = body as RequestBody & { kind: 'json' };
+      return json.roundedNumbers ? losslessBody(json) : (json.value as JsonValue);
+    },
     () => losslessBody(body as RequestBody & { kind: 'json' }),
     body.kind !== 'none',
   );
@@ -170,14 +170,17 @@ function llamaStackKey(request: ClientRequest, context: KeyContext): RequestKey 
   // llama-stack records SDK calls as POST with the call's arguments as the body: {} for a listing.
   const storedBody: JsonValue = body.kind === 'json' ? losslessBody(body) : recorded ? {} : null;
   const method = recorded ? 'POST' : request.method;
-  const parts = clientParts(request, context, method, keyedPath, () => toPlainJson(storedBody) as JsonValue, () => storedBody, storedBody !== null);
+  const parts = clientParts(request, context, method, keyedPath, () => storedBody, () => storedBody, storedBody !== null);
   const normalized = llamaStackNormalized(parts, recorded);
   return { key: sha256Hex(pythonDumps(normalized)), normalized: () => normalized, endpoint, keyedPath, method, storedBody: () => storedBody, modelList: MODEL_LIST_ENDPOINTS.has(endpoint) };
 }
 
 /** The key a recording file should be named by, recomputed from its stored request. */
-export function keyOfRecording(scheme: KeyScheme, recording: Recording, rules?: CompiledRules, multipart?: MultipartPart[]): string {
+export async function keyOfRecording(scheme: KeyScheme, recording: Recording, rules?: CompiledRules): Promise<string> {
   const { request } = recording;
+  const contentType = typeof request['content_type'] === 'string' ? request['content_type'] : undefined;
+  const encoded = request['body_encoding'] === 'base64' && typeof request.body === 'string' ? request.body : undefined;
+  const multipart = encoded !== undefined && isMultipart(contentType) ? await multipartParts(Buffer.from(encoded, 'base64'), contentType as string) : undefined;
   let url: URL | undefined;
   try {
     url = new URL(request.url);
@@ -189,7 +192,7 @@ export function keyOfRecording(scheme: KeyScheme, recording: Recording, rules?: 
     method: request.method.toUpperCase(),
     // llama-stack hashes the path of its url; the default scheme the path the client called.
     keyedPath: scheme === 'llama-stack' ? (url?.pathname ?? request.endpoint) : request.endpoint,
-    plainBody: () => toPlainJson(request.body) as JsonValue,
+    exactBody: () => request.body,
     losslessBody: () => request.body,
     ...(bytes ? { bytes } : {}),
     ...(multipart ? { parts: multipart } : {}),
@@ -199,11 +202,26 @@ export function keyOfRecording(scheme: KeyScheme, recording: Recording, rules?: 
     bedrock: url?.host.includes('bedrock') ?? false,
   };
   const ruled = withRules(parts, rules, request.endpoint);
-  // verify recomputes keys by the definition, a check on the fast path replay uses.
-  if (scheme === 'default') return defaultKeyByDefinition(defaultNormalized(ruled));
+  if (scheme === 'default') return sha256Hex(defaultKeyText(ruled));
   return sha256Hex(pythonDumps(llamaStackNormalized(ruled, llamaStackEndpoint(request.endpoint).recorded || SHARED_ENDPOINTS.has(request.endpoint))));
 }
 
 export function computeKey(scheme: KeyScheme, request: ClientRequest, context: KeyContext): RequestKey {
   return scheme === 'llama-stack' ? llamaStackKey(request, context) : defaultKey(request, context);
+}
+
+/** An HTTP request as a server reads it, for keying outside the server (benchmarks, tools). */
+export interface RawRequest {
+  method: string;
+  /** Path and query, as on the request line. */
+  url: string;
+  headers?: Record<string, string | string[] | undefined>;
+  body?: Buffer;
+}
+
+/** The key the server gives a request: the same steps as the server, from the bytes up. */
+export async function keyRequest(scheme: KeyScheme, raw: RawRequest, context: KeyContext = { upstreamHost: '' }): Promise<RequestKey> {
+  const client = clientRequest(raw.method, raw.url, raw.headers ?? {}, raw.body);
+  await readMultipartParts(client);
+  return computeKey(scheme, client, context);
 }

@@ -2,12 +2,29 @@
 // with the body read as bytes and parsed lazily (JSON when it is JSON).
 import { isUtf8 } from 'node:buffer';
 import { parseLossless, type JsonValue } from '../json/lossless.js';
-import type { MultipartPart } from './multipart.js';
+import { jsonTextFacts } from '../json/text-facts.js';
+import { isMultipart, multipartParts, type MultipartPart } from './multipart.js';
+import { testIdFrom } from './test-id.js';
 
 export type RequestBody =
   | { kind: 'none' }
-  | { kind: 'json'; text: string; bytes: Buffer; value: unknown }
-  | { kind: 'bytes'; bytes: Buffer; contentType: string; parts?: MultipartPart[] };
+  | {
+      kind: 'json';
+      text: string;
+      bytes: Buffer;
+      /** As JSON.parse reads it. */
+      value: unknown;
+      /** True when JSON.parse may have rounded a number (too many digits, or an exponent): key by losslessBody. */
+      roundedNumbers: boolean;
+    }
+  | {
+      kind: 'bytes';
+      bytes: Buffer;
+      contentType: string;
+      parts?: MultipartPart[];
+      /** Why a body that said it was JSON (or said nothing) could not be read as JSON. */
+      invalidJson?: string;
+    };
 
 export interface ClientRequest {
   method: string;
@@ -23,42 +40,48 @@ export interface ClientRequest {
 /** Deeper JSON would overflow the stack of every recursive step after parsing (Python's json stops near 1000). */
 const MAX_DEPTH = 512;
 
-/** How deeply arrays and objects nest in valid JSON text. */
-function nestingDepth(text: string): number {
-  let depth = 0;
-  let max = 0;
-  let inString = false;
-  for (let i = 0; i < text.length; i++) {
-    const ch = text.charCodeAt(i);
-    if (inString) {
-      if (ch === 92) i++; // backslash: skip the escaped character
-      else if (ch === 34) inString = false;
-    } else if (ch === 34) inString = true;
-    else if (ch === 91 || ch === 123) max = Math.max(max, ++depth);
-    else if (ch === 93 || ch === 125) depth--;
-  }
-  return max;
-}
-
 const JSON_TYPE = /^application\/(?:[\w.+-]+\+)?json\b/i;
 
 /** A body is JSON when it says so (or says nothing) and parses; anything else is kept as bytes. */
 export function classifyBody(bytes: Buffer | undefined, contentType: string | undefined): RequestBody {
   if (!bytes || bytes.length === 0) return { kind: 'none' };
   const type = contentType ?? '';
-  if (type === '' || JSON_TYPE.test(type)) {
-    try {
-      // Invalid UTF-8, malformed JSON or absurd nesting: keyed and stored by its bytes instead.
-      const text = bytes.toString('utf8');
-      // Decoding replaces invalid bytes with U+FFFD: only then is the full check needed.
-      if (text.includes('\uFFFD') && !isUtf8(bytes)) throw new TypeError('not UTF-8');
-      const value: unknown = JSON.parse(text);
-      if (text.length < 2 * MAX_DEPTH || nestingDepth(text) <= MAX_DEPTH) return { kind: 'json', text, bytes, value };
-    } catch {
-      // not JSON after all
-    }
+  if (type !== '' && !JSON_TYPE.test(type)) return { kind: 'bytes', bytes, contentType: type };
+  let invalidJson: string;
+  try {
+    // Invalid UTF-8, malformed JSON or absurd nesting: keyed and stored by its bytes instead.
+    const text = bytes.toString('utf8');
+    // Decoding replaces invalid bytes with U+FFFD: only then is the full check needed.
+    if (text.includes('\uFFFD') && !isUtf8(bytes)) throw new TypeError('it is not UTF-8');
+    const value: unknown = JSON.parse(text);
+    const facts = jsonTextFacts(text);
+    if (facts.depth <= MAX_DEPTH) return { kind: 'json', text, bytes, value, roundedNumbers: facts.roundedNumbers };
+    invalidJson = `it nests deeper than ${MAX_DEPTH} levels`;
+  } catch (error) {
+    invalidJson = error instanceof SyntaxError ? `it is not valid JSON (${error.message})` : (error as Error).message;
   }
-  return { kind: 'bytes', bytes, contentType: type || 'application/octet-stream' };
+  return { kind: 'bytes', bytes, contentType: type || 'application/octet-stream', invalidJson };
+}
+
+/** The client's request as the proxy sees it, from what the HTTP server read. */
+export function clientRequest(method: string, url: string, headers: Record<string, string | string[] | undefined>, body: Buffer | undefined): ClientRequest {
+  const q = url.indexOf('?');
+  const contentType = headers['content-type'];
+  return {
+    method: method.toUpperCase(),
+    path: q < 0 ? url : url.slice(0, q),
+    query: q < 0 ? '' : url.slice(q + 1),
+    headers,
+    body: classifyBody(body, typeof contentType === 'string' ? contentType : undefined),
+    testId: testIdFrom(headers),
+  };
+}
+
+/** A multipart body is keyed by its parts: parse them once, before keying. */
+export async function readMultipartParts(client: ClientRequest): Promise<void> {
+  if (client.body.kind !== 'bytes' || !isMultipart(client.body.contentType)) return;
+  const parts = await multipartParts(client.body.bytes, client.body.contentType);
+  if (parts) client.body.parts = parts;
 }
 
 const losslessCache = new WeakMap<RequestBody, JsonValue>();
@@ -67,12 +90,8 @@ const losslessCache = new WeakMap<RequestBody, JsonValue>();
 export function losslessBody(body: RequestBody & { kind: 'json' }): JsonValue {
   let value = losslessCache.get(body);
   if (value === undefined) {
-    try {
-      value = parseLossless(body.text);
-    } catch {
-      // lossless-json refuses duplicate keys that JSON.parse accepts; Python keeps the last too
-      value = body.value as JsonValue;
-    }
+    // The text already parsed as JSON: this parse cannot fail.
+    value = parseLossless(body.text);
     losslessCache.set(body, value);
   }
   return value;

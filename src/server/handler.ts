@@ -5,7 +5,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import { routeFor, type ServerConfig } from '../config/options.js';
 import { describeMiss } from '../replay/miss-report.js';
 import { RecordingFileError } from '../errors.js';
-import { classifyBody, type ClientRequest } from '../request/client-request.js';
+import { clientRequest, readMultipartParts, type ClientRequest } from '../request/client-request.js';
 import { forward, type Exchange } from '../proxy/forward.js';
 import { computeKey, type RequestKey } from '../keys/index.js';
 import type { PreparedResponse } from '../replay/prepare.js';
@@ -15,22 +15,11 @@ import type { ProxyState } from './state.js';
 import type { Recording } from '../recordings/recording.js';
 import { recordingDirFor } from '../recordings/layout.js';
 import { toLlamaStackForm } from '../recordings/llama-stack-form.js';
-import { testIdFrom } from '../request/test-id.js';
-import { isMultipart, multipartParts } from '../request/multipart.js';
+import { isMultipart } from '../request/multipart.js';
 import type { IdMapper } from '../proxy/ids.js';
 
 export function clientRequestOf(request: FastifyRequest): ClientRequest {
-  const url = request.raw.url ?? '/';
-  const q = url.indexOf('?');
-  const contentType = request.headers['content-type'];
-  return {
-    method: request.method.toUpperCase(),
-    path: q < 0 ? url : url.slice(0, q),
-    query: q < 0 ? '' : url.slice(q + 1),
-    headers: request.headers,
-    body: classifyBody(Buffer.isBuffer(request.body) ? request.body : undefined, typeof contentType === 'string' ? contentType : undefined),
-    testId: testIdFrom(request.headers),
-  };
+  return clientRequest(request.method, request.raw.url ?? '/', request.headers, Buffer.isBuffer(request.body) ? request.body : undefined);
 }
 
 /** The route's upstream base, plus the path the client called less the route's prefix. */
@@ -128,7 +117,7 @@ export function createHandler(state: ProxyState) {
       state.usage.forwarded(client.path);
       return forward(request, reply, { client, upstreamUrl: upstreamUrlFor(config, client), startedAt }).then(() => reply);
     }
-    if (client.body.kind === 'bytes' && isMultipart(client.body.contentType)) return withParts(client).then(() => handleKeyed(request, reply, client, startedAt));
+    if (client.body.kind === 'bytes' && isMultipart(client.body.contentType)) return readMultipartParts(client).then(() => handleKeyed(request, reply, client, startedAt));
     return handleKeyed(request, reply, client, startedAt);
   };
 
@@ -150,11 +139,4 @@ export function createHandler(state: ProxyState) {
     if (config.mode === 'record-if-missing') return recordIfMissing(state, request, reply, exchange, key);
     return record(state, request, reply, exchange, key).then(() => reply);
   }
-}
-
-/** A multipart body is keyed by its parts: parse them once, before keying. */
-async function withParts(client: ClientRequest): Promise<void> {
-  if (client.body.kind !== 'bytes') return;
-  const parts = await multipartParts(client.body.bytes, client.body.contentType);
-  if (parts) client.body.parts = parts;
 }

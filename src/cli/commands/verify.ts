@@ -7,7 +7,6 @@ import { findCredentials } from '../../secrets/credentials.js';
 import { keyOfRecording, type KeyScheme } from '../../keys/index.js';
 import { parseRecording } from '../../recordings/recording.js';
 import { RecordingStore } from '../../recordings/store.js';
-import { isMultipart, multipartParts } from '../../request/multipart.js';
 import type { CompiledRules } from '../../keys/rules.js';
 
 export interface VerifyProblem {
@@ -33,10 +32,7 @@ export async function verifyRecordings(dir: string, scheme: KeyScheme, onProgres
     try {
       text = await readFile(file, 'utf8');
       const recording = parseRecording(text, file);
-      const { request } = recording;
-      const contentType = typeof request['content_type'] === 'string' ? request['content_type'] : undefined;
-      const parts = isMultipart(contentType) && typeof request.body === 'string' ? await multipartParts(Buffer.from(request.body, 'base64'), contentType as string) : undefined;
-      const computed = keyOfRecording(scheme, recording, rules, parts);
+      const computed = await keyOfRecording(scheme, recording, rules);
       const credentials = findCredentials(text);
       if (computed !== key) {
         problems.push({ file, kind: 'key-mismatch', detail: `its request has key ${computed} under the ${scheme} scheme` });
