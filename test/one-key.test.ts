@@ -6,20 +6,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { request } from 'undici';
 import { FakeUpstream, sendJson } from './support/fake-upstream.js';
 import { removeDir, serve, tempDir } from './support/harness.js';
+import { mulberry32 } from './support/random.js';
 import { verifyRecordings } from '../src/cli/commands/verify.js';
 
 const SEED = Number(process.env['FUZZ_SEED'] ?? 20261124);
 
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 interface Body {
   kind: string;
