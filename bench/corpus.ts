@@ -9,7 +9,7 @@
 import { mkdir, readdir, rm } from 'node:fs/promises';
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { computeKey, KEY_SCHEMES, type KeyScheme } from 'llm-replay';
+import { clientRequest, computeKey, KEY_SCHEMES, type KeyScheme } from 'llm-replay';
 import { ANSWER, recordThrough } from './fixtures.js';
 import { markerFor } from './check.js';
 
@@ -50,8 +50,7 @@ function answerFor(i: number): unknown {
 }
 
 function keyOf(scheme: KeyScheme, text: string): string {
-  const bytes = Buffer.from(text);
-  const client = { method: 'POST', path: ENDPOINT, query: '', headers: { 'content-type': 'application/json' }, body: { kind: 'json' as const, text, bytes, value: JSON.parse(text) as unknown }, testId: null };
+  const client = clientRequest('POST', ENDPOINT, { 'content-type': 'application/json' }, Buffer.from(text));
   return computeKey(scheme, client, { upstreamHost: '127.0.0.1' }).key;
 }
 
