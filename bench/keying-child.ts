@@ -2,6 +2,7 @@
 // that a body the normaliser takes too long over can be given up on (the parent
 // kills this process). Reports each size over IPC as it is done.
 import { clientRequest, computeKey, type KeyScheme } from 'llm-replay';
+import { chatBodies } from './fixtures.js';
 
 export const SHAPES = ['prose', 'digit-run', 'space-run', 'non-ascii-digit-run'] as const;
 export type Shape = (typeof SHAPES)[number];
@@ -37,9 +38,22 @@ function jsonRequest(text: string) {
   return clientRequest('POST', '/v1/chat/completions', { 'content-type': 'application/json' }, Buffer.from(text));
 }
 
+/** µs per key of the replay benchmark's own request (the fixed cost a small body pays). */
+function timeRequest(scheme: KeyScheme): number {
+  const body = chatBodies(1)[0]!;
+  let best = Infinity;
+  for (let round = 0; round < 5; round++) {
+    const started = performance.now();
+    for (let i = 0; i < 20_000; i++) computeKey(scheme, jsonRequest(body), { upstreamHost: 'api.openai.com' });
+    best = Math.min(best, ((performance.now() - started) * 1000) / 20_000);
+  }
+  return best;
+}
+
 if (process.send) {
-  const [scheme, shape, sizes] = JSON.parse(process.argv[2] ?? '[]') as [KeyScheme, Shape, number[]];
-  for (const kb of sizes) {
+  const [scheme, shape, sizes] = JSON.parse(process.argv[2] ?? '[]') as [KeyScheme, Shape | 'request', number[]];
+  if (shape === 'request') process.send({ requestUs: timeRequest(scheme) });
+  else for (const kb of sizes) {
     process.send({ started: kb });
     const body = JSON.stringify({ model: 'gpt-4o', messages: [{ role: 'user', content: textOf(shape, kb * 1024) }] });
     const bytes = Buffer.byteLength(body);

@@ -15,6 +15,16 @@ interface Timing {
   usPerKb: number;
 }
 
+/** µs per key of the replay benchmark's request (best of five rounds), in the same kind of process. */
+function timeRequest(scheme: string): Promise<number> {
+  const script = new URL('./keying-child.js', import.meta.url).pathname;
+  const child = spawnPinned([script, JSON.stringify([scheme, 'request', []])], { ipc: true });
+  return new Promise((resolve, reject) => {
+    child.once('message', (message: { requestUs: number }) => resolve(message.requestUs));
+    child.once('exit', (code) => (code === 0 ? undefined : reject(new Error(`request key timing for ${scheme} exited ${code}`))));
+  });
+}
+
 /** Times one scheme on one shape at every size; sizes past one that ran out of time are not tried. */
 function timeShape(scheme: string, shape: Shape, sizes: number[]): Promise<{ timings: Timing[]; gaveUpAt?: number }> {
   const script = new URL('./keying-child.js', import.meta.url).pathname;
@@ -46,6 +56,8 @@ export async function keying(bench: Bench): Promise<void> {
   log('keying: time per KB');
   const sizes = settings.keySizesKb;
   for (const scheme of KEY_SCHEMES) {
+    results.note(`keys.${scheme}.request_us`, [await timeRequest(scheme)]);
+    log(`  ${scheme}: ${results.median(`keys.${scheme}.request_us`).toFixed(2)} µs per key of the replay benchmark's request`);
     for (const shape of SHAPES) {
       const { timings, gaveUpAt } = await timeShape(scheme, shape, sizes);
       const topic = `keys.${scheme}.${shape}`;

@@ -108,7 +108,8 @@ export async function firstByte(url: string, bodies: Bodies, count: number): Pro
 }
 
 /** Per-request latency (ms) with `concurrency` clients, `count` requests in all; each request gives up after `timeoutMs`. */
-export async function latency(url: string, bodies: Bodies, count: number, concurrency: number, timeoutMs = 60_000): Promise<{ p50: number; p99: number; first: number; statuses: Map<number, number> }> {
+export async function latency(url: string, bodies: Bodies, count: number, concurrency: number, timeoutMs = 60_000, pid?: number): Promise<{ p50: number; p99: number; first: number; statuses: Map<number, number>; cpuUs: number }> {
+  const cpuBefore = pid === undefined ? NaN : await cpuOf(pid).catch(() => NaN);
   const pool = new Pool(url, { connections: concurrency, headersTimeout: timeoutMs, bodyTimeout: timeoutMs });
   const times: number[] = [];
   const statuses = new Map<number, number>();
@@ -127,7 +128,8 @@ export async function latency(url: string, bodies: Bodies, count: number, concur
   } finally {
     await pool.destroy();
   }
-  return { p50: percentile(times, 50), p99: percentile(times, 99), first: times[0] ?? NaN, statuses };
+  const cpuAfter = pid === undefined ? NaN : await cpuOf(pid).catch(() => NaN);
+  return { p50: percentile(times, 50), p99: percentile(times, 99), first: times[0] ?? NaN, statuses, cpuUs: (cpuAfter - cpuBefore) / count };
 }
 
 /** One request: its status and text, giving up after `timeoutMs`. */

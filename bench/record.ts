@@ -1,6 +1,8 @@
 // Record mode: the latency each recorder adds over the upstream alone, beside a bare
 // @fastify/reply-from pass-through (the ceiling for a proxy), talkback and aimock
 // recording the same way, and the time to the first chunk of a paced stream.
+import { renameSync, writeFileSync } from 'node:fs';
+import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { spawnAimock } from './aimock.js';
 import { ANSWER, chatBodies, SSE_EVENTS } from './fixtures.js';
@@ -9,6 +11,23 @@ import type { Bench } from './results.js';
 import { settings } from './settings.js';
 
 const COUNT = settings.quick ? 300 : 1000;
+
+/**
+ * What the filesystem alone charges for what every recorder must do per exchange:
+ * write a recording-sized file beside its target and rename it into place (µs, p50).
+ */
+async function atomicWriteUs(dir: string): Promise<number> {
+  await mkdir(dir, { recursive: true });
+  const text = ANSWER.repeat(2);
+  const times: number[] = [];
+  for (let i = 0; i < 200; i++) {
+    const started = performance.now();
+    writeFileSync(path.join(dir, `.tmp-${i}`), text, { flag: 'wx' });
+    renameSync(path.join(dir, `.tmp-${i}`), path.join(dir, `${i % 20}.json`));
+    times.push((performance.now() - started) * 1000);
+  }
+  return times.sort((a, b) => a - b)[100]!;
+}
 
 export async function recordMode(bench: Bench): Promise<void> {
   const { results, scratch, log } = bench;
@@ -30,10 +49,15 @@ export async function recordMode(bench: Bench): Promise<void> {
   let taken = 0;
   const take = (n: number) => fresh.slice(taken, (taken += n));
   const p50 = new Map<string, number[]>();
+  const cpu = new Map<string, number[]>();
   const ttfc = new Map<string, number[]>();
   const push = (map: Map<string, number[]>, name: string, value: number) => map.set(name, [...(map.get(name) ?? []), value]);
   for (let run = 0; run < settings.runs; run++) {
-    for (const { name, child, count } of recorders) push(p50, name, (await latency(child.url, take(count), count, 4)).p50);
+    for (const { name, child, count } of recorders) {
+      const measured = await latency(child.url, take(count), count, 4, 60_000, child.process.pid);
+      push(p50, name, measured.p50);
+      push(cpu, name, measured.cpuUs);
+    }
     const streams = chatBodies(20, true);
     for (const { name, child } of recorders.slice(0, 3)) push(ttfc, name, (await firstByte(child.url, streams, 40)).ttfb);
     log(`  run ${run + 1}: p50 ${[...p50].map(([name, v]) => `${name} ${v.at(-1)!.toFixed(3)}`).join(', ')} ms`);
@@ -46,6 +70,8 @@ export async function recordMode(bench: Bench): Promise<void> {
     if (name !== 'upstream' && name !== 'replyfrom') results.note(`record.${name}.added_over_replyfrom_ms`, values.map((v, i) => v - replyFrom[i]!));
   }
   for (const [name, values] of ttfc) results.note(`record.${name}.ttfc_ms`, values);
+  for (const [name, values] of cpu) results.note(`record.${name}.cpu_us`, values);
+  results.note('record.fs_write_us', [await atomicWriteUs(path.join(scratch, 'write-probe'))]);
   results.note('record.ours.ttfc_added_ms', ttfc.get('ours')!.map((v, i) => v - ttfc.get('upstream')![i]!));
   for (const { child } of recorders) await child.stop();
 }
