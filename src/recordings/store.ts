@@ -12,7 +12,8 @@ export interface StoreLogger {
   warn(message: string): void;
 }
 
-const KEY_FILE = /^([0-9a-f]{64})\.json$/;
+const KEY_FILE = /^[0-9a-f]{64}\.json$/;
+const KEY_FILE_LENGTH = 64 + '.json'.length;
 const MODEL_LIST_FILE = /^models-([0-9a-f]{64})-([0-9a-f]{8})\.json$/;
 const CACHE_LIMIT = 4096;
 
@@ -24,7 +25,14 @@ export interface IndexEntry {
 }
 
 export class RecordingStore {
-  private readonly index = new Map<string, IndexEntry>();
+  /**
+   * Where each key's file is. For the usual `<key>.json` only its folder is kept, one
+   * string shared by every file in it (a large directory holds 100,000 keys: an entry
+   * object and an absolute path each cost several times the key); anything else
+   * (model lists) keeps its whole entry.
+   */
+  private readonly index = new Map<string, string | IndexEntry>();
+  private readonly folders = new Map<string, string>();
   private readonly saveListeners: Array<(key: string) => void> = [];
   private readonly pendingWrites = new Set<Promise<void>>();
   /** Recordings just written, prepared for replay only if they are asked for. */
@@ -50,43 +58,60 @@ export class RecordingStore {
   }
 
   entry(key: string): IndexEntry | undefined {
-    return this.index.get(key);
+    const found = this.index.get(key);
+    return typeof found === 'string' ? { key, files: [path.join(found, `${key}.json`)], modelList: false } : found;
   }
 
-  entries(): IterableIterator<IndexEntry> {
-    return this.index.values();
+  *entries(): IterableIterator<IndexEntry> {
+    for (const key of this.index.keys()) yield this.entry(key)!;
   }
 
   private async scan(dir: string, removeStaleTemps: boolean): Promise<void> {
     const items = await readdir(dir, { withFileTypes: true });
     for (const item of items) {
-      const full = path.join(dir, item.name);
+      const { name } = item;
+      // The usual file first, with no path built: the folder string is shared by all of them.
+      if (name.length === KEY_FILE_LENGTH && name.endsWith('.json') && item.isFile() && KEY_FILE.test(name)) {
+        this.add(name.slice(0, 64), dir, name, false);
+        continue;
+      }
+      const full = path.join(dir, name);
       if (item.isDirectory()) {
-        if (item.name.startsWith('.') || item.name === 'node_modules') continue;
+        if (name.startsWith('.') || name === 'node_modules') continue;
         await this.scan(full, removeStaleTemps);
         continue;
       }
-      if (item.name.startsWith(TEMP_PREFIX)) {
-        if (removeStaleTemps && !writerAlive(item.name)) await unlink(full).catch(() => undefined);
+      if (name.startsWith(TEMP_PREFIX)) {
+        if (removeStaleTemps && !writerAlive(name)) await unlink(full).catch(() => undefined);
         continue;
       }
-      if (!item.isFile() || !item.name.endsWith('.json')) continue;
-      const plain = KEY_FILE.exec(item.name);
-      const models = plain ? null : MODEL_LIST_FILE.exec(item.name);
-      const key = plain?.[1] ?? models?.[1];
-      if (key === undefined) {
+      if (!item.isFile() || !name.endsWith('.json')) continue;
+      const models = MODEL_LIST_FILE.exec(name);
+      if (models?.[1] === undefined) {
         this.skipped.push({ file: full, reason: 'its name is not <key>.json or models-<key>-<digest>.json' });
         continue;
       }
-      const existing = this.index.get(key);
-      if (!existing) {
-        this.index.set(key, { key, files: [full], modelList: models !== null });
-      } else if (models && existing.modelList) {
-        existing.files.push(full);
-      } else {
-        this.skipped.push({ file: full, reason: `duplicate of ${path.relative(this.dir, existing.files[0] ?? '')}` });
-      }
+      this.add(models[1], dir, name, true);
     }
+  }
+
+  /** Indexes one file found by the scan. */
+  private add(key: string, dir: string, name: string, modelList: boolean): void {
+    const existing = this.entry(key);
+    if (!existing) {
+      this.index.set(key, modelList ? { key, files: [path.join(dir, name)], modelList } : dir);
+    } else if (modelList && existing.modelList) {
+      existing.files.push(path.join(dir, name));
+    } else {
+      this.skipped.push({ file: path.join(dir, name), reason: `duplicate of ${path.relative(this.dir, existing.files[0] ?? '')}` });
+    }
+  }
+
+  /** One string per folder, however many recordings are saved into it. */
+  private folder(dir: string): string {
+    let shared = this.folders.get(dir);
+    if (shared === undefined) this.folders.set(dir, (shared = dir));
+    return shared;
   }
 
   /** Reads and validates one recording file. */
@@ -102,7 +127,7 @@ export class RecordingStore {
 
   /** The recordings behind a key (several for a model list). */
   async load(key: string): Promise<Recording[]> {
-    const entry = this.index.get(key);
+    const entry = this.entry(key);
     return entry ? Promise.all(entry.files.map((file) => this.read(file))) : [];
   }
 
@@ -127,11 +152,13 @@ export class RecordingStore {
    * `relativeDir` is where a new key goes; a key already on disk is rewritten in place.
    */
   save(key: string, recording: Recording, relativeDir: string, fileName = `${key}.json`): Promise<void> {
-    const existing = this.index.get(key);
+    const existing = this.entry(key);
     const target = existing && !existing.modelList ? (existing.files[0] as string) : path.join(this.dir, relativeDir, fileName);
     const modelList = fileName.startsWith('models-');
     if (modelList && existing?.modelList) {
       if (!existing.files.includes(target)) existing.files.push(target);
+    } else if (!modelList && path.basename(target) === `${key}.json`) {
+      this.index.set(key, this.folder(path.dirname(target)));
     } else {
       this.index.set(key, { key, files: [target], modelList });
     }
@@ -163,7 +190,7 @@ export class RecordingStore {
   /** Reads every recording; returns the ones that cannot be used, with why. */
   async validate(): Promise<Array<{ file: string; reason: string }>> {
     const bad: Array<{ file: string; reason: string }> = [];
-    for (const entry of [...this.index.values()]) {
+    for (const entry of [...this.entries()]) {
       for (const file of entry.files) {
         try {
           await this.read(file);
