@@ -6,14 +6,11 @@
 // and in vitest.config: setupFiles: ['llm-replay/vitest/setup']. The server starts
 // once for the run; clients find it through OPENAI_BASE_URL and friends; each test's
 // requests carry its name as the test id; a replay miss fails the test that caused it.
-import path from 'node:path';
 import { DEFAULT_CONFIG_FILE, readConfigFile } from '../config/config-file.js';
 import type { ServerOptions } from '../config/options.js';
-import { startServer } from '../server/app.js';
+import { ROOT_VARIABLE, URL_VARIABLE } from './test-id.js';
 
-export const URL_VARIABLE = 'LLM_REPLAY_URL';
-/** The project root test files are named from, so test ids do not depend on the working directory. */
-export const ROOT_VARIABLE = 'LLM_REPLAY_TEST_ROOT';
+export { ROOT_VARIABLE, URL_VARIABLE, testIdFor } from './test-id.js';
 
 function routeUrl(base: string, routes: Record<string, string> | undefined, prefix: string): string {
   return routes && prefix in routes ? `${base}${prefix}` : base;
@@ -25,6 +22,8 @@ function routeUrl(base: string, routes: Record<string, string> | undefined, pref
  */
 export function globalSetup(options: ServerOptions = {}) {
   return async function setup(project?: { config?: { root?: string } }): Promise<() => Promise<void>> {
+    // Loaded here, not at the top: a test file that imports this module needs none of the server.
+    const { startServer } = await import('../server/app.js');
     const fromFile = readConfigFile(DEFAULT_CONFIG_FILE, false);
     const env = process.env;
     const server = await startServer({
@@ -49,12 +48,4 @@ export function globalSetup(options: ServerOptions = {}) {
     env['ANTHROPIC_API_KEY'] ||= 'llm-replay';
     return () => server.close();
   };
-}
-
-/** The test id llm-replay keys a request with: "<test file>::<test name>", header-safe. */
-export function testIdFor(testPath: string | undefined, testName: string | undefined, root = process.env[ROOT_VARIABLE] ?? process.cwd()): string | undefined {
-  if (!testName) return undefined;
-  const file = testPath ? path.relative(root, testPath).split(path.sep).join('/') : '';
-  // Header values are Latin-1: anything else is percent-encoded.
-  return `${file}::${testName}`.replace(/[^\x20-\x7e]/gu, (ch) => encodeURIComponent(ch));
 }

@@ -1,16 +1,12 @@
 // Vitest setupFiles entry: every request to the llm-replay server carries the current
 // test as X-Test-Id, and a test whose requests missed a recording fails with the
 // miss's diagnostic, even when the code under test swallowed the error.
-import { afterEach, expect } from 'vitest';
+import { afterEach } from 'vitest';
 import { TEST_ID_HEADER } from '../request/control-headers.js';
-import { testIdFor, URL_VARIABLE } from './index.js';
+import { currentTestId } from './current-test.js';
+import { URL_VARIABLE } from './test-id.js';
 
 const base = process.env[URL_VARIABLE];
-
-function currentTestId(): string | undefined {
-  const state = expect.getState();
-  return testIdFor(state.testPath, state.currentTestName);
-}
 
 if (base) {
   const original = globalThis.fetch;

@@ -1,0 +1,15 @@
+// The test id the vitest helper sends, and where the global setup leaves the
+// server's URL for the test workers. Nothing here loads the server.
+import path from 'node:path';
+
+export const URL_VARIABLE = 'LLM_REPLAY_URL';
+/** The project root test files are named from, so test ids do not depend on the working directory. */
+export const ROOT_VARIABLE = 'LLM_REPLAY_TEST_ROOT';
+
+/** The test id llm-replay keys a request with: "<test file>::<test name>", header-safe. */
+export function testIdFor(testPath: string | undefined, testName: string | undefined, root = process.env[ROOT_VARIABLE] ?? process.cwd()): string | undefined {
+  if (!testName) return undefined;
+  const file = testPath ? path.relative(root, testPath).split(path.sep).join('/') : '';
+  // Header values are Latin-1: anything else is percent-encoded.
+  return `${file}::${testName}`.replace(/[^\x20-\x7e]/gu, (ch) => encodeURIComponent(ch));
+}
