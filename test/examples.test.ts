@@ -1,6 +1,7 @@
 // The examples/vitest project, run as its users run it: with the vitest helper, its
-// tests replay from its recordings; a missing recording fails the test that needed
-// it with the diagnostic, even when the code under test swallowed the error.
+// tests replay from its recordings (and inject faults with injectFaults); a missing
+// recording fails the test that needed it with the diagnostic, even when the code
+// under test swallowed the error.
 import { spawnSync } from 'node:child_process';
 import { cp, readdir, readFile, rm } from 'node:fs/promises';
 import path from 'node:path';
@@ -27,9 +28,10 @@ function runExample(env: Record<string, string> = {}) {
   });
 }
 
-it('the example project passes, replaying its recordings with no API key', () => {
+it('the example project passes, replaying its recordings with no API key, its failure tests included', () => {
   const result = runExample({ OPENAI_API_KEY: '' });
-  expect(result.stdout + result.stderr).toMatch(/Tests\s+3 passed/);
+  expect(result.stdout + result.stderr).toMatch(/Tests\s+5 passed/);
+  expect(result.stdout).toContain('failures.test.ts (2 tests)');
   expect(result.status).toBe(0);
 });
 
@@ -40,7 +42,7 @@ it('a missing recording fails the test that needed it, with the diagnostic, even
   const result = runExample();
   const output = result.stdout + result.stderr;
   expect(result.status).not.toBe(0);
-  expect(output).toMatch(/Tests\s+1 failed \| 2 passed/);
+  expect(output).toMatch(/Tests\s+1 failed \| 4 passed/);
   expect(output).toContain('this test made 1 request(s) with no recording');
   expect(output).toContain('test id: "explain.test.ts::explain > keeps going when the API fails"');
   expect(output).toContain('--mode record-if-missing');

@@ -44,7 +44,7 @@ describe('admin endpoints', () => {
     await client.chat.completions.create(chatParams(usage));
     await client.chat.completions.create({ ...chatParams(usage), temperature: 0 }).catch(() => undefined);
     const stats = await admin('stats');
-    expect(stats.totals).toEqual({ hits: 1, misses: 1, recorded: 0, forwarded: 0 });
+    expect(stats.totals).toEqual({ hits: 1, misses: 1, recorded: 0, forwarded: 0, faults: 0 });
     expect(stats.endpoints['/v1/chat/completions']).toMatchObject({ hits: 1, misses: 1 });
     const { misses } = await admin(`misses?test_id=${encodeURIComponent('tests/test_chat.py::test_one')}`);
     expect(misses).toHaveLength(1);

@@ -8,7 +8,8 @@ import type { TSchema } from 'typebox';
 import Value from 'typebox/value';
 import { ConfigError } from '../errors.js';
 import { compileRules, type CompiledRules } from '../keys/rules.js';
-import { OPTIONS, optionDefaults, type Options, type OptionSchema } from './schema.js';
+import { FaultSpecError, parseFaultRules, type FaultRule } from '../faults/spec.js';
+import { FAULTS_EXPECTED, OPTIONS, optionDefaults, type Options, type OptionSchema } from './schema.js';
 
 export { MODES, type Mode } from './schema.js';
 export { LAYOUTS, type Layout } from '../recordings/layout.js';
@@ -27,7 +28,7 @@ export interface Route {
 }
 
 /** Every option with its default, and what resolving makes of a few. */
-export type ServerConfig = Required<Omit<Options, 'recordings' | 'upstream' | 'routes' | 'pace' | 'normalize' | 'stateDir' | 'usageDir'>> & {
+export type ServerConfig = Required<Omit<Options, 'recordings' | 'upstream' | 'routes' | 'pace' | 'normalize' | 'stateDir' | 'usageDir' | 'faults'>> & {
   recordingsDir: string;
   upstream: URL;
   /** Longest prefix first; the last is the default route (prefix ''). */
@@ -37,6 +38,8 @@ export type ServerConfig = Required<Omit<Options, 'recordings' | 'upstream' | 'r
   stateDir: string;
   usageDir: string;
   rules: CompiledRules | undefined;
+  /** Server-wide fault rules (more can be set per test or run through the admin API). */
+  faults: FaultRule[];
   logStream?: NodeJS.WritableStream;
 };
 
@@ -74,8 +77,11 @@ export function expected(schema: OptionSchema): string {
 
 /** Throws a ConfigError naming the first thing in `value` the schema refuses. */
 export function checkOptions(value: unknown, schema: TSchema = OPTIONS): void {
-  const error = Value.Errors(schema, value).find((e) => e.keyword !== 'boolean');
-  if (!error) return;
+  const errors = Value.Errors(schema, value).filter((e) => e.keyword !== 'boolean');
+  const first = errors[0];
+  if (!first) return;
+  // A union's branches each complain about the value; the union itself says what the whole accepts.
+  const error = errors.filter((e) => e.instancePath === first.instancePath).reduce((outer, e) => (e.schemaPath.length < outer.schemaPath.length ? e : outer));
   const node = at(schema, error.schemaPath.slice(1)) as OptionSchema;
   const place = where(error.instancePath);
   if (error.keyword === 'additionalProperties') {
@@ -120,6 +126,17 @@ function parseRoutes(value: Record<string, string>, upstream: URL): Route[] {
   return routes;
 }
 
+/** Fault rules the schema let through as strings: each must parse. */
+function faultRules(value: string | string[] | undefined): FaultRule[] {
+  if (value === undefined) return [];
+  try {
+    return parseFaultRules(value);
+  } catch (error) {
+    if (error instanceof FaultSpecError) throw new ConfigError('faults', `expected ${FAULTS_EXPECTED}, got ${JSON.stringify(value)} (${error.message})`);
+    throw error;
+  }
+}
+
 /** The route for a path: the longest prefix that is the path or a folder of it. */
 export function routeFor(routes: Route[], path: string): Route {
   return routes.find((route) => route.prefix === '' || path === route.prefix || path.startsWith(`${route.prefix}/`)) as Route;
@@ -129,7 +146,7 @@ export function resolveConfig(options: ServerOptions = {}): ServerConfig {
   const { logStream, logLevel, ...rest } = options;
   const given = { ...rest, ...(logLevel === false ? { logLevel: 'silent' as const } : logLevel === undefined ? {} : { logLevel }) };
   checkOptions(given);
-  const { recordings, upstream, routes = {}, pace, normalize, stateDir, usageDir, ...plain } = { ...optionDefaults(), ...given } as Required<Options>;
+  const { recordings, upstream, routes = {}, pace, normalize, stateDir, usageDir, faults, ...plain } = { ...optionDefaults(), ...given } as Required<Options>;
   const upstreamUrl = parseUpstream('upstream', upstream);
   const state = stateDir ?? path.join(tmpdir(), 'llm-replay', createHash('sha256').update(path.resolve(recordings)).digest('hex').slice(0, 16));
   return {
@@ -141,6 +158,7 @@ export function resolveConfig(options: ServerOptions = {}): ServerConfig {
     stateDir: state,
     usageDir: usageDir ?? path.join(state, 'usage'),
     rules: compileRules(normalize),
+    faults: faultRules(faults),
     ...(logStream ? { logStream } : {}),
   };
 }

@@ -44,6 +44,7 @@ export interface OptionDoc {
 export type OptionSchema = TSchema & OptionDoc;
 
 const option = <T extends TSchema>(type: T) => Type.Optional(type);
+export const FAULTS_EXPECTED = 'a fault rule such as "status=503;rate=0.1;seed=7", or a list of them';
 const directory = { minLength: 1, expected: 'a directory path' };
 
 export const OPTIONS = Type.Object(
@@ -66,6 +67,7 @@ export const OPTIONS = Type.Object(
     strict: option(Type.Boolean({ default: false, flag: '--strict', description: 'refuse to start when a file in the recordings directory cannot be used (otherwise: a warning)' })),
     usageDir: option(Type.String({ ...directory, defaultText: '`<state dir>/usage`', flag: '--usage-dir <dir>', description: 'where the usage file (recordings hit, recorded, missed) is written on shutdown' })),
     normalize: option(Type.Array(NormalizeRuleSchema, { description: 'rules that take changing values out of keys (see [Normalisation rules](#normalisation-rules))' })),
+    faults: option(Type.Union([Type.String(), Type.Array(Type.String())], { expected: FAULTS_EXPECTED, flag: '--faults <rule>', description: 'faults for the whole server, e.g. `status=503;rate=0.1;seed=7` (a list of rules in a config file; see [Testing failures](#testing-failures))' })),
   },
   { additionalProperties: false },
 );

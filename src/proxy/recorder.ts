@@ -27,6 +27,8 @@ export interface Exchange {
   recordTiming?: boolean;
   /** performance.now() when the request arrived. */
   startedAt: number;
+  /** Passes an unrecorded answer on itself (its status and headers are set on the reply) instead of sending it as it came: fault injection. */
+  deliver?: (body: Readable, contentType: string | undefined) => void;
 }
 
 export type ForwardOutcome =
@@ -75,7 +77,8 @@ export class Recorder {
   headersReceived(reply: FastifyReply, head: UpstreamHead, body: Readable): ForwardOutcome | Promise<ForwardOutcome> {
     const { key } = this.exchange;
     if (!key || !this.persist) {
-      reply.send(body);
+      if (this.exchange.deliver) this.exchange.deliver(body, contentTypeOf(head.headers));
+      else reply.send(body);
       return { kind: 'passed-through' };
     }
     const format = streamFormatOf(contentTypeOf(head.headers));

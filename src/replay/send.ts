@@ -16,6 +16,13 @@ function pacedEvents(events: Buffer[], offsets: number[], factor: number, starte
   return Readable.from(paced(), { objectMode: false });
 }
 
+/** A prepared answer's wire events (a whole body: one), at its recorded pace when asked. */
+export function answerEvents(prepared: PreparedResponse, paceFactor: number, startedAt: number): Iterable<Buffer> | AsyncIterable<Buffer> {
+  const events = prepared.events ?? [prepared.body ?? Buffer.alloc(0)];
+  if (paceFactor === 0 || prepared.body || !prepared.offsets || prepared.offsets.length === 0) return events;
+  return pacedEvents(events, prepared.offsets, paceFactor, startedAt);
+}
+
 /** Sends a prepared answer whole, at once. */
 export function sendNow(reply: FastifyReply, prepared: PreparedResponse): FastifyReply {
   reply.code(prepared.status).headers(prepared.headers);

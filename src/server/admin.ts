@@ -1,13 +1,14 @@
 // The admin endpoints: an encapsulated plugin under a reserved prefix. Everything
 // under the prefix is answered here (unknown routes and methods get 404) and is never
 // proxied or recorded: health, stats, this run's misses, unused recordings, the usage
-// data, and switching the mode at runtime.
+// data, switching the mode at runtime, and the faults to inject (admin-faults.ts).
 import path from 'node:path';
 import type { FastifyInstance, FastifyPluginAsync } from 'fastify';
 import { MODES, type Mode } from '../config/schema.js';
 import { IdMapper } from '../proxy/ids.js';
 import { errorBody } from '../wire/error-body.js';
 import { isRecordingMode, type ProxyState } from './state.js';
+import { faultsAdmin } from './admin-faults.js';
 
 export const ADMIN_PREFIX = '/_llm-replay';
 
@@ -68,6 +69,8 @@ export const adminPlugin: FastifyPluginAsync = async (app) => {
     app.log.info(`llm-replay: mode ${previous} -> ${next}`);
     return { mode: next, previous };
   });
+
+  await app.register(faultsAdmin);
 
   // The whole prefix is reserved: what no route above answers is a 404 here, never forwarded.
   app.all('/', notFound(app));

@@ -18,6 +18,7 @@ import { IdMapper } from '../proxy/ids.js';
 import { redactUrl } from '../secrets/redact.js';
 import { RecordingStore } from '../recordings/store.js';
 import { Usage } from './usage.js';
+import { FaultRegistry } from '../faults/registry.js';
 
 export interface RunningServer {
   /** The server's base URL, e.g. http://127.0.0.1:8787 (clients add /v1). */
@@ -114,7 +115,8 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
   await app.register(replyFrom, { undici: agent, retryMethods: [], disableRequestLogging: true, destroyAgent: true });
   const ids = isRecording(config) && config.statefulIds ? await IdMapper.open(path.join(config.stateDir, 'upstream-ids.jsonl')) : undefined;
   const usage = new Usage();
-  const state: ProxyState = { config, store, answers: new ReplayAnswers(store), ids, usage, log: app.log, inflight: new Map() };
+  const faults = new FaultRegistry(config.faults);
+  const state: ProxyState = { config, store, answers: new ReplayAnswers(store), ids, usage, log: app.log, inflight: new Map(), faults };
   app.decorate('llmReplay', state);
   let served = false;
   // Shutdown, once requests in flight have finished: every write, the id journal, the usage file.
@@ -133,6 +135,8 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
   let sweeper: NodeJS.Timeout | undefined;
   app.addHook('preClose', async () => {
     sweeper = setInterval(() => app.server.closeIdleConnections(), 25);
+    // Injected delays and stalls would otherwise hold the close until their clients gave up.
+    faults.close();
   });
   app.addHook('onClose', async () => clearInterval(sweeper));
   // Every method Node's parser accepts is forwarded (WebDAV's PROPFIND, PURGE ...), not only fastify's defaults.

@@ -17,6 +17,7 @@ import { recordingDirFor } from '../recordings/layout.js';
 import { toLlamaStackForm } from '../recordings/llama-stack-form.js';
 import { isMultipart } from '../request/multipart.js';
 import type { IdMapper } from '../proxy/ids.js';
+import { answerIfFaulted } from './faulted.js';
 
 export function clientRequestOf(request: FastifyRequest): ClientRequest {
   return clientRequest(request.method, request.raw.url ?? '/', request.headers, Buffer.isBuffer(request.body) ? request.body : undefined);
@@ -60,8 +61,10 @@ async function replayHit(state: ProxyState, reply: FastifyReply, pending: Promis
   }
 }
 
-async function replayMiss(state: ProxyState, reply: FastifyReply, client: ClientRequest, key: RequestKey): Promise<FastifyReply> {
+/** A miss; `note` adds to the diagnostic (a faulted request says how to record it). */
+async function replayMiss(state: ProxyState, reply: FastifyReply, client: ClientRequest, key: RequestKey, note = ''): Promise<FastifyReply> {
   const report = await describeMiss(state.store, client, key);
+  report.message += note;
   state.usage.miss(report, key.endpoint);
   state.log.warn({ key: key.key, method: key.method, endpoint: client.path, testId: client.testId }, report.message);
   // 404: the official SDKs retry 408, 409, 429 and 5xx, never a 404.
@@ -111,20 +114,33 @@ async function recordIfMissing(state: ProxyState, request: FastifyRequest, reply
 export function createHandler(state: ProxyState) {
   return function handle(request: FastifyRequest, reply: FastifyReply): FastifyReply | Promise<FastifyReply> {
     const startedAt = performance.now();
-    const { config } = state;
     const client = clientRequestOf(request);
-    if (config.mode === 'live') {
-      state.usage.forwarded(client.path);
-      return forward(request, reply, { client, upstreamUrl: upstreamUrlFor(config, client), startedAt }).then(() => reply);
-    }
+    // Live mode keys nothing, unless a fault may need the key.
+    if (state.config.mode === 'live' && !state.faults.armed(client.headers)) return live(request, reply, client, startedAt);
     if (client.body.kind === 'bytes' && isMultipart(client.body.contentType)) return readMultipartParts(client).then(() => handleKeyed(request, reply, client, startedAt));
     return handleKeyed(request, reply, client, startedAt);
   };
+
+  function live(request: FastifyRequest, reply: FastifyReply, client: ClientRequest, startedAt: number): Promise<FastifyReply> {
+    state.usage.forwarded(client.path);
+    return forward(request, reply, { client, upstreamUrl: upstreamUrlFor(state.config, client), startedAt }).then(() => reply);
+  }
 
   function handleKeyed(request: FastifyRequest, reply: FastifyReply, client: ClientRequest, startedAt: number): FastifyReply | Promise<FastifyReply> {
     const { config, answers } = state;
     const upstreamHost = routeFor(config.routes, client.path).upstream.host;
     const key = computeKey(config.keyScheme, client, { upstreamHost, ...(config.rules ? { rules: config.rules } : {}) });
+    if (state.faults.armed(client.headers)) {
+      const faulted = answerIfFaulted(state, request, reply, {
+        client,
+        key,
+        startedAt,
+        exchange: () => (config.mode === 'live' ? { client, upstreamUrl: upstreamUrlFor(config, client), startedAt } : withRealIds(state, { client, key, upstreamUrl: upstreamUrlFor(config, client), startedAt }, key)),
+        miss: (note) => replayMiss(state, reply, client, key, note),
+      });
+      if (faulted) return faulted;
+    }
+    if (config.mode === 'live') return live(request, reply, client, startedAt);
     if (config.mode === 'replay') {
       // The common case, answered without a single await: a recording already in memory, sent at once.
       const ready = config.paceFactor === 0 ? answers.ready(key.key) : undefined;

@@ -1,8 +1,10 @@
 // What the server's parts share, decorated on the fastify instance as `llmReplay`:
 // the resolved options, the recordings, the prepared answers, the id mapper of the
-// record modes, this run's usage, and record-if-missing's requests in flight.
+// record modes, this run's usage, record-if-missing's requests in flight, and the
+// faults to inject.
 import type { FastifyBaseLogger } from 'fastify';
 import type { ServerConfig } from '../config/options.js';
+import type { FaultRegistry } from '../faults/registry.js';
 import type { IdMapper } from '../proxy/ids.js';
 import type { RecordingStore } from '../recordings/store.js';
 import type { ReplayAnswers } from '../replay/answers.js';
@@ -18,6 +20,8 @@ export interface ProxyState {
   /** Record-if-missing: the recording in flight per key, so identical requests reach the upstream once. */
   inflight: Map<string, Promise<boolean>>;
   usage: Usage;
+  /** The faults in force and those injected. */
+  faults: FaultRegistry;
 }
 
 declare module 'fastify' {

@@ -1,4 +1,4 @@
-// What a run did: recordings hit, recorded, missed, per endpoint. Served by the admin
+// What a run did: recordings hit, recorded, missed, faults injected, per endpoint. Served by the admin
 // endpoints and written to a usage file on shutdown, which `prune` reads (several
 // test shards each write their own; prune merges them).
 import { mkdir, writeFile } from 'node:fs/promises';
@@ -10,6 +10,8 @@ export interface EndpointStats {
   misses: number;
   recorded: number;
   forwarded: number;
+  /** Answers llm-replay faulted on purpose (never counted as real errors). */
+  faults: number;
 }
 
 export interface UsageFile {
@@ -24,6 +26,8 @@ export interface UsageFile {
   /** Keys written by this run. */
   recorded: string[];
   misses: Array<Omit<MissReport, 'message'> & { message: string }>;
+  /** How many answers were faulted on purpose. */
+  injected_faults: number;
 }
 
 const MAX_MISSES = 1000;
@@ -37,7 +41,7 @@ export class Usage {
 
   private stats(endpoint: string): EndpointStats {
     let stats = this.endpoints.get(endpoint);
-    if (!stats) this.endpoints.set(endpoint, (stats = { hits: 0, misses: 0, recorded: 0, forwarded: 0 }));
+    if (!stats) this.endpoints.set(endpoint, (stats = { hits: 0, misses: 0, recorded: 0, forwarded: 0, faults: 0 }));
     return stats;
   }
 
@@ -60,13 +64,18 @@ export class Usage {
     this.stats(endpoint).forwarded++;
   }
 
+  fault(endpoint: string): void {
+    this.stats(endpoint).faults++;
+  }
+
   totals(): EndpointStats {
-    const total: EndpointStats = { hits: 0, misses: 0, recorded: 0, forwarded: 0 };
+    const total: EndpointStats = { hits: 0, misses: 0, recorded: 0, forwarded: 0, faults: 0 };
     for (const stats of this.endpoints.values()) {
       total.hits += stats.hits;
       total.misses += stats.misses;
       total.recorded += stats.recorded;
       total.forwarded += stats.forwarded;
+      total.faults += stats.faults;
     }
     return total;
   }
@@ -82,6 +91,7 @@ export class Usage {
       hits: [...this.hits.keys()].sort(),
       recorded: [...this.recorded].sort(),
       misses: this.misses,
+      injected_faults: this.totals().faults,
     };
   }
 

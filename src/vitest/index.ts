@@ -11,6 +11,7 @@ import type { ServerOptions } from '../config/options.js';
 import { ROOT_VARIABLE, URL_VARIABLE } from './test-id.js';
 
 export { ROOT_VARIABLE, URL_VARIABLE, testIdFor } from './test-id.js';
+export { injectFaults } from './faults.js';
 
 function routeUrl(base: string, routes: Record<string, string> | undefined, prefix: string): string {
   return routes && prefix in routes ? `${base}${prefix}` : base;
@@ -22,7 +23,7 @@ function routeUrl(base: string, routes: Record<string, string> | undefined, pref
  */
 export function globalSetup(options: ServerOptions = {}) {
   return async function setup(project?: { config?: { root?: string } }): Promise<() => Promise<void>> {
-    // Loaded here, not at the top: a test file that imports this module needs none of the server.
+    // Loaded here, not at the top: test files import this module for injectFaults and need none of the server.
     const { startServer } = await import('../server/app.js');
     const fromFile = readConfigFile(DEFAULT_CONFIG_FILE, false);
     const env = process.env;

@@ -3,6 +3,7 @@
 import OpenAI from 'openai';
 
 const MODEL = 'openai/gpt-5.1-chat';
+const FALLBACK_MODEL = 'openai/gpt-5.5';
 
 export async function explain(question: string): Promise<string> {
   const client = new OpenAI();
@@ -34,4 +35,18 @@ export async function explainOrNothing(question: string): Promise<string> {
   } catch {
     return '';
   }
+}
+
+/** Asks the main model (the SDK retries it once); when it still fails, asks the fallback model. */
+export async function explainWithFallback(question: string): Promise<{ model: string; answer: string }> {
+  const client = new OpenAI({ maxRetries: 1 });
+  for (const model of [MODEL, FALLBACK_MODEL]) {
+    try {
+      const answer = await client.chat.completions.create({ model, messages: [{ role: 'user', content: question }] });
+      return { model, answer: answer.choices[0]?.message.content ?? '' };
+    } catch (error) {
+      if (model === FALLBACK_MODEL || !(error instanceof OpenAI.APIError) || (error.status !== undefined && error.status < 500 && error.status !== 429)) throw error;
+    }
+  }
+  throw new Error('unreachable');
 }

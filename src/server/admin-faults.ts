@@ -1,0 +1,71 @@
+// Admin routes for fault injection, registered inside the admin plugin:
+//   GET    /faults[?test_id=]          the rules in force and the faults injected
+//   PUT    /faults {"faults", "test_id"?, "run"?}   set the rules of a test, a run, or the server
+//   DELETE /faults[?test_id=|?run=]    clear them (no scope: every rule, server-wide too)
+import type { FastifyPluginAsync, FastifyReply } from 'fastify';
+import { FaultSpecError, parseFaultRules } from '../faults/spec.js';
+import type { FaultScope } from '../faults/registry.js';
+import { errorBody } from '../wire/error-body.js';
+
+interface ScopeQuery {
+  test_id?: string;
+  run?: string;
+}
+
+function badRequest(reply: FastifyReply, message: string, param: string | null = null) {
+  return reply.code(400).send(errorBody(`llm-replay: ${message}`, 'invalid_request_error', 'llm_replay_bad_fault', param));
+}
+
+/** The scope named by test_id or run (at most one); a string, or an error message. */
+function scopeOf(source: Record<string, unknown>): FaultScope | string {
+  const { test_id: testId, run } = source;
+  if (testId !== undefined && run !== undefined) return 'give test_id or run, not both';
+  if (testId !== undefined) return typeof testId === 'string' && testId !== '' ? { testId } : 'test_id must be a non-empty string';
+  if (run !== undefined) return typeof run === 'string' && run !== '' ? { run } : 'run must be a non-empty string';
+  return {};
+}
+
+function describeScope(scope: FaultScope): Record<string, string> {
+  return scope.testId !== undefined ? { test_id: scope.testId } : scope.run !== undefined ? { run: scope.run } : { server: 'all requests' };
+}
+
+export const faultsAdmin: FastifyPluginAsync = async (app) => {
+  const { faults } = app.llmReplay;
+
+  app.get<{ Querystring: ScopeQuery }>('/faults', async (request) => {
+    const testId = request.query.test_id;
+    if (testId === undefined) return { in_force: faults.inForce(), injected: faults.injections() };
+    const injected = faults.injections(testId).tests[testId] ?? { count: 0, recent: [] };
+    return { test_id: testId, in_force: faults.rulesFor(testId), injected };
+  });
+
+  app.put<{ Body: Buffer }>('/faults', async (request, reply) => {
+    let body: unknown;
+    try {
+      body = JSON.parse(request.body?.toString('utf8') ?? '');
+    } catch {
+      body = undefined;
+    }
+    if (typeof body !== 'object' || body === null || Array.isArray(body) || !('faults' in body)) {
+      return badRequest(reply, 'send {"faults": "status=429;on=1"} (a string or a list), with "test_id" or "run" to limit them to one test or run', 'faults');
+    }
+    const scope = scopeOf(body as Record<string, unknown>);
+    if (typeof scope === 'string') return badRequest(reply, scope);
+    try {
+      const rules = parseFaultRules((body as { faults: unknown }).faults);
+      faults.set(scope, rules);
+      app.log.info({ ...describeScope(scope), faults: rules.map((rule) => rule.text) }, 'llm-replay: faults set');
+      return { ...describeScope(scope), faults: rules.map((rule) => rule.text) };
+    } catch (error) {
+      if (error instanceof FaultSpecError) return badRequest(reply, `faults: ${error.message}`, 'faults');
+      throw error;
+    }
+  });
+
+  app.delete<{ Querystring: ScopeQuery }>('/faults', async (request, reply) => {
+    const scope = scopeOf(request.query as Record<string, unknown>);
+    if (typeof scope === 'string') return badRequest(reply, scope);
+    faults.clear(scope);
+    return { cleared: describeScope(scope) };
+  });
+};

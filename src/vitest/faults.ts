@@ -1,0 +1,33 @@
+// injectFaults('status=429;on=1'): faults for the current test only, cleared when
+// it finishes. Plain requests to the admin API: nothing of the server is loaded.
+import { onTestFinished } from 'vitest';
+import { currentTestId } from './current-test.js';
+import { URL_VARIABLE } from './test-id.js';
+
+const FAULTS_PATH = '/_llm-replay/faults';
+
+async function admin(url: string, init: RequestInit): Promise<void> {
+  const response = await fetch(url, init);
+  if (response.ok) return;
+  const text = await response.text();
+  let message = text;
+  try {
+    message = (JSON.parse(text) as { error: { message: string } }).error.message;
+  } catch {
+    // not llm-replay's error body: the text as it is
+  }
+  throw new Error(`${init.method} ${FAULTS_PATH}: ${response.status} ${message}`);
+}
+
+/**
+ * Sets faults (the x-llm-replay-fault grammar, one rule or a list) for every request
+ * of the current test, from now until it finishes. Occurrences count from this call.
+ */
+export async function injectFaults(faults: string | string[]): Promise<void> {
+  const base = process.env[URL_VARIABLE];
+  if (!base) throw new Error(`llm-replay: injectFaults needs the server of llm-replay's globalSetup (${URL_VARIABLE} is not set)`);
+  const testId = currentTestId();
+  if (!testId) throw new Error('llm-replay: injectFaults must be called inside a test');
+  await admin(`${base}${FAULTS_PATH}`, { method: 'PUT', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ test_id: testId, faults }) });
+  onTestFinished(() => admin(`${base}${FAULTS_PATH}?test_id=${encodeURIComponent(testId)}`, { method: 'DELETE' }));
+}
