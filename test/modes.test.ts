@@ -118,7 +118,9 @@ describe('upstream errors and misses', () => {
   it('a replay miss is a 404 that names the request, shows the nearest recording and how to record', async () => {
     await openai(await start('record'), { testId: 'tests/test_chat.py::test_laws' }).chat.completions.create(chatParams(usage));
     await Promise.all(servers.splice(0).map((s) => s.close()));
-    const client = openai(await start('replay'), { testId: 'tests/test_chat.py::test_laws' });
+    const replayer = await start('replay');
+    await replayer.catalogue.build();
+    const client = openai(replayer, { testId: 'tests/test_chat.py::test_laws' });
     const changed = { ...chatParams(usage), temperature: 0.2 };
     const error = await client.chat.completions.create(changed).then(
       () => undefined,

@@ -38,6 +38,7 @@ describe('admin endpoints', () => {
     const upstream = await fakeOpenAi().start();
     cleanup.push(() => upstream.stop());
     const server = await start({ mode: 'replay', upstream: upstream.url });
+    await server.catalogue.build();
     const admin = (p: string, init?: RequestInit) => fetch(`${server.url}/_llm-replay/${p}`, init).then(json) as Promise<any>;
     expect(await admin('health')).toEqual({ status: 'ok', mode: 'replay', recordings: 3 });
     const client = openai(server, { testId: 'tests/test_chat.py::test_one' });

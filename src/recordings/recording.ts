@@ -85,12 +85,15 @@ function fail(file: string, message: string): never {
   throw new RecordingFileError(file, message);
 }
 
-/** Parses and validates a recording file's text. */
-export function parseRecording(text: string, file: string): Recording {
+/**
+ * Parses and validates a recording file's text. `exactNumbers` false reads numbers
+ * as JSON.parse does, some thirty times faster, for callers that only look.
+ */
+export function parseRecording(text: string, file: string, exactNumbers = true): Recording {
   if (text.trim() === '') fail(file, 'the file is empty');
   let data: JsonValue;
   try {
-    data = parseLossless(applyIdMapping(text));
+    data = exactNumbers ? parseLossless(applyIdMapping(text)) : (JSON.parse(applyIdMapping(text)) as JsonValue);
   } catch (error) {
     fail(file, `not valid JSON (${(error as Error).message})`);
   }

@@ -24,6 +24,15 @@ export interface IndexEntry {
   modelList: boolean;
 }
 
+/** A recording that has just reached the disk. */
+export interface WrittenRecording {
+  key: string;
+  /** Absolute path. */
+  file: string;
+  recording: Recording;
+  bytes: number;
+}
+
 export class RecordingStore {
   /**
    * Where each key's file is. For the usual `<key>.json` only its folder is kept, one
@@ -34,6 +43,7 @@ export class RecordingStore {
   private readonly index = new Map<string, string | IndexEntry>();
   private readonly folders = new Map<string, string>();
   private readonly saveListeners: Array<(key: string) => void> = [];
+  private readonly writtenListeners: Array<(written: WrittenRecording) => void> = [];
   private readonly pendingWrites = new Set<Promise<void>>();
   /** Recordings just written, prepared for replay only if they are asked for. */
   private readonly fresh = new Map<string, Recording>();
@@ -114,15 +124,15 @@ export class RecordingStore {
     return shared;
   }
 
-  /** Reads and validates one recording file. */
-  async read(file: string): Promise<Recording> {
+  /** Reads and validates one recording file (`exactNumbers` false: numbers as JSON.parse reads them, for a look only). */
+  async read(file: string, exactNumbers = true): Promise<Recording> {
     let text: string;
     try {
       text = await readFile(file, 'utf8');
     } catch (error) {
       throw new RecordingFileError(file, `cannot be read (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`);
     }
-    return parseRecording(text, file);
+    return parseRecording(text, file, exactNumbers);
   }
 
   /** The recordings behind a key (several for a model list). */
@@ -147,6 +157,11 @@ export class RecordingStore {
     this.saveListeners.push(listener);
   }
 
+  /** Calls `listener` once each recording saved from now on is on disk. */
+  onWritten(listener: (written: WrittenRecording) => void): void {
+    this.writtenListeners.push(listener);
+  }
+
   /**
    * Stores a recording: answerable at once from memory, on disk atomically.
    * `relativeDir` is where a new key goes; a key already on disk is rewritten in place.
@@ -167,16 +182,23 @@ export class RecordingStore {
       this.fresh.set(key, recording);
       if (this.fresh.size > CACHE_LIMIT) this.fresh.delete(this.fresh.keys().next().value as string);
     }
-    const write = writeAtomically(target, serializeRecording(recording))
-      .catch((error: unknown) => {
-        // Not on disk means not recorded: forget it so the next request tries again.
-        if (!existing) {
-          this.index.delete(key);
-          this.fresh.delete(key);
-          for (const listener of this.saveListeners) listener(key);
-        }
-        throw new RecordingFileError(target, `cannot be written (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`);
-      })
+    const text = serializeRecording(recording);
+    const write = writeAtomically(target, text)
+      .then(
+        () => {
+          const written = { key, file: target, recording, bytes: Buffer.byteLength(text) };
+          for (const listener of this.writtenListeners) listener(written);
+        },
+        (error: unknown) => {
+          // Not on disk means not recorded: forget it so the next request tries again.
+          if (!existing) {
+            this.index.delete(key);
+            this.fresh.delete(key);
+            for (const listener of this.saveListeners) listener(key);
+          }
+          throw new RecordingFileError(target, `cannot be written (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`);
+        },
+      )
       .finally(() => this.pendingWrites.delete(write));
     this.pendingWrites.add(write);
     return write;
@@ -185,20 +207,5 @@ export class RecordingStore {
   /** Waits for every write in flight (used on shutdown). */
   async drain(): Promise<void> {
     await Promise.allSettled([...this.pendingWrites]);
-  }
-
-  /** Reads every recording; returns the ones that cannot be used, with why. */
-  async validate(): Promise<Array<{ file: string; reason: string }>> {
-    const bad: Array<{ file: string; reason: string }> = [];
-    for (const entry of [...this.entries()]) {
-      for (const file of entry.files) {
-        try {
-          await this.read(file);
-        } catch (error) {
-          bad.push({ file, reason: (error as Error).message.replace(`${file}: `, '') });
-        }
-      }
-    }
-    return bad;
   }
 }

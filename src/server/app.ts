@@ -16,6 +16,7 @@ import { ReplayAnswers } from '../replay/answers.js';
 import { errorBody } from '../wire/error-body.js';
 import { IdMapper } from '../proxy/ids.js';
 import { redactUrl } from '../secrets/redact.js';
+import { RecordingCatalogue } from '../recordings/catalogue.js';
 import { RecordingStore } from '../recordings/store.js';
 import { Usage } from './usage.js';
 import { FaultRegistry } from '../faults/registry.js';
@@ -26,6 +27,7 @@ export interface RunningServer {
   port: number;
   config: ServerConfig;
   store: RecordingStore;
+  catalogue: RecordingCatalogue;
   usage: Usage;
   app: FastifyInstance;
   /** Stops accepting requests, lets those in flight finish, waits for every write, writes the usage file. */
@@ -54,22 +56,27 @@ async function prepareRecordingsDir(config: ServerConfig): Promise<void> {
   });
 }
 
-/** Files the index passed over, and (checked in the background unless strict) files that do not parse. */
-async function reportUnusableFiles(app: FastifyInstance, store: RecordingStore, config: ServerConfig): Promise<void> {
+/**
+ * Files the index passed over, and files that do not parse, found as the catalogue
+ * reads them: after listening, so a large directory does not delay the first answer,
+ * or before it with --strict, which refuses to start on any.
+ */
+async function reportUnusableFiles(app: FastifyInstance, store: RecordingStore, catalogue: RecordingCatalogue, config: ServerConfig): Promise<void> {
   const skipped = store.skipped.map(({ file, reason }) => `${file}: ${reason}`);
+  const unusable = () => [...catalogue.problems].map(([file, reason]) => `${path.join(store.dir, file)}: ${reason}`);
   if (config.strict) {
-    const bad = [...skipped, ...(await store.validate()).map(({ file, reason }) => `${file}: ${reason}`)];
+    await catalogue.build();
+    const bad = [...skipped, ...unusable()];
     if (bad.length > 0) throw new ConfigError('strict', `${bad.length} unusable file(s) in ${config.recordingsDir}:\n  ${bad.join('\n  ')}`);
     return;
   }
   for (const line of skipped) app.log.warn(`llm-replay: ignoring ${line}`);
-  // Checked after listening, so a large directory does not delay the first answer.
   setImmediate(() => {
-    store.validate().then(
-      (bad) => {
-        for (const { file, reason } of bad) app.log.warn(`llm-replay: unusable recording ${file}: ${reason}`);
+    catalogue.build().then(
+      () => {
+        for (const line of unusable()) app.log.warn(`llm-replay: unusable recording ${line}`);
       },
-      () => undefined,
+      (error: Error) => app.log.warn(`llm-replay: cannot catalogue ${config.recordingsDir}: ${error.message}`),
     );
   });
 }
@@ -116,7 +123,8 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
   const ids = isRecording(config) && config.statefulIds ? await IdMapper.open(path.join(config.stateDir, 'upstream-ids.jsonl')) : undefined;
   const usage = new Usage();
   const faults = new FaultRegistry(config.faults);
-  const state: ProxyState = { config, store, answers: new ReplayAnswers(store), ids, usage, log: app.log, inflight: new Map(), faults };
+  const catalogue = new RecordingCatalogue(store);
+  const state: ProxyState = { config, store, catalogue, answers: new ReplayAnswers(store), ids, usage, log: app.log, inflight: new Map(), faults };
   app.decorate('llmReplay', state);
   let served = false;
   // Shutdown, once requests in flight have finished: every write, the id journal, the usage file.
@@ -147,7 +155,7 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
   app.all('/*', createHandler(state));
 
   try {
-    await reportUnusableFiles(app, store, config);
+    await reportUnusableFiles(app, store, catalogue, config);
     // The CLI prints its own one-line start-up message; fastify's "Server listening" would repeat it.
     const level = app.log.level;
     if (config.logLevel !== 'silent') app.log.level = 'warn';
@@ -172,6 +180,7 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
     port,
     config,
     store,
+    catalogue,
     usage,
     app,
     /** Stops accepting requests, lets those in flight finish, then runs the onClose hooks (writes, usage file). */

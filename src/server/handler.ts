@@ -63,7 +63,7 @@ async function replayHit(state: ProxyState, reply: FastifyReply, pending: Promis
 
 /** A miss; `note` adds to the diagnostic (a faulted request says how to record it). */
 async function replayMiss(state: ProxyState, reply: FastifyReply, client: ClientRequest, key: RequestKey, note = ''): Promise<FastifyReply> {
-  const report = await describeMiss(state.store, client, key);
+  const report = await describeMiss(state.catalogue, client, key);
   report.message += note;
   state.usage.miss(report, key.endpoint);
   state.log.warn({ key: key.key, method: key.method, endpoint: client.path, testId: client.testId }, report.message);

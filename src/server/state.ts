@@ -1,11 +1,12 @@
 // What the server's parts share, decorated on the fastify instance as `llmReplay`:
-// the resolved options, the recordings, the prepared answers, the id mapper of the
-// record modes, this run's usage, record-if-missing's requests in flight, and the
-// faults to inject.
+// the resolved options, the recordings and their catalogue, the prepared answers,
+// the id mapper of the record modes, this run's usage, record-if-missing's requests
+// in flight, and the faults to inject.
 import type { FastifyBaseLogger } from 'fastify';
 import type { ServerConfig } from '../config/options.js';
 import type { FaultRegistry } from '../faults/registry.js';
 import type { IdMapper } from '../proxy/ids.js';
+import type { RecordingCatalogue } from '../recordings/catalogue.js';
 import type { RecordingStore } from '../recordings/store.js';
 import type { ReplayAnswers } from '../replay/answers.js';
 import type { Usage } from './usage.js';
@@ -13,6 +14,8 @@ import type { Usage } from './usage.js';
 export interface ProxyState {
   config: ServerConfig;
   store: RecordingStore;
+  /** A few facts about every recording, read in the background after start-up. */
+  catalogue: RecordingCatalogue;
   answers: ReplayAnswers;
   /** Deterministic ids in record modes; undefined when switched off. */
   ids: IdMapper | undefined;

@@ -1,0 +1,166 @@
+// Replay misses against a corpus: the catalogue holds a few facts per recording (never
+// a body), the nearest recording is found from it, and only that one file is read.
+import { stat, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { computeKey, keyOfRecording } from '../src/keys/index.js';
+import type { Recording } from '../src/recordings/recording.js';
+import { RecordingCatalogue, type CatalogueEntry } from '../src/recordings/catalogue.js';
+import { RecordingStore } from '../src/recordings/store.js';
+import { describeMiss } from '../src/replay/miss-report.js';
+import { classifyBody } from '../src/request/client-request.js';
+import { fakeOpenAi, chatParams, seed } from './support/seeds.js';
+import { json, openai, workspace } from './support/harness.js';
+
+const ws = workspace();
+
+const WORDS = 'alpha bravo charlie delta echo foxtrot golf hotel india juliet kilo lima mike november oscar papa quebec romeo sierra tango uniform victor whiskey xray yankee zulu'.split(' ');
+
+/** Deterministic text of about `words` words, different for every seed. */
+function prose(seedValue: number, words: number): string {
+  let state = seedValue * 2654435761 + 1;
+  const out: string[] = [];
+  for (let i = 0; i < words; i++) {
+    state = (Math.imul(state, 1103515245) + 12345) >>> 0;
+    out.push(WORDS[state % WORDS.length] as string);
+  }
+  return out.join(' ');
+}
+
+const SYSTEM = 'You are a careful assistant. Answer in one short paragraph and cite nothing.';
+
+function chatBody(i: number, words = 300): { model: string; messages: Array<{ role: string; content: string }>; temperature: number } {
+  return { model: 'gpt-4o', messages: [{ role: 'system', content: SYSTEM }, { role: 'user', content: prose(i, words) }], temperature: 0.7 };
+}
+
+function recordingOf(body: unknown, testId: string | null = null): Recording {
+  return {
+    test_id: testId,
+    request: { method: 'POST', url: 'https://api.openai.com/v1/chat/completions', headers: {}, body: body as Recording['request']['body'], endpoint: '/v1/chat/completions', model: 'gpt-4o' },
+    response: { body: { id: 'chatcmpl-1', object: 'chat.completion', choices: [] }, is_streaming: false },
+    id_normalization_mapping: {},
+  };
+}
+
+/** Writes recordings named by their keys; returns their file names. */
+async function writeCorpus(dir: string, bodies: unknown[], testId: string | null = null): Promise<string[]> {
+  return Promise.all(
+    bodies.map(async (body) => {
+      const recording = recordingOf(body, testId);
+      const file = `${keyOfRecording('default', recording)}.json`;
+      await writeFile(path.join(dir, file), JSON.stringify(recording, null, 2));
+      return file;
+    }),
+  );
+}
+
+function post(url: string, body: unknown, testId?: string): Promise<Response> {
+  return fetch(`${url}/v1/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json', ...(testId ? { 'x-test-id': testId } : {}) }, body: JSON.stringify(body) });
+}
+
+/** Every string an entry holds, however deep. */
+function stringsOf(value: unknown): string[] {
+  if (typeof value === 'string') return [value];
+  if (value === null || typeof value !== 'object' || ArrayBuffer.isView(value)) return [];
+  return Object.values(value as Record<string, unknown>).flatMap(stringsOf);
+}
+
+function footprint(entry: CatalogueEntry): number {
+  return JSON.stringify(entry, (_key, value: unknown) => (ArrayBuffer.isView(value) ? Array.from(value as Uint32Array) : value)).length;
+}
+
+describe('the nearest recording to a miss', () => {
+  it('is found among hundreds from the catalogue, and only its own file is read', async () => {
+    const bodies = Array.from({ length: 300 }, (_, i) => chatBody(i));
+    const files = await writeCorpus(ws.dir, bodies);
+    const server = await ws.start({ mode: 'replay' });
+    await server.catalogue.build();
+    expect(server.catalogue.size).toBe(300);
+    // Every other file is now garbage: a report that read any of them would show it.
+    const target = 137;
+    await Promise.all(files.map((file, i) => (i === target ? undefined : writeFile(path.join(ws.dir, file), 'not json'))));
+    const base = bodies[target]!;
+
+    const temperature = (await json(await post(server.url, { ...base, temperature: 0.2 }))).error.message as string;
+    expect(temperature).toContain(files[target]);
+    expect(temperature).toContain('body.temperature: recorded 0.7, requested 0.2');
+    expect(temperature).not.toContain('cannot be read');
+
+    const words = base.messages[1]!.content.split(' ');
+    words[150] = 'changed';
+    const edited = (await json(await post(server.url, { ...base, messages: [base.messages[0], { role: 'user', content: words.join(' ') }] }))).error.message as string;
+    expect(edited).toContain(files[target]);
+    expect(edited).toContain('body.messages[1].content: recorded');
+
+    const appended = (await json(await post(server.url, { ...base, messages: [...base.messages, { role: 'assistant', content: 'Sure.' }] }))).error.message as string;
+    expect(appended).toContain(files[target]);
+    expect(appended).toContain('body.messages[2].content: recorded (absent), requested "Sure."');
+    expect(appended).not.toMatch(/still being catalogued/);
+  });
+
+  it('prefers the same body under another test id to another body under the same test id', async () => {
+    const [mine] = await writeCorpus(ws.dir, [chatBody(1)], 'tests/test_a.py::test_one');
+    await writeCorpus(ws.dir, [chatBody(2), chatBody(3)], 'tests/test_a.py::test_two');
+    const server = await ws.start({ mode: 'replay' });
+    await server.catalogue.build();
+    const message = (await json(await post(server.url, chatBody(1), 'tests/test_a.py::test_two'))).error.message as string;
+    expect(message).toContain(mine);
+    expect(message).toContain('test id: recorded "tests/test_a.py::test_one", requested "tests/test_a.py::test_two"');
+  });
+
+  it('is reported as possibly missing while the catalogue is still being read, and found once it is', async () => {
+    const [file] = await writeCorpus(ws.dir, [chatBody(5), chatBody(6), chatBody(7)]);
+    const store = await RecordingStore.open(ws.dir);
+    const catalogue = new RecordingCatalogue(store);
+    const body = Buffer.from(JSON.stringify({ ...chatBody(5), temperature: 0 }));
+    const client = { method: 'POST', path: '/v1/chat/completions', query: '', headers: {}, body: classifyBody(body, 'application/json'), testId: null };
+    const key = computeKey('default', client, { upstreamHost: 'api.openai.com' });
+    const early = await describeMiss(catalogue, client, key);
+    expect(early.message).toContain('No recording has POST /v1/chat/completions at all so far.');
+    expect(early.message).toContain('The recordings are still being catalogued, 0 of 3 files read: a nearer one may exist.');
+    await catalogue.build();
+    const later = await describeMiss(catalogue, client, key);
+    expect(later.message).toContain(file);
+    expect(later.nearest?.differences).toEqual(['body.temperature: recorded 0.7, requested 0']);
+  });
+});
+
+describe('the catalogue', () => {
+  it('holds the same few facts for a 1 KB prompt as for a 400 KB one, never the body', async () => {
+    const [small, large] = await writeCorpus(ws.dir, [chatBody(1, 150), chatBody(2, 60_000)]);
+    const store = await RecordingStore.open(ws.dir);
+    const catalogue = new RecordingCatalogue(store);
+    await catalogue.build();
+    const smallEntry = catalogue.get(small!)!;
+    const largeEntry = catalogue.get(large!)!;
+    expect((await stat(path.join(ws.dir, large!))).size).toBeGreaterThan(300_000);
+    expect(largeEntry).toMatchObject({ key: large!.slice(0, 64), occurrence: 1, file: large, method: 'POST', endpoint: '/v1/chat/completions', model: 'gpt-4o', testId: null, status: 200, streaming: false });
+    expect(largeEntry.bytes).toBe((await stat(path.join(ws.dir, large!))).size);
+    expect(Math.max(...stringsOf(largeEntry).map((s) => s.length))).toBeLessThan(100);
+    expect(Math.abs(footprint(largeEntry) - footprint(smallEntry))).toBeLessThan(64);
+    expect(catalogue.complete).toBe(true);
+    expect(catalogue.progress).toEqual({ read: 2, total: 2 });
+  });
+
+  it('names the files it cannot use', async () => {
+    await writeCorpus(ws.dir, [chatBody(1)]);
+    await writeFile(path.join(ws.dir, `${'a'.repeat(64)}.json`), '{"request": {}}');
+    const catalogue = new RecordingCatalogue(await RecordingStore.open(ws.dir));
+    await catalogue.build();
+    expect(catalogue.size).toBe(1);
+    expect([...catalogue.problems]).toEqual([[`${'a'.repeat(64)}.json`, 'not a recording: no "response" object']]);
+  });
+
+  it('takes in what the server records, as it is written', async () => {
+    const upstream = await fakeOpenAi().start();
+    ws.cleanup.push(() => upstream.stop());
+    const server = await ws.start({ mode: 'record', upstream: upstream.url });
+    await server.catalogue.build();
+    const exchange = seed('gpt-5.1-chat', 'Usage');
+    await openai(server, { testId: 'tests/test_c.py::test_one' }).chat.completions.create(chatParams(exchange));
+    const [entry] = [...server.catalogue.entries()];
+    expect(entry).toMatchObject({ method: 'POST', endpoint: '/v1/chat/completions', model: exchange.request.model, testId: 'tests/test_c.py::test_one', status: 200, streaming: false, occurrence: 1 });
+    expect(entry!.bytes).toBe((await stat(path.join(ws.dir, entry!.file))).size);
+    expect(entry!.file).toBe(`${entry!.key}.json`);
+  });
+});
