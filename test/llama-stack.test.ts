@@ -64,6 +64,7 @@ describe('serving llama-stack recordings', () => {
 
   it('without the test id it is a miss that shows the test id as the difference', async () => {
     const server = await start();
+    await server.catalogue.build();
     const error = await openai(server)
       .chat.completions.create({ model: 'gpt-4o', messages: [{ role: 'user', content: 'What are the 5 Ds of dodgeball?' }], stream: true })
       .catch((e: Error) => e);

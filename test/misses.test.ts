@@ -47,7 +47,7 @@ async function writeCorpus(dir: string, bodies: unknown[], testId: string | null
   return Promise.all(
     bodies.map(async (body) => {
       const recording = recordingOf(body, testId);
-      const file = `${keyOfRecording('default', recording)}.json`;
+      const file = `${await keyOfRecording('default', recording)}.json`;
       await writeFile(path.join(dir, file), JSON.stringify(recording, null, 2));
       return file;
     }),
