@@ -141,7 +141,8 @@ describe('unusable recordings', () => {
     let logText = '';
     logs.on('data', (part: Buffer) => (logText += part.toString()));
     const server = await start({ mode: 'replay', logLevel: 'warn', logStream: logs });
-    await new Promise((resolve) => setTimeout(resolve, 200)); // the background check
+    await server.catalogue.build(); // the background check, whose warnings are logged as it ends
+    await new Promise((resolve) => setImmediate(resolve)); // and reach the log stream
     for (const name of ['a'.repeat(64), 'b'.repeat(64), 'c'.repeat(64), 'package']) expect(logText).toContain(`${name}.json`);
     expect(logText).toContain('the file is empty');
     expect(logText).toContain('not valid JSON');

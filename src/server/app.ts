@@ -71,14 +71,13 @@ async function reportUnusableFiles(app: FastifyInstance, store: RecordingStore, 
     return;
   }
   for (const line of skipped) app.log.warn(`llm-replay: ignoring ${line}`);
-  setImmediate(() => {
-    catalogue.build().then(
-      () => {
-        for (const line of unusable()) app.log.warn(`llm-replay: unusable recording ${line}`);
-      },
-      (error: Error) => app.log.warn(`llm-replay: cannot catalogue ${config.recordingsDir}: ${error.message}`),
-    );
-  });
+  // Not awaited: the files are read and parsed as their reads complete, while the server answers.
+  catalogue.build().then(
+    () => {
+      for (const line of unusable()) app.log.warn(`llm-replay: unusable recording ${line}`);
+    },
+    (error: Error) => app.log.warn(`llm-replay: cannot catalogue ${config.recordingsDir}: ${error.message}`),
+  );
 }
 
 function handleFrameworkError(config: ServerConfig) {
