@@ -1,7 +1,7 @@
 // CopilotKit's aimock as a peer: its own `llmock` command, recording through its own
 // record proxy (--record --provider-openai) from the same local upstream, then
 // replaying from the fixture files it wrote. It runs pinned like every other server.
-import { mkdir, readFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile } from 'node:fs/promises';
 import net from 'node:net';
 import path from 'node:path';
 import { sendEach } from './fixtures.js';
@@ -69,11 +69,17 @@ export async function spawnAimock(fixtures: string, recordFrom?: string, timeout
 /** Records `bodies` through llmock's record proxy into `dir`; returns the folder its fixtures are in. */
 export async function recordThroughAimock(dir: string, upstream: string, bodies: string[]): Promise<string> {
   const recorder = await spawnAimock(dir, upstream);
+  const recorded = path.join(dir, 'recorded');
   try {
     await sendEach('aimock', recorder.url, bodies, 8);
+    // llmock relays a stream before it writes the fixture: wait (bounded) for every file before stopping it.
+    const deadline = performance.now() + 30_000;
+    while ((await readdir(recorded).catch(() => [])).filter((name) => name.endsWith('.json')).length < bodies.length) {
+      if (performance.now() > deadline) throw new Error(`llmock wrote fewer fixtures than the ${bodies.length} requests recorded`);
+      await new Promise((done) => setTimeout(done, 20));
+    }
   } finally {
     await recorder.stop();
   }
-  // llmock --record writes under <fixtures>/recorded.
-  return path.join(dir, 'recorded');
+  return recorded;
 }
