@@ -21,6 +21,8 @@ export interface Corpus {
   dir: string;
   /** The request body of each recording, in order. */
   bodies: string[];
+  /** The key (file name without .json) of each recording, in order. */
+  keys: string[];
   /** A request for nothing recorded: recording i's request with one parameter changed. */
   missBody(i: number): string;
   /** Bytes on disk, all files. */
@@ -89,6 +91,7 @@ export function promptLengthFor(fileBytes: number): number {
 export async function writeCorpus(dir: string, scheme: KeyScheme, count: number, promptLength: number): Promise<Corpus> {
   await mkdir(dir, { recursive: true });
   const bodies: string[] = [];
+  const keys: string[] = [];
   let bytes = 0;
   for (let i = 0; i < count; i++) {
     const body = requestBody(i, promptLength);
@@ -97,8 +100,10 @@ export async function writeCorpus(dir: string, scheme: KeyScheme, count: number,
     const file = recordingText(i, body);
     bytes += Buffer.byteLength(file);
     // Synchronous: into the page cache one after another is quicker than 100,000 promises.
-    writeFileSync(path.join(dir, `${keyOf(scheme, text)}.json`), file);
+    const key = keyOf(scheme, text);
+    keys.push(key);
+    writeFileSync(path.join(dir, `${key}.json`), file);
   }
   const missBody = (i: number) => JSON.stringify(requestBody(i % count, promptLength, { temperature: 0.5 }));
-  return { dir, bodies, missBody, bytes };
+  return { dir, bodies, keys, missBody, bytes };
 }

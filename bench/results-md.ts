@@ -123,7 +123,7 @@ export async function writeResults(results: Results, run: { pinning: string; min
     lines.push(
       '## Scale: many recordings, long prompts',
       '',
-      'Each corpus is written straight to disk in the recording format (files named by the key llm-replay computes, checked against a recording made through llm-replay itself), and each recording answers with its own text. From a fresh start: the time to the first answer; one pass asking for every recording once (each answer read from its file, as in a test run); resident memory after that pass; hit throughput over the whole corpus beside a server holding ten recordings of the same shape; the first miss and the median of steady misses (each a recording\'s request with one parameter changed, so that the nearest recording has to be found), beside the median hit with one client; and throughput with one request in five a miss beside hits only.',
+      'Each corpus is written straight to disk in the recording format (files named by the key llm-replay computes, checked against a recording made through llm-replay itself), and each recording answers with its own text. From a fresh start: the time to the first answer; one pass asking for every recording once (each answer read from its file, as in a test run); resident memory after that pass; hit throughput over the whole corpus beside a server holding ten recordings of the same shape; the first miss and the median of steady misses (each a recording\'s request with one parameter changed, so that the nearest recording has to be found, and checked to be the one its report names), measured once misses search every recording, beside the median hit with one client; and throughput with one request in five a miss beside hits only.',
       '',
       '| | ' + scenarios().map((s) => s.label).join(' | ') + ' |',
       '| --- | ' + scenarios().map(() => '---').join(' | ') + ' |',
@@ -138,6 +138,7 @@ export async function writeResults(results: Results, run: { pinning: string; min
     row('hits over 10 recordings of the same shape, req/s', (t) => fmt(r(`${t}.hits10_rps`)));
     row('all / 10 (target ≥ 90%)', (t) => `${fmt(pct(r(`${t}.hits_ratio`)))}%`);
     row('first miss, ms', (t) => fmt(r(`${t}.miss.first_ms`)));
+    row('misses search every recording (catalogue complete) after start, s', (t) => fmt({ median: m(`${t}.catalogued_ms`) / 1000, min: r(`${t}.catalogued_ms`).min / 1000, max: r(`${t}.catalogued_ms`).max / 1000 }, 1));
     row('resident after the first miss, MB', (t) => fmt(r(`${t}.miss.rss_mb`)));
     row('steady miss p50 / hit p50, ms (one client)', (t) => `${fmt(r(`${t}.miss.steady_p50_ms`), 2)} / ${fmt(r(`${t}.hit.p50_ms`), 2)} (${fmt(r(`${t}.miss.cost_in_hits`), 1)}×)`);
     row('20% misses, req/s (/ hits only)', (t) => `${fmt(r(`${t}.mix.rps`))} (${fmt(pct(r(`${t}.mix.ratio`)))}%)`);

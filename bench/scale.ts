@@ -32,8 +32,25 @@ export function scenarios(): Scenario[] {
 
 const mb = async (child: Child) => (await child.rss()) / 2 ** 20;
 
+/** The miss report still says the recordings are being read (nearest-recording search not yet complete). */
+const STILL_CATALOGUING = /still being catalogued/;
+
+/**
+ * Waits (bounded) until a miss is answered with the whole directory searched; resolves
+ * with the ms since `startedAt`, or NaN when it did not happen in time.
+ */
+async function untilCatalogued(child: Child, corpus: Corpus, startedAt: number): Promise<number> {
+  const deadline = performance.now() + MISS_TIMEOUT_MS;
+  for (let i = 0; performance.now() < deadline; i++) {
+    const answer = await ask(child.url, corpus.missBody(corpus.bodies.length - 1 - i), MISS_TIMEOUT_MS);
+    if (!STILL_CATALOGUING.test(answer.text)) return performance.now() - startedAt;
+    await new Promise((done) => setTimeout(done, 500));
+  }
+  return NaN;
+}
+
 /** Hits only, and one request in five a miss, back to back over the same corpus. */
-async function misses(bench: Bench, topic: string, child: Child, corpus: Corpus): Promise<void> {
+async function misses(bench: Bench, topic: string, child: Child, corpus: Corpus, startedAt: number): Promise<void> {
   const { results, log } = bench;
   const first = await ask(child.url, corpus.missBody(0), MISS_TIMEOUT_MS).catch((error: Error) => error);
   if (first instanceof Error || first.status !== 404) {
@@ -44,12 +61,20 @@ async function misses(bench: Bench, topic: string, child: Child, corpus: Corpus)
   }
   results.note(`${topic}.miss.first_ms`, [first.ms]);
   results.note(`${topic}.miss.rss_mb`, [await mb(child)]);
+  // Each miss is recording i's request with one parameter changed: its report should name recording i.
+  if (STILL_CATALOGUING.test(first.text)) results.say(topic, 'The first miss came before the recordings were all catalogued, and its report said so.');
+  else if (!first.text.includes(corpus.keys[0]!)) results.say(topic, 'The first miss\'s report did not name the recording it was changed from as the nearest.');
+  const catalogued = await untilCatalogued(child, corpus, startedAt);
+  results.note(`${topic}.catalogued_ms`, [catalogued]);
+  if (!Number.isFinite(catalogued)) results.say(topic, `Misses still said the recordings were being catalogued ${MISS_TIMEOUT_MS / 1000} s on; the steady misses below were measured all the same.`);
   const steady = await latency(child.url, (i) => corpus.missBody(i + 1), STEADY, 1, MISS_TIMEOUT_MS);
+  const named = await ask(child.url, corpus.missBody(1), MISS_TIMEOUT_MS);
+  if (!named.text.includes(corpus.keys[1]!)) results.say(topic, 'A steady miss\'s report did not name the recording it was changed from as the nearest.');
   const hits = await latency(child.url, (i) => corpus.bodies[(i * 7919) % corpus.bodies.length]!, STEADY, 1, MISS_TIMEOUT_MS);
   results.note(`${topic}.miss.steady_p50_ms`, [steady.p50]);
   results.note(`${topic}.hit.p50_ms`, [hits.p50]);
   results.note(`${topic}.miss.cost_in_hits`, [steady.p50 / hits.p50]);
-  log(`  first miss ${first.ms.toFixed(0)} ms, steady miss p50 ${steady.p50.toFixed(2)} ms, hit p50 ${hits.p50.toFixed(2)} ms`);
+  log(`  first miss ${first.ms.toFixed(0)} ms, catalogued ${(catalogued / 1000).toFixed(1)} s after start, steady miss p50 ${steady.p50.toFixed(2)} ms, hit p50 ${hits.p50.toFixed(2)} ms`);
   const load = { connections: settings.connections, seconds: settings.seconds, maxSeconds: settings.seconds + MISS_TIMEOUT_MS / 1000 };
   const hitOnly: number[] = [];
   const mixed: number[] = [];
@@ -77,6 +102,7 @@ async function scenario(bench: Bench, upstream: string, which: Scenario): Promis
   results.note(`${topic}.file_kb`, [corpus.bytes / which.count / 1000]);
   log(`  wrote ${which.count} files, ${(corpus.bytes / 2 ** 20).toFixed(0)} MB, in ${((performance.now() - generated) / 1000).toFixed(1)} s`);
 
+  const spawned = performance.now();
   const started = await timeToFirstAnswer({ role: 'llm-replay', recordings: corpus.dir }, corpus.bodies[0]!);
   const child = started.child;
   try {
@@ -106,7 +132,7 @@ async function scenario(bench: Bench, upstream: string, which: Scenario): Promis
     results.note(`${topic}.hits10_rps`, tenRps);
     results.note(`${topic}.hits_rps`, allRps);
     results.note(`${topic}.hits_ratio`, allRps.map((v, i) => v / tenRps[i]!));
-    await misses(bench, topic, child, corpus);
+    await misses(bench, topic, child, corpus, spawned);
   } finally {
     await child.stop();
   }
