@@ -1,18 +1,16 @@
 // What replay answers with: each recording turned once into the bytes the API sent
-// (status, headers, body or stream events) and kept, least recently used first, so
-// the common case is answered from memory without an await.
+// (status, headers, body or stream events) and kept within a memory budget, so the
+// common case is answered from memory without an await.
 import type { Recording } from '../recordings/recording.js';
 import type { RecordingStore } from '../recordings/store.js';
 import { prepareModelList, prepareResponse, type PreparedResponse } from './prepare.js';
 
 /**
- * How much the prepared answers may hold. Bounded by bytes, not by count: a suite
- * replayed again by a long-lived server (or two test runs against one CI server)
- * then answers each recording from memory instead of its file, up to about
- * 100,000 answers of a kilobyte or two, and a few very large answers cannot take
- * memory a count would not see. Least recently used answers go first.
+ * How much the prepared answers may hold: bounded by bytes, not by count, so a few
+ * very large answers cannot take memory a count would not see, and tens of
+ * thousands of small ones fit.
  */
-const CACHE_BYTES = 192 * 2 ** 20;
+const CACHE_BYTES = 64 * 2 ** 20;
 /** What an answer costs beyond its bytes: the cache entry, the answer object, its headers. */
 const ENTRY_OVERHEAD = 512;
 
@@ -22,6 +20,8 @@ interface Cached {
   value?: PreparedResponse;
   /** What it counts against CACHE_BYTES. */
   bytes: number;
+  /** Its place in `slots`. */
+  slot: number;
 }
 
 function bytesOf(prepared: PreparedResponse): number {
@@ -31,8 +31,17 @@ function bytesOf(prepared: PreparedResponse): number {
   return prepared.events ? bytes * 2 : bytes;
 }
 
+/**
+ * Answers are evicted at random, not least recently used first: a test suite asks for
+ * its recordings in the same order every run, and a corpus larger than the budget
+ * asked for in order keeps nothing under LRU (each answer is evicted just before its
+ * turn comes again), where random eviction keeps about the share that fits. A hit
+ * also costs no reordering.
+ */
 export class ReplayAnswers {
   private readonly prepared = new Map<string, Cached>();
+  /** The cached keys, for picking one at random. */
+  private readonly slots: string[] = [];
   private bytes = 0;
 
   constructor(private readonly store: RecordingStore) {
@@ -42,21 +51,13 @@ export class ReplayAnswers {
 
   /** The prepared answer for a key when it is already in memory (the replay fast path). */
   ready(key: string): PreparedResponse | undefined {
-    const cached = this.prepared.get(key);
-    if (cached?.value === undefined) return undefined;
-    this.prepared.delete(key);
-    this.prepared.set(key, cached);
-    return cached.value;
+    return this.prepared.get(key)?.value;
   }
 
   /** The prepared answer for a key, or undefined when there is no recording. */
   lookup(key: string): Promise<PreparedResponse> | undefined {
     const cached = this.prepared.get(key);
-    if (cached) {
-      this.prepared.delete(key);
-      this.prepared.set(key, cached);
-      return cached.promise;
-    }
+    if (cached) return cached.promise;
     const recordings = this.store.recordingsOf(key);
     if (!recordings) return undefined;
     const modelList = this.store.entry(key)?.modelList ?? false;
@@ -66,8 +67,9 @@ export class ReplayAnswers {
   }
 
   private remember(key: string, promise: Promise<PreparedResponse>): void {
-    const entry: Cached = { promise, bytes: ENTRY_OVERHEAD };
+    const entry: Cached = { promise, bytes: ENTRY_OVERHEAD, slot: this.slots.length };
     this.prepared.set(key, entry);
+    this.slots.push(key);
     this.bytes += entry.bytes;
     promise.then(
       (value) => {
@@ -76,14 +78,13 @@ export class ReplayAnswers {
         const bytes = bytesOf(value);
         this.bytes += bytes - entry.bytes;
         entry.bytes = bytes;
-        this.evict();
+        this.evict(key);
       },
       // A broken file is reported on every request until it is fixed, not cached as broken.
       () => {
         if (this.prepared.get(key) === entry) this.forget(key);
       },
     );
-    this.evict();
   }
 
   private forget(key: string): void {
@@ -91,14 +92,19 @@ export class ReplayAnswers {
     if (!cached) return;
     this.prepared.delete(key);
     this.bytes -= cached.bytes;
+    // The last slot moves into the freed one.
+    const last = this.slots.pop() as string;
+    if (last !== key) {
+      this.slots[cached.slot] = last;
+      (this.prepared.get(last) as Cached).slot = cached.slot;
+    }
   }
 
-  /** Least recently used first, keeping at least the newest answer. */
-  private evict(): void {
-    while (this.bytes > CACHE_BYTES && this.prepared.size > 1) {
-      const oldest = this.prepared.keys().next().value;
-      if (oldest === undefined) return;
-      this.forget(oldest);
+  /** Random answers out until the budget holds, never the one just added. */
+  private evict(keep: string): void {
+    while (this.bytes > CACHE_BYTES && this.slots.length > 1) {
+      const victim = this.slots[Math.floor(Math.random() * this.slots.length)] as string;
+      if (victim !== keep) this.forget(victim);
     }
   }
 }
