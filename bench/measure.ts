@@ -61,7 +61,7 @@ function load(url: string, bodies: Bodies, options: LoadOptions): Promise<Omit<T
     const instance = autocannon(
       {
         url,
-        connections: options.connections,
+        connections: options.amount === undefined ? options.connections : Math.min(options.connections, options.amount),
         ...(options.amount === undefined ? { duration: options.seconds ?? 3 } : { amount: options.amount }),
         requests: [
           {
