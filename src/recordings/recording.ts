@@ -145,3 +145,11 @@ export function numberField(object: JsonObject, field: string): number | undefin
   if (value !== null && typeof value === 'object' && 'isLosslessNumber' in value) return Number((value as { value: string }).value);
   return undefined;
 }
+
+/** The HTTP status a recording answers with (an llama-stack exception: its recorded status code). */
+export function statusOf(response: RecordedResponse): number {
+  if (response.status !== undefined) return response.status;
+  if (!response.is_exception) return 200;
+  const code = (response.exception_data as { status_code?: unknown } | undefined)?.status_code;
+  return typeof code === 'number' && Number.isInteger(code) ? code : 500;
+}

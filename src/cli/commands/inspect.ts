@@ -5,7 +5,7 @@ import path from 'node:path';
 import { bodyDifferences } from '../../json/diff.js';
 import { LlmReplayError } from '../../errors.js';
 import { toPlainJson } from '../../json/lossless.js';
-import { unwrapTyped, type Recording } from '../../recordings/recording.js';
+import { statusOf, unwrapTyped, type Recording } from '../../recordings/recording.js';
 import { RecordingStore } from '../../recordings/store.js';
 import { assembleStream, type AssembledStream } from '../../recordings/assemble.js';
 
@@ -53,7 +53,7 @@ export async function listRecordings(dir: string, filter: ListFilter, onProgress
       model: request.model ?? '',
       testId: recording.test_id,
       streaming: response.is_streaming,
-      status: response.status ?? (response.is_exception ? 500 : 200),
+      status: statusOf(response),
       size: (await stat(file)).size,
       modified: (await stat(file)).mtime.toISOString(),
     };
@@ -95,7 +95,7 @@ export function describeRecording(file: string, recording: Recording): ShownReco
     file,
     testId: recording.test_id,
     request: { method: request.method, endpoint: request.endpoint, url: request.url, model: request.model ?? '', body: toPlainJson(request.body) },
-    response: { status: response.status ?? (response.is_exception ? Number((response.exception_data as { status_code?: number } | undefined)?.status_code ?? 500) : 200), streaming: response.is_streaming },
+    response: { status: statusOf(response), streaming: response.is_streaming },
   };
   if (response.is_streaming && Array.isArray(response.body)) shown.response.stream = assembleStream(response.body);
   else shown.response.body = toPlainJson(unwrapTyped(response.is_exception ? (response.exception_data ?? null) : response.body));
