@@ -38,7 +38,7 @@ describe('llm-replay serve', () => {
       });
       child.on('exit', (code) => reject(new Error(`exited ${code}`)));
     });
-    expect(line).toMatch(/^llm-replay: replay mode, 10 recordings in .*recordings, listening on http:\/\/127\.0\.0\.1:\d+ \(clients: OPENAI_BASE_URL=http:\/\/127\.0\.0\.1:\d+\/v1\)$/);
+    expect(line).toMatch(/^llm-replay: replay mode, 10 recordings in .*recordings, listening on http:\/\/127\.0\.0\.1:\d+ \(clients: OPENAI_BASE_URL=http:\/\/127\.0\.0\.1:\d+\/v1; inspector: http:\/\/127\.0\.0\.1:\d+\/_llm-replay\/ui\/\)$/);
     const url = /listening on (\S+)/.exec(line)![1];
     const response = await fetch(`${url}/v1/chat/completions`, {
       method: 'POST',

@@ -20,6 +20,7 @@ import { RecordingCatalogue } from '../recordings/catalogue.js';
 import { RecordingStore } from '../recordings/store.js';
 import { Usage } from './usage.js';
 import { FaultRegistry } from '../faults/registry.js';
+import { Journal } from './journal.js';
 
 export interface RunningServer {
   /** The server's base URL, e.g. http://127.0.0.1:8787 (clients add /v1). */
@@ -123,7 +124,7 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
   const usage = new Usage();
   const faults = new FaultRegistry(config.faults);
   const catalogue = new RecordingCatalogue(store);
-  const state: ProxyState = { config, store, catalogue, answers: new ReplayAnswers(store), ids, usage, log: app.log, inflight: new Map(), faults };
+  const state: ProxyState = { config, store, catalogue, answers: new ReplayAnswers(store), ids, usage, journal: new Journal(), url: '', log: app.log, inflight: new Map(), faults };
   app.decorate('llmReplay', state);
   let served = false;
   // Shutdown, once requests in flight have finished: every write, the id journal, the usage file.
@@ -174,8 +175,9 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
   const address = app.server.address();
   const port = typeof address === 'object' && address ? address.port : config.port;
   const host = config.host.includes(':') ? `[${config.host}]` : config.host;
+  state.url = `http://${host}:${port}`;
   return {
-    url: `http://${host}:${port}`,
+    url: state.url,
     port,
     config,
     store,

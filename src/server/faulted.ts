@@ -73,6 +73,8 @@ async function answerWithFault(state: ProxyState, request: FastifyRequest, reply
     return faulted.miss(`\nThe fault ${chosen.rule.text} is applied to a recorded answer, and a faulted exchange is never recorded: record this request once without the fault.`);
   }
   noteInjection(state, faulted, chosen);
+  const { client } = faulted;
+  state.journal.add({ kind: 'fault', method: client.method, path: client.path, testId: client.testId, key: faulted.key.key, startedAt: faulted.startedAt, response: reply.raw, message: `injected fault ${chosen.rule.text} (${chosen.source})` });
   if (fault.latencyMs && !(await delay(fault.latencyMs, signal))) {
     reply.hijack();
     reply.raw.destroy();

@@ -18,6 +18,7 @@ import { toLlamaStackForm } from '../recordings/llama-stack-form.js';
 import { isMultipart } from '../request/multipart.js';
 import type { IdMapper } from '../proxy/ids.js';
 import { answerIfFaulted } from './faulted.js';
+import { missLink } from './inspector/links.js';
 
 export function clientRequestOf(request: FastifyRequest): ClientRequest {
   return clientRequest(request.method, request.raw.url ?? '/', request.headers, Buffer.isBuffer(request.body) ? request.body : undefined);
@@ -49,22 +50,27 @@ function withRealIds(state: ProxyState, exchange: Exchange, key: RequestKey): Ex
   return { ...exchange, upstreamUrl, ...(upstreamBody ? { upstreamBody } : {}), ids: ids.session(key.key, forwarded) };
 }
 
-async function replayHit(state: ProxyState, reply: FastifyReply, pending: Promise<PreparedResponse>, key: RequestKey, startedAt: number): Promise<FastifyReply> {
+async function replayHit(state: ProxyState, reply: FastifyReply, pending: Promise<PreparedResponse>, client: ClientRequest, key: RequestKey, startedAt: number): Promise<FastifyReply> {
   try {
     const prepared = await pending;
     state.usage.hit(key.key, key.endpoint);
+    state.journal.add({ kind: 'hit', method: client.method, path: client.path, testId: client.testId, key: key.key, startedAt, response: reply.raw });
     return await sendPrepared(reply, prepared, state.config.paceFactor, startedAt);
   } catch (error) {
     const message = error instanceof RecordingFileError ? `llm-replay: recording ${error.message}` : `llm-replay: ${(error as Error).message}`;
     state.log.error({ key: key.key }, message);
+    state.journal.add({ kind: 'failed', method: client.method, path: client.path, testId: client.testId, key: key.key, startedAt, status: 500, message });
     return reply.code(500).send(errorBody(message, 'llm_replay_error', 'llm_replay_bad_recording'));
   }
 }
 
 /** A miss; `note` adds to the diagnostic (a faulted request says how to record it). */
-async function replayMiss(state: ProxyState, reply: FastifyReply, client: ClientRequest, key: RequestKey, note = ''): Promise<FastifyReply> {
+async function replayMiss(state: ProxyState, reply: FastifyReply, client: ClientRequest, key: RequestKey, startedAt: number, note = ''): Promise<FastifyReply> {
   const report = await describeMiss(state.catalogue, client, key);
   report.message += note;
+  const body = client.body.kind === 'json' ? { body: client.body.value, bodyBytes: client.body.bytes.length } : {};
+  const entry = state.journal.add({ kind: 'miss', method: client.method, path: client.path, testId: client.testId, key: key.key, startedAt, status: 404, miss: report, ...body });
+  report.message += `\nSee it in the inspector: ${missLink(state.url, entry.seq)}`;
   state.usage.miss(report, key.endpoint);
   state.log.warn({ key: key.key, method: key.method, endpoint: client.path, testId: client.testId }, report.message);
   // 404: the official SDKs retry 408, 409, 429 and 5xx, never a 404.
@@ -83,11 +89,17 @@ async function record(state: ProxyState, request: FastifyRequest, reply: Fastify
   };
   state.usage.forwarded(key.endpoint);
   const outcome = await forward(request, reply, withRealIds(state, { ...exchange, recordTiming: state.config.recordTiming }, key), persist);
+  const { client, startedAt } = exchange;
+  const noted = { method: client.method, path: client.path, testId: client.testId, key: key.key, startedAt, response: reply.raw };
   if (outcome.kind !== 'recorded') {
-    if (outcome.kind === 'not-recorded') state.log.warn({ key: key.key, endpoint: exchange.client.path }, `llm-replay: not recorded: ${outcome.reason}`);
+    if (outcome.kind === 'not-recorded') {
+      state.log.warn({ key: key.key, endpoint: client.path }, `llm-replay: not recorded: ${outcome.reason}`);
+      state.journal.add({ ...noted, kind: 'failed', message: `not recorded: ${outcome.reason}` });
+    }
     return false;
   }
   state.usage.record(key.key, key.endpoint);
+  state.journal.add({ ...noted, kind: 'recorded' });
   state.log.info({ key: key.key, endpoint: exchange.client.path, file: path.join(relativeDir, fileName) }, 'llm-replay: recorded');
   return true;
 }
@@ -95,7 +107,7 @@ async function record(state: ProxyState, request: FastifyRequest, reply: Fastify
 async function recordIfMissing(state: ProxyState, request: FastifyRequest, reply: FastifyReply, exchange: Exchange, key: RequestKey): Promise<FastifyReply> {
   for (let attempt = 0; attempt < 2; attempt++) {
     const hit = state.answers.lookup(key.key);
-    if (hit) return replayHit(state, reply, hit, key, exchange.startedAt);
+    if (hit) return replayHit(state, reply, hit, exchange.client, key, exchange.startedAt);
     const leader = state.inflight.get(key.key);
     if (!leader) break;
     // Identical request in flight: wait for its recording, then answer from it.
@@ -123,6 +135,7 @@ export function createHandler(state: ProxyState) {
 
   function live(request: FastifyRequest, reply: FastifyReply, client: ClientRequest, startedAt: number): Promise<FastifyReply> {
     state.usage.forwarded(client.path);
+    state.journal.add({ kind: 'forwarded', method: client.method, path: client.path, testId: client.testId, startedAt, response: reply.raw });
     return forward(request, reply, { client, upstreamUrl: upstreamUrlFor(state.config, client), startedAt }).then(() => reply);
   }
 
@@ -136,7 +149,7 @@ export function createHandler(state: ProxyState) {
         key,
         startedAt,
         exchange: () => (config.mode === 'live' ? { client, upstreamUrl: upstreamUrlFor(config, client), startedAt } : withRealIds(state, { client, key, upstreamUrl: upstreamUrlFor(config, client), startedAt }, key)),
-        miss: (note) => replayMiss(state, reply, client, key, note),
+        miss: (note) => replayMiss(state, reply, client, key, startedAt, note),
       });
       if (faulted) return faulted;
     }
@@ -146,10 +159,12 @@ export function createHandler(state: ProxyState) {
       const ready = config.paceFactor === 0 ? answers.ready(key.key) : undefined;
       if (ready) {
         state.usage.hit(key.key, key.endpoint);
-        return sendNow(reply, ready);
+        sendNow(reply, ready);
+        state.journal.add({ kind: 'hit', method: client.method, path: client.path, testId: client.testId, key: key.key, startedAt, response: reply.raw });
+        return reply;
       }
       const hit = answers.lookup(key.key);
-      return hit ? replayHit(state, reply, hit, key, startedAt) : replayMiss(state, reply, client, key);
+      return hit ? replayHit(state, reply, hit, client, key, startedAt) : replayMiss(state, reply, client, key, startedAt);
     }
     const exchange: Exchange = { client, key, upstreamUrl: upstreamUrlFor(config, client), startedAt };
     if (config.mode === 'record-if-missing') return recordIfMissing(state, request, reply, exchange, key);

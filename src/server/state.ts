@@ -1,7 +1,7 @@
 // What the server's parts share, decorated on the fastify instance as `llmReplay`:
 // the resolved options, the recordings and their catalogue, the prepared answers,
-// the id mapper of the record modes, this run's usage, record-if-missing's requests
-// in flight, and the faults to inject.
+// the id mapper of the record modes, this run's usage and journal, record-if-missing's
+// requests in flight, and the faults to inject.
 import type { FastifyBaseLogger } from 'fastify';
 import type { ServerConfig } from '../config/options.js';
 import type { FaultRegistry } from '../faults/registry.js';
@@ -9,6 +9,7 @@ import type { IdMapper } from '../proxy/ids.js';
 import type { RecordingCatalogue } from '../recordings/catalogue.js';
 import type { RecordingStore } from '../recordings/store.js';
 import type { ReplayAnswers } from '../replay/answers.js';
+import type { Journal } from './journal.js';
 import type { Usage } from './usage.js';
 
 export interface ProxyState {
@@ -25,6 +26,10 @@ export interface ProxyState {
   usage: Usage;
   /** The faults in force and those injected. */
   faults: FaultRegistry;
+  /** This run's requests, for the inspector page. */
+  journal: Journal;
+  /** The URL the server listens on (http://127.0.0.1:8787), once it listens. */
+  url: string;
 }
 
 declare module 'fastify' {
