@@ -1,7 +1,8 @@
 // The admin endpoints: an encapsulated plugin under a reserved prefix. Everything
 // under the prefix is answered here (unknown routes and methods get 404) and is never
 // proxied or recorded: health, stats, this run's misses, unused recordings, the usage
-// data, switching the mode at runtime, and the faults to inject (admin-faults.ts).
+// data, switching the mode at runtime, the faults to inject (admin-faults.ts), and
+// the inspector page with its API (inspector/).
 import path from 'node:path';
 import type { FastifyInstance, FastifyPluginAsync } from 'fastify';
 import { MODES, type Mode } from '../config/schema.js';
@@ -9,6 +10,7 @@ import { IdMapper } from '../proxy/ids.js';
 import { errorBody } from '../wire/error-body.js';
 import { isRecordingMode, type ProxyState } from './state.js';
 import { faultsAdmin } from './admin-faults.js';
+import { inspectorPlugin } from './inspector/index.js';
 
 export const ADMIN_PREFIX = '/_llm-replay';
 
@@ -71,6 +73,7 @@ export const adminPlugin: FastifyPluginAsync = async (app) => {
   });
 
   await app.register(faultsAdmin);
+  await app.register(inspectorPlugin);
 
   // The whole prefix is reserved: what no route above answers is a 404 here, never forwarded.
   app.all('/', notFound(app));

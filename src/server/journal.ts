@@ -4,7 +4,7 @@
 // fault injector) call `add`; listeners hear of each entry once its answer has ended.
 import type { ServerResponse } from 'node:http';
 import type { MissReport } from '../replay/miss-report.js';
-import type { JournalKind } from './inspector/contract.js';
+import type { JournalKind, JournalRecord } from './inspector/contract.js';
 
 export type { JournalKind };
 
@@ -29,18 +29,7 @@ export interface JournalInput {
   bodyBytes?: number;
 }
 
-export interface JournalEntry {
-  seq: number;
-  /** Epoch ms when the request arrived. */
-  at: number;
-  kind: JournalKind;
-  method: string;
-  path: string;
-  testId: string | null;
-  key?: string;
-  status?: number;
-  durationMs?: number;
-  message?: string;
+export interface JournalEntry extends JournalRecord {
   miss?: MissReport;
 }
 

@@ -66,9 +66,10 @@ export interface RecordingView {
 
 export type JournalKind = 'hit' | 'recorded' | 'miss' | 'fault' | 'forwarded' | 'failed';
 
-/** One request of this run, as GET /_llm-replay/api/journal lists it. */
-export interface JournalItem {
+/** One request of this run, as the journal notes it. */
+export interface JournalRecord {
   seq: number;
+  /** Epoch ms when the request arrived. */
   at: number;
   kind: JournalKind;
   method: string;
@@ -79,6 +80,10 @@ export interface JournalItem {
   /** Undefined while its answer is still being sent. */
   durationMs?: number;
   message?: string;
+}
+
+/** One request of this run, as GET /_llm-replay/api/journal lists it. */
+export interface JournalItem extends JournalRecord {
   /** The recording it was answered from or written to. */
   file?: string;
   /** A miss's nearest recording and how many fields differ. */

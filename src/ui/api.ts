@@ -1,0 +1,62 @@
+// Talking to the server: every call carries the admin token the page was opened with
+// (?token=), as a header; the journal's live events are read from a streamed fetch
+// (EventSource cannot send headers) and resume where they stopped after a break.
+import type { JournalDetail, JournalItem, JournalPage, RecordingPage, RecordingView } from '../server/inspector/contract.js';
+
+const API = new URL('../api/', location.href);
+const token = new URLSearchParams(location.search).get('token');
+const headers: Record<string, string> = token ? { 'x-llm-replay-token': token } : {};
+
+export class ApiError extends Error {}
+
+async function get<T>(path: string, params: Record<string, string | number | undefined> = {}, signal?: AbortSignal): Promise<T> {
+  const url = new URL(path, API);
+  for (const [name, value] of Object.entries(params)) if (value !== undefined && value !== '') url.searchParams.set(name, String(value));
+  const response = await fetch(url, { headers, ...(signal ? { signal } : {}) });
+  const body = (await response.json().catch(() => null)) as (T & { error?: { message?: string } }) | null;
+  if (!response.ok || body === null) throw new ApiError(body?.error?.message ?? `${response.status} ${response.statusText}`);
+  return body;
+}
+
+export const api = {
+  recordings: (params: Record<string, string | number | undefined>, signal?: AbortSignal) => get<RecordingPage>('recordings', params, signal),
+  recording: (file: string, signal?: AbortSignal) => get<RecordingView>('recording', { file }, signal),
+  journal: (after = 0) => get<JournalPage>('journal', { after }),
+  journalEntry: (seq: number, signal?: AbortSignal) => get<JournalDetail>(`journal/${seq}`, {}, signal),
+};
+
+export type LiveState = 'live' | 'reconnecting';
+
+/** Calls `onItem` with each journal item from `after` on, for as long as the page is open. */
+export function followJournal(after: number, onItem: (item: JournalItem) => void, onState: (state: LiveState) => void): void {
+  let last = after;
+  const connect = async () => {
+    try {
+      const response = await fetch(new URL(`journal/events?after=${last}`, API), { headers });
+      if (!response.ok || !response.body) throw new ApiError(String(response.status));
+      onState('live');
+      const reader = response.body.pipeThrough(new TextDecoderStream()).getReader();
+      let buffer = '';
+      for (;;) {
+        const { value, done } = await reader.read();
+        if (done) break;
+        buffer += value;
+        let end: number;
+        while ((end = buffer.indexOf('\n\n')) >= 0) {
+          const event = buffer.slice(0, end);
+          buffer = buffer.slice(end + 2);
+          const data = event.split('\n').filter((line) => line.startsWith('data: ')).map((line) => line.slice(6)).join('\n');
+          if (!data) continue;
+          const item = JSON.parse(data) as JournalItem;
+          last = Math.max(last, item.seq - 1);
+          onItem(item);
+        }
+      }
+    } catch {
+      // The server went away or restarts: try again shortly.
+    }
+    onState('reconnecting');
+    setTimeout(() => void connect(), 2000);
+  };
+  void connect();
+}

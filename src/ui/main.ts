@@ -1,0 +1,77 @@
+// The inspector page: two views (Recordings, This run) chosen by the address, the
+// server's facts in the top bar, this run's requests followed live, and the keys.
+import { api, followJournal } from './api.js';
+import { h, replace } from './dom.js';
+import { recordingsView } from './recordings.js';
+import { runView } from './run.js';
+import type { View } from './view.js';
+
+const main = document.getElementById('view')!;
+const status = document.getElementById('status')!;
+const setStatus = (text: string) => replace(status, text);
+
+let current: View | undefined;
+const views = {
+  recordings: recordingsView(
+    (text) => current === views.recordings && setStatus(text),
+    (count) => replace(document.getElementById('count-recordings')!, String(count)),
+  ),
+  run: runView(
+    (text) => current === views.run && setStatus(text),
+    (requests, misses) => {
+      replace(document.getElementById('count-run')!, String(requests));
+      const badge = document.getElementById('count-misses')!;
+      badge.hidden = misses === 0;
+      replace(badge, `${misses} miss${misses === 1 ? '' : 'es'}`);
+    },
+  ),
+};
+
+/** #/recordings?test_id=x, #/run/12, #/run?file=... */
+function route(): void {
+  const hash = location.hash.replace(/^#\/?/, '');
+  const [path = '', query = ''] = hash.split('?');
+  const [name, ...rest] = path.split('/');
+  const view = name === 'run' ? views.run : views.recordings;
+  if (view !== current) {
+    current = view;
+    main.replaceChildren(view.element);
+    for (const link of document.querySelectorAll<HTMLElement>('.views a')) link.setAttribute('aria-current', String(link.dataset['view'] === (name === 'run' ? 'run' : 'recordings')));
+    view.shown();
+  }
+  view.route(new URLSearchParams(query), rest.join('/'));
+}
+
+function typing(target: EventTarget | null): boolean {
+  return target instanceof HTMLInputElement || target instanceof HTMLSelectElement || target instanceof HTMLTextAreaElement;
+}
+
+document.addEventListener('keydown', (event) => {
+  if (event.ctrlKey || event.metaKey || event.altKey || typing(event.target)) return;
+  if (event.key === '1') location.hash = '#/recordings';
+  else if (event.key === '2') location.hash = '#/run';
+  else if (!current?.key(event)) return;
+  event.preventDefault();
+});
+
+window.addEventListener('hashchange', route);
+route();
+
+async function start(): Promise<void> {
+  const journal = await api.journal();
+  const server = document.getElementById('server')!;
+  replace(server, h('span', { class: `mode mode-${journal.mode}`, title: 'The mode the server runs in' }, journal.mode), h('span', { class: 'muted mono', title: journal.recordingsDir }, journal.recordingsDir), h('span', { class: 'muted mono' }, new URL(journal.url || location.origin).host));
+  for (const item of journal.items) {
+    views.run.onJournal(item);
+    views.recordings.onJournal(item);
+  }
+  void views.run.start();
+  // From the first request still being answered: it is sent again once it has been.
+  const pending = journal.items.find((item) => item.durationMs === undefined);
+  followJournal((pending?.seq ?? journal.next) - 1, (item) => {
+    views.run.onJournal(item);
+    views.recordings.onJournal(item);
+  }, (state) => views.run.setLive(state));
+}
+
+start().catch((error: Error) => setStatus(`Cannot reach the server: ${error.message}`));
