@@ -207,9 +207,15 @@ describe("this run's journal", () => {
     const link = /See it in the inspector: (\S+)$/m.exec(message)?.[1];
     expect(link).toBe(`${server.url}/_llm-replay/ui/#/run/${before.next + 1}`);
 
+    // The same miss again: its own link, once.
+    const again = ((await (await chat({ ...asked, messages: [{ role: 'user', content: 'What are the four laws of thermodynamics?' }] }, testId)).json()) as { error: { message: string } }).error.message;
+    expect(again.match(/See it in the inspector/g)).toHaveLength(1);
+    expect(again).toContain(`#/run/${before.next + 2}`);
+
     const after = await get<JournalPage>(`/api/journal?after=${before.next - 1}`);
     expect(after.items.map((item) => [item.kind, item.testId, item.status])).toEqual([
       ['hit', testId, 200],
+      ['miss', testId, 404],
       ['miss', testId, 404],
     ]);
     expect(after.items.every((item) => typeof item.durationMs === 'number' && item.durationMs >= 0)).toBe(true);

@@ -16,46 +16,20 @@
 //   catalogue.version              // changes whenever an entry is added or replaced
 import { readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
-import { isJsonObject, type JsonValue } from '../json/lossless.js';
+import type { JsonValue } from '../json/lossless.js';
 import { signBody, type BodySignature } from './body-signature.js';
 import { NearestIndex, type NearestQuery } from './nearest-index.js';
-import { numberField, parseRecording, type Recording } from './recording.js';
+import { parseRecording, statusOf, type Recording } from './recording.js';
+import type { RecordingFacts } from './recording-facts.js';
 import type { RecordingStore } from './store.js';
 
-export interface CatalogueEntry {
-  /** The request key the file is named by. */
-  key: string;
-  /** Which answer this is for repeated identical requests: 1 unless the file says otherwise. */
-  occurrence: number;
-  /** Relative to the recordings directory, with '/' separators. */
-  file: string;
-  method: string;
-  endpoint: string;
-  /** The request's model, '' when none. */
-  model: string;
-  testId: string | null;
-  /** The status replay answers with. */
-  status: number;
-  streaming: boolean;
-  /** The file's size. */
-  bytes: number;
-  mtimeMs: number;
+export interface CatalogueEntry extends RecordingFacts {
   /** The request body, summarised in a fixed size for the nearest-recording search. */
   signature: BodySignature;
 }
 
 /** Files read at once while building: enough to keep the disk busy, few enough to leave the server room. */
 const CONCURRENCY = 8;
-
-function statusOf(recording: Recording): number {
-  const { response } = recording;
-  if (response.is_exception) {
-    const data = response.exception_data;
-    const status = isJsonObject(data) ? numberField(data, 'status_code') : undefined;
-    return status ?? 500;
-  }
-  return response.status ?? 200;
-}
 
 function occurrenceOf(recording: Recording): number {
   const value = (recording as unknown as { occurrence?: unknown }).occurrence;
@@ -173,7 +147,7 @@ export class RecordingCatalogue {
       endpoint: this.intern(request.endpoint),
       model: this.intern(typeof request.model === 'string' ? request.model : ''),
       testId: this.intern(recording.test_id),
-      status: statusOf(recording),
+      status: statusOf(recording.response),
       streaming: response.is_streaming,
       bytes,
       mtimeMs,

@@ -150,6 +150,6 @@ export function numberField(object: JsonObject, field: string): number | undefin
 export function statusOf(response: RecordedResponse): number {
   if (response.status !== undefined) return response.status;
   if (!response.is_exception) return 200;
-  const code = (response.exception_data as { status_code?: unknown } | undefined)?.status_code;
-  return typeof code === 'number' && Number.isInteger(code) ? code : 500;
+  const data = response.exception_data;
+  return (isJsonObject(data) ? numberField(data, 'status_code') : undefined) ?? 500;
 }

@@ -66,7 +66,8 @@ async function replayHit(state: ProxyState, reply: FastifyReply, pending: Promis
 
 /** A miss; `note` adds to the diagnostic (a faulted request says how to record it). */
 async function replayMiss(state: ProxyState, reply: FastifyReply, client: ClientRequest, key: RequestKey, startedAt: number, note = ''): Promise<FastifyReply> {
-  const report = await describeMiss(state.catalogue, client, key);
+  // A copy: describeMiss hands out the same report for the same miss again.
+  const report = { ...(await describeMiss(state.catalogue, client, key)) };
   report.message += note;
   const body = client.body.kind === 'json' ? { body: client.body.value, bodyBytes: client.body.bytes.length } : {};
   const entry = state.journal.add({ kind: 'miss', method: client.method, path: client.path, testId: client.testId, key: key.key, startedAt, status: 404, miss: report, ...body });

@@ -89,8 +89,8 @@ function itemOf(state: ProxyState, entry: JournalEntry): JournalItem {
 
 export const inspectorApi: FastifyPluginAsync = async (app) => {
   const state = app.llmReplay;
-  const { store, usage, journal, config } = state;
-  const context = () => ({ source: recordingRows(store), recordingsDir: store.dir, usage, lastUsed: journal.lastUsed });
+  const { store, usage, journal, config, catalogue } = state;
+  const context = () => ({ source: recordingRows(catalogue), recordingsDir: store.dir, usage, lastUsed: journal.lastUsed });
 
   app.get<{ Querystring: ListQuery }>('/api/recordings', async (request, reply) => {
     const filter = filterOf(request.query);
@@ -104,10 +104,8 @@ export const inspectorApi: FastifyPluginAsync = async (app) => {
 
   app.get<{ Querystring: { file?: string } }>('/api/recording', async (request, reply) => {
     const file = request.query.file ?? '';
-    const source = recordingRows(store);
-    await source.rows();
-    // Only files the index knows: the query never names a path to read.
-    const row = source.byFile(file);
+    // Only files the catalogue knows: the query never names a path to read.
+    const row = recordingRows(catalogue).byFile(file);
     if (!row) return reply.code(404).send(errorBody(`llm-replay: no recording ${JSON.stringify(file)} in ${store.dir}`, 'invalid_request_error', 'llm_replay_no_such_recording', 'file'));
     return recordingView(store, listed(row, context()));
   });

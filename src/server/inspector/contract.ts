@@ -2,24 +2,12 @@
 // script is compiled against this file, so it imports types only from modules that
 // import nothing themselves.
 import type { Answer, Conversation, EmbeddingShape, Part, Timeline } from '../../recordings/conversation.js';
+import type { RecordingFacts } from '../../recordings/recording-facts.js';
 
 export type { Answer, Conversation, EmbeddingShape, Part, Timeline };
 
-export interface RecordingRow {
-  key: string;
-  /** Which time this request was made in its test, from 1. */
-  occurrence: number;
-  /** Relative to the recordings directory, with forward slashes. */
-  file: string;
-  method: string;
-  endpoint: string;
-  model: string;
-  testId: string | null;
-  status: number;
-  streaming: boolean;
-  bytes: number;
-  mtimeMs: number;
-}
+/** A recording file's facts, as the catalogue keeps them. */
+export type RecordingRow = RecordingFacts;
 
 /** A row as listed: with what this run did with it. */
 export interface ListedRecording extends RecordingRow {

@@ -70,14 +70,21 @@ export interface QueryContext {
   lastUsed: ReadonlyMap<string, number>;
 }
 
+/** A row as the page gets it: the catalogue's facts (not its body signature) and what this run did with it. */
 export function listed(row: RecordingRow, context: Pick<QueryContext, 'usage' | 'lastUsed'>): ListedRecording {
-  const lastUsedMs = context.lastUsed.get(row.key);
-  return { ...row, ...(lastUsedMs !== undefined ? { lastUsedMs } : {}), hits: context.usage.hits.get(row.key) ?? 0, recorded: context.usage.recorded.has(row.key) };
+  const { key, occurrence, file, method, endpoint, model, testId, status, streaming, bytes, mtimeMs } = row;
+  const lastUsedMs = context.lastUsed.get(key);
+  return {
+    ...{ key, occurrence, file, method, endpoint, model, testId, status, streaming, bytes, mtimeMs },
+    ...(lastUsedMs !== undefined ? { lastUsedMs } : {}),
+    hits: context.usage.hits.get(key) ?? 0,
+    recorded: context.usage.recorded.has(key),
+  };
 }
 
 /** One page of the rows matching `filter`, from `cursor` (a position in the filtered order). */
 export async function queryRecordings(context: QueryContext, filter: RecordingFilter, cursor: number, limit: number): Promise<RecordingPage> {
-  const all = await context.source.rows();
+  const all = context.source.rows();
   const filtered = all.filter((row) => matches(row, filter, context.usage));
   const base = { indexing: context.source.progress(), facets: facetsOf(all) };
   if (!filter.text) {
