@@ -29,6 +29,11 @@ export function replace(parent: Element, ...children: Child[]): void {
   append(parent, children);
 }
 
+/** "1 miss", "2 misses". */
+export function plural(count: number, one: string, many = `${one}s`): string {
+  return `${count} ${count === 1 ? one : many}`;
+}
+
 export function bytes(count: number): string {
   if (count < 1024) return `${count} B`;
   if (count < 1024 * 1024) return `${(count / 1024).toFixed(1)} KB`;

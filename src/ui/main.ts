@@ -1,7 +1,7 @@
 // The inspector page: two views (Recordings, This run) chosen by the address, the
 // server's facts in the top bar, this run's requests followed live, and the keys.
 import { api, followJournal } from './api.js';
-import { h, replace } from './dom.js';
+import { h, plural, replace } from './dom.js';
 import { recordingsView } from './recordings.js';
 import { runView } from './run.js';
 import type { View } from './view.js';
@@ -9,12 +9,13 @@ import type { View } from './view.js';
 const main = document.getElementById('view')!;
 const status = document.getElementById('status')!;
 const setStatus = (text: string) => replace(status, text);
+const setRecordingCount = (count: number) => replace(document.getElementById('count-recordings')!, String(count));
 
 let current: View | undefined;
 const views = {
   recordings: recordingsView(
     (text) => current === views.recordings && setStatus(text),
-    (count) => replace(document.getElementById('count-recordings')!, String(count)),
+    setRecordingCount,
   ),
   run: runView(
     (text) => current === views.run && setStatus(text),
@@ -22,7 +23,7 @@ const views = {
       replace(document.getElementById('count-run')!, String(requests));
       const badge = document.getElementById('count-misses')!;
       badge.hidden = misses === 0;
-      replace(badge, `${misses} miss${misses === 1 ? '' : 'es'}`);
+      replace(badge, plural(misses, 'miss', 'misses'));
     },
   ),
 };
@@ -66,6 +67,8 @@ async function start(): Promise<void> {
     views.recordings.onJournal(item);
   }
   void views.run.start();
+  // The Recordings tab's count, whichever view opened first.
+  void api.recordings({ limit: 1 }).then((page) => setRecordingCount(page.indexing.total), () => undefined);
   // From the first request still being answered: it is sent again once it has been.
   const pending = journal.items.find((item) => item.durationMs === undefined);
   followJournal((pending?.seq ?? journal.next) - 1, (item) => {

@@ -3,7 +3,7 @@
 // recordings this run has not used.
 import type { JournalItem, ListedRecording } from '../server/inspector/contract.js';
 import { api } from './api.js';
-import { clock, duration, h, replace, statusClass, testLabel } from './dom.js';
+import { clock, duration, h, plural, replace, statusClass, testLabel } from './dom.js';
 import { SelectableList, type ListRow } from './list.js';
 import { entryHeader, kindBadge, missDetail } from './miss-detail.js';
 import { recordingDetail } from './recording-detail.js';
@@ -92,8 +92,8 @@ export function runView(setStatus: (text: string) => void, setCounts: (requests:
             h('span', { class: 'chevron' }, '▾'),
             testLabel(name === '' ? null : name),
             h('span', { class: 'spacer' }),
-            misses > 0 && h('span', { class: 'count miss' }, `${misses} miss${misses === 1 ? '' : 'es'}`),
-            h('span', { class: 'muted' }, `${group.length} request${group.length === 1 ? '' : 's'} · ${duration(took)}`),
+            misses > 0 && h('span', { class: 'count miss' }, plural(misses, 'miss', 'misses')),
+            h('span', { class: 'muted' }, `${plural(group.length, 'request')} · ${duration(took)}`),
           ),
         });
         if (!collapsed.has(name)) rows.push(...group.map((item) => ({ id: `seq:${item.seq}`, element: entryRow(item) })));
@@ -122,7 +122,8 @@ export function runView(setStatus: (text: string) => void, setCounts: (requests:
   function showStatus(): void {
     const all = [...items.values()];
     const count = (k: string) => all.filter((i) => i.kind === k).length;
-    setStatus(`${all.length} requests this run · ${count('hit')} hits · ${count('miss')} misses · ${count('recorded')} recorded${count('fault') ? ` · ${count('fault')} faults` : ''} · ${unusedTotal ?? `${unused.length}+`} recordings unused`);
+    const unusedCount = unusedTotal === null ? `${unused.length}+ recordings` : plural(unusedTotal, 'recording');
+    setStatus(`${plural(all.length, 'request')} this run · ${plural(count('hit'), 'hit')} · ${plural(count('miss'), 'miss', 'misses')} · ${count('recorded')} recorded${count('fault') ? ` · ${plural(count('fault'), 'fault')}` : ''} · ${unusedCount} unused`);
   }
 
   let refreshingUnused: number | undefined;

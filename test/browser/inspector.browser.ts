@@ -67,6 +67,12 @@ describe('the inspector page', () => {
     expect(await page.locator('.detail .tool-call .tool-name').first().textContent()).toBe('get_weather');
     expect(await page.locator('.detail .tool-result').first().textContent()).toContain('18°C, light rain');
     await page.screenshot({ path: path.join(SHOTS, 'recording.png') });
+    // The keys move through the list and open each recording in turn.
+    await page.keyboard.press('ArrowDown');
+    await expect.poll(() => page.locator('.rec-row[aria-selected="true"]').textContent()).toContain('reports an unknown conversation');
+    await expect.poll(() => page.locator('.detail .title-line .status').textContent()).toBe('400');
+    await page.keyboard.press('k');
+    await expect.poll(() => page.locator('.rec-row[aria-selected="true"]').textContent()).toContain('answers with the weather tool');
   });
 
   it('opens a streamed recording and reads its assembled text and timeline', async () => {
