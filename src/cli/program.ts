@@ -1,5 +1,6 @@
 // The llm-replay command line. Every option has an environment variable; bad
 // options end the process with a message that names them and a non-zero exit.
+import { readFileSync } from 'node:fs';
 import { Command, Option } from 'commander';
 import { DEFAULT_CONFIG_FILE, readConfigFile } from '../config/config-file.js';
 import { optionDefaults, type OptionName } from '../config/schema.js';
@@ -53,13 +54,20 @@ export function buildProgram(): Command {
     .showHelpAfterError('(llm-replay help <command> shows the options)')
     .configureOutput({ writeErr: (text) => process.stderr.write(text) })
     // Usage errors exit 2, like most command-line tools; --help and --version exit 0.
-    .exitOverride((error) => process.exit(error.exitCode === 0 ? 0 : 2));
+    .exitOverride((error) => process.exit(error.exitCode === 0 ? 0 : 2))
+    .version((JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version);
 
   const serveCommand = program.command('serve', { isDefault: true }).description('serve recordings (replay) or record exchanges with the real API');
   const flags = addServeOptions(serveCommand);
   serveCommand
     .addOption(new Option('-c, --config <file>', `a JSON file with any of these options (default ./${DEFAULT_CONFIG_FILE} when present)`).env('LLM_REPLAY_CONFIG'))
-    .action((_options: unknown, command: Command) => serve(command, flags));
+    // serve is the default command, so a mistyped command arrives here as an argument.
+    .allowExcessArguments()
+    .action((_options: unknown, command: Command) => {
+      const [word] = command.args;
+      if (word !== undefined) command.error(`error: unknown command '${word}'; the commands are ${[...program.commands.map((c) => c.name()), 'help'].join(', ')}`);
+      return serve(command, flags);
+    });
 
   registerToolCommands(program, fail);
 

@@ -10,8 +10,9 @@ export interface CliServer {
   exited: Promise<number | null>;
 }
 
-export async function startCli(args: string[]): Promise<CliServer> {
-  const child = spawn(process.execPath, [BIN, 'serve', '--port', '0', '--log-level', 'warn', ...args]);
+/** `bin`: another llm-replay than this checkout's (an installed package's). */
+export async function startCli(args: string[], { bin = BIN, cwd }: { bin?: string; cwd?: string } = {}): Promise<CliServer> {
+  const child = spawn(process.execPath, [bin, 'serve', '--port', '0', '--log-level', 'warn', ...args], { cwd });
   let stderr = '';
   child.stderr.on('data', (part: Buffer) => (stderr += part.toString()));
   const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
