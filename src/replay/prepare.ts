@@ -50,11 +50,42 @@ function errorBodyFromException(recording: Recording): { status: number; body: J
   return { status, body: { error } };
 }
 
-function streamEvents(chunks: JsonValue[], framing: StreamFraming): Buffer[] {
+/**
+ * Bytes in memory of their own. Buffer.from puts small buffers into shared 8 KB
+ * slabs, and a slab lives as long as any answer in it: with cached answers evicted
+ * here and there, nearly every slab stayed (300 MB of slabs behind a 64 MiB cache).
+ */
+function ownBytes(text: string): Buffer {
+  const bytes = Buffer.allocUnsafeSlow(Buffer.byteLength(text));
+  bytes.write(text);
+  return bytes;
+}
+
+function unpooled(bytes: Buffer): Buffer {
+  if (bytes.byteOffset === 0 && bytes.buffer.byteLength === bytes.length) return bytes;
+  const own = Buffer.allocUnsafeSlow(bytes.length);
+  bytes.copy(own);
+  return own;
+}
+
+/** A stream's events as views into one buffer of their own, which is also the whole answer at once. */
+function joinedEvents(texts: string[]): { events: Buffer[]; wire: Buffer } {
+  const wire = ownBytes(texts.join(''));
+  const events: Buffer[] = [];
+  let offset = 0;
+  for (const text of texts) {
+    const length = Buffer.byteLength(text);
+    events.push(wire.subarray(offset, offset + length));
+    offset += length;
+  }
+  return { events, wire };
+}
+
+function streamEvents(chunks: JsonValue[], framing: StreamFraming): string[] {
   const eol = framing.line_ending ?? '\n';
-  const out: Buffer[] = [];
+  const out: string[] = [];
   if (framing.format === 'ndjson') {
-    for (const chunk of chunks) out.push(Buffer.from(stringifyLossless(unwrapTyped(chunk)) + '\n'));
+    for (const chunk of chunks) out.push(stringifyLossless(unwrapTyped(chunk)) + '\n');
     return out;
   }
   const metas: StreamEventMeta[] = framing.events ?? chunks.map(() => ({}));
@@ -69,13 +100,13 @@ function streamEvents(chunks: JsonValue[], framing: StreamFraming): Buffer[] {
       const chunk = unwrapTyped(chunks[next++] ?? null);
       event.data = meta.text && typeof chunk === 'string' ? chunk : stringifyLossless(chunk);
     }
-    out.push(Buffer.from(formatSseEvent(event, eol)));
+    out.push(formatSseEvent(event, eol));
   }
   // Chunks beyond the described events (hand-edited files) still go out.
   for (; next < chunks.length; next++) {
-    out.push(Buffer.from(formatSseEvent({ comments: [], data: stringifyLossless(unwrapTyped(chunks[next] ?? null)) }, eol)));
+    out.push(formatSseEvent({ comments: [], data: stringifyLossless(unwrapTyped(chunks[next] ?? null)) }, eol));
   }
-  if (framing.done) out.push(Buffer.from(formatSseEvent({ comments: [], data: '[DONE]' }, eol)));
+  if (framing.done) out.push(formatSseEvent({ comments: [], data: '[DONE]' }, eol));
   return out;
 }
 
@@ -108,13 +139,13 @@ export function prepareResponse(recording: Recording): PreparedResponse {
   const headers = ownedHeaders(response.headers);
   if (response.is_exception) {
     const { status, body } = errorBodyFromException(recording);
-    return { status, headers: { 'content-type': JSON_TYPE }, body: Buffer.from(stringifyLossless(body)) };
+    return { status, headers: { 'content-type': JSON_TYPE }, body: ownBytes(stringifyLossless(body)) };
   }
   const status = response.status ?? 200;
   if (response.is_streaming && Array.isArray(response.body)) {
     const framing = response.stream ?? inferFraming(recording.request.endpoint, response.body);
     headers['content-type'] ??= framing.format === 'ndjson' ? NDJSON_TYPE : SSE_TYPE;
-    const prepared: PreparedResponse = { status, headers, events: streamEvents(response.body, framing) };
+    const prepared: PreparedResponse = { status, headers, ...joinedEvents(streamEvents(response.body, framing)) };
     if (framing.timing) {
       prepared.offsets = framing.timing.offsets_ms;
       prepared.headMs = framing.timing.head_ms;
@@ -123,10 +154,10 @@ export function prepareResponse(recording: Recording): PreparedResponse {
   }
   if (response.body_encoding === 'base64' && typeof response.body === 'string') {
     headers['content-type'] ??= 'application/octet-stream';
-    return { status, headers, body: Buffer.from(response.body, 'base64') };
+    return { status, headers, body: unpooled(Buffer.from(response.body, 'base64')) };
   }
   headers['content-type'] ??= JSON_TYPE;
-  return { status, headers, body: Buffer.from(stringifyLossless(unwrapTyped(response.body))) };
+  return { status, headers, body: ownBytes(stringifyLossless(unwrapTyped(response.body))) };
 }
 
 /** llama-stack's model-list files: one answer from the union of all of them, sorted by id. */
@@ -144,5 +175,5 @@ export function prepareModelList(recordings: Recording[]): PreparedResponse {
   }
   const sorted = [...byId.keys()].sort(compareCodePoints).map((id) => byId.get(id) as JsonValue);
   const body: JsonValue = ollama ? { models: sorted } : { object: 'list', data: sorted };
-  return { status: 200, headers: { 'content-type': JSON_TYPE }, body: Buffer.from(stringifyLossless(body)) };
+  return { status: 200, headers: { 'content-type': JSON_TYPE }, body: ownBytes(stringifyLossless(body)) };
 }
