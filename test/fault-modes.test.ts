@@ -233,7 +233,7 @@ describe('counted apart', () => {
     await chat(server, usage.request, { [FAULT_HEADER]: 'status=429' });
     await chat(server, usage.request);
     const stats = await json(await fetch(`${server.url}/_llm-replay/stats`));
-    expect(stats.totals).toEqual({ hits: 0, misses: 1, recorded: 0, forwarded: 0, faults: 1 });
+    expect(stats.totals).toEqual({ hits: 0, misses: 1, recorded: 0, forwarded: 0, faults: 1, repeated: 0 });
     await server.close();
     const [file] = await listFiles(path.join(ws.dir, 'usage'));
     expect(JSON.parse(await readFile(path.join(ws.dir, 'usage', file!), 'utf8'))).toMatchObject({ injected_faults: 1, hits: [] });

@@ -30,7 +30,7 @@ describe('keying large adversarial bodies', () => {
   });
 
   it('a 10 MB number keys by its exact value', () => {
-    const request = (text: string) => ({ method: 'POST', path: '/v1/x', query: '', headers: {}, body: classifyBody(Buffer.from(text), 'application/json'), testId: null });
+    const request = (text: string) => ({ method: 'POST', path: '/v1/x', query: '', headers: {}, body: classifyBody(Buffer.from(text), 'application/json'), testId: null, run: '' });
     const big = `{"n": ${'7'.repeat(5_000_000)}.${'3'.repeat(5_000_000)}}`;
     const bigger = `{"n": ${'7'.repeat(5_000_000)}.${'3'.repeat(4_999_999)}4}`;
     const context = { upstreamHost: '' };

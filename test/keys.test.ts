@@ -18,7 +18,7 @@ const vectors = JSON.parse(readFileSync(new URL('./fixtures/python-vectors.json'
 };
 
 function request(method: string, path: string, body: string | undefined, testId: string | null = null, query = ''): ClientRequest {
-  return { method, path, query, headers: {}, body: classifyBody(body === undefined ? undefined : Buffer.from(body), 'application/json'), testId };
+  return { method, path, query, headers: {}, body: classifyBody(body === undefined ? undefined : Buffer.from(body), 'application/json'), testId, run: '' };
 }
 
 const context = { upstreamHost: 'api.openai.com' };

@@ -85,7 +85,7 @@ describe('serving llama-stack recordings', () => {
 
 describe('llama-stack quirks', () => {
   const request = (method: string, p: string, body?: string, testId: string | null = null) =>
-    computeKey('llama-stack', { method, path: p, query: '', headers: {}, body: classifyBody(body === undefined ? undefined : Buffer.from(body), 'application/json'), testId }, { upstreamHost: 'api.openai.com' });
+    computeKey('llama-stack', { method, path: p, query: '', headers: {}, body: classifyBody(body === undefined ? undefined : Buffer.from(body), 'application/json'), testId, run: '' }, { upstreamHost: 'api.openai.com' });
 
   function modelFile(key: string, ids: string[]) {
     return JSON.stringify({

@@ -113,13 +113,14 @@ describe('the nearest recording to a miss', () => {
     const store = await RecordingStore.open(ws.dir);
     const catalogue = new RecordingCatalogue(store);
     const body = Buffer.from(JSON.stringify({ ...chatBody(5), temperature: 0 }));
-    const client = { method: 'POST', path: '/v1/chat/completions', query: '', headers: {}, body: classifyBody(body, 'application/json'), testId: null };
+    const client = { method: 'POST', path: '/v1/chat/completions', query: '', headers: {}, body: classifyBody(body, 'application/json'), testId: null, run: '' };
     const key = computeKey('default', client, { upstreamHost: 'api.openai.com' });
-    const early = await describeMiss(catalogue, client, key);
+    const first = { occurrence: 1, recorded: undefined };
+    const early = await describeMiss(catalogue, client, key, first);
     expect(early.message).toContain('No recording has POST /v1/chat/completions at all so far.');
     expect(early.message).toContain('The recordings are still being catalogued, 0 of 3 files read: a nearer one may exist.');
     await catalogue.build();
-    const later = await describeMiss(catalogue, client, key);
+    const later = await describeMiss(catalogue, client, key, first);
     expect(later.message).toContain(file);
     expect(later.nearest?.differences).toEqual(['body.temperature: recorded 0.7, requested 0']);
   });

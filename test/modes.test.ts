@@ -48,21 +48,30 @@ describe('modes', () => {
     expect(upstream.received).toHaveLength(0);
   });
 
-  it('record overwrites an existing recording; record-if-missing replays it and records the rest', async () => {
+  it('record writes every occurrence and overwrites them on the next run; record-if-missing replays them and records the rest', async () => {
     const recorder = await start('record');
     await openai(recorder).chat.completions.create(chatParams(usage));
     await openai(recorder).chat.completions.create(chatParams(usage));
     expect(upstream.calls()).toBe(2);
-    expect(await listFiles(dir)).toHaveLength(1);
+    expect(await listFiles(dir)).toEqual([expect.stringMatching(/^[0-9a-f]{64}\.2\.json$/), expect.stringMatching(/^[0-9a-f]{64}\.json$/)]);
     await recorder.close();
+    servers.pop();
+    const again = await start('record');
+    await openai(again).chat.completions.create(chatParams(usage));
+    expect(upstream.calls()).toBe(3);
+    expect(await listFiles(dir)).toHaveLength(2);
+    await again.close();
     servers.pop();
     const mixed = openai(await start('record-if-missing'));
     await mixed.chat.completions.create(chatParams(usage));
-    expect(upstream.calls()).toBe(2);
+    await mixed.chat.completions.create(chatParams(usage));
+    expect(upstream.calls()).toBe(3);
+    await mixed.chat.completions.create(chatParams(usage));
+    expect(upstream.calls()).toBe(4);
     const answer = await mixed.chat.completions.create(chatParams(system));
     expect(answer.choices[0]?.message.content).toBe(seedText(system));
-    expect(upstream.calls()).toBe(3);
-    expect(await listFiles(dir)).toHaveLength(2);
+    expect(upstream.calls()).toBe(5);
+    expect(await listFiles(dir)).toHaveLength(4);
   });
 
   it('finds recordings in any subfolder', async () => {
@@ -76,9 +85,11 @@ describe('modes', () => {
     expect(answer.choices[0]?.message.content).toBe(seedText(usage));
   });
 
-  it('50 identical concurrent record-if-missing requests reach the upstream once', async () => {
-    const client = openai(await start('record-if-missing'));
-    const answers = await Promise.all(Array.from({ length: 50 }, () => client.chat.completions.create(chatParams(usage))));
+  it('50 runs sending the same request at once in record-if-missing reach the upstream once', async () => {
+    const server = await start('record-if-missing');
+    const answers = await Promise.all(
+      Array.from({ length: 50 }, (_, i) => new OpenAI({ baseURL: `${server.url}/v1`, apiKey: 'sk-test', maxRetries: 0, defaultHeaders: { 'x-llm-replay-run': `run-${i}` } }).chat.completions.create(chatParams(usage))),
+    );
     expect(upstream.calls('/v1/chat/completions')).toBe(1);
     expect(new Set(answers.map((a) => a.choices[0]?.message.content))).toEqual(new Set([seedText(usage)]));
     expect(await listFiles(dir)).toHaveLength(1);
@@ -154,9 +165,10 @@ describe('test ids and other endpoints', () => {
     upstream.on('PUT', '/v1/files/upload', (request, res) => sendJson(res, 200, { got: request.body.length, type: request.headers['content-type'] }));
     const server = await start('record-if-missing');
     const bytes = Buffer.from([0, 1, 2, 250, 251, 252, 10, 13]);
-    const put = () => fetch(`${server.url}/v1/files/upload?purpose=test`, { method: 'PUT', headers: { 'content-type': 'application/octet-stream' }, body: bytes });
-    expect(await json(await put())).toEqual({ got: 8, type: 'application/octet-stream' });
-    expect(await json(await put())).toEqual({ got: 8, type: 'application/octet-stream' });
+    // Two runs: the second's first occurrence is answered from the first's recording.
+    const put = (run: string) => fetch(`${server.url}/v1/files/upload?purpose=test`, { method: 'PUT', headers: { 'content-type': 'application/octet-stream', 'x-llm-replay-run': run }, body: bytes });
+    expect(await json(await put('a'))).toEqual({ got: 8, type: 'application/octet-stream' });
+    expect(await json(await put('b'))).toEqual({ got: 8, type: 'application/octet-stream' });
     expect(upstream.calls('/v1/files/upload')).toBe(1);
     const [file] = await recordingsIn(dir);
     expect(file!.data.request).toMatchObject({ method: 'PUT', endpoint: '/v1/files/upload', body: bytes.toString('base64'), body_encoding: 'base64', content_type: 'application/octet-stream' });

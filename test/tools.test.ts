@@ -45,7 +45,7 @@ describe('admin endpoints', () => {
     await client.chat.completions.create(chatParams(usage));
     await client.chat.completions.create({ ...chatParams(usage), temperature: 0 }).catch(() => undefined);
     const stats = await admin('stats');
-    expect(stats.totals).toEqual({ hits: 1, misses: 1, recorded: 0, forwarded: 0, faults: 0 });
+    expect(stats.totals).toEqual({ hits: 1, misses: 1, recorded: 0, forwarded: 0, faults: 0, repeated: 0 });
     expect(stats.endpoints['/v1/chat/completions']).toMatchObject({ hits: 1, misses: 1 });
     const { misses } = await admin(`misses?test_id=${encodeURIComponent('tests/test_chat.py::test_one')}`);
     expect(misses).toHaveLength(1);
@@ -160,8 +160,14 @@ describe('normalisation rules', () => {
       { path: '/v1/chat', ignore: ['user', 'metadata.trace_id', 'messages.*.name'], replace: [{ pattern: '/tmp/[\\w-]+', with: '<TMP>' }, { pattern: '\\d{4}-\\d{2}-\\d{2}T[\\d:.]+Z', with: '<TIME>' }] },
     ];
     const recorder = await start({ mode: 'record-if-missing', upstream: echo.url, normalize });
+    // Each send is a run of its own: the first occurrence of its request.
+    let runs = 0;
     const send = (server: RunningServer, extra: Record<string, unknown>, content: string) =>
-      fetch(`${server.url}/v1/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ model: 'm', messages: [{ role: 'user', name: 'x', content }], ...extra }) });
+      fetch(`${server.url}/v1/chat/completions`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'x-llm-replay-run': `run-${++runs}` },
+        body: JSON.stringify({ model: 'm', messages: [{ role: 'user', name: 'x', content }], ...extra }),
+      });
     await send(recorder, { user: 'u1', metadata: { trace_id: 't1', team: 'a' } }, 'read /tmp/abc-123 at 2026-11-23T10:00:00.123Z');
     await send(recorder, { user: 'u2', metadata: { trace_id: 't2', team: 'a' } }, 'read /tmp/zzz-999 at 2025-01-01T00:00:00Z');
     expect(echo.calls()).toBe(1);

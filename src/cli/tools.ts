@@ -90,7 +90,7 @@ export function registerToolCommands(program: Command, fail: (message: string) =
         if (options.json) return print(JSON.stringify(rows, null, 2));
         const c = colour();
         const header = ['KEY', 'METHOD', 'ENDPOINT', 'MODEL', 'TEST ID', 'STREAM', 'STATUS', 'SIZE', 'DATE'];
-        const body = rows.map((r) => [r.key.slice(0, 12), r.method, r.endpoint, r.model || '-', r.testId ?? '-', r.streaming ? 'yes' : 'no', String(r.status), formatSize(r.size), r.modified.slice(0, 10)]);
+        const body = rows.map((r) => [`${r.key.slice(0, 12)}${r.occurrence > 1 ? `.${r.occurrence}` : ''}`, r.method, r.endpoint, r.model || '-', r.testId ?? '-', r.streaming ? 'yes' : 'no', String(r.status), formatSize(r.size), r.modified.slice(0, 10)]);
         const text = table([header, ...body]).split('\n');
         print([c('bold', text[0] ?? ''), ...text.slice(1), c('dim', `${rows.length} recordings`)].join('\n'));
       }),

@@ -53,25 +53,25 @@ function asException(response: RecordedResponse, status: number): RecordedRespon
   };
 }
 
-/** Adapts a recording to llama-stack's form; returns the file name to write it under. */
-export function toLlamaStackForm(recording: Recording, key: string, modelList: boolean): { recording: Recording; fileName: string } {
+/** Adapts a recording to llama-stack's form; a model list also gets the file name its part goes under. */
+export function toLlamaStackForm(recording: Recording, key: string, modelList: boolean): { recording: Recording; modelListFile?: string } {
   const { response } = recording;
   const endpoint = recording.request.endpoint;
   const status = response.status ?? 200;
-  if (status >= 400) return { recording: { ...recording, response: asException(response, status) }, fileName: `${key}.json` };
+  if (status >= 400) return { recording: { ...recording, response: asException(response, status) } };
   if (modelList && isJsonObject(response.body) && Array.isArray(response.body['data'])) {
     const models = response.body['data'];
     const ids = models.map((model) => (isJsonObject(model) ? String(model['id']) : ''));
     return {
       recording: { ...recording, response: { ...response, body: models.map((model) => wrap(MODEL_TYPE, model)) } },
-      fileName: `models-${key}-${modelListDigest(ids)}.json`,
+      modelListFile: `models-${key}-${modelListDigest(ids)}.json`,
     };
   }
   const types = TYPES[endpoint];
-  if (!types || response.body_encoding) return { recording, fileName: `${key}.json` };
+  if (!types || response.body_encoding) return { recording };
   const body =
     response.is_streaming && Array.isArray(response.body)
       ? response.body.map((chunk) => wrap(types.chunk ?? types.body, chunk))
       : wrap(types.body, response.body);
-  return { recording: { ...recording, response: { ...response, body } }, fileName: `${key}.json` };
+  return { recording: { ...recording, response: { ...response, body } } };
 }

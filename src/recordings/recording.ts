@@ -54,6 +54,8 @@ export interface RecordedResponse {
 
 export interface Recording {
   test_id: string | null;
+  /** Which time the test sent this request (2, 3, ...): set on every occurrence but the first, in `<key>.<n>.json`. */
+  occurrence?: number;
   request: RecordedRequest;
   response: RecordedResponse;
   id_normalization_mapping: Record<string, string>;
@@ -106,6 +108,8 @@ export function parseRecording(text: string, file: string, exactNumbers = true):
   if (!('body' in response)) fail(file, 'no "response.body"');
   const testId = data['test_id'];
   if (testId !== undefined && testId !== null && typeof testId !== 'string') fail(file, '"test_id" must be a string or null');
+  const occurrence = data['occurrence'] === undefined ? undefined : numberField(data, 'occurrence');
+  if (data['occurrence'] !== undefined && (occurrence === undefined || !Number.isInteger(occurrence) || occurrence < 1)) fail(file, '"occurrence" must be a whole number from 1');
   if (response['is_streaming'] === true && !Array.isArray(response['body']) && response['is_exception'] !== true) {
     fail(file, 'a streaming recording must have a list of chunks as "response.body"');
   }
@@ -120,6 +124,7 @@ export function parseRecording(text: string, file: string, exactNumbers = true):
     if (response[field] !== undefined) (recording.response as unknown as JsonObject)[field] = toPlainJson(response[field] as JsonValue) as JsonValue;
   }
   recording.test_id = (testId as string | null | undefined) ?? null;
+  if (occurrence !== undefined) recording.occurrence = occurrence;
   recording.request.endpoint = typeof request['endpoint'] === 'string' ? request['endpoint'] : pathOf(String(request['url'] ?? ''));
   recording.response.is_streaming = response['is_streaming'] === true;
   recording.id_normalization_mapping = {};

@@ -1,12 +1,14 @@
-// The recordings directory: an index of key -> file built from file names at any
-// depth, recordings just written kept in memory until first read, and atomic writes
-// so a crash or a concurrent request never leaves a half-written recording. It knows
+// The recordings directory: an index of key -> files (one per occurrence, or the
+// parts of a llama-stack model list) built from file names at any depth,
+// recordings just written kept in memory until first read, and atomic writes so a
+// crash or a concurrent request never leaves a half-written recording. It knows
 // recordings, not HTTP: what a recording answers is the replay layer's business.
 import { readdir, readFile, unlink } from 'node:fs/promises';
 import path from 'node:path';
 import { RecordingFileError } from '../errors.js';
 import { parseRecording, serializeRecording, type Recording } from './recording.js';
 import { TEMP_PREFIX, writeAtomically, writerAlive } from './atomic-write.js';
+import { occurrenceFileName, parseRecordingId, recordingId } from './occurrence.js';
 
 export interface StoreLogger {
   warn(message: string): void;
@@ -19,8 +21,10 @@ const CACHE_LIMIT = 4096;
 
 export interface IndexEntry {
   key: string;
-  /** Absolute paths: one file, or several for a llama-stack model list. */
+  /** Absolute paths: one per occurrence in ascending order, or the parts of a llama-stack model list. */
   files: string[];
+  /** The occurrence of each file (1 for every part of a model list). */
+  occurrences: number[];
   modelList: boolean;
 }
 
@@ -33,19 +37,28 @@ export interface WrittenRecording {
   bytes: number;
 }
 
+/** Where an occurrence goes among the sorted ones: its index, and whether it is there already. */
+function slotOf(entry: IndexEntry, occurrence: number): { index: number; found: boolean } {
+  let index = 0;
+  while (index < entry.occurrences.length && (entry.occurrences[index] as number) < occurrence) index++;
+  return { index, found: entry.occurrences[index] === occurrence };
+}
+
 export class RecordingStore {
   /**
-   * Where each key's file is. For the usual `<key>.json` only its folder is kept, one
-   * string shared by every file in it (a large directory holds 100,000 keys: an entry
-   * object and an absolute path each cost several times the key); anything else
-   * (model lists) keeps its whole entry.
+   * Where each key's files are. For the usual key, recorded once as `<key>.json`, only
+   * its folder is kept, one string shared by every file in it (a large directory
+   * holds 100,000 keys: an entry object and an absolute path each cost several times
+   * the key); anything else (more occurrences, model lists) keeps its whole entry.
    */
   private readonly index = new Map<string, string | IndexEntry>();
   private readonly folders = new Map<string, string>();
-  private readonly saveListeners: Array<(key: string) => void> = [];
+  /** How many recordings: one per occurrence, one per model list. */
+  private count = 0;
+  private readonly saveListeners: Array<(id: string) => void> = [];
   private readonly writtenListeners: Array<(written: WrittenRecording) => void> = [];
   private readonly pendingWrites = new Set<Promise<void>>();
-  /** Recordings just written, prepared for replay only if they are asked for. */
+  /** Recordings just written, by recording id, prepared for replay only if they are asked for. */
   private readonly fresh = new Map<string, Recording>();
   /** Files that could not be used, with why; reported once at start-up. */
   readonly skipped: Array<{ file: string; reason: string }> = [];
@@ -59,8 +72,9 @@ export class RecordingStore {
     return store;
   }
 
+  /** How many recordings: one per occurrence, one per model list. */
   get size(): number {
-    return this.index.size;
+    return this.count;
   }
 
   has(key: string): boolean {
@@ -69,11 +83,21 @@ export class RecordingStore {
 
   entry(key: string): IndexEntry | undefined {
     const found = this.index.get(key);
-    return typeof found === 'string' ? { key, files: [path.join(found, `${key}.json`)], modelList: false } : found;
+    return typeof found === 'string' ? { key, files: [path.join(found, `${key}.json`)], occurrences: [1], modelList: false } : found;
   }
 
   *entries(): IterableIterator<IndexEntry> {
     for (const key of this.index.keys()) yield this.entry(key)!;
+  }
+
+  /** Every file with the recording id usage data names it by (`<key>`, `<key>.<n>`; a model list's parts: `<key>`). */
+  *filesWithIds(): Generator<{ id: string; file: string; key: string; occurrence: number }> {
+    for (const entry of this.entries()) {
+      for (const [i, file] of entry.files.entries()) {
+        const occurrence = entry.occurrences[i] as number;
+        yield { id: recordingId(entry.key, occurrence), file, key: entry.key, occurrence };
+      }
+    }
   }
 
   private async scan(dir: string, removeStaleTemps: boolean): Promise<void> {
@@ -82,7 +106,7 @@ export class RecordingStore {
       const { name } = item;
       // The usual file first, with no path built: the folder string is shared by all of them.
       if (name.length === KEY_FILE_LENGTH && name.endsWith('.json') && item.isFile() && KEY_FILE.test(name)) {
-        this.add(name.slice(0, 64), dir, name, false);
+        this.add(name.slice(0, 64), dir, name, 1, false);
         continue;
       }
       const full = path.join(dir, name);
@@ -97,24 +121,51 @@ export class RecordingStore {
       }
       if (!item.isFile() || !name.endsWith('.json')) continue;
       const models = MODEL_LIST_FILE.exec(name);
-      if (models?.[1] === undefined) {
-        this.skipped.push({ file: full, reason: 'its name is not <key>.json or models-<key>-<digest>.json' });
+      if (models?.[1] !== undefined) {
+        this.add(models[1], dir, name, 1, true);
         continue;
       }
-      this.add(models[1], dir, name, true);
+      // <key>.<n>.json, n from 2: a later occurrence (the first is always <key>.json).
+      const later = parseRecordingId(name.slice(0, -'.json'.length));
+      if (!later || later.occurrence === 1) {
+        this.skipped.push({ file: full, reason: 'its name is not <key>.json, <key>.<n>.json (n from 2) or models-<key>-<digest>.json' });
+        continue;
+      }
+      this.add(later.key, dir, name, later.occurrence, false);
     }
   }
 
   /** Indexes one file found by the scan. */
-  private add(key: string, dir: string, name: string, modelList: boolean): void {
-    const existing = this.entry(key);
-    if (!existing) {
-      this.index.set(key, modelList ? { key, files: [path.join(dir, name)], modelList } : dir);
-    } else if (modelList && existing.modelList) {
-      existing.files.push(path.join(dir, name));
-    } else {
-      this.skipped.push({ file: path.join(dir, name), reason: `duplicate of ${path.relative(this.dir, existing.files[0] ?? '')}` });
+  private add(key: string, dir: string, name: string, occurrence: number, modelList: boolean): void {
+    const existing = this.index.get(key);
+    if (existing === undefined) {
+      this.index.set(key, modelList || occurrence !== 1 ? { key, files: [path.join(dir, name)], occurrences: [occurrence], modelList } : dir);
+      this.count++;
+      return;
     }
+    const entry = this.full(key);
+    if (modelList && entry.modelList) {
+      entry.files.push(path.join(dir, name));
+      entry.occurrences.push(1);
+      return;
+    }
+    const slot = !modelList && !entry.modelList ? slotOf(entry, occurrence) : { index: 0, found: true };
+    if (slot.found) {
+      this.skipped.push({ file: path.join(dir, name), reason: `duplicate of ${path.relative(this.dir, entry.files[slot.index] ?? '')}` });
+      return;
+    }
+    entry.files.splice(slot.index, 0, path.join(dir, name));
+    entry.occurrences.splice(slot.index, 0, occurrence);
+    this.count++;
+  }
+
+  /** A key's entry as an object kept in the index, to be changed in place. */
+  private full(key: string): IndexEntry {
+    const found = this.index.get(key);
+    if (typeof found !== 'string') return found as IndexEntry;
+    const entry = this.entry(key) as IndexEntry;
+    this.index.set(key, entry);
+    return entry;
   }
 
   /** One string per folder, however many recordings are saved into it. */
@@ -135,25 +186,33 @@ export class RecordingStore {
     return parseRecording(text, file, exactNumbers);
   }
 
-  /** The recordings behind a key (several for a model list). */
-  async load(key: string): Promise<Recording[]> {
-    const entry = this.entry(key);
-    return entry ? Promise.all(entry.files.map((file) => this.read(file))) : [];
+  /** The file of one occurrence of a key (a model list's first part), if recorded. */
+  fileOf(key: string, occurrence: number): string | undefined {
+    const found = this.index.get(key);
+    if (found === undefined) return undefined;
+    if (typeof found === 'string') return occurrence === 1 ? path.join(found, `${key}.json`) : undefined;
+    if (found.modelList) return found.files[0];
+    const slot = slotOf(found, occurrence);
+    return slot.found ? found.files[slot.index] : undefined;
   }
 
-  /** The recordings behind a key (several for a model list): one just written comes from memory. */
-  recordingsOf(key: string): Promise<Recording[]> | undefined {
-    if (!this.index.has(key)) return undefined;
-    const recording = this.fresh.get(key);
+  /** The recordings behind one occurrence of a key (every part of a model list): one just written comes from memory. */
+  recordingsOf(key: string, occurrence = 1): Promise<Recording[]> | undefined {
+    const entry = this.index.get(key);
+    if (entry === undefined) return undefined;
+    if (typeof entry !== 'string' && entry.modelList) return Promise.all(entry.files.map((file) => this.read(file)));
+    const id = recordingId(key, occurrence);
+    const recording = this.fresh.get(id);
     if (recording) {
-      this.fresh.delete(key);
+      this.fresh.delete(id);
       return Promise.resolve([recording]);
     }
-    return this.load(key);
+    const file = this.fileOf(key, occurrence);
+    return file === undefined ? undefined : this.read(file).then((read) => [read]);
   }
 
-  /** Calls `listener` with the key of every recording written (or being written) from now on. */
-  onSave(listener: (key: string) => void): void {
+  /** Calls `listener` with the recording id (`<key>` or `<key>.<n>`) of every recording written (or being written) from now on. */
+  onSave(listener: (id: string) => void): void {
     this.saveListeners.push(listener);
   }
 
@@ -163,39 +222,42 @@ export class RecordingStore {
   }
 
   /**
-   * Stores a recording: answerable at once from memory, on disk atomically.
-   * `relativeDir` is where a new key goes; a key already on disk is rewritten in place.
+   * Stores a recording of one occurrence of a key: answerable at once from memory, on
+   * disk atomically. A later occurrence says which it is inside. `relativeDir` is
+   * where a new key goes (later occurrences go beside the first); one already on
+   * disk is rewritten in place. `fileName` names a model list's part.
    */
-  save(key: string, recording: Recording, relativeDir: string, fileName = `${key}.json`): Promise<void> {
+  save(key: string, recording: Recording, relativeDir: string, options: { occurrence?: number; fileName?: string } = {}): Promise<void> {
+    const modelList = options.fileName?.startsWith('models-') ?? false;
+    // A model list is one answer, the union of its parts: it has no occurrences.
+    const occurrence = modelList ? 1 : (options.occurrence ?? 1);
+    const stored: Recording = occurrence === 1 ? recording : withOccurrence(recording, occurrence);
     const existing = this.entry(key);
-    const target = existing && !existing.modelList ? (existing.files[0] as string) : path.join(this.dir, relativeDir, fileName);
-    const modelList = fileName.startsWith('models-');
-    if (modelList && existing?.modelList) {
-      if (!existing.files.includes(target)) existing.files.push(target);
-    } else if (!modelList && path.basename(target) === `${key}.json`) {
-      this.index.set(key, this.folder(path.dirname(target)));
-    } else {
-      this.index.set(key, { key, files: [target], modelList });
+    const existed = modelList ? undefined : this.fileOf(key, occurrence);
+    const folder = existing && !existing.modelList && !modelList ? path.dirname(existing.files[0] as string) : path.join(this.dir, relativeDir);
+    const target = existed ?? path.join(folder, options.fileName ?? occurrenceFileName(key, occurrence));
+    if (!existing) {
+      this.index.set(key, modelList || occurrence !== 1 ? { key, files: [target], occurrences: [occurrence], modelList } : this.folder(folder));
+      this.count++;
+    } else if (existed === undefined) {
+      this.place(key, target, occurrence, modelList);
     }
-    for (const listener of this.saveListeners) listener(key);
+    const id = modelList ? key : recordingId(key, occurrence);
+    for (const listener of this.saveListeners) listener(id);
     if (!modelList) {
-      this.fresh.set(key, recording);
+      this.fresh.set(id, stored);
       if (this.fresh.size > CACHE_LIMIT) this.fresh.delete(this.fresh.keys().next().value as string);
     }
-    const text = serializeRecording(recording);
+    const text = serializeRecording(stored);
     const write = writeAtomically(target, text)
       .then(
         () => {
-          const written = { key, file: target, recording, bytes: Buffer.byteLength(text) };
+          const written = { key, file: target, recording: stored, bytes: Buffer.byteLength(text) };
           for (const listener of this.writtenListeners) listener(written);
         },
         (error: unknown) => {
           // Not on disk means not recorded: forget it so the next request tries again.
-          if (!existing) {
-            this.index.delete(key);
-            this.fresh.delete(key);
-            for (const listener of this.saveListeners) listener(key);
-          }
+          if (existed === undefined) this.forget(key, target, id);
           throw new RecordingFileError(target, `cannot be written (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`);
         },
       )
@@ -204,8 +266,52 @@ export class RecordingStore {
     return write;
   }
 
+  /** Adds a new file to a key that has recordings: another occurrence, or another part of its model list. */
+  private place(key: string, file: string, occurrence: number, modelList: boolean): void {
+    const entry = this.full(key);
+    if (modelList !== entry.modelList) {
+      // A key recorded one way and now the other (a listing that failed, then answered): the new file replaces the old.
+      this.count += 1 - (entry.modelList ? 1 : entry.files.length);
+      this.index.set(key, { key, files: [file], occurrences: [occurrence], modelList });
+      return;
+    }
+    if (modelList) {
+      if (!entry.files.includes(file)) {
+        entry.files.push(file);
+        entry.occurrences.push(1);
+      }
+      return;
+    }
+    const slot = slotOf(entry, occurrence);
+    entry.files.splice(slot.index, 0, file);
+    entry.occurrences.splice(slot.index, 0, occurrence);
+    this.count++;
+  }
+
+  private forget(key: string, file: string, id: string): void {
+    const entry = this.index.get(key) === undefined ? undefined : this.full(key);
+    const at = entry ? entry.files.indexOf(file) : -1;
+    if (entry && at >= 0) {
+      entry.files.splice(at, 1);
+      entry.occurrences.splice(at, 1);
+      if (!entry.modelList) this.count--;
+      if (entry.files.length === 0) {
+        this.index.delete(key);
+        if (entry.modelList) this.count--;
+      }
+    }
+    this.fresh.delete(id);
+    for (const listener of this.saveListeners) listener(id);
+  }
+
   /** Waits for every write in flight (used on shutdown). */
   async drain(): Promise<void> {
     await Promise.allSettled([...this.pendingWrites]);
   }
+}
+
+/** A later occurrence's recording, saying which it is (after test_id, where a reader looks first). */
+function withOccurrence(recording: Recording, occurrence: number): Recording {
+  const { test_id, ...rest } = recording;
+  return { test_id, occurrence, ...rest };
 }

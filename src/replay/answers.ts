@@ -1,6 +1,8 @@
 // What replay answers with: each recording turned once into the bytes the API sent
 // (status, headers, body or stream events) and kept within a memory budget, so the
-// common case is answered from memory without an await.
+// common case is answered from memory without an await. One per occurrence of a key
+// (a model list's parts make one answer), cached by recording id.
+import { recordingId } from '../recordings/occurrence.js';
 import type { Recording } from '../recordings/recording.js';
 import type { RecordingStore } from '../recordings/store.js';
 import { prepareModelList, prepareResponse, type PreparedResponse } from './prepare.js';
@@ -44,23 +46,24 @@ export class ReplayAnswers {
 
   constructor(private readonly store: RecordingStore) {
     // A recording written (or rewritten) is prepared afresh on its next use.
-    store.onSave((key) => this.forget(key));
+    store.onSave((id) => this.forget(id));
   }
 
-  /** The prepared answer for a key when it is already in memory (the replay fast path). */
-  ready(key: string): PreparedResponse | undefined {
-    return this.prepared.get(key)?.value;
+  /** The prepared answer for an occurrence of a key when it is already in memory (the replay fast path). */
+  ready(key: string, occurrence = 1): PreparedResponse | undefined {
+    return this.prepared.get(occurrence === 1 ? key : recordingId(key, occurrence))?.value;
   }
 
-  /** The prepared answer for a key, or undefined when there is no recording. */
-  lookup(key: string): Promise<PreparedResponse> | undefined {
-    const cached = this.prepared.get(key);
+  /** The prepared answer for an occurrence of a key, or undefined when it is not recorded. */
+  lookup(key: string, occurrence = 1): Promise<PreparedResponse> | undefined {
+    const id = recordingId(key, occurrence);
+    const cached = this.prepared.get(id);
     if (cached) return cached.promise;
-    const recordings = this.store.recordingsOf(key);
+    const recordings = this.store.recordingsOf(key, occurrence);
     if (!recordings) return undefined;
     const modelList = this.store.entry(key)?.modelList ?? false;
     const promise = recordings.then((loaded) => (modelList ? prepareModelList(loaded) : prepareResponse(loaded[0] as Recording)));
-    this.remember(key, promise);
+    this.remember(id, promise);
     return promise;
   }
 

@@ -11,10 +11,13 @@ import type { ClientRequest } from '../request/client-request.js';
 import { signBody } from '../recordings/body-signature.js';
 import type { CatalogueEntry, RecordingCatalogue } from '../recordings/catalogue.js';
 import { parseRecording } from '../recordings/recording.js';
+import type { IndexEntry } from '../recordings/store.js';
 
 export interface MissReport {
   message: string;
   key: string;
+  /** Which time the test sent the request. */
+  occurrence: number;
   method: string;
   endpoint: string;
   testId: string | null;
@@ -44,11 +47,32 @@ async function differencesFrom(catalogue: RecordingCatalogue, entry: CatalogueEn
   return differences;
 }
 
-async function buildReport(catalogue: RecordingCatalogue, client: ClientRequest, key: RequestKey): Promise<MissReport> {
+const RECORD_IT = 'To record it, run llm-replay with --mode record-if-missing (LLM_REPLAY_MODE=record-if-missing) and give the client its real API key.';
+
+/** Which time the test sent the request, and what is recorded of its key. */
+export interface MissedOccurrence {
+  occurrence: number;
+  recorded: IndexEntry | undefined;
+}
+
+/** The request is recorded, but not as often as the test sent it (strict occurrences), or a file in between is missing. */
+function occurrenceMiss(client: ClientRequest, key: RequestKey, { occurrence, recorded }: MissedOccurrence): MissReport | undefined {
+  if (!recorded || recorded.occurrences.includes(occurrence)) return undefined;
+  const last = recorded.occurrences[recorded.occurrences.length - 1] as number;
+  const files = recorded.files.map((file) => path.relative(process.cwd(), file));
+  const why =
+    occurrence > last
+      ? `it is recorded ${recorded.files.length === 1 ? 'once' : `${recorded.files.length} times`} (${files.join(', ')}), and with --strict-occurrences a request sent more often than recorded is a miss.`
+      : `occurrences ${recorded.occurrences.join(', ')} are recorded (${files.join(', ')}), not ${occurrence}.`;
+  const message = [`llm-replay: no recording for occurrence ${occurrence} of ${key.method} ${client.path} in this test (test id: ${quoted(client.testId)}; key ${key.key}): ${why}`, RECORD_IT].join('\n');
+  return { message, key: key.key, occurrence, method: key.method, endpoint: key.endpoint, testId: client.testId };
+}
+
+async function buildReport(catalogue: RecordingCatalogue, client: ClientRequest, key: RequestKey, occurrence: number): Promise<MissReport> {
   const requested = toPlainJson(key.storedBody());
   const nearest = catalogue.nearest({ method: key.method, endpoint: key.endpoint, testId: client.testId, signature: signBody(requested) });
   const lines = [`llm-replay: no recording for ${key.method} ${client.path} (test id: ${quoted(client.testId)}; key ${key.key}).`];
-  const report: MissReport = { message: '', key: key.key, method: key.method, endpoint: key.endpoint, testId: client.testId };
+  const report: MissReport = { message: '', key: key.key, occurrence, method: key.method, endpoint: key.endpoint, testId: client.testId };
   if (nearest) {
     const file = path.relative(process.cwd(), catalogue.pathOf(nearest));
     let differences: string[];
@@ -71,18 +95,20 @@ async function buildReport(catalogue: RecordingCatalogue, client: ClientRequest,
     const { read, total } = catalogue.progress;
     lines.push(`(The recordings are still being catalogued, ${read} of ${total} files read: a nearer one may exist.)`);
   }
-  lines.push('To record it, run llm-replay with --mode record-if-missing (LLM_REPLAY_MODE=record-if-missing) and give the client its real API key.');
+  lines.push(RECORD_IT);
   report.message = lines.join('\n');
   return report;
 }
 
-export async function describeMiss(catalogue: RecordingCatalogue, client: ClientRequest, key: RequestKey): Promise<MissReport> {
+export async function describeMiss(catalogue: RecordingCatalogue, client: ClientRequest, key: RequestKey, missed: MissedOccurrence): Promise<MissReport> {
+  const ofOccurrence = occurrenceMiss(client, key, missed);
+  if (ofOccurrence) return ofOccurrence;
   let cache = reportCaches.get(catalogue);
   if (!cache) reportCaches.set(catalogue, (cache = new Map()));
-  const id = `${key.key} ${client.path} ${JSON.stringify(client.testId)}`;
+  const id = `${key.key} ${missed.occurrence} ${client.path} ${JSON.stringify(client.testId)}`;
   const cached = cache.get(id);
   if (cached && cached.version === catalogue.version && catalogue.complete) return cached.report;
-  const report = await buildReport(catalogue, client, key);
+  const report = await buildReport(catalogue, client, key, missed.occurrence);
   cache.delete(id);
   cache.set(id, { version: catalogue.version, report });
   if (cache.size > REPORT_CACHE_LIMIT) cache.delete(cache.keys().next().value as string);

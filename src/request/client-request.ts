@@ -4,7 +4,7 @@ import { isUtf8 } from 'node:buffer';
 import { parseLossless, type JsonValue } from '../json/lossless.js';
 import { jsonTextFacts } from '../json/text-facts.js';
 import { isMultipart, multipartParts, type MultipartPart } from './multipart.js';
-import { testIdFrom } from './test-id.js';
+import { runFrom, testIdFrom } from './test-id.js';
 
 export type RequestBody =
   | { kind: 'none' }
@@ -35,6 +35,8 @@ export interface ClientRequest {
   headers: Record<string, string | string[] | undefined>;
   body: RequestBody;
   testId: string | null;
+  /** The run scope (x-llm-replay-run): occurrences are counted per run, test id and key. '' when none. */
+  run: string;
 }
 
 /** Deeper JSON would overflow the stack of every recursive step after parsing (Python's json stops near 1000). */
@@ -74,6 +76,7 @@ export function clientRequest(method: string, url: string, headers: Record<strin
     headers,
     body: classifyBody(body, typeof contentType === 'string' ? contentType : undefined),
     testId: testIdFrom(headers),
+    run: runFrom(headers),
   };
 }
 

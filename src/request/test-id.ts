@@ -1,7 +1,8 @@
 // Which test made a request: X-Test-Id, or llama-stack's provider-data headers
-// (JSON with "__test_id"), as its server-mode test clients send it.
+// (JSON with "__test_id"), as its server-mode test clients send it; and which run
+// of the suite, from x-llm-replay-run.
 
-import { TEST_ID_HEADER } from './control-headers.js';
+import { RUN_HEADER, TEST_ID_HEADER } from './control-headers.js';
 
 const PROVIDER_DATA_HEADERS = ['x-llamastack-provider-data', 'x-ogx-provider-data'];
 
@@ -24,4 +25,9 @@ export function testIdFrom(headers: Record<string, string | string[] | undefined
     }
   }
   return null;
+}
+
+/** The run scope a request names, '' when none. */
+export function runFrom(headers: Record<string, string | string[] | undefined>): string {
+  return single(headers[RUN_HEADER]) ?? '';
 }

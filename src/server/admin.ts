@@ -1,8 +1,9 @@
 // The admin endpoints: an encapsulated plugin under a reserved prefix. Everything
 // under the prefix is answered here (unknown routes and methods get 404) and is never
 // proxied or recorded: health, stats, this run's misses, unused recordings, the usage
-// data, switching the mode at runtime, the faults to inject (admin-faults.ts), and
-// the inspector page with its API (inspector/).
+// data, switching the mode at runtime, the faults to inject (admin-faults.ts),
+// resetting occurrence counts (admin-occurrences.ts), and the inspector page with its
+// API (inspector/).
 import path from 'node:path';
 import type { FastifyInstance, FastifyPluginAsync } from 'fastify';
 import { MODES, type Mode } from '../config/schema.js';
@@ -11,15 +12,15 @@ import { errorBody } from '../wire/error-body.js';
 import { isRecordingMode, type ProxyState } from './state.js';
 import { faultsAdmin } from './admin-faults.js';
 import { inspectorPlugin } from './inspector/index.js';
+import { occurrencesAdmin } from './admin-occurrences.js';
 
 export const ADMIN_PREFIX = '/_llm-replay';
 
 /** Files of recordings this run neither answered from nor wrote. */
 export function unusedFiles(state: ProxyState): string[] {
   const out: string[] = [];
-  for (const entry of state.store.entries()) {
-    if (state.usage.hits.has(entry.key) || state.usage.recorded.has(entry.key)) continue;
-    out.push(...entry.files.map((file) => path.relative(state.store.dir, file)));
+  for (const { id, file } of state.store.filesWithIds()) {
+    if (!state.usage.hits.has(id) && !state.usage.recorded.has(id)) out.push(path.relative(state.store.dir, file));
   }
   return out.sort();
 }
@@ -73,6 +74,7 @@ export const adminPlugin: FastifyPluginAsync = async (app) => {
   });
 
   await app.register(faultsAdmin);
+  await app.register(occurrencesAdmin);
   await app.register(inspectorPlugin);
 
   // The whole prefix is reserved: what no route above answers is a 404 here, never forwarded.

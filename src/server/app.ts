@@ -19,6 +19,7 @@ import { redactUrl } from '../secrets/redact.js';
 import { RecordingCatalogue } from '../recordings/catalogue.js';
 import { RecordingStore } from '../recordings/store.js';
 import { Usage } from './usage.js';
+import { OccurrenceCounts } from './occurrences.js';
 import { FaultRegistry } from '../faults/registry.js';
 import { Journal } from './journal.js';
 
@@ -124,7 +125,9 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
   const usage = new Usage();
   const faults = new FaultRegistry(config.faults);
   const catalogue = new RecordingCatalogue(store);
-  const state: ProxyState = { config, store, catalogue, answers: new ReplayAnswers(store), ids, usage, journal: new Journal(), url: '', log: app.log, inflight: new Map(), faults };
+  // Occurrence counts start at zero with every server start.
+  const occurrences = new OccurrenceCounts();
+  const state: ProxyState = { config, store, catalogue, answers: new ReplayAnswers(store), ids, usage, journal: new Journal(), url: '', log: app.log, inflight: new Map(), occurrences, faults };
   app.decorate('llmReplay', state);
   let served = false;
   // Shutdown, once requests in flight have finished: every write, the id journal, the usage file.

@@ -11,6 +11,7 @@ import { FaultSpecError } from '../faults/spec.js';
 import { forward, type Exchange } from '../proxy/forward.js';
 import { streamFormatOf } from '../proxy/capture.js';
 import type { RequestKey } from '../keys/index.js';
+import { recordingId } from '../recordings/occurrence.js';
 import type { ClientRequest } from '../request/client-request.js';
 import { FAULT_HEADER, RUN_HEADER } from '../request/control-headers.js';
 import type { PreparedResponse } from '../replay/prepare.js';
@@ -21,6 +22,8 @@ import type { ProxyState } from './state.js';
 export interface FaultedRequest {
   client: ClientRequest;
   key: RequestKey;
+  /** The occurrence whose recording a fault is applied to. */
+  occurrence: number;
   startedAt: number;
   /** What to forward in record and live modes. */
   exchange: () => Exchange;
@@ -68,7 +71,7 @@ async function answerWithFault(state: ProxyState, request: FastifyRequest, reply
   const { config, answers } = state;
   const signal = answerSignal(reply.raw, state.faults.closed);
   const replays = config.mode === 'replay' || config.mode === 'record-if-missing';
-  const recorded = fault.reset || fault.status !== undefined || !replays ? undefined : answers.lookup(faulted.key.key);
+  const recorded = fault.reset || fault.status !== undefined || !replays ? undefined : answers.lookup(faulted.key.key, faulted.occurrence);
   if (config.mode === 'replay' && !recorded && !fault.reset && fault.status === undefined) {
     return faulted.miss(`\nThe fault ${chosen.rule.text} is applied to a recorded answer, and a faulted exchange is never recorded: record this request once without the fault.`);
   }
@@ -91,7 +94,7 @@ async function answerWithFault(state: ProxyState, request: FastifyRequest, reply
   }
   if (recorded) {
     const prepared = await recorded;
-    state.usage.hit(faulted.key.key, faulted.key.endpoint);
+    state.usage.hit(recordingId(faulted.key.key, faulted.occurrence), faulted.key.endpoint);
     reply.hijack();
     await writeFaulted(reply.raw, replayed(prepared, config.paceFactor, faulted.startedAt), fault, signal);
     return reply;

@@ -19,6 +19,8 @@ import { isMultipart } from '../request/multipart.js';
 import type { IdMapper } from '../proxy/ids.js';
 import { answerIfFaulted } from './faulted.js';
 import { missLink } from './inspector/links.js';
+import { recordingId } from '../recordings/occurrence.js';
+import { answeringOccurrence, type Position } from './occurrences.js';
 
 export function clientRequestOf(request: FastifyRequest): ClientRequest {
   return clientRequest(request.method, request.raw.url ?? '/', request.headers, Buffer.isBuffer(request.body) ? request.body : undefined);
@@ -34,7 +36,7 @@ function upstreamUrlFor(config: ServerConfig, client: ClientRequest, ids?: IdMap
 }
 
 /** Record modes: the deterministic ids the client sent become the upstream's real ones again. */
-function withRealIds(state: ProxyState, exchange: Exchange, key: RequestKey): Exchange {
+function withRealIds(state: ProxyState, exchange: Exchange, key: RequestKey, occurrence: number): Exchange {
   const { ids } = state;
   if (!ids) return exchange;
   const { client } = exchange;
@@ -47,13 +49,14 @@ function withRealIds(state: ProxyState, exchange: Exchange, key: RequestKey): Ex
     upstreamBody = Buffer.from(text, 'latin1');
     forwarded += text;
   }
-  return { ...exchange, upstreamUrl, ...(upstreamBody ? { upstreamBody } : {}), ids: ids.session(key.key, forwarded) };
+  // Each occurrence mints its own ids: a second identical request makes new upstream state.
+  return { ...exchange, upstreamUrl, ...(upstreamBody ? { upstreamBody } : {}), ids: ids.session(recordingId(key.key, occurrence), forwarded) };
 }
 
-async function replayHit(state: ProxyState, reply: FastifyReply, pending: Promise<PreparedResponse>, client: ClientRequest, key: RequestKey, startedAt: number): Promise<FastifyReply> {
+async function replayHit(state: ProxyState, reply: FastifyReply, pending: Promise<PreparedResponse>, client: ClientRequest, key: RequestKey, occurrence: number, startedAt: number): Promise<FastifyReply> {
   try {
     const prepared = await pending;
-    state.usage.hit(key.key, key.endpoint);
+    state.usage.hit(recordingId(key.key, occurrence), key.endpoint);
     state.journal.add({ kind: 'hit', method: client.method, path: client.path, testId: client.testId, key: key.key, startedAt, response: reply.raw });
     return await sendPrepared(reply, prepared, state.config.paceFactor, startedAt);
   } catch (error) {
@@ -65,9 +68,9 @@ async function replayHit(state: ProxyState, reply: FastifyReply, pending: Promis
 }
 
 /** A miss; `note` adds to the diagnostic (a faulted request says how to record it). */
-async function replayMiss(state: ProxyState, reply: FastifyReply, client: ClientRequest, key: RequestKey, startedAt: number, note = ''): Promise<FastifyReply> {
+async function replayMiss(state: ProxyState, reply: FastifyReply, client: ClientRequest, key: RequestKey, taken: Position, startedAt: number, note = ''): Promise<FastifyReply> {
   // A copy: describeMiss hands out the same report for the same miss again.
-  const report = { ...(await describeMiss(state.catalogue, client, key)) };
+  const report = { ...(await describeMiss(state.catalogue, client, key, { occurrence: taken.occurrence, recorded: state.store.entry(key.key) })) };
   report.message += note;
   const body = client.body.kind === 'json' ? { body: client.body.value, bodyBytes: client.body.bytes.length } : {};
   const entry = state.journal.add({ kind: 'miss', method: client.method, path: client.path, testId: client.testId, key: key.key, startedAt, status: 404, miss: report, ...body });
@@ -78,48 +81,78 @@ async function replayMiss(state: ProxyState, reply: FastifyReply, client: Client
   return reply.code(404).send(errorBody(report.message, 'llm_replay_miss', 'llm_replay_recording_not_found'));
 }
 
-/** Forwards, and writes the recording when the exchange completed. Resolves true when written. */
-async function record(state: ProxyState, request: FastifyRequest, reply: FastifyReply, exchange: Exchange, key: RequestKey): Promise<boolean> {
+/** Replay: the n-th identical request of a test gets the n-th recorded answer (past the last, the last again). */
+function replay(state: ProxyState, reply: FastifyReply, client: ClientRequest, key: RequestKey, taken: Position, startedAt: number): FastifyReply | Promise<FastifyReply> {
+  const { config, answers } = state;
+  const entry = state.store.entry(key.key);
+  const answering = entry ? answeringOccurrence(entry, taken.occurrence) : undefined;
+  if (!answering || (answering.repeated && config.strictOccurrences)) return replayMiss(state, reply, client, key, taken, startedAt);
+  if (answering.repeated) noteRepeat(state, client, key, taken, answering.occurrence);
+  // The common case, answered without a single await: a recording already in memory, sent at once.
+  const ready = config.paceFactor === 0 ? answers.ready(key.key, answering.occurrence) : undefined;
+  if (ready) {
+    state.usage.hit(recordingId(key.key, answering.occurrence), key.endpoint);
+    sendNow(reply, ready);
+    state.journal.add({ kind: 'hit', method: client.method, path: client.path, testId: client.testId, key: key.key, startedAt, response: reply.raw });
+    return reply;
+  }
+  const hit = answers.lookup(key.key, answering.occurrence);
+  return hit ? replayHit(state, reply, hit, client, key, answering.occurrence, startedAt) : replayMiss(state, reply, client, key, taken, startedAt);
+}
+
+function noteRepeat(state: ProxyState, client: ClientRequest, key: RequestKey, taken: Position, answered: number): void {
+  const repeat = { key: key.key, testId: client.testId, run: client.run, occurrence: taken.occurrence, answered };
+  state.usage.repeat(repeat, key.endpoint);
+  state.log.warn(
+    { ...repeat, endpoint: client.path },
+    `llm-replay: ${key.method} ${client.path} was sent ${taken.occurrence} times in this test but recorded ${answered === 1 ? 'once' : `up to occurrence ${answered}`}: answering the last recording again (--strict-occurrences makes this a miss)`,
+  );
+}
+
+/** Forwards, and writes the recording of this occurrence when the exchange completed. Resolves true when written. */
+async function record(state: ProxyState, request: FastifyRequest, reply: FastifyReply, exchange: Exchange, key: RequestKey, taken: Position): Promise<boolean> {
   const relativeDir = recordingDirFor(state.config.layout, exchange.client.testId);
-  let fileName = `${key.key}.json`;
+  const { occurrence } = taken;
   const persist = (recording: Recording) => {
-    if (state.config.keyScheme !== 'llama-stack') return state.store.save(key.key, recording, relativeDir);
+    if (state.config.keyScheme !== 'llama-stack') return state.store.save(key.key, recording, relativeDir, { occurrence });
     const adapted = toLlamaStackForm(recording, key.key, key.modelList);
-    fileName = adapted.fileName;
-    return state.store.save(key.key, adapted.recording, relativeDir, fileName);
+    return state.store.save(key.key, adapted.recording, relativeDir, adapted.modelListFile ? { fileName: adapted.modelListFile } : { occurrence });
   };
   state.usage.forwarded(key.endpoint);
-  const outcome = await forward(request, reply, withRealIds(state, { ...exchange, recordTiming: state.config.recordTiming }, key), persist);
+  const outcome = await forward(request, reply, withRealIds(state, { ...exchange, recordTiming: state.config.recordTiming }, key, occurrence), persist);
   const { client, startedAt } = exchange;
   const noted = { method: client.method, path: client.path, testId: client.testId, key: key.key, startedAt, response: reply.raw };
   if (outcome.kind !== 'recorded') {
+    // Not written: the occurrence is free for the next identical request (the retry).
+    taken.giveBack();
     if (outcome.kind === 'not-recorded') {
-      state.log.warn({ key: key.key, endpoint: client.path }, `llm-replay: not recorded: ${outcome.reason}`);
+      state.log.warn({ key: key.key, occurrence, endpoint: client.path }, `llm-replay: not recorded: ${outcome.reason}`);
       state.journal.add({ ...noted, kind: 'failed', message: `not recorded: ${outcome.reason}` });
     }
     return false;
   }
-  state.usage.record(key.key, key.endpoint);
+  state.usage.record(recordingId(key.key, occurrence), key.endpoint);
   state.journal.add({ ...noted, kind: 'recorded' });
-  state.log.info({ key: key.key, endpoint: exchange.client.path, file: path.join(relativeDir, fileName) }, 'llm-replay: recorded');
+  state.log.info({ key: key.key, occurrence, endpoint: client.path, file: path.relative(state.store.dir, state.store.fileOf(key.key, occurrence) ?? '') }, 'llm-replay: recorded');
   return true;
 }
 
-async function recordIfMissing(state: ProxyState, request: FastifyRequest, reply: FastifyReply, exchange: Exchange, key: RequestKey): Promise<FastifyReply> {
+async function recordIfMissing(state: ProxyState, request: FastifyRequest, reply: FastifyReply, exchange: Exchange, key: RequestKey, taken: Position): Promise<FastifyReply> {
+  const id = recordingId(key.key, taken.occurrence);
   for (let attempt = 0; attempt < 2; attempt++) {
-    const hit = state.answers.lookup(key.key);
-    if (hit) return replayHit(state, reply, hit, exchange.client, key, exchange.startedAt);
-    const leader = state.inflight.get(key.key);
+    const hit = state.answers.lookup(key.key, taken.occurrence);
+    if (hit) return replayHit(state, reply, hit, exchange.client, key, taken.occurrence, exchange.startedAt);
+    // The same occurrence being recorded for another run: wait for it, then answer from it.
+    const leader = state.inflight.get(id);
     if (!leader) break;
-    // Identical request in flight: wait for its recording, then answer from it.
     await leader;
   }
-  const recording = record(state, request, reply, exchange, key);
-  state.inflight.set(key.key, recording);
+  const recording = record(state, request, reply, exchange, key, taken);
+  state.inflight.set(id, recording);
   try {
     await recording;
   } finally {
-    state.inflight.delete(key.key);
+    state.inflight.delete(id);
   }
   return reply;
 }
@@ -141,34 +174,32 @@ export function createHandler(state: ProxyState) {
   }
 
   function handleKeyed(request: FastifyRequest, reply: FastifyReply, client: ClientRequest, startedAt: number): FastifyReply | Promise<FastifyReply> {
-    const { config, answers } = state;
+    const { config } = state;
     const upstreamHost = routeFor(config.routes, client.path).upstream.host;
     const key = computeKey(config.keyScheme, client, { upstreamHost, ...(config.rules ? { rules: config.rules } : {}) });
+    const taken = state.occurrences.take(client.run, client.testId, key.key);
     if (state.faults.armed(client.headers)) {
+      const entry = config.mode === 'replay' ? state.store.entry(key.key) : undefined;
       const faulted = answerIfFaulted(state, request, reply, {
         client,
         key,
+        // The recording a fault is applied to: the one this occurrence would get.
+        occurrence: (entry && answeringOccurrence(entry, taken.occurrence)?.occurrence) ?? taken.occurrence,
         startedAt,
-        exchange: () => (config.mode === 'live' ? { client, upstreamUrl: upstreamUrlFor(config, client), startedAt } : withRealIds(state, { client, key, upstreamUrl: upstreamUrlFor(config, client), startedAt }, key)),
-        miss: (note) => replayMiss(state, reply, client, key, startedAt, note),
+        exchange: () =>
+          config.mode === 'live' ? { client, upstreamUrl: upstreamUrlFor(config, client), startedAt } : withRealIds(state, { client, key, upstreamUrl: upstreamUrlFor(config, client), startedAt }, key, taken.occurrence),
+        miss: (note) => replayMiss(state, reply, client, key, taken, startedAt, note),
       });
-      if (faulted) return faulted;
+      if (faulted) {
+        // A faulted exchange is not the real one: the retry gets this occurrence.
+        taken.giveBack();
+        return faulted;
+      }
     }
     if (config.mode === 'live') return live(request, reply, client, startedAt);
-    if (config.mode === 'replay') {
-      // The common case, answered without a single await: a recording already in memory, sent at once.
-      const ready = config.paceFactor === 0 ? answers.ready(key.key) : undefined;
-      if (ready) {
-        state.usage.hit(key.key, key.endpoint);
-        sendNow(reply, ready);
-        state.journal.add({ kind: 'hit', method: client.method, path: client.path, testId: client.testId, key: key.key, startedAt, response: reply.raw });
-        return reply;
-      }
-      const hit = answers.lookup(key.key);
-      return hit ? replayHit(state, reply, hit, client, key, startedAt) : replayMiss(state, reply, client, key, startedAt);
-    }
+    if (config.mode === 'replay') return replay(state, reply, client, key, taken, startedAt);
     const exchange: Exchange = { client, key, upstreamUrl: upstreamUrlFor(config, client), startedAt };
-    if (config.mode === 'record-if-missing') return recordIfMissing(state, request, reply, exchange, key);
-    return record(state, request, reply, exchange, key).then(() => reply);
+    if (config.mode === 'record-if-missing') return recordIfMissing(state, request, reply, exchange, key, taken);
+    return record(state, request, reply, exchange, key, taken).then(() => reply);
   }
 }

@@ -1,7 +1,7 @@
 // What the server's parts share, decorated on the fastify instance as `llmReplay`:
 // the resolved options, the recordings and their catalogue, the prepared answers,
-// the id mapper of the record modes, this run's usage and journal, record-if-missing's
-// requests in flight, and the faults to inject.
+// the id mapper of the record modes, this run's usage and journal, occurrence counts,
+// record-if-missing's requests in flight, and the faults to inject.
 import type { FastifyBaseLogger } from 'fastify';
 import type { ServerConfig } from '../config/options.js';
 import type { FaultRegistry } from '../faults/registry.js';
@@ -10,6 +10,7 @@ import type { RecordingCatalogue } from '../recordings/catalogue.js';
 import type { RecordingStore } from '../recordings/store.js';
 import type { ReplayAnswers } from '../replay/answers.js';
 import type { Journal } from './journal.js';
+import type { OccurrenceCounts } from './occurrences.js';
 import type { Usage } from './usage.js';
 
 export interface ProxyState {
@@ -21,8 +22,10 @@ export interface ProxyState {
   /** Deterministic ids in record modes; undefined when switched off. */
   ids: IdMapper | undefined;
   log: FastifyBaseLogger;
-  /** Record-if-missing: the recording in flight per key, so identical requests reach the upstream once. */
+  /** Record-if-missing: the recording in flight per occurrence (`<key>` or `<key>.<n>`), so runs sharing the server record it once. */
   inflight: Map<string, Promise<boolean>>;
+  /** How often each test has sent each request, per run scope. */
+  occurrences: OccurrenceCounts;
   usage: Usage;
   /** The faults in force and those injected. */
   faults: FaultRegistry;

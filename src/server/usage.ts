@@ -1,4 +1,6 @@
-// What a run did: recordings hit, recorded, missed, faults injected, per endpoint. Served by the admin
+// What a run did: recordings hit, recorded, missed, faults injected, and requests sent
+// more often than they were recorded (answered by the last recording again), per
+// endpoint. Served by the admin
 // endpoints and written to a usage file on shutdown, which `prune` reads (several
 // test shards each write their own; prune merges them).
 import { mkdir, writeFile } from 'node:fs/promises';
@@ -12,6 +14,19 @@ export interface EndpointStats {
   forwarded: number;
   /** Answers llm-replay faulted on purpose (never counted as real errors). */
   faults: number;
+  /** Answers given again because a test sent the request more often than it was recorded. */
+  repeated: number;
+}
+
+/** A request sent more often in a test than it was recorded. */
+export interface Repeat {
+  key: string;
+  testId: string | null;
+  run: string;
+  /** Which time the test sent it. */
+  occurrence: number;
+  /** The last recorded occurrence, which answered it. */
+  answered: number;
 }
 
 export interface UsageFile {
@@ -21,11 +36,13 @@ export interface UsageFile {
   recordings: string;
   started_at: string;
   finished_at: string;
-  /** Keys answered from a recording. */
+  /** Recordings answered from, by id: `<key>`, or `<key>.<n>` for a later occurrence. */
   hits: string[];
-  /** Keys written by this run. */
+  /** Recordings written by this run, by id. */
   recorded: string[];
   misses: Array<Omit<MissReport, 'message'> & { message: string }>;
+  /** Requests answered by their last recording again (sent more often than recorded). */
+  repeated: Repeat[];
   /** How many answers were faulted on purpose. */
   injected_faults: number;
 }
@@ -37,17 +54,24 @@ export class Usage {
   readonly hits = new Map<string, number>();
   readonly recorded = new Set<string>();
   readonly misses: MissReport[] = [];
+  readonly repeats: Repeat[] = [];
   readonly endpoints = new Map<string, EndpointStats>();
 
   private stats(endpoint: string): EndpointStats {
     let stats = this.endpoints.get(endpoint);
-    if (!stats) this.endpoints.set(endpoint, (stats = { hits: 0, misses: 0, recorded: 0, forwarded: 0, faults: 0 }));
+    if (!stats) this.endpoints.set(endpoint, (stats = { hits: 0, misses: 0, recorded: 0, forwarded: 0, faults: 0, repeated: 0 }));
     return stats;
   }
 
-  hit(key: string, endpoint: string): void {
-    this.hits.set(key, (this.hits.get(key) ?? 0) + 1);
+  /** `id`: the recording answered from, `<key>` or `<key>.<n>`. */
+  hit(id: string, endpoint: string): void {
+    this.hits.set(id, (this.hits.get(id) ?? 0) + 1);
     this.stats(endpoint).hits++;
+  }
+
+  repeat(repeat: Repeat, endpoint: string): void {
+    if (this.repeats.length < MAX_MISSES) this.repeats.push(repeat);
+    this.stats(endpoint).repeated++;
   }
 
   miss(report: MissReport, endpoint: string): void {
@@ -55,8 +79,8 @@ export class Usage {
     this.stats(endpoint).misses++;
   }
 
-  record(key: string, endpoint: string): void {
-    this.recorded.add(key);
+  record(id: string, endpoint: string): void {
+    this.recorded.add(id);
     this.stats(endpoint).recorded++;
   }
 
@@ -69,13 +93,14 @@ export class Usage {
   }
 
   totals(): EndpointStats {
-    const total: EndpointStats = { hits: 0, misses: 0, recorded: 0, forwarded: 0, faults: 0 };
+    const total: EndpointStats = { hits: 0, misses: 0, recorded: 0, forwarded: 0, faults: 0, repeated: 0 };
     for (const stats of this.endpoints.values()) {
       total.hits += stats.hits;
       total.misses += stats.misses;
       total.recorded += stats.recorded;
       total.forwarded += stats.forwarded;
       total.faults += stats.faults;
+      total.repeated += stats.repeated;
     }
     return total;
   }
@@ -91,6 +116,7 @@ export class Usage {
       hits: [...this.hits.keys()].sort(),
       recorded: [...this.recorded].sort(),
       misses: this.misses,
+      repeated: this.repeats,
       injected_faults: this.totals().faults,
     };
   }

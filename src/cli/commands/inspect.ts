@@ -11,6 +11,8 @@ import { assembleStream, type AssembledStream } from '../../recordings/assemble.
 
 export interface ListedRecording {
   key: string;
+  /** Which time its test sent the request (1 for <key>.json). */
+  occurrence: number;
   file: string;
   method: string;
   endpoint: string;
@@ -34,9 +36,9 @@ function matches(value: string | null, wanted: string | undefined): boolean {
 
 export async function listRecordings(dir: string, filter: ListFilter, onProgress?: (done: number, total: number) => void): Promise<ListedRecording[]> {
   const store = await RecordingStore.open(dir);
-  const files = [...store.entries()].flatMap((entry) => entry.files.map((file) => ({ key: entry.key, file })));
+  const files = [...store.filesWithIds()];
   const out: ListedRecording[] = [];
-  for (const [i, { key, file }] of files.entries()) {
+  for (const [i, { key, occurrence, file }] of files.entries()) {
     onProgress?.(i, files.length);
     let recording: Recording;
     try {
@@ -47,6 +49,7 @@ export async function listRecordings(dir: string, filter: ListFilter, onProgress
     const { request, response } = recording;
     const listed: ListedRecording = {
       key,
+      occurrence,
       file: path.relative(store.dir, file),
       method: request.method,
       endpoint: request.endpoint,
@@ -60,7 +63,7 @@ export async function listRecordings(dir: string, filter: ListFilter, onProgress
     if (matches(listed.endpoint, filter.endpoint) && matches(listed.model, filter.model) && matches(listed.testId, filter.testId)) out.push(listed);
   }
   onProgress?.(files.length, files.length);
-  return out.sort((a, b) => a.endpoint.localeCompare(b.endpoint) || (a.testId ?? '').localeCompare(b.testId ?? '') || a.key.localeCompare(b.key));
+  return out.sort((a, b) => a.endpoint.localeCompare(b.endpoint) || (a.testId ?? '').localeCompare(b.testId ?? '') || a.key.localeCompare(b.key) || a.occurrence - b.occurrence);
 }
 
 /** A recording by file path, by key, or by a unique key prefix. */
@@ -75,10 +78,13 @@ export async function findRecording(dir: string, which: string): Promise<{ file:
       throw error;
     }
   }
-  const candidates = [...store.entries()].filter((entry) => entry.key.startsWith(which.toLowerCase()));
-  if (candidates.length === 0) throw new LlmReplayError(`no recording in ${dir} has a key starting with ${which}`);
-  if (candidates.length > 1) throw new LlmReplayError(`${candidates.length} recordings have keys starting with ${which}; give more of the key`);
-  const file = candidates[0]!.files[0]!;
+  // `<key prefix>` names the first occurrence; `<key>.<n>` a later one.
+  const [prefix = '', occurrence = '1'] = which.toLowerCase().split('.');
+  const candidates = [...store.entries()].filter((entry) => entry.key.startsWith(prefix));
+  if (candidates.length === 0) throw new LlmReplayError(`no recording in ${dir} has a key starting with ${prefix}`);
+  if (candidates.length > 1) throw new LlmReplayError(`${candidates.length} recordings have keys starting with ${prefix}; give more of the key`);
+  const file = store.fileOf(candidates[0]!.key, Number(occurrence));
+  if (file === undefined) throw new LlmReplayError(`${candidates[0]!.key} has no occurrence ${occurrence} (recorded: ${candidates[0]!.occurrences.join(', ')})`);
   return { file, recording: await store.read(file) };
 }
 

@@ -61,8 +61,8 @@ export async function prune(dir: string, sources: string[], servers: string[], r
   const { files, used } = await loadUsage(sources, servers);
   const store = await RecordingStore.open(dir);
   const unused: string[] = [];
-  for (const entry of store.entries()) {
-    if (!used.has(entry.key)) unused.push(...entry.files);
+  for (const { id, file } of store.filesWithIds()) {
+    if (!used.has(id)) unused.push(file);
   }
   unused.sort();
   if (remove) for (const file of unused) await unlink(file);

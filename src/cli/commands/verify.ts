@@ -1,6 +1,6 @@
 // `llm-replay verify DIR`: every recording parses, is named by the key of its own
-// request under the scheme (a file that is not can never be hit), and carries no
-// credentials. Exit 1 when anything is wrong, for CI.
+// request under the scheme (a file that is not can never be hit) and by the
+// occurrence it says it is, and carries no credentials. Exit 1 when anything is wrong, for CI.
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { findCredentials } from '../../secrets/credentials.js';
@@ -11,7 +11,7 @@ import type { CompiledRules } from '../../keys/rules.js';
 
 export interface VerifyProblem {
   file: string;
-  kind: 'unreadable' | 'key-mismatch' | 'credentials' | 'ignored';
+  kind: 'unreadable' | 'key-mismatch' | 'occurrence-mismatch' | 'credentials' | 'ignored';
   detail: string;
 }
 
@@ -24,9 +24,9 @@ export interface VerifyReport {
 export async function verifyRecordings(dir: string, scheme: KeyScheme, onProgress?: (done: number, total: number) => void, rules?: CompiledRules): Promise<VerifyReport> {
   const store = await RecordingStore.open(dir);
   const problems: VerifyProblem[] = store.skipped.map(({ file, reason }) => ({ file, kind: 'ignored' as const, detail: reason }));
-  const files = [...store.entries()].flatMap((entry) => entry.files.map((file) => ({ file, key: entry.key })));
+  const files = [...store.filesWithIds()];
   let ok = 0;
-  for (const [index, { file, key }] of files.entries()) {
+  for (const [index, { file, key, occurrence }] of files.entries()) {
     onProgress?.(index, files.length);
     let text: string;
     try {
@@ -36,6 +36,8 @@ export async function verifyRecordings(dir: string, scheme: KeyScheme, onProgres
       const credentials = findCredentials(text);
       if (computed !== key) {
         problems.push({ file, kind: 'key-mismatch', detail: `its request has key ${computed} under the ${scheme} scheme` });
+      } else if ((recording.occurrence ?? 1) !== occurrence) {
+        problems.push({ file, kind: 'occurrence-mismatch', detail: `its name says occurrence ${occurrence}, the file says ${recording.occurrence ?? 1}` });
       } else if (credentials.length > 0) {
         problems.push({ file, kind: 'credentials', detail: `contains what looks like: ${credentials.join(', ')}` });
       } else {

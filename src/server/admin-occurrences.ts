@@ -1,0 +1,42 @@
+// POST /_llm-replay/occurrences/reset {"test_id"?, "run"?}: the occurrence counts of a
+// test (and/or of a run, or all) start again, so the test's next request is its first
+// occurrence. The vitest helper calls it at each test's start; other runners call it
+// from a per-test fixture. Registered inside the admin plugin, so its rules apply.
+import type { FastifyPluginAsync } from 'fastify';
+import { errorBody } from '../wire/error-body.js';
+
+interface ResetFilter {
+  testId?: string | null;
+  run?: string;
+}
+
+/** The filter a reset body names, or a message saying what is wrong with it. */
+function filterOf(body: Buffer | undefined): ResetFilter | string {
+  const text = body?.toString('utf8').trim() ?? '';
+  if (text === '') return {};
+  let data: unknown;
+  try {
+    data = JSON.parse(text);
+  } catch {
+    return 'the body is not JSON';
+  }
+  if (typeof data !== 'object' || data === null || Array.isArray(data)) return 'the body must be a JSON object';
+  const { test_id: testId, run, ...rest } = data as Record<string, unknown>;
+  if (Object.keys(rest).length > 0) return `unknown field(s) ${Object.keys(rest).join(', ')}`;
+  if (testId !== undefined && testId !== null && typeof testId !== 'string') return '"test_id" must be a string (or null: requests without a test id)';
+  if (run !== undefined && typeof run !== 'string') return '"run" must be a string';
+  return { ...(testId !== undefined ? { testId } : {}), ...(run !== undefined ? { run } : {}) };
+}
+
+export const occurrencesAdmin: FastifyPluginAsync = async (app) => {
+  const { occurrences } = app.llmReplay;
+  app.post<{ Body: Buffer }>('/occurrences/reset', async (request, reply) => {
+    const filter = filterOf(request.body);
+    if (typeof filter === 'string') {
+      return reply
+        .code(400)
+        .send(errorBody(`llm-replay: ${filter}; send {"test_id": "...", "run": "..."} (either or both, or nothing to reset every count)`, 'invalid_request_error', 'llm_replay_bad_reset'));
+    }
+    return { reset: occurrences.reset(filter) };
+  });
+};

@@ -1,0 +1,95 @@
+// How many times each test has sent each request, so the n-th identical request gets
+// the n-th recorded answer. Counted per run scope (the x-llm-replay-run header, so
+// two runs sharing one server keep their own order), test id and key; a test's
+// counts start again when it is reset (the vitest helper does it at each test's
+// start, other runners call the reset endpoint) and when the server starts. An
+// exchange that is not written gives its position back, so the retry that succeeds
+// takes it.
+import type { IndexEntry } from '../recordings/store.js';
+
+/** Positions taken for one request in one test: the next new one, and any given back. */
+class Positions {
+  private next = 1;
+  private returned: number[] = [];
+
+  take(): number {
+    if (this.returned.length > 0) return this.returned.shift() as number;
+    return this.next++;
+  }
+
+  giveBack(position: number): void {
+    if (position === this.next - 1) {
+      this.next--;
+      // Given-back positions just below are free at the top now too.
+      while (this.returned.length > 0 && this.returned[this.returned.length - 1] === this.next - 1) {
+        this.returned.pop();
+        this.next--;
+      }
+      return;
+    }
+    let at = 0;
+    while (at < this.returned.length && (this.returned[at] as number) < position) at++;
+    this.returned.splice(at, 0, position);
+  }
+}
+
+/** Where a request stands: its scope, and which of its identical requests it is (1-based): the occurrence it gets. */
+export interface Position {
+  run: string;
+  testId: string | null;
+  key: string;
+  occurrence: number;
+  /** For an exchange that was not written: the next identical request takes this occurrence. */
+  giveBack(): void;
+}
+
+export class OccurrenceCounts {
+  /** run -> test id ('' for none) -> key -> positions */
+  private readonly runs = new Map<string, Map<string, Map<string, Positions>>>();
+
+  /** The next occurrence of this request in this test and run. */
+  take(run: string, testId: string | null, key: string): Position {
+    let tests = this.runs.get(run);
+    if (!tests) this.runs.set(run, (tests = new Map()));
+    let keys = tests.get(testId ?? '');
+    if (!keys) tests.set(testId ?? '', (keys = new Map()));
+    let positions = keys.get(key);
+    if (!positions) keys.set(key, (positions = new Positions()));
+    const counter = positions;
+    const occurrence = counter.take();
+    // Given back to the counter it came from: after a reset it no longer matters.
+    return { run, testId, key, occurrence, giveBack: () => counter.giveBack(occurrence) };
+  }
+
+  /**
+   * Starts counts again: of one test (`testId`; null for requests without one) and/or
+   * one run, or all. Returns how many tests' counts were cleared.
+   */
+  reset(filter: { run?: string; testId?: string | null } = {}): number {
+    let cleared = 0;
+    for (const [run, tests] of this.runs) {
+      if (filter.run !== undefined && run !== filter.run) continue;
+      if (filter.testId === undefined) {
+        cleared += tests.size;
+        this.runs.delete(run);
+        continue;
+      }
+      if (tests.delete(filter.testId ?? '')) cleared++;
+      if (tests.size === 0) this.runs.delete(run);
+    }
+    return cleared;
+  }
+}
+
+/**
+ * The recorded occurrence that answers the n-th identical request: the n-th; past the
+ * last recorded, the last again (`repeated`); undefined when the n-th is missing
+ * below the last (a file deleted by hand).
+ */
+export function answeringOccurrence(entry: IndexEntry, occurrence: number): { occurrence: number; repeated: boolean } | undefined {
+  // A model list is one answer, the union of its parts, however often it is asked for.
+  if (entry.modelList) return { occurrence: 1, repeated: false };
+  const last = entry.occurrences[entry.occurrences.length - 1] as number;
+  if (occurrence > last) return { occurrence: last, repeated: true };
+  return entry.occurrences.includes(occurrence) ? { occurrence, repeated: false } : undefined;
+}
