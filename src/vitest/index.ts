@@ -8,9 +8,10 @@
 // requests carry its name as the test id; a replay miss fails the test that caused it.
 import { DEFAULT_CONFIG_FILE, readConfigFile } from '../config/config-file.js';
 import type { ServerOptions } from '../config/options.js';
-import { ROOT_VARIABLE, URL_VARIABLE } from './test-id.js';
+import { randomUUID } from 'node:crypto';
+import { ROOT_VARIABLE, RUN_VARIABLE, URL_VARIABLE } from './test-id.js';
 
-export { ROOT_VARIABLE, URL_VARIABLE, testIdFor } from './test-id.js';
+export { ADMIN_TOKEN_VARIABLE, ROOT_VARIABLE, RUN_VARIABLE, URL_VARIABLE, testIdFor } from './test-id.js';
 export { injectFaults } from './faults.js';
 
 function routeUrl(base: string, routes: Record<string, string> | undefined, prefix: string): string {
@@ -39,6 +40,8 @@ export function globalSetup(options: ServerOptions = {}) {
     });
     const routes = { ...fromFile.routes, ...options.routes };
     env[URL_VARIABLE] = server.url;
+    // One scope per vitest run: two runs sharing a server keep their own occurrence counts.
+    env[RUN_VARIABLE] ||= `vitest-${randomUUID()}`;
     env[ROOT_VARIABLE] = project?.config?.root ?? process.cwd();
     env['OPENAI_BASE_URL'] = `${server.url}/v1`;
     env['ANTHROPIC_BASE_URL'] = routeUrl(server.url, routes, '/anthropic');

@@ -1,28 +1,46 @@
 // Vitest setupFiles entry: every request to the llm-replay server carries the current
-// test as X-Test-Id, and a test whose requests missed a recording fails with the
-// miss's diagnostic, even when the code under test swallowed the error.
-import { afterEach } from 'vitest';
-import { TEST_ID_HEADER } from '../request/control-headers.js';
+// test as X-Test-Id and this run's scope as x-llm-replay-run; each test starts its
+// occurrence counts again (a retried test replays from its first answer); and a test
+// whose requests missed a recording fails with the miss's diagnostic, even when the
+// code under test swallowed the error.
+import { randomUUID } from 'node:crypto';
+import { afterEach, beforeEach } from 'vitest';
+import { ADMIN_TOKEN_HEADER, RUN_HEADER, TEST_ID_HEADER } from '../request/control-headers.js';
 import { currentTestId } from './current-test.js';
-import { URL_VARIABLE } from './test-id.js';
+import { ADMIN_TOKEN_VARIABLE, RUN_VARIABLE, URL_VARIABLE } from './test-id.js';
 
 const base = process.env[URL_VARIABLE];
+// The global setup names the run; without it (a server started elsewhere) each worker is a run of its own.
+const run = process.env[RUN_VARIABLE] || `vitest-${randomUUID()}`;
 
 if (base) {
   const original = globalThis.fetch;
+  const token = process.env[ADMIN_TOKEN_VARIABLE];
+  const admin = (path: string, init: RequestInit = {}) =>
+    original(`${base}/_llm-replay${path}`, { ...init, headers: { ...(token ? { [ADMIN_TOKEN_HEADER]: token } : {}), ...(init.headers as Record<string, string>) } });
+
   globalThis.fetch = function fetchWithTestId(input: Parameters<typeof fetch>[0], init?: Parameters<typeof fetch>[1]) {
     const url = typeof input === 'string' ? input : input instanceof URL ? input.href : input.url;
     const testId = currentTestId();
     if (!testId || !url.startsWith(base)) return original(input, init);
     const headers = new Headers(init?.headers ?? (input instanceof Request ? input.headers : undefined));
     if (!headers.has(TEST_ID_HEADER)) headers.set(TEST_ID_HEADER, testId);
+    if (!headers.has(RUN_HEADER)) headers.set(RUN_HEADER, run);
     return original(input, { ...init, headers });
   } as typeof fetch;
+
+  beforeEach(async () => {
+    const testId = currentTestId();
+    if (!testId) return;
+    const response = await admin('/occurrences/reset', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ test_id: testId, run }) });
+    if (!response.ok) throw new Error(`llm-replay: resetting this test's occurrence counts failed: ${response.status} ${await response.text()}`);
+  });
 
   afterEach(async () => {
     const testId = currentTestId();
     if (!testId) return;
-    const response = await globalThis.fetch(`${base}/_llm-replay/misses?test_id=${encodeURIComponent(testId)}`);
+    const response = await admin(`/misses?test_id=${encodeURIComponent(testId)}`);
+    if (!response.ok) throw new Error(`llm-replay: reading this test's misses failed: ${response.status} ${await response.text()}`);
     const { misses } = (await response.json()) as { misses: Array<{ message: string }> };
     if (misses.length > 0) throw new Error(`llm-replay: this test made ${misses.length} request(s) with no recording:\n\n${misses.map((m) => m.message).join('\n\n')}`);
   });
