@@ -1,11 +1,59 @@
 // Rules about how the code depends on itself, checked on the import statements.
+import { readdirSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { reachable } from './support/imports.js';
+import { importsOf, reachable, resolveImport } from './support/imports.js';
 
 const root = new URL('..', import.meta.url).pathname;
+const src = path.join(root, 'src');
+
+/**
+ * The layers of src/, highest first (README, "How it works"). A module imports its own
+ * folder and lower layers only: never a higher layer, nor a sibling on its own layer.
+ */
+const LAYERS = [
+  ['cli', 'vitest', 'ui', 'index'],
+  ['server'],
+  ['config'],
+  ['proxy', 'replay', 'faults'],
+  ['keys'],
+  ['request'],
+  ['recordings'],
+  ['wire', 'json', 'secrets', 'errors'],
+];
+/** HTTP stays in the layers that answer requests: nothing below them imports these. */
+const HTTP_PACKAGES = /^(fastify|undici|@fastify\/)/;
+
+/** `src/proxy/forward.ts` -> `proxy`; `src/errors.ts` -> `errors`. */
+const unitOf = (file: string) => path.relative(src, file).split(path.sep)[0]!.replace(/\.ts$/, '');
+const rankOf = (unit: string) => LAYERS.findIndex((layer) => layer.includes(unit));
+
+function sources(dir: string): string[] {
+  return readdirSync(dir).flatMap((name) => {
+    const file = path.join(dir, name);
+    return statSync(file).isDirectory() ? sources(file) : file.endsWith('.ts') ? [file] : [];
+  });
+}
 
 describe('structure', () => {
+  it('every folder of src/ is on a layer, and no module imports a higher layer or a sibling', () => {
+    const files = sources(src);
+    expect([...new Set(files.map(unitOf))].filter((unit) => rankOf(unit) < 0)).toEqual([]);
+    const wrong: string[] = [];
+    for (const file of files) {
+      const from = unitOf(file);
+      for (const specifier of importsOf(file)) {
+        if (!specifier.startsWith('.')) {
+          if (HTTP_PACKAGES.test(specifier) && (rankOf(from) < rankOf('server') || rankOf(from) > rankOf('proxy'))) wrong.push(`${path.relative(src, file)} imports ${specifier}`);
+          continue;
+        }
+        const to = unitOf(resolveImport(file, specifier));
+        if (to !== from && rankOf(to) <= rankOf(from)) wrong.push(`${path.relative(src, file)} (${from}) imports ${specifier} (${to})`);
+      }
+    }
+    expect(wrong).toEqual([]);
+  });
+
   it("vitest's per-test setup loads nothing of the server (built output: only what runs)", () => {
     const { files, packages } = reachable(path.join(root, 'dist/vitest/setup.js'));
     const loaded = [...files].map((file) => path.relative(path.join(root, 'dist'), file)).sort();
