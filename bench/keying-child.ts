@@ -57,14 +57,19 @@ if (process.send) {
     process.send({ started: kb });
     const body = JSON.stringify({ model: 'gpt-4o', messages: [{ role: 'user', content: textOf(shape, kb * 1024) }] });
     const bytes = Buffer.byteLength(body);
-    let reps = 0;
-    const started = performance.now();
-    // At least three keys and a fifth of a second, at most a thousand keys: each from a fresh parse, as per request.
-    while (reps < 1000 && (reps < 3 || performance.now() - started < 200)) {
-      computeKey(scheme, jsonRequest(body), { upstreamHost: 'api.openai.com' }).key;
-      reps++;
+    // The best of five rounds (each at least three keys and a twentieth of a second, at
+    // most 300 keys), so that another process or a collection does not pass for growth.
+    let ms = Infinity;
+    for (let round = 0; round < 5; round++) {
+      let reps = 0;
+      const started = performance.now();
+      while (reps < 300 && (reps < 3 || performance.now() - started < 50)) {
+        // Each from a fresh parse of the bytes, as per request.
+        computeKey(scheme, jsonRequest(body), { upstreamHost: 'api.openai.com' }).key;
+        reps++;
+      }
+      ms = Math.min(ms, (performance.now() - started) / reps);
     }
-    const ms = (performance.now() - started) / reps;
     process.send({ kb, bytes, ms, usPerKb: (ms * 1000) / (bytes / 1024) });
   }
   process.disconnect();
