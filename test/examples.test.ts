@@ -35,11 +35,12 @@ it('the example project passes, replaying its recordings with no API key, its fa
   expect(result.status).toBe(0);
 });
 
-it('a missing recording fails the test that needed it, with the diagnostic, even if the code swallowed the error', async () => {
+it('a missing recording fails the test that needed it, with the diagnostic, even if the code swallowed the error (admin token set)', async () => {
   for (const file of await readdir(copy)) {
     if ((await readFile(path.join(copy, file), 'utf8')).includes('keeps going when the API fails')) await rm(path.join(copy, file));
   }
-  const result = runExample();
+  // With a token the helper's admin calls (misses, injectFaults) must carry it.
+  const result = runExample({ LLM_REPLAY_ADMIN_TOKEN: 'a-token-for-the-example' });
   const output = result.stdout + result.stderr;
   expect(result.status).not.toBe(0);
   expect(output).toMatch(/Tests\s+1 failed \| 4 passed/);

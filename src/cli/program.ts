@@ -31,6 +31,8 @@ async function serve(command: Command, flags: Map<string, OptionName>): Promise<
     `llm-replay: ${config.mode} mode, ${server.store.size} recordings in ${config.recordingsDir}, listening on ${server.url}` +
       ` (clients: OPENAI_BASE_URL=${server.url}/v1; inspector: ${pageLink(server.url)})\n`,
   );
+  // Logged too; said plainly here for the person who started it.
+  if (server.warning) process.stderr.write(`${server.warning}\n`);
   let stopping = false;
   const stop = (signal: string) => {
     if (stopping) return;

@@ -1,11 +1,12 @@
 // The admin endpoints: an encapsulated plugin under a reserved prefix. Everything
 // under the prefix is answered here (unknown routes and methods get 404) and is never
-// proxied or recorded: health, stats, this run's misses, unused recordings, the usage
-// data, switching the mode at runtime, the faults to inject (admin-faults.ts),
-// resetting occurrence counts (admin-occurrences.ts), and the inspector page with its
-// API (inspector/).
+// proxied or recorded; beyond loopback it needs the admin token (admin-access.ts):
+// health, stats, this run's misses, unused recordings, the usage data, switching the
+// mode at runtime, the faults to inject (admin-faults.ts), resetting occurrence counts
+// (admin-occurrences.ts), and the inspector page with its API (inspector/).
 import path from 'node:path';
-import type { FastifyInstance, FastifyPluginAsync } from 'fastify';
+import type { FastifyPluginAsync, FastifyReply } from 'fastify';
+import { redactUrl } from '../secrets/redact.js';
 import { MODES, type Mode } from '../config/schema.js';
 import { IdMapper } from '../proxy/ids.js';
 import { errorBody } from '../wire/error-body.js';
@@ -13,6 +14,7 @@ import { isRecordingMode, type ProxyState } from './state.js';
 import { faultsAdmin } from './admin-faults.js';
 import { inspectorPlugin } from './inspector/index.js';
 import { occurrencesAdmin } from './admin-occurrences.js';
+import { requireAdminToken, type AdminAccess } from './admin-access.js';
 
 export const ADMIN_PREFIX = '/_llm-replay';
 
@@ -25,14 +27,16 @@ export function unusedFiles(state: ProxyState): string[] {
   return out.sort();
 }
 
-function notFound(app: FastifyInstance) {
-  return async (request: { method: string; url: string }, reply: { code(n: number): { send(body: unknown): unknown } }) =>
-    reply.code(404).send(errorBody(`llm-replay: no admin endpoint ${request.method} ${request.url} (${ADMIN_PREFIX}/ is reserved: it is never proxied or recorded)`, 'invalid_request_error', 'llm_replay_unknown_admin_endpoint'));
+/** The answer for anything under the prefix that no admin route takes, however the path was spelled. */
+export function adminNotFound(request: { method: string; url: string }, reply: FastifyReply): FastifyReply {
+  return reply.code(404).send(errorBody(`llm-replay: no admin endpoint ${request.method} ${redactUrl(request.url)} (${ADMIN_PREFIX}/ is reserved: it is never proxied or recorded)`, 'invalid_request_error', 'llm_replay_unknown_admin_endpoint'));
 }
 
-export const adminPlugin: FastifyPluginAsync = async (app) => {
+export const adminPlugin: FastifyPluginAsync<{ access: AdminAccess }> = async (app, { access }) => {
   const state = app.llmReplay;
   const { config, usage, store } = state;
+  // First, so every route registered in this plugin (here or in its child plugins) is covered.
+  app.addHook('onRequest', requireAdminToken(access, `${ADMIN_PREFIX}/health`));
 
   app.get('/health', async () => ({ status: 'ok', mode: config.mode, recordings: store.size }));
 
@@ -78,7 +82,7 @@ export const adminPlugin: FastifyPluginAsync = async (app) => {
   await app.register(inspectorPlugin);
 
   // The whole prefix is reserved: what no route above answers is a 404 here, never forwarded.
-  app.all('/', notFound(app));
-  app.all('/*', notFound(app));
-  app.setNotFoundHandler(notFound(app));
+  app.all('/', adminNotFound);
+  app.all('/*', adminNotFound);
+  app.setNotFoundHandler(adminNotFound);
 };

@@ -11,6 +11,8 @@ import { resolveConfig, type ServerConfig, type ServerOptions } from '../config/
 import { ConfigError } from '../errors.js';
 import { createHandler } from './handler.js';
 import { ADMIN_PREFIX, adminPlugin } from './admin.js';
+import { adminAccessFor, exposureWarning } from './admin-access.js';
+import { refuseUnsafePaths } from './proxy-path.js';
 import { isRecordingMode, type ProxyState } from './state.js';
 import { ReplayAnswers } from '../replay/answers.js';
 import { errorBody } from '../wire/error-body.js';
@@ -32,6 +34,10 @@ export interface RunningServer {
   catalogue: RecordingCatalogue;
   usage: Usage;
   app: FastifyInstance;
+  /** The token the admin endpoints require (given, or made because the server listens beyond loopback); undefined when none. */
+  adminToken: string | undefined;
+  /** Set when listening beyond loopback: what is exposed and how to protect it (also logged). */
+  warning?: string;
   /** Stops accepting requests, lets those in flight finish, waits for every write, writes the usage file. */
   close(): Promise<void>;
 }
@@ -154,8 +160,9 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
   for (const method of METHODS) {
     if (method !== 'CONNECT' && !app.supportedMethods.includes(method)) app.addHttpMethod(method, { hasBody: true });
   }
-  await app.register(adminPlugin, { prefix: ADMIN_PREFIX });
-  app.all('/*', createHandler(state));
+  const access = adminAccessFor(config.host, config.adminToken);
+  await app.register(adminPlugin, { prefix: ADMIN_PREFIX, access });
+  app.all('/*', { onRequest: refuseUnsafePaths }, createHandler(state));
 
   try {
     await reportUnusableFiles(app, store, catalogue, config);
@@ -175,6 +182,8 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
     if (code === 'EADDRNOTAVAIL' || code === 'ENOTFOUND') throw new ConfigError('host', `cannot listen on ${config.host}`);
     throw error;
   }
+  const warning = exposureWarning(config.host, access);
+  if (warning) app.log.warn(warning);
   const address = app.server.address();
   const port = typeof address === 'object' && address ? address.port : config.port;
   const host = config.host.includes(':') ? `[${config.host}]` : config.host;
@@ -187,6 +196,8 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
     catalogue,
     usage,
     app,
+    adminToken: access.token,
+    ...(warning ? { warning } : {}),
     /** Stops accepting requests, lets those in flight finish, then runs the onClose hooks (writes, usage file). */
     close: () => app.close(),
   };

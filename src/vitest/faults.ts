@@ -2,12 +2,12 @@
 // it finishes. Plain requests to the admin API: nothing of the server is loaded.
 import { onTestFinished } from 'vitest';
 import { currentTestId } from './current-test.js';
-import { URL_VARIABLE } from './test-id.js';
+import { adminHeaders, URL_VARIABLE } from './test-id.js';
 
 const FAULTS_PATH = '/_llm-replay/faults';
 
 async function admin(url: string, init: RequestInit): Promise<void> {
-  const response = await fetch(url, init);
+  const response = await fetch(url, { ...init, headers: { ...(init.headers as Record<string, string> | undefined), ...adminHeaders() } });
   if (response.ok) return;
   const text = await response.text();
   let message = text;

@@ -9,7 +9,7 @@
 import { DEFAULT_CONFIG_FILE, readConfigFile } from '../config/config-file.js';
 import type { ServerOptions } from '../config/options.js';
 import { randomUUID } from 'node:crypto';
-import { ROOT_VARIABLE, RUN_VARIABLE, URL_VARIABLE } from './test-id.js';
+import { ADMIN_TOKEN_VARIABLE, ROOT_VARIABLE, RUN_VARIABLE, URL_VARIABLE } from './test-id.js';
 
 export { ADMIN_TOKEN_VARIABLE, ROOT_VARIABLE, RUN_VARIABLE, URL_VARIABLE, testIdFor } from './test-id.js';
 export { injectFaults } from './faults.js';
@@ -20,7 +20,7 @@ function routeUrl(base: string, routes: Record<string, string> | undefined, pref
 
 /**
  * A vitest globalSetup: starts llm-replay (options, then llm-replay.config.json, then
- * LLM_REPLAY_* variables for mode and recordings) and points the SDKs' base URLs at it.
+ * LLM_REPLAY_* variables for mode, recordings, upstream and admin token) and points the SDKs' base URLs at it.
  */
 export function globalSetup(options: ServerOptions = {}) {
   return async function setup(project?: { config?: { root?: string } }): Promise<() => Promise<void>> {
@@ -36,8 +36,10 @@ export function globalSetup(options: ServerOptions = {}) {
       ...(env['LLM_REPLAY_MODE'] ? { mode: env['LLM_REPLAY_MODE'] as ServerOptions['mode'] } : {}),
       ...(env['LLM_REPLAY_RECORDINGS'] ? { recordings: env['LLM_REPLAY_RECORDINGS'] } : {}),
       ...(env['LLM_REPLAY_UPSTREAM'] ? { upstream: env['LLM_REPLAY_UPSTREAM'] } : {}),
+      ...(env[ADMIN_TOKEN_VARIABLE] ? { adminToken: env[ADMIN_TOKEN_VARIABLE] } : {}),
       port: 0,
     });
+    if (server.adminToken) env[ADMIN_TOKEN_VARIABLE] = server.adminToken;
     const routes = { ...fromFile.routes, ...options.routes };
     env[URL_VARIABLE] = server.url;
     // One scope per vitest run: two runs sharing a server keep their own occurrence counts.

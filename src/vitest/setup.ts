@@ -5,9 +5,9 @@
 // code under test swallowed the error.
 import { randomUUID } from 'node:crypto';
 import { afterEach, beforeEach } from 'vitest';
-import { ADMIN_TOKEN_HEADER, RUN_HEADER, TEST_ID_HEADER } from '../request/control-headers.js';
+import { RUN_HEADER, TEST_ID_HEADER } from '../request/control-headers.js';
 import { currentTestId } from './current-test.js';
-import { ADMIN_TOKEN_VARIABLE, RUN_VARIABLE, URL_VARIABLE } from './test-id.js';
+import { adminHeaders, RUN_VARIABLE, URL_VARIABLE } from './test-id.js';
 
 const base = process.env[URL_VARIABLE];
 // The global setup names the run; without it (a server started elsewhere) each worker is a run of its own.
@@ -15,9 +15,7 @@ const run = process.env[RUN_VARIABLE] || `vitest-${randomUUID()}`;
 
 if (base) {
   const original = globalThis.fetch;
-  const token = process.env[ADMIN_TOKEN_VARIABLE];
-  const admin = (path: string, init: RequestInit = {}) =>
-    original(`${base}/_llm-replay${path}`, { ...init, headers: { ...(token ? { [ADMIN_TOKEN_HEADER]: token } : {}), ...(init.headers as Record<string, string>) } });
+  const admin = (path: string, init: RequestInit = {}) => original(`${base}/_llm-replay${path}`, { ...init, headers: { ...adminHeaders(), ...(init.headers as Record<string, string>) } });
 
   globalThis.fetch = function fetchWithTestId(input: Parameters<typeof fetch>[0], init?: Parameters<typeof fetch>[1]) {
     const url = typeof input === 'string' ? input : input instanceof URL ? input.href : input.url;

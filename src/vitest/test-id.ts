@@ -10,6 +10,12 @@ export const RUN_VARIABLE = 'LLM_REPLAY_RUN';
 /** The admin token the helper sends to the admin endpoints, when the server wants one. */
 export const ADMIN_TOKEN_VARIABLE = 'LLM_REPLAY_ADMIN_TOKEN';
 
+/** Headers for a request to the admin endpoints: the token, when there is one. */
+export function adminHeaders(): Record<string, string> {
+  const token = process.env[ADMIN_TOKEN_VARIABLE];
+  return token ? { authorization: `Bearer ${token}` } : {};
+}
+
 /** The test id llm-replay keys a request with: "<test file>::<test name>", header-safe. */
 export function testIdFor(testPath: string | undefined, testName: string | undefined, root = process.env[ROOT_VARIABLE] ?? process.cwd()): string | undefined {
   if (!testName) return undefined;

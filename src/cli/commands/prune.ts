@@ -45,7 +45,8 @@ export async function loadUsage(sources: string[], servers: string[]): Promise<{
     }
   }
   for (const server of servers) {
-    const response = await fetch(`${server.replace(/\/$/, '')}/_llm-replay/usage`).catch((error: Error) => {
+    const token = process.env['LLM_REPLAY_ADMIN_TOKEN'];
+    const response = await fetch(`${server.replace(/\/$/, '')}/_llm-replay/usage`, token ? { headers: { authorization: `Bearer ${token}` } } : {}).catch((error: Error) => {
       throw new LlmReplayError(`cannot reach ${server}: ${error.message}`);
     });
     if (!response.ok) throw new LlmReplayError(`${server} answered ${response.status} for its usage`);

@@ -1,0 +1,81 @@
+// Who may use the admin endpoints. The rule:
+//   - on loopback (127.0.0.1, ::1, localhost) no token is needed, unless one was given;
+//   - listening beyond loopback, a token is needed for everything but GET /health: the
+//     one given (--admin-token, LLM_REPLAY_ADMIN_TOKEN, or "adminToken" in the config
+//     file), or else a random one made at start and printed in the start-up warning.
+// A request shows the token as `Authorization: Bearer <token>`, as the
+// `x-llm-replay-token` header, or, for a browser opening a page such as the inspector
+// (/_llm-replay/ui/), as `?token=<token>` (the logs redact it). The check is an onRequest
+// hook of the admin plugin, so every route registered inside it, now or later, is covered.
+import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import { isIPv4, isIPv6 } from 'node:net';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { ADMIN_TOKEN_HEADER } from '../request/control-headers.js';
+import { errorBody } from '../wire/error-body.js';
+
+export interface AdminAccess {
+  /** undefined: no token needed (loopback, none given). */
+  token: string | undefined;
+  /** Made at start because the server listens beyond loopback and none was given. */
+  generated: boolean;
+}
+
+/** True for addresses only this machine can reach. */
+export function isLoopback(host: string): boolean {
+  const bare = host.replace(/^\[|\]$/g, '').toLowerCase();
+  if (bare === 'localhost' || bare.endsWith('.localhost')) return true;
+  if (isIPv4(bare)) return bare.startsWith('127.');
+  if (isIPv6(bare)) return bare === '::1' || /^::ffff:127\./.test(bare) || /^(0{1,4}:){7}0{0,3}1$/.test(bare);
+  return false;
+}
+
+export function adminAccessFor(host: string, given: string | undefined): AdminAccess {
+  if (given !== undefined) return { token: given, generated: false };
+  if (isLoopback(host)) return { token: undefined, generated: false };
+  return { token: randomBytes(24).toString('base64url'), generated: true };
+}
+
+/** What a server listening beyond loopback exposes, and how to protect it; undefined on loopback. */
+export function exposureWarning(host: string, access: AdminAccess): string | undefined {
+  if (isLoopback(host)) return undefined;
+  return [
+    `llm-replay: listening on ${host}, beyond loopback: anyone who can reach this port can use the proxy, and with the admin token the admin endpoints under /_llm-replay/:`,
+    '  prompts and answers (misses, usage, the inspector page), switching the mode (record overwrites recordings, live makes an open relay), resets and faults.',
+    access.generated
+      ? `  No admin token was given, so one was made for this run: ${access.token}`
+      : '  The admin token given at start is required (GET /_llm-replay/health excepted).',
+    `  Send it as "Authorization: Bearer <token>" or "${ADMIN_TOKEN_HEADER}: <token>". To protect the server: listen on 127.0.0.1 (--host),`,
+    '  or set your own token (LLM_REPLAY_ADMIN_TOKEN) and keep the port behind a firewall; never point it at a real API key on a shared network.',
+  ].join('\n');
+}
+
+function digest(text: string): Buffer {
+  return createHash('sha256').update(text).digest();
+}
+
+/** The token a request shows, from whichever place it used. */
+function presented(request: FastifyRequest): string | undefined {
+  const header = request.headers[ADMIN_TOKEN_HEADER];
+  if (typeof header === 'string') return header;
+  const authorization = request.headers.authorization;
+  if (typeof authorization === 'string' && /^bearer /i.test(authorization)) return authorization.slice(7).trim();
+  const query = request.query as Record<string, unknown> | undefined;
+  return typeof query?.['token'] === 'string' ? query['token'] : undefined;
+}
+
+/** The onRequest hook: refuses, with 401, any admin request without the token, when one is needed. */
+export function requireAdminToken(access: AdminAccess, healthPath: string) {
+  const expected = access.token === undefined ? undefined : digest(access.token);
+  return async function checkAdminToken(request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply | undefined> {
+    if (!expected) return undefined;
+    if (request.method === 'GET' && request.routeOptions.url === healthPath) return undefined;
+    const token = presented(request);
+    // Compared as digests: equal lengths, and in constant time.
+    if (token !== undefined && timingSafeEqual(digest(token), expected)) return undefined;
+    reply
+      .code(401)
+      .header('www-authenticate', 'Bearer realm="llm-replay"')
+      .send(errorBody(`llm-replay: the admin endpoints need the admin token: send "Authorization: Bearer <token>" or "${ADMIN_TOKEN_HEADER}: <token>"${token === undefined ? '' : ' (the one sent is not it)'}`, 'invalid_request_error', 'llm_replay_admin_token_required'));
+    return reply;
+  };
+}

@@ -1,0 +1,38 @@
+// Which paths the proxy refuses to pass on, checked before the body is read: any
+// spelling of the admin prefix (percent-encoded, doubled or back slashes: an upstream
+// would read them as /_llm-replay/...) is the admin plugin's 404, never forwarded or
+// recorded; a '.' or '..' segment, plain or encoded, is a 400, since it would let a
+// path climb out of the upstream's base path (/v1/../../x).
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { errorBody } from '../wire/error-body.js';
+import { ADMIN_PREFIX, adminNotFound } from './admin.js';
+
+/** The path as an upstream would read it: decoded once, any run of / or \ as one /. */
+function normalized(rawPath: string): string | undefined {
+  try {
+    return decodeURIComponent(rawPath).replace(/[/\\]+/g, '/');
+  } catch {
+    return undefined;
+  }
+}
+
+/** What is wrong with a path the client asked to be proxied, if anything. */
+export function pathRefusal(rawPath: string): 'admin' | 'dot-segment' | 'bad-encoding' | undefined {
+  // The usual path has none of these: no decoding at all.
+  if (!rawPath.includes('%') && !rawPath.includes('/.') && !rawPath.includes('\\') && !rawPath.includes('//') && !rawPath.startsWith(ADMIN_PREFIX)) return undefined;
+  const path = normalized(rawPath);
+  if (path === undefined) return 'bad-encoding';
+  if (path.startsWith(ADMIN_PREFIX)) return 'admin';
+  return path.split('/').some((segment) => segment === '.' || segment === '..') ? 'dot-segment' : undefined;
+}
+
+/** A route onRequest hook for the proxy's catch-all route. */
+export async function refuseUnsafePaths(request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply | undefined> {
+  const url = request.raw.url ?? '/';
+  const q = url.indexOf('?');
+  const refusal = pathRefusal(q < 0 ? url : url.slice(0, q));
+  if (refusal === undefined) return undefined;
+  if (refusal === 'admin') return adminNotFound(request, reply);
+  const why = refusal === 'bad-encoding' ? 'has a malformed percent-encoding' : "has a '.' or '..' segment, which could leave the upstream's base path";
+  return reply.code(400).send(errorBody(`llm-replay: the path of ${request.method} ${url.slice(0, q < 0 ? url.length : q)} ${why}; it is not forwarded`, 'invalid_request_error', 'llm_replay_bad_path'));
+}

@@ -1,0 +1,129 @@
+// The admin surface is closed: every spelling of its prefix is answered by the admin
+// plugin and never forwarded or recorded; paths with dot segments are refused; and the
+// admin token guards everything but /health when one is set or the server listens
+// beyond loopback.
+import { PassThrough } from 'node:stream';
+import { Client } from 'undici';
+import { describe, expect, it } from 'vitest';
+import { adminAccessFor, exposureWarning, isLoopback } from '../src/server/admin-access.js';
+import { FakeUpstream, sendJson } from './support/fake-upstream.js';
+import { json, listFiles, workspace } from './support/harness.js';
+import type { RunningServer } from '../src/index.js';
+
+const ws = workspace();
+
+/** A request with its path sent exactly as written (fetch would normalise '..' and '%2e'). */
+async function raw(server: RunningServer, method: string, path: string, headers: Record<string, string> = {}): Promise<{ status: number; body: any }> {
+  const client = new Client(server.url);
+  try {
+    const response = await client.request({ method, path, headers: { 'content-type': 'application/json', ...headers }, body: method === 'GET' ? null : '{"model": "gpt-4o"}' });
+    const text = await response.body.text();
+    return { status: response.statusCode, body: text ? JSON.parse(text) : undefined };
+  } finally {
+    await client.close();
+  }
+}
+
+async function anyUpstream(): Promise<FakeUpstream> {
+  const upstream = new FakeUpstream().on('GET', /.*/, (_r, res) => sendJson(res, 200, { forwarded: true })).on('POST', /.*/, (_r, res) => sendJson(res, 200, { forwarded: true }));
+  await upstream.start();
+  ws.cleanup.push(() => upstream.stop());
+  return upstream;
+}
+
+describe('the admin prefix', () => {
+  it('is answered by the admin plugin, however it is spelled, and never forwarded or recorded', async () => {
+    const upstream = await anyUpstream();
+    const server = await ws.start({ mode: 'record', upstream: upstream.url });
+    const reserved: Array<[string, string]> = [
+      ['POST', '/_llm-replay/health'],
+      ['GET', '/_llm-replay/nope'],
+      ['GET', '/_llm-replay//health'],
+      ['DELETE', '/_llm-replay/mode'],
+      ['GET', '/_llm-replay'],
+      ['POST', '/%5Fllm-replay/nope'],
+      ['GET', '/_llm-replay%2Fhealth'],
+      ['POST', '//_llm-replay/health'],
+      ['GET', '/\\_llm-replay/health'],
+      ['GET', '/_llm-replay%00/health'],
+    ];
+    for (const [method, path] of reserved) {
+      const { status, body } = await raw(server, method, path);
+      expect({ method, path, status }).toEqual({ method, path, status: 404 });
+      expect(body.error.code).toBe('llm_replay_unknown_admin_endpoint');
+    }
+    // Encoded spellings of a real endpoint are that endpoint.
+    expect((await raw(server, 'GET', '/%5Fllm-replay/health')).body).toMatchObject({ status: 'ok' });
+    expect(upstream.received).toEqual([]);
+    expect(await listFiles(ws.dir)).toEqual([]);
+  });
+});
+
+describe('paths with dot segments', () => {
+  it("get 400 rather than leave the upstream's base path", async () => {
+    const upstream = await anyUpstream();
+    const server = await ws.start({ mode: 'record', upstream: `${upstream.url}/base` });
+    for (const path of ['/v1/../../x', '/v1/%2e%2e/%2E%2E/x', '/v1/..%2Fx', '/v1/.%2e/x', '/v1/./models', '/v1\\..\\..\\x']) {
+      const { status, body } = await raw(server, 'POST', path);
+      expect({ path, status }).toEqual({ path, status: 400 });
+      expect(body.error.code).toBe('llm_replay_bad_path');
+    }
+    expect((await raw(server, 'POST', '/v1/files/a..b')).status).toBe(200);
+    expect(upstream.received.map((r) => r.url)).toEqual(['/base/v1/files/a..b']);
+  });
+});
+
+describe('the admin token', () => {
+  it('when given, guards every admin endpoint but health, in any of three places', async () => {
+    const token = 'a-token-given-at-start';
+    const server = await ws.start({ mode: 'replay', adminToken: token });
+    expect(server.adminToken).toBe(token);
+    expect(server.warning).toBeUndefined();
+    const refused = await raw(server, 'GET', '/_llm-replay/misses');
+    expect(refused.status).toBe(401);
+    expect(refused.body.error.message).toContain('Authorization: Bearer <token>');
+    expect((await raw(server, 'GET', '/_llm-replay/usage', { authorization: 'Bearer wrong' })).status).toBe(401);
+    expect((await raw(server, 'GET', '/_llm-replay/nope')).status).toBe(401);
+    const put = await raw(server, 'PUT', '/_llm-replay/mode', {});
+    expect(put.status).toBe(401);
+    expect(server.config.mode).toBe('replay');
+    expect((await raw(server, 'GET', '/_llm-replay/health')).status).toBe(200);
+    expect((await raw(server, 'GET', '/_llm-replay/stats', { authorization: `Bearer ${token}` })).status).toBe(200);
+    expect((await raw(server, 'GET', '/_llm-replay/stats', { 'x-llm-replay-token': token })).status).toBe(200);
+    expect((await raw(server, 'GET', `/_llm-replay/stats?token=${token}`)).status).toBe(200);
+    expect((await raw(server, 'GET', '/_llm-replay/faults', { authorization: `Bearer ${token}` })).status).not.toBe(401);
+    expect((await raw(server, 'GET', '/_llm-replay/faults')).status).toBe(401);
+  });
+
+  it('listening beyond loopback, one is made, printed in a warning that says what is exposed, and required', async () => {
+    const logs = new PassThrough();
+    let logText = '';
+    logs.on('data', (part: Buffer) => (logText += part.toString()));
+    // Bound on every interface, but only ever reached through 127.0.0.1.
+    const server = await ws.start({ mode: 'replay', host: '0.0.0.0', logLevel: 'warn', logStream: logs });
+    const token = server.adminToken!;
+    expect(token.length).toBeGreaterThanOrEqual(24);
+    expect(server.warning).toContain(token);
+    expect(server.warning).toMatch(/beyond loopback/);
+    expect(server.warning).toMatch(/prompts/);
+    expect(server.warning).toMatch(/switching the mode/);
+    expect(server.warning).toMatch(/--host/);
+    expect(logText).toContain(token);
+    const local = { ...server, url: `http://127.0.0.1:${server.port}` };
+    expect((await raw(local, 'GET', '/_llm-replay/misses')).status).toBe(401);
+    expect((await raw(local, 'GET', '/_llm-replay/health')).status).toBe(200);
+    expect(await json(await fetch(`${local.url}/_llm-replay/misses`, { headers: { authorization: `Bearer ${token}` } }))).toEqual({ misses: [] });
+  });
+
+  it('follows the rule: loopback needs none unless given, anything else needs one', () => {
+    for (const host of ['127.0.0.1', '127.3.2.1', 'localhost', '::1', '[::1]', '::ffff:127.0.0.1']) expect({ host, loopback: isLoopback(host) }).toEqual({ host, loopback: true });
+    for (const host of ['0.0.0.0', '::', '10.0.0.2', 'example.com', '::ffff:10.0.0.1']) expect({ host, loopback: isLoopback(host) }).toEqual({ host, loopback: false });
+    expect(adminAccessFor('127.0.0.1', undefined)).toEqual({ token: undefined, generated: false });
+    expect(adminAccessFor('127.0.0.1', 'mine')).toEqual({ token: 'mine', generated: false });
+    expect(adminAccessFor('0.0.0.0', 'mine')).toEqual({ token: 'mine', generated: false });
+    expect(adminAccessFor('0.0.0.0', undefined).generated).toBe(true);
+    expect(adminAccessFor('0.0.0.0', undefined).token).not.toBe(adminAccessFor('0.0.0.0', undefined).token);
+    expect(exposureWarning('127.0.0.1', { token: 'mine', generated: false })).toBeUndefined();
+    expect(exposureWarning('0.0.0.0', { token: 'mine', generated: false })).not.toContain('mine');
+  });
+});
