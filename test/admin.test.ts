@@ -18,7 +18,7 @@ async function raw(server: RunningServer, method: string, path: string, headers:
   try {
     const response = await client.request({ method, path, headers: { 'content-type': 'application/json', ...headers }, body: method === 'GET' ? null : '{"model": "gpt-4o"}' });
     const text = await response.body.text();
-    return { status: response.statusCode, body: text ? JSON.parse(text) : undefined };
+    return { status: response.statusCode, body: text.startsWith('{') ? JSON.parse(text) : text };
   } finally {
     await client.close();
   }
@@ -93,6 +93,10 @@ describe('the admin token', () => {
     expect((await raw(server, 'GET', `/_llm-replay/stats?token=${token}`)).status).toBe(200);
     expect((await raw(server, 'GET', '/_llm-replay/faults', { authorization: `Bearer ${token}` })).status).not.toBe(401);
     expect((await raw(server, 'GET', '/_llm-replay/faults')).status).toBe(401);
+    // The inspector: its page's files are open (no data in them), its API is not.
+    expect((await raw(server, 'GET', '/_llm-replay/ui/')).status).toBe(200);
+    expect((await raw(server, 'GET', '/_llm-replay/api/recordings')).status).toBe(401);
+    expect((await raw(server, 'GET', '/_llm-replay/api/recordings', { 'x-llm-replay-token': token })).status).toBe(200);
   });
 
   it('listening beyond loopback, one is made, printed in a warning that says what is exposed, and required', async () => {

@@ -63,12 +63,20 @@ function presented(request: FastifyRequest): string | undefined {
   return typeof query?.['token'] === 'string' ? query['token'] : undefined;
 }
 
-/** The onRequest hook: refuses, with 401, any admin request without the token, when one is needed. */
-export function requireAdminToken(access: AdminAccess, healthPath: string) {
+/**
+ * The onRequest hook: refuses, with 401, any admin request without the token, when one
+ * is needed. Open to all: GET `${prefix}/health`, and the inspector page's own files
+ * under `${prefix}/ui` (markup, script and style, no data: a browser loads them without
+ * the token; the page sends it with every call to its API).
+ */
+export function requireAdminToken(access: AdminAccess, prefix: string) {
   const expected = access.token === undefined ? undefined : digest(access.token);
+  const health = `${prefix}/health`;
+  const page = `${prefix}/ui`;
   return async function checkAdminToken(request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply | undefined> {
     if (!expected) return undefined;
-    if (request.method === 'GET' && request.routeOptions.url === healthPath) return undefined;
+    const route = request.routeOptions.url ?? '';
+    if (request.method === 'GET' && (route === health || route === page || route.startsWith(`${page}/`))) return undefined;
     const token = presented(request);
     // Compared as digests: equal lengths, and in constant time.
     if (token !== undefined && timingSafeEqual(digest(token), expected)) return undefined;

@@ -36,7 +36,7 @@ export const adminPlugin: FastifyPluginAsync<{ access: AdminAccess }> = async (a
   const state = app.llmReplay;
   const { config, usage, store } = state;
   // First, so every route registered in this plugin (here or in its child plugins) is covered.
-  app.addHook('onRequest', requireAdminToken(access, `${ADMIN_PREFIX}/health`));
+  app.addHook('onRequest', requireAdminToken(access, ADMIN_PREFIX));
 
   app.get('/health', async () => ({ status: 'ok', mode: config.mode, recordings: store.size }));
 
