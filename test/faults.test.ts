@@ -67,7 +67,7 @@ describe('upstream faults', () => {
     expect((await post(server.url, streaming.request)).status).toBe(200);
   });
 
-  it('a 5xx is recorded as the answer it was, a reset is not recorded at all', async () => {
+  it('a 5xx reaches the client as it was and is recorded only when asked; a reset is not recorded at all', async () => {
     let mode: 'fail' | 'reset' = 'fail';
     const fake = await upstreamOf(
       new FakeUpstream().on('POST', '/v1/chat/completions', (_r, res) => {
@@ -78,7 +78,7 @@ describe('upstream faults', () => {
         sendJson(res, 503, { error: { message: 'overloaded', type: 'server_error', param: null, code: null } });
       }),
     );
-    const server = await start({ mode: 'record', upstream: fake.url });
+    const server = await start({ mode: 'record', upstream: fake.url, recordRetryable: true });
     expect((await post(server.url, usage.request)).status).toBe(503);
     mode = 'reset';
     const reset = await post(server.url, { ...usage.request, n: 2 });
@@ -102,7 +102,8 @@ describe('hostile input', () => {
   it('keys invalid UTF-8 and unusual methods, and never crashes on them', async () => {
     const fake = await upstreamOf(fakeOpenAi());
     fake.on('PROPFIND', '/v1/dav', (_r, res) => sendJson(res, 207, { ok: true }));
-    const server = await start({ mode: 'record-if-missing', upstream: fake.url });
+    // The fake answers the invalid body with a 500: recordRetryable writes it, to show how it is stored.
+    const server = await start({ mode: 'record-if-missing', upstream: fake.url, recordRetryable: true });
     const invalid = Buffer.from([0x7b, 0x22, 0x61, 0x22, 0x3a, 0x22, 0xff, 0xfe, 0x22, 0x7d]);
     const response = await fetch(`${server.url}/v1/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: invalid });
     // Forwarded as it came; the (fake) upstream's own answer to it is recorded.

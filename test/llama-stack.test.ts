@@ -151,7 +151,8 @@ describe('recording in llama-stack form', () => {
   it('writes files llama-stack loads: __type__ wrappers, rec- ids, model lists, exceptions; verify passes; replay matches', async () => {
     upstream = await fakeOpenAi().start();
     upstream.on('POST', '/v1/completions', (_r, res) => sendJson(res, 429, { error: { message: 'Rate limit reached', type: 'requests', param: null, code: 'rate_limit_exceeded' } }));
-    const recorder = await start({ mode: 'record', upstream: upstream.url, layout: 'by-test-file' });
+    // recordRetryable: the 429 is written, as llama-stack writes it.
+    const recorder = await start({ mode: 'record', upstream: upstream.url, layout: 'by-test-file', recordRetryable: true });
     const testId = 'tests/integration/inference/test_chat.py::test_stream[gpt]';
     const client = openai(recorder, { testId });
     const usage = seed('gpt-5.1-chat', 'Usage');

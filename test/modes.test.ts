@@ -97,12 +97,12 @@ describe('modes', () => {
 });
 
 describe('upstream errors and misses', () => {
-  it('records an upstream 500 with its body and replays it identically', async () => {
+  it('with recordRetryable, records an upstream 500 with its body and replays it identically', async () => {
     const failing = new FakeUpstream().on('POST', '/v1/chat/completions', (_r, res) =>
       sendJson(res, 500, { error: { message: 'The server had an error while processing your request.', type: 'server_error', param: null, code: null } }),
     );
     await failing.start();
-    const recorder = await serve({ mode: 'record', recordings: dir, upstream: failing.url });
+    const recorder = await serve({ mode: 'record', recordings: dir, upstream: failing.url, recordRetryable: true });
     const first = await fetch(`${recorder.url}/v1/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(usage.request) });
     const firstBody = await first.text();
     await recorder.close();

@@ -10,21 +10,13 @@ import { canonicalQuery } from '../secrets/redact.js';
 import type { CapturedStream } from './capture.js';
 import type { IdSession } from './ids.js';
 import { normalizeResponseObject } from './response-normalize.js';
+import { keptHeaders, type UpstreamHead } from './failure-policy.js';
 
-/** The upstream's status line and headers. */
-export interface UpstreamHead {
-  status: number;
-  headers: IncomingHttpHeaders;
-}
+export type { UpstreamHead } from './failure-policy.js';
 
 export function contentTypeOf(headers: IncomingHttpHeaders): string | undefined {
   const value = headers['content-type'];
   return Array.isArray(value) ? value[0] : value;
-}
-
-function keptHeaders(headers: IncomingHttpHeaders): Record<string, string> {
-  const type = contentTypeOf(headers);
-  return type ? { 'content-type': type } : {};
 }
 
 export function recordingOf(client: ClientRequest, key: RequestKey, upstream: URL, response: RecordedResponse): Recording {
@@ -51,7 +43,7 @@ export function streamedResponse(key: RequestKey, head: UpstreamHead, captured: 
     body: captured.chunks.map((chunk) => normalizeResponseObject(chunk, key.key, !ids)),
     is_streaming: true,
     status: head.status,
-    headers: keptHeaders(head.headers),
+    headers: keptHeaders(head.headers, head.status),
     stream: captured.framing,
   };
 }
@@ -76,7 +68,7 @@ export function wholeResponse(key: RequestKey, head: UpstreamHead, upstreamBytes
       body = undefined;
     }
   }
-  const kept = { is_streaming: false, status: head.status, headers: keptHeaders(head.headers) };
+  const kept = { is_streaming: false, status: head.status, headers: keptHeaders(head.headers, head.status) };
   const response: RecordedResponse =
     body === undefined && bytes.length > 0 ? { body: bytes.toString('base64'), ...kept, body_encoding: 'base64' } : { body: body ?? null, ...kept };
   return { bytes, response };

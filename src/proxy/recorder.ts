@@ -13,6 +13,7 @@ import { errorBody } from '../wire/error-body.js';
 import { recordingOf, streamedResponse, wholeResponse, contentTypeOf, type UpstreamHead } from './build-recording.js';
 import { StreamCapture, streamFormatOf, type CapturedStream, type StreamFormat } from './capture.js';
 import type { IdSession } from './ids.js';
+import { isRetried, keptHeaders, type FailedAnswer } from './failure-policy.js';
 
 export interface Exchange {
   client: ClientRequest;
@@ -25,6 +26,8 @@ export interface Exchange {
   ids?: IdSession;
   /** Keep when each stream event arrived. */
   recordTiming?: boolean;
+  /** Write answers the SDKs retry (408, 409, 429, 5xx) too; by default they are passed on and not written. */
+  recordRetryable?: boolean;
   /** performance.now() when the request arrived. */
   startedAt: number;
   /** Passes an unrecorded answer on itself (its status and headers are set on the reply) instead of sending it as it came: fault injection. */
@@ -33,8 +36,11 @@ export interface Exchange {
 
 export type ForwardOutcome =
   | { kind: 'recorded' }
-  /** `cut`: a stream's client connection is ended with an error, never as if the answer were complete. */
-  | { kind: 'not-recorded'; reason: string; cut?: boolean }
+  /**
+   * `cut`: a stream's client connection is ended with an error, never as if the answer were complete.
+   * `answer`: the whole answer the client got, for requests that waited on this one.
+   */
+  | { kind: 'not-recorded'; reason: string; cut?: boolean; answer?: FailedAnswer }
   | { kind: 'passed-through' };
 
 /** Writes a recording; rejects with a message when it cannot. */
@@ -82,9 +88,26 @@ export class Recorder {
       return { kind: 'passed-through' };
     }
     const format = streamFormatOf(contentTypeOf(head.headers));
+    if (!this.exchange.recordRetryable && isRetried(head)) return this.retriedNotWritten(reply, head, body, format);
     if (format) return this.streamed(reply, key, head, body, format);
     return collect(body).then(
       (bytes) => this.bodyReceived(reply, key, head, bytes),
+      (error: Error) => this.bodyBroken(reply, error),
+    );
+  }
+
+  /** An answer the SDKs retry: passed to the client as it came, and not written. */
+  private retriedNotWritten(reply: FastifyReply, head: UpstreamHead, body: Readable, format: StreamFormat | undefined): ForwardOutcome | Promise<ForwardOutcome> {
+    const reason = `the upstream answered ${head.status}, which the SDKs retry: passed on, not written (recordRetryable writes it)`;
+    if (format) {
+      reply.send(body);
+      return { kind: 'not-recorded', reason };
+    }
+    return collect(body).then(
+      (bytes) => {
+        reply.send(bytes);
+        return { kind: 'not-recorded', reason, answer: { status: head.status, headers: keptHeaders(head.headers, head.status), body: bytes } };
+      },
       (error: Error) => this.bodyBroken(reply, error),
     );
   }

@@ -50,6 +50,8 @@ function asException(response: RecordedResponse, status: number): RecordedRespon
     exception_data: { category: 'provider_sdk', provider: 'openai', type: exceptionType(status), message, status_code: status, body: error },
     exception_message: message,
     status,
+    // What a client acts on (retry-after, x-ratelimit-*): llama-stack's loader ignores it, replay sends it.
+    ...(response.headers ? { headers: response.headers } : {}),
   };
 }
 

@@ -139,7 +139,7 @@ export function prepareResponse(recording: Recording): PreparedResponse {
   const headers = ownedHeaders(response.headers);
   if (response.is_exception) {
     const { status, body } = errorBodyFromException(recording);
-    return { status, headers: { 'content-type': JSON_TYPE }, body: ownBytes(stringifyLossless(body)) };
+    return { status, headers: { ...headers, 'content-type': JSON_TYPE }, body: ownBytes(stringifyLossless(body)) };
   }
   const status = response.status ?? 200;
   if (response.is_streaming && Array.isArray(response.body)) {

@@ -11,7 +11,7 @@ import { computeKey, type RequestKey } from '../keys/index.js';
 import type { PreparedResponse } from '../replay/prepare.js';
 import { sendNow, sendPrepared } from '../replay/send.js';
 import { errorBody } from '../wire/error-body.js';
-import type { ProxyState } from './state.js';
+import type { ProxyState, RecordedOccurrence } from './state.js';
 import type { Recording } from '../recordings/recording.js';
 import { recordingDirFor } from '../recordings/layout.js';
 import { toLlamaStackForm } from '../recordings/llama-stack-form.js';
@@ -109,8 +109,8 @@ function noteRepeat(state: ProxyState, client: ClientRequest, key: RequestKey, t
   );
 }
 
-/** Forwards, and writes the recording of this occurrence when the exchange completed. Resolves true when written. */
-async function record(state: ProxyState, request: FastifyRequest, reply: FastifyReply, exchange: Exchange, key: RequestKey, taken: Position): Promise<boolean> {
+/** Forwards, and writes the recording of this occurrence when the exchange completed. */
+async function record(state: ProxyState, request: FastifyRequest, reply: FastifyReply, exchange: Exchange, key: RequestKey, taken: Position): Promise<RecordedOccurrence> {
   const relativeDir = recordingDirFor(state.config.layout, exchange.client.testId);
   const { occurrence } = taken;
   const persist = (recording: Recording) => {
@@ -119,33 +119,36 @@ async function record(state: ProxyState, request: FastifyRequest, reply: Fastify
     return state.store.save(key.key, adapted.recording, relativeDir, adapted.modelListFile ? { fileName: adapted.modelListFile } : { occurrence });
   };
   state.usage.forwarded(key.endpoint);
-  const outcome = await forward(request, reply, withRealIds(state, { ...exchange, recordTiming: state.config.recordTiming }, key, occurrence), persist);
+  const { recordTiming, recordRetryable } = state.config;
+  const outcome = await forward(request, reply, withRealIds(state, { ...exchange, recordTiming, recordRetryable }, key, occurrence), persist);
   const { client, startedAt } = exchange;
   const noted = { method: client.method, path: client.path, testId: client.testId, key: key.key, startedAt, response: reply.raw };
   if (outcome.kind !== 'recorded') {
     // Not written: the occurrence is free for the next identical request (the retry).
     taken.giveBack();
-    if (outcome.kind === 'not-recorded') {
-      state.log.warn({ key: key.key, occurrence, endpoint: client.path }, `llm-replay: not recorded: ${outcome.reason}`);
-      state.journal.add({ ...noted, kind: 'failed', message: `not recorded: ${outcome.reason}` });
-    }
-    return false;
+    if (outcome.kind !== 'not-recorded') return { written: false, reason: 'passed through' };
+    state.log.warn({ key: key.key, occurrence, endpoint: client.path }, `llm-replay: not recorded: ${outcome.reason}`);
+    state.journal.add({ ...noted, kind: 'failed', message: `not recorded: ${outcome.reason}` });
+    return { written: false, reason: outcome.reason, ...(outcome.answer ? { answer: outcome.answer } : {}) };
   }
   state.usage.record(recordingId(key.key, occurrence), key.endpoint);
   state.journal.add({ ...noted, kind: 'recorded' });
   state.log.info({ key: key.key, occurrence, endpoint: client.path, file: path.relative(state.store.dir, state.store.fileOf(key.key, occurrence) ?? '') }, 'llm-replay: recorded');
-  return true;
+  return { written: true };
 }
 
 async function recordIfMissing(state: ProxyState, request: FastifyRequest, reply: FastifyReply, exchange: Exchange, key: RequestKey, taken: Position): Promise<FastifyReply> {
   const id = recordingId(key.key, taken.occurrence);
-  for (let attempt = 0; attempt < 2; attempt++) {
+  const recorded = state.answers.lookup(key.key, taken.occurrence);
+  if (recorded) return replayHit(state, reply, recorded, exchange.client, key, taken.occurrence, exchange.startedAt);
+  // The same occurrence being recorded for another run: wait for it, then answer from it.
+  const leader = state.inflight.get(id);
+  if (leader) {
+    const led = await leader;
     const hit = state.answers.lookup(key.key, taken.occurrence);
     if (hit) return replayHit(state, reply, hit, exchange.client, key, taken.occurrence, exchange.startedAt);
-    // The same occurrence being recorded for another run: wait for it, then answer from it.
-    const leader = state.inflight.get(id);
-    if (!leader) break;
-    await leader;
+    taken.giveBack();
+    return answerAsLed(state, reply, exchange, key, led);
   }
   const recording = record(state, request, reply, exchange, key, taken);
   state.inflight.set(id, recording);
@@ -155,6 +158,20 @@ async function recordIfMissing(state: ProxyState, request: FastifyRequest, reply
     state.inflight.delete(id);
   }
   return reply;
+}
+
+/**
+ * The request this one waited on was not written: it gets the same answer (a 429 with
+ * its retry-after, a 503), or a 502 when there was no whole answer, so its client
+ * retries as it would have; the waiters never become one paid upstream call each.
+ */
+function answerAsLed(state: ProxyState, reply: FastifyReply, exchange: Exchange, key: RequestKey, led: RecordedOccurrence): FastifyReply {
+  const { client, startedAt } = exchange;
+  const reason = led.written ? 'it was not found after it was written' : led.reason;
+  state.journal.add({ kind: 'failed', method: client.method, path: client.path, testId: client.testId, key: key.key, startedAt, response: reply.raw, message: `answered as the identical request it waited on: ${reason}` });
+  if (!led.written && led.answer) return reply.code(led.answer.status).headers(led.answer.headers).send(led.answer.body);
+  const message = `llm-replay: an identical request (the same occurrence, from another run) was being recorded and was not (${reason}); send it again`;
+  return reply.code(502).send(errorBody(message, 'upstream_error', 'llm_replay_upstream_error'));
 }
 
 export function createHandler(state: ProxyState) {

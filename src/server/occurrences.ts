@@ -47,6 +47,13 @@ export class OccurrenceCounts {
   /** run -> test id ('' for none) -> key -> positions */
   private readonly runs = new Map<string, Map<string, Map<string, Positions>>>();
 
+  /** How many counts are kept: one per request a test sent in a run, until reset. */
+  get size(): number {
+    let size = 0;
+    for (const tests of this.runs.values()) for (const keys of tests.values()) size += keys.size;
+    return size;
+  }
+
   /** The next occurrence of this request in this test and run. */
   take(run: string, testId: string | null, key: string): Position {
     let tests = this.runs.get(run);

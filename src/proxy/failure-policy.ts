@@ -1,0 +1,50 @@
+// Which upstream answers the record modes write. The official SDKs retry 408, 409,
+// 429 and 5xx (unless the upstream says x-should-retry: false): written, such an
+// answer would be replayed to every retry and every later run, freezing a transient
+// failure. So it is passed to the client and not written (recordRetryable writes it,
+// to test error handling from a recording); the retry that succeeds is what gets
+// recorded. Deterministic errors (400, 401, 403, 404, 422 ...) are written.
+import type { IncomingHttpHeaders } from 'node:http';
+
+/** The upstream's status line and headers. */
+export interface UpstreamHead {
+  status: number;
+  headers: IncomingHttpHeaders;
+}
+
+export function isRetried(head: UpstreamHead): boolean {
+  const override = head.headers['x-should-retry'];
+  if (override === 'true') return true;
+  if (override === 'false') return false;
+  const { status } = head;
+  return status === 408 || status === 409 || status === 429 || status >= 500;
+}
+
+/** The headers a client acts on after an error: how long to wait, what is left of its limits. */
+function actionable(name: string): boolean {
+  return name === 'retry-after' || name === 'retry-after-ms' || name.startsWith('x-ratelimit-');
+}
+
+/**
+ * What a recording keeps of the upstream's headers: the content type, and for an
+ * error the headers a client needs to act on it (retry-after, x-ratelimit-*). A
+ * success keeps only the content type: rate-limit counters change on every call and
+ * would make each re-recording differ.
+ */
+export function keptHeaders(headers: IncomingHttpHeaders, status: number): Record<string, string> {
+  const kept: Record<string, string> = {};
+  const type = headers['content-type'];
+  if (type) kept['content-type'] = Array.isArray(type) ? (type[0] as string) : type;
+  if (status < 400) return kept;
+  for (const [name, value] of Object.entries(headers)) {
+    if (value !== undefined && actionable(name)) kept[name] = Array.isArray(value) ? value.join(', ') : value;
+  }
+  return kept;
+}
+
+/** A whole answer that was passed to the client and not written: what requests that waited on it are answered with. */
+export interface FailedAnswer {
+  status: number;
+  headers: Record<string, string>;
+  body: Buffer;
+}

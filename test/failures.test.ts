@@ -1,0 +1,109 @@
+// The failure policy of the record modes: answers the official SDKs retry (408, 409,
+// 429, 5xx) reach the client and are not written, so a transient failure is never
+// frozen into a recording; deterministic errors are written; what is written keeps
+// retry-after and x-ratelimit-*. Through the openai SDK's own retries, against an
+// upstream whose answer changes on every call.
+import { describe, expect, it } from 'vitest';
+import OpenAI from 'openai';
+import { answerText, counterUpstream, type CounterUpstream } from './support/counter-upstream.js';
+import { FakeUpstream, sendJson } from './support/fake-upstream.js';
+import { json, listFiles, recordingsIn, workspace } from './support/harness.js';
+import type { RunningServer } from '../src/index.js';
+
+const ws = workspace();
+const question = { model: 'gpt-4o-mini', messages: [{ role: 'user' as const, content: 'Summarise the report.' }] };
+const limited = { status: 429, headers: { 'retry-after-ms': '1', 'x-ratelimit-remaining-requests': '0' } };
+
+function client(server: RunningServer, options: { maxRetries?: number; run?: string } = {}): OpenAI {
+  return new OpenAI({ baseURL: `${server.url}/v1`, apiKey: 'sk-test', maxRetries: options.maxRetries ?? 0, defaultHeaders: { 'x-test-id': 'report', ...(options.run ? { 'x-llm-replay-run': options.run } : {}) } });
+}
+
+async function ask(openai: OpenAI): Promise<string> {
+  return (await openai.chat.completions.create(question)).choices[0]?.message.content ?? '';
+}
+
+async function counter(): Promise<CounterUpstream> {
+  const upstream = await counterUpstream().start();
+  ws.cleanup.push(() => upstream.stop());
+  return upstream;
+}
+
+describe('failures in record modes', () => {
+  it('a 429 then a 200 through the SDK retries in record-if-missing: only the 200 is written, and the next replay run succeeds at once', async () => {
+    const upstream = await counter();
+    upstream.failNext(limited);
+    const recorder = await ws.start({ mode: 'record-if-missing', upstream: upstream.url });
+    expect(await ask(client(recorder, { maxRetries: 2 }))).toBe(answerText(2));
+    expect(upstream.count).toBe(2);
+    const files = await recordingsIn(ws.dir);
+    expect(files.map((f) => [f.file.slice(64), f.data.response.status])).toEqual([['.json', 200]]);
+    await recorder.close();
+    await upstream.stop();
+    // No retries allowed: the first answer must be the recorded success.
+    expect(await ask(client(await ws.start({ mode: 'replay' })))).toBe(answerText(2));
+  });
+
+  it('408, 409, 429 and 5xx reach the client and are not written; 400, 401, 403, 404 and 422 are written', async () => {
+    const upstream = new FakeUpstream().on('POST', '/v1/chat/completions', (request, res) => {
+      const { status } = JSON.parse(request.body) as { status: number };
+      sendJson(res, status, { error: { message: `status ${status}`, type: 'test', param: null, code: null } }, { 'retry-after': '7', 'x-ratelimit-limit-requests': '500' });
+    });
+    await upstream.start();
+    ws.cleanup.push(() => upstream.stop());
+    const recorder = await ws.start({ mode: 'record', upstream: upstream.url });
+    const statuses = [408, 409, 429, 500, 502, 503, 529, 400, 401, 403, 404, 422];
+    for (const status of statuses) {
+      const response = await fetch(`${recorder.url}/v1/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ status }) });
+      expect(response.status).toBe(status);
+      expect(response.headers.get('retry-after')).toBe('7');
+      expect((await json(response)).error.message).toBe(`status ${status}`);
+    }
+    const written = (await recordingsIn(ws.dir)).map((f) => f.data.response);
+    expect(written.map((r) => r.status).sort()).toEqual([400, 401, 403, 404, 422]);
+    // What is written keeps what a client acts on.
+    for (const response of written) expect(response.headers).toEqual({ 'content-type': 'application/json', 'retry-after': '7', 'x-ratelimit-limit-requests': '500' });
+  });
+
+  it('with recordRetryable the 429 is written too, with its retry-after, and replay gives it back before the 200', async () => {
+    const upstream = await counter();
+    upstream.failNext(limited);
+    const recorder = await ws.start({ mode: 'record-if-missing', upstream: upstream.url, recordRetryable: true });
+    expect(await ask(client(recorder, { maxRetries: 2 }))).toBe(answerText(2));
+    const files = await recordingsIn(ws.dir);
+    expect(files.map((f) => [f.file.slice(64), f.data.response.status])).toEqual([['.2.json', 200], ['.json', 429]]);
+    expect(files[1]!.data.response.headers).toEqual({ 'content-type': 'application/json', 'retry-after-ms': '1', 'x-ratelimit-remaining-requests': '0' });
+    await recorder.close();
+    await upstream.stop();
+    const replayer = await ws.start({ mode: 'replay' });
+    const raw = await fetch(`${replayer.url}/v1/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-test-id': 'report', 'x-llm-replay-run': 'raw' }, body: JSON.stringify(question) });
+    expect(raw.status).toBe(429);
+    expect(raw.headers.get('retry-after-ms')).toBe('1');
+    expect(await ask(client(replayer, { maxRetries: 2 }))).toBe(answerText(2));
+  });
+
+  it('a first call that fails never turns the requests waiting on it into one paid call each', async () => {
+    let release!: () => void;
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    let calls = 0;
+    const upstream = new FakeUpstream().on('POST', '/v1/chat/completions', async (_request, res) => {
+      calls++;
+      await gate;
+      sendJson(res, 429, { error: { message: 'slow down', type: 'rate_limit_exceeded', param: null, code: null } }, { 'retry-after': '3' });
+    });
+    await upstream.start();
+    ws.cleanup.push(() => upstream.stop());
+    const server = await ws.start({ mode: 'record-if-missing', upstream: upstream.url });
+    // Eight runs sharing the server need the same occurrence at once: one is sent, seven wait on it.
+    const answers = Array.from({ length: 8 }, (_, i) =>
+      fetch(`${server.url}/v1/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-test-id': 'report', 'x-llm-replay-run': `run-${i}` }, body: JSON.stringify(question) }),
+    );
+    // Each request counts its occurrence the moment it starts waiting.
+    while (server.app.llmReplay.occurrences.size < 8) await new Promise((resolve) => setTimeout(resolve, 5));
+    release();
+    const responses = await Promise.all(answers);
+    expect(calls).toBe(1);
+    expect(responses.map((r) => r.status)).toEqual(Array(8).fill(429));
+    expect(responses.map((r) => r.headers.get('retry-after'))).toEqual(Array(8).fill('3'));
+    expect(await listFiles(ws.dir)).toEqual([]);
+  });
+});
