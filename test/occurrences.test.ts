@@ -134,6 +134,10 @@ describe('occurrences', () => {
     expect(await json(await reset(replayer, { test_id: 'other' }))).toEqual({ reset: 0 });
     expect(await json(await reset(replayer))).toEqual({ reset: 2 });
     expect(await ask(inRun('x'))).toBe(answerText(1));
+    const guarded = await ws.start({ mode: 'replay', adminToken: 'sesame' });
+    expect((await reset(guarded)).status).toBe(401);
+    const allowed = await fetch(`${guarded.url}/_llm-replay/occurrences/reset`, { method: 'POST', headers: { 'x-llm-replay-token': 'sesame' } });
+    expect(await json(allowed)).toEqual({ reset: 0 });
     const bad = await reset(replayer, { test_id: 5 });
     expect(bad.status).toBe(400);
     expect((await json(bad)).error.message).toContain('"test_id" must be a string');
