@@ -3,12 +3,13 @@
 // recordings just written kept in memory until first read, and atomic writes so a
 // crash or a concurrent request never leaves a half-written recording. It knows
 // recordings, not HTTP: what a recording answers is the replay layer's business.
-import { readdir, readFile, unlink } from 'node:fs/promises';
+import { readdir, readFile, realpath, stat, unlink } from 'node:fs/promises';
 import path from 'node:path';
 import { RecordingFileError } from '../errors.js';
 import { parseRecording, serializeRecording, type Recording } from './recording.js';
 import { TEMP_PREFIX, writeAtomically, writerAlive } from './atomic-write.js';
 import { occurrenceFileName, parseRecordingId, recordingId } from './occurrence.js';
+import { isUnreadFolder } from './layout.js';
 
 export interface StoreLogger {
   warn(message: string): void;
@@ -62,6 +63,9 @@ export class RecordingStore {
   private readonly fresh = new Map<string, Recording>();
   /** Files that could not be used, with why; reported once at start-up. */
   readonly skipped: Array<{ file: string; reason: string }> = [];
+  /** Folders not read (hidden ones, node_modules: nothing is written there); reported at start-up. */
+  readonly unreadFolders: string[] = [];
+  private realDir: string | undefined;
 
   private constructor(readonly dir: string) {}
 
@@ -100,7 +104,8 @@ export class RecordingStore {
     }
   }
 
-  private async scan(dir: string, removeStaleTemps: boolean): Promise<void> {
+  private async scan(dir: string, removeStaleTemps: boolean, visited = new Set<string>()): Promise<void> {
+    visited.add(await realpath(dir));
     const items = await readdir(dir, { withFileTypes: true });
     for (const item of items) {
       const { name } = item;
@@ -110,29 +115,50 @@ export class RecordingStore {
         continue;
       }
       const full = path.join(dir, name);
-      if (item.isDirectory()) {
-        if (name.startsWith('.') || name === 'node_modules') continue;
-        await this.scan(full, removeStaleTemps);
+      const kind = item.isSymbolicLink() ? await this.followLink(full) : item.isDirectory() ? 'folder' : item.isFile() ? 'file' : undefined;
+      if (kind === 'folder') {
+        if (isUnreadFolder(name)) this.unreadFolders.push(full);
+        else if (visited.has(await realpath(full))) this.skipped.push({ file: full, reason: 'a link to a folder already read' });
+        else await this.scan(full, removeStaleTemps, visited);
         continue;
       }
       if (name.startsWith(TEMP_PREFIX)) {
         if (removeStaleTemps && !writerAlive(name)) await unlink(full).catch(() => undefined);
         continue;
       }
-      if (!item.isFile() || !name.endsWith('.json')) continue;
+      if (kind !== 'file' || !name.endsWith('.json')) continue;
       const models = MODEL_LIST_FILE.exec(name);
       if (models?.[1] !== undefined) {
         this.add(models[1], dir, name, 1, true);
         continue;
       }
-      // <key>.<n>.json, n from 2: a later occurrence (the first is always <key>.json).
-      const later = parseRecordingId(name.slice(0, -'.json'.length));
-      if (!later || later.occurrence === 1) {
+      // <key>.json, or <key>.<n>.json with n from 2: a later occurrence.
+      const parsed = parseRecordingId(name.slice(0, -'.json'.length));
+      if (!parsed || (parsed.occurrence === 1 && name !== `${parsed.key}.json`)) {
         this.skipped.push({ file: full, reason: 'its name is not <key>.json, <key>.<n>.json (n from 2) or models-<key>-<digest>.json' });
         continue;
       }
-      this.add(later.key, dir, name, later.occurrence, false);
+      this.add(parsed.key, dir, name, parsed.occurrence, false);
     }
+  }
+
+  /** What a symbolic link leads to, when it stays inside the directory; otherwise it is refused, by name. */
+  private async followLink(link: string): Promise<'file' | 'folder' | undefined> {
+    let target: string;
+    let info;
+    try {
+      target = await realpath(link);
+      info = await stat(target);
+    } catch {
+      this.skipped.push({ file: link, reason: 'a broken link' });
+      return undefined;
+    }
+    const root = (this.realDir ??= await realpath(this.dir));
+    if (target !== root && !target.startsWith(`${root}${path.sep}`)) {
+      this.skipped.push({ file: link, reason: `a link to ${target}, outside the recordings directory: refused` });
+      return undefined;
+    }
+    return info.isDirectory() ? 'folder' : info.isFile() ? 'file' : undefined;
   }
 
   /** Indexes one file found by the scan. */

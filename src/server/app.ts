@@ -65,13 +65,14 @@ async function prepareRecordingsDir(config: ServerConfig): Promise<void> {
 }
 
 /**
- * Files the index passed over, and files that do not parse, found as the catalogue
+ * Folders the index does not read, files it passed over, and files that do not parse, found as the catalogue
  * reads them: after listening, so a large directory does not delay the first answer,
  * or before it with --strict, which refuses to start on any.
  */
 async function reportUnusableFiles(app: FastifyInstance, store: RecordingStore, catalogue: RecordingCatalogue, config: ServerConfig): Promise<void> {
   const skipped = store.skipped.map(({ file, reason }) => `${file}: ${reason}`);
   const unusable = () => [...catalogue.problems].map(([file, reason]) => `${path.join(store.dir, file)}: ${reason}`);
+  for (const folder of store.unreadFolders) app.log.warn(`llm-replay: not reading ${folder}: hidden and node_modules folders are never read (nor written to)`);
   if (config.strict) {
     await catalogue.build();
     const bad = [...skipped, ...unusable()];

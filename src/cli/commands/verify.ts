@@ -23,7 +23,10 @@ export interface VerifyReport {
 
 export async function verifyRecordings(dir: string, scheme: KeyScheme, onProgress?: (done: number, total: number) => void, rules?: CompiledRules): Promise<VerifyReport> {
   const store = await RecordingStore.open(dir);
-  const problems: VerifyProblem[] = store.skipped.map(({ file, reason }) => ({ file, kind: 'ignored' as const, detail: reason }));
+  const problems: VerifyProblem[] = [
+    ...store.unreadFolders.map((file) => ({ file, kind: 'ignored' as const, detail: 'hidden and node_modules folders are not read' })),
+    ...store.skipped.map(({ file, reason }) => ({ file, kind: 'ignored' as const, detail: reason })),
+  ];
   const files = [...store.filesWithIds()];
   let ok = 0;
   for (const [index, { file, key, occurrence }] of files.entries()) {
