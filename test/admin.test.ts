@@ -116,7 +116,7 @@ describe('the admin token', () => {
     const local = { ...server, url: `http://127.0.0.1:${server.port}` };
     expect((await raw(local, 'GET', '/_llm-replay/misses')).status).toBe(401);
     expect((await raw(local, 'GET', '/_llm-replay/health')).status).toBe(200);
-    expect(await json(await fetch(`${local.url}/_llm-replay/misses`, { headers: { authorization: `Bearer ${token}` } }))).toEqual({ misses: [] });
+    expect(await json(await fetch(`${local.url}/_llm-replay/misses`, { headers: { authorization: `Bearer ${token}` } }))).toEqual({ count: 0, misses: [] });
   });
 
   it('follows the rule: loopback needs none unless given, anything else needs one', () => {

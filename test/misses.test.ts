@@ -2,6 +2,7 @@
 // a body), the nearest recording is found from it, and only that one file is read.
 import { stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
+import { Pool } from 'undici';
 import { describe, expect, it } from 'vitest';
 import { computeKey, keyOfRecording } from '../src/keys/index.js';
 import type { Recording } from '../src/recordings/recording.js';
@@ -123,6 +124,30 @@ describe('the nearest recording to a miss', () => {
     const later = await describeMiss(catalogue, client, key, first);
     expect(later.message).toContain(file);
     expect(later.nearest?.differences).toEqual(['body.temperature: recorded 0.7, requested 0']);
+  });
+});
+
+describe("a test's misses", () => {
+  it('are counted past the run\'s first thousand kept, so a miss fails its test whenever it comes', async () => {
+    const server = await ws.start({ mode: 'replay' });
+    await server.catalogue.build();
+    const pool = new Pool(server.url, { connections: 16 });
+    ws.cleanup.push(() => pool.close());
+    const miss = async (i: number, testId: string) => {
+      const response = await pool.request({ method: 'POST', path: '/v1/chat/completions', headers: { 'content-type': 'application/json', 'x-test-id': testId }, body: JSON.stringify(chatBody(i, 5)) });
+      await response.body.dump();
+      return response.statusCode;
+    };
+    let next = 0;
+    await Promise.all(Array.from({ length: 16 }, async () => {
+      for (let i = next++; i < 1001; i = next++) expect(await miss(i, 'noisy.test.ts::floods')).toBe(404);
+    }));
+    expect(await miss(5000, 'quiet.test.ts::misses once')).toBe(404);
+    const quiet = await json(await fetch(`${server.url}/_llm-replay/misses?test_id=${encodeURIComponent('quiet.test.ts::misses once')}`));
+    expect(quiet).toEqual({ count: 1, misses: [] });
+    const noisy = await json(await fetch(`${server.url}/_llm-replay/misses?test_id=${encodeURIComponent('noisy.test.ts::floods')}`));
+    expect(noisy.count).toBe(1001);
+    expect(noisy.misses).toHaveLength(1000);
   });
 });
 

@@ -2,7 +2,7 @@
 // normalisation rules.
 import { execFile, spawnSync } from 'node:child_process';
 import { promisify } from 'node:util';
-import { readdir, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { FakeUpstream, sendEvents, sendJson } from './support/fake-upstream.js';
@@ -135,6 +135,48 @@ describe('llm-replay prune', () => {
     expect(left).toHaveLength(2);
     expect(left.every((f) => !f.data.response.is_streaming)).toBe(true);
     expect(cli('prune', ws.dir, '--usage', `${ws.dir}.state/none`).stderr).toContain('no usage data');
+  });
+
+  it("deletes nothing on another directory's usage, explains a torn usage file in one line, and shows what it deletes first", async () => {
+    await recordSome();
+    const before = await listFiles(ws.dir);
+    const other = `${ws.dir}.other`;
+    cleanup.push(() => removeDir(other));
+    const usageDir = `${ws.dir}.state/other-usage`;
+    const elsewhere = await serve({ mode: 'record-if-missing', recordings: other, usageDir });
+    await elsewhere.close();
+    const refused = cli('prune', ws.dir, '--usage', usageDir, '--delete');
+    expect(refused.status).toBe(1);
+    expect(refused.stderr).toMatch(/was made for .*\.other, not .*: nothing is pruned on another directory's usage/);
+    expect(await listFiles(ws.dir)).toEqual(before);
+
+    const tornDir = `${ws.dir}.state/torn`;
+    await mkdir(tornDir, { recursive: true });
+    await writeFile(path.join(tornDir, 'usage-torn.json'), '{"format": "llm-replay-usage/1", "hits": ["ab');
+    const torn = cli('prune', ws.dir, '--usage', tornDir, '--delete');
+    expect(torn.status).toBe(1);
+    expect(torn.stderr.trim().split('\n')).toEqual([`llm-replay: ${path.join(tornDir, 'usage-torn.json')} is cut short or corrupt (not complete JSON): remove it, or run the suite again to write a new one`]);
+    expect(await listFiles(ws.dir)).toEqual(before);
+
+    const idle = cli('prune', ws.dir, '--usage', `${ws.dir}.state/usage-of-nothing`, '--delete');
+    expect(idle.stderr).toContain('no usage data');
+    const ownDir = `${ws.dir}.state/own`;
+    const unusedRun = await serve({ mode: 'replay', recordings: ws.dir, usageDir: ownDir });
+    await unusedRun.close();
+    const nothingUsed = cli('prune', ws.dir, '--usage', ownDir, '--delete');
+    expect(nothingUsed.status).toBe(1);
+    expect(nothingUsed.stderr).toContain('used no recording at all');
+    expect(await listFiles(ws.dir)).toEqual(before);
+
+    const [kept] = (await recordingsIn(ws.dir)).filter((f) => !f.data.response.is_streaming);
+    const own = await serve({ mode: 'replay', recordings: ws.dir, usageDir: ownDir });
+    await fetch(`${own.url}/v1/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-test-id': kept!.data.test_id }, body: JSON.stringify(kept!.data.request.body) });
+    await own.close();
+    const done = cli('prune', ws.dir, '--usage', ownDir, '--delete');
+    expect(done.status).toBe(0);
+    const gone = before.filter((f) => f !== kept!.file);
+    expect(done.stdout.trim().split('\n')).toEqual([...gone.map((f) => `deleting: ${f}`), `2 recordings deleted; 1 keys used in 2 usage source(s)`]);
+    expect(await listFiles(ws.dir)).toEqual([kept!.file]);
   });
 
   it('can ask a running server which recordings it used', async () => {

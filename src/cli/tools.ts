@@ -137,10 +137,12 @@ export function registerToolCommands(program: Command, fail: (message: string) =
     .action((dir: string, options: { usage?: string[]; server?: string[]; delete?: boolean; json?: boolean }) =>
       guard(async () => {
         const sources = options.usage ?? (options.server ? [] : [resolveConfig({ recordings: dir }).usageDir]);
-        const report = await prune(dir, sources, options.server ?? [], options.delete === true);
+        // What will be deleted is printed before anything is (with --json, the report says it after).
+        const showFirst = (files: string[]) => print(files.map((f) => `deleting: ${f}`).join('\n'));
+        const report = await prune(dir, sources, options.server ?? [], options.delete === true, options.json ? undefined : showFirst);
         if (options.json) return print(JSON.stringify(report, null, 2));
-        const verb = report.deleted ? 'deleted' : 'unused';
-        print([...report.unused.map((f) => `${verb}: ${f}`), `${report.unused.length} recordings ${report.deleted ? 'deleted' : 'unused (dry run: --delete removes them)'}; ${report.used} keys used in ${report.usageSources.length} usage source(s)`].join('\n'));
+        const listed = report.deleted ? [] : report.unused.map((f) => `unused: ${f}`);
+        print([...listed, `${report.unused.length} recordings ${report.deleted ? 'deleted' : 'unused (dry run: --delete removes them)'}; ${report.used} keys used in ${report.usageSources.length} usage source(s)`].join('\n'));
       }),
     );
 }

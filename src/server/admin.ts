@@ -50,7 +50,7 @@ export const adminPlugin: FastifyPluginAsync<{ access: AdminAccess }> = async (a
 
   app.get<{ Querystring: { test_id?: string } }>('/misses', async (request) => {
     const testId = request.query.test_id;
-    return { misses: testId === undefined ? usage.misses : usage.misses.filter((miss) => miss.testId === testId) };
+    return usage.missesOf(testId);
   });
 
   app.get('/unused', async () => ({ unused: unusedFiles(state) }));

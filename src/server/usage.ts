@@ -3,9 +3,9 @@
 // endpoint. Served by the admin
 // endpoints and written to a usage file on shutdown, which `prune` reads (several
 // test shards each write their own; prune merges them).
-import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { MissReport } from '../replay/miss-report.js';
+import { writeAtomically } from '../recordings/atomic-write.js';
 
 export interface EndpointStats {
   hits: number;
@@ -54,6 +54,7 @@ export class Usage {
   readonly hits = new Map<string, number>();
   readonly recorded = new Set<string>();
   readonly misses: MissReport[] = [];
+  private readonly missCounts = new Map<string | null, number>();
   readonly repeats: Repeat[] = [];
   readonly endpoints = new Map<string, EndpointStats>();
 
@@ -76,7 +77,17 @@ export class Usage {
 
   miss(report: MissReport, endpoint: string): void {
     if (this.misses.length < MAX_MISSES) this.misses.push(report);
+    this.missCounts.set(report.testId, (this.missCounts.get(report.testId) ?? 0) + 1);
     this.stats(endpoint).misses++;
+  }
+
+  /**
+   * A test's misses (every test's without a test id): how many, which never stops
+   * counting, and the diagnostics of those among the first MAX_MISSES of the run.
+   */
+  missesOf(testId?: string | null): { count: number; misses: MissReport[] } {
+    if (testId === undefined) return { count: this.totals().misses, misses: this.misses };
+    return { count: this.missCounts.get(testId) ?? 0, misses: this.misses.filter((miss) => miss.testId === testId) };
   }
 
   record(id: string, endpoint: string): void {
@@ -123,10 +134,10 @@ export class Usage {
 
   /** Writes the usage file into `dir` (one file per run, so shards never collide). */
   async write(dir: string, mode: string, recordings: string): Promise<string> {
-    await mkdir(dir, { recursive: true });
     const stamp = this.startedAt.toISOString().replace(/[:.]/g, '-');
     const file = path.join(dir, `usage-${stamp}-${process.pid}.json`);
-    await writeFile(file, JSON.stringify(this.toFile(mode, recordings), null, 2) + '\n');
+    // Atomically: a server killed mid-write leaves no torn usage file for prune to trip on.
+    await writeAtomically(file, JSON.stringify(this.toFile(mode, recordings), null, 2) + '\n');
     return file;
   }
 }
