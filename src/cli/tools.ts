@@ -1,4 +1,4 @@
-// The commands that work on a recordings directory: verify, list, show, diff, prune.
+// The commands that work on a recordings directory: verify, rekey, list, show, diff, prune.
 // Exit codes: 0 fine, 1 problems found (verify) or nothing found (show, diff),
 // 2 bad usage.
 import { Command, Option } from 'commander';
@@ -10,6 +10,7 @@ import { KEY_SCHEMES, type KeyScheme } from '../keys/index.js';
 import { describeRecording, diffRequests, findRecording, listRecordings, type ShownRecording } from './commands/inspect.js';
 import { prune } from './commands/prune.js';
 import { formatVerifyReport, verifyRecordings } from './commands/verify.js';
+import { formatRekeyReport, rekeyRecordings } from './commands/rekey.js';
 import { colour, progress, table } from './terminal.js';
 
 const DEFAULT_DIR = process.env['LLM_REPLAY_RECORDINGS'] ?? './recordings';
@@ -55,22 +56,48 @@ export function registerToolCommands(program: Command, fail: (message: string) =
     }
   };
 
+  /** The key scheme and rules names are made with: the flags, then the config file. */
+  const keying = (options: { keyScheme?: KeyScheme; config?: string }) => {
+    const fromFile = readConfigFile(options.config ?? DEFAULT_CONFIG_FILE, options.config !== undefined);
+    return { scheme: options.keyScheme ?? fromFile.keyScheme ?? 'default', rules: compileRules(fromFile.normalize) };
+  };
+  const schemeOption = () => new Option('-k, --key-scheme <scheme>', 'the key scheme the names follow (default: the config file\'s, else default)').choices(KEY_SCHEMES).env('LLM_REPLAY_KEY_SCHEME');
+  const configOption = () => new Option('-c, --config <file>', `the config file whose keyScheme and normalize rules the keys are made with (default ./${DEFAULT_CONFIG_FILE} when present)`).env('LLM_REPLAY_CONFIG');
+
   program
     .command('verify')
     .description('check every recording: it parses, its name is the key of its request, it holds no credentials (exit 1 if not)')
     .argument('[dir]', 'the recordings directory', DEFAULT_DIR)
-    .addOption(new Option('-k, --key-scheme <scheme>', 'the key scheme the names follow (default: the config file\'s, else default)').choices(KEY_SCHEMES).env('LLM_REPLAY_KEY_SCHEME'))
-    .addOption(new Option('-c, --config <file>', `the config file whose keyScheme and normalize rules the keys were made with (default ./${DEFAULT_CONFIG_FILE} when present)`).env('LLM_REPLAY_CONFIG'))
+    .addOption(schemeOption())
+    .addOption(configOption())
     .option('--json', 'print the report as JSON')
     .action((dir: string, options: { keyScheme?: KeyScheme; config?: string; json?: boolean }) =>
       guard(async () => {
-        const fromFile = readConfigFile(options.config ?? DEFAULT_CONFIG_FILE, options.config !== undefined);
-        const scheme = options.keyScheme ?? fromFile.keyScheme ?? 'default';
+        const { scheme, rules } = keying(options);
         const bar = progress('verifying');
-        const report = await verifyRecordings(dir, scheme, bar.update, compileRules(fromFile.normalize));
+        const report = await verifyRecordings(dir, scheme, bar.update, rules);
         bar.done();
         print(options.json ? JSON.stringify(report, null, 2) : formatVerifyReport(report, dir));
         process.exitCode = report.problems.some((p) => p.kind !== 'ignored') ? 1 : 0;
+      }),
+    );
+
+  program
+    .command('rekey')
+    .description('rename every recording to the key of its request under the scheme and rules now in force (exit 1 if any cannot be)')
+    .argument('[dir]', 'the recordings directory', DEFAULT_DIR)
+    .addOption(schemeOption())
+    .addOption(configOption())
+    .option('--dry-run', 'only report what would be renamed')
+    .option('--json', 'print the report as JSON')
+    .action((dir: string, options: { keyScheme?: KeyScheme; config?: string; dryRun?: boolean; json?: boolean }) =>
+      guard(async () => {
+        const { scheme, rules } = keying(options);
+        const bar = progress('rekeying');
+        const report = await rekeyRecordings(dir, scheme, rules, options.dryRun === true, bar.update);
+        bar.done();
+        print(options.json ? JSON.stringify(report, null, 2) : formatRekeyReport(report));
+        process.exitCode = report.conflicts.length + report.unreadable.length > 0 ? 1 : 0;
       }),
     );
 
