@@ -12,6 +12,9 @@ export interface JsonTextFacts {
 
 const LONGEST_EXACT = 15;
 
+/** JSON nested deeper is kept as bytes: every recursive step after parsing would overflow the stack (Python's json stops near 1000). */
+export const MAX_JSON_DEPTH = 512;
+
 /** The index of the quote that closes a string starting at `start` (one preceded by an even run of backslashes). */
 export function closingQuote(text: string, start: number): number {
   let end = text.indexOf('"', start);

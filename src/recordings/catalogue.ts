@@ -16,8 +16,8 @@
 //   catalogue.version              // changes whenever an entry is added or replaced
 import { readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
-import type { JsonValue } from '../json/lossless.js';
 import { signBody, type BodySignature } from './body-signature.js';
+import { comparableBody } from './comparable-body.js';
 import { NearestIndex, type NearestQuery } from './nearest-index.js';
 import { parseRecording, statusOf, type Recording } from './recording.js';
 import type { RecordingFacts } from './recording-facts.js';
@@ -151,7 +151,7 @@ export class RecordingCatalogue {
       streaming: response.is_streaming,
       bytes,
       mtimeMs,
-      signature: signBody(request.body as JsonValue),
+      signature: signBody(comparableBody(request)),
     };
   }
 

@@ -11,6 +11,7 @@ import type { ClientRequest } from '../request/client-request.js';
 import { signBody } from '../recordings/body-signature.js';
 import type { CatalogueEntry, RecordingCatalogue } from '../recordings/catalogue.js';
 import { parseRecording } from '../recordings/recording.js';
+import { comparableBody, comparableBytes, jsonInBytes } from '../recordings/comparable-body.js';
 import type { IndexEntry } from '../recordings/store.js';
 
 export interface MissReport {
@@ -42,9 +43,24 @@ function quoted(testId: string | null): string {
 async function differencesFrom(catalogue: RecordingCatalogue, entry: CatalogueEntry, requested: unknown, testId: string | null): Promise<string[]> {
   const file = catalogue.pathOf(entry);
   const recording = parseRecording(await readFile(file, 'utf8'), file, false);
-  const differences = bodyDifferences(recording.request.body, requested).map((d) => `${d.path}: recorded ${clip(d.a)}, requested ${clip(d.b)}`);
+  const differences = bodyDifferences(comparableBody(recording.request), requested).map((d) => `${d.path}: recorded ${clip(d.a)}, requested ${clip(d.b)}`);
   if (recording.test_id !== testId) differences.unshift(`test id: recorded ${JSON.stringify(recording.test_id)}, requested ${JSON.stringify(testId)}`);
   return differences;
+}
+
+/**
+ * Why a body that looks meant as JSON was keyed by its bytes (malformed JSON, or JSON
+ * sent without a JSON content type), said before anything else; undefined otherwise.
+ */
+function notReadAsJson(client: ClientRequest): string | undefined {
+  const { body } = client;
+  if (body.kind !== 'bytes' || body.parts) return undefined;
+  if (body.invalidJson !== undefined) {
+    const type = client.headers['content-type'] === undefined ? 'it had no Content-Type and' : 'its Content-Type says JSON but';
+    return `The request body was not read as JSON: ${type} ${body.invalidJson}, so it is keyed by its bytes.`;
+  }
+  if (jsonInBytes(body.bytes) === undefined) return undefined;
+  return `The request body is JSON, but its Content-Type is ${JSON.stringify(body.contentType)}, so it is keyed by its bytes, not as JSON: send it with Content-Type: application/json (curl -d sends application/x-www-form-urlencoded unless given -H 'content-type: application/json').`;
 }
 
 const RECORD_IT = 'To record it, run llm-replay with --mode record-if-missing (LLM_REPLAY_MODE=record-if-missing) and give the client its real API key.';
@@ -69,9 +85,12 @@ function occurrenceMiss(client: ClientRequest, key: RequestKey, { occurrence, re
 }
 
 async function buildReport(catalogue: RecordingCatalogue, client: ClientRequest, key: RequestKey, occurrence: number): Promise<MissReport> {
-  const requested = toPlainJson(key.storedBody());
+  const { body } = client;
+  const requested = body.kind === 'bytes' && !body.parts ? comparableBytes(body.bytes, body.contentType) : toPlainJson(key.storedBody());
+  const asBytes = notReadAsJson(client);
   const nearest = catalogue.nearest({ method: key.method, endpoint: key.endpoint, testId: client.testId, signature: signBody(requested) });
   const lines = [`llm-replay: no recording for ${key.method} ${client.path} (test id: ${quoted(client.testId)}; key ${key.key}).`];
+  if (asBytes) lines.unshift(`llm-replay: ${asBytes}`);
   const report: MissReport = { message: '', key: key.key, occurrence, method: key.method, endpoint: key.endpoint, testId: client.testId };
   if (nearest) {
     const file = path.relative(process.cwd(), catalogue.pathOf(nearest));
@@ -86,7 +105,9 @@ async function buildReport(catalogue: RecordingCatalogue, client: ClientRequest,
     lines.push(`Nearest recording: ${file} (test id: ${quoted(nearest.testId)}), which differs in:`);
     lines.push(...shown.map((d) => `  ${d}`));
     if (more > 0) lines.push(`  ... and ${more} more`);
-    if (differences.length === 0) lines.push('  nothing visible in method, endpoint, body or test id: the query string or key scheme differs.');
+    if (differences.length === 0) {
+      lines.push(asBytes ? '  nothing in its body: sent as JSON, the request would match it.' : '  nothing visible in method, endpoint, body or test id: the query string or key scheme differs.');
+    }
     report.nearest = { file, testId: nearest.testId, differences: shown };
   } else {
     lines.push(`No recording has ${key.method} ${key.endpoint} at all${catalogue.complete ? '' : ' so far'}.`);

@@ -2,7 +2,7 @@
 // with the body read as bytes and parsed lazily (JSON when it is JSON).
 import { isUtf8 } from 'node:buffer';
 import { parseLossless, type JsonValue } from '../json/lossless.js';
-import { jsonTextFacts } from '../json/text-facts.js';
+import { jsonTextFacts, MAX_JSON_DEPTH } from '../json/text-facts.js';
 import { isMultipart, multipartParts, type MultipartPart } from './multipart.js';
 import { runFrom, testIdFrom } from './test-id.js';
 
@@ -39,8 +39,6 @@ export interface ClientRequest {
   run: string;
 }
 
-/** Deeper JSON would overflow the stack of every recursive step after parsing (Python's json stops near 1000). */
-const MAX_DEPTH = 512;
 
 const JSON_TYPE = /^application\/(?:[\w.+-]+\+)?json\b/i;
 
@@ -57,8 +55,8 @@ export function classifyBody(bytes: Buffer | undefined, contentType: string | un
     if (text.includes('\uFFFD') && !isUtf8(bytes)) throw new TypeError('it is not UTF-8');
     const value: unknown = JSON.parse(text);
     const facts = jsonTextFacts(text);
-    if (facts.depth <= MAX_DEPTH) return { kind: 'json', text, bytes, value, roundedNumbers: facts.roundedNumbers };
-    invalidJson = `it nests deeper than ${MAX_DEPTH} levels`;
+    if (facts.depth <= MAX_JSON_DEPTH) return { kind: 'json', text, bytes, value, roundedNumbers: facts.roundedNumbers };
+    invalidJson = `it nests deeper than ${MAX_JSON_DEPTH} levels`;
   } catch (error) {
     invalidJson = error instanceof SyntaxError ? `it is not valid JSON (${error.message})` : (error as Error).message;
   }
