@@ -6,7 +6,9 @@ import path from 'node:path';
 import { afterEach, beforeEach, expect, it } from 'vitest';
 import { fakeOpenAi, seed } from './support/seeds.js';
 import { listFiles, removeDir, serve, tempDir } from './support/harness.js';
-import type { FakeUpstream } from './support/fake-upstream.js';
+import { openAiSse, sendEvents, sendJson, type FakeUpstream } from './support/fake-upstream.js';
+import { findCredentials } from '../src/secrets/credentials.js';
+import { verifyRecordings } from '../src/cli/commands/verify.js';
 
 let dir: string;
 let upstream: FakeUpstream;
@@ -75,4 +77,88 @@ it('replay answers without any API key', async () => {
   const response = await fetch(`${replayer.url}/v1/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(usage.request) });
   expect(response.status).toBe(200);
   await replayer.close();
+});
+
+it('presigned URLs and signed requests: the X-Amz-* and sig/signature/token parameters reach the upstream, never a file or log', async () => {
+  const logs = new PassThrough();
+  let logText = '';
+  logs.on('data', (part: Buffer) => (logText += part.toString()));
+  const server = await serve({ mode: 'record', recordings: dir, upstream: upstream.url, logLevel: 'trace', logStream: logs });
+  const signed = {
+    credential: 'AKIAIOSFODNN7EXAMPLE/20240101/us-east-1/bedrock/aws4_request',
+    signature: 'a3f1c2b4d5e6f708192a3b4c5d6e7f8091a2b3c4d5e6f708192a3b4c5d6e7f80',
+    token: 'IQoJb3JpZ2luX2VjEJr-session-token-0123456789abcdef',
+    sig: 'sv2024sigABCDEF0123456789',
+    plainSignature: 'plain-signature-0123456789',
+    bearerToken: 'opaque-token-value-0123456789',
+  };
+  const query = new URLSearchParams({
+    'X-Amz-Algorithm': 'AWS4-HMAC-SHA256',
+    'X-Amz-Credential': signed.credential,
+    'X-Amz-Date': '20240101T000000Z',
+    'X-Amz-Signature': signed.signature,
+    'X-Amz-Security-Token': signed.token,
+    sig: signed.sig,
+    signature: signed.plainSignature,
+    token: signed.bearerToken,
+  });
+  const usage = seed('gpt-5.1-chat', 'Usage');
+  const headers = { 'content-type': 'application/json', authorization: `AWS4-HMAC-SHA256 Credential=${signed.credential}, SignedHeaders=host;x-amz-date, Signature=${signed.signature}`, 'x-amz-security-token': signed.token };
+  expect((await fetch(`${server.url}/v1/chat/completions?${query}`, { method: 'POST', headers, body: JSON.stringify(usage.request) })).status).toBe(200);
+  await server.close();
+  expect(upstream.received[0]!.url).toContain(`X-Amz-Signature=${signed.signature}`);
+  const files = await listFiles(dir);
+  const written = (await Promise.all(files.map((f) => readFile(path.join(dir, f), 'utf8')))).join('\n');
+  expect(written).toContain('X-Amz-Date=20240101T000000Z');
+  const everything = written + logText;
+  for (const secret of [...Object.values(signed), encodeURIComponent(signed.credential), 'AKIAIOSFODNN7EXAMPLE']) expect(everything).not.toContain(secret);
+  expect((await verifyRecordings(dir, 'default')).problems).toEqual([]);
+});
+
+it('credential values the upstream echoes back are scrubbed from what is written; the client still gets the answer as sent', async () => {
+  const key = 'sk-proj-Echoed0123456789abcdefghijklmnop';
+  const other = 'x-api-key-value-0123456789';
+  upstream.on('POST', '/v1/echo', (request, res) =>
+    sendJson(res, 401, { error: { message: `Incorrect API key provided: ${String(request.headers['authorization']).slice(7)}; also ${String(request.headers['x-api-key'])}`, type: 'invalid_request_error' } }),
+  );
+  upstream.on('POST', '/v1/echo-stream', (request, res) =>
+    sendEvents(res, openAiSse([{ object: 'chat.completion.chunk', choices: [{ index: 0, delta: { content: `your key is ${String(request.headers['authorization']).slice(7)}` } }] }])),
+  );
+  const server = await serve({ mode: 'record', recordings: dir, upstream: upstream.url });
+  const headers = { 'content-type': 'application/json', authorization: `Bearer ${key}`, 'x-api-key': other };
+  const answer = await fetch(`${server.url}/v1/echo`, { method: 'POST', headers, body: '{"model": "gpt-4o"}' });
+  expect(answer.status).toBe(401);
+  expect(await answer.text()).toContain(key);
+  expect(await (await fetch(`${server.url}/v1/echo-stream`, { method: 'POST', headers, body: '{"model": "gpt-4o", "stream": true}' })).text()).toContain(key);
+  await server.close();
+  const files = await listFiles(dir);
+  expect(files).toHaveLength(2);
+  const written = (await Promise.all(files.map((f) => readFile(path.join(dir, f), 'utf8')))).join('\n');
+  expect(written).not.toContain(key);
+  expect(written).not.toContain(other);
+  expect(written).toContain('Incorrect API key provided: [redacted]; also [redacted]');
+  expect(written).toContain('your key is [redacted]');
+});
+
+it('verify finds the common key shapes, wherever they sit in a recording', () => {
+  const cases: Array<[string, unknown]> = [
+    ['OpenAI API key', { text: 'key sk-proj-Zq8uR4pN2vX7wL1kT9sB3mY6cJ5hG0dF here' }],
+    ['Anthropic API key', ['x', 'sk-ant-api03-Hk2Lm9Qr4St7Uv1Wx5Yz8Ab3Cd6Ef0Gh']],
+    ['Google API key', 'AIzaSyD-9tSrke72PouQMnMX-a7eZSW0jkFMBWY'],
+    ['AWS access key id', { aws: { id: 'AKIAIOSFODNN7EXAMPLE' } }],
+    ['GitHub token', 'token: ghp_R2d4F6h8J0k2L4m6N8p0Q2r4S6t8U0v2W4x6'],
+    ['JSON web token', 'eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.dozjgNryP4J3jVmNHl0w5N_XgL0n3I9PlFUP0THsR8U'],
+    ['bearer token', 'Authorization: Bearer abcdefghijklmnopqrstuvwxyz'],
+    ['credential header', { headers: { 'X-Api-Key': 'whatever' } }],
+    ['credential query parameter', 'https://bucket.s3.amazonaws.com/o?X-Amz-Signature=a3f1c2b4d5e6f708&X-Amz-Date=1'],
+  ];
+  for (const [kind, value] of cases) expect({ kind, found: findCredentials(value) }).toEqual({ kind, found: [kind] });
+  expect(findCredentials({ text: 'sk-short', AKIA: 'AKIA1234', bearer: 'Bearer none', q: '?key=id', jwt: 'eyJ.eyJ.x' })).toEqual([]);
+});
+
+it('verify scans hostile text in one pass (no pattern that backtracks over it)', () => {
+  // Each would take minutes under a pattern free to start anywhere and backtrack.
+  for (const text of ['eyJa-'.repeat(200_000), '?key'.repeat(200_000), 'Bearer '.repeat(200_000), `sk-${'a'.repeat(1_000_000)}`]) {
+    expect(Array.isArray(findCredentials(text))).toBe(true);
+  }
 });

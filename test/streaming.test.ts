@@ -86,13 +86,23 @@ describe('streaming', () => {
     expect(await listFiles(dir)).toEqual([]);
   });
 
-  it('a stream that ends cleanly but without its closing event is not recorded', async () => {
+  it('a stream that ends cleanly but without its closing event is cut for the client and not recorded', async () => {
     const chunks = seed('gpt-5.1-chat', 'Streaming Response').response as unknown[];
     upstream = new FakeUpstream().on('POST', '/v1/chat/completions', (_r, res) => sendEvents(res, openAiSse(chunks).slice(0, 10)));
     await upstream.start();
     server = await serve({ mode: 'record', recordings: dir, upstream: upstream.url });
-    const text = await (await post(`${server.url}/v1/chat/completions`, streamRequest)).text();
+    const reader = (await post(`${server.url}/v1/chat/completions`, streamRequest)).body!.getReader();
+    let text = '';
+    const read = async () => {
+      for (let part = await reader.read(); !part.done; part = await reader.read()) text += new TextDecoder().decode(part.value);
+    };
+    // Every event arrives, then the connection breaks: never a clean end the client could take for the whole answer.
+    await expect(read()).rejects.toThrow();
     expect(text.split('\n\n').filter(Boolean)).toHaveLength(10);
+    const sdk = async () => {
+      for await (const _chunk of await openai(server!).chat.completions.create(streamParams(seed('gpt-5.1-chat', 'Streaming Response'))));
+    };
+    await expect(sdk()).rejects.toThrow();
     await server.close();
     server = undefined;
     expect(await listFiles(dir)).toEqual([]);

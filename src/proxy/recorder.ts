@@ -10,6 +10,7 @@ import type { RequestKey } from '../keys/index.js';
 import type { Recording } from '../recordings/recording.js';
 import type { ClientRequest } from '../request/client-request.js';
 import { errorBody } from '../wire/error-body.js';
+import { requestSecrets, scrubSecrets } from '../secrets/redact.js';
 import { recordingOf, streamedResponse, wholeResponse, contentTypeOf, type UpstreamHead } from './build-recording.js';
 import { StreamCapture, streamFormatOf, type CapturedStream, type StreamFormat } from './capture.js';
 import type { IdSession } from './ids.js';
@@ -127,9 +128,10 @@ export class Recorder {
     );
   }
 
-  /** The upstream ended its stream: write it, unless it ended without its API's closing event. */
+  /** The upstream ended its stream: write it, unless it ended without its API's closing event (then it is cut, and not written). */
   private async streamEnded(key: RequestKey, head: UpstreamHead, captured: CapturedStream): Promise<ForwardOutcome> {
-    if (captured.incomplete) return { kind: 'not-recorded', reason: captured.incomplete };
+    // Cut, so the client sees a broken stream as its SDK would from the API, never a clean end.
+    if (captured.incomplete) return { kind: 'not-recorded', reason: captured.incomplete, cut: true };
     const outcome = await this.written(recordingOf(this.exchange.client, key, this.exchange.upstreamUrl, streamedResponse(key, head, captured, this.exchange.ids)));
     // A recording that cannot be written ends the client's stream with an error, not as if complete.
     return outcome.kind === 'not-recorded' ? { ...outcome, cut: true } : outcome;
@@ -159,10 +161,11 @@ export class Recorder {
     return { kind: 'not-recorded', reason: error.message };
   }
 
-  /** Writes the recording: recorded, or not with the write's error. */
+  /** Writes the recording, with the request's own credentials scrubbed from all of it: recorded, or not with the write's error. */
   private async written(recording: Recording): Promise<ForwardOutcome> {
+    const { client } = this.exchange;
     try {
-      await this.persist!(recording);
+      await this.persist!(scrubSecrets(recording, requestSecrets(client.headers, client.query)));
       return { kind: 'recorded' };
     } catch (error) {
       return { kind: 'not-recorded', reason: (error as Error).message };

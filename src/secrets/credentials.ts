@@ -1,15 +1,42 @@
-// Credential-looking strings, for checking that recordings carry none.
+// Credentials in a recording, for `verify`: the catalogue's key shapes, bearer tokens,
+// credential headers and credential query parameters, found in every string and key
+// of the parsed file. One pass over each string: tokens are matched by anchored
+// patterns, never by a pattern free to start anywhere.
+import { BEARER, isCredentialHeader, isCredentialQueryParam, KEY_SHAPES, MIN_BEARER_LENGTH } from './catalogue.js';
 
-const PATTERNS: Array<[string, RegExp]> = [
-  ['OpenAI API key', /\bsk-(?:proj-|svcacct-|admin-)?[A-Za-z0-9_-]{20,}/],
-  ['Anthropic API key', /\bsk-ant-[A-Za-z0-9_-]{10,}/],
-  ['Google API key', /\bAIza[0-9A-Za-z_-]{35}\b/],
-  ['bearer token', /\bBearer\s+[A-Za-z0-9._~+/-]{16,}=*/],
-  ['credential header', /"(?:authorization|x-api-key|api-key|x-goog-api-key|cookie|proxy-authorization)"\s*:\s*"[^"]+"/i],
-  ['credential query parameter', /[?&](?:key|api_key|api-key|apikey|access_token)=[^&"\s]{8,}/i],
-];
+const TOKEN = /[A-Za-z0-9_.~-]+/g;
+const QUERY_PARAM = /[?&]([A-Za-z0-9_.-]+)=([^&#\s"]*)/g;
+/** Query values shorter than this are not taken for credentials (`key=id`). */
+const MIN_QUERY_VALUE = 8;
 
-/** The kinds of credential found in a text, if any. */
-export function findCredentials(text: string): string[] {
-  return PATTERNS.filter(([, pattern]) => pattern.test(text)).map(([name]) => name);
+function scanString(text: string, found: Set<string>): void {
+  let previous: { text: string; end: number } | undefined;
+  for (const match of text.matchAll(TOKEN)) {
+    const token = match[0];
+    for (const [name, shape] of KEY_SHAPES) if (shape.test(token)) found.add(name);
+    if (previous && BEARER.test(previous.text) && token.length >= MIN_BEARER_LENGTH && text.slice(previous.end, match.index).trim() === '') found.add('bearer token');
+    previous = { text: token, end: match.index + token.length };
+  }
+  if (!text.includes('?') && !text.includes('&')) return;
+  for (const match of text.matchAll(QUERY_PARAM)) {
+    if (isCredentialQueryParam(match[1] as string) && (match[2] as string).length >= MIN_QUERY_VALUE) found.add('credential query parameter');
+  }
+}
+
+function scan(value: unknown, found: Set<string>): void {
+  if (typeof value === 'string') return scanString(value, found);
+  if (Array.isArray(value)) return value.forEach((item) => scan(item, found));
+  if (value === null || typeof value !== 'object') return;
+  for (const [name, item] of Object.entries(value)) {
+    if (isCredentialHeader(name) && typeof item === 'string' && item !== '') found.add('credential header');
+    scanString(name, found);
+    scan(item, found);
+  }
+}
+
+/** The kinds of credential found in a parsed recording (or any JSON value), if any. */
+export function findCredentials(value: unknown): string[] {
+  const found = new Set<string>();
+  scan(value, found);
+  return [...found].sort();
 }

@@ -1,28 +1,16 @@
-// Where providers put credentials. These reach the upstream in record and live
-// modes and never a recording file, a key or a log line.
+// Redaction, from the credential catalogue: credential query parameters leave stored
+// URLs, keys and log lines, and the exact credential values a request carried are
+// scrubbed from everything written for it (an upstream may echo them back).
+import { CREDENTIAL_HEADERS, isCredentialQueryParam } from './catalogue.js';
 
-export const SECRET_HEADERS = new Set([
-  'authorization',
-  'proxy-authorization',
-  'x-api-key',
-  'api-key',
-  'x-goog-api-key',
-  'cookie',
-  'set-cookie',
-  'openai-organization',
-  'openai-project',
-]);
-
-const SECRET_QUERY_PARAMS = new Set(['key', 'api_key', 'api-key', 'apikey', 'access_token', 'token', 'sig', 'signature']);
-
-export function isSecretQueryParam(name: string): boolean {
-  return SECRET_QUERY_PARAMS.has(name.toLowerCase());
-}
+/** Shorter values are left alone: scrubbing "x" from a recording would wreck it, and no real credential is that short. */
+const MIN_SECRET_LENGTH = 8;
+export const REDACTED = '[redacted]';
 
 /** The query without credentials, parameters sorted by name then value; '' when none remain. */
 export function canonicalQuery(rawQuery: string): string {
   if (rawQuery === '') return '';
-  const params = [...new URLSearchParams(rawQuery)].filter(([name]) => !isSecretQueryParam(name));
+  const params = [...new URLSearchParams(rawQuery)].filter(([name]) => !isCredentialQueryParam(name));
   params.sort(([a, av], [b, bv]) => (a < b ? -1 : a > b ? 1 : av < bv ? -1 : av > bv ? 1 : 0));
   return new URLSearchParams(params).toString();
 }
@@ -34,10 +22,78 @@ export function redactUrl(url: string): string {
   const params = new URLSearchParams(url.slice(q + 1));
   let changed = false;
   for (const name of [...params.keys()]) {
-    if (isSecretQueryParam(name)) {
-      params.set(name, '[redacted]');
+    if (isCredentialQueryParam(name)) {
+      params.set(name, REDACTED);
       changed = true;
     }
   }
   return changed ? `${url.slice(0, q)}?${params.toString()}` : url;
+}
+
+/** The parts of one credential header value that are secrets on their own. */
+function partsOf(name: string, value: string): string[] {
+  const parts = [value];
+  if (name === 'cookie' || name === 'set-cookie') {
+    for (const pair of value.split(';')) parts.push(pair.slice(pair.indexOf('=') + 1).trim());
+    return parts;
+  }
+  // "Bearer <token>", "Basic <base64>", "AWS4-HMAC-SHA256 Credential=<id>/..., SignedHeaders=..., Signature=<hex>".
+  const space = value.indexOf(' ');
+  if (space < 0) return parts;
+  const rest = value.slice(space + 1).trim();
+  parts.push(rest);
+  for (const field of rest.split(',')) {
+    const eq = field.indexOf('=');
+    const name = field.slice(0, Math.max(eq, 0)).trim().toLowerCase();
+    if (name !== 'credential' && name !== 'signature') continue;
+    const secret = field.slice(eq + 1).trim();
+    // The access key id alone, too: Credential=<id>/<date>/<region>/<service>/aws4_request.
+    parts.push(secret, secret.split('/')[0] ?? '');
+  }
+  return parts;
+}
+
+/** The exact credential values a request carried (headers and query), longest first. */
+export function requestSecrets(headers: Record<string, string | string[] | undefined>, rawQuery: string): string[] {
+  const found = new Set<string>();
+  for (const [name, value] of Object.entries(headers)) {
+    const lower = name.toLowerCase();
+    if (!CREDENTIAL_HEADERS.has(lower) || value === undefined) continue;
+    for (const one of Array.isArray(value) ? value : [value]) for (const part of partsOf(lower, one)) found.add(part);
+  }
+  if (rawQuery !== '') {
+    for (const [name, value] of new URLSearchParams(rawQuery)) {
+      if (!isCredentialQueryParam(name)) continue;
+      found.add(value);
+      found.add(encodeURIComponent(value));
+    }
+  }
+  return [...found].filter((secret) => secret.length >= MIN_SECRET_LENGTH).sort((a, b) => b.length - a.length);
+}
+
+/** `value` with every secret in its strings replaced by [redacted]; parts without one are returned as they are. */
+export function scrubSecrets<T>(value: T, secrets: readonly string[]): T {
+  if (secrets.length === 0) return value;
+  if (typeof value === 'string') {
+    let out: string = value;
+    for (const secret of secrets) if (out.includes(secret)) out = out.replaceAll(secret, REDACTED);
+    return out as T;
+  }
+  if (Array.isArray(value)) {
+    let copy: unknown[] | undefined;
+    value.forEach((item, i) => {
+      const scrubbed = scrubSecrets(item, secrets);
+      if (scrubbed !== item) (copy ??= [...value])[i] = scrubbed;
+    });
+    return (copy ?? value) as T;
+  }
+  if (value !== null && typeof value === 'object' && Object.getPrototypeOf(value) === Object.prototype) {
+    let copy: Record<string, unknown> | undefined;
+    for (const [name, item] of Object.entries(value)) {
+      const scrubbed = scrubSecrets(item, secrets);
+      if (scrubbed !== item) (copy ??= { ...(value as Record<string, unknown>) })[name] = scrubbed;
+    }
+    return (copy ?? value) as T;
+  }
+  return value;
 }

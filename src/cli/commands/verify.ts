@@ -36,7 +36,7 @@ export async function verifyRecordings(dir: string, scheme: KeyScheme, onProgres
       text = await readFile(file, 'utf8');
       const recording = parseRecording(text, file);
       const computed = await keyOfRecording(scheme, recording, rules);
-      const credentials = findCredentials(text);
+      const credentials = findCredentials(JSON.parse(text));
       if (computed !== key) {
         problems.push({ file, kind: 'key-mismatch', detail: `its request has key ${computed} under the ${scheme} scheme` });
       } else if ((recording.occurrence ?? 1) !== occurrence) {
