@@ -45,8 +45,9 @@ describe('failures in record modes', () => {
 
   it('408, 409, 429 and 5xx reach the client and are not written; 400, 401, 403, 404 and 422 are written', async () => {
     const upstream = new FakeUpstream().on('POST', '/v1/chat/completions', (request, res) => {
-      const { status } = JSON.parse(request.body) as { status: number };
-      sendJson(res, status, { error: { message: `status ${status}`, type: 'test', param: null, code: null } }, { 'retry-after': '7', 'x-ratelimit-limit-requests': '500' });
+      const { status, shouldRetry } = JSON.parse(request.body) as { status: number; shouldRetry?: string };
+      const headers = { 'retry-after': '7', 'x-ratelimit-limit-requests': '500', ...(shouldRetry ? { 'x-should-retry': shouldRetry } : {}) };
+      sendJson(res, status, { error: { message: `status ${status}`, type: 'test', param: null, code: null } }, headers);
     });
     await upstream.start();
     ws.cleanup.push(() => upstream.stop());
@@ -58,8 +59,13 @@ describe('failures in record modes', () => {
       expect(response.headers.get('retry-after')).toBe('7');
       expect((await json(response)).error.message).toBe(`status ${status}`);
     }
+    // The SDKs obey x-should-retry over the status, and so does what is written.
+    for (const [status, shouldRetry] of [[503, 'false'], [400, 'true']] as const) {
+      const response = await fetch(`${recorder.url}/v1/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ status, shouldRetry }) });
+      expect(response.status).toBe(status);
+    }
     const written = (await recordingsIn(ws.dir)).map((f) => f.data.response);
-    expect(written.map((r) => r.status).sort()).toEqual([400, 401, 403, 404, 422]);
+    expect(written.map((r) => r.status).sort()).toEqual([400, 401, 403, 404, 422, 503]);
     // What is written keeps what a client acts on.
     for (const response of written) expect(response.headers).toEqual({ 'content-type': 'application/json', 'retry-after': '7', 'x-ratelimit-limit-requests': '500' });
   });
