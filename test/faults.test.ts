@@ -2,7 +2,7 @@
 // clear answer, the server keeps running, and nothing incomplete is recorded.
 import { execFileSync } from 'node:child_process';
 import { writeFile } from 'node:fs/promises';
-import { createServer } from 'node:net';
+import { connect, createServer } from 'node:net';
 import path from 'node:path';
 import { PassThrough } from 'node:stream';
 import { describe, expect, it } from 'vitest';
@@ -10,6 +10,7 @@ import { FakeUpstream, openAiSse, sendEvents, sendJson } from './support/fake-up
 import { fakeOpenAi, seed, chatParams } from './support/seeds.js';
 import { listFiles, openai, recordingsIn, serve, workspace, json } from './support/harness.js';
 import { startServer } from '../src/index.js';
+import { keyOfRecording } from '../src/keys/index.js';
 
 const ws = workspace();
 const { cleanup, start } = ws;
@@ -167,6 +168,78 @@ describe('unusable recordings', () => {
     const stream = await post(server.url, streaming.request);
     await expect(stream.text()).rejects.toThrow();
     expect((await post(server.url, usage.request)).status).toBe(500);
+  });
+});
+
+describe('slow clients and odd recordings', () => {
+  /** Sends `head` (and then nothing) on a raw connection; resolves with what came back once the server closed it. */
+  function trickle(url: string, head: string): Promise<string> {
+    const { port } = new URL(url);
+    return new Promise((resolve, reject) => {
+      const socket = connect(Number(port), '127.0.0.1', () => socket.write(head));
+      let answer = '';
+      socket.on('data', (part: Buffer) => (answer += part.toString()));
+      socket.on('close', () => resolve(answer));
+      socket.on('error', reject);
+    });
+  }
+
+  it('a client too slow with its headers or its body gets 408 and its connection closed; the server keeps serving', async () => {
+    const server = await start({ mode: 'replay', headersTimeoutMs: 150, bodyTimeoutMs: 300 });
+    const [headers, body] = await Promise.all([
+      trickle(server.url, 'POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nContent-Ty'),
+      trickle(server.url, 'POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{"model":'),
+    ]);
+    expect(headers).toMatch(/^HTTP\/1\.1 408/);
+    expect(body).toMatch(/^HTTP\/1\.1 408/);
+    expect((await fetch(`${server.url}/_llm-replay/health`)).status).toBe(200);
+  });
+
+  it('recorded hop-by-hop and length headers are not replayed; a bad header value is a 500 naming the file', async () => {
+    const recording = (headers: Record<string, unknown>, content: string) => ({
+      test_id: null,
+      request: { method: 'POST', url: 'https://api.openai.com/v1/chat/completions', headers: {}, body: { model: 'gpt-4o', messages: [{ role: 'user', content }] }, endpoint: '/v1/chat/completions', model: 'gpt-4o' },
+      response: { body: { id: 'chatcmpl-1', object: 'chat.completion', choices: [] }, is_streaming: false, status: 200, headers },
+      id_normalization_mapping: {},
+    });
+    const write = async (headers: Record<string, unknown>, content: string) => {
+      const data = recording(headers, content);
+      const file = path.join(ws.dir, `${await keyOfRecording('default', data as never)}.json`);
+      await writeFile(file, JSON.stringify(data));
+      return file;
+    };
+    await write({ 'Content-Length': '9999', 'transfer-encoding': 'chunked', connection: 'close', 'content-encoding': 'gzip', 'keep-alive': 'timeout=5', 'x-request-id': 'req_kept' }, 'framing');
+    const numeric = await write({ 'x-count': 5 }, 'numeric');
+    const newline = await write({ 'x-note': 'a\r\nset-cookie: x=1' }, 'newline');
+    const server = await start({ mode: 'replay' });
+    const ask = (content: string) => post(server.url, { model: 'gpt-4o', messages: [{ role: 'user', content }] });
+    const framed = await ask('framing');
+    expect(framed.status).toBe(200);
+    expect(await json(framed)).toMatchObject({ id: 'chatcmpl-1' });
+    expect(framed.headers.get('x-request-id')).toBe('req_kept');
+    expect(framed.headers.get('content-encoding')).toBeNull();
+    expect(framed.headers.get('transfer-encoding')).toBeNull();
+    expect(framed.headers.get('content-length')).toBe(String(JSON.stringify({ id: 'chatcmpl-1', object: 'chat.completion', choices: [] }).length));
+    for (const [content, file, why] of [['numeric', numeric, '"response.headers.x-count" must be a string, not 5'], ['newline', newline, '"response.headers.x-note" holds a character a header value cannot']] as const) {
+      const broken = await ask(content);
+      expect(broken.status).toBe(500);
+      const message = (await json(broken)).error.message as string;
+      expect(message).toContain(file);
+      expect(message).toContain(why);
+    }
+  });
+
+  it('record modes refuse to start on a directory they cannot write, and say so; switching to one at runtime is refused too', async () => {
+    const server = await start({ mode: 'replay' });
+    makeReadOnly(ws.dir);
+    cleanup.push(async () => makeWritable(ws.dir));
+    for (const mode of ['record', 'record-if-missing'] as const) {
+      await expect(startServer({ mode, recordings: ws.dir, port: 0, logLevel: 'silent' })).rejects.toThrow(`recordings: directory ${ws.dir} is not writable`);
+    }
+    const switched = await fetch(`${server.url}/_llm-replay/mode`, { method: 'PUT', body: JSON.stringify({ mode: 'record' }) });
+    expect(switched.status).toBe(409);
+    expect((await json(switched)).error.message).toContain('is not writable');
+    expect(server.config.mode).toBe('replay');
   });
 });
 

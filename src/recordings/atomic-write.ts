@@ -54,3 +54,15 @@ export async function writeAtomically(file: string, text: string): Promise<void>
     throw error;
   }
 }
+
+/** Whether a file can be created in `dir`: undefined when it can, else the error's code. Tries it, as root ignores permission bits. */
+export function cannotWriteIn(dir: string): string | undefined {
+  const probe = path.join(dir, `${TEMP_PREFIX}${process.pid}-probe-${randomBytes(4).toString('hex')}`);
+  try {
+    writeFileSync(probe, '', { flag: 'wx' });
+    unlinkSync(probe);
+    return undefined;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code ?? (error as Error).message;
+  }
+}

@@ -123,12 +123,27 @@ export function parseRecording(text: string, file: string, exactNumbers = true):
   for (const field of ['stream', 'exception_data', 'headers'] as const) {
     if (response[field] !== undefined) (recording.response as unknown as JsonObject)[field] = toPlainJson(response[field] as JsonValue) as JsonValue;
   }
+  checkHeaders(recording.response.headers, file);
   recording.test_id = (testId as string | null | undefined) ?? null;
   if (occurrence !== undefined) recording.occurrence = occurrence;
   recording.request.endpoint = typeof request['endpoint'] === 'string' ? request['endpoint'] : pathOf(String(request['url'] ?? ''));
   recording.response.is_streaming = response['is_streaming'] === true;
   recording.id_normalization_mapping = {};
   return recording;
+}
+
+const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
+const HEADER_VALUE = /^[\t\x20-\x7e\x80-\xff]*$/;
+
+/** Headers replay can send: names that are HTTP tokens, values that are strings with no control characters. */
+function checkHeaders(headers: unknown, file: string): void {
+  if (headers === undefined) return;
+  if (!isJsonObject(headers)) fail(file, '"response.headers" must be an object of header names to strings');
+  for (const [name, value] of Object.entries(headers)) {
+    if (!HEADER_NAME.test(name)) fail(file, `"response.headers" has ${JSON.stringify(name)}, which is not a header name`);
+    if (typeof value !== 'string') fail(file, `"response.headers.${name}" must be a string, not ${JSON.stringify(value)}`);
+    if (!HEADER_VALUE.test(value)) fail(file, `"response.headers.${name}" holds a character a header value cannot (a line break or other control character)`);
+  }
 }
 
 function pathOf(url: string): string {

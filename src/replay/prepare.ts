@@ -128,9 +128,19 @@ function owned(text: string): string {
   return copy;
 }
 
+/**
+ * Headers a recording may hold that replay never sends: they describe one connection
+ * or the framing of the bytes as they were sent then (a length, a chunked or
+ * compressed encoding), not the answer; fastify frames what is actually sent.
+ */
+const NOT_REPLAYED = new Set(['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'te', 'trailer', 'upgrade', 'content-length', 'content-encoding']);
+
 function ownedHeaders(headers: Record<string, string> | undefined): Record<string, string> {
   const out: Record<string, string> = {};
-  for (const [name, value] of Object.entries(headers ?? {})) out[owned(name)] = typeof value === 'string' ? owned(value) : value;
+  for (const [name, value] of Object.entries(headers ?? {})) {
+    const lower = name.toLowerCase();
+    if (!NOT_REPLAYED.has(lower)) out[owned(lower)] = owned(value);
+  }
   return out;
 }
 

@@ -11,6 +11,7 @@ import { MODES, type Mode } from '../config/schema.js';
 import { IdMapper } from '../proxy/ids.js';
 import { errorBody } from '../wire/error-body.js';
 import { isRecordingMode, type ProxyState } from './state.js';
+import { cannotWriteIn } from '../recordings/atomic-write.js';
 import { faultsAdmin } from './admin-faults.js';
 import { inspectorPlugin } from './inspector/index.js';
 import { occurrencesAdmin } from './admin-occurrences.js';
@@ -68,6 +69,10 @@ export const adminPlugin: FastifyPluginAsync<{ access: AdminAccess }> = async (a
       return reply.code(400).send(errorBody(`llm-replay: send {"mode": one of ${MODES.join(', ')}}`, 'invalid_request_error', 'llm_replay_bad_mode', 'mode'));
     }
     const next = mode as Mode;
+    const cannot = isRecordingMode(next) ? cannotWriteIn(config.recordingsDir) : undefined;
+    if (cannot) {
+      return reply.code(409).send(errorBody(`llm-replay: ${config.recordingsDir} is not writable (${cannot}): ${next} mode could not record; the mode stays ${config.mode}`, 'invalid_request_error', 'llm_replay_not_writable', 'mode'));
+    }
     if (isRecordingMode(next) && !state.ids && config.statefulIds) {
       state.ids = await IdMapper.open(path.join(config.stateDir, 'upstream-ids.jsonl'));
     }

@@ -20,6 +20,7 @@ import { IdMapper } from '../proxy/ids.js';
 import { redactUrl } from '../secrets/redact.js';
 import { RecordingCatalogue } from '../recordings/catalogue.js';
 import { RecordingStore } from '../recordings/store.js';
+import { cannotWriteIn } from '../recordings/atomic-write.js';
 import { Usage } from './usage.js';
 import { OccurrenceCounts } from './occurrences.js';
 import { FaultRegistry } from '../faults/registry.js';
@@ -62,6 +63,8 @@ async function prepareRecordingsDir(config: ServerConfig): Promise<void> {
   await access(dir, constants.R_OK | constants.X_OK).catch(() => {
     throw new ConfigError('recordings', `directory ${dir} is not readable`);
   });
+  const cannot = isRecording(config) ? cannotWriteIn(dir) : undefined;
+  if (cannot) throw new ConfigError('recordings', `directory ${dir} is not writable (${cannot}), and ${config.mode} mode writes its recordings there`);
 }
 
 /**
@@ -118,6 +121,14 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
           },
     logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: config.bodyLimit,
+    // A client has headersTimeoutMs for its headers and bodyTimeoutMs more for its body,
+    // then gets 408: trickling connections cannot pile up. Checked every second (Node: 30 s).
+    requestTimeout: config.headersTimeoutMs + config.bodyTimeoutMs,
+    http: {
+      headersTimeout: config.headersTimeoutMs,
+      requestTimeout: config.headersTimeoutMs + config.bodyTimeoutMs,
+      connectionsCheckingInterval: Math.min(1000, Math.max(10, Math.floor(Math.min(config.headersTimeoutMs, config.bodyTimeoutMs) / 2))),
+    },
   });
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('*', { parseAs: 'buffer' }, (_request, body, done) => done(null, body));
