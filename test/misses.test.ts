@@ -8,6 +8,8 @@ import { computeKey, keyOfRecording } from '../src/keys/index.js';
 import type { Recording } from '../src/recordings/recording.js';
 import { RecordingCatalogue, type CatalogueEntry } from '../src/recordings/catalogue.js';
 import { RecordingStore } from '../src/recordings/store.js';
+import { signBody } from '../src/recordings/body-signature.js';
+import { NearestIndex } from '../src/recordings/nearest-index.js';
 import { describeMiss } from '../src/replay/miss-report.js';
 import { classifyBody } from '../src/request/client-request.js';
 import { fakeOpenAi, chatParams, seed } from './support/seeds.js';
@@ -151,6 +153,29 @@ describe("a test's misses", () => {
   });
 });
 
+describe('the nearest-recording index', () => {
+  it('forgets what is removed, whether a posting held one item or several', () => {
+    const index = new NearestIndex<{ method: string; endpoint: string; testId: string | null; signature: ReturnType<typeof signBody>; name: string }>();
+    const item = (name: string, body: unknown) => ({ method: 'POST', endpoint: '/v1/chat/completions', testId: null, signature: signBody(body), name });
+    const a = item('a', chatBody(1));
+    const b = item('b', chatBody(1));
+    const c = item('c', chatBody(2));
+    const query = { ...item('q', { ...chatBody(1), temperature: 0 }) };
+    index.add(a);
+    expect(index.nearest(query)).toBe(a);
+    index.add(b);
+    index.add(c);
+    index.remove(a);
+    expect(index.nearest(query)).toBe(b);
+    index.remove(b);
+    expect(index.nearest(query)).toBe(c);
+    index.remove(c);
+    expect(index.nearest(query)).toBeUndefined();
+    index.add(a);
+    expect(index.nearest(query)).toBe(a);
+  });
+});
+
 describe('the catalogue', () => {
   it('holds the same few facts for a 1 KB prompt as for a 400 KB one, never the body', async () => {
     const [small, large] = await writeCorpus(ws.dir, [chatBody(1, 150), chatBody(2, 60_000)]);
@@ -184,9 +209,25 @@ describe('the catalogue', () => {
     await server.catalogue.build();
     const exchange = seed('gpt-5.1-chat', 'Usage');
     await openai(server, { testId: 'tests/test_c.py::test_one' }).chat.completions.create(chatParams(exchange));
+    expect(server.catalogue.size).toBe(1);
     const [entry] = [...server.catalogue.entries()];
     expect(entry).toMatchObject({ method: 'POST', endpoint: '/v1/chat/completions', model: exchange.request.model, testId: 'tests/test_c.py::test_one', status: 200, streaming: false, occurrence: 1 });
     expect(entry!.bytes).toBe((await stat(path.join(ws.dir, entry!.file))).size);
     expect(entry!.file).toBe(`${entry!.key}.json`);
+
+    // The same request again in the test: its second occurrence, a second entry.
+    await openai(server, { testId: 'tests/test_c.py::test_one' }).chat.completions.create(chatParams(exchange));
+    expect([...server.catalogue.entries()].map((e) => [e.file, e.occurrence])).toEqual([[entry!.file, 1], [`${entry!.key}.2.json`, 2]]);
+    await server.close();
+    // A later run records it again: the entry read at start is replaced, not added twice, and still found.
+    const again = await ws.start({ mode: 'record', upstream: upstream.url });
+    await again.catalogue.build();
+    const read = again.catalogue.get(entry!.file)!;
+    await openai(again, { testId: 'tests/test_c.py::test_one' }).chat.completions.create(chatParams(exchange));
+    expect(again.catalogue.size).toBe(2);
+    const rewritten = again.catalogue.get(entry!.file)!;
+    expect(rewritten).not.toBe(read);
+    const query = { method: 'POST', endpoint: '/v1/chat/completions', testId: 'tests/test_c.py::test_one', signature: signBody({ ...chatParams(exchange), temperature: 2 }) };
+    expect([rewritten, again.catalogue.get(`${entry!.key}.2.json`)]).toContain(again.catalogue.nearest(query));
   });
 });

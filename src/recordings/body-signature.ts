@@ -21,10 +21,17 @@ const MAX_FIELDS = 64;
 export interface BodySignature {
   /** The body's top-level field names, sorted ('' for a body that is not an object). Shared between bodies of one shape. */
   fieldNames: readonly string[];
-  /** A hash of each field's value, in the order of `fieldNames`. */
-  fieldHashes: Uint32Array;
-  /** The smallest hash of the body's pieces under each of MINHASH_SIZE hash functions. */
-  minhash: Uint32Array;
+  /**
+   * One array, to keep each signature small: a hash of each field's value, in the order
+   * of `fieldNames`, then the MinHash, the smallest hash of the body's pieces under each
+   * of MINHASH_SIZE hash functions.
+   */
+  words: Uint32Array;
+}
+
+/** Slot `i` of a signature's MinHash. */
+export function minhashSlot(signature: BodySignature, i: number): number {
+  return signature.words[signature.fieldNames.length + i] as number;
 }
 
 // Hashes are kept as signed 32-bit integers throughout (`| 0`), which V8 keeps
@@ -72,15 +79,15 @@ class PieceCollector {
     this.seen.add(piece | 0);
   }
 
-  minhash(): Uint32Array {
-    const out = new Int32Array(MINHASH_SIZE).fill(0x7fffffff);
+  /** Writes the MinHash into `out` from `at`. */
+  minhash(out: Int32Array, at: number): void {
+    out.fill(0x7fffffff, at, at + MINHASH_SIZE);
     for (const piece of this.seen) {
       for (let i = 0; i < MINHASH_SIZE; i++) {
         const v = mix(piece ^ (SEEDS[i] as number));
-        if (v < (out[i] as number)) out[i] = v;
+        if (v < (out[at + i] as number)) out[at + i] = v;
       }
     }
-    return new Uint32Array(out.buffer);
   }
 }
 
@@ -162,22 +169,24 @@ export function signBody(body: unknown): BodySignature {
     names = [''];
     values = [body];
   }
-  const fieldHashes = new Uint32Array(Math.min(names.length, MAX_FIELDS));
+  const fields = Math.min(names.length, MAX_FIELDS);
+  const words = new Int32Array(fields + MINHASH_SIZE);
   for (let i = 0; i < values.length; i++) {
     const field = combine(root, hashString(names[i] as string));
     const h = hashValue(values[i], field, field, pieces);
     const slot = Math.min(i, MAX_FIELDS - 1);
-    fieldHashes[slot] = slot === i ? h : combine(fieldHashes[slot] as number, h);
+    words[slot] = slot === i ? h : combine(words[slot] as number, h);
   }
   if (names.length > MAX_FIELDS) names = [...names.slice(0, MAX_FIELDS - 1), '\u0000more'];
-  return { fieldNames: internShape(names), fieldHashes, minhash: pieces.minhash() };
+  pieces.minhash(words, fields);
+  return { fieldNames: internShape(names), words: new Uint32Array(words.buffer) };
 }
 
 /** How many top-level fields differ (present on one side only, or with other values). */
 export function differingFields(a: BodySignature, b: BodySignature): number {
   if (a.fieldNames === b.fieldNames) {
     let n = 0;
-    for (let i = 0; i < a.fieldHashes.length; i++) if (a.fieldHashes[i] !== b.fieldHashes[i]) n++;
+    for (let i = 0; i < a.fieldNames.length; i++) if (a.words[i] !== b.words[i]) n++;
     return n;
   }
   let i = 0;
@@ -189,7 +198,7 @@ export function differingFields(a: BodySignature, b: BodySignature): number {
     if (y === undefined || (x !== undefined && x < y)) (n++, i++);
     else if (x === undefined || y < x) (n++, j++);
     else {
-      if (a.fieldHashes[i] !== b.fieldHashes[j]) n++;
+      if (a.words[i] !== b.words[j]) n++;
       i++;
       j++;
     }
@@ -200,6 +209,8 @@ export function differingFields(a: BodySignature, b: BodySignature): number {
 /** The share of MinHash slots two signatures agree on: an estimate of how alike the bodies are (0 to 1). */
 export function likeness(a: BodySignature, b: BodySignature): number {
   let same = 0;
-  for (let i = 0; i < MINHASH_SIZE; i++) if (a.minhash[i] === b.minhash[i]) same++;
+  const x = a.fieldNames.length;
+  const y = b.fieldNames.length;
+  for (let i = 0; i < MINHASH_SIZE; i++) if (a.words[x + i] === b.words[y + i]) same++;
   return same / MINHASH_SIZE;
 }

@@ -3,7 +3,7 @@
 // lists (same test id, same value of a top-level field, same band of the MinHash:
 // locality-sensitive hashing), the rarest first, and only a bounded number of them
 // are scored. Everything is scoped to one method and endpoint.
-import { combine, differingFields, hashString, likeness, MINHASH_SIZE, type BodySignature } from './body-signature.js';
+import { combine, differingFields, hashString, likeness, MINHASH_SIZE, minhashSlot, type BodySignature } from './body-signature.js';
 
 /** What the index needs to know of a recording. */
 export interface Indexed {
@@ -27,11 +27,12 @@ const TEST_ID = 0x74;
 function postingKeys(item: Indexed): number[] {
   const group = hashString(`${item.method} ${item.endpoint}`);
   const keys = [combine(group, GROUP), combine(group, hashString(item.testId ?? '\u0000none', TEST_ID))];
-  const { fieldNames, fieldHashes, minhash } = item.signature;
-  for (let i = 0; i < fieldHashes.length; i++) keys.push(combine(combine(group, hashString(fieldNames[i] as string)), fieldHashes[i] as number));
+  const { signature } = item;
+  const { fieldNames, words } = signature;
+  for (let i = 0; i < fieldNames.length; i++) keys.push(combine(combine(group, hashString(fieldNames[i] as string)), words[i] as number));
   for (let band = 0; band < BANDS; band++) {
     let h = combine(group, 0x62000000 + band);
-    for (let row = 0; row < ROWS; row++) h = combine(h, minhash[band * ROWS + row] as number);
+    for (let row = 0; row < ROWS; row++) h = combine(h, minhashSlot(signature, band * ROWS + row));
     keys.push(h);
   }
   return keys;
@@ -43,24 +44,30 @@ export function distance(a: Indexed, b: Indexed): number {
 }
 
 export class NearestIndex<T extends Indexed> {
-  private readonly postings = new Map<number, T[]>();
+  /** Most postings hold one item (a prompt's own bands): that item alone, not an array of one. */
+  private readonly postings = new Map<number, T | T[]>();
 
   add(item: T): void {
     for (const key of postingKeys(item)) {
-      const list = this.postings.get(key);
-      if (list) list.push(item);
-      else this.postings.set(key, [item]);
+      const found = this.postings.get(key);
+      if (found === undefined) this.postings.set(key, item);
+      else if (Array.isArray(found)) found.push(item);
+      else this.postings.set(key, [found, item]);
     }
   }
 
   remove(item: T): void {
     for (const key of postingKeys(item)) {
-      const list = this.postings.get(key);
-      const at = list ? list.indexOf(item) : -1;
-      if (!list || at < 0) continue;
-      list[at] = list[list.length - 1] as T;
-      list.pop();
-      if (list.length === 0) this.postings.delete(key);
+      const found = this.postings.get(key);
+      if (found === item) {
+        this.postings.delete(key);
+        continue;
+      }
+      const at = Array.isArray(found) ? found.indexOf(item) : -1;
+      if (!Array.isArray(found) || at < 0) continue;
+      found[at] = found[found.length - 1] as T;
+      found.pop();
+      if (found.length === 1) this.postings.set(key, found[0] as T);
     }
   }
 
@@ -68,7 +75,8 @@ export class NearestIndex<T extends Indexed> {
   nearest(query: NearestQuery): T | undefined {
     const lists = postingKeys(query)
       .map((key) => this.postings.get(key))
-      .filter((list): list is T[] => list !== undefined)
+      .filter((found): found is T | T[] => found !== undefined)
+      .map((found) => (Array.isArray(found) ? found : [found]))
       .sort((a, b) => a.length - b.length);
     const seen = new Set<T>();
     let best: T | undefined;
