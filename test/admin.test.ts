@@ -113,6 +113,8 @@ describe('the admin token', () => {
     expect(server.warning).toMatch(/switching the mode/);
     expect(server.warning).toMatch(/--host/);
     expect(logText).toContain(token);
+    // The start-up line's page address opens with the token that was printed anyway.
+    expect(server.inspectorUrl).toBe(`${server.url}/_llm-replay/ui/?token=${token}`);
     const local = { ...server, url: `http://127.0.0.1:${server.port}` };
     expect((await raw(local, 'GET', '/_llm-replay/misses')).status).toBe(401);
     expect((await raw(local, 'GET', '/_llm-replay/health')).status).toBe(200);

@@ -2,12 +2,18 @@
 // (filtered and paged on the server), one recording as a person reads it for each
 // API, this run's journal (a miss with its diff, live events), and the links the
 // terminal gives. The page itself is tested in a browser (test/browser/).
+import { spawnSync } from 'node:child_process';
+import { readFile, rm, writeFile } from 'node:fs/promises';
+import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { vitestNamePattern } from '../src/server/inspector/miss-view.js';
 import type { JournalDetail, JournalPage, RecordingPage, RecordingView } from '../src/server/inspector/contract.js';
 import { startServer, type RunningServer } from '../src/index.js';
 import { corpusCalls, recordCorpus, STREAM_TEST } from './support/corpus.js';
 import { removeDir, tempDir } from './support/harness.js';
 import { seed, seedText } from './support/seeds.js';
+
+const VITEST = new URL('../node_modules/vitest/vitest.mjs', import.meta.url).pathname;
 
 let dir: string;
 let server: RunningServer;
@@ -177,7 +183,9 @@ describe('one recording', () => {
 
     const error = await view('tests/agent.test.ts::reports an unknown conversation');
     expect(error.response.status).toBe(400);
-    expect(JSON.stringify(error.response.body ?? error.response.error)).toContain('no seed for this conversation');
+    // Shown as the error, not as an empty answer.
+    expect(error.answer).toBeUndefined();
+    expect(JSON.stringify(error.response.error)).toContain('no seed for this conversation');
   });
 
   it('embeddings: the shape, never the numbers', async () => {
@@ -232,7 +240,7 @@ describe("this run's journal", () => {
     expect(detail.miss?.differences).toEqual([{ path: 'body.messages[0].content', recorded: '"What are the three laws of thermodynamics?"', requested: '"What are the four laws of thermodynamics?"' }]);
     const changed = detail.miss!.diff!.filter((line) => line.changed);
     expect(changed).toEqual([{ left: '      "content": "What are the three laws of thermodynamics?",', right: '      "content": "What are the four laws of thermodynamics?",', changed: true }]);
-    expect(detail.miss?.commands[0]?.command).toBe(`LLM_REPLAY_MODE=record-if-missing npx vitest run tests/chat.test.ts -t '^gpt-5\\.1-chat > answers a science question$'`);
+    expect(detail.miss?.commands[0]?.command).toBe(`LLM_REPLAY_MODE=record-if-missing npx vitest run tests/chat.test.ts -t '^gpt-5\\.1-chat(?: > | )answers a science question$'`);
     expect(detail.miss?.commands.some((c) => c.command.includes(`${server.url}/_llm-replay/mode`))).toBe(true);
     await get(`/api/journal/999999`, 404);
   });
@@ -261,5 +269,38 @@ describe("this run's journal", () => {
     expect(item).toMatchObject({ seq: 1, kind: 'miss', testId: 'live', path: '/v1/chat/completions', status: 404 });
     await own.close();
     expect((await reader.read()).done).toBe(true);
+  });
+});
+
+describe('the record command a miss gives', () => {
+  it("selects exactly the test that missed when vitest runs it, describe blocks included", async () => {
+    const project = await tempDir('llm-replay-vitest-name-');
+    try {
+      // The helper names a test by vitest's currentTestName ("outer > inner"); the page's -t pattern must select it.
+      await writeFile(
+        path.join(project, 'nested.test.ts'),
+        [
+          "import { appendFileSync } from 'node:fs';",
+          "import { describe, expect, it } from 'vitest';",
+          "const ran = (name: string) => appendFileSync(new URL('./ran.txt', import.meta.url), `${name}\\n`);",
+          "describe('gpt-5.1 (chat) > edge', () => { it('answers a science question?', () => ran(expect.getState().currentTestName!)); });",
+          "describe('gpt-5.1 (chat) > edge', () => { it('answers a science question? twice', () => ran('other')); });",
+          "it('answers a science question?', () => ran('top level'));",
+        ].join('\n'),
+      );
+      const run = (pattern: string) =>
+        spawnSync(process.execPath, [VITEST, 'run', '--root', project, '-t', pattern], { encoding: 'utf8', env: { ...process.env, NO_COLOR: '1' }, timeout: 60_000 });
+      const first = run('^gpt-5\\.1 \\(chat\\) > edge answers a science question\\?$');
+      expect(first.stdout + first.stderr).toMatch(/Tests\s+1 passed \| 2 skipped/);
+      const testName = (await readFile(path.join(project, 'ran.txt'), 'utf8')).trim();
+      expect(testName).toBe('gpt-5.1 (chat) > edge > answers a science question?');
+      await rm(path.join(project, 'ran.txt'));
+      const pattern = vitestNamePattern(testName);
+      const second = run(pattern);
+      expect(second.stdout + second.stderr).toMatch(/Tests\s+1 passed \| 2 skipped/);
+      expect((await readFile(path.join(project, 'ran.txt'), 'utf8')).trim()).toBe(testName);
+    } finally {
+      await rm(project, { recursive: true, force: true });
+    }
   });
 });

@@ -8,7 +8,6 @@ import { LlmReplayError } from '../errors.js';
 import { registerToolCommands } from './tools.js';
 import { addServeOptions, serveOptionsOf } from './serve-options.js';
 import { startServer } from '../server/app.js';
-import { pageLink } from '../server/inspector/links.js';
 
 function fail(message: string): never {
   process.stderr.write(`llm-replay: ${message}\n`);
@@ -29,7 +28,7 @@ async function serve(command: Command, flags: Map<string, OptionName>): Promise<
   const { config } = server;
   process.stdout.write(
     `llm-replay: ${config.mode} mode, ${server.store.size} recordings in ${config.recordingsDir}, listening on ${server.url}` +
-      ` (clients: OPENAI_BASE_URL=${server.url}/v1; inspector: ${pageLink(server.url)})\n`,
+      ` (clients: OPENAI_BASE_URL=${server.url}/v1; inspector: ${server.inspectorUrl})\n`,
   );
   // Logged too; said plainly here for the person who started it.
   if (server.warning) process.stderr.write(`${server.warning}\n`);

@@ -25,6 +25,7 @@ import { Usage } from './usage.js';
 import { OccurrenceCounts } from './occurrences.js';
 import { FaultRegistry } from '../faults/registry.js';
 import { Journal } from './journal.js';
+import { pageLink } from './inspector/links.js';
 
 export interface RunningServer {
   /** The server's base URL, e.g. http://127.0.0.1:8787 (clients add /v1). */
@@ -37,6 +38,8 @@ export interface RunningServer {
   app: FastifyInstance;
   /** The token the admin endpoints require (given, or made because the server listens beyond loopback); undefined when none. */
   adminToken: string | undefined;
+  /** The page's address for the person who started the server: with the token when it was made at start (and printed), else without. */
+  inspectorUrl: string;
   /** Set when listening beyond loopback: what is exposed and how to protect it (also logged). */
   warning?: string;
   /** Stops accepting requests, lets those in flight finish, waits for every write, writes the usage file. */
@@ -209,6 +212,7 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
     usage,
     app,
     adminToken: access.token,
+    inspectorUrl: access.generated ? `${pageLink(state.url)}?token=${encodeURIComponent(access.token!)}` : pageLink(state.url),
     ...(warning ? { warning } : {}),
     /** Stops accepting requests, lets those in flight finish, then runs the onClose hooks (writes, usage file). */
     close: () => app.close(),

@@ -1,20 +1,51 @@
-// Talking to the server: every call carries the admin token the page was opened with
-// (?token=), as a header; the journal's live events are read from a streamed fetch
-// (EventSource cannot send headers) and resume where they stopped after a break.
+// Talking to the server: every call carries the admin token, as a header; the
+// journal's live events are read from a streamed fetch (EventSource cannot send
+// headers) and resume where they stopped after a break.
 import type { JournalDetail, JournalItem, JournalPage, RecordingPage, RecordingView } from '../server/inspector/contract.js';
 
 const API = new URL('../api/', location.href);
-const token = new URLSearchParams(location.search).get('token');
-const headers: Record<string, string> = token ? { 'x-llm-replay-token': token } : {};
+const TOKEN_KEY = `llm-replay-token ${location.host}`;
 
-export class ApiError extends Error {}
+/**
+ * The token comes with the address once (?token=, as the start-up line prints it) or
+ * is typed into the page; it is kept for this server in the browser, so the links in
+ * miss messages (which never carry it) open too, and it leaves the address bar.
+ */
+function initialToken(): string | null {
+  const url = new URL(location.href);
+  const given = url.searchParams.get('token');
+  if (given === null) return localStorage.getItem(TOKEN_KEY);
+  localStorage.setItem(TOKEN_KEY, given);
+  url.searchParams.delete('token');
+  history.replaceState(history.state, '', url);
+  return given;
+}
+
+const headers: Record<string, string> = {};
+const token = initialToken();
+if (token) headers['x-llm-replay-token'] = token;
+
+export function setToken(value: string): void {
+  localStorage.setItem(TOKEN_KEY, value);
+  headers['x-llm-replay-token'] = value;
+}
+
+export class ApiError extends Error {
+  constructor(
+    message: string,
+    /** The server wants the admin token (401). */
+    readonly needsToken = false,
+  ) {
+    super(message);
+  }
+}
 
 async function get<T>(path: string, params: Record<string, string | number | undefined> = {}, signal?: AbortSignal): Promise<T> {
   const url = new URL(path, API);
   for (const [name, value] of Object.entries(params)) if (value !== undefined && value !== '') url.searchParams.set(name, String(value));
   const response = await fetch(url, { headers, ...(signal ? { signal } : {}) });
   const body = (await response.json().catch(() => null)) as (T & { error?: { message?: string } }) | null;
-  if (!response.ok || body === null) throw new ApiError(body?.error?.message ?? `${response.status} ${response.statusText}`);
+  if (!response.ok || body === null) throw new ApiError(body?.error?.message ?? `${response.status} ${response.statusText}`, response.status === 401);
   return body;
 }
 

@@ -1,6 +1,6 @@
 // The inspector page: two views (Recordings, This run) chosen by the address, the
 // server's facts in the top bar, this run's requests followed live, and the keys.
-import { api, followJournal } from './api.js';
+import { api, ApiError, followJournal, setToken } from './api.js';
 import { h, plural, replace } from './dom.js';
 import { recordingsView } from './recordings.js';
 import { runView } from './run.js';
@@ -77,4 +77,27 @@ async function start(): Promise<void> {
   }, (state) => views.run.setLive(state));
 }
 
-start().catch((error: Error) => setStatus(`Cannot reach the server: ${error.message}`));
+/** The server wants its admin token: ask for it once; the browser keeps it for this server. */
+function askForToken(message: string): void {
+  const input = h('input', { type: 'password', name: 'token', autocomplete: 'current-password', placeholder: 'admin token', 'aria-label': 'Admin token', required: true });
+  const form = h(
+    'form',
+    { class: 'token-form' },
+    h('h2', null, 'This server asks for its admin token'),
+    h('p', { class: 'muted' }, 'It was given at start (--admin-token, LLM_REPLAY_ADMIN_TOKEN), or made and printed in the start-up warning. This browser keeps it for this server.'),
+    h('div', { class: 'token-row' }, input, h('button', { type: 'submit' }, 'Open')),
+  );
+  form.addEventListener('submit', (event) => {
+    event.preventDefault();
+    setToken(input.value.trim());
+    location.reload();
+  });
+  main.replaceChildren(form);
+  setStatus(message);
+  input.focus();
+}
+
+start().catch((error: Error) => {
+  if (error instanceof ApiError && error.needsToken) askForToken(error.message);
+  else setStatus(`Cannot reach the server: ${error.message}`);
+});

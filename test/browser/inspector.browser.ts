@@ -71,6 +71,8 @@ describe('the inspector page', () => {
     await page.keyboard.press('ArrowDown');
     await expect.poll(() => page.locator('.rec-row[aria-selected="true"]').textContent()).toContain('reports an unknown conversation');
     await expect.poll(() => page.locator('.detail .title-line .status').textContent()).toBe('400');
+    // A recorded HTTP error reads as its error, not as an empty answer.
+    expect(await page.locator('.detail .subtab-body').textContent()).toContain('no seed for this conversation');
     await page.keyboard.press('k');
     await expect.poll(() => page.locator('.rec-row[aria-selected="true"]').textContent()).toContain('answers with the weather tool');
   });
@@ -137,5 +139,64 @@ describe('the inspector page', () => {
 
   it('logged no console error, page error or failed request', () => {
     expect(problems).toEqual([]);
+  });
+});
+
+describe('the inspector page of a server with an admin token', () => {
+  const TOKEN = 'a-token-for-the-browser-test';
+  let guarded: RunningServer;
+  let guardedDir: string;
+  let tokenPage: Page;
+  const later: string[] = [];
+
+  beforeAll(async () => {
+    guardedDir = await tempDir();
+    await recordCorpus(guardedDir);
+    guarded = await startServer({ recordings: guardedDir, stateDir: `${guardedDir}.state`, port: 0, logLevel: 'silent', adminToken: TOKEN });
+    tokenPage = await browser.context.newPage();
+  });
+
+  afterAll(async () => {
+    await tokenPage?.close();
+    await guarded?.close();
+    await removeDir(guardedDir);
+  });
+
+  it('asks for the token once, keeps it, and then opens the links misses give (which never carry it)', async () => {
+    expect(guarded.inspectorUrl).toBe(`${guarded.url}/_llm-replay/ui/`);
+    await tokenPage.goto(guarded.inspectorUrl);
+    await expect.poll(() => tokenPage.locator('.token-form').count()).toBe(1);
+    const listed = () => tokenPage.locator('.list-pane [role="option"]').count();
+    expect(await listed()).toBe(0);
+    await tokenPage.fill('.token-form input', TOKEN);
+    await tokenPage.locator('.token-form button').click();
+    await expect.poll(listed).toBe(corpusCalls().length);
+    tokenPage.on('console', (message) => {
+      if (message.type() === 'error' || message.type() === 'warning') later.push(`console ${message.type()}: ${message.text()}`);
+    });
+
+    const asked = seed('gpt-5.5', 'Usage').request;
+    const miss = await fetch(`${guarded.url}/v1/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-test-id': 'tests/chat.test.ts::token' }, body: JSON.stringify({ ...asked, temperature: 0.3 }) });
+    expect(miss.status).toBe(404);
+    const link = /See it in the inspector: (\S+)/.exec(((await miss.json()) as { error: { message: string } }).error.message)?.[1];
+    expect(link).not.toContain(TOKEN);
+    await tokenPage.goto(link!);
+    await expect.poll(() => tokenPage.locator('.diff .diff-cell.right.changed').count()).toBeGreaterThan(0);
+    expect(await tokenPage.locator('.token-form').count()).toBe(0);
+    expect(later).toEqual([]);
+  });
+
+  it('takes a token given in the address, and keeps it out of the address bar', async () => {
+    const fresh = await launch();
+    try {
+      const other = await fresh.context.newPage();
+      await other.goto(`${guarded.url}/_llm-replay/ui/?token=${TOKEN}#/recordings`);
+      await expect.poll(() => other.locator('.list-pane [role="option"]').count()).toBe(corpusCalls().length);
+      expect(other.url()).not.toContain(TOKEN);
+      await other.goto(`${guarded.url}/_llm-replay/ui/#/run`);
+      await expect.poll(() => other.locator('.live').textContent()).toBe('live');
+    } finally {
+      await fresh.close();
+    }
   });
 });

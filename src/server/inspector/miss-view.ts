@@ -12,13 +12,23 @@ import type { JournalDetail } from './contract.js';
 const quote = (text: string): string => (/^[\w@%+=:,./-]+$/.test(text) ? text : `'${text.replace(/'/g, `'\\''`)}'`);
 const escapeRegex = (text: string): string => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 
+/**
+ * vitest's -t pattern for one test: the helper's test name joins the describe blocks
+ * and the test with " > " (vitest's currentTestName), while -t is matched against
+ * the same names joined by single spaces. A name may hold " > " itself, so each one
+ * may stand for either.
+ */
+export function vitestNamePattern(testName: string): string {
+  return `^${testName.split(' > ').map(escapeRegex).join('(?: > | )')}$`;
+}
+
 /** How to record what missed: switch this server over, or restart it, and run the test again. */
 export function recordCommands(state: ProxyState, testId: string | null): Array<{ label: string; command: string }> {
   const commands: Array<{ label: string; command: string }> = [];
   const vitest = testId ? /^(.+\.[cm]?[jt]sx?)::(.+)$/.exec(testId) : null;
   const pytest = testId ? /^(.+\.py)::/.test(testId) : false;
   if (vitest) {
-    commands.push({ label: 'Record it with the vitest helper (give the client its real API key)', command: `LLM_REPLAY_MODE=record-if-missing npx vitest run ${quote(vitest[1]!)} -t ${quote(`^${escapeRegex(vitest[2]!)}$`)}` });
+    commands.push({ label: 'Record it with the vitest helper (give the client its real API key)', command: `LLM_REPLAY_MODE=record-if-missing npx vitest run ${quote(vitest[1]!)} -t ${quote(vitestNamePattern(vitest[2]!))}` });
   }
   commands.push({
     label: 'Or switch this server to record what is missing, then run the test again',

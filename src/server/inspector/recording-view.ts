@@ -13,6 +13,11 @@ import type { ListedRecording, RecordingView } from './contract.js';
 /** The raw file is shown up to this size. */
 const RAW_LIMIT = 1024 * 1024;
 
+/** {"error": ...}: OpenAI's, Anthropic's, Ollama's and Gemini's error bodies all put it there. */
+function isErrorEnvelope(body: unknown): body is { error: unknown } {
+  return typeof body === 'object' && body !== null && !Array.isArray(body) && 'error' in body;
+}
+
 export async function recordingView(store: RecordingStore, row: ListedRecording): Promise<RecordingView> {
   const file = path.join(store.dir, row.file);
   const [recording, raw] = await Promise.all([store.read(file), readFile(file, 'utf8')]);
@@ -37,7 +42,10 @@ export async function recordingView(store: RecordingStore, row: ListedRecording)
     view.stream = { format: response.stream?.format ?? 'sse', chunks: assembled.chunks, text: assembled.text, toolCalls: assembled.toolCalls, timeline: streamTimeline(response.body, response.stream) };
   } else {
     const body = toPlainJson(unwrapTyped(response.body));
-    if (apiOf(request.endpoint) === 'embeddings') {
+    if (view.response.status >= 400) {
+      // An HTTP error's answer is its error, in whatever shape the API gave it.
+      view.response.error = isErrorEnvelope(body) ? body['error'] : body;
+    } else if (apiOf(request.endpoint) === 'embeddings') {
       const shape = embeddingShape(requestBody, body);
       if (shape) view.embeddings = shape;
       else view.response.body = body;
