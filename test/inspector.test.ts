@@ -90,6 +90,8 @@ describe('the recordings list', () => {
     expect((await list('test_id=tests/agent.test.ts')).rows.map((row) => row.testId!.split('::')[1])).toEqual(['answers with the weather tool', 'reports an unknown conversation', 'streams a Responses answer']);
     expect((await list('endpoint=/ollama/api/chat')).rows.map((row) => row.testId)).toEqual(['tests/local.test.ts::chats with a local model']);
     expect((await list('model=claude')).total).toBe(1);
+    // Gemini's model is in its path.
+    expect((await list('model=gemini-2.0-flash')).rows.map((row) => row.testId)).toEqual(['tests/gemini.test.ts::streams from Gemini']);
     expect((await list('status=4xx')).rows.map((row) => row.status)).toEqual([400]);
     expect((await list('status=200')).total).toBe(corpusCalls().length - 1);
     expect((await list('streaming=true')).total).toBe(6);

@@ -36,6 +36,11 @@ function occurrenceOf(recording: Recording): number {
   return typeof value === 'number' && Number.isInteger(value) && value > 0 ? value : 1;
 }
 
+/** Gemini names the model in the path (/v1beta/models/gemini-2.0-flash:generateContent), not the body. */
+function modelInPath(endpoint: string): string {
+  return /\/models\/([^/:]+)/.exec(endpoint)?.[1] ?? '';
+}
+
 export class RecordingCatalogue {
   private readonly byFile = new Map<string, CatalogueEntry>();
   private readonly index = new NearestIndex<CatalogueEntry>();
@@ -145,7 +150,7 @@ export class RecordingCatalogue {
       file,
       method: this.intern(request.method.toUpperCase()),
       endpoint: this.intern(request.endpoint),
-      model: this.intern(typeof request.model === 'string' ? request.model : ''),
+      model: this.intern(typeof request.model === 'string' && request.model !== '' ? request.model : modelInPath(request.endpoint)),
       testId: this.intern(recording.test_id),
       status: statusOf(recording.response),
       streaming: response.is_streaming,

@@ -17,7 +17,8 @@ export function recordingRow(row: ListedRecording): HTMLElement {
   return h(
     'div',
     { class: 'row rec-row' },
-    h('span', { class: 'cell' }, testLabel(row.testId, true), row.occurrence > 1 && h('span', { class: 'tag', title: 'occurrence' }, `#${row.occurrence}`)),
+    // The occurrence first: a long test name must not push it out of sight.
+    h('span', { class: 'cell' }, row.occurrence > 1 && h('span', { class: 'tag occurrence-tag', title: `occurrence ${row.occurrence}: answers identical request number ${row.occurrence} of its test` }, `#${row.occurrence}`), testLabel(row.testId, true)),
     h('span', { class: 'cell' }, h('span', { class: 'method' }, row.method), h('span', { class: 'endpoint' }, row.endpoint)),
     h('span', { class: 'cell mono muted' }, row.model || '—'),
     h('span', { class: 'cell' }, h('span', { class: statusClass(row.status) }, row.status)),
@@ -64,6 +65,7 @@ export function recordingsView(setStatus: (text: string) => void, setCount: (cou
   let params = new URLSearchParams();
   let page: RecordingPage | undefined;
   let loaded: ListedRecording[] = [];
+  let scanned = 0;
   let loading: AbortController | undefined;
   let openFile: string | undefined;
   let stepTab: ((by: number) => void) | undefined;
@@ -92,7 +94,7 @@ export function recordingsView(setStatus: (text: string) => void, setCount: (cou
     const { indexing, total } = page;
     const count = total === null ? `${loaded.length}${page.next !== null ? '+' : ''} matching` : `${loaded.length} of ${total}`;
     const index = indexing.done < indexing.total ? ` · reading recordings ${indexing.done}/${indexing.total}` : '';
-    setStatus(`${count} recordings${page.scanned !== undefined ? ` · searched ${page.scanned} files` : ''}${index}`);
+    setStatus(`${count} recordings${page.scanned !== undefined ? ` · searched ${scanned} files` : ''}${index}`);
   }
 
   let generation = 0;
@@ -105,11 +107,14 @@ export function recordingsView(setStatus: (text: string) => void, setCount: (cou
       const result = await api.recordings({ ...filterParams(params), cursor, limit: PAGE }, controller.signal);
       if (controller.signal.aborted) return;
       page = result;
+      // A text search reads the files a page at a time: count what all of its pages read.
+      scanned = (reset ? 0 : scanned) + (result.scanned ?? 0);
+      const empty = reset || loaded.length === 0;
       loaded = reset ? result.rows : [...loaded, ...result.rows];
       const rows = result.rows.map((row) => ({ id: row.file, element: recordingRow(row) }));
-      if (reset) list.set(rows);
+      if (empty) list.set(rows);
       else list.add(rows);
-      if (reset && rows.length === 0) list.set([{ element: h('div', { class: 'empty' }, 'No recording matches these filters') }]);
+      if (loaded.length === 0) list.set([{ element: h('div', { class: 'empty' }, result.next !== null ? 'No match yet: searching on…' : 'No recording matches these filters') }]);
       list.mark(openFile);
       setOptions(inputs.endpoint, 'All endpoints', result.facets.endpoints, params.get('endpoint') ?? '');
       setOptions(inputs.model, 'All models', result.facets.models, params.get('model') ?? '');

@@ -13,6 +13,8 @@ export interface RowSource {
   progress(): { done: number; total: number };
 }
 
+/** "item 9" before "item 10". */
+const naturally = new Intl.Collator('en', { numeric: true });
 const sorted = new WeakMap<RecordingCatalogue, { version: number; rows: CatalogueEntry[] }>();
 
 export function recordingRows(catalogue: RecordingCatalogue): RowSource {
@@ -20,7 +22,7 @@ export function recordingRows(catalogue: RecordingCatalogue): RowSource {
     rows() {
       let cached = sorted.get(catalogue);
       if (!cached || cached.version !== catalogue.version) {
-        const rows = [...catalogue.entries()].sort((a, b) => (a.testId ?? '').localeCompare(b.testId ?? '') || a.file.localeCompare(b.file));
+        const rows = [...catalogue.entries()].sort((a, b) => naturally.compare(a.testId ?? '', b.testId ?? '') || a.occurrence - b.occurrence || naturally.compare(a.file, b.file));
         sorted.set(catalogue, (cached = { version: catalogue.version, rows }));
       }
       return cached.rows;
