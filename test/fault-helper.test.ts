@@ -4,7 +4,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningServer } from '../src/index.js';
 import { injectFaults, URL_VARIABLE } from '../src/vitest/index.js';
-import { currentTestId } from '../src/vitest/current-test.js';
+import { currentRun, currentTestId } from '../src/vitest/current-test.js';
 import { json, removeDir, serve, tempDir } from './support/harness.js';
 
 let server: RunningServer;
@@ -23,7 +23,8 @@ afterAll(async () => {
   await removeDir(dir);
 });
 
-const models = (testId: string) => fetch(`${server.url}/v1/models`, { headers: { 'x-test-id': testId } });
+// As the helper's setup sends them: the test id and this worker's run.
+const models = (testId: string, run = currentRun) => fetch(`${server.url}/v1/models`, { headers: { 'x-test-id': testId, 'x-llm-replay-run': run } });
 let firstTestId = '';
 
 describe('injectFaults', () => {
@@ -35,6 +36,8 @@ describe('injectFaults', () => {
     expect((await models(firstTestId)).status).toBe(500);
     expect((await models(firstTestId)).status).toBe(404);
     expect((await models('another.test.ts::test')).status).toBe(404);
+    // The same test in another run sharing the server (a CI matrix) is not faulted.
+    expect((await models(firstTestId, 'another-run')).status).toBe(404);
   });
 
   it('cleared them when that test finished; the injections stay listed', async () => {

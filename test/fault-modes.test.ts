@@ -9,6 +9,7 @@ import { startServer, type RunningServer } from '../src/index.js';
 import { FAULT_HEADER } from '../src/request/control-headers.js';
 import { startCli } from './support/cli-process.js';
 import { FakeUpstream } from './support/fake-upstream.js';
+import { answerText, counterUpstream } from './support/counter-upstream.js';
 import { json, listFiles, recordingsIn, workspace } from './support/harness.js';
 import { fakeOpenAi, seed } from './support/seeds.js';
 
@@ -43,6 +44,11 @@ async function outcome(response: Response): Promise<{ status: number; text: stri
 async function admin(server: RunningServer, method: string, query = '', body?: unknown): Promise<{ status: number; body: any }> {
   const response = await fetch(`${server.url}/_llm-replay/faults${query}`, { method, ...(body === undefined ? {} : { body: JSON.stringify(body) }) });
   return { status: response.status, body: await json(response) };
+}
+
+async function resetOccurrences(server: RunningServer, body: Record<string, string> = {}): Promise<void> {
+  const response = await fetch(`${server.url}/_llm-replay/occurrences/reset`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+  expect(response.status).toBe(200);
 }
 
 describe('never recorded', () => {
@@ -133,12 +139,66 @@ describe('where faults come from', () => {
       [2, 'status=429;on=2'],
       [4, 'status=500;on=4'],
     ]);
-    // Setting them again starts the count again; clearing them ends them.
+    // The count is the test's, not the rules': setting rules again goes on counting; a reset (a test's start) starts it again.
     await admin(server, 'PUT', '', { test_id: id, faults: 'status=429;on=1' });
+    expect((await chat(server, usage.request, { 'x-test-id': id })).status).toBe(404);
+    await resetOccurrences(server, { test_id: id });
     expect((await chat(server, usage.request, { 'x-test-id': id })).status).toBe(429);
     expect(await admin(server, 'DELETE', `?test_id=${encodeURIComponent(id)}`)).toEqual({ status: 200, body: { cleared: { test_id: id } } });
     expect((await chat(server, usage.request, { 'x-test-id': id })).status).toBe(404);
     expect((await admin(server, 'GET', `?test_id=${encodeURIComponent(id)}`)).body).toMatchObject({ test_id: id, in_force: [], injected: { count: 3 } });
+  });
+
+  it("on=n counts the test's requests as the recordings' occurrences do: faulted or not, and from the test's reset", async () => {
+    const fake = await upstream();
+    const server = await ws.start({ mode: 'record-if-missing', upstream: fake.url });
+    const id = 'suite.test.ts::pairs';
+    // The first send, unfaulted, records occurrence 1; the second send is the one on=2 names.
+    expect((await chat(server, usage.request, { 'x-test-id': id })).status).toBe(200);
+    expect((await chat(server, usage.request, { 'x-test-id': id, [FAULT_HEADER]: 'status=500;on=2' })).status).toBe(500);
+    // The retry (the third send) is not faulted and takes occurrence 2: the faulted one used none up.
+    expect((await chat(server, usage.request, { 'x-test-id': id, [FAULT_HEADER]: 'status=500;on=2' })).status).toBe(200);
+    expect(await recordingsIn(ws.dir)).toHaveLength(2);
+    // Server-wide rules count the same way and start again with the test (a retried or re-run test fails again).
+    await admin(server, 'PUT', '', { faults: 'status=503;on=1' });
+    await resetOccurrences(server, { test_id: id });
+    expect((await chat(server, usage.request, { 'x-test-id': id })).status).toBe(503);
+    expect((await chat(server, usage.request, { 'x-test-id': id })).status).toBe(200);
+    await resetOccurrences(server, { test_id: id });
+    expect((await chat(server, usage.request, { 'x-test-id': id })).status).toBe(503);
+    expect(fake.calls()).toBe(2);
+  });
+
+  it('a poll recorded as answers 1, 2, 3 and replayed with on=2 answers 1, a fault, 2, 3', async () => {
+    const fake = await counterUpstream().start();
+    ws.cleanup.push(() => fake.stop());
+    const id = 'suite.test.ts::poll';
+    const recorder = await ws.start({ mode: 'record', upstream: fake.url });
+    for (let i = 0; i < 3; i++) expect((await chat(recorder, usage.request, { 'x-test-id': id })).status).toBe(200);
+    await recorder.close();
+    const server = await ws.start({ mode: 'replay' });
+    const answers: string[] = [];
+    for (let i = 0; i < 4; i++) {
+      const response = await chat(server, usage.request, { 'x-test-id': id, [FAULT_HEADER]: 'status=503;on=2' });
+      answers.push(response.status === 200 ? (await json(response)).choices[0].message.content : String(response.status));
+    }
+    expect(answers).toEqual([answerText(1), '503', answerText(2), answerText(3)]);
+  });
+
+  it("a test's rules in one run leave the same test in another run alone; the listing for a test shows what applies to it", async () => {
+    const server = await ws.start({ mode: 'replay', faults: 'status=500;on=9' });
+    const id = 'suite.test.ts::shared';
+    await admin(server, 'PUT', '', { test_id: id, run: 'ci-a', faults: 'status=429' });
+    expect((await chat(server, usage.request, { 'x-test-id': id, 'x-llm-replay-run': 'ci-a' })).status).toBe(429);
+    expect((await chat(server, usage.request, { 'x-test-id': id, 'x-llm-replay-run': 'ci-b' })).status).toBe(404);
+    expect((await admin(server, 'GET', `?test_id=${encodeURIComponent(id)}&run=ci-a`)).body).toMatchObject({ test_id: id, run: 'ci-a', in_force: ['status=429'], from: 'test' });
+    expect((await admin(server, 'GET', `?test_id=${encodeURIComponent(id)}&run=ci-b`)).body).toMatchObject({ in_force: ['status=500;on=9'], from: 'server' });
+    expect((await admin(server, 'GET')).body.in_force.tests).toEqual({ [`${id} in run ci-a`]: ['status=429'] });
+    // Clearing the other run's rules leaves these in force.
+    await admin(server, 'DELETE', `?test_id=${encodeURIComponent(id)}&run=ci-b`);
+    expect((await chat(server, usage.request, { 'x-test-id': id, 'x-llm-replay-run': 'ci-a' })).status).toBe(429);
+    await admin(server, 'DELETE', `?test_id=${encodeURIComponent(id)}&run=ci-a`);
+    expect((await chat(server, usage.request, { 'x-test-id': id, 'x-llm-replay-run': 'ci-a' })).status).toBe(404);
   });
 
   it('the header wins over test rules, test rules over run rules, run rules over the server-wide ones', async () => {
@@ -190,7 +250,7 @@ describe('where faults come from', () => {
     const put = await admin(server, 'PUT', '', { test_id: 't', faults: 'stauts=429' });
     expect(put.status).toBe(400);
     expect(put.body.error.message).toContain('"stauts=429": unknown fault part');
-    expect((await admin(server, 'PUT', '', { test_id: 't', run: 'r', faults: 'reset' })).body.error.message).toContain('give test_id or run, not both');
+    expect((await admin(server, 'PUT', '', { test_id: 't', run: 7, faults: 'reset' })).body.error.message).toContain('run must be a non-empty string');
     expect((await admin(server, 'PUT', '', { test_id: 't' })).body.error.message).toContain('send {"faults"');
     expect((await admin(server, 'GET')).body.in_force.tests).toEqual({});
     await expect(startServer({ mode: 'replay', recordings: ws.dir, faults: 'rate=2;status=500' })).rejects.toThrow(/^faults: expected a fault rule such as .*, got "rate=2;status=500" \("rate=2": expected a fraction from 0 to 1/);

@@ -4,13 +4,12 @@
 // Within one place the first rule that selects the request applies.
 import type { ClientRequest } from '../request/client-request.js';
 import { FAULT_HEADER, RUN_HEADER } from '../request/control-headers.js';
-import { ArrivalCounter, type OccurrenceCounter } from './occurrences.js';
 import { selects } from './schedule.js';
 import { parseFaultRule, type FaultRule } from './spec.js';
 
 export type FaultSource = 'header' | 'test' | 'run' | 'server';
 
-/** Where admin rules apply: one test id, one run, or (neither) the whole server. */
+/** Where admin rules apply: one test id (in one run, when both are given), one run, or (neither) the whole server. */
 export interface FaultScope {
   testId?: string;
   run?: string;
@@ -64,10 +63,7 @@ export class FaultRegistry {
   /** Aborted when the server closes: pending delays and stalls end at once. */
   private readonly closing = new AbortController();
 
-  constructor(
-    configured: FaultRule[],
-    readonly occurrences: OccurrenceCounter = new ArrivalCounter(),
-  ) {
+  constructor(configured: FaultRule[]) {
     this.server = configured;
   }
 
@@ -85,23 +81,16 @@ export class FaultRegistry {
   }
 
   /**
-   * Counts the request's occurrence and returns the fault that hits it, if any.
-   * A malformed header throws FaultSpecError.
+   * The fault that hits the request, if any; `occurrence` is the how-manieth time its
+   * test sent it (counted by the server with the recordings' occurrences, reset with
+   * them). A malformed header throws FaultSpecError.
    */
-  choose(client: ClientRequest, key: string): ChosenFault | undefined {
+  choose(client: ClientRequest, key: string, occurrence: number): ChosenFault | undefined {
     const { headers, testId, path } = client;
     const header = single(headers[FAULT_HEADER]);
-    // Parsed first: a request refused for its header is no occurrence.
     const own = header === undefined ? undefined : [parseFaultRule(header)];
     const run = single(headers[RUN_HEADER]) ?? null;
-    const occurrence = this.occurrences.next(run ?? '', testId, key);
-    const sources: Array<[FaultSource, FaultRule[] | undefined]> = [
-      ['header', own],
-      ['test', testId === null ? undefined : this.tests.get(testId)],
-      ['run', run === null ? undefined : this.runs.get(run)],
-      ['server', this.server],
-    ];
-    for (const [source, rules] of sources) {
+    for (const [source, rules] of this.sources(testId, run, own)) {
       if (!rules || rules.length === 0) continue;
       const model = modelOf(client);
       const index = rules.findIndex((rule, i) => selects(rule.when, { testId, path, model, key, occurrence, rule: i }));
@@ -112,21 +101,35 @@ export class FaultRegistry {
     return undefined;
   }
 
-  /** Replaces the rules of a scope; a test's or run's occurrence counts start again. */
+  /**
+   * The places whose rules may apply, most specific first: the header's, the test's in
+   * this run, the test's in any run, the run's, the server's.
+   */
+  private sources(testId: string | null, run: string | null, own?: FaultRule[]): Array<[FaultSource, FaultRule[] | undefined]> {
+    return [
+      ['header', own],
+      ['test', testId === null ? undefined : ((run === null ? undefined : this.tests.get(testScope(testId, run))) ?? this.tests.get(testScope(testId)))],
+      ['run', run === null ? undefined : this.runs.get(run)],
+      ['server', this.server],
+    ];
+  }
+
+  /** The rules that decide for a test's requests (in one run, if given): the first place that has any. */
+  applying(testId: string, run?: string): { source: FaultSource; rules: string[] } | undefined {
+    for (const [source, rules] of this.sources(testId, run ?? null)) if (rules && rules.length > 0) return { source, rules: rules.map((rule) => rule.text) };
+    return undefined;
+  }
+
+  /** Replaces the rules of a scope: a test (in one run, or in any), a run, or the server. */
   set(scope: FaultScope, rules: FaultRule[]): void {
-    if (scope.testId !== undefined) {
-      this.tests.set(scope.testId, rules);
-      this.occurrences.reset(scope.testId);
-    } else if (scope.run !== undefined) {
-      this.runs.set(scope.run, rules);
-    } else {
-      this.server = rules;
-    }
+    if (scope.testId !== undefined) this.tests.set(testScope(scope.testId, scope.run), rules);
+    else if (scope.run !== undefined) this.runs.set(scope.run, rules);
+    else this.server = rules;
   }
 
   /** Removes the rules of a scope; with no scope, every rule, the server-wide ones too. */
   clear(scope: FaultScope): void {
-    if (scope.testId !== undefined) this.tests.delete(scope.testId);
+    if (scope.testId !== undefined) this.tests.delete(testScope(scope.testId, scope.run));
     else if (scope.run !== undefined) this.runs.delete(scope.run);
     else {
       this.tests.clear();
@@ -153,7 +156,7 @@ export class FaultRegistry {
     return {
       server: texts(this.server),
       runs: Object.fromEntries([...this.runs].map(([run, rules]) => [run, texts(rules)])),
-      tests: Object.fromEntries([...this.tests].map(([id, rules]) => [id, texts(rules)])),
+      tests: Object.fromEntries([...this.tests].map(([scope, rules]) => [scope.replace('\n', ' in run '), texts(rules)])),
     };
   }
 
@@ -164,7 +167,9 @@ export class FaultRegistry {
     return { total: this.total, tests };
   }
 
-  rulesFor(testId: string): string[] {
-    return (this.tests.get(testId) ?? []).map((rule) => rule.text);
-  }
+}
+
+/** A test's rules: for one run ("<test id>\n<run>"), or for the test in any run. */
+function testScope(testId: string, run?: string): string {
+  return run === undefined ? testId : `${testId}\n${run}`;
 }

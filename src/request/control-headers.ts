@@ -10,5 +10,8 @@ export const FAULT_HEADER = 'x-llm-replay-fault';
 /** The admin token, for the admin endpoints (Authorization: Bearer works too). */
 export const ADMIN_TOKEN_HEADER = 'x-llm-replay-token';
 
+/** Where the admin endpoints and the inspector page live: never forwarded, never recorded. */
+export const ADMIN_PREFIX = '/_llm-replay';
+
 /** Every control header, lower-case: stripped before a request goes upstream. */
 export const CONTROL_HEADERS: readonly string[] = [TEST_ID_HEADER, RUN_HEADER, FAULT_HEADER, ADMIN_TOKEN_HEADER];

@@ -1,7 +1,7 @@
 // Admin routes for fault injection, registered inside the admin plugin:
-//   GET    /faults[?test_id=]          the rules in force and the faults injected
-//   PUT    /faults {"faults", "test_id"?, "run"?}   set the rules of a test, a run, or the server
-//   DELETE /faults[?test_id=|?run=]    clear them (no scope: every rule, server-wide too)
+//   GET    /faults[?test_id=[&run=]]   the rules in force (for a test: those that apply to it) and the faults injected
+//   PUT    /faults {"faults", "test_id"?, "run"?}   set the rules of a test (in one run, with both), a run, or the server
+//   DELETE /faults[?test_id=][&run=]   clear them (no scope: every rule, server-wide too)
 import type { FastifyPluginAsync, FastifyReply } from 'fastify';
 import { FaultSpecError, parseFaultRules } from '../faults/spec.js';
 import type { FaultScope } from '../faults/registry.js';
@@ -16,27 +16,29 @@ function badRequest(reply: FastifyReply, message: string, param: string | null =
   return reply.code(400).send(errorBody(`llm-replay: ${message}`, 'invalid_request_error', 'llm_replay_bad_fault', param));
 }
 
-/** The scope named by test_id or run (at most one); a string, or an error message. */
+/** The scope named by test_id and/or run (a test in one run when both); an error message when one is not a string. */
 function scopeOf(source: Record<string, unknown>): FaultScope | string {
   const { test_id: testId, run } = source;
-  if (testId !== undefined && run !== undefined) return 'give test_id or run, not both';
-  if (testId !== undefined) return typeof testId === 'string' && testId !== '' ? { testId } : 'test_id must be a non-empty string';
-  if (run !== undefined) return typeof run === 'string' && run !== '' ? { run } : 'run must be a non-empty string';
-  return {};
+  if (testId !== undefined && (typeof testId !== 'string' || testId === '')) return 'test_id must be a non-empty string';
+  if (run !== undefined && (typeof run !== 'string' || run === '')) return 'run must be a non-empty string';
+  return { ...(testId !== undefined ? { testId: testId as string } : {}), ...(run !== undefined ? { run: run as string } : {}) };
 }
 
 function describeScope(scope: FaultScope): Record<string, string> {
-  return scope.testId !== undefined ? { test_id: scope.testId } : scope.run !== undefined ? { run: scope.run } : { server: 'all requests' };
+  if (scope.testId === undefined && scope.run === undefined) return { server: 'all requests' };
+  return { ...(scope.testId !== undefined ? { test_id: scope.testId } : {}), ...(scope.run !== undefined ? { run: scope.run } : {}) };
 }
 
 export const faultsAdmin: FastifyPluginAsync = async (app) => {
   const { faults } = app.llmReplay;
 
   app.get<{ Querystring: ScopeQuery }>('/faults', async (request) => {
-    const testId = request.query.test_id;
+    const { test_id: testId, run } = request.query;
     if (testId === undefined) return { in_force: faults.inForce(), injected: faults.injections() };
     const injected = faults.injections(testId).tests[testId] ?? { count: 0, recent: [] };
-    return { test_id: testId, in_force: faults.rulesFor(testId), injected };
+    // What decides for this test's requests: its own rules, else its run's, else the server's (a request's header aside).
+    const applying = faults.applying(testId, run);
+    return { test_id: testId, ...(run !== undefined ? { run } : {}), in_force: applying?.rules ?? [], from: applying?.source ?? null, injected };
   });
 
   app.put<{ Body: Buffer }>('/faults', async (request, reply) => {
@@ -47,7 +49,7 @@ export const faultsAdmin: FastifyPluginAsync = async (app) => {
       body = undefined;
     }
     if (typeof body !== 'object' || body === null || Array.isArray(body) || !('faults' in body)) {
-      return badRequest(reply, 'send {"faults": "status=429;on=1"} (a string or a list), with "test_id" or "run" to limit them to one test or run', 'faults');
+      return badRequest(reply, 'send {"faults": "status=429;on=1"} (a string or a list), with "test_id" and/or "run" to limit them to one test or run', 'faults');
     }
     const scope = scopeOf(body as Record<string, unknown>);
     if (typeof scope === 'string') return badRequest(reply, scope);

@@ -16,8 +16,9 @@ import { faultsAdmin } from './admin-faults.js';
 import { inspectorPlugin } from './inspector/index.js';
 import { occurrencesAdmin } from './admin-occurrences.js';
 import { requireAdminToken, type AdminAccess } from './admin-access.js';
+import { ADMIN_PREFIX } from '../request/control-headers.js';
 
-export const ADMIN_PREFIX = '/_llm-replay';
+export { ADMIN_PREFIX };
 
 /** Files of recordings this run neither answered from nor wrote. */
 export function unusedFiles(state: ProxyState): string[] {

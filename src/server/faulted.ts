@@ -24,6 +24,8 @@ export interface FaultedRequest {
   key: RequestKey;
   /** The occurrence whose recording a fault is applied to. */
   occurrence: number;
+  /** The how-manieth time the test sent this request: what a rule's on= counts. */
+  arrival: number;
   startedAt: number;
   /** What to forward in record and live modes. */
   exchange: () => Exchange;
@@ -39,7 +41,7 @@ export function answerIfFaulted(state: ProxyState, request: FastifyRequest, repl
   const { client, key } = faulted;
   let chosen: ChosenFault | undefined;
   try {
-    chosen = state.faults.choose(client, key.key);
+    chosen = state.faults.choose(client, key.key, faulted.arrival);
   } catch (error) {
     if (!(error instanceof FaultSpecError)) throw error;
     const message = `llm-replay: the ${FAULT_HEADER} header is not valid: ${error.message}`;

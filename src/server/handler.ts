@@ -202,6 +202,7 @@ export function createHandler(state: ProxyState) {
         key,
         // The recording a fault is applied to: the one this occurrence would get.
         occurrence: (entry && answeringOccurrence(entry, taken.occurrence)?.occurrence) ?? taken.occurrence,
+        arrival: taken.arrival,
         startedAt,
         exchange: () =>
           config.mode === 'live' ? { client, upstreamUrl: upstreamUrlFor(config, client), startedAt } : withRealIds(state, { client, key, upstreamUrl: upstreamUrlFor(config, client), startedAt }, key, taken.occurrence),

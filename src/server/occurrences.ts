@@ -4,15 +4,18 @@
 // counts start again when it is reset (the vitest helper does it at each test's
 // start, other runners call the reset endpoint) and when the server starts. An
 // exchange that is not written gives its position back, so the retry that succeeds
-// takes it.
+// takes it. Every arrival is counted too, given back or not: the n in a fault's
+// "on=n" (the n-th time the test sent the request), in the same scope, reset with it.
 import type { IndexEntry } from '../recordings/store.js';
 
 /** Positions taken for one request in one test: the next new one, and any given back. */
 class Positions {
   private next = 1;
   private returned: number[] = [];
+  arrivals = 0;
 
   take(): number {
+    this.arrivals++;
     if (this.returned.length > 0) return this.returned.shift() as number;
     return this.next++;
   }
@@ -39,6 +42,8 @@ export interface Position {
   testId: string | null;
   key: string;
   occurrence: number;
+  /** How many times the test has sent this request, this one included (1-based): a faulted or unwritten one too. */
+  arrival: number;
   /** For an exchange that was not written: the next identical request takes this occurrence. */
   giveBack(): void;
 }
@@ -65,7 +70,7 @@ export class OccurrenceCounts {
     const counter = positions;
     const occurrence = counter.take();
     // Given back to the counter it came from: after a reset it no longer matters.
-    return { run, testId, key, occurrence, giveBack: () => counter.giveBack(occurrence) };
+    return { run, testId, key, occurrence, arrival: counter.arrivals, giveBack: () => counter.giveBack(occurrence) };
   }
 
   /**

@@ -3,19 +3,16 @@
 // occurrence counts again (a retried test replays from its first answer); and a test
 // whose requests missed a recording fails with the miss's diagnostic, even when the
 // code under test swallowed the error.
-import { randomUUID } from 'node:crypto';
 import { afterEach, beforeEach } from 'vitest';
-import { RUN_HEADER, TEST_ID_HEADER } from '../request/control-headers.js';
-import { currentTestId } from './current-test.js';
-import { adminHeaders, RUN_VARIABLE, URL_VARIABLE } from './test-id.js';
+import { ADMIN_PREFIX, RUN_HEADER, TEST_ID_HEADER } from '../request/control-headers.js';
+import { currentRun as run, currentTestId } from './current-test.js';
+import { adminHeaders, URL_VARIABLE } from './test-id.js';
 
 const base = process.env[URL_VARIABLE];
-// The global setup names the run; without it (a server started elsewhere) each worker is a run of its own.
-const run = process.env[RUN_VARIABLE] || `vitest-${randomUUID()}`;
 
 if (base) {
   const original = globalThis.fetch;
-  const admin = (path: string, init: RequestInit = {}) => original(`${base}/_llm-replay${path}`, { ...init, headers: { ...adminHeaders(), ...(init.headers as Record<string, string>) } });
+  const admin = (path: string, init: RequestInit = {}) => original(`${base}${ADMIN_PREFIX}${path}`, { ...init, headers: { ...adminHeaders(), ...(init.headers as Record<string, string>) } });
 
   globalThis.fetch = function fetchWithTestId(input: Parameters<typeof fetch>[0], init?: Parameters<typeof fetch>[1]) {
     const url = typeof input === 'string' ? input : input instanceof URL ? input.href : input.url;

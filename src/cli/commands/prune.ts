@@ -5,6 +5,7 @@
 import { readdir, readFile, realpath, stat, unlink } from 'node:fs/promises';
 import path from 'node:path';
 import { LlmReplayError } from '../../errors.js';
+import { ADMIN_PREFIX } from '../../request/control-headers.js';
 import { RecordingStore } from '../../recordings/store.js';
 import type { UsageFile } from '../../server/usage.js';
 
@@ -67,7 +68,7 @@ export async function loadUsage(sources: string[], servers: string[], dir: strin
   }
   for (const server of servers) {
     const token = process.env['LLM_REPLAY_ADMIN_TOKEN'];
-    const response = await fetch(`${server.replace(/\/$/, '')}/_llm-replay/usage`, token ? { headers: { authorization: `Bearer ${token}` } } : {}).catch((error: Error) => {
+    const response = await fetch(`${server.replace(/\/$/, '')}${ADMIN_PREFIX}/usage`, token ? { headers: { authorization: `Bearer ${token}` } } : {}).catch((error: Error) => {
       throw new LlmReplayError(`cannot reach ${server}: ${error.message}`);
     });
     if (!response.ok) throw new LlmReplayError(`${server} answered ${response.status} for its usage`);

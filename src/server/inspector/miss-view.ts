@@ -5,6 +5,7 @@ import path from 'node:path';
 import { toPlainJson } from '../../json/lossless.js';
 import { bodyDifferences } from '../../json/diff.js';
 import { sideBySide } from '../../json/side-by-side.js';
+import { ADMIN_PREFIX } from '../../request/control-headers.js';
 import type { ProxyState } from '../state.js';
 import type { JournalDetail } from './contract.js';
 
@@ -32,7 +33,7 @@ export function recordCommands(state: ProxyState, testId: string | null): Array<
   }
   commands.push({
     label: 'Or switch this server to record what is missing, then run the test again',
-    command: `curl -X PUT ${state.url}/_llm-replay/mode -H 'content-type: application/json' -d '{"mode": "record-if-missing"}'`,
+    command: `curl -X PUT ${state.url}${ADMIN_PREFIX}/mode -H 'content-type: application/json' -d '{"mode": "record-if-missing"}'`,
   });
   const relative = path.relative(process.cwd(), state.config.recordingsDir);
   const dir = relative === '' ? '.' : relative.startsWith('..') ? state.config.recordingsDir : relative;
