@@ -145,11 +145,31 @@ describe("a test's misses", () => {
       for (let i = next++; i < 1001; i = next++) expect(await miss(i, 'noisy.test.ts::floods')).toBe(404);
     }));
     expect(await miss(5000, 'quiet.test.ts::misses once')).toBe(404);
-    const quiet = await json(await fetch(`${server.url}/_llm-replay/misses?test_id=${encodeURIComponent('quiet.test.ts::misses once')}`));
-    expect(quiet).toEqual({ count: 1, misses: [] });
-    const noisy = await json(await fetch(`${server.url}/_llm-replay/misses?test_id=${encodeURIComponent('noisy.test.ts::floods')}`));
+    const misses = async (query: Record<string, string>) => json(await fetch(`${server.url}/_llm-replay/misses?${new URLSearchParams(query)}`));
+    const quiet = await misses({ test_id: 'quiet.test.ts::misses once' });
+    // Past the server's first 1,000 the test's own diagnostic is still there.
+    expect(quiet.count).toBe(1);
+    expect(quiet.misses.map((m: { testId: string }) => m.testId)).toEqual(['quiet.test.ts::misses once']);
+    const noisy = await misses({ test_id: 'noisy.test.ts::floods' });
     expect(noisy.count).toBe(1001);
-    expect(noisy.misses).toHaveLength(1000);
+    expect(noisy.misses).toHaveLength(20);
+    expect((await misses({})).misses).toHaveLength(1000);
+  });
+
+  it('are counted per run and from the test\'s start, so a rerun or another run sharing the server is not failed by old misses', async () => {
+    const server = await ws.start({ mode: 'replay' });
+    const send = (run: string) => fetch(`${server.url}/v1/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-test-id': 't.test.ts::t', 'x-llm-replay-run': run }, body: JSON.stringify(chatBody(1, 5)) });
+    const count = async (run: string) => (await json(await fetch(`${server.url}/_llm-replay/misses?test_id=t.test.ts::t&run=${run}`))).count;
+    expect((await send('run1')).status).toBe(404);
+    expect(await count('run1')).toBe(1);
+    expect(await count('run2')).toBe(0);
+    const reset = await fetch(`${server.url}/_llm-replay/occurrences/reset`, { method: 'POST', body: JSON.stringify({ test_id: 't.test.ts::t', run: 'run1' }) });
+    expect(reset.status).toBe(200);
+    expect(await count('run1')).toBe(0);
+    // Without a run, the test's misses in every run.
+    await send('run1');
+    await send('run2');
+    expect((await json(await fetch(`${server.url}/_llm-replay/misses?test_id=t.test.ts::t`))).count).toBe(2);
   });
 });
 

@@ -1,6 +1,6 @@
 // POST /_llm-replay/occurrences/reset {"test_id"?, "run"?}: the occurrence counts of a
 // test (and/or of a run, or all) start again, so the test's next request is its first
-// occurrence. The vitest helper calls it at each test's start; other runners call it
+// occurrence, and so do its miss counts (GET /misses?test_id=&run=). The vitest helper calls it at each test's start; other runners call it
 // from a per-test fixture. Registered inside the admin plugin, so its rules apply.
 import type { FastifyPluginAsync } from 'fastify';
 import { errorBody } from '../wire/error-body.js';
@@ -29,7 +29,7 @@ function filterOf(body: Buffer | undefined): ResetFilter | string {
 }
 
 export const occurrencesAdmin: FastifyPluginAsync = async (app) => {
-  const { occurrences } = app.llmReplay;
+  const { occurrences, usage } = app.llmReplay;
   app.post<{ Body: Buffer }>('/occurrences/reset', async (request, reply) => {
     const filter = filterOf(request.body);
     if (typeof filter === 'string') {
@@ -37,6 +37,8 @@ export const occurrencesAdmin: FastifyPluginAsync = async (app) => {
         .code(400)
         .send(errorBody(`llm-replay: ${filter}; send {"test_id": "...", "run": "..."} (either or both, or nothing to reset every count)`, 'invalid_request_error', 'llm_replay_bad_reset'));
     }
+    // The test starts again: its misses, which the vitest helper checks after it, count from here too.
+    usage.resetMisses(filter);
     return { reset: occurrences.reset(filter) };
   });
 };

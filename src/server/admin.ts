@@ -50,9 +50,9 @@ export const adminPlugin: FastifyPluginAsync<{ access: AdminAccess }> = async (a
     endpoints: Object.fromEntries(usage.endpoints),
   }));
 
-  app.get<{ Querystring: { test_id?: string } }>('/misses', async (request) => {
-    const testId = request.query.test_id;
-    return usage.missesOf(testId);
+  app.get<{ Querystring: { test_id?: string; run?: string } }>('/misses', async (request) => {
+    const { test_id: testId, run } = request.query;
+    return usage.missesOf(testId, run);
   });
 
   app.get('/unused', async () => ({ unused: unusedFiles(state) }));

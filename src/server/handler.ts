@@ -75,7 +75,7 @@ async function replayMiss(state: ProxyState, reply: FastifyReply, client: Client
   const body = client.body.kind === 'json' ? { body: client.body.value, bodyBytes: client.body.bytes.length } : {};
   const entry = state.journal.add({ kind: 'miss', method: client.method, path: client.path, testId: client.testId, key: key.key, startedAt, status: 404, miss: report, ...body });
   report.message += `\nSee it in the inspector: ${missLink(state.url, entry.seq)}`;
-  state.usage.miss(report, key.endpoint);
+  state.usage.miss(report, key.endpoint, client.run);
   state.log.warn({ key: key.key, method: key.method, endpoint: client.path, testId: client.testId }, report.message);
   // 404: the official SDKs retry 408, 409, 429 and 5xx, never a 404.
   return reply.code(404).send(errorBody(report.message, 'llm_replay_miss', 'llm_replay_recording_not_found'));

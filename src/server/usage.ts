@@ -48,13 +48,24 @@ export interface UsageFile {
 }
 
 const MAX_MISSES = 1000;
+/** Diagnostics kept per test and run; the count goes on without limit. */
+const REPORTS_PER_TEST = 20;
+
+/** Misses of one test in one run since that test last started. */
+interface TestMisses {
+  count: number;
+  reports: MissReport[];
+}
+
+const scopeOf = (run: string, testId: string | null) => `${run}\n${testId ?? ''}`;
 
 export class Usage {
   readonly startedAt = new Date();
   readonly hits = new Map<string, number>();
   readonly recorded = new Set<string>();
   readonly misses: MissReport[] = [];
-  private readonly missCounts = new Map<string | null, number>();
+  /** Per run and test id, since the test's last reset (its start): what the vitest guarantee reads. */
+  private readonly testMisses = new Map<string, TestMisses>();
   readonly repeats: Repeat[] = [];
   readonly endpoints = new Map<string, EndpointStats>();
 
@@ -75,19 +86,46 @@ export class Usage {
     this.stats(endpoint).repeated++;
   }
 
-  miss(report: MissReport, endpoint: string): void {
+  miss(report: MissReport, endpoint: string, run: string): void {
     if (this.misses.length < MAX_MISSES) this.misses.push(report);
-    this.missCounts.set(report.testId, (this.missCounts.get(report.testId) ?? 0) + 1);
+    const scope = scopeOf(run, report.testId);
+    let test = this.testMisses.get(scope);
+    if (!test) this.testMisses.set(scope, (test = { count: 0, reports: [] }));
+    test.count++;
+    if (test.reports.length < REPORTS_PER_TEST) test.reports.push(report);
     this.stats(endpoint).misses++;
   }
 
   /**
-   * A test's misses (every test's without a test id): how many, which never stops
-   * counting, and the diagnostics of those among the first MAX_MISSES of the run.
+   * Misses: all of this server's (the first MAX_MISSES with their diagnostics), or one
+   * test's since it last started, in one run or in every run: how many, never capped,
+   * and the diagnostics of the first REPORTS_PER_TEST.
    */
-  missesOf(testId?: string | null): { count: number; misses: MissReport[] } {
+  missesOf(testId?: string | null, run?: string): { count: number; misses: MissReport[] } {
     if (testId === undefined) return { count: this.totals().misses, misses: this.misses };
-    return { count: this.missCounts.get(testId) ?? 0, misses: this.misses.filter((miss) => miss.testId === testId) };
+    if (run !== undefined) {
+      const test = this.testMisses.get(scopeOf(run, testId));
+      return { count: test?.count ?? 0, misses: test?.reports ?? [] };
+    }
+    let count = 0;
+    const misses: MissReport[] = [];
+    const suffix = `\n${testId ?? ''}`;
+    for (const [scope, test] of this.testMisses) {
+      if (!scope.endsWith(suffix) || scope.indexOf('\n') !== scope.length - suffix.length) continue;
+      count += test.count;
+      misses.push(...test.reports);
+    }
+    return { count, misses };
+  }
+
+  /** A test (and/or run) starts again: its misses count from zero, as its occurrences do. */
+  resetMisses(filter: { run?: string; testId?: string | null }): void {
+    for (const scope of [...this.testMisses.keys()]) {
+      const at = scope.indexOf('\n');
+      if (filter.run !== undefined && scope.slice(0, at) !== filter.run) continue;
+      if (filter.testId !== undefined && scope.slice(at + 1) !== (filter.testId ?? '')) continue;
+      this.testMisses.delete(scope);
+    }
   }
 
   record(id: string, endpoint: string): void {

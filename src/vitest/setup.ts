@@ -34,11 +34,12 @@ if (base) {
   afterEach(async () => {
     const testId = currentTestId();
     if (!testId) return;
-    const response = await admin(`/misses?test_id=${encodeURIComponent(testId)}`);
+    const response = await admin(`/misses?${new URLSearchParams({ test_id: testId, run })}`);
     if (!response.ok) throw new Error(`llm-replay: reading this test's misses failed: ${response.status} ${await response.text()}`);
     const { count, misses } = (await response.json()) as { count: number; misses: Array<{ message: string }> };
     if (count === 0) return;
-    const shown = misses.length > 0 ? misses.map((m) => m.message).join('\n\n') : "(their diagnostics came after the run's first 1,000 misses: see the server's log)";
+    const more = count > misses.length ? `\n\n(and ${count - misses.length} more: see the server's log)` : '';
+    const shown = misses.map((m) => m.message).join('\n\n') + more;
     throw new Error(`llm-replay: this test made ${count} request(s) with no recording:\n\n${shown}`);
   });
 }
