@@ -140,6 +140,36 @@ it('credential values the upstream echoes back are scrubbed from what is written
   expect(written).toContain('your key is [redacted]');
 });
 
+it('an echoed key is scrubbed from answers kept as base64 too (text, XML, binary), and verify reads inside them', async () => {
+  const key = 'sk-proj-InPlainText0123456789abcdefghij';
+  upstream.on('POST', '/v1/echo-text', (request, res) => {
+    res.writeHead(401, { 'content-type': 'text/plain' });
+    res.end(`bad key ${String(request.headers['authorization']).slice(7)}\n`);
+  });
+  upstream.on('POST', '/v1/echo-xml', (request, res) => {
+    res.writeHead(403, { 'content-type': 'application/xml' });
+    res.end(`<Error><Code>SignatureDoesNotMatch</Code><AWSAccessKeyId>${String(request.headers['authorization']).slice(7)}</AWSAccessKeyId></Error>`);
+  });
+  const server = await serve({ mode: 'record', recordings: dir, upstream: upstream.url });
+  const headers = { 'content-type': 'application/json', authorization: `Bearer ${key}` };
+  for (const endpoint of ['/v1/echo-text', '/v1/echo-xml']) {
+    const answer = await fetch(`${server.url}${endpoint}`, { method: 'POST', headers, body: '{"model": "gpt-4o"}' });
+    expect(await answer.text()).toContain(key);
+  }
+  await server.close();
+  const files = await listFiles(dir);
+  expect(files).toHaveLength(2);
+  for (const file of files) {
+    const recording = JSON.parse(await readFile(path.join(dir, file), 'utf8'));
+    expect(recording.response.body_encoding).toBe('base64');
+    const body = Buffer.from(recording.response.body, 'base64').toString('utf8');
+    expect(body).not.toContain(key);
+    expect(body).toContain('[redacted]');
+  }
+  // A file written by something else with a key inside a base64 body is found.
+  expect(findCredentials({ response: { body: Buffer.from(`echo ${key}`).toString('base64'), body_encoding: 'base64' } })).toEqual(['OpenAI API key']);
+});
+
 it('verify finds the common key shapes, wherever they sit in a recording', () => {
   const cases: Array<[string, unknown]> = [
     ['OpenAI API key', { text: 'key sk-proj-Zq8uR4pN2vX7wL1kT9sB3mY6cJ5hG0dF here' }],

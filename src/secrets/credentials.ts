@@ -27,10 +27,13 @@ function scan(value: unknown, found: Set<string>): void {
   if (typeof value === 'string') return scanString(value, found);
   if (Array.isArray(value)) return value.forEach((item) => scan(item, found));
   if (value === null || typeof value !== 'object') return;
+  const base64 = (value as Record<string, unknown>)['body_encoding'] === 'base64';
   for (const [name, item] of Object.entries(value)) {
     if (isCredentialHeader(name) && typeof item === 'string' && item !== '') found.add('credential header');
     scanString(name, found);
-    scan(item, found);
+    // A body kept as base64 is read as the text it may be (latin1: every byte one character).
+    if (base64 && name === 'body' && typeof item === 'string') scanString(Buffer.from(item, 'base64').toString('latin1'), found);
+    else scan(item, found);
   }
 }
 

@@ -71,7 +71,31 @@ export function requestSecrets(headers: Record<string, string | string[] | undef
   return [...found].filter((secret) => secret.length >= MIN_SECRET_LENGTH).sort((a, b) => b.length - a.length);
 }
 
-/** `value` with every secret in its strings replaced by [redacted]; parts without one are returned as they are. */
+/** A body kept as base64 (not JSON, not text the recording could hold): the secrets scrubbed from its bytes. */
+function scrubBase64(body: string, secrets: readonly string[]): string {
+  let bytes = Buffer.from(body, 'base64');
+  let changed = false;
+  for (const secret of secrets) {
+    const needle = Buffer.from(secret, 'utf8');
+    if (bytes.indexOf(needle) < 0) continue;
+    const parts: Buffer[] = [];
+    let from = 0;
+    for (let at = bytes.indexOf(needle); at >= 0; at = bytes.indexOf(needle, from)) {
+      parts.push(bytes.subarray(from, at), Buffer.from(REDACTED));
+      from = at + needle.length;
+    }
+    parts.push(bytes.subarray(from));
+    bytes = Buffer.concat(parts);
+    changed = true;
+  }
+  return changed ? bytes.toString('base64') : body;
+}
+
+/**
+ * `value` with every secret in its strings replaced by [redacted], and in the bytes of
+ * bodies kept as base64 (an object with `body_encoding: "base64"`: a text or binary
+ * answer can echo a key too); parts without one are returned as they are.
+ */
 export function scrubSecrets<T>(value: T, secrets: readonly string[]): T {
   if (secrets.length === 0) return value;
   if (typeof value === 'string') {
@@ -89,8 +113,9 @@ export function scrubSecrets<T>(value: T, secrets: readonly string[]): T {
   }
   if (value !== null && typeof value === 'object' && Object.getPrototypeOf(value) === Object.prototype) {
     let copy: Record<string, unknown> | undefined;
+    const base64 = (value as Record<string, unknown>)['body_encoding'] === 'base64';
     for (const [name, item] of Object.entries(value)) {
-      const scrubbed = scrubSecrets(item, secrets);
+      const scrubbed = base64 && name === 'body' && typeof item === 'string' ? scrubBase64(item, secrets) : scrubSecrets(item, secrets);
       if (scrubbed !== item) (copy ??= { ...(value as Record<string, unknown>) })[name] = scrubbed;
     }
     return (copy ?? value) as T;
