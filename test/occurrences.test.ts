@@ -181,7 +181,7 @@ describe('occurrences', () => {
     await writeFile(path.join(ws.dir, `${key}.1.json`), '{}');
     const report = await verifyRecordings(ws.dir, 'default');
     expect(report.problems).toEqual([
-      { file: path.join(ws.dir, `${key}.1.json`), kind: 'ignored', detail: expect.stringContaining('<key>.<n>.json (n from 2)') },
+      { file: path.join(ws.dir, `${key}.1.json`), kind: 'unusable', detail: expect.stringContaining('<key>.<n>.json (n from 2)') },
       { file: second, kind: 'occurrence-mismatch', detail: 'its name says occurrence 2, the file says 5' },
     ]);
   });

@@ -81,7 +81,7 @@ describe('the recordings index', () => {
       elsewhere: expect.stringMatching(/^a link to .*, outside the recordings directory: refused$/),
       [`${beyond!.key}.json`]: expect.stringMatching(/outside the recordings directory: refused$/),
       broken: 'a broken link',
-      loop: 'a link to a folder already read',
+      loop: 'a link to a folder already read (a loop)',
     });
     expect(store.unreadFolders.map((folder) => path.relative(ws.dir, folder)).sort()).toEqual(['.store', 'node_modules']);
 
@@ -99,7 +99,30 @@ describe('the recordings index', () => {
     const report = await verifyRecordings(ws.dir, 'default');
     expect(report.ok).toBe(2);
     expect(report.problems.map((p) => `${p.kind} ${path.relative(ws.dir, p.file)}`).sort()).toEqual(
-      ['ignored .store', 'ignored node_modules', 'ignored broken', 'ignored elsewhere', 'ignored loop', `ignored ${beyond!.key}.json`].sort(),
+      ['ignored .store', 'ignored node_modules', 'unusable broken', 'unusable elsewhere', 'unusable loop', `unusable ${beyond!.key}.json`].sort(),
     );
+  });
+
+  it('reads a file once, at its real place, when a link inside the directory also leads to it: nothing unusable, --strict starts', async () => {
+    const [inReal, inOther] = await Promise.all(['in a real folder', 'in another folder'].map(recordingFile));
+    await mkdir(path.join(ws.dir, 'real'));
+    await mkdir(path.join(ws.dir, 'other'));
+    await writeFile(path.join(ws.dir, 'real', `${inReal!.key}.json`), inReal!.text);
+    await writeFile(path.join(ws.dir, 'other', `${inOther!.key}.json`), inOther!.text);
+    // Links that sort before and after their targets: the order the scan meets them in must not matter.
+    await symlink(path.join(ws.dir, 'real'), path.join(ws.dir, 'a-alias'));
+    await symlink(path.join(ws.dir, 'real'), path.join(ws.dir, 'z-alias'));
+    await symlink(path.join(ws.dir, 'other', `${inOther!.key}.json`), path.join(ws.dir, `${inOther!.key}.json`));
+    const store = await RecordingStore.open(ws.dir);
+    expect(store.size).toBe(2);
+    expect(store.skipped).toEqual([]);
+    expect(store.aliases.map((file) => path.relative(ws.dir, file)).sort()).toEqual(['a-alias', `${inOther!.key}.json`, 'z-alias'].sort());
+    const server = await startServer({ mode: 'replay', recordings: ws.dir, port: 0, strict: true, logLevel: 'silent' });
+    ws.cleanup.push(() => server.close());
+    base = server.url;
+    expect((await chat('in a real folder')).status).toBe(200);
+    expect((await chat('in another folder')).status).toBe(200);
+    const report = await verifyRecordings(ws.dir, 'default');
+    expect({ ok: report.ok, problems: report.problems }).toEqual({ ok: 2, problems: [] });
   });
 });

@@ -65,6 +65,8 @@ export class RecordingStore {
   readonly skipped: Array<{ file: string; reason: string }> = [];
   /** Folders not read (hidden ones, node_modules: nothing is written there); reported at start-up. */
   readonly unreadFolders: string[] = [];
+  /** Links to a file or folder the scan reads where it is: not read twice, and nothing is lost. */
+  readonly aliases: string[] = [];
   private realDir: string | undefined;
 
   private constructor(readonly dir: string) {}
@@ -115,10 +117,15 @@ export class RecordingStore {
         continue;
       }
       const full = path.join(dir, name);
-      const kind = item.isSymbolicLink() ? await this.followLink(full) : item.isDirectory() ? 'folder' : item.isFile() ? 'file' : undefined;
+      const link = item.isSymbolicLink();
+      const kind = link ? await this.followLink(full) : item.isDirectory() ? 'folder' : item.isFile() ? 'file' : undefined;
+      if (kind === 'alias') {
+        this.aliases.push(full);
+        continue;
+      }
       if (kind === 'folder') {
         if (isUnreadFolder(name)) this.unreadFolders.push(full);
-        else if (visited.has(await realpath(full))) this.skipped.push({ file: full, reason: 'a link to a folder already read' });
+        else if (link && visited.has(await realpath(full))) this.skipped.push({ file: full, reason: 'a link to a folder already read (a loop)' });
         else await this.scan(full, removeStaleTemps, visited);
         continue;
       }
@@ -142,8 +149,12 @@ export class RecordingStore {
     }
   }
 
-  /** What a symbolic link leads to, when it stays inside the directory; otherwise it is refused, by name. */
-  private async followLink(link: string): Promise<'file' | 'folder' | undefined> {
+  /**
+   * What a symbolic link leads to, when it stays inside the directory; otherwise it is
+   * refused, by name. A link to something the scan reads where it stands is an alias:
+   * whichever the scan meets first, the file is read once, at its real place.
+   */
+  private async followLink(link: string): Promise<'file' | 'folder' | 'alias' | undefined> {
     let target: string;
     let info;
     try {
@@ -158,6 +169,9 @@ export class RecordingStore {
       this.skipped.push({ file: link, reason: `a link to ${target}, outside the recordings directory: refused` });
       return undefined;
     }
+    // A real path: read where it stands unless a folder on the way is one the scan does not enter.
+    const readInPlace = target !== root && !path.relative(root, target).split(path.sep).some(isUnreadFolder);
+    if (readInPlace) return 'alias';
     return info.isDirectory() ? 'folder' : info.isFile() ? 'file' : undefined;
   }
 

@@ -11,7 +11,7 @@ import type { CompiledRules } from '../../keys/rules.js';
 
 export interface VerifyProblem {
   file: string;
-  kind: 'unreadable' | 'key-mismatch' | 'occurrence-mismatch' | 'credentials' | 'ignored';
+  kind: 'unreadable' | 'key-mismatch' | 'occurrence-mismatch' | 'credentials' | 'unusable' | 'ignored';
   detail: string;
 }
 
@@ -25,7 +25,8 @@ export async function verifyRecordings(dir: string, scheme: KeyScheme, onProgres
   const store = await RecordingStore.open(dir);
   const problems: VerifyProblem[] = [
     ...store.unreadFolders.map((file) => ({ file, kind: 'ignored' as const, detail: 'hidden and node_modules folders are not read' })),
-    ...store.skipped.map(({ file, reason }) => ({ file, kind: 'ignored' as const, detail: reason })),
+    // What --strict refuses to start on fails verify too: a refused link, a misnamed file, a duplicate.
+    ...store.skipped.map(({ file, reason }) => ({ file, kind: 'unusable' as const, detail: reason })),
   ];
   const files = [...store.filesWithIds()];
   let ok = 0;
