@@ -74,6 +74,23 @@ describe('paths with dot segments', () => {
 });
 
 describe('the admin token', () => {
+  it('on loopback without one, answers only requests made on this machine: not a web page elsewhere, not a rebound host name', async () => {
+    const server = await ws.start({ mode: 'replay' });
+    const put = (headers: Record<string, string>) => raw(server, 'PUT', '/_llm-replay/mode', headers);
+    // What a page the user has open could send: a cross-site request, or one under its own (rebound) name.
+    const fromPage = await put({ origin: 'https://evil.example' });
+    expect(fromPage.status).toBe(403);
+    expect(fromPage.body.error.message).toContain('a web page at https://evil.example');
+    expect((await put({ host: 'evil.example:8787' })).status).toBe(403);
+    expect((await put({ origin: 'null' })).status).toBe(403);
+    expect((await raw(server, 'GET', '/_llm-replay/api/journal', { host: 'rebound.example' })).status).toBe(403);
+    expect(server.config.mode).toBe('replay');
+    // This machine: a tool, a page served from loopback (the inspector itself), any loopback spelling.
+    for (const headers of [{}, { origin: server.url }, { origin: 'http://localhost:5173' }, { host: 'localhost:1' }, { host: '[::1]:1' }]) {
+      expect({ headers, status: (await raw(server, 'GET', '/_llm-replay/stats', headers)).status }).toEqual({ headers, status: 200 });
+    }
+  });
+
   it('when given, guards every admin endpoint but health, in any of three places', async () => {
     const token = 'a-token-given-at-start';
     const server = await ws.start({ mode: 'replay', adminToken: token });

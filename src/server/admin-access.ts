@@ -7,6 +7,10 @@
 // `x-llm-replay-token` header, or, for a browser opening a page such as the inspector
 // (/_llm-replay/ui/), as `?token=<token>` (the logs redact it). The check is an onRequest
 // hook of the admin plugin, so every route registered inside it, now or later, is covered.
+// Without a token (loopback), a browser is the way in for others: a web page the user
+// has open may send requests to 127.0.0.1, or reach it under its own name through DNS
+// rebinding. So then a request must name a loopback host (Host) and, when it comes
+// from a page (Origin), a page on loopback.
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { isIPv4, isIPv6 } from 'node:net';
 import type { FastifyReply, FastifyRequest } from 'fastify';
@@ -49,6 +53,28 @@ export function exposureWarning(host: string, access: AdminAccess): string | und
   ].join('\n');
 }
 
+/** The host part of a Host header or an origin's authority (brackets kept off an IPv6 address). */
+function hostnameOf(authority: string): string {
+  if (authority.startsWith('[')) return authority.slice(1, authority.indexOf(']'));
+  const colon = authority.lastIndexOf(':');
+  return colon >= 0 ? authority.slice(0, colon) : authority;
+}
+
+/** Why a request without a token may come from elsewhere (a web page, DNS rebinding); undefined when it may not. */
+function notFromThisMachine(request: FastifyRequest): string | undefined {
+  const host = request.headers.host;
+  if (host !== undefined && !isLoopback(hostnameOf(host))) return `the Host header names ${JSON.stringify(host)}, not a loopback address`;
+  const origin = request.headers.origin;
+  if (origin === undefined || origin === 'null') return origin === 'null' ? 'the request comes from a page with an opaque origin' : undefined;
+  let from: URL;
+  try {
+    from = new URL(origin);
+  } catch {
+    return `the Origin header ${JSON.stringify(origin)} is not a URL`;
+  }
+  return isLoopback(hostnameOf(from.host)) ? undefined : `it comes from a web page at ${origin}`;
+}
+
 function digest(text: string): Buffer {
   return createHash('sha256').update(text).digest();
 }
@@ -74,7 +100,11 @@ export function requireAdminToken(access: AdminAccess, prefix: string) {
   const health = `${prefix}/health`;
   const page = `${prefix}/ui`;
   return async function checkAdminToken(request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply | undefined> {
-    if (!expected) return undefined;
+    if (!expected) {
+      const refused = notFromThisMachine(request);
+      if (!refused) return undefined;
+      return reply.code(403).send(errorBody(`llm-replay: the admin endpoints answer only requests made on this machine when no admin token is set: ${refused}`, 'invalid_request_error', 'llm_replay_admin_forbidden'));
+    }
     const route = request.routeOptions.url ?? '';
     if (request.method === 'GET' && (route === health || route === page || route.startsWith(`${page}/`))) return undefined;
     const token = presented(request);
