@@ -92,6 +92,25 @@ describe('occurrences', () => {
     expect((error as Error).message).toMatch(/no recording for occurrence 4 of POST \/v1\/chat\/completions in this test .*it is recorded 3 times/);
   });
 
+  it('recording a sequence again from its start removes the old later occurrences, so old and new never mix', async () => {
+    await recordPoll();
+    expect(await listFiles(ws.dir)).toHaveLength(3);
+    // The poll now ends after two steps: a new session records it again.
+    const upstream = await counter();
+    const recorder = await ws.start({ mode: 'record', upstream: upstream.url });
+    const openai = client(recorder, 't');
+    expect([await ask(openai), await ask(openai)]).toEqual([answerText(1), answerText(2)]);
+    await recorder.close();
+    const files = await listFiles(ws.dir);
+    expect(files.map((file) => file.replace(/^[0-9a-f]{64}/, '<key>')).sort()).toEqual(['<key>.2.json', '<key>.json']);
+    // Concurrent identical requests recorded again in one go all stay.
+    const again = await ws.start({ mode: 'record', upstream: upstream.url });
+    await Promise.all(Array.from({ length: 3 }, () => ask(client(again, 't'))));
+    await again.close();
+    await upstream.stop();
+    expect(await listFiles(ws.dir)).toHaveLength(3);
+  });
+
   it('identical requests sent in parallel in one test are occurrences: each recorded, and replayed', async () => {
     const upstream = await counter();
     const recorder = await ws.start({ mode: 'record-if-missing', upstream: upstream.url });

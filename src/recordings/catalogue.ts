@@ -62,6 +62,16 @@ export class RecordingCatalogue {
       this.problems.delete(relative);
       this.set(this.entryOf(key, relative, recording, bytes, Date.now()));
     });
+    store.onRemoved((file) => {
+      const relative = this.relative(file);
+      const previous = this.byFile.get(relative);
+      if (previous) {
+        this.index.remove(previous);
+        this.byFile.delete(relative);
+        this.version++;
+      }
+      this.written.add(relative);
+    });
   }
 
   get complete(): boolean {

@@ -58,6 +58,9 @@ export class RecordingStore {
   private count = 0;
   private readonly saveListeners: Array<(id: string) => void> = [];
   private readonly writtenListeners: Array<(written: WrittenRecording) => void> = [];
+  private readonly removedListeners: Array<(file: string) => void> = [];
+  /** When this process last saved each file (performance.now()). */
+  private readonly savedAt = new Map<string, number>();
   private readonly pendingWrites = new Set<Promise<void>>();
   /** Recordings just written, by recording id, prepared for replay only if they are asked for. */
   private readonly fresh = new Map<string, Recording>();
@@ -261,6 +264,37 @@ export class RecordingStore {
     this.writtenListeners.push(listener);
   }
 
+  /** Calls `listener` with each file removed from the directory from now on. */
+  onRemoved(listener: (file: string) => void): void {
+    this.removedListeners.push(listener);
+  }
+
+  /**
+   * A key's first occurrence was recorded again: its later occurrences that were not
+   * saved since `since` (a performance.now() time: when that re-recording began) belong
+   * to an older recording of the sequence, and would mix with the new one. They are
+   * removed; those saved since (the new sequence, concurrent requests too) stay.
+   * Returns the files removed.
+   */
+  async removeStaleOccurrences(key: string, since: number): Promise<string[]> {
+    const entry = this.entry(key);
+    if (!entry || entry.modelList) return [];
+    const stale = entry.files.filter((file, i) => (entry.occurrences[i] as number) > 1 && !((this.savedAt.get(file) ?? -Infinity) >= since));
+    const removed: string[] = [];
+    for (const file of stale) {
+      const occurrence = entry.occurrences[entry.files.indexOf(file)] as number;
+      try {
+        await unlink(file);
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw new RecordingFileError(file, `cannot be removed (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`);
+      }
+      this.forget(key, file, recordingId(key, occurrence));
+      for (const listener of this.removedListeners) listener(file);
+      removed.push(file);
+    }
+    return removed;
+  }
+
   /**
    * Stores a recording of one occurrence of a key: answerable at once from memory, on
    * disk atomically. A later occurrence says which it is inside. `relativeDir` is
@@ -283,6 +317,7 @@ export class RecordingStore {
       this.place(key, target, occurrence, modelList);
     }
     const id = modelList ? key : recordingId(key, occurrence);
+    this.savedAt.set(target, performance.now());
     for (const listener of this.saveListeners) listener(id);
     if (!modelList) {
       this.fresh.set(id, stored);

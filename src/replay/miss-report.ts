@@ -79,7 +79,7 @@ function occurrenceMiss(client: ClientRequest, key: RequestKey, { occurrence, re
   const why =
     occurrence > last
       ? `it is recorded ${recorded.files.length === 1 ? 'once' : `${recorded.files.length} times`} (${files.join(', ')}), and with --strict-occurrences a request sent more often than recorded is a miss.`
-      : `occurrences ${recorded.occurrences.join(', ')} are recorded (${files.join(', ')}), not ${occurrence}.`;
+      : `${recorded.occurrences.length === 1 ? `only occurrence ${recorded.occurrences[0]} is` : `occurrences ${recorded.occurrences.join(', ')} are`} recorded (${files.join(', ')}), not ${occurrence} (an earlier exchange that was not written, a 429 say, leaves its place empty until it is recorded).`;
   const message = [`llm-replay: no recording for occurrence ${occurrence} of ${key.method} ${client.path} in this test (test id: ${quoted(client.testId)}; key ${key.key}): ${why}`, RECORD_IT].join('\n');
   return { message, key: key.key, occurrence, method: key.method, endpoint: key.endpoint, testId: client.testId };
 }

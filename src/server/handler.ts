@@ -134,6 +134,14 @@ async function record(state: ProxyState, request: FastifyRequest, reply: Fastify
   state.usage.record(recordingId(key.key, occurrence), key.endpoint);
   state.journal.add({ ...noted, kind: 'recorded' });
   state.log.info({ key: key.key, occurrence, endpoint: client.path, file: path.relative(state.store.dir, state.store.fileOf(key.key, occurrence) ?? '') }, 'llm-replay: recorded');
+  // The sequence is being recorded again from its start: later occurrences of the old one must not follow the new ones.
+  if (occurrence === 1 && state.config.mode === 'record') {
+    const removed = await state.store.removeStaleOccurrences(key.key, startedAt).catch((error: Error) => {
+      state.log.warn({ key: key.key }, `llm-replay: ${error.message}`);
+      return [];
+    });
+    if (removed.length > 0) state.log.info({ key: key.key, files: removed.map((file) => path.relative(state.store.dir, file)) }, `llm-replay: removed ${removed.length} later occurrence(s) of an older recording of this sequence`);
+  }
   return { written: true };
 }
 
