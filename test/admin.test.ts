@@ -86,7 +86,8 @@ describe('the admin token', () => {
     expect((await raw(server, 'GET', '/_llm-replay/api/journal', { host: 'rebound.example' })).status).toBe(403);
     expect(server.config.mode).toBe('replay');
     // This machine: a tool, a page served from loopback (the inspector itself), any loopback spelling.
-    for (const headers of [{}, { origin: server.url }, { origin: 'http://localhost:5173' }, { host: 'localhost:1' }, { host: '[::1]:1' }]) {
+    const local: Array<Record<string, string>> = [{}, { origin: server.url }, { origin: 'http://localhost:5173' }, { host: 'localhost:1' }, { host: '[::1]:1' }];
+    for (const headers of local) {
       expect({ headers, status: (await raw(server, 'GET', '/_llm-replay/stats', headers)).status }).toEqual({ headers, status: 200 });
     }
   });

@@ -139,7 +139,7 @@ function clientParts(request: ClientRequest, context: KeyContext, method: string
   return withRules(parts, context.rules, request.path);
 }
 
-function defaultKey(request: ClientRequest, context: KeyContext): RequestKey {
+function defaultKey(request: ClientRequest, context: KeyContext, known?: string): RequestKey {
   const { body } = request;
   const ruled = clientParts(
     request,
@@ -154,7 +154,7 @@ function defaultKey(request: ClientRequest, context: KeyContext): RequestKey {
     body.kind !== 'none',
   );
   return {
-    key: sha256Hex(defaultKeyText(ruled)),
+    key: known ?? sha256Hex(defaultKeyText(ruled)),
     normalized: () => defaultNormalized(ruled),
     endpoint: request.path,
     keyedPath: request.path,
@@ -165,15 +165,23 @@ function defaultKey(request: ClientRequest, context: KeyContext): RequestKey {
   };
 }
 
-function llamaStackKey(request: ClientRequest, context: KeyContext): RequestKey {
+function llamaStackKey(request: ClientRequest, context: KeyContext, known?: string): RequestKey {
   const { endpoint, keyedPath, recorded } = llamaStackEndpoint(request.path);
   const { body } = request;
   // llama-stack records SDK calls as POST with the call's arguments as the body: {} for a listing.
   const storedBody: JsonValue = body.kind === 'json' ? losslessBody(body) : recorded ? {} : null;
   const method = recorded ? 'POST' : request.method;
   const parts = clientParts(request, context, method, keyedPath, () => storedBody, () => storedBody, storedBody !== null);
-  const normalized = llamaStackNormalized(parts, recorded);
-  return { key: sha256Hex(pythonDumps(normalized)), normalized: () => normalized, endpoint, keyedPath, method, storedBody: () => storedBody, modelList: MODEL_LIST_ENDPOINTS.has(endpoint) };
+  let normalized = known === undefined ? llamaStackNormalized(parts, recorded) : undefined;
+  return {
+    key: known ?? sha256Hex(pythonDumps(normalized!)),
+    normalized: () => (normalized ??= llamaStackNormalized(parts, recorded)),
+    endpoint,
+    keyedPath,
+    method,
+    storedBody: () => storedBody,
+    modelList: MODEL_LIST_ENDPOINTS.has(endpoint),
+  };
 }
 
 /** The key a recording file should be named by, recomputed from its stored request. */
@@ -207,8 +215,9 @@ export async function keyOfRecording(scheme: KeyScheme, recording: Recording, ru
   return sha256Hex(pythonDumps(llamaStackNormalized(ruled, llamaStackEndpoint(request.endpoint).recorded || SHARED_ENDPOINTS.has(request.endpoint))));
 }
 
-export function computeKey(scheme: KeyScheme, request: ClientRequest, context: KeyContext): RequestKey {
-  return scheme === 'llama-stack' ? llamaStackKey(request, context) : defaultKey(request, context);
+/** A request's key; `known`: the key already computed elsewhere (the keying thread), which is not hashed again. */
+export function computeKey(scheme: KeyScheme, request: ClientRequest, context: KeyContext, known?: string): RequestKey {
+  return scheme === 'llama-stack' ? llamaStackKey(request, context, known) : defaultKey(request, context, known);
 }
 
 /** An HTTP request as a server reads it, for keying outside the server (benchmarks, tools). */

@@ -26,6 +26,7 @@ import { OccurrenceCounts } from './occurrences.js';
 import { FaultRegistry } from '../faults/registry.js';
 import { Journal } from './journal.js';
 import { pageLink } from './inspector/links.js';
+import { KeyThread } from '../keys/key-thread.js';
 
 export interface RunningServer {
   /** The server's base URL, e.g. http://127.0.0.1:8787 (clients add /v1). */
@@ -148,7 +149,8 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
   const catalogue = new RecordingCatalogue(store);
   // Occurrence counts start at zero with every server start.
   const occurrences = new OccurrenceCounts();
-  const state: ProxyState = { config, store, catalogue, answers: new ReplayAnswers(store), ids, usage, journal: new Journal(), url: '', log: app.log, inflight: new Map(), occurrences, faults };
+  const keyThread = new KeyThread(config.rules ? { rules: config.rules } : {});
+  const state: ProxyState = { config, store, catalogue, answers: new ReplayAnswers(store), ids, usage, journal: new Journal(), url: '', log: app.log, inflight: new Map(), occurrences, faults, keyThread };
   app.decorate('llmReplay', state);
   let served = false;
   // Shutdown, once requests in flight have finished: every write, the id journal, the usage file.
@@ -171,6 +173,7 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
     faults.close();
   });
   app.addHook('onClose', async () => clearInterval(sweeper));
+  app.addHook('onClose', () => keyThread.close());
   // Every method Node's parser accepts is forwarded (WebDAV's PROPFIND, PURGE ...), not only fastify's defaults.
   for (const method of METHODS) {
     if (method !== 'CONNECT' && !app.supportedMethods.includes(method)) app.addHttpMethod(method, { hasBody: true });

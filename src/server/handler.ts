@@ -8,6 +8,7 @@ import { RecordingFileError } from '../errors.js';
 import { clientRequest, readMultipartParts, type ClientRequest } from '../request/client-request.js';
 import { forward, type Exchange } from '../proxy/forward.js';
 import { computeKey, type RequestKey } from '../keys/index.js';
+import { OFF_THREAD_BYTES } from '../keys/key-thread.js';
 import type { PreparedResponse } from '../replay/prepare.js';
 import { sendNow, sendPrepared } from '../replay/send.js';
 import { errorBody } from '../wire/error-body.js';
@@ -189,6 +190,13 @@ export function createHandler(state: ProxyState) {
     // Live mode keys nothing, unless a fault may need the key.
     if (state.config.mode === 'live' && !state.faults.armed(client.headers)) return live(request, reply, client, startedAt);
     if (client.body.kind === 'bytes' && isMultipart(client.body.contentType)) return readMultipartParts(client).then(() => handleKeyed(request, reply, client, startedAt));
+    const body = Buffer.isBuffer(request.body) ? request.body : undefined;
+    if (body && body.length >= OFF_THREAD_BYTES) {
+      // Keyed on the keying thread, so that other requests go on being answered meanwhile.
+      const upstreamHost = routeFor(state.config.routes, client.path).upstream.host;
+      const raw = { method: request.method, url: request.raw.url ?? '/', headers: request.headers as Record<string, string | string[] | undefined>, body };
+      return state.keyThread.key({ scheme: state.config.keyScheme, raw, upstreamHost }).then((key) => handleKeyed(request, reply, client, startedAt, key));
+    }
     return handleKeyed(request, reply, client, startedAt);
   };
 
@@ -198,10 +206,10 @@ export function createHandler(state: ProxyState) {
     return forward(request, reply, { client, upstreamUrl: upstreamUrlFor(state.config, client), startedAt }).then(() => reply);
   }
 
-  function handleKeyed(request: FastifyRequest, reply: FastifyReply, client: ClientRequest, startedAt: number): FastifyReply | Promise<FastifyReply> {
+  function handleKeyed(request: FastifyRequest, reply: FastifyReply, client: ClientRequest, startedAt: number, known?: string): FastifyReply | Promise<FastifyReply> {
     const { config } = state;
     const upstreamHost = routeFor(config.routes, client.path).upstream.host;
-    const key = computeKey(config.keyScheme, client, { upstreamHost, ...(config.rules ? { rules: config.rules } : {}) });
+    const key = computeKey(config.keyScheme, client, { upstreamHost, ...(config.rules ? { rules: config.rules } : {}) }, known);
     const taken = state.occurrences.take(client.run, client.testId, key.key);
     if (state.faults.armed(client.headers)) {
       const entry = config.mode === 'replay' ? state.store.entry(key.key) : undefined;

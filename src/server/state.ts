@@ -2,6 +2,7 @@
 // the resolved options, the recordings and their catalogue, the prepared answers,
 // the id mapper of the record modes, this run's usage and journal, occurrence counts,
 // record-if-missing's requests in flight, and the faults to inject.
+import type { KeyThread } from '../keys/key-thread.js';
 import type { FastifyBaseLogger } from 'fastify';
 import type { ServerConfig } from '../config/options.js';
 import type { FaultRegistry } from '../faults/registry.js';
@@ -35,6 +36,8 @@ export interface ProxyState {
   faults: FaultRegistry;
   /** This run's requests, for the inspector page. */
   journal: Journal;
+  /** Keys large bodies off the server's thread. */
+  keyThread: KeyThread;
   /** The URL the server listens on (http://127.0.0.1:8787), once it listens. */
   url: string;
 }
