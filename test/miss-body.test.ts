@@ -52,6 +52,10 @@ describe('a miss whose body was not JSON', () => {
     expect(typed[0]).toMatch(/^llm-replay: The request body was not read as JSON: its Content-Type says JSON but it is not valid JSON \(.+\), so it is keyed by its bytes\.$/);
     const untyped = await missMessage(server, Buffer.from('{"model": oops}'), {});
     expect(untyped[0]).toMatch(/^llm-replay: The request body was not read as JSON: it had no Content-Type and it is not valid JSON/);
+    // The nearest recording's JSON is not taken apart against bytes: the whole body differs, said once.
+    const nearest = typed.indexOf(typed.find((l) => l.startsWith('Nearest recording:'))!);
+    expect(nearest).toBeGreaterThan(0);
+    expect(typed.slice(nearest + 1).filter((l) => l.startsWith('  '))).toEqual(['  body: recorded as JSON, requested 24 bytes of application/json that are not JSON']);
   });
 
   it('bytes are compared with bytes: their type, size and digest', async () => {

@@ -11,7 +11,7 @@ import type { ClientRequest } from '../request/client-request.js';
 import { signBody } from '../recordings/body-signature.js';
 import type { CatalogueEntry, RecordingCatalogue } from '../recordings/catalogue.js';
 import { parseRecording } from '../recordings/recording.js';
-import { comparableBody, comparableBytes, jsonInBytes } from '../recordings/comparable-body.js';
+import { comparableBody, comparableBytes, jsonInBytes, type BytesDescription } from '../recordings/comparable-body.js';
 import type { IndexEntry } from '../recordings/store.js';
 
 export interface MissReport {
@@ -43,9 +43,22 @@ function quoted(testId: string | null): string {
 async function differencesFrom(catalogue: RecordingCatalogue, entry: CatalogueEntry, requested: unknown, testId: string | null): Promise<string[]> {
   const file = catalogue.pathOf(entry);
   const recording = parseRecording(await readFile(file, 'utf8'), file, false);
-  const differences = bodyDifferences(comparableBody(recording.request), requested).map((d) => `${d.path}: recorded ${clip(d.a)}, requested ${clip(d.b)}`);
+  const recorded = comparableBody(recording.request);
+  // Like with like: bytes that are no JSON against a JSON body differ in the whole body, not field by field.
+  const differences =
+    isBytesDescription(requested) !== isBytesDescription(recorded)
+      ? [`body: recorded ${isBytesDescription(recorded) ? describeBytes(recorded) : 'as JSON'}, requested ${isBytesDescription(requested) ? describeBytes(requested) : 'as JSON'}`]
+      : bodyDifferences(recorded, requested).map((d) => `${d.path}: recorded ${clip(d.a)}, requested ${clip(d.b)}`);
   if (recording.test_id !== testId) differences.unshift(`test id: recorded ${JSON.stringify(recording.test_id)}, requested ${JSON.stringify(testId)}`);
   return differences;
+}
+
+function isBytesDescription(body: unknown): body is BytesDescription {
+  return typeof body === 'object' && body !== null && !Array.isArray(body) && Object.keys(body).length === 1 && 'bytes' in body && typeof (body as BytesDescription).bytes?.sha256 === 'string';
+}
+
+function describeBytes({ bytes }: BytesDescription): string {
+  return `${bytes.size} bytes${bytes.type ? ` of ${bytes.type}` : ''} that are not JSON`;
 }
 
 /**
