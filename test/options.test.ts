@@ -2,8 +2,8 @@
 // what it says, and every option is checked by it, with errors that name the option.
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { envVariable } from '../src/cli/serve-options.js';
-import { resolveConfig } from '../src/config/options.js';
+import { envVariable } from '../src/config/schema.js';
+import { optionsFromEnv, resolveConfig } from '../src/config/options.js';
 import { optionEntries } from '../src/config/schema.js';
 import { ConfigError } from '../src/errors.js';
 
@@ -19,6 +19,12 @@ function optionTable(): string {
 }
 
 describe('options', () => {
+  it('the LLM_REPLAY_* variables outside the CLI (the vitest helper) are the schema\'s, checked the same way', () => {
+    const env = { LLM_REPLAY_MODE: 'record-if-missing', LLM_REPLAY_KEY_SCHEME: 'llama-stack', LLM_REPLAY_BODY_LIMIT: '1000', LLM_REPLAY_FAULTS: 'status=503;rate=0.1;seed=7', LLM_REPLAY_PORT: '9', LLM_REPLAY_HOST: '', UNRELATED: 'x' };
+    expect(optionsFromEnv(env, ['port'])).toEqual({ mode: 'record-if-missing', keyScheme: 'llama-stack', bodyLimit: 1000, faults: 'status=503;rate=0.1;seed=7' });
+    expect(() => optionsFromEnv({ LLM_REPLAY_KEY_SCHEME: 'nope' })).toThrow(/LLM_REPLAY_KEY_SCHEME: expected one of default, llama-stack, got "nope"/);
+  });
+
   it("the README's option table is the schema's", () => {
     const readme = readFileSync(new URL('../README.md', import.meta.url), 'utf8');
     const start = readme.indexOf('| flag | environment variable |');

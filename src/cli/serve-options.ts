@@ -4,17 +4,13 @@
 import { Command, InvalidArgumentError, Option } from 'commander';
 import Value from 'typebox/value';
 import { expected, type ServerOptions } from '../config/options.js';
-import { optionEntries, type OptionDoc, type OptionName } from '../config/schema.js';
+import { envVariable, optionEntries, type OptionName } from '../config/schema.js';
+
+export { envVariable };
 
 /** Markdown to the plain text --help shows: no backticks, no links to README sections. */
 export function plainText(markdown: string): string {
   return markdown.replace(/ \(see \[[^\]]*\]\([^)]*\)\)/g, '').replaceAll('`', '');
-}
-
-/** The environment variable of a flag that takes one value: --key-scheme -> LLM_REPLAY_KEY_SCHEME. */
-export function envVariable(schema: OptionDoc): string | undefined {
-  const match = schema.flag ? /--([\w-]+) <[^>]*>/.exec(schema.flag) : null;
-  return match && schema.type !== 'object' ? `LLM_REPLAY_${match[1]!.replaceAll('-', '_').toUpperCase()}` : undefined;
 }
 
 function keyValue(value: string, previous: Record<string, string> = {}): Record<string, string> {

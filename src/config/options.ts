@@ -9,7 +9,7 @@ import Value from 'typebox/value';
 import { ConfigError } from '../errors.js';
 import { compileRules, type CompiledRules } from '../keys/rules.js';
 import { FaultSpecError, parseFaultRules, type FaultRule } from '../faults/spec.js';
-import { FAULTS_EXPECTED, OPTIONS, optionDefaults, type Options, type OptionSchema } from './schema.js';
+import { envVariable, FAULTS_EXPECTED, OPTIONS, optionDefaults, optionEntries, type OptionName, type Options, type OptionSchema } from './schema.js';
 
 export { MODES, type Mode } from './schema.js';
 export { LAYOUTS, type Layout } from '../recordings/layout.js';
@@ -93,6 +93,24 @@ export function checkOptions(value: unknown, schema: TSchema = OPTIONS): void {
     throw new ConfigError(place, `missing ${(error.params as { requiredProperties: string[] }).requiredProperties.map((name) => `"${name}"`).join(', ')}`);
   }
   throw new ConfigError(place, `expected ${expected(node)}, got ${JSON.stringify(at(value, error.instancePath))}`);
+}
+
+/**
+ * The options set by LLM_REPLAY_* environment variables (the schema's, as the CLI reads
+ * them), for starting a server outside the CLI (the vitest helper); `except` names
+ * options the caller decides itself. A bad value is a ConfigError naming the variable.
+ */
+export function optionsFromEnv(env: NodeJS.ProcessEnv, except: readonly OptionName[] = []): ServerOptions {
+  const options: Record<string, unknown> = {};
+  for (const [name, schema] of optionEntries()) {
+    const variable = envVariable(schema);
+    const text = variable ? env[variable] : undefined;
+    if (!variable || text === undefined || text === '' || except.includes(name)) continue;
+    const value = Value.Convert(schema, text);
+    if (!Value.Check(schema, value)) throw new ConfigError(variable, `expected ${expected(schema)}, got ${JSON.stringify(text)}`);
+    options[name] = value;
+  }
+  return options as ServerOptions;
 }
 
 function parseUpstream(option: string, value: string): URL {

@@ -89,3 +89,9 @@ export function optionEntries(): Array<[OptionName, OptionSchema & { description
 export function optionDefaults(): Options {
   return Object.fromEntries(optionEntries().flatMap(([name, schema]) => (schema.default === undefined ? [] : [[name, schema.default]]))) as Options;
 }
+
+/** The environment variable of a flag that takes one value: --key-scheme -> LLM_REPLAY_KEY_SCHEME. */
+export function envVariable(schema: OptionDoc): string | undefined {
+  const match = schema.flag ? /--([\w-]+) <[^>]*>/.exec(schema.flag) : null;
+  return match && schema.type !== 'object' ? `LLM_REPLAY_${match[1]!.replaceAll('-', '_').toUpperCase()}` : undefined;
+}

@@ -7,7 +7,7 @@
 // once for the run; clients find it through OPENAI_BASE_URL and friends; each test's
 // requests carry its name as the test id; a replay miss fails the test that caused it.
 import { DEFAULT_CONFIG_FILE, readConfigFile } from '../config/config-file.js';
-import type { ServerOptions } from '../config/options.js';
+import { optionsFromEnv, type ServerOptions } from '../config/options.js';
 import { randomUUID } from 'node:crypto';
 import { ADMIN_TOKEN_VARIABLE, ROOT_VARIABLE, RUN_VARIABLE, URL_VARIABLE } from './test-id.js';
 
@@ -19,8 +19,9 @@ function routeUrl(base: string, routes: Record<string, string> | undefined, pref
 }
 
 /**
- * A vitest globalSetup: starts llm-replay (options, then llm-replay.config.json, then
- * LLM_REPLAY_* variables for mode, recordings, upstream and admin token) and points the SDKs' base URLs at it.
+ * A vitest globalSetup: starts llm-replay (llm-replay.config.json, then these options,
+ * then the LLM_REPLAY_* variables of the CLI, but on a free port) and points the SDKs'
+ * base URLs at it.
  */
 export function globalSetup(options: ServerOptions = {}) {
   return async function setup(project?: { config?: { root?: string } }): Promise<() => Promise<void>> {
@@ -33,10 +34,7 @@ export function globalSetup(options: ServerOptions = {}) {
       logLevel: 'error',
       ...fromFile,
       ...options,
-      ...(env['LLM_REPLAY_MODE'] ? { mode: env['LLM_REPLAY_MODE'] as ServerOptions['mode'] } : {}),
-      ...(env['LLM_REPLAY_RECORDINGS'] ? { recordings: env['LLM_REPLAY_RECORDINGS'] } : {}),
-      ...(env['LLM_REPLAY_UPSTREAM'] ? { upstream: env['LLM_REPLAY_UPSTREAM'] } : {}),
-      ...(env[ADMIN_TOKEN_VARIABLE] ? { adminToken: env[ADMIN_TOKEN_VARIABLE] } : {}),
+      ...optionsFromEnv(env, ['port', 'host']),
       port: 0,
     });
     if (server.adminToken) env[ADMIN_TOKEN_VARIABLE] = server.adminToken;

@@ -37,6 +37,8 @@ if (base) {
     const response = await admin(`/misses?${new URLSearchParams({ test_id: testId, run })}`);
     if (!response.ok) throw new Error(`llm-replay: reading this test's misses failed: ${response.status} ${await response.text()}`);
     const { count, misses } = (await response.json()) as { count: number; misses: Array<{ message: string }> };
+    // The test is over: a server that outlives the run (shared, started elsewhere) keeps nothing of it.
+    await admin('/occurrences/reset', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ test_id: testId, run }) });
     if (count === 0) return;
     const more = count > misses.length ? `\n\n(and ${count - misses.length} more: see the server's log)` : '';
     const shown = misses.map((m) => m.message).join('\n\n') + more;
