@@ -2,6 +2,7 @@
 // plugin and never forwarded or recorded; paths with dot segments are refused; and the
 // admin token guards everything but /health when one is set or the server listens
 // beyond loopback.
+import { connect } from 'node:net';
 import { PassThrough } from 'node:stream';
 import { Client } from 'undici';
 import { describe, expect, it } from 'vitest';
@@ -70,6 +71,21 @@ describe('paths with dot segments', () => {
     }
     expect((await raw(server, 'POST', '/v1/files/a..b')).status).toBe(200);
     expect(upstream.received.map((r) => r.url)).toEqual(['/base/v1/files/a..b']);
+  });
+
+  it('an absolute URL on the request line (a forward proxy request) gets 400 naming it, and is not forwarded', async () => {
+    const upstream = await anyUpstream();
+    const server = await ws.start({ mode: 'record', upstream: upstream.url });
+    const socket = connect(server.port, '127.0.0.1');
+    let answer = '';
+    socket.on('data', (chunk) => (answer += chunk.toString()));
+    const body = '{"model": "gpt-4o"}';
+    socket.end(`POST http://elsewhere.example/v1/chat/completions HTTP/1.1\r\nHost: elsewhere.example\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\nConnection: close\r\n\r\n${body}`);
+    await new Promise((resolve) => socket.on('close', resolve));
+    expect(answer).toMatch(/^HTTP\/1\.1 400 /);
+    expect(answer).toContain('no forward proxy');
+    expect(upstream.received).toEqual([]);
+    expect(await listFiles(ws.dir)).toEqual([]);
   });
 });
 

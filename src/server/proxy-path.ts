@@ -17,7 +17,9 @@ function normalized(rawPath: string): string | undefined {
 }
 
 /** What is wrong with a path the client asked to be proxied, if anything. */
-export function pathRefusal(rawPath: string): 'admin' | 'dot-segment' | 'bad-encoding' | undefined {
+export function pathRefusal(rawPath: string): 'admin' | 'dot-segment' | 'bad-encoding' | 'not-a-path' | undefined {
+  // An absolute URL (a forward proxy's request line) or '*': llm-replay only proxies paths to its upstreams.
+  if (!rawPath.startsWith('/')) return 'not-a-path';
   // The usual path has none of these: no decoding at all.
   if (!rawPath.includes('%') && !rawPath.includes('/.') && !rawPath.includes('\\') && !rawPath.includes('//') && !rawPath.startsWith(ADMIN_PREFIX)) return undefined;
   const path = normalized(rawPath);
@@ -33,6 +35,11 @@ export async function refuseUnsafePaths(request: FastifyRequest, reply: FastifyR
   const refusal = pathRefusal(q < 0 ? url : url.slice(0, q));
   if (refusal === undefined) return undefined;
   if (refusal === 'admin') return adminNotFound(request, reply);
-  const why = refusal === 'bad-encoding' ? 'has a malformed percent-encoding' : "has a '.' or '..' segment, which could leave the upstream's base path";
+  const why =
+    refusal === 'bad-encoding'
+      ? 'has a malformed percent-encoding'
+      : refusal === 'not-a-path'
+        ? 'is not a path: llm-replay forwards paths to its configured upstreams, it is no forward proxy for absolute URLs'
+        : "has a '.' or '..' segment, which could leave the upstream's base path";
   return reply.code(400).send(errorBody(`llm-replay: the path of ${request.method} ${url.slice(0, q < 0 ? url.length : q)} ${why}; it is not forwarded`, 'invalid_request_error', 'llm_replay_bad_path'));
 }
