@@ -9,7 +9,7 @@ import type { FastifyReply } from 'fastify';
 import type { RequestKey } from '../keys/index.js';
 import type { Recording } from '../recordings/recording.js';
 import type { ClientRequest } from '../request/client-request.js';
-import { errorBody } from '../wire/error-body.js';
+import { errorBody, upstreamErrorBody } from '../wire/error-body.js';
 import { requestSecrets, scrubSecrets } from '../secrets/redact.js';
 import { recordingOf, streamedResponse, wholeResponse, contentTypeOf, type UpstreamHead } from './build-recording.js';
 import { StreamCapture, streamFormatOf, type CapturedStream, type StreamFormat } from './capture.js';
@@ -76,7 +76,7 @@ export class Recorder {
     const status = error.statusCode === 504 ? 504 : 502;
     const cause = (error.cause as Error | undefined)?.message;
     const message = `llm-replay: the upstream ${this.exchange.upstreamUrl.origin} failed: ${error.message}${cause && cause !== error.message ? ` (${cause})` : ''}`;
-    reply.code(status).send(errorBody(message, 'upstream_error', 'llm_replay_upstream_error'));
+    reply.code(status).send(upstreamErrorBody(message));
     return { kind: 'not-recorded', reason: error.message };
   }
 
@@ -157,7 +157,7 @@ export class Recorder {
 
   private bodyBroken(reply: FastifyReply, error: Error): ForwardOutcome {
     const message = `llm-replay: the upstream ${this.exchange.upstreamUrl.origin} broke off its answer: ${error.message}`;
-    reply.code(502).send(errorBody(message, 'upstream_error', 'llm_replay_upstream_error'));
+    reply.code(502).send(upstreamErrorBody(message));
     return { kind: 'not-recorded', reason: error.message };
   }
 

@@ -11,7 +11,7 @@ import { computeKey, type RequestKey } from '../keys/index.js';
 import { OFF_THREAD_BYTES } from '../keys/key-thread.js';
 import type { PreparedResponse } from '../replay/prepare.js';
 import { sendNow, sendPrepared } from '../replay/send.js';
-import { errorBody } from '../wire/error-body.js';
+import { errorBody, upstreamErrorBody } from '../wire/error-body.js';
 import type { ProxyState, RecordedOccurrence } from './state.js';
 import type { Recording } from '../recordings/recording.js';
 import { recordingDirFor } from '../recordings/layout.js';
@@ -180,7 +180,7 @@ function answerAsLed(state: ProxyState, reply: FastifyReply, exchange: Exchange,
   state.journal.add({ kind: 'failed', method: client.method, path: client.path, testId: client.testId, key: key.key, startedAt, response: reply.raw, message: `answered as the identical request it waited on: ${reason}` });
   if (!led.written && led.answer) return reply.code(led.answer.status).headers(led.answer.headers).send(led.answer.body);
   const message = `llm-replay: an identical request (the same occurrence, from another run) was being recorded and was not (${reason}); send it again`;
-  return reply.code(502).send(errorBody(message, 'upstream_error', 'llm_replay_upstream_error'));
+  return reply.code(502).send(upstreamErrorBody(message));
 }
 
 export function createHandler(state: ProxyState) {
