@@ -10,6 +10,7 @@ import { RecordingCatalogue, type CatalogueEntry } from '../src/recordings/catal
 import { RecordingStore } from '../src/recordings/store.js';
 import { signBody } from '../src/recordings/body-signature.js';
 import { NearestIndex } from '../src/recordings/nearest-index.js';
+import { bodyDifferences } from '../src/json/diff.js';
 import { describeMiss } from '../src/replay/miss-report.js';
 import { classifyBody } from '../src/request/client-request.js';
 import { fakeOpenAi, chatParams, seed } from './support/seeds.js';
@@ -249,5 +250,18 @@ describe('the catalogue', () => {
     expect(rewritten).not.toBe(read);
     const query = { method: 'POST', endpoint: '/v1/chat/completions', testId: 'tests/test_c.py::test_one', signature: signBody({ ...chatParams(exchange), temperature: 2 }) };
     expect([rewritten, again.catalogue.get(`${entry!.key}.2.json`)]).toContain(again.catalogue.nearest(query));
+  });
+});
+
+describe('body differences', () => {
+  it('an empty list or object against a full one, or values of two kinds, differ as a whole; a new nested member reads leaf by leaf', () => {
+    const recorded = { model: 'x', messages: [{ role: 'user', content: 'hi' }] };
+    expect(bodyDifferences(recorded, { model: 'x', messages: [] })).toEqual([{ path: 'body.messages', a: '[{"role":"user","content":"hi"}]', b: '[]' }]);
+    expect(bodyDifferences({ a: [1, 2] }, { a: { x: 1 } })).toEqual([{ path: 'body.a', a: '[1,2]', b: '{"x":1}' }]);
+    expect(bodyDifferences(recorded, { ...recorded, extra: { a: 1, b: [true] } })).toEqual([
+      { path: 'body.extra.a', a: undefined, b: '1' },
+      { path: 'body.extra.b[0]', a: undefined, b: 'true' },
+    ]);
+    expect(bodyDifferences(recorded, structuredClone(recorded))).toEqual([]);
   });
 });

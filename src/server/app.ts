@@ -150,7 +150,7 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
   // Occurrence counts start at zero with every server start.
   const occurrences = new OccurrenceCounts();
   const keyThread = new KeyThread(config.rules ? { rules: config.rules } : {});
-  const state: ProxyState = { config, store, catalogue, answers: new ReplayAnswers(store), ids, usage, journal: new Journal(), url: '', log: app.log, inflight: new Map(), occurrences, faults, keyThread };
+  const state: ProxyState = { config, store, catalogue, answers: new ReplayAnswers(store), ids, usage, journal: new Journal(), url: '', log: app.log, inflight: new Map(), occurrences, faults, keyThread, needsAdminToken: false };
   app.decorate('llmReplay', state);
   let served = false;
   // Shutdown, once requests in flight have finished: every write, the id journal, the usage file.
@@ -179,6 +179,7 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
     if (method !== 'CONNECT' && !app.supportedMethods.includes(method)) app.addHttpMethod(method, { hasBody: true });
   }
   const access = adminAccessFor(config.host, config.adminToken);
+  state.needsAdminToken = access.token !== undefined;
   await app.register(adminPlugin, { prefix: ADMIN_PREFIX, access });
   app.all('/*', { onRequest: refuseUnsafePaths }, createHandler(state));
 

@@ -31,9 +31,12 @@ export function recordCommands(state: ProxyState, testId: string | null): Array<
   if (vitest) {
     commands.push({ label: 'Record it with the vitest helper (give the client its real API key)', command: `LLM_REPLAY_MODE=record-if-missing npx vitest run ${quote(vitest[1]!)} -t ${quote(vitestNamePattern(vitest[2]!))}` });
   }
+  const or = commands.length > 0 ? 'Or s' : 'S';
+  // The token is never shown: the command names the variable that holds it.
+  const token = state.needsAdminToken ? ` -H "authorization: Bearer $LLM_REPLAY_ADMIN_TOKEN"` : '';
   commands.push({
-    label: 'Or switch this server to record what is missing, then run the test again',
-    command: `curl -X PUT ${state.url}${ADMIN_PREFIX}/mode -H 'content-type: application/json' -d '{"mode": "record-if-missing"}'`,
+    label: `${or}witch this server to record what is missing, then run the test again`,
+    command: `curl -X PUT ${state.url}${ADMIN_PREFIX}/mode -H 'content-type: application/json'${token} -d '{"mode": "record-if-missing"}'`,
   });
   const relative = path.relative(process.cwd(), state.config.recordingsDir);
   const dir = relative === '' ? '.' : relative.startsWith('..') ? state.config.recordingsDir : relative;
