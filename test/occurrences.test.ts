@@ -111,6 +111,18 @@ describe('occurrences', () => {
     expect(await listFiles(ws.dir)).toHaveLength(3);
   });
 
+  it('a first occurrence recorded late (its first send got a 429) keeps the later ones recorded meanwhile', async () => {
+    const upstream = await counter();
+    upstream.failNext({ status: 429, headers: { 'retry-after': '0' } });
+    const recorder = await ws.start({ mode: 'record', upstream: upstream.url });
+    // Two sends at once: one gets the 429 (its occurrence is given back), the other is recorded; then the retry.
+    const first = await Promise.allSettled([ask(client(recorder, 'late')), ask(client(recorder, 'late'))]);
+    expect(first.map((r) => r.status).sort()).toEqual(['fulfilled', 'rejected']);
+    await ask(client(recorder, 'late'));
+    await recorder.close();
+    expect(await listFiles(ws.dir)).toHaveLength(2);
+  });
+
   it('identical requests sent in parallel in one test are occurrences: each recorded, and replayed', async () => {
     const upstream = await counter();
     const recorder = await ws.start({ mode: 'record-if-missing', upstream: upstream.url });

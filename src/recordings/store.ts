@@ -61,6 +61,8 @@ export class RecordingStore {
   private readonly removedListeners: Array<(file: string) => void> = [];
   /** When this process last saved each file (performance.now()). */
   private readonly savedAt = new Map<string, number>();
+  /** Removals of stale occurrences in progress, per key. */
+  private readonly removing = new Map<string, Promise<string[]>>();
   private readonly pendingWrites = new Set<Promise<void>>();
   /** Recordings just written, by recording id, prepared for replay only if they are asked for. */
   private readonly fresh = new Map<string, Recording>();
@@ -279,20 +281,26 @@ export class RecordingStore {
   async removeStaleOccurrences(key: string, since: number): Promise<string[]> {
     const entry = this.entry(key);
     if (!entry || entry.modelList) return [];
-    const stale = entry.files.filter((file, i) => (entry.occurrences[i] as number) > 1 && !((this.savedAt.get(file) ?? -Infinity) >= since));
-    const removed: string[] = [];
-    for (const file of stale) {
-      const occurrence = entry.occurrences[entry.files.indexOf(file)] as number;
-      try {
-        await unlink(file);
-      } catch (error) {
-        if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw new RecordingFileError(file, `cannot be removed (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`);
-      }
+    const stale = entry.files.flatMap((file, i) => ((entry.occurrences[i] as number) > 1 && !((this.savedAt.get(file) ?? -Infinity) >= since) ? [[file, entry.occurrences[i] as number] as const] : []));
+    if (stale.length === 0) return [];
+    // Out of the index at once, before any await: a save of the same occurrence meanwhile
+    // is a new file, whose write waits for this removal (save() below), so it is never unlinked.
+    for (const [file, occurrence] of stale) {
       this.forget(key, file, recordingId(key, occurrence));
       for (const listener of this.removedListeners) listener(file);
-      removed.push(file);
     }
-    return removed;
+    const removal = Promise.all(
+      stale.map(([file]) =>
+        unlink(file).catch((error: NodeJS.ErrnoException) => {
+          if (error.code !== 'ENOENT') throw new RecordingFileError(file, `cannot be removed (${error.code ?? error.message})`);
+        }),
+      ),
+    ).then(() => stale.map(([file]) => file));
+    const done = removal.finally(() => {
+      if (this.removing.get(key) === done) this.removing.delete(key);
+    });
+    this.removing.set(key, done);
+    return done;
   }
 
   /**
@@ -324,7 +332,9 @@ export class RecordingStore {
       if (this.fresh.size > CACHE_LIMIT) this.fresh.delete(this.fresh.keys().next().value as string);
     }
     const text = serializeRecording(stored);
-    const write = writeAtomically(target, text)
+    // A removal of this key's stale files in progress goes first: its unlink must not meet this file.
+    const removing = this.removing.get(key);
+    const write = (removing ? removing.catch(() => undefined).then(() => writeAtomically(target, text)) : writeAtomically(target, text))
       .then(
         () => {
           const written = { key, file: target, recording: stored, bytes: Buffer.byteLength(text) };

@@ -137,7 +137,8 @@ async function record(state: ProxyState, request: FastifyRequest, reply: Fastify
   state.log.info({ key: key.key, occurrence, endpoint: client.path, file: path.relative(state.store.dir, state.store.fileOf(key.key, occurrence) ?? '') }, 'llm-replay: recorded');
   // The sequence is being recorded again from its start: later occurrences of the old one must not follow the new ones.
   if (occurrence === 1 && state.config.mode === 'record') {
-    const removed = await state.store.removeStaleOccurrences(key.key, startedAt).catch((error: Error) => {
+    // Since the sequence began: a retry that recorded occurrence 1 late keeps the occurrences recorded meanwhile.
+    const removed = await state.store.removeStaleOccurrences(key.key, taken.sequenceStartedAt).catch((error: Error) => {
       state.log.warn({ key: key.key }, `llm-replay: ${error.message}`);
       return [];
     });
