@@ -113,8 +113,12 @@ describe('the recordings index', () => {
     await symlink(path.join(ws.dir, 'real'), path.join(ws.dir, 'a-alias'));
     await symlink(path.join(ws.dir, 'real'), path.join(ws.dir, 'z-alias'));
     await symlink(path.join(ws.dir, 'other', `${inOther!.key}.json`), path.join(ws.dir, `${inOther!.key}.json`));
+    // One answer shared by another request: a link under another key's name is a recording of its own.
+    const [shared] = await Promise.all(['sharing an answer'].map(recordingFile));
+    await symlink(path.join(ws.dir, 'real', `${inReal!.key}.json`), path.join(ws.dir, `${shared!.key}.json`));
     const store = await RecordingStore.open(ws.dir);
-    expect(store.size).toBe(2);
+    expect(store.size).toBe(3);
+    expect(store.has(shared!.key)).toBe(true);
     expect(store.skipped).toEqual([]);
     expect(store.aliases.map((file) => path.relative(ws.dir, file)).sort()).toEqual(['a-alias', `${inOther!.key}.json`, 'z-alias'].sort());
     const server = await startServer({ mode: 'replay', recordings: ws.dir, port: 0, strict: true, logLevel: 'silent' });
@@ -123,6 +127,7 @@ describe('the recordings index', () => {
     expect((await chat('in a real folder')).status).toBe(200);
     expect((await chat('in another folder')).status).toBe(200);
     const report = await verifyRecordings(ws.dir, 'default');
-    expect({ ok: report.ok, problems: report.problems }).toEqual({ ok: 2, problems: [] });
+    // The shared answer is served under the link's name, and verify says its request keys otherwise, as for any misnamed file.
+    expect({ ok: report.ok, problems: report.problems.map((p) => [p.kind, path.relative(ws.dir, p.file)]) }).toEqual({ ok: 2, problems: [['key-mismatch', `${shared!.key}.json`]] });
   });
 });

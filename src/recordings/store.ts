@@ -175,8 +175,9 @@ export class RecordingStore {
       return undefined;
     }
     // A real path: read where it stands unless a folder on the way is one the scan does not enter.
+    // A file link is only an alias under its target's own name: <keyB>.json -> <keyA>.json is a recording of its own.
     const readInPlace = target !== root && !path.relative(root, target).split(path.sep).some(isUnreadFolder);
-    if (readInPlace) return 'alias';
+    if (readInPlace && (info.isDirectory() || path.basename(target) === path.basename(link))) return 'alias';
     return info.isDirectory() ? 'folder' : info.isFile() ? 'file' : undefined;
   }
 
