@@ -169,9 +169,11 @@ function llamaStackKey(request: ClientRequest, context: KeyContext, known?: stri
   const { endpoint, keyedPath, recorded } = llamaStackEndpoint(request.path);
   const { body } = request;
   // llama-stack records SDK calls as POST with the call's arguments as the body: {} for a listing.
-  const storedBody: JsonValue = body.kind === 'json' ? losslessBody(body) : recorded ? {} : null;
+  // Parsed when first needed: with a key computed elsewhere, replay may never need it.
+  let stored: JsonValue | undefined;
+  const storedBody = (): JsonValue => (stored ??= body.kind === 'json' ? losslessBody(body) : recorded ? {} : null);
   const method = recorded ? 'POST' : request.method;
-  const parts = clientParts(request, context, method, keyedPath, () => storedBody, () => storedBody, storedBody !== null);
+  const parts = clientParts(request, context, method, keyedPath, storedBody, storedBody, body.kind === 'json' || recorded);
   let normalized = known === undefined ? llamaStackNormalized(parts, recorded) : undefined;
   return {
     key: known ?? sha256Hex(pythonDumps(normalized!)),
@@ -179,7 +181,7 @@ function llamaStackKey(request: ClientRequest, context: KeyContext, known?: stri
     endpoint,
     keyedPath,
     method,
-    storedBody: () => storedBody,
+    storedBody,
     modelList: MODEL_LIST_ENDPOINTS.has(endpoint),
   };
 }

@@ -3,6 +3,8 @@
 // the server's own thread it would hold up every other request meanwhile. One worker,
 // started on the first large body; the key it returns is the one computeKey gives,
 // since it runs the same keyRequest over the same bytes.
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import type { KeyContext, KeyScheme, RawRequest } from './index.js';
 
@@ -17,16 +19,22 @@ export interface KeyJob {
 
 type Answer = { id: number; key: string } | { id: number; error: string };
 
-/** The worker's script: built beside this module; vitest runs src/ as TypeScript, where the built one is used. */
-function workerScript(): URL {
+/**
+ * The worker's script: built beside this module. Where this module runs as TypeScript
+ * (vitest over src/, after `npm test` has built dist/) it is the built one; where
+ * there is none, keys are computed on the server's thread as before.
+ */
+function workerScript(): URL | undefined {
   const here = import.meta.url;
-  return here.endsWith('.ts') ? new URL('../../dist/keys/key-worker.js', here) : new URL('./key-worker.js', here);
+  const script = here.endsWith('.ts') ? new URL('../../dist/keys/key-worker.js', here) : new URL('./key-worker.js', here);
+  return existsSync(fileURLToPath(script)) ? script : undefined;
 }
 
 export class KeyThread {
   private worker: Worker | undefined;
   private next = 0;
-  private readonly pending = new Map<number, { resolve(key: string): void; reject(error: Error): void }>();
+  private readonly pending = new Map<number, (key: string | undefined) => void>();
+  private unavailable = false;
 
   constructor(private readonly context: Omit<KeyContext, 'upstreamHost'>) {}
 
@@ -35,46 +43,50 @@ export class KeyThread {
     return this.pending.size;
   }
 
-  key(job: KeyJob): Promise<string> {
+  /**
+   * The key, from the worker; undefined when there is no worker to ask (no built
+   * script) or it failed: the caller then keys on its own thread, so a request is
+   * never lost to the thread.
+   */
+  key(job: KeyJob): Promise<string | undefined> {
     const worker = this.started();
+    if (!worker) return Promise.resolve(undefined);
     const id = ++this.next;
-    return new Promise((resolve, reject) => {
-      this.pending.set(id, { resolve, reject });
+    return new Promise((resolve) => {
+      this.pending.set(id, resolve);
       if (this.pending.size === 1) worker.ref();
       worker.postMessage({ id, ...job });
     });
   }
 
-  private started(): Worker {
-    if (this.worker) return this.worker;
-    const worker = new Worker(workerScript(), { workerData: { rules: this.context.rules } });
+  private started(): Worker | undefined {
+    if (this.worker || this.unavailable) return this.worker;
+    const script = workerScript();
+    if (!script) {
+      this.unavailable = true;
+      return undefined;
+    }
+    const worker = new Worker(script, { workerData: { rules: this.context.rules } });
     worker.on('message', (answer: Answer) => {
       const waiting = this.pending.get(answer.id);
       if (!waiting) return;
-      this.settled(answer.id);
-      if ('key' in answer) waiting.resolve(answer.key);
-      else waiting.reject(new Error(answer.error));
+      this.pending.delete(answer.id);
+      if (this.pending.size === 0) worker.unref();
+      waiting('key' in answer ? answer.key : undefined);
     });
-    worker.on('error', (error) => this.failAll(error));
-    worker.on('exit', (code) => {
+    // A worker that fails ends: what it was asked is keyed on the server's thread, and the next large body starts another.
+    worker.on('error', () => undefined);
+    worker.on('exit', () => {
+      if (this.worker !== worker) return;
       this.worker = undefined;
-      this.failAll(new Error(`the keying thread stopped (exit code ${code})`));
+      for (const [id, waiting] of this.pending) {
+        this.pending.delete(id);
+        waiting(undefined);
+      }
     });
     // Idle, it must not keep the process alive.
     worker.unref();
     return (this.worker = worker);
-  }
-
-  private settled(id: number): void {
-    this.pending.delete(id);
-    if (this.pending.size === 0) this.worker?.unref();
-  }
-
-  private failAll(error: Error): void {
-    for (const [id, waiting] of this.pending) {
-      this.pending.delete(id);
-      waiting.reject(error);
-    }
   }
 
   async close(): Promise<void> {

@@ -193,7 +193,8 @@ export function createHandler(state: ProxyState) {
     if (client.body.kind === 'bytes' && isMultipart(client.body.contentType)) return readMultipartParts(client).then(() => handleKeyed(request, reply, client, startedAt));
     const body = Buffer.isBuffer(request.body) ? request.body : undefined;
     if (body && body.length >= OFF_THREAD_BYTES) {
-      // Keyed on the keying thread, so that other requests go on being answered meanwhile.
+      // Keyed on the keying thread, so that other requests go on being answered meanwhile
+      // (undefined when there is no keying thread to be had: handleKeyed then keys here).
       const upstreamHost = routeFor(state.config.routes, client.path).upstream.host;
       const raw = { method: request.method, url: request.raw.url ?? '/', headers: request.headers as Record<string, string | string[] | undefined>, body };
       return state.keyThread.key({ scheme: state.config.keyScheme, raw, upstreamHost }).then((key) => handleKeyed(request, reply, client, startedAt, key));
