@@ -114,8 +114,15 @@ export class FaultRegistry {
     ];
   }
 
-  /** The rules that decide for a test's requests (in one run, if given): the first place that has any. */
+  /**
+   * The rules that decide for a test's requests: in one run, the first place that has
+   * any; with no run named, the test's rules in any run (as injectFaults sets them) come first.
+   */
   applying(testId: string, run?: string): { source: FaultSource; rules: string[] } | undefined {
+    if (run === undefined) {
+      const inRuns = [...this.tests].filter(([scope]) => scope.startsWith(`${testId}\n`)).flatMap(([, rules]) => rules.map((rule) => rule.text));
+      if (inRuns.length > 0) return { source: 'test', rules: inRuns };
+    }
     for (const [source, rules] of this.sources(testId, run ?? null)) if (rules && rules.length > 0) return { source, rules: rules.map((rule) => rule.text) };
     return undefined;
   }
@@ -129,7 +136,10 @@ export class FaultRegistry {
 
   /** Removes the rules of a scope; with no scope, every rule, the server-wide ones too. */
   clear(scope: FaultScope): void {
-    if (scope.testId !== undefined) this.tests.delete(testScope(scope.testId, scope.run));
+    if (scope.testId !== undefined && scope.run === undefined) {
+      // A test's rules, for any run and for each run.
+      for (const key of [...this.tests.keys()]) if (key === scope.testId || key.startsWith(`${scope.testId}\n`)) this.tests.delete(key);
+    } else if (scope.testId !== undefined) this.tests.delete(testScope(scope.testId, scope.run));
     else if (scope.run !== undefined) this.runs.delete(scope.run);
     else {
       this.tests.clear();

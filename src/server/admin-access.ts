@@ -103,7 +103,9 @@ export function requireAdminToken(access: AdminAccess, prefix: string) {
     if (!expected) {
       const refused = notFromThisMachine(request);
       if (!refused) return undefined;
-      return reply.code(403).send(errorBody(`llm-replay: the admin endpoints answer only requests made on this machine when no admin token is set: ${refused}`, 'invalid_request_error', 'llm_replay_admin_forbidden'));
+      return reply
+        .code(403)
+        .send(errorBody(`llm-replay: without an admin token the admin endpoints answer only requests made on this machine, and ${refused}; reaching the server through another name (a forwarded port, a proxy), start it with --admin-token`, 'invalid_request_error', 'llm_replay_admin_forbidden'));
     }
     const route = request.routeOptions.url ?? '';
     if (request.method === 'GET' && (route === health || route === page || route.startsWith(`${page}/`))) return undefined;

@@ -104,8 +104,9 @@ export class Usage {
   missesOf(testId?: string | null, run?: string): { count: number; misses: MissReport[] } {
     if (testId === undefined) return { count: this.totals().misses, misses: this.misses };
     if (run !== undefined) {
-      const test = this.testMisses.get(scopeOf(run, testId));
-      return { count: test?.count ?? 0, misses: test?.reports ?? [] };
+      // The test's requests that carried no run (a client the helper does not reach) are its too.
+      const tests = [this.testMisses.get(scopeOf(run, testId)), run === '' ? undefined : this.testMisses.get(scopeOf('', testId))];
+      return { count: tests.reduce((n, test) => n + (test?.count ?? 0), 0), misses: tests.flatMap((test) => test?.reports ?? []) };
     }
     let count = 0;
     const misses: MissReport[] = [];
@@ -122,7 +123,8 @@ export class Usage {
   resetMisses(filter: { run?: string; testId?: string | null }): void {
     for (const scope of [...this.testMisses.keys()]) {
       const at = scope.indexOf('\n');
-      if (filter.run !== undefined && scope.slice(0, at) !== filter.run) continue;
+      // A test reset in its run starts again its requests that carried no run, too.
+      if (filter.run !== undefined && scope.slice(0, at) !== filter.run && !(filter.testId !== undefined && at === 0)) continue;
       if (filter.testId !== undefined && scope.slice(at + 1) !== (filter.testId ?? '')) continue;
       this.testMisses.delete(scope);
     }

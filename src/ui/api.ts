@@ -4,7 +4,8 @@
 import type { JournalDetail, JournalItem, JournalPage, RecordingPage, RecordingView } from '../server/inspector/contract.js';
 
 const API = new URL('../api/', location.href);
-const TOKEN_KEY = `llm-replay-token ${location.host}`;
+// The browser keeps it per origin, so per server.
+const TOKEN_KEY = 'llm-replay-token';
 
 /**
  * The token comes with the address once (?token=, as the start-up line prints it) or
