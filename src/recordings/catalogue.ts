@@ -114,13 +114,16 @@ export class RecordingCatalogue {
   }
 
   private async readAll(): Promise<void> {
-    const files = [...this.store.entries()].flatMap((entry) => entry.files.map((file) => ({ key: entry.key, file })));
-    this.total = files.length;
-    let next = 0;
+    // Walked, not listed: a list of 100,000 entries with their paths would be held for the whole read.
+    let total = 0;
+    for (const entry of this.store.entries()) total += entry.files.length;
+    this.total = total;
+    const files = (function* (store: RecordingStore) {
+      for (const entry of store.entries()) for (const file of entry.files) yield { key: entry.key, file };
+    })(this.store);
     const worker = async () => {
-      while (next < files.length) {
-        const { key, file } = files[next++] as { key: string; file: string };
-        await this.readOne(key, file);
+      for (let next = files.next(); !next.done; next = files.next()) {
+        await this.readOne(next.value.key, next.value.file);
         this.read++;
       }
     };
