@@ -3,21 +3,18 @@
 // recordings just written kept in memory until first read, and atomic writes so a
 // crash or a concurrent request never leaves a half-written recording. It knows
 // recordings, not HTTP: what a recording answers is the replay layer's business.
-import { readdir, readFile, realpath, stat, unlink } from 'node:fs/promises';
+import { readFile, unlink } from 'node:fs/promises';
 import path from 'node:path';
 import { RecordingFileError } from '../errors.js';
 import { parseRecording, serializeRecording, type Recording } from './recording.js';
-import { TEMP_PREFIX, writeAtomically, writerAlive } from './atomic-write.js';
-import { occurrenceFileName, parseRecordingId, recordingId } from './occurrence.js';
-import { isUnreadFolder } from './layout.js';
+import { writeAtomically } from './atomic-write.js';
+import { occurrenceFileName, recordingId } from './occurrence.js';
+import { scanDirectory } from './directory-scan.js';
 
 export interface StoreLogger {
   warn(message: string): void;
 }
 
-const KEY_FILE = /^[0-9a-f]{64}\.json$/;
-const KEY_FILE_LENGTH = 64 + '.json'.length;
-const MODEL_LIST_FILE = /^models-([0-9a-f]{64})-([0-9a-f]{8})\.json$/;
 const CACHE_LIMIT = 4096;
 
 export interface IndexEntry {
@@ -72,14 +69,16 @@ export class RecordingStore {
   readonly unreadFolders: string[] = [];
   /** Links to a file or folder the scan reads where it is: not read twice, and nothing is lost. */
   readonly aliases: string[] = [];
-  private realDir: string | undefined;
 
   private constructor(readonly dir: string) {}
 
   /** Indexes a directory. With `removeStaleTemps`, temp files of writers no longer running are deleted. */
   static async open(dir: string, options: { removeStaleTemps?: boolean } = {}): Promise<RecordingStore> {
     const store = new RecordingStore(path.resolve(dir));
-    await store.scan(store.dir, options.removeStaleTemps ?? false);
+    const found = await scanDirectory(store.dir, options.removeStaleTemps ?? false, (file) => store.add(file.key, file.dir, file.name, file.occurrence, file.modelList));
+    store.skipped.push(...found.skipped);
+    store.unreadFolders.push(...found.unreadFolders);
+    store.aliases.push(...found.aliases);
     return store;
   }
 
@@ -109,76 +108,6 @@ export class RecordingStore {
         yield { id: recordingId(entry.key, occurrence), file, key: entry.key, occurrence };
       }
     }
-  }
-
-  private async scan(dir: string, removeStaleTemps: boolean, visited = new Set<string>()): Promise<void> {
-    visited.add(await realpath(dir));
-    const items = await readdir(dir, { withFileTypes: true });
-    for (const item of items) {
-      const { name } = item;
-      // The usual file first, with no path built: the folder string is shared by all of them.
-      if (name.length === KEY_FILE_LENGTH && name.endsWith('.json') && item.isFile() && KEY_FILE.test(name)) {
-        this.add(name.slice(0, 64), dir, name, 1, false);
-        continue;
-      }
-      const full = path.join(dir, name);
-      const link = item.isSymbolicLink();
-      const kind = link ? await this.followLink(full) : item.isDirectory() ? 'folder' : item.isFile() ? 'file' : undefined;
-      if (kind === 'alias') {
-        this.aliases.push(full);
-        continue;
-      }
-      if (kind === 'folder') {
-        if (isUnreadFolder(name)) this.unreadFolders.push(full);
-        else if (link && visited.has(await realpath(full))) this.skipped.push({ file: full, reason: 'a link to a folder already read (a loop)' });
-        else await this.scan(full, removeStaleTemps, visited);
-        continue;
-      }
-      if (name.startsWith(TEMP_PREFIX)) {
-        if (removeStaleTemps && !writerAlive(name)) await unlink(full).catch(() => undefined);
-        continue;
-      }
-      if (kind !== 'file' || !name.endsWith('.json')) continue;
-      const models = MODEL_LIST_FILE.exec(name);
-      if (models?.[1] !== undefined) {
-        this.add(models[1], dir, name, 1, true);
-        continue;
-      }
-      // <key>.json, or <key>.<n>.json with n from 2: a later occurrence.
-      const parsed = parseRecordingId(name.slice(0, -'.json'.length));
-      if (!parsed || (parsed.occurrence === 1 && name !== `${parsed.key}.json`)) {
-        this.skipped.push({ file: full, reason: 'its name is not <key>.json, <key>.<n>.json (n from 2) or models-<key>-<digest>.json' });
-        continue;
-      }
-      this.add(parsed.key, dir, name, parsed.occurrence, false);
-    }
-  }
-
-  /**
-   * What a symbolic link leads to, when it stays inside the directory; otherwise it is
-   * refused, by name. A link to something the scan reads where it stands is an alias:
-   * whichever the scan meets first, the file is read once, at its real place.
-   */
-  private async followLink(link: string): Promise<'file' | 'folder' | 'alias' | undefined> {
-    let target: string;
-    let info;
-    try {
-      target = await realpath(link);
-      info = await stat(target);
-    } catch {
-      this.skipped.push({ file: link, reason: 'a broken link' });
-      return undefined;
-    }
-    const root = (this.realDir ??= await realpath(this.dir));
-    if (target !== root && !target.startsWith(`${root}${path.sep}`)) {
-      this.skipped.push({ file: link, reason: `a link to ${target}, outside the recordings directory: refused` });
-      return undefined;
-    }
-    // A real path: read where it stands unless a folder on the way is one the scan does not enter.
-    // A file link is only an alias under its target's own name: <keyB>.json -> <keyA>.json is a recording of its own.
-    const readInPlace = target !== root && !path.relative(root, target).split(path.sep).some(isUnreadFolder);
-    if (readInPlace && (info.isDirectory() || path.basename(target) === path.basename(link))) return 'alias';
-    return info.isDirectory() ? 'folder' : info.isFile() ? 'file' : undefined;
   }
 
   /** Indexes one file found by the scan. */
