@@ -41,6 +41,8 @@ interface InjectedForTest {
 
 type Headers = Record<string, string | string[] | undefined>;
 
+/** A test's rules set without a run: they apply in every run. */
+const ANY_RUN = Symbol('any run');
 const RECENT_PER_TEST = 100;
 const TESTS_KEPT = 10_000;
 
@@ -56,7 +58,8 @@ function modelOf(client: ClientRequest): string | undefined {
 
 export class FaultRegistry {
   private server: FaultRule[];
-  private readonly tests = new Map<string, FaultRule[]>();
+  /** test id -> run (ANY_RUN: the test in every run) -> rules. */
+  private readonly tests = new Map<string, Map<string | typeof ANY_RUN, FaultRule[]>>();
   private readonly runs = new Map<string, FaultRule[]>();
   private readonly injected = new Map<string | null, InjectedForTest>();
   private total = 0;
@@ -108,7 +111,7 @@ export class FaultRegistry {
   private sources(testId: string | null, run: string | null, own?: FaultRule[]): Array<[FaultSource, FaultRule[] | undefined]> {
     return [
       ['header', own],
-      ['test', testId === null ? undefined : ((run === null ? undefined : this.tests.get(testScope(testId, run))) ?? this.tests.get(testScope(testId)))],
+      ['test', testId === null ? undefined : ((run === null ? undefined : this.tests.get(testId)?.get(run)) ?? this.tests.get(testId)?.get(ANY_RUN))],
       ['run', run === null ? undefined : this.runs.get(run)],
       ['server', this.server],
     ];
@@ -120,7 +123,7 @@ export class FaultRegistry {
    */
   applying(testId: string, run?: string): { source: FaultSource; rules: string[] } | undefined {
     if (run === undefined) {
-      const inRuns = [...this.tests].filter(([scope]) => scope.startsWith(`${testId}\n`)).flatMap(([, rules]) => rules.map((rule) => rule.text));
+      const inRuns = [...(this.tests.get(testId)?.values() ?? [])].flat().map((rule) => rule.text);
       if (inRuns.length > 0) return { source: 'test', rules: inRuns };
     }
     for (const [source, rules] of this.sources(testId, run ?? null)) if (rules && rules.length > 0) return { source, rules: rules.map((rule) => rule.text) };
@@ -129,18 +132,22 @@ export class FaultRegistry {
 
   /** Replaces the rules of a scope: a test (in one run, or in any), a run, or the server. */
   set(scope: FaultScope, rules: FaultRule[]): void {
-    if (scope.testId !== undefined) this.tests.set(testScope(scope.testId, scope.run), rules);
-    else if (scope.run !== undefined) this.runs.set(scope.run, rules);
+    if (scope.testId !== undefined) {
+      let runs = this.tests.get(scope.testId);
+      if (!runs) this.tests.set(scope.testId, (runs = new Map()));
+      runs.set(scope.run ?? ANY_RUN, rules);
+    } else if (scope.run !== undefined) this.runs.set(scope.run, rules);
     else this.server = rules;
   }
 
   /** Removes the rules of a scope; with no scope, every rule, the server-wide ones too. */
   clear(scope: FaultScope): void {
-    if (scope.testId !== undefined && scope.run === undefined) {
-      // A test's rules, for any run and for each run.
-      for (const key of [...this.tests.keys()]) if (key === scope.testId || key.startsWith(`${scope.testId}\n`)) this.tests.delete(key);
-    } else if (scope.testId !== undefined) this.tests.delete(testScope(scope.testId, scope.run));
-    else if (scope.run !== undefined) this.runs.delete(scope.run);
+    if (scope.testId !== undefined) {
+      // Without a run: the test's rules for any run and for each run.
+      const runs = this.tests.get(scope.testId);
+      if (scope.run !== undefined) runs?.delete(scope.run);
+      if (scope.run === undefined || runs?.size === 0) this.tests.delete(scope.testId);
+    } else if (scope.run !== undefined) this.runs.delete(scope.run);
     else {
       this.tests.clear();
       this.runs.clear();
@@ -166,7 +173,7 @@ export class FaultRegistry {
     return {
       server: texts(this.server),
       runs: Object.fromEntries([...this.runs].map(([run, rules]) => [run, texts(rules)])),
-      tests: Object.fromEntries([...this.tests].map(([scope, rules]) => [scope.replace('\n', ' in run '), texts(rules)])),
+      tests: Object.fromEntries([...this.tests].flatMap(([id, runs]) => [...runs].map(([run, rules]) => [run === ANY_RUN ? id : `${id} in run ${run}`, texts(rules)]))),
     };
   }
 
@@ -176,10 +183,4 @@ export class FaultRegistry {
     for (const [id, entry] of this.injected) if (testId === undefined || id === testId) tests[id ?? ''] = entry;
     return { total: this.total, tests };
   }
-
-}
-
-/** A test's rules: for one run ("<test id>\n<run>"), or for the test in any run. */
-function testScope(testId: string, run?: string): string {
-  return run === undefined ? testId : `${testId}\n${run}`;
 }

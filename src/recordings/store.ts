@@ -211,7 +211,7 @@ export class RecordingStore {
   async removeStaleOccurrences(key: string, since: number): Promise<string[]> {
     const entry = this.entry(key);
     if (!entry || entry.modelList) return [];
-    const stale = entry.files.flatMap((file, i) => ((entry.occurrences[i] as number) > 1 && !((this.savedAt.get(file) ?? -Infinity) >= since) ? [[file, entry.occurrences[i] as number] as const] : []));
+    const stale = entry.files.flatMap((file, i) => ((entry.occurrences[i] as number) > 1 && (this.savedAt.get(file) ?? -Infinity) < since ? [[file, entry.occurrences[i] as number] as const] : []));
     if (stale.length === 0) return [];
     // Out of the index at once, before any await: a save of the same occurrence meanwhile
     // is a new file, whose write waits for this removal (save() below), so it is never unlinked.

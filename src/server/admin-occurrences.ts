@@ -1,7 +1,7 @@
 // POST /_llm-replay/occurrences/reset {"test_id"?, "run"?}: the occurrence counts of a
 // test (and/or of a run, or all) start again, so the test's next request is its first
-// occurrence, and so do its miss counts (GET /misses?test_id=&run=). The vitest helper calls it at each test's start; other runners call it
-// from a per-test fixture. Registered inside the admin plugin, so its rules apply.
+// occurrence, and so do its miss counts (GET /misses?test_id=&run=). The vitest
+// helper calls it at each test's start; other runners call it from a per-test fixture. Registered inside the admin plugin, so its rules apply.
 import type { FastifyPluginAsync } from 'fastify';
 import { errorBody } from '../wire/error-body.js';
 

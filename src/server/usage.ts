@@ -57,15 +57,13 @@ interface TestMisses {
   reports: MissReport[];
 }
 
-const scopeOf = (run: string, testId: string | null) => `${run}\n${testId ?? ''}`;
-
 export class Usage {
   readonly startedAt = new Date();
   readonly hits = new Map<string, number>();
   readonly recorded = new Set<string>();
   readonly misses: MissReport[] = [];
-  /** Per run and test id, since the test's last reset (its start): what the vitest guarantee reads. */
-  private readonly testMisses = new Map<string, TestMisses>();
+  /** run -> test id ('' for none) -> its misses since the test's last reset (its start): what the vitest guarantee reads. */
+  private readonly testMisses = new Map<string, Map<string, TestMisses>>();
   readonly repeats: Repeat[] = [];
   readonly endpoints = new Map<string, EndpointStats>();
 
@@ -88,9 +86,10 @@ export class Usage {
 
   miss(report: MissReport, endpoint: string, run: string): void {
     if (this.misses.length < MAX_MISSES) this.misses.push(report);
-    const scope = scopeOf(run, report.testId);
-    let test = this.testMisses.get(scope);
-    if (!test) this.testMisses.set(scope, (test = { count: 0, reports: [] }));
+    let tests = this.testMisses.get(run);
+    if (!tests) this.testMisses.set(run, (tests = new Map()));
+    let test = tests.get(report.testId ?? '');
+    if (!test) tests.set(report.testId ?? '', (test = { count: 0, reports: [] }));
     test.count++;
     if (test.reports.length < REPORTS_PER_TEST) test.reports.push(report);
     this.stats(endpoint).misses++;
@@ -103,30 +102,20 @@ export class Usage {
    */
   missesOf(testId?: string | null, run?: string): { count: number; misses: MissReport[] } {
     if (testId === undefined) return { count: this.totals().misses, misses: this.misses };
-    if (run !== undefined) {
-      // The test's requests that carried no run (a client the helper does not reach) are its too.
-      const tests = [this.testMisses.get(scopeOf(run, testId)), run === '' ? undefined : this.testMisses.get(scopeOf('', testId))];
-      return { count: tests.reduce((n, test) => n + (test?.count ?? 0), 0), misses: tests.flatMap((test) => test?.reports ?? []) };
-    }
-    let count = 0;
-    const misses: MissReport[] = [];
-    const suffix = `\n${testId ?? ''}`;
-    for (const [scope, test] of this.testMisses) {
-      if (!scope.endsWith(suffix) || scope.indexOf('\n') !== scope.length - suffix.length) continue;
-      count += test.count;
-      misses.push(...test.reports);
-    }
-    return { count, misses };
+    // In one run, the test's requests that carried no run (a client the helper does not reach) are its too.
+    const runs = run === undefined ? [...this.testMisses.keys()] : [...new Set([run, ''])];
+    const tests = runs.map((scope) => this.testMisses.get(scope)?.get(testId ?? ''));
+    return { count: tests.reduce((n, test) => n + (test?.count ?? 0), 0), misses: tests.flatMap((test) => test?.reports ?? []) };
   }
 
   /** A test (and/or run) starts again: its misses count from zero, as its occurrences do. */
   resetMisses(filter: { run?: string; testId?: string | null }): void {
-    for (const scope of [...this.testMisses.keys()]) {
-      const at = scope.indexOf('\n');
+    for (const [run, tests] of this.testMisses) {
       // A test reset in its run starts again its requests that carried no run, too.
-      if (filter.run !== undefined && scope.slice(0, at) !== filter.run && !(filter.testId !== undefined && at === 0)) continue;
-      if (filter.testId !== undefined && scope.slice(at + 1) !== (filter.testId ?? '')) continue;
-      this.testMisses.delete(scope);
+      if (filter.run !== undefined && run !== filter.run && !(filter.testId !== undefined && run === '')) continue;
+      if (filter.testId === undefined) tests.clear();
+      else tests.delete(filter.testId ?? '');
+      if (tests.size === 0) this.testMisses.delete(run);
     }
   }
 
