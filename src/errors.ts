@@ -37,3 +37,48 @@ export class UpstreamError extends LlmReplayError {
     super(`upstream ${url}: ${message}`, options);
   }
 }
+
+/**
+ * Every answer of llm-replay's own, by its code: the status and the error type it is
+ * sent with (README, "Errors", lists them; a test checks the list against this).
+ */
+export const ERROR_CATALOGUE = {
+  llm_replay_recording_not_found: { status: 404, type: 'llm_replay_miss', when: 'replay found no recording for the request (the message says which is nearest)' },
+  llm_replay_bad_recording: { status: 500, type: 'llm_replay_error', when: 'the recording file that answers cannot be read or parsed' },
+  llm_replay_write_failed: { status: 500, type: 'llm_replay_error', when: 'a whole answer could not be written in a record mode' },
+  llm_replay_upstream_error: { status: 502, type: 'upstream_error', when: 'the upstream cannot be reached or broke off (504 when it stayed silent past --upstream-timeout)' },
+  llm_replay_bad_url: { status: 400, type: 'invalid_request_error', when: 'the request URL cannot be forwarded' },
+  llm_replay_bad_path: { status: 400, type: 'invalid_request_error', when: "the path has '..' segments or encoded slashes" },
+  llm_replay_bad_fault: { status: 400, type: 'invalid_request_error', when: 'the x-llm-replay-fault header, or a fault rule sent to the admin endpoint, is not valid' },
+  llm_replay_body_too_large: { status: 413, type: 'invalid_request_error', when: 'the request body is larger than --body-limit' },
+  llm_replay_unknown_admin_endpoint: { status: 404, type: 'invalid_request_error', when: 'no admin endpoint or inspector file has that path' },
+  llm_replay_bad_mode: { status: 400, type: 'invalid_request_error', when: 'the mode sent to the admin endpoint is not one of the modes' },
+  llm_replay_not_writable: { status: 409, type: 'invalid_request_error', when: 'a record mode was asked for and the recordings directory is not writable' },
+  llm_replay_bad_reset: { status: 400, type: 'invalid_request_error', when: 'the occurrence reset body is not {"test_id", "run"}' },
+  llm_replay_admin_forbidden: { status: 403, type: 'invalid_request_error', when: 'an admin request without a token came from beyond this machine' },
+  llm_replay_admin_token_required: { status: 401, type: 'invalid_request_error', when: 'the admin token is missing or wrong' },
+  llm_replay_bad_inspector_query: { status: 400, type: 'invalid_request_error', when: "a query parameter of the inspector's API is not valid" },
+  llm_replay_no_such_recording: { status: 404, type: 'invalid_request_error', when: 'the inspector was asked for a recording file there is not' },
+  llm_replay_no_such_request: { status: 404, type: 'invalid_request_error', when: "the inspector was asked for a request no longer in this run's journal" },
+  llm_replay_page_not_built: { status: 503, type: 'llm_replay_error', when: 'the inspector page is not built (npm run build)' },
+  llm_replay_error: { status: 500, type: 'llm_replay_error', when: 'anything else that went wrong inside llm-replay' },
+} as const satisfies Record<string, { status: number; type: string; when: string }>;
+
+export type ErrorCode = keyof typeof ERROR_CATALOGUE;
+
+/** A request llm-replay answers with one of its own errors: thrown, and rendered by the server's error handler. */
+export class AnswerError extends LlmReplayError {
+  override name = 'AnswerError';
+  readonly status: number;
+  readonly type: string;
+  constructor(
+    readonly code: ErrorCode,
+    message: string,
+    /** The request field or header at fault. */
+    readonly param: string | null = null,
+  ) {
+    super(message);
+    this.status = ERROR_CATALOGUE[code].status;
+    this.type = ERROR_CATALOGUE[code].type;
+  }
+}

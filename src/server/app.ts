@@ -8,7 +8,7 @@ import Fastify, { LogController, type FastifyError, type FastifyInstance } from 
 import replyFrom from '@fastify/reply-from';
 import { Agent } from 'undici';
 import { resolveConfig, type ServerConfig, type ServerOptions } from '../config/options.js';
-import { ConfigError } from '../errors.js';
+import { AnswerError, ConfigError } from '../errors.js';
 import { createHandler } from './handler.js';
 import { ADMIN_PREFIX, adminPlugin } from './admin.js';
 import { adminAccessFor, exposureWarning } from './admin-access.js';
@@ -97,7 +97,8 @@ async function reportUnusableFiles(app: FastifyInstance, store: RecordingStore, 
 }
 
 function handleFrameworkError(config: ServerConfig) {
-  return (error: FastifyError, request: { method: string; url: string }, reply: { code(n: number): { send(body: unknown): unknown } }) => {
+  return (error: FastifyError | AnswerError, request: { method: string; url: string }, reply: { code(n: number): { send(body: unknown): unknown } }) => {
+    if (error instanceof AnswerError) return reply.code(error.status).send(errorBody(`llm-replay: ${error.message}`, error.type, error.code, error.param));
     if (error.code === 'FST_ERR_CTP_BODY_TOO_LARGE') {
       return reply.code(413).send(errorBody(`llm-replay: the request body is larger than the limit of ${config.bodyLimit} bytes (--body-limit)`, 'invalid_request_error', 'llm_replay_body_too_large'));
     }

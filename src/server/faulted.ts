@@ -2,84 +2,60 @@
 // recorded: an HTTP error or a reset is answered without the upstream or the
 // recording; any other fault is applied to what the mode would answer (the
 // recording, or the upstream's answer passed through unrecorded).
-import type { Readable } from 'node:stream';
-import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyReply } from 'fastify';
+import { AnswerError } from '../errors.js';
 import { answerSignal, delay, eventsOf, writeFaulted, type AnswerToFault } from '../faults/apply.js';
 import { dialectOf, errorAnswer } from '../faults/dialects.js';
 import type { ChosenFault } from '../faults/registry.js';
 import { FaultSpecError } from '../faults/spec.js';
-import { forward, type Exchange } from '../proxy/forward.js';
+import { forward } from '../proxy/forward.js';
 import { streamFormatOf } from '../proxy/capture.js';
-import type { RequestKey } from '../keys/index.js';
-import { recordingId } from '../recordings/occurrence.js';
-import type { ClientRequest } from '../request/client-request.js';
-import { FAULT_HEADER, RUN_HEADER } from '../request/control-headers.js';
+import { FAULT_HEADER } from '../request/control-headers.js';
 import type { PreparedResponse } from '../replay/prepare.js';
 import { answerEvents } from '../replay/send.js';
-import { errorBody } from '../wire/error-body.js';
+import { exchangeOf } from './exchange.js';
+import { answeringOccurrence } from './occurrences.js';
+import type { Outcome } from './outcome.js';
+import { miss } from './replay-mode.js';
+import type { KeyedContext } from './request-context.js';
 import type { ProxyState } from './state.js';
 
-export interface FaultedRequest {
-  client: ClientRequest;
-  key: RequestKey;
-  /** The occurrence whose recording a fault is applied to. */
-  occurrence: number;
-  /** The how-manieth time the test sent this request: what a rule's on= counts. */
-  arrival: number;
-  startedAt: number;
-  /** What to forward in record and live modes. */
-  exchange: () => Exchange;
-  /** The usual answer to a replay miss, with a note added to its diagnostic. */
-  miss: (note: string) => Promise<FastifyReply>;
-}
-
 /**
- * Answers the request when a fault hits it (or its fault header is malformed);
- * undefined when no fault applies and the usual path goes on.
+ * The fault outcome when a fault hits the request (or a miss, when it is to be applied
+ * to a recording there is not); undefined when no fault applies and the mode answers.
+ * Throws on a malformed fault header.
  */
-export function answerIfFaulted(state: ProxyState, request: FastifyRequest, reply: FastifyReply, faulted: FaultedRequest): Promise<FastifyReply> | FastifyReply | undefined {
-  const { client, key } = faulted;
+export function faultOutcome(state: ProxyState, context: KeyedContext): Outcome | Promise<Outcome> | undefined {
+  const { client, key, position } = context;
+  const { config } = state;
   let chosen: ChosenFault | undefined;
   try {
-    chosen = state.faults.choose(client, key.key, faulted.arrival);
+    chosen = state.faults.choose(client, key.key, position.arrival);
   } catch (error) {
     if (!(error instanceof FaultSpecError)) throw error;
-    const message = `llm-replay: the ${FAULT_HEADER} header is not valid: ${error.message}`;
-    return reply.code(400).send(errorBody(message, 'invalid_request_error', 'llm_replay_bad_fault', FAULT_HEADER));
+    position.giveBack();
+    throw new AnswerError('llm_replay_bad_fault', `the ${FAULT_HEADER} header is not valid: ${error.message}`, FAULT_HEADER);
   }
-  return chosen ? answerWithFault(state, request, reply, faulted, chosen) : undefined;
-}
-
-function noteInjection(state: ProxyState, faulted: FaultedRequest, chosen: ChosenFault): void {
-  const { client, key } = faulted;
-  const run = client.headers[RUN_HEADER];
-  state.faults.record({
-    at: new Date().toISOString(),
-    test_id: client.testId,
-    run: (Array.isArray(run) ? run[0] : run) ?? null,
-    method: client.method,
-    endpoint: client.path,
-    key: key.key,
-    occurrence: chosen.occurrence,
-    fault: chosen.rule.text,
-    source: chosen.source,
-  });
-  state.usage.fault(key.endpoint);
-  state.log.info({ key: key.key, endpoint: client.path, testId: client.testId, occurrence: chosen.occurrence, injectedFault: chosen.rule.text, source: chosen.source }, `llm-replay: injected fault ${chosen.rule.text}`);
-}
-
-async function answerWithFault(state: ProxyState, request: FastifyRequest, reply: FastifyReply, faulted: FaultedRequest, chosen: ChosenFault): Promise<FastifyReply> {
+  if (!chosen) return undefined;
+  // A faulted exchange is not the real one: the retry gets this occurrence.
+  position.giveBack();
   const { fault } = chosen.rule;
-  const { config, answers } = state;
-  const signal = answerSignal(reply.raw, state.faults.closed);
+  const entry = config.mode === 'replay' ? state.store.entry(key.key) : undefined;
+  // The recording a fault is applied to: the one this occurrence would get.
+  const occurrence = (entry && answeringOccurrence(entry, position.occurrence)?.occurrence) ?? position.occurrence;
   const replays = config.mode === 'replay' || config.mode === 'record-if-missing';
-  const recorded = fault.reset || fault.status !== undefined || !replays ? undefined : answers.lookup(faulted.key.key, faulted.occurrence);
+  const recorded = fault.reset || fault.status !== undefined || !replays ? undefined : state.answers.lookup(key.key, occurrence);
   if (config.mode === 'replay' && !recorded && !fault.reset && fault.status === undefined) {
-    return faulted.miss(`\nThe fault ${chosen.rule.text} is applied to a recorded answer, and a faulted exchange is never recorded: record this request once without the fault.`);
+    return miss(state, context, `\nThe fault ${chosen.rule.text} is applied to a recorded answer, and a faulted exchange is never recorded: record this request once without the fault.`);
   }
-  noteInjection(state, faulted, chosen);
-  const { client } = faulted;
-  state.journal.add({ kind: 'fault', method: client.method, path: client.path, testId: client.testId, key: faulted.key.key, startedAt: faulted.startedAt, response: reply.raw, message: `injected fault ${chosen.rule.text} (${chosen.source})` });
+  return { kind: 'fault', chosen, occurrence, recorded };
+}
+
+/** Answers with the fault: after its latency, a reset, an error status, or the answer (recorded or forwarded) broken as it says. */
+export async function applyFault(state: ProxyState, context: KeyedContext, outcome: Extract<Outcome, { kind: 'fault' }>): Promise<FastifyReply> {
+  const { fault } = outcome.chosen.rule;
+  const { request, reply, key, startedAt } = context;
+  const signal = answerSignal(reply.raw, state.faults.closed);
   if (fault.latencyMs && !(await delay(fault.latencyMs, signal))) {
     reply.hijack();
     reply.raw.destroy();
@@ -91,25 +67,25 @@ async function answerWithFault(state: ProxyState, request: FastifyRequest, reply
     return reply;
   }
   if (fault.status !== undefined) {
-    const answer = errorAnswer(dialectOf(faulted.client.path), { status: fault.status, retryAfterS: fault.retryAfterS, seed: `${faulted.key.key}:${chosen.occurrence}` });
+    const answer = errorAnswer(dialectOf(context.client.path), { status: fault.status, retryAfterS: fault.retryAfterS, seed: `${key.key}:${outcome.chosen.occurrence}` });
     return reply.code(answer.status).headers(answer.headers).send(answer.body);
   }
-  if (recorded) {
-    const prepared = await recorded;
-    state.usage.hit(recordingId(faulted.key.key, faulted.occurrence), faulted.key.endpoint);
+  if (outcome.recorded) {
+    const prepared = await outcome.recorded;
     reply.hijack();
-    await writeFaulted(reply.raw, replayed(prepared, config.paceFactor, faulted.startedAt), fault, signal);
+    await writeFaulted(reply.raw, replayed(prepared, state.config.paceFactor, startedAt), fault, signal);
     return reply;
   }
-  // Forwarded, passed through with the fault, never recorded.
-  state.usage.forwarded(faulted.key.endpoint);
-  const deliver = (source: Readable, contentType: string | undefined) => {
-    const format = streamFormatOf(contentType);
-    reply.hijack();
-    const answer: AnswerToFault = { status: reply.statusCode, headers: reply.getHeaders() as AnswerToFault['headers'], events: eventsOf(source, format), format };
-    void writeFaulted(reply.raw, answer, fault, signal).finally(() => source.destroy());
-  };
-  await forward(request, reply, { ...faulted.exchange(), deliver });
+  // Forwarded, passed through with the fault, never recorded: the forwarder hands over the upstream's answer instead of sending it.
+  await forward(request, reply, {
+    ...exchangeOf(state, context),
+    deliver: (source, contentType) => {
+      const format = streamFormatOf(contentType);
+      reply.hijack();
+      const answer: AnswerToFault = { status: reply.statusCode, headers: reply.getHeaders() as AnswerToFault['headers'], events: eventsOf(source, format), format };
+      void writeFaulted(reply.raw, answer, fault, signal).finally(() => source.destroy());
+    },
+  });
   return reply;
 }
 

@@ -12,11 +12,8 @@ import type { RecordingStore } from '../recordings/store.js';
 import type { ReplayAnswers } from '../replay/answers.js';
 import type { Journal } from './journal.js';
 import type { OccurrenceCounts } from './occurrences.js';
-import type { FailedAnswer } from '../proxy/failure-policy.js';
+import type { ForwardOutcome } from '../proxy/forward.js';
 import type { Usage } from './usage.js';
-
-/** What recording an occurrence came to: requests that waited on it are answered from it, or as it was. */
-export type RecordedOccurrence = { written: true } | { written: false; reason: string; answer?: FailedAnswer };
 
 export interface ProxyState {
   config: ServerConfig;
@@ -28,7 +25,7 @@ export interface ProxyState {
   ids: IdMapper | undefined;
   log: FastifyBaseLogger;
   /** Record-if-missing: the recording in flight per occurrence (`<key>` or `<key>.<n>`), so runs sharing the server record it once. */
-  inflight: Map<string, Promise<RecordedOccurrence>>;
+  inflight: Map<string, Promise<ForwardOutcome>>;
   /** How often each test has sent each request, per run scope. */
   occurrences: OccurrenceCounts;
   usage: Usage;

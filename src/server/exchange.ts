@@ -1,0 +1,39 @@
+// What is forwarded for a request: the route's upstream URL and, in the record modes
+// with deterministic ids, the upstream's real ids swapped back in.
+import { routeFor, type ServerConfig } from '../config/options.js';
+import type { Exchange } from '../proxy/forward.js';
+import type { IdMapper } from '../proxy/ids.js';
+import { recordingId } from '../recordings/occurrence.js';
+import type { ClientRequest } from '../request/client-request.js';
+import type { RequestContext } from './request-context.js';
+import type { ProxyState } from './state.js';
+
+/** The route's upstream base, plus the path the client called less the route's prefix. */
+function upstreamUrlFor(config: ServerConfig, client: ClientRequest, ids?: IdMapper): URL {
+  const route = routeFor(config.routes, client.path);
+  const base = route.upstream.href.replace(/\/$/, '');
+  const rest = client.path.slice(route.prefix.length) || '/';
+  const url = `${base}${rest}${client.query ? `?${client.query}` : ''}`;
+  return new URL(ids ? ids.toUpstream(url) : url);
+}
+
+/** The exchange to forward: plain in live mode; keyed, with real ids, in the record modes. */
+export function exchangeOf(state: ProxyState, context: RequestContext): Exchange {
+  const { config, ids } = state;
+  const { client, key, position, startedAt } = context;
+  const plain: Exchange = { client, upstreamUrl: upstreamUrlFor(config, client), startedAt };
+  if (config.mode === 'live' || !key || !position) return plain;
+  const exchange: Exchange = { ...plain, key, recordTiming: config.recordTiming, recordRetryable: config.recordRetryable };
+  if (!ids) return exchange;
+  const upstreamUrl = upstreamUrlFor(config, client, ids);
+  let upstreamBody: Buffer | undefined;
+  let forwarded = upstreamUrl.href;
+  if (client.body.kind !== 'none') {
+    // latin1 maps bytes to characters one to one, so any body survives the round trip.
+    const text = ids.toUpstream(client.body.bytes.toString('latin1'));
+    upstreamBody = Buffer.from(text, 'latin1');
+    forwarded += text;
+  }
+  // Each occurrence mints its own ids: a second identical request makes new upstream state.
+  return { ...exchange, upstreamUrl, ...(upstreamBody ? { upstreamBody } : {}), ids: ids.session(recordingId(key.key, position.occurrence), forwarded) };
+}

@@ -1,0 +1,115 @@
+// What a request came to, one value per request, and the one place that turns it
+// into the journal entry, the usage count and the log line, then sends what is still
+// to be sent (forwarding writes its answer while it forwards: see `sent` below).
+import path from 'node:path';
+import type { FastifyReply } from 'fastify';
+import type { ChosenFault } from '../faults/registry.js';
+import type { PreparedResponse } from '../replay/prepare.js';
+import type { MissReport } from '../replay/miss-report.js';
+import { sendNow, sendPrepared } from '../replay/send.js';
+import { recordingId } from '../recordings/occurrence.js';
+import { RUN_HEADER } from '../request/control-headers.js';
+import { errorBody } from '../wire/error-body.js';
+import { applyFault } from './faulted.js';
+import { missLink } from './inspector/links.js';
+import type { KeyedContext, RequestContext } from './request-context.js';
+import type { ProxyState } from './state.js';
+
+/** An answer of llm-replay's own to send. */
+export interface OwnAnswer {
+  status: number;
+  headers?: Record<string, string>;
+  body: unknown;
+}
+
+export type Outcome =
+  /** Answered from the recording of `occurrence` (to send: at once when it was ready in memory). `repeated`: the test sent it more often than recorded. */
+  | { kind: 'answered'; occurrence: number; prepared: PreparedResponse; atOnce: boolean; repeated: boolean }
+  /** Forwarded and written; the client had its answer while it was forwarded. */
+  | { kind: 'recorded'; occurrence: number }
+  /** Forwarded and passed to the client unrecorded (live mode). */
+  | { kind: 'passed-through' }
+  /** No recording answers it (to send: a 404 with the diagnostic). */
+  | { kind: 'miss'; report: MissReport }
+  /** A fault was chosen: applied to the recording (`recorded`), to the upstream's answer, or answered as an error or a reset. */
+  | { kind: 'fault'; chosen: ChosenFault; occurrence: number; recorded: Promise<PreparedResponse> | undefined }
+  /** Something went wrong; `answer` is what to send, absent when the client already has one. `forwarded`: the upstream was called. */
+  | { kind: 'error'; reason: string; level?: 'warn' | 'error'; answer?: OwnAnswer; forwarded?: boolean };
+
+/** Journal, usage and log for the outcome, then the answer if it is not yet sent. */
+export function conclude(state: ProxyState, context: RequestContext, outcome: Outcome): FastifyReply | Promise<FastifyReply> {
+  const { client, key, reply, startedAt } = context;
+  const { journal, usage, log } = state;
+  const noted = { method: client.method, path: client.path, testId: client.testId, startedAt, ...(key ? { key: key.key } : {}) };
+  // The entry is complete (status, duration) when the answer has ended.
+  const answering = { ...noted, response: reply.raw };
+  const endpoint = key?.endpoint ?? client.path;
+  switch (outcome.kind) {
+    case 'answered': {
+      if (outcome.repeated) noteRepeat(state, context as KeyedContext, outcome.occurrence);
+      usage.hit(recordingId(key!.key, outcome.occurrence), endpoint);
+      journal.add({ ...answering, kind: 'hit' });
+      return outcome.atOnce ? sendNow(reply, outcome.prepared) : sendPrepared(reply, outcome.prepared, state.config.paceFactor, startedAt);
+    }
+    case 'recorded': {
+      usage.forwarded(endpoint);
+      usage.record(recordingId(key!.key, outcome.occurrence), endpoint);
+      journal.add({ ...answering, kind: 'recorded' });
+      const file = path.relative(state.store.dir, state.store.fileOf(key!.key, outcome.occurrence) ?? '');
+      log.info({ key: key!.key, occurrence: outcome.occurrence, endpoint: client.path, file }, 'llm-replay: recorded');
+      return reply;
+    }
+    case 'passed-through':
+      usage.forwarded(endpoint);
+      journal.add({ ...answering, kind: 'forwarded' });
+      return reply;
+    case 'miss': {
+      const { report } = outcome;
+      const body = client.body.kind === 'json' ? { body: client.body.value, bodyBytes: client.body.bytes.length } : {};
+      const entry = journal.add({ ...noted, kind: 'miss', status: 404, miss: report, ...body });
+      report.message += `\nSee it in the inspector: ${missLink(state.url, entry.seq)}`;
+      usage.miss(report, endpoint, client.run);
+      log.warn({ key: key?.key, method: key?.method, endpoint: client.path, testId: client.testId }, report.message);
+      // 404: the official SDKs retry 408, 409, 429 and 5xx, never a 404.
+      return reply.code(404).send(errorBody(report.message, 'llm_replay_miss', 'llm_replay_recording_not_found'));
+    }
+    case 'fault': {
+      const { chosen } = outcome;
+      const run = client.headers[RUN_HEADER];
+      state.faults.record({
+        at: new Date().toISOString(),
+        test_id: client.testId,
+        run: (Array.isArray(run) ? run[0] : run) ?? null,
+        method: client.method,
+        endpoint: client.path,
+        key: key!.key,
+        occurrence: chosen.occurrence,
+        fault: chosen.rule.text,
+        source: chosen.source,
+      });
+      usage.fault(endpoint);
+      log.info({ key: key!.key, endpoint: client.path, testId: client.testId, occurrence: chosen.occurrence, injectedFault: chosen.rule.text, source: chosen.source }, `llm-replay: injected fault ${chosen.rule.text}`);
+      journal.add({ ...answering, kind: 'fault', message: `injected fault ${chosen.rule.text} (${chosen.source})` });
+      const { fault } = chosen.rule;
+      if (outcome.recorded) usage.hit(recordingId(key!.key, outcome.occurrence), endpoint);
+      else if (!fault.reset && fault.status === undefined) usage.forwarded(endpoint);
+      return applyFault(state, context as KeyedContext, outcome);
+    }
+    case 'error': {
+      if (outcome.forwarded) usage.forwarded(endpoint);
+      if (outcome.level) log[outcome.level]({ key: key?.key, occurrence: context.position?.occurrence, endpoint: client.path }, `llm-replay: ${outcome.reason}`);
+      journal.add({ ...answering, kind: 'failed', message: outcome.reason });
+      const { answer } = outcome;
+      return answer ? reply.code(answer.status).headers(answer.headers ?? {}).send(answer.body) : reply;
+    }
+  }
+}
+
+function noteRepeat(state: ProxyState, { client, key, position }: KeyedContext, answered: number): void {
+  const repeat = { key: key.key, testId: client.testId, run: client.run, occurrence: position.occurrence, answered };
+  state.usage.repeat(repeat, key.endpoint);
+  state.log.warn(
+    { ...repeat, endpoint: client.path },
+    `llm-replay: ${key.method} ${client.path} was sent ${position.occurrence} times in this test but recorded ${answered === 1 ? 'once' : `up to occurrence ${answered}`}: answering the last recording again (--strict-occurrences makes this a miss)`,
+  );
+}

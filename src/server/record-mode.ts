@@ -1,0 +1,96 @@
+// The forwarding modes: record (forward, write each complete answer), record-if-missing
+// (answer from a recording when there is one, else record it once however many runs
+// ask) and live (forward, write nothing). The answer is written to the client while it
+// is forwarded (a stream is passed on event by event), so these return the outcome
+// only for its bookkeeping.
+import path from 'node:path';
+import { forward, type ForwardOutcome } from '../proxy/forward.js';
+import { recordingDirFor } from '../recordings/layout.js';
+import { toLlamaStackForm } from '../recordings/llama-stack-form.js';
+import { recordingId } from '../recordings/occurrence.js';
+import type { Recording } from '../recordings/recording.js';
+import { upstreamErrorBody } from '../wire/error-body.js';
+import { exchangeOf } from './exchange.js';
+import type { Outcome } from './outcome.js';
+import { answeredFrom } from './replay-mode.js';
+import type { KeyedContext, RequestContext } from './request-context.js';
+import type { ProxyState } from './state.js';
+
+export async function live(state: ProxyState, context: RequestContext): Promise<Outcome> {
+  await forward(context.request, context.reply, exchangeOf(state, context));
+  return { kind: 'passed-through' };
+}
+
+export async function record(state: ProxyState, context: KeyedContext): Promise<Outcome> {
+  return recordedOutcome(context, await forwardAndWrite(state, context));
+}
+
+export async function recordIfMissing(state: ProxyState, context: KeyedContext): Promise<Outcome> {
+  const { key, position } = context;
+  const id = recordingId(key.key, position.occurrence);
+  const recorded = state.answers.lookup(key.key, position.occurrence);
+  if (recorded) return answeredFrom(recorded, position.occurrence);
+  // The same occurrence being recorded for another run: wait for it, then answer from it.
+  const leader = state.inflight.get(id);
+  if (leader) {
+    const led = await leader;
+    const hit = state.answers.lookup(key.key, position.occurrence);
+    if (hit) return answeredFrom(hit, position.occurrence);
+    position.giveBack();
+    return answeredAsLed(led);
+  }
+  const recording = forwardAndWrite(state, context);
+  state.inflight.set(id, recording);
+  try {
+    return recordedOutcome(context, await recording);
+  } finally {
+    state.inflight.delete(id);
+  }
+}
+
+/** Forwards, and writes the recording of this occurrence when the exchange completed. */
+async function forwardAndWrite(state: ProxyState, context: KeyedContext): Promise<ForwardOutcome> {
+  const { key, position, client } = context;
+  const relativeDir = recordingDirFor(state.config.layout, client.testId);
+  const { occurrence } = position;
+  const persist = (recording: Recording) => {
+    if (state.config.keyScheme !== 'llama-stack') return state.store.save(key.key, recording, relativeDir, { occurrence });
+    const adapted = toLlamaStackForm(recording, key.key, key.modelList);
+    return state.store.save(key.key, adapted.recording, relativeDir, adapted.modelListFile ? { fileName: adapted.modelListFile } : { occurrence });
+  };
+  const outcome = await forward(context.request, context.reply, exchangeOf(state, context), persist);
+  if (outcome.kind !== 'recorded') {
+    // Not written: the occurrence is free for the next identical request (the retry).
+    position.giveBack();
+    return outcome;
+  }
+  // The sequence is being recorded again from its start: later occurrences of the old one must not follow the new ones.
+  if (occurrence === 1 && state.config.mode === 'record') {
+    // Since the sequence began: a retry that recorded occurrence 1 late keeps the occurrences recorded meanwhile.
+    const removed = await state.store.removeStaleOccurrences(key.key, position.sequenceStartedAt).catch((error: Error) => {
+      state.log.warn({ key: key.key }, `llm-replay: ${error.message}`);
+      return [];
+    });
+    if (removed.length > 0) state.log.info({ key: key.key, files: removed.map((file) => path.relative(state.store.dir, file)) }, `llm-replay: removed ${removed.length} later occurrence(s) of an older recording of this sequence`);
+  }
+  return outcome;
+}
+
+function recordedOutcome({ position }: KeyedContext, forwarded: ForwardOutcome): Outcome {
+  if (forwarded.kind === 'recorded') return { kind: 'recorded', occurrence: position.occurrence };
+  if (forwarded.kind === 'passed-through') return { kind: 'passed-through' };
+  return { kind: 'error', reason: `not recorded: ${forwarded.reason}`, level: 'warn', forwarded: true };
+}
+
+/**
+ * The request this one waited on was not written: it gets the same answer (a 429 with
+ * its retry-after, a 503), or a 502 when there was no whole answer, so its client
+ * retries as it would have; the waiters never become one paid upstream call each.
+ */
+function answeredAsLed(led: ForwardOutcome): Outcome {
+  const reason = led.kind === 'not-recorded' ? led.reason : led.kind === 'recorded' ? 'it was not found after it was written' : 'passed through';
+  const message = `answered as the identical request it waited on: ${reason}`;
+  if (led.kind === 'not-recorded' && led.answer) return { kind: 'error', reason: message, answer: { status: led.answer.status, headers: led.answer.headers, body: led.answer.body } };
+  const body = upstreamErrorBody(`llm-replay: an identical request (the same occurrence, from another run) was being recorded and was not (${reason}); send it again`);
+  return { kind: 'error', reason: message, answer: { status: 502, body } };
+}

@@ -1,0 +1,42 @@
+// Replay: the n-th identical request of a test gets the n-th recorded answer (past the
+// last, the last again), or a miss. Decides only; `conclude` (outcome.ts) answers.
+import { RecordingFileError } from '../errors.js';
+import { describeMiss } from '../replay/miss-report.js';
+import type { PreparedResponse } from '../replay/prepare.js';
+import { errorBody } from '../wire/error-body.js';
+import { answeringOccurrence } from './occurrences.js';
+import type { Outcome } from './outcome.js';
+import type { KeyedContext } from './request-context.js';
+import type { ProxyState } from './state.js';
+
+export function replay(state: ProxyState, context: KeyedContext): Outcome | Promise<Outcome> {
+  const { config, answers } = state;
+  const { key, position } = context;
+  const entry = state.store.entry(key.key);
+  const answering = entry ? answeringOccurrence(entry, position.occurrence) : undefined;
+  if (!answering || (answering.repeated && config.strictOccurrences)) return miss(state, context);
+  const { occurrence, repeated } = answering;
+  // The common case, answered without a single await: a recording already in memory, sent at once.
+  const ready = config.paceFactor === 0 ? answers.ready(key.key, occurrence) : undefined;
+  if (ready) return { kind: 'answered', occurrence, prepared: ready, atOnce: true, repeated };
+  const pending = answers.lookup(key.key, occurrence);
+  return pending ? answeredFrom(pending, occurrence, repeated) : miss(state, context);
+}
+
+/** The recording once read and prepared; an error when it cannot be. */
+export async function answeredFrom(pending: Promise<PreparedResponse>, occurrence: number, repeated = false): Promise<Outcome> {
+  try {
+    return { kind: 'answered', occurrence, prepared: await pending, atOnce: false, repeated };
+  } catch (error) {
+    const reason = error instanceof RecordingFileError ? `recording ${error.message}` : (error as Error).message;
+    return { kind: 'error', reason, level: 'error', answer: { status: 500, body: errorBody(`llm-replay: ${reason}`, 'llm_replay_error', 'llm_replay_bad_recording') } };
+  }
+}
+
+/** A miss; `note` adds to the diagnostic (a faulted request says how to record it). */
+export async function miss(state: ProxyState, { client, key, position }: KeyedContext, note = ''): Promise<Outcome> {
+  // A copy: describeMiss hands out the same report for the same miss again.
+  const report = { ...(await describeMiss(state.catalogue, client, key, { occurrence: position.occurrence, recorded: state.store.entry(key.key) })) };
+  report.message += note;
+  return { kind: 'miss', report };
+}
