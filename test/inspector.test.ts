@@ -2,18 +2,12 @@
 // (filtered and paged on the server), one recording as a person reads it for each
 // API, this run's journal (a miss with its diff, live events), and the links the
 // terminal gives. The page itself is tested in a browser (test/browser/).
-import { spawnSync } from 'node:child_process';
-import { readFile, rm, writeFile } from 'node:fs/promises';
-import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { vitestNamePattern } from '../src/server/inspector/miss-view.js';
 import type { JournalDetail, JournalPage, RecordingPage, RecordingView } from '../src/server/inspector/contract.js';
 import { startServer, type RunningServer } from '../src/index.js';
 import { corpusCalls, recordCorpus, STREAM_TEST } from './support/corpus.js';
 import { removeDir, tempDir } from './support/harness.js';
 import { seed, seedText } from './support/seeds.js';
-
-const VITEST = new URL('../node_modules/vitest/vitest.mjs', import.meta.url).pathname;
 
 let dir: string;
 let server: RunningServer;
@@ -53,29 +47,6 @@ async function view(testId: string): Promise<RecordingView> {
 function chat(body: unknown, testId: string): Promise<Response> {
   return fetch(`${server.url}/v1/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-test-id': testId }, body: JSON.stringify(body) });
 }
-
-describe('the page', () => {
-  it('is served by the server itself with a strict content security policy, and /ui redirects keeping the token', async () => {
-    const page = await fetch(`${server.url}/_llm-replay/ui/`);
-    expect(page.status).toBe(200);
-    expect(page.headers.get('content-type')).toMatch(/^text\/html/);
-    expect(page.headers.get('content-security-policy')).toContain("script-src 'self'");
-    expect(page.headers.get('referrer-policy')).toBe('no-referrer');
-    const html = await page.text();
-    for (const asset of ['style.css', 'main.js', 'favicon.svg']) {
-      expect(html).toContain(asset);
-      expect((await fetch(`${server.url}/_llm-replay/ui/${asset}`)).status, asset).toBe(200);
-    }
-    expect(html).not.toMatch(/https?:\/\//);
-    const etag = page.headers.get('etag')!;
-    expect((await fetch(`${server.url}/_llm-replay/ui/`, { headers: { 'if-none-match': etag } })).status).toBe(304);
-    const redirect = await fetch(`${server.url}/_llm-replay/ui?token=abc`, { redirect: 'manual' });
-    expect(redirect.status).toBe(302);
-    expect(redirect.headers.get('location')).toBe('/_llm-replay/ui/?token=abc');
-    expect((await fetch(`${server.url}/_llm-replay/ui/nope.js`)).status).toBe(404);
-    expect((await fetch(`${server.url}/_llm-replay/ui/..%2Fpackage.json`)).status).toBe(404);
-  });
-});
 
 describe('the recordings list', () => {
   it('lists every file with its metadata, filtered on the server', async () => {
@@ -271,38 +242,5 @@ describe("this run's journal", () => {
     expect(item).toMatchObject({ seq: 1, kind: 'miss', testId: 'live', path: '/v1/chat/completions', status: 404 });
     await own.close();
     expect((await reader.read()).done).toBe(true);
-  });
-});
-
-describe('the record command a miss gives', () => {
-  it("selects exactly the test that missed when vitest runs it, describe blocks included", async () => {
-    const project = await tempDir('llm-replay-vitest-name-');
-    try {
-      // The helper names a test by vitest's currentTestName ("outer > inner"); the page's -t pattern must select it.
-      await writeFile(
-        path.join(project, 'nested.test.ts'),
-        [
-          "import { appendFileSync } from 'node:fs';",
-          "import { describe, expect, it } from 'vitest';",
-          "const ran = (name: string) => appendFileSync(new URL('./ran.txt', import.meta.url), `${name}\\n`);",
-          "describe('gpt-5.1 (chat) > edge', () => { it('answers a science question?', () => ran(expect.getState().currentTestName!)); });",
-          "describe('gpt-5.1 (chat) > edge', () => { it('answers a science question? twice', () => ran('other')); });",
-          "it('answers a science question?', () => ran('top level'));",
-        ].join('\n'),
-      );
-      const run = (pattern: string) =>
-        spawnSync(process.execPath, [VITEST, 'run', '--root', project, '-t', pattern], { encoding: 'utf8', env: { ...process.env, NO_COLOR: '1' }, timeout: 60_000 });
-      const first = run('^gpt-5\\.1 \\(chat\\) > edge answers a science question\\?$');
-      expect(first.stdout + first.stderr).toMatch(/Tests\s+1 passed \| 2 skipped/);
-      const testName = (await readFile(path.join(project, 'ran.txt'), 'utf8')).trim();
-      expect(testName).toBe('gpt-5.1 (chat) > edge > answers a science question?');
-      await rm(path.join(project, 'ran.txt'));
-      const pattern = vitestNamePattern(testName);
-      const second = run(pattern);
-      expect(second.stdout + second.stderr).toMatch(/Tests\s+1 passed \| 2 skipped/);
-      expect((await readFile(path.join(project, 'ran.txt'), 'utf8')).trim()).toBe(testName);
-    } finally {
-      await rm(project, { recursive: true, force: true });
-    }
   });
 });

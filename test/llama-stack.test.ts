@@ -1,6 +1,5 @@
 // llama-stack interop, self-contained: seed 004 (a real llama-stack recording) and
 // recordings this suite makes in llama-stack's form, served and verified.
-import { spawnSync } from 'node:child_process';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -13,10 +12,10 @@ import { FakeUpstream, sendJson } from './support/fake-upstream.js';
 import { fakeOpenAi, modelsResponse, seed, chatParams, streamParams } from './support/seeds.js';
 import { listFiles, openai, readJson, recordingsIn, removeDir, serve, tempDir, json } from './support/harness.js';
 import type { RunningServer } from '../src/index.js';
+import { formatVerifyReport, verifyRecordings } from '../src/cli/commands/verify.js';
 
 const SEED_KEY = '302b9a7e33b5e584ddffd841d097425b4026d50c61ddf894b8e9dfa73a4e533f';
 const seedText = () => readFile(new URL('./fixtures/llama-stack-seed-004.json', import.meta.url), 'utf8');
-const BIN = new URL('../bin/llm-replay.js', import.meta.url).pathname;
 
 let dir: string;
 const servers: RunningServer[] = [];
@@ -72,14 +71,13 @@ describe('serving llama-stack recordings', () => {
   });
 
   it('verify finds every name matching its key, and reports a renamed file', async () => {
-    const good = spawnSync(process.execPath, [BIN, 'verify', '--key-scheme', 'llama-stack', dir], { encoding: 'utf8' });
-    expect(good.status).toBe(0);
-    expect(good.stdout).toContain('1 recordings: 1 ok, 0 with problems');
+    const good = await verifyRecordings(dir, 'llama-stack');
+    expect(good.problems).toEqual([]);
+    expect(formatVerifyReport(good, dir)).toContain('1 recordings: 1 ok, 0 with problems');
     await place(`${'0'.repeat(64)}.json`, await seedText());
-    const bad = spawnSync(process.execPath, [BIN, 'verify', '--key-scheme', 'llama-stack', dir], { encoding: 'utf8' });
-    expect(bad.status).toBe(1);
-    expect(bad.stdout).toContain(`key-mismatch: ${'0'.repeat(64)}.json: its request has key ${SEED_KEY}`);
-    expect(bad.stdout).toContain('2 recordings: 1 ok, 1 with problems');
+    const bad = formatVerifyReport(await verifyRecordings(dir, 'llama-stack'), dir);
+    expect(bad).toContain(`key-mismatch: ${'0'.repeat(64)}.json: its request has key ${SEED_KEY}`);
+    expect(bad).toContain('2 recordings: 1 ok, 1 with problems');
   });
 });
 
@@ -185,8 +183,7 @@ describe('recording in llama-stack form', () => {
     expect(failure.response).toMatchObject({ body: null, is_exception: true, exception_data: { status_code: 429, type: 'RateLimitError', body: { code: 'rate_limit_exceeded' } } });
     expect(await readFile(path.join(dir, byEndpoint['/v1/completions']!.file), 'utf8')).toContain('"temperature": 1.0');
 
-    const verify = spawnSync(process.execPath, [BIN, 'verify', '--key-scheme', 'llama-stack', dir], { encoding: 'utf8' });
-    expect(verify.stdout).toContain('5 recordings: 5 ok, 0 with problems');
+    expect(formatVerifyReport(await verifyRecordings(dir, 'llama-stack'), dir)).toContain('5 recordings: 5 ok, 0 with problems');
 
     await upstream.stop();
     const replayer = await start();

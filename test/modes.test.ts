@@ -1,6 +1,5 @@
 // The four modes, upstream errors, replay misses, test ids, arbitrary endpoints and
 // record-if-missing's single upstream call for identical concurrent requests.
-import { spawnSync } from 'node:child_process';
 import { mkdir, rename } from 'node:fs/promises';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -9,6 +8,7 @@ import { FakeUpstream, sendJson } from './support/fake-upstream.js';
 import { fakeOpenAi, seed, seedText, chatParams } from './support/seeds.js';
 import { listFiles, openai, readJson, recordingsIn, removeDir, serve, tempDir, json } from './support/harness.js';
 import type { RunningServer } from '../src/index.js';
+import { formatVerifyReport, verifyRecordings } from '../src/cli/commands/verify.js';
 
 let dir: string;
 let upstream: FakeUpstream;
@@ -208,6 +208,6 @@ describe('multipart uploads', () => {
     await expect(other).rejects.toMatchObject({ status: 404 });
     const [file] = await recordingsIn(dir);
     expect(file!.data.request.content_type).toMatch(/^multipart\/form-data; boundary=/);
-    expect(spawnSync(process.execPath, [new URL('../bin/llm-replay.js', import.meta.url).pathname, 'verify', dir], { encoding: 'utf8' }).stdout).toContain('1 recordings: 1 ok');
+    expect(formatVerifyReport(await verifyRecordings(dir, 'default'), dir)).toContain('1 recordings: 1 ok');
   });
 });

@@ -1,5 +1,5 @@
 // Rules about how the code depends on itself, checked on the import statements.
-import { readdirSync, statSync } from 'node:fs';
+import { readdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { importsOf, reachable, resolveImport } from './support/imports.js';
@@ -54,11 +54,24 @@ describe('structure', () => {
     expect(wrong).toEqual([]);
   });
 
-  it("vitest's per-test setup loads nothing of the server (built output: only what runs)", () => {
-    const { files, packages } = reachable(path.join(root, 'dist/vitest/setup.js'));
-    const loaded = [...files].map((file) => path.relative(path.join(root, 'dist'), file)).sort();
+  it("vitest's per-test setup loads nothing of the server (types erased: only what runs)", () => {
+    const { files, packages } = reachable(path.join(src, 'vitest/setup.ts'), true);
+    const loaded = [...files].map((file) => path.relative(src, file)).sort();
     expect(loaded.filter((file) => !file.startsWith('vitest/') && !file.startsWith('request/'))).toEqual([]);
-    expect(loaded).not.toContain('vitest/index.js');
+    expect(loaded).not.toContain('vitest/index.ts');
     expect([...packages].filter((name) => name !== 'vitest' && !name.startsWith('node:'))).toEqual([]);
+  });
+
+  it('the fast tier (test/*.test.ts) starts no process and needs no build: that is the slow tier, test/slow/', () => {
+    const fast = readdirSync(path.join(root, 'test')).filter((name) => name.endsWith('.test.ts'));
+    const wrong = fast.flatMap((name) => {
+      const file = path.join(root, 'test', name);
+      const spawns = importsOf(file).includes('node:child_process') ? [`${name} imports node:child_process`] : [];
+      // A path into the build or the command line, in a string.
+      const built = /['"`][^'"`\n]*\b(dist|bin)\/[^'"`\n]*['"`]/.exec(readFileSync(file, 'utf8'));
+      return built ? [...spawns, `${name} names ${built[0]}`] : spawns;
+    });
+    expect(fast.length).toBeGreaterThan(10);
+    expect(wrong).toEqual([]);
   });
 });

@@ -4,9 +4,11 @@ import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import ts from 'typescript';
 
-/** The specifiers a file imports or re-exports, static or dynamic. */
-export function importsOf(file: string): string[] {
-  return ts.preProcessFile(readFileSync(file, 'utf8'), true, true).importedFiles.map((imported) => imported.fileName);
+/** The specifiers a file imports or re-exports, static or dynamic; `runtime`: only those left once its types are erased (what runs). */
+export function importsOf(file: string, runtime = false): string[] {
+  const source = readFileSync(file, 'utf8');
+  const code = runtime && file.endsWith('.ts') ? ts.transpileModule(source, { compilerOptions: { module: ts.ModuleKind.ESNext, target: ts.ScriptTarget.ES2022 } }).outputText : source;
+  return ts.preProcessFile(code, true, true).importedFiles.map((imported) => imported.fileName);
 }
 
 /** A relative specifier as a file: `./x.js` is `x.js` in dist/ and `x.ts` in src/. */
@@ -15,12 +17,12 @@ export function resolveImport(from: string, specifier: string): string {
   return existsSync(target) ? target : target.replace(/\.js$/, '.ts');
 }
 
-/** Every file and package reachable from `entry` through its imports. */
-export function reachable(entry: string): { files: Set<string>; packages: Set<string> } {
+/** Every file and package reachable from `entry` through its imports (`runtime`: those that run, types erased). */
+export function reachable(entry: string, runtime = false): { files: Set<string>; packages: Set<string> } {
   const files = new Set<string>([entry]);
   const packages = new Set<string>();
   for (const file of files) {
-    for (const specifier of importsOf(file)) {
+    for (const specifier of importsOf(file, runtime)) {
       if (specifier.startsWith('.')) files.add(resolveImport(file, specifier));
       else packages.add(specifier);
     }

@@ -5,11 +5,11 @@
 // answers in order.
 import { execFile } from 'node:child_process';
 import { expect, it } from 'vitest';
-import { counterUpstream } from './support/counter-upstream.js';
-import { listFiles, workspace } from './support/harness.js';
+import { counterUpstream } from '../support/counter-upstream.js';
+import { listFiles, workspace } from '../support/harness.js';
 
-const PROJECT = new URL('./fixtures/vitest-poll/', import.meta.url).pathname;
-const VITEST = new URL('../node_modules/vitest/vitest.mjs', import.meta.url).pathname;
+const PROJECT = new URL('../fixtures/vitest-poll/', import.meta.url).pathname;
+const VITEST = new URL('../../node_modules/vitest/vitest.mjs', import.meta.url).pathname;
 const ws = workspace();
 
 /** Runs the project's tests (not spawnSync: the fake upstream answering them runs in this process). */

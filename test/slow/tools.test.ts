@@ -5,11 +5,11 @@ import { promisify } from 'node:util';
 import { mkdir, readdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { FakeUpstream, sendEvents, sendJson } from './support/fake-upstream.js';
-import { fakeOpenAi, seed, seedText, chatParams, streamParams } from './support/seeds.js';
-import { BIN } from './support/cli-process.js';
-import { json, listFiles, openai, recordingsIn, removeDir, serve, workspace } from './support/harness.js';
-import type { RunningServer } from '../src/index.js';
+import { FakeUpstream, sendEvents, sendJson } from '../support/fake-upstream.js';
+import { fakeOpenAi, seed, seedText, chatParams, streamParams } from '../support/seeds.js';
+import { BIN } from '../support/cli-process.js';
+import { json, listFiles, openai, recordingsIn, removeDir, serve, workspace } from '../support/harness.js';
+import type { RunningServer } from '../../src/index.js';
 
 const ws = workspace();
 const { cleanup, start } = ws;

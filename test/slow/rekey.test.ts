@@ -9,13 +9,13 @@ import { describe, expect, it } from 'vitest';
 import OpenAI from 'openai';
 import stableStringify from 'json-stable-stringify';
 import { createHash } from 'node:crypto';
-import { answerText, counterUpstream } from './support/counter-upstream.js';
-import { listFiles, readJson, workspace } from './support/harness.js';
-import { BIN } from './support/cli-process.js';
-import { normalizeLlamaStackString } from '../src/keys/llama-stack-strings.js';
-import { pythonRound } from '../src/json/python-float.js';
-import { mapLeaves, toPlainJson, type JsonValue } from '../src/json/lossless.js';
-import type { RunningServer } from '../src/index.js';
+import { answerText, counterUpstream } from '../support/counter-upstream.js';
+import { listFiles, readJson, workspace } from '../support/harness.js';
+import { BIN } from '../support/cli-process.js';
+import { normalizeLlamaStackString } from '../../src/keys/llama-stack-strings.js';
+import { pythonRound } from '../../src/json/python-float.js';
+import { mapLeaves, toPlainJson, type JsonValue } from '../../src/json/lossless.js';
+import type { RunningServer } from '../../src/index.js';
 
 const ws = workspace();
 

@@ -6,10 +6,10 @@ import { spawnSync } from 'node:child_process';
 import { cp, readdir, readFile, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { afterEach, beforeEach, expect, it } from 'vitest';
-import { removeDir, tempDir } from './support/harness.js';
+import { removeDir, tempDir } from '../support/harness.js';
 
-const EXAMPLE = new URL('../examples/vitest/', import.meta.url).pathname;
-const VITEST = new URL('../node_modules/vitest/vitest.mjs', import.meta.url).pathname;
+const EXAMPLE = new URL('../../examples/vitest/', import.meta.url).pathname;
+const VITEST = new URL('../../node_modules/vitest/vitest.mjs', import.meta.url).pathname;
 
 let copy: string;
 beforeEach(async () => {

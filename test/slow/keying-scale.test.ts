@@ -4,10 +4,10 @@
 // takes, from 1 KB to 10 MB, is measured by the benchmark through keyRequest.)
 import { describe, expect, it } from 'vitest';
 import { request } from 'undici';
-import { computeKey, keyRequest } from '../src/keys/index.js';
-import { classifyBody } from '../src/request/client-request.js';
-import { FakeUpstream, sendJson } from './support/fake-upstream.js';
-import { listFiles, workspace } from './support/harness.js';
+import { computeKey, keyRequest } from '../../src/keys/index.js';
+import { classifyBody } from '../../src/request/client-request.js';
+import { FakeUpstream, sendJson } from '../support/fake-upstream.js';
+import { listFiles, workspace } from '../support/harness.js';
 
 const ws = workspace();
 

@@ -3,11 +3,11 @@
 import { readdir } from 'node:fs/promises';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { FakeUpstream, openAiSse, sendEvents, sendJson } from './support/fake-upstream.js';
-import { listFiles, readJson, removeDir, serve, tempDir } from './support/harness.js';
-import { startCli } from './support/cli-process.js';
-import { verifyRecordings } from '../src/cli/commands/verify.js';
-import { TEMP_PREFIX } from '../src/recordings/atomic-write.js';
+import { FakeUpstream, openAiSse, sendEvents, sendJson } from '../support/fake-upstream.js';
+import { listFiles, readJson, removeDir, serve, tempDir } from '../support/harness.js';
+import { startCli } from '../support/cli-process.js';
+import { verifyRecordings } from '../../src/cli/commands/verify.js';
+import { TEMP_PREFIX } from '../../src/recordings/atomic-write.js';
 
 let dir: string;
 let upstream: FakeUpstream;

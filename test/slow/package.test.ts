@@ -9,11 +9,11 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startCli } from './support/cli-process.js';
-import { removeDir, tempDir } from './support/harness.js';
+import { startCli } from '../support/cli-process.js';
+import { removeDir, tempDir } from '../support/harness.js';
 
 const run = promisify(execFile);
-const root = new URL('..', import.meta.url).pathname;
+const root = new URL('../..', import.meta.url).pathname;
 const manifest = JSON.parse(readFileSync(path.join(root, 'package.json'), 'utf8')) as { name: string; version: string; dependencies: Record<string, string> };
 
 type LockEntry = { version?: string; dependencies?: Record<string, string>; optionalDependencies?: Record<string, string>; [field: string]: unknown };

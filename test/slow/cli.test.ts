@@ -3,9 +3,9 @@
 import { execFile, spawn, spawnSync } from 'node:child_process';
 import { createServer } from 'node:net';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { removeDir, tempDir } from './support/harness.js';
+import { removeDir, tempDir } from '../support/harness.js';
 
-const BIN = new URL('../bin/llm-replay.js', import.meta.url).pathname;
+const BIN = new URL('../../bin/llm-replay.js', import.meta.url).pathname;
 let dir: string;
 
 beforeEach(async () => {
@@ -29,7 +29,7 @@ function runAsync(args: string[], env: Record<string, string> = {}): Promise<{ s
 
 describe('llm-replay serve', () => {
   it('prints one start-up line with mode, directory, count and base URL, and stops cleanly on SIGTERM', async () => {
-    const child = spawn(process.execPath, [BIN, 'serve', '--recordings', new URL('../recordings', import.meta.url).pathname, '--port', '0', '--log-level', 'warn']);
+    const child = spawn(process.execPath, [BIN, 'serve', '--recordings', new URL('../../recordings', import.meta.url).pathname, '--port', '0', '--log-level', 'warn']);
     const line = await new Promise<string>((resolve, reject) => {
       let out = '';
       child.stdout.on('data', (part: Buffer) => {

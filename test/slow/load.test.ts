@@ -4,10 +4,10 @@
 // memory bounded.
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { Pool } from 'undici';
-import { FakeUpstream, openAiSse, sendEvents, sendJson } from './support/fake-upstream.js';
-import { removeDir, serve, tempDir } from './support/harness.js';
-import { verifyRecordings } from '../src/cli/commands/verify.js';
-import type { RunningServer } from '../src/index.js';
+import { FakeUpstream, openAiSse, sendEvents, sendJson } from '../support/fake-upstream.js';
+import { removeDir, serve, tempDir } from '../support/harness.js';
+import { verifyRecordings } from '../../src/cli/commands/verify.js';
+import type { RunningServer } from '../../src/index.js';
 
 const REQUESTS = 20_000;
 const KEYS = REQUESTS / 5;
