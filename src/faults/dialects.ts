@@ -1,6 +1,7 @@
 // An injected HTTP error as the provider behind the endpoint would send it: its
 // body shape, error type names and the headers its SDK reads (retry-after, rate
-// limits, request id). The dialect follows the path the client called.
+// limits, request id); and llm-replay's own errors in the same body shapes, so each
+// SDK reads their message. The dialect follows the path the client called.
 import { createHash } from 'node:crypto';
 import { STATUS_CODES } from 'node:http';
 
@@ -139,4 +140,34 @@ const BUILDERS: Record<Dialect, (context: ErrorContext) => ErrorAnswer> = { open
 
 export function errorAnswer(dialect: Dialect, context: ErrorContext): ErrorAnswer {
   return BUILDERS[dialect](context);
+}
+
+/** One of llm-replay's own errors (a miss, a bad request ...): its code, type and message. */
+export interface OwnError {
+  status: number;
+  type: string;
+  code: string;
+  message: string;
+  param: string | null;
+}
+
+/**
+ * An error of llm-replay's own in the body shape the caller's SDK reads: OpenAI's
+ * `{"error": {message, type, param, code}}` (Anthropic's adds `"type": "error"`),
+ * Ollama's `{"error": message}`, Google's status with the code as its ErrorInfo reason.
+ */
+export function ownErrorAnswer(dialect: Dialect, error: OwnError): ErrorAnswer {
+  const { status, type, code, message, param } = error;
+  switch (dialect) {
+    case 'ollama':
+      return json(status, { error: message }, {});
+    case 'gemini': {
+      const name = GOOGLE_STATUS[status]?.[0] ?? (status < 500 ? 'FAILED_PRECONDITION' : 'UNKNOWN');
+      return json(status, { error: { code: status, message, status: name, details: [{ '@type': 'type.googleapis.com/google.rpc.ErrorInfo', reason: code, domain: 'llm-replay' }] } }, {});
+    }
+    case 'anthropic':
+      return json(status, { type: 'error', error: { type, message, param, code } }, {});
+    case 'openai':
+      return json(status, { error: { message, type, param, code } }, {});
+  }
 }

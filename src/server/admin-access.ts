@@ -15,7 +15,7 @@ import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { isIPv4, isIPv6 } from 'node:net';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { ADMIN_TOKEN_HEADER } from '../request/control-headers.js';
-import { errorBody } from '../wire/error-body.js';
+import { AnswerError } from '../errors.js';
 
 export interface AdminAccess {
   /** undefined: no token needed (loopback, none given). */
@@ -103,19 +103,14 @@ export function requireAdminToken(access: AdminAccess, prefix: string) {
     if (!expected) {
       const refused = notFromThisMachine(request);
       if (!refused) return undefined;
-      return reply
-        .code(403)
-        .send(errorBody(`llm-replay: without an admin token the admin endpoints answer only requests made on this machine, and ${refused}; reaching the server through another name (a forwarded port, a proxy), start it with --admin-token`, 'invalid_request_error', 'llm_replay_admin_forbidden'));
+      throw new AnswerError('llm_replay_admin_forbidden', `without an admin token the admin endpoints answer only requests made on this machine, and ${refused}; reaching the server through another name (a forwarded port, a proxy), start it with --admin-token`);
     }
     const route = request.routeOptions.url ?? '';
     if (request.method === 'GET' && (route === health || route === page || route.startsWith(`${page}/`))) return undefined;
     const token = presented(request);
     // Compared as digests: equal lengths, and in constant time.
     if (token !== undefined && timingSafeEqual(digest(token), expected)) return undefined;
-    reply
-      .code(401)
-      .header('www-authenticate', 'Bearer realm="llm-replay"')
-      .send(errorBody(`llm-replay: the admin endpoints need the admin token: send "Authorization: Bearer <token>" or "${ADMIN_TOKEN_HEADER}: <token>"${token === undefined ? '' : ' (the one sent is not it)'}`, 'invalid_request_error', 'llm_replay_admin_token_required'));
-    return reply;
+    reply.header('www-authenticate', 'Bearer realm="llm-replay"');
+    throw new AnswerError('llm_replay_admin_token_required', `the admin endpoints need the admin token: send "Authorization: Bearer <token>" or "${ADMIN_TOKEN_HEADER}: <token>"${token === undefined ? '' : ' (the one sent is not it)'}`);
   };
 }

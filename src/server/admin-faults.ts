@@ -2,18 +2,18 @@
 //   GET    /faults[?test_id=[&run=]]   the rules in force (for a test: those that apply to it) and the faults injected
 //   PUT    /faults {"faults", "test_id"?, "run"?}   set the rules of a test (in one run, with both), a run, or the server
 //   DELETE /faults[?test_id=][&run=]   clear them (no scope: every rule, server-wide too)
-import type { FastifyPluginAsync, FastifyReply } from 'fastify';
+import type { FastifyPluginAsync } from 'fastify';
 import { FaultSpecError, parseFaultRules } from '../faults/spec.js';
 import type { FaultScope } from '../faults/registry.js';
-import { errorBody } from '../wire/error-body.js';
+import { AnswerError } from '../errors.js';
 
 interface ScopeQuery {
   test_id?: string;
   run?: string;
 }
 
-function badRequest(reply: FastifyReply, message: string, param: string | null = null) {
-  return reply.code(400).send(errorBody(`llm-replay: ${message}`, 'invalid_request_error', 'llm_replay_bad_fault', param));
+function badRequest(message: string, param: string | null = null): never {
+  throw new AnswerError('llm_replay_bad_fault', message, param);
 }
 
 /** The scope named by test_id and/or run (a test in one run when both); an error message when one is not a string. */
@@ -41,7 +41,7 @@ export const faultsAdmin: FastifyPluginAsync = async (app) => {
     return { test_id: testId, ...(run !== undefined ? { run } : {}), in_force: applying?.rules ?? [], from: applying?.source ?? null, injected };
   });
 
-  app.put<{ Body: Buffer }>('/faults', async (request, reply) => {
+  app.put<{ Body: Buffer }>('/faults', async (request) => {
     let body: unknown;
     try {
       body = JSON.parse(request.body?.toString('utf8') ?? '');
@@ -49,24 +49,24 @@ export const faultsAdmin: FastifyPluginAsync = async (app) => {
       body = undefined;
     }
     if (typeof body !== 'object' || body === null || Array.isArray(body) || !('faults' in body)) {
-      return badRequest(reply, 'send {"faults": "status=429;on=1"} (a string or a list), with "test_id" and/or "run" to limit them to one test or run', 'faults');
+      return badRequest('send {"faults": "status=429;on=1"} (a string or a list), with "test_id" and/or "run" to limit them to one test or run', 'faults');
     }
     const scope = scopeOf(body as Record<string, unknown>);
-    if (typeof scope === 'string') return badRequest(reply, scope);
+    if (typeof scope === 'string') return badRequest(scope);
     try {
       const rules = parseFaultRules((body as { faults: unknown }).faults);
       faults.set(scope, rules);
       app.log.info({ ...describeScope(scope), faults: rules.map((rule) => rule.text) }, 'llm-replay: faults set');
       return { ...describeScope(scope), faults: rules.map((rule) => rule.text) };
     } catch (error) {
-      if (error instanceof FaultSpecError) return badRequest(reply, `faults: ${error.message}`, 'faults');
+      if (error instanceof FaultSpecError) return badRequest(`faults: ${error.message}`, 'faults');
       throw error;
     }
   });
 
-  app.delete<{ Querystring: ScopeQuery }>('/faults', async (request, reply) => {
+  app.delete<{ Querystring: ScopeQuery }>('/faults', async (request) => {
     const scope = scopeOf(request.query as Record<string, unknown>);
-    if (typeof scope === 'string') return badRequest(reply, scope);
+    if (typeof scope === 'string') return badRequest(scope);
     faults.clear(scope);
     return { cleared: describeScope(scope) };
   });

@@ -3,7 +3,7 @@
 // occurrence, and so do its miss counts (GET /misses?test_id=&run=). The vitest
 // helper calls it at each test's start; other runners call it from a per-test fixture. Registered inside the admin plugin, so its rules apply.
 import type { FastifyPluginAsync } from 'fastify';
-import { errorBody } from '../wire/error-body.js';
+import { AnswerError } from '../errors.js';
 
 interface ResetFilter {
   testId?: string | null;
@@ -30,12 +30,10 @@ function filterOf(body: Buffer | undefined): ResetFilter | string {
 
 export const occurrencesAdmin: FastifyPluginAsync = async (app) => {
   const { occurrences, usage } = app.llmReplay;
-  app.post<{ Body: Buffer }>('/occurrences/reset', async (request, reply) => {
+  app.post<{ Body: Buffer }>('/occurrences/reset', async (request) => {
     const filter = filterOf(request.body);
     if (typeof filter === 'string') {
-      return reply
-        .code(400)
-        .send(errorBody(`llm-replay: ${filter}; send {"test_id": "...", "run": "..."} (either or both, or nothing to reset every count)`, 'invalid_request_error', 'llm_replay_bad_reset'));
+      throw new AnswerError('llm_replay_bad_reset', `${filter}; send {"test_id": "...", "run": "..."} (either or both, or nothing to reset every count)`);
     }
     // The test starts again: its misses, which the vitest helper checks after it, count from here too.
     usage.resetMisses(filter);

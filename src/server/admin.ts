@@ -5,11 +5,11 @@
 // mode at runtime, the faults to inject (admin-faults.ts), resetting occurrence counts
 // (admin-occurrences.ts), and the inspector page with its API (inspector/).
 import path from 'node:path';
-import type { FastifyPluginAsync, FastifyReply } from 'fastify';
+import type { FastifyPluginAsync } from 'fastify';
 import { redactUrl } from '../secrets/redact.js';
 import { MODES, type Mode } from '../config/schema.js';
 import { IdMapper } from '../proxy/ids.js';
-import { errorBody } from '../wire/error-body.js';
+import { AnswerError } from '../errors.js';
 import { isRecordingMode, type ProxyState } from './state.js';
 import { cannotWriteIn } from '../recordings/atomic-write.js';
 import { faultsAdmin } from './admin-faults.js';
@@ -30,8 +30,8 @@ export function unusedFiles(state: ProxyState): string[] {
 }
 
 /** The answer for anything under the prefix that no admin route takes, however the path was spelled. */
-export function adminNotFound(request: { method: string; url: string }, reply: FastifyReply): FastifyReply {
-  return reply.code(404).send(errorBody(`llm-replay: no admin endpoint ${request.method} ${redactUrl(request.url)} (${ADMIN_PREFIX}/ is reserved: it is never proxied or recorded)`, 'invalid_request_error', 'llm_replay_unknown_admin_endpoint'));
+export function adminNotFound(request: { method: string; url: string }): never {
+  throw new AnswerError('llm_replay_unknown_admin_endpoint', `no admin endpoint ${request.method} ${redactUrl(request.url)} (${ADMIN_PREFIX}/ is reserved: it is never proxied or recorded)`);
 }
 
 export const adminPlugin: FastifyPluginAsync<{ access: AdminAccess }> = async (app, { access }) => {
@@ -59,7 +59,7 @@ export const adminPlugin: FastifyPluginAsync<{ access: AdminAccess }> = async (a
 
   app.get('/usage', async () => usage.toFile(config.mode, config.recordingsDir));
 
-  app.put<{ Body: Buffer }>('/mode', async (request, reply) => {
+  app.put<{ Body: Buffer }>('/mode', async (request) => {
     let mode: unknown;
     try {
       mode = (JSON.parse(request.body?.toString('utf8') ?? '') as { mode?: unknown }).mode;
@@ -67,12 +67,12 @@ export const adminPlugin: FastifyPluginAsync<{ access: AdminAccess }> = async (a
       mode = undefined;
     }
     if (typeof mode !== 'string' || !(MODES as readonly string[]).includes(mode)) {
-      return reply.code(400).send(errorBody(`llm-replay: send {"mode": one of ${MODES.join(', ')}}`, 'invalid_request_error', 'llm_replay_bad_mode', 'mode'));
+      throw new AnswerError('llm_replay_bad_mode', `send {"mode": one of ${MODES.join(', ')}}`, 'mode');
     }
     const next = mode as Mode;
     const cannot = isRecordingMode(next) ? cannotWriteIn(config.recordingsDir) : undefined;
     if (cannot) {
-      return reply.code(409).send(errorBody(`llm-replay: ${config.recordingsDir} is not writable (${cannot}): ${next} mode could not record; the mode stays ${config.mode}`, 'invalid_request_error', 'llm_replay_not_writable', 'mode'));
+      throw new AnswerError('llm_replay_not_writable', `${config.recordingsDir} is not writable (${cannot}): ${next} mode could not record; the mode stays ${config.mode}`, 'mode');
     }
     if (isRecordingMode(next) && !state.ids && config.statefulIds) {
       state.ids = await IdMapper.open(path.join(config.stateDir, 'upstream-ids.jsonl'));

@@ -1,21 +1,21 @@
 // The HTTP server: fastify with every body read as raw bytes (the proxy keys and
-// forwards exactly what the client sent), one catch-all route, errors as OpenAI-style
-// bodies, and an undici agent for the upstream that verifies TLS and never retries.
+// forwards exactly what the client sent), one catch-all route, errors rendered by
+// error-handler.ts, and an undici agent for the upstream that verifies TLS and never retries.
 import { access, constants, mkdir, stat } from 'node:fs/promises';
 import { METHODS } from 'node:http';
 import path from 'node:path';
-import Fastify, { LogController, type FastifyError, type FastifyInstance } from 'fastify';
+import Fastify, { LogController, type FastifyInstance } from 'fastify';
 import replyFrom from '@fastify/reply-from';
 import { Agent } from 'undici';
 import { resolveConfig, type ServerConfig, type ServerOptions } from '../config/options.js';
-import { AnswerError, ConfigError } from '../errors.js';
+import { ConfigError } from '../errors.js';
+import { errorHandler } from './error-handler.js';
 import { createHandler } from './handler.js';
 import { ADMIN_PREFIX, adminPlugin } from './admin.js';
 import { adminAccessFor, exposureWarning } from './admin-access.js';
 import { refuseUnsafePaths } from './proxy-path.js';
 import { isRecordingMode, type ProxyState } from './state.js';
 import { ReplayAnswers } from '../replay/answers.js';
-import { errorBody } from '../wire/error-body.js';
 import { IdMapper } from '../proxy/ids.js';
 import { redactUrl } from '../secrets/redact.js';
 import { RecordingCatalogue } from '../recordings/catalogue.js';
@@ -96,21 +96,6 @@ async function reportUnusableFiles(app: FastifyInstance, store: RecordingStore, 
   );
 }
 
-function handleFrameworkError(config: ServerConfig) {
-  return (error: FastifyError | AnswerError, request: { method: string; url: string }, reply: { code(n: number): { send(body: unknown): unknown } }) => {
-    if (error instanceof AnswerError) return reply.code(error.status).send(errorBody(`llm-replay: ${error.message}`, error.type, error.code, error.param));
-    if (error.code === 'FST_ERR_CTP_BODY_TOO_LARGE') {
-      return reply.code(413).send(errorBody(`llm-replay: the request body is larger than the limit of ${config.bodyLimit} bytes (--body-limit)`, 'invalid_request_error', 'llm_replay_body_too_large'));
-    }
-    if (error.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') {
-      return reply.code(415).send(errorBody(`llm-replay: the Content-Type header is not a valid media type`, 'invalid_request_error', error.code));
-    }
-    const status = error.statusCode && error.statusCode >= 400 && error.statusCode < 600 ? error.statusCode : 500;
-    const message = `llm-replay: ${request.method} ${redactUrl(request.url)}: ${error.message}`;
-    return reply.code(status).send(errorBody(message, status < 500 ? 'invalid_request_error' : 'llm_replay_error', error.code ?? 'llm_replay_error'));
-  };
-}
-
 export async function startServer(options: ServerOptions = {}): Promise<RunningServer> {
   const config = resolveConfig({ port: 0, logLevel: 'warn', ...options });
   await prepareRecordingsDir(config);
@@ -137,7 +122,7 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
   });
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('*', { parseAs: 'buffer' }, (_request, body, done) => done(null, body));
-  app.setErrorHandler(handleFrameworkError(config));
+  app.setErrorHandler(errorHandler(config));
   const agent = new Agent({
     connect: { rejectUnauthorized: true },
     headersTimeout: config.upstreamTimeoutMs,

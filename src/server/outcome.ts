@@ -9,7 +9,8 @@ import type { MissReport } from '../replay/miss-report.js';
 import { sendNow, sendPrepared } from '../replay/send.js';
 import { recordingId } from '../recordings/occurrence.js';
 import { RUN_HEADER } from '../request/control-headers.js';
-import { errorBody } from '../wire/error-body.js';
+import { AnswerError } from '../errors.js';
+import { sendOwnError } from './error-handler.js';
 import { applyFault } from './faulted.js';
 import { missLink } from './inspector/links.js';
 import type { KeyedContext, RequestContext } from './request-context.js';
@@ -33,8 +34,8 @@ export type Outcome =
   | { kind: 'miss'; report: MissReport }
   /** A fault was chosen: applied to the recording (`recorded`), to the upstream's answer, or answered as an error or a reset. */
   | { kind: 'fault'; chosen: ChosenFault; occurrence: number; recorded: Promise<PreparedResponse> | undefined }
-  /** Something went wrong; `answer` is what to send, absent when the client already has one. `forwarded`: the upstream was called. */
-  | { kind: 'error'; reason: string; level?: 'warn' | 'error'; answer?: OwnAnswer; forwarded?: boolean };
+  /** Something went wrong; `answer` is what to send (an error of our own, or another's answer), absent when the client already has one. `forwarded`: the upstream was called. */
+  | { kind: 'error'; reason: string; level?: 'warn' | 'error'; answer?: AnswerError | OwnAnswer; forwarded?: boolean };
 
 /** Journal, usage and log for the outcome, then the answer if it is not yet sent. */
 export function conclude(state: ProxyState, context: RequestContext, outcome: Outcome): FastifyReply | Promise<FastifyReply> {
@@ -71,7 +72,7 @@ export function conclude(state: ProxyState, context: RequestContext, outcome: Ou
       usage.miss(report, endpoint, client.run);
       log.warn({ key: key?.key, method: key?.method, endpoint: client.path, testId: client.testId }, report.message);
       // 404: the official SDKs retry 408, 409, 429 and 5xx, never a 404.
-      return reply.code(404).send(errorBody(report.message, 'llm_replay_miss', 'llm_replay_recording_not_found'));
+      return sendOwnError(reply, new AnswerError('llm_replay_recording_not_found', report.message), client.path);
     }
     case 'fault': {
       const { chosen } = outcome;
@@ -100,6 +101,7 @@ export function conclude(state: ProxyState, context: RequestContext, outcome: Ou
       if (outcome.level) log[outcome.level]({ key: key?.key, occurrence: context.position?.occurrence, endpoint: client.path }, `llm-replay: ${outcome.reason}`);
       journal.add({ ...answering, kind: 'failed', message: outcome.reason });
       const { answer } = outcome;
+      if (answer instanceof AnswerError) return sendOwnError(reply, answer, client.path);
       return answer ? reply.code(answer.status).headers(answer.headers ?? {}).send(answer.body) : reply;
     }
   }

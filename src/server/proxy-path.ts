@@ -4,7 +4,7 @@
 // recorded; a '.' or '..' segment, plain or encoded, is a 400, since it would let a
 // path climb out of the upstream's base path (/v1/../../x).
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { errorBody } from '../wire/error-body.js';
+import { AnswerError } from '../errors.js';
 import { ADMIN_PREFIX, adminNotFound } from './admin.js';
 
 /** The path as an upstream would read it: decoded once, any run of / or \ as one /. */
@@ -34,12 +34,12 @@ export async function refuseUnsafePaths(request: FastifyRequest, reply: FastifyR
   const q = url.indexOf('?');
   const refusal = pathRefusal(q < 0 ? url : url.slice(0, q));
   if (refusal === undefined) return undefined;
-  if (refusal === 'admin') return adminNotFound(request, reply);
+  if (refusal === 'admin') return adminNotFound(request);
   const why =
     refusal === 'bad-encoding'
       ? 'has a malformed percent-encoding'
       : refusal === 'not-a-path'
         ? 'is not a path: llm-replay forwards paths to its configured upstreams, it is no forward proxy for absolute URLs'
         : "has a '.' or '..' segment, which could leave the upstream's base path";
-  return reply.code(400).send(errorBody(`llm-replay: the path of ${request.method} ${url.slice(0, q < 0 ? url.length : q)} ${why}; it is not forwarded`, 'invalid_request_error', 'llm_replay_bad_path'));
+  throw new AnswerError('llm_replay_bad_path', `the path of ${request.method} ${url.slice(0, q < 0 ? url.length : q)} ${why}; it is not forwarded`);
 }

@@ -9,7 +9,7 @@ import { recordingDirFor } from '../recordings/layout.js';
 import { toLlamaStackForm } from '../recordings/llama-stack-form.js';
 import { recordingId } from '../recordings/occurrence.js';
 import type { Recording } from '../recordings/recording.js';
-import { upstreamErrorBody } from '../wire/error-body.js';
+import { AnswerError } from '../errors.js';
 import { exchangeOf } from './exchange.js';
 import type { Outcome } from './outcome.js';
 import { answeredFrom } from './replay-mode.js';
@@ -91,6 +91,5 @@ function answeredAsLed(led: ForwardOutcome): Outcome {
   const reason = led.kind === 'not-recorded' ? led.reason : led.kind === 'recorded' ? 'it was not found after it was written' : 'passed through';
   const message = `answered as the identical request it waited on: ${reason}`;
   if (led.kind === 'not-recorded' && led.answer) return { kind: 'error', reason: message, answer: { status: led.answer.status, headers: led.answer.headers, body: led.answer.body } };
-  const body = upstreamErrorBody(`llm-replay: an identical request (the same occurrence, from another run) was being recorded and was not (${reason}); send it again`);
-  return { kind: 'error', reason: message, answer: { status: 502, body } };
+  return { kind: 'error', reason: message, answer: new AnswerError('llm_replay_upstream_error', `an identical request (the same occurrence, from another run) was being recorded and was not (${reason}); send it again`) };
 }

@@ -1,9 +1,8 @@
 // Replay: the n-th identical request of a test gets the n-th recorded answer (past the
 // last, the last again), or a miss. Decides only; `conclude` (outcome.ts) answers.
-import { RecordingFileError } from '../errors.js';
+import { AnswerError, RecordingFileError } from '../errors.js';
 import { describeMiss } from '../replay/miss-report.js';
 import type { PreparedResponse } from '../replay/prepare.js';
-import { errorBody } from '../wire/error-body.js';
 import { answeringOccurrence } from './occurrences.js';
 import type { Outcome } from './outcome.js';
 import type { KeyedContext } from './request-context.js';
@@ -29,7 +28,7 @@ export async function answeredFrom(pending: Promise<PreparedResponse>, occurrenc
     return { kind: 'answered', occurrence, prepared: await pending, atOnce: false, repeated };
   } catch (error) {
     const reason = error instanceof RecordingFileError ? `recording ${error.message}` : (error as Error).message;
-    return { kind: 'error', reason, level: 'error', answer: { status: 500, body: errorBody(`llm-replay: ${reason}`, 'llm_replay_error', 'llm_replay_bad_recording') } };
+    return { kind: 'error', reason, level: 'error', answer: new AnswerError('llm_replay_bad_recording', reason) };
   }
 }
 

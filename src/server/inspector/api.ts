@@ -2,9 +2,9 @@
 // (filtered, paged), one recording as a person reads it, and this run's journal,
 // whole, one entry at a time (a miss with its diff), or live as server-sent events.
 import path from 'node:path';
-import type { FastifyPluginAsync, FastifyReply } from 'fastify';
+import type { FastifyPluginAsync } from 'fastify';
 import type { ServerResponse } from 'node:http';
-import { errorBody } from '../../wire/error-body.js';
+import { AnswerError } from '../../errors.js';
 import type { JournalEntry } from '../journal.js';
 import type { ProxyState } from '../state.js';
 import type { JournalDetail, JournalItem, JournalPage } from './contract.js';
@@ -30,8 +30,8 @@ const MAX_LIMIT = 500;
 /** Keeps idle event streams open through proxies that close silent connections. */
 const KEEP_ALIVE_MS = 15_000;
 
-function badRequest(reply: FastifyReply, message: string, param: string) {
-  return reply.code(400).send(errorBody(`llm-replay: ${message}`, 'invalid_request_error', 'llm_replay_bad_inspector_query', param));
+function badRequest(message: string, param: string): never {
+  throw new AnswerError('llm_replay_bad_inspector_query', message, param);
 }
 
 function wholeNumber(value: string | undefined, fallback: number): number | undefined {
@@ -92,21 +92,21 @@ export const inspectorApi: FastifyPluginAsync = async (app) => {
   const { store, usage, journal, config, catalogue } = state;
   const context = () => ({ source: recordingRows(catalogue), recordingsDir: store.dir, usage, lastUsed: journal.lastUsed });
 
-  app.get<{ Querystring: ListQuery }>('/api/recordings', async (request, reply) => {
+  app.get<{ Querystring: ListQuery }>('/api/recordings', async (request) => {
     const filter = filterOf(request.query);
-    if (typeof filter === 'string') return badRequest(reply, filter, filter.split(':')[0]!);
+    if (typeof filter === 'string') return badRequest(filter, filter.split(':')[0]!);
     const cursor = wholeNumber(request.query.cursor, 0);
     const limit = wholeNumber(request.query.limit, 100);
-    if (cursor === undefined) return badRequest(reply, 'cursor: expected a whole number', 'cursor');
-    if (!limit || limit > MAX_LIMIT) return badRequest(reply, `limit: expected a whole number from 1 to ${MAX_LIMIT}`, 'limit');
+    if (cursor === undefined) return badRequest('cursor: expected a whole number', 'cursor');
+    if (!limit || limit > MAX_LIMIT) return badRequest(`limit: expected a whole number from 1 to ${MAX_LIMIT}`, 'limit');
     return queryRecordings(context(), filter, cursor, limit);
   });
 
-  app.get<{ Querystring: { file?: string } }>('/api/recording', async (request, reply) => {
+  app.get<{ Querystring: { file?: string } }>('/api/recording', async (request) => {
     const file = request.query.file ?? '';
     // Only files the catalogue knows: the query never names a path to read.
     const row = recordingRows(catalogue).byFile(file);
-    if (!row) return reply.code(404).send(errorBody(`llm-replay: no recording ${JSON.stringify(file)} in ${store.dir}`, 'invalid_request_error', 'llm_replay_no_such_recording', 'file'));
+    if (!row) throw new AnswerError('llm_replay_no_such_recording', `no recording ${JSON.stringify(file)} in ${store.dir}`, 'file');
     return recordingView(store, listed(row, context()));
   });
 
@@ -119,16 +119,16 @@ export const inspectorApi: FastifyPluginAsync = async (app) => {
     startedAt: usage.startedAt.toISOString(),
   });
 
-  app.get<{ Querystring: { after?: string } }>('/api/journal', async (request, reply) => {
+  app.get<{ Querystring: { after?: string } }>('/api/journal', async (request) => {
     const after = wholeNumber(request.query.after, 0);
-    if (after === undefined) return badRequest(reply, 'after: expected a whole number', 'after');
+    if (after === undefined) return badRequest('after: expected a whole number', 'after');
     return page(after);
   });
 
-  app.get<{ Params: { seq: string } }>('/api/journal/:seq', async (request, reply) => {
+  app.get<{ Params: { seq: string } }>('/api/journal/:seq', async (request) => {
     const seq = wholeNumber(request.params.seq, 0) ?? 0;
     const entry = journal.entry(seq);
-    if (!entry) return reply.code(404).send(errorBody(`llm-replay: request #${request.params.seq} is not in this run's journal (it keeps the most recent requests)`, 'invalid_request_error', 'llm_replay_no_such_request'));
+    if (!entry) throw new AnswerError('llm_replay_no_such_request', `request #${request.params.seq} is not in this run's journal (it keeps the most recent requests)`);
     const detail: JournalDetail = { item: itemOf(state, entry) };
     const miss = await missView(state, seq);
     if (miss) detail.miss = miss;

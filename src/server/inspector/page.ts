@@ -5,7 +5,7 @@
 import { createHash } from 'node:crypto';
 import { readdir, readFile } from 'node:fs/promises';
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
-import { errorBody } from '../../wire/error-body.js';
+import { AnswerError } from '../../errors.js';
 
 interface Asset {
   body: Buffer;
@@ -53,10 +53,10 @@ export const inspectorPage: FastifyPluginAsync = async (app) => {
       table = await assets;
     } catch (error) {
       assets = undefined;
-      return reply.code(503).send(errorBody(`llm-replay: the inspector page is not built (${(error as Error).message}); run npm run build`, 'llm_replay_error', 'llm_replay_page_not_built'));
+      throw new AnswerError('llm_replay_page_not_built', `the inspector page is not built (${(error as Error).message}); run npm run build`);
     }
     const asset = table.get(name);
-    if (!asset) return reply.code(404).send(errorBody(`llm-replay: the inspector page has no file ${JSON.stringify(name)}`, 'invalid_request_error', 'llm_replay_unknown_admin_endpoint'));
+    if (!asset) throw new AnswerError('llm_replay_unknown_admin_endpoint', `the inspector page has no file ${JSON.stringify(name)}`);
     reply.headers({ ...SECURITY_HEADERS, 'content-type': asset.type, 'cache-control': 'no-cache', etag: asset.etag });
     if (request.headers['if-none-match'] === asset.etag) return reply.code(304).send();
     return reply.send(asset.body);

@@ -1,0 +1,39 @@
+// Every error llm-replay answers with of its own is rendered here: an AnswerError
+// (thrown by a route, a hook, or the request's decision) by its catalogue entry, in the
+// dialect of the path the client called (the admin endpoints answer OpenAI-shaped);
+// what fastify itself refuses keeps fastify's code.
+import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
+import type { ServerConfig } from '../config/options.js';
+import { AnswerError } from '../errors.js';
+import { dialectOf, ownErrorAnswer, type OwnError } from '../faults/dialects.js';
+import { ADMIN_PREFIX } from '../request/control-headers.js';
+import { redactUrl } from '../secrets/redact.js';
+
+const PREFIX = 'llm-replay: ';
+
+/** Sends the error in the caller's dialect; `path` is the path the client called. */
+export function sendOwnError(reply: FastifyReply, error: OwnError, path: string): FastifyReply {
+  const message = error.message.startsWith(PREFIX) ? error.message : `${PREFIX}${error.message}`;
+  const dialect = path === ADMIN_PREFIX || path.startsWith(`${ADMIN_PREFIX}/`) ? 'openai' : dialectOf(path);
+  const answer = ownErrorAnswer(dialect, { status: error.status, type: error.type, code: error.code, message, param: error.param });
+  return reply.code(answer.status).headers(answer.headers).send(answer.body);
+}
+
+function asAnswerError(error: FastifyError, request: FastifyRequest, config: ServerConfig): AnswerError | FastifyError {
+  if (error instanceof AnswerError) return error;
+  if (error.code === 'FST_ERR_CTP_BODY_TOO_LARGE') return new AnswerError('llm_replay_body_too_large', `the request body is larger than the limit of ${config.bodyLimit} bytes (--body-limit)`);
+  if (error.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') error.message = 'the Content-Type header is not a valid media type';
+  else error.message = `${request.method} ${redactUrl(request.url)}: ${error.message}`;
+  return error;
+}
+
+export function errorHandler(config: ServerConfig) {
+  return (thrown: FastifyError, request: FastifyRequest, reply: FastifyReply): FastifyReply => {
+    const error = asAnswerError(thrown, request, config);
+    const path = (request.raw.url ?? '/').split('?')[0]!;
+    if (error instanceof AnswerError) return sendOwnError(reply, error, path);
+    const status = error.statusCode && error.statusCode >= 400 && error.statusCode < 600 ? error.statusCode : 500;
+    // Fastify's own refusals keep their status and code (FST_ERR_...).
+    return sendOwnError(reply, { status, type: status < 500 ? 'invalid_request_error' : 'llm_replay_error', code: error.code ?? 'llm_replay_error', message: error.message, param: null }, path);
+  };
+}

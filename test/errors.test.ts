@@ -1,0 +1,58 @@
+// llm-replay's own errors: one catalogue (src/errors.ts) that the README lists, each
+// thrown and rendered by the server's error handler in the dialect of the caller's SDK.
+import { readFileSync } from 'node:fs';
+import Anthropic from '@anthropic-ai/sdk';
+import { Ollama } from 'ollama';
+import { describe, expect, it } from 'vitest';
+import { ERROR_CATALOGUE } from '../src/errors.js';
+import { json, openai, workspace } from './support/harness.js';
+
+const ws = workspace();
+const README = new URL('../README.md', import.meta.url);
+
+describe('the error catalogue', () => {
+  it("is the README's table of codes, status and type", () => {
+    const rows = [...readFileSync(README, 'utf8').matchAll(/^\| `(llm_replay_[a-z_]+)` \| (\d+) \| `([a-z_]+)` \| (.+) \|$/gm)];
+    const listed = Object.fromEntries(rows.map(([, code, status, type, when]) => [code, { status: Number(status), type, when }]));
+    expect(listed).toEqual(ERROR_CATALOGUE);
+  });
+});
+
+describe('a miss in the dialect of each SDK', () => {
+  const chat = { model: 'gpt-x', messages: [{ role: 'user' as const, content: 'never recorded' }] };
+
+  it('openai: the code and type in its error object', async () => {
+    const server = await ws.start({ mode: 'replay' });
+    const error = (await openai(server).chat.completions.create(chat).catch((e: unknown) => e)) as { status: number; code: string; type: string };
+    expect(error).toMatchObject({ status: 404, code: 'llm_replay_recording_not_found', type: 'llm_replay_miss' });
+  });
+
+  it('anthropic: "type": "error" around it, as Anthropic sends it', async () => {
+    const server = await ws.start({ mode: 'replay' });
+    const client = new Anthropic({ baseURL: server.url, apiKey: 'sk-test', maxRetries: 0 });
+    const error = (await client.messages.create({ model: 'claude-x', max_tokens: 10, messages: [{ role: 'user', content: 'never recorded' }] }).catch((e: unknown) => e)) as { status: number; error: unknown };
+    expect(error.status).toBe(404);
+    expect(error.error).toMatchObject({ type: 'error', error: { type: 'llm_replay_miss', code: 'llm_replay_recording_not_found', message: expect.stringContaining('llm-replay: no recording') } });
+  });
+
+  it("ollama: the message as the error string its SDK raises", async () => {
+    const server = await ws.start({ mode: 'replay' });
+    const error = (await new Ollama({ host: server.url }).chat({ model: 'llama-x', messages: [{ role: 'user', content: 'never recorded' }] }).catch((e: unknown) => e)) as Error & { status_code: number };
+    expect(error.status_code).toBe(404);
+    expect(error.message).toMatch(/^llm-replay: no recording for POST \/api\/chat/);
+  });
+
+  it('gemini: a Google status, the code as its ErrorInfo reason', async () => {
+    const server = await ws.start({ mode: 'replay' });
+    const response = await fetch(`${server.url}/v1beta/models/gemini-x:generateContent`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"contents": []}' });
+    expect(response.status).toBe(404);
+    expect((await json(response)).error).toMatchObject({ code: 404, status: 'NOT_FOUND', message: expect.stringContaining('llm-replay: no recording'), details: [{ reason: 'llm_replay_recording_not_found', domain: 'llm-replay' }] });
+  });
+
+  it('the admin endpoints answer OpenAI-shaped, whatever their path looks like', async () => {
+    const server = await ws.start({ mode: 'replay' });
+    const response = await fetch(`${server.url}/_llm-replay/api/journal?after=x`);
+    expect(response.status).toBe(400);
+    expect(await json(response)).toEqual({ error: { message: 'llm-replay: after: expected a whole number', type: 'invalid_request_error', param: 'after', code: 'llm_replay_bad_inspector_query' } });
+  });
+});
