@@ -26,18 +26,6 @@ export class RecordingFileError extends LlmReplayError {
   }
 }
 
-/** The upstream failed in a way that means the exchange must not be recorded. */
-export class UpstreamError extends LlmReplayError {
-  override name = 'UpstreamError';
-  constructor(
-    readonly url: string,
-    message: string,
-    options?: { cause?: unknown },
-  ) {
-    super(`upstream ${url}: ${message}`, options);
-  }
-}
-
 /**
  * Every answer of llm-replay's own, by its code: the status and the error type it is
  * sent with (README, "Errors", lists them; a test checks the list against this).

@@ -18,7 +18,8 @@ export interface FaultScope {
 export interface ChosenFault {
   rule: FaultRule;
   source: FaultSource;
-  occurrence: number;
+  /** The how-manieth time the test sent the request (README, How it works: an arrival, not an occurrence). */
+  arrival: number;
 }
 
 export interface Injection {
@@ -84,11 +85,11 @@ export class FaultRegistry {
   }
 
   /**
-   * The fault that hits the request, if any; `occurrence` is the how-manieth time its
-   * test sent it (counted by the server with the recordings' occurrences, reset with
-   * them). A malformed header throws FaultSpecError.
+   * The fault that hits the request, if any; `arrival` is the how-manieth time its
+   * test sent it (counted by the server with the occurrences, reset with them).
+   * A malformed header throws FaultSpecError.
    */
-  choose(client: ClientRequest, key: string, occurrence: number): ChosenFault | undefined {
+  choose(client: ClientRequest, key: string, arrival: number): ChosenFault | undefined {
     const { headers, testId, path } = client;
     const header = single(headers[FAULT_HEADER]);
     const own = header === undefined ? undefined : [parseFaultRule(header)];
@@ -96,10 +97,10 @@ export class FaultRegistry {
     for (const [source, rules] of this.sources(testId, run, own)) {
       if (!rules || rules.length === 0) continue;
       const model = modelOf(client);
-      const index = rules.findIndex((rule, i) => selects(rule.when, { testId, path, model, key, occurrence, rule: i }));
+      const index = rules.findIndex((rule, i) => selects(rule.when, { testId, path, model, key, occurrence: arrival, rule: i }));
       const rule = rules[index];
-      // The most specific place with rules decides, even when none of its rules hits this occurrence.
-      return rule ? { rule, source, occurrence } : undefined;
+      // The most specific place with rules decides, even when none of its rules hits this arrival.
+      return rule ? { rule, source, arrival } : undefined;
     }
     return undefined;
   }

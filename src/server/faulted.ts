@@ -67,7 +67,7 @@ export async function applyFault(state: ProxyState, context: KeyedContext, outco
     return reply;
   }
   if (fault.status !== undefined) {
-    const answer = errorAnswer(dialectOf(context.client.path), { status: fault.status, retryAfterS: fault.retryAfterS, seed: `${key.key}:${outcome.chosen.occurrence}` });
+    const answer = errorAnswer(dialectOf(context.client.path), { status: fault.status, retryAfterS: fault.retryAfterS, seed: `${key.key}:${outcome.chosen.arrival}` });
     return reply.code(answer.status).headers(answer.headers).send(answer.body);
   }
   if (outcome.recorded) {

@@ -84,12 +84,13 @@ export function conclude(state: ProxyState, context: RequestContext, outcome: Ou
         method: client.method,
         endpoint: client.path,
         key: key!.key,
-        occurrence: chosen.occurrence,
+        // The injection list's field keeps its name: it counts arrivals (on=n).
+        occurrence: chosen.arrival,
         fault: chosen.rule.text,
         source: chosen.source,
       });
       usage.fault(endpoint);
-      log.info({ key: key!.key, endpoint: client.path, testId: client.testId, occurrence: chosen.occurrence, injectedFault: chosen.rule.text, source: chosen.source }, `llm-replay: injected fault ${chosen.rule.text}`);
+      log.info({ key: key!.key, endpoint: client.path, testId: client.testId, arrival: chosen.arrival, injectedFault: chosen.rule.text, source: chosen.source }, `llm-replay: injected fault ${chosen.rule.text}`);
       journal.add({ ...answering, kind: 'fault', message: `injected fault ${chosen.rule.text} (${chosen.source})` });
       const { fault } = chosen.rule;
       if (outcome.recorded) usage.hit(recordingId(key!.key, outcome.occurrence), endpoint);
