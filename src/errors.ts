@@ -49,6 +49,7 @@ export const ERROR_CATALOGUE = {
   llm_replay_no_such_recording: { status: 404, type: 'invalid_request_error', when: 'the inspector was asked for a recording file there is not' },
   llm_replay_no_such_request: { status: 404, type: 'invalid_request_error', when: "the inspector was asked for a request no longer in this run's journal" },
   llm_replay_page_not_built: { status: 503, type: 'llm_replay_error', when: 'the inspector page is not built (npm run build)' },
+  llm_replay_bad_request: { status: 400, type: 'invalid_request_error', when: 'an admin request does not match its route (a query parameter of the wrong type, say)' },
   llm_replay_error: { status: 500, type: 'llm_replay_error', when: 'anything else that went wrong inside llm-replay' },
 } as const satisfies Record<string, { status: number; type: string; when: string }>;
 

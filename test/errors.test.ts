@@ -53,6 +53,24 @@ describe('a miss in the dialect of each SDK', () => {
     const server = await ws.start({ mode: 'replay' });
     const response = await fetch(`${server.url}/_llm-replay/api/journal?after=x`);
     expect(response.status).toBe(400);
-    expect(await json(response)).toEqual({ error: { message: 'llm-replay: after: expected a whole number', type: 'invalid_request_error', param: 'after', code: 'llm_replay_bad_inspector_query' } });
+    expect(await json(response)).toEqual({ error: { message: 'llm-replay: after: must be integer', type: 'invalid_request_error', param: 'after', code: 'llm_replay_bad_inspector_query' } });
+  });
+});
+
+describe("the admin plugin's bodies and route schemas", () => {
+  const putMode = (url: string, body: string, headers: Record<string, string> = {}) => fetch(`${url}/_llm-replay/mode`, { method: 'PUT', headers, body });
+
+  it('reads JSON whatever the content type, and answers a schema failure or a body that is not JSON with the route\'s own code and hint', async () => {
+    const server = await ws.start({ mode: 'replay' });
+    expect(await json(await putMode(server.url, '{"mode": "live"}'))).toEqual({ mode: 'live', previous: 'replay' });
+    expect(await json(await putMode(server.url, '{"mode": "replay"}', { 'content-type': 'application/json' }))).toEqual({ mode: 'replay', previous: 'live' });
+    const wrong = await putMode(server.url, '{"mode": "sometimes"}', { 'content-type': 'application/json' });
+    expect(wrong.status).toBe(400);
+    expect((await json(wrong)).error).toMatchObject({ code: 'llm_replay_bad_mode', param: 'mode', message: expect.stringMatching(/^llm-replay: mode: .*; send \{"mode": one of replay, record/) });
+    const broken = await putMode(server.url, '{"mode": ');
+    expect(broken.status).toBe(400);
+    expect((await json(broken)).error).toMatchObject({ code: 'llm_replay_bad_mode', message: expect.stringContaining('the body is not JSON') });
+    const reset = await fetch(`${server.url}/_llm-replay/occurrences/reset`, { method: 'POST', headers: { 'content-type': 'application/json' } });
+    expect(await json(reset)).toEqual({ reset: 0 });
   });
 });

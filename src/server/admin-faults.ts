@@ -41,15 +41,11 @@ export const faultsAdmin: FastifyPluginAsync = async (app) => {
     return { test_id: testId, ...(run !== undefined ? { run } : {}), in_force: applying?.rules ?? [], from: applying?.source ?? null, injected };
   });
 
-  app.put<{ Body: Buffer }>('/faults', async (request) => {
-    let body: unknown;
-    try {
-      body = JSON.parse(request.body?.toString('utf8') ?? '');
-    } catch {
-      body = undefined;
-    }
+  const hint = 'send {"faults": "status=429;on=1"} (a string or a list), with "test_id" and/or "run" to limit them to one test or run';
+  app.put<{ Body: unknown }>('/faults', { config: { invalid: { code: 'llm_replay_bad_fault', hint } } }, async (request) => {
+    const { body } = request;
     if (typeof body !== 'object' || body === null || Array.isArray(body) || !('faults' in body)) {
-      return badRequest('send {"faults": "status=429;on=1"} (a string or a list), with "test_id" and/or "run" to limit them to one test or run', 'faults');
+      return badRequest(hint, 'faults');
     }
     const scope = scopeOf(body as Record<string, unknown>);
     if (typeof scope === 'string') return badRequest(scope);

@@ -3,23 +3,16 @@
 // occurrence, and so do its miss counts (GET /misses?test_id=&run=). The vitest
 // helper calls it at each test's start; other runners call it from a per-test fixture. Registered inside the admin plugin, so its rules apply.
 import type { FastifyPluginAsync } from 'fastify';
-import { AnswerError } from '../errors.js';
+import { invalidRequest } from './admin-body.js';
 
 interface ResetFilter {
   testId?: string | null;
   run?: string;
 }
 
-/** The filter a reset body names, or a message saying what is wrong with it. */
-function filterOf(body: Buffer | undefined): ResetFilter | string {
-  const text = body?.toString('utf8').trim() ?? '';
-  if (text === '') return {};
-  let data: unknown;
-  try {
-    data = JSON.parse(text);
-  } catch {
-    return 'the body is not JSON';
-  }
+/** The filter a reset body names (none: every count), or a message saying what is wrong with it. */
+function filterOf(data: unknown): ResetFilter | string {
+  if (data === undefined) return {};
   if (typeof data !== 'object' || data === null || Array.isArray(data)) return 'the body must be a JSON object';
   const { test_id: testId, run, ...rest } = data as Record<string, unknown>;
   if (Object.keys(rest).length > 0) return `unknown field(s) ${Object.keys(rest).join(', ')}`;
@@ -30,11 +23,10 @@ function filterOf(body: Buffer | undefined): ResetFilter | string {
 
 export const occurrencesAdmin: FastifyPluginAsync = async (app) => {
   const { occurrences, usage } = app.llmReplay;
-  app.post<{ Body: Buffer }>('/occurrences/reset', async (request) => {
+  const invalid = { code: 'llm_replay_bad_reset', hint: 'send {"test_id": "...", "run": "..."} (either or both, or nothing to reset every count)' } as const;
+  app.post<{ Body: unknown }>('/occurrences/reset', { config: { invalid } }, async (request) => {
     const filter = filterOf(request.body);
-    if (typeof filter === 'string') {
-      throw new AnswerError('llm_replay_bad_reset', `${filter}; send {"test_id": "...", "run": "..."} (either or both, or nothing to reset every count)`);
-    }
+    if (typeof filter === 'string') throw invalidRequest(invalid, filter);
     // The test starts again: its misses, which the vitest helper checks after it, count from here too.
     usage.resetMisses(filter);
     return { reset: occurrences.reset(filter) };

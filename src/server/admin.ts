@@ -7,7 +7,9 @@
 import path from 'node:path';
 import type { FastifyPluginAsync } from 'fastify';
 import { redactUrl } from '../secrets/redact.js';
+import Type, { type Static } from 'typebox';
 import { MODES, type Mode } from '../config/schema.js';
+import { parseJsonBodies } from './admin-body.js';
 import { IdMapper } from '../proxy/ids.js';
 import { AnswerError } from '../errors.js';
 import { isRecordingMode, type ProxyState } from './state.js';
@@ -39,6 +41,7 @@ export const adminPlugin: FastifyPluginAsync<{ access: AdminAccess }> = async (a
   const { config, usage, store } = state;
   // First, so every route registered in this plugin (here or in its child plugins) is covered.
   app.addHook('onRequest', requireAdminToken(access, ADMIN_PREFIX));
+  parseJsonBodies(app);
 
   app.get('/health', async () => ({ status: 'ok', mode: config.mode, recordings: store.size }));
 
@@ -59,17 +62,10 @@ export const adminPlugin: FastifyPluginAsync<{ access: AdminAccess }> = async (a
 
   app.get('/usage', async () => usage.toFile(config.mode, config.recordingsDir));
 
-  app.put<{ Body: Buffer }>('/mode', async (request) => {
-    let mode: unknown;
-    try {
-      mode = (JSON.parse(request.body?.toString('utf8') ?? '') as { mode?: unknown }).mode;
-    } catch {
-      mode = undefined;
-    }
-    if (typeof mode !== 'string' || !(MODES as readonly string[]).includes(mode)) {
-      throw new AnswerError('llm_replay_bad_mode', `send {"mode": one of ${MODES.join(', ')}}`, 'mode');
-    }
-    const next = mode as Mode;
+  const modeBody = Type.Object({ mode: Type.Union(MODES.map((mode) => Type.Literal(mode))) });
+  const modeRoute = { schema: { body: modeBody }, config: { invalid: { code: 'llm_replay_bad_mode', hint: `send {"mode": one of ${MODES.join(', ')}}` } as const } };
+  app.put<{ Body: Static<typeof modeBody> }>('/mode', modeRoute, async (request) => {
+    const next: Mode = request.body.mode;
     const cannot = isRecordingMode(next) ? cannotWriteIn(config.recordingsDir) : undefined;
     if (cannot) {
       throw new AnswerError('llm_replay_not_writable', `${config.recordingsDir} is not writable (${cannot}): ${next} mode could not record; the mode stays ${config.mode}`, 'mode');

@@ -1,19 +1,16 @@
-// The HTTP server: fastify with every body read as raw bytes (the proxy keys and
-// forwards exactly what the client sent), one catch-all route, errors rendered by
-// error-handler.ts, and an undici agent for the upstream that verifies TLS and never retries.
+// The HTTP server: fastify with two plugins, the proxy (proxy-plugin.ts: raw bodies,
+// the catch-all route, the upstream agent) and the admin endpoints with the inspector
+// (admin.ts: JSON bodies, route schemas), its resources and their shutdown, and
+// errors rendered by error-handler.ts.
 import { access, constants, mkdir, stat } from 'node:fs/promises';
-import { METHODS } from 'node:http';
 import path from 'node:path';
 import Fastify, { LogController, type FastifyInstance } from 'fastify';
-import replyFrom from '@fastify/reply-from';
-import { Agent } from 'undici';
 import { resolveConfig, type ServerConfig, type ServerOptions } from '../config/options.js';
 import { ConfigError } from '../errors.js';
 import { errorHandler } from './error-handler.js';
-import { createHandler } from './handler.js';
+import { proxyPlugin } from './proxy-plugin.js';
 import { ADMIN_PREFIX, adminPlugin } from './admin.js';
 import { adminAccessFor, exposureWarning } from './admin-access.js';
-import { refuseUnsafePaths } from './proxy-path.js';
 import { isRecordingMode, type ProxyState } from './state.js';
 import { ReplayAnswers } from '../replay/answers.js';
 import { IdMapper } from '../proxy/ids.js';
@@ -120,15 +117,7 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
       connectionsCheckingInterval: Math.min(1000, Math.max(10, Math.floor(Math.min(config.headersTimeoutMs, config.bodyTimeoutMs) / 2))),
     },
   });
-  app.removeAllContentTypeParsers();
-  app.addContentTypeParser('*', { parseAs: 'buffer' }, (_request, body, done) => done(null, body));
   app.setErrorHandler(errorHandler(config));
-  const agent = new Agent({
-    connect: { rejectUnauthorized: true },
-    headersTimeout: config.upstreamTimeoutMs,
-    bodyTimeout: config.upstreamTimeoutMs,
-  });
-  await app.register(replyFrom, { undici: agent, retryMethods: [], disableRequestLogging: true, destroyAgent: true });
   const ids = isRecording(config) && config.statefulIds ? await IdMapper.open(path.join(config.stateDir, 'upstream-ids.jsonl')) : undefined;
   const usage = new Usage();
   const faults = new FaultRegistry(config.faults);
@@ -160,14 +149,11 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
   });
   app.addHook('onClose', async () => clearInterval(sweeper));
   app.addHook('onClose', () => keyThread.close());
-  // Every method Node's parser accepts is forwarded (WebDAV's PROPFIND, PURGE ...), not only fastify's defaults.
-  for (const method of METHODS) {
-    if (method !== 'CONNECT' && !app.supportedMethods.includes(method)) app.addHttpMethod(method, { hasBody: true });
-  }
   const access = adminAccessFor(config.host, config.adminToken);
   state.needsAdminToken = access.token !== undefined;
+  // The proxy first: the methods it adds are the admin plugin's catch-all's too.
+  await app.register(proxyPlugin);
   await app.register(adminPlugin, { prefix: ADMIN_PREFIX, access });
-  app.all('/*', { onRequest: refuseUnsafePaths }, createHandler(state));
 
   try {
     await reportUnusableFiles(app, store, catalogue, config);

@@ -8,6 +8,7 @@ import { AnswerError } from '../errors.js';
 import { dialectOf, ownErrorAnswer, type OwnError } from '../faults/dialects.js';
 import { ADMIN_PREFIX } from '../request/control-headers.js';
 import { redactUrl } from '../secrets/redact.js';
+import { invalidRequest } from './admin-body.js';
 
 const PREFIX = 'llm-replay: ';
 
@@ -21,6 +22,12 @@ export function sendOwnError(reply: FastifyReply, error: OwnError, path: string)
 
 function asAnswerError(error: FastifyError, request: FastifyRequest, config: ServerConfig): AnswerError | FastifyError {
   if (error instanceof AnswerError) return error;
+  if (error.validation) {
+    // A route schema refused the request: the route's own code, naming the field.
+    const first = error.validation[0];
+    const field = first?.instancePath.replace(/^\//, '').replaceAll('/', '.') || (first?.params as { missingProperty?: string } | undefined)?.missingProperty || null;
+    return invalidRequest(request.routeOptions.config.invalid, `${field ?? error.validationContext ?? 'request'}: ${first?.message ?? error.message}`, field);
+  }
   if (error.code === 'FST_ERR_CTP_BODY_TOO_LARGE') return new AnswerError('llm_replay_body_too_large', `the request body is larger than the limit of ${config.bodyLimit} bytes (--body-limit)`);
   if (error.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') error.message = 'the Content-Type header is not a valid media type';
   else error.message = `${request.method} ${redactUrl(request.url)}: ${error.message}`;

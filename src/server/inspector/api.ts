@@ -4,6 +4,7 @@
 import path from 'node:path';
 import type { FastifyPluginAsync } from 'fastify';
 import type { ServerResponse } from 'node:http';
+import Type, { type Static } from 'typebox';
 import { AnswerError } from '../../errors.js';
 import type { JournalEntry } from '../journal.js';
 import type { ProxyState } from '../state.js';
@@ -119,11 +120,9 @@ export const inspectorApi: FastifyPluginAsync = async (app) => {
     startedAt: usage.startedAt.toISOString(),
   });
 
-  app.get<{ Querystring: { after?: string } }>('/api/journal', async (request) => {
-    const after = wholeNumber(request.query.after, 0);
-    if (after === undefined) return badRequest('after: expected a whole number', 'after');
-    return page(after);
-  });
+  const journalQuery = Type.Object({ after: Type.Optional(Type.Integer({ minimum: 0 })) });
+  const journalRoute = { schema: { querystring: journalQuery }, config: { invalid: { code: 'llm_replay_bad_inspector_query' } as const } };
+  app.get<{ Querystring: Static<typeof journalQuery> }>('/api/journal', journalRoute, async (request) => page(request.query.after ?? 0));
 
   app.get<{ Params: { seq: string } }>('/api/journal/:seq', async (request) => {
     const seq = wholeNumber(request.params.seq, 0) ?? 0;
