@@ -13,7 +13,8 @@ export default defineConfig({
     projects: [
       // Not isolated: a worker loads the SDKs and fastify once for all its files (each file starts its own servers).
       { test: { ...shared, name: 'fast', include: ['test/*.test.ts'], isolate: false, sequence: { groupOrder: 0 } } },
-      { test: { ...shared, name: 'slow', include: ['test/slow/**/*.test.ts'], sequence: { groupOrder: 1 } } },
+      // Processes, 10 MB bodies and load on two shared cores: more time before a test is called stuck.
+      { test: { ...shared, testTimeout: 60_000, name: 'slow', include: ['test/slow/**/*.test.ts'], sequence: { groupOrder: 1 } } },
     ],
   },
 });
