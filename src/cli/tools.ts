@@ -12,6 +12,7 @@ import { prune } from './commands/prune.js';
 import { formatVerifyReport, verifyRecordings } from './commands/verify.js';
 import { formatRekeyReport, rekeyRecordings } from './commands/rekey.js';
 import { colour, progress, table } from './terminal.js';
+import { formatAge } from '../recordings/origin.js';
 
 const DEFAULT_DIR = process.env['LLM_REPLAY_RECORDINGS'] ?? './recordings';
 
@@ -103,7 +104,7 @@ export function registerToolCommands(program: Command, fail: (message: string) =
 
   program
     .command('list')
-    .description('a table of the recordings: key, endpoint, model, test id, streaming, size, date')
+    .description('a table of the recordings: key, endpoint, model, test id, streaming, size, date, age (since recorded; unknown when the file does not say)')
     .argument('[dir]', 'the recordings directory', DEFAULT_DIR)
     .option('--endpoint <text>', 'only endpoints containing this')
     .option('--model <text>', 'only models containing this')
@@ -116,8 +117,9 @@ export function registerToolCommands(program: Command, fail: (message: string) =
         bar.done();
         if (options.json) return print(JSON.stringify(rows, null, 2));
         const c = colour();
-        const header = ['KEY', 'METHOD', 'ENDPOINT', 'MODEL', 'TEST ID', 'STREAM', 'STATUS', 'SIZE', 'DATE'];
-        const body = rows.map((r) => [`${r.key.slice(0, 12)}${r.occurrence > 1 ? `.${r.occurrence}` : ''}`, r.method, r.endpoint, r.model || '-', r.testId ?? '-', r.streaming ? 'yes' : 'no', String(r.status), formatSize(r.size), r.modified.slice(0, 10)]);
+        const now = Date.now();
+        const header = ['KEY', 'METHOD', 'ENDPOINT', 'MODEL', 'TEST ID', 'STREAM', 'STATUS', 'SIZE', 'DATE', 'AGE'];
+        const body = rows.map((r) => [`${r.key.slice(0, 12)}${r.occurrence > 1 ? `.${r.occurrence}` : ''}`, r.method, r.endpoint, r.model || '-', r.testId ?? '-', r.streaming ? 'yes' : 'no', String(r.status), formatSize(r.size), r.modified.slice(0, 10), formatAge(r.recordedAt === null ? undefined : now - Date.parse(r.recordedAt))]);
         const text = table([header, ...body]).split('\n');
         print([c('bold', text[0] ?? ''), ...text.slice(1), c('dim', `${rows.length} recordings`)].join('\n'));
       }),

@@ -5,6 +5,7 @@ import type { IncomingHttpHeaders } from 'node:http';
 import { isJsonObject, parseLossless, type JsonValue } from '../json/lossless.js';
 import type { RequestKey } from '../keys/index.js';
 import type { Recording, RecordedResponse } from '../recordings/recording.js';
+import { answeredModel, VERSION_HEADERS, type RecordingOrigin } from '../recordings/origin.js';
 import type { ClientRequest } from '../request/client-request.js';
 import { canonicalQuery } from '../secrets/redact.js';
 import type { CapturedStream } from './capture.js';
@@ -19,7 +20,23 @@ export function contentTypeOf(headers: IncomingHttpHeaders): string | undefined 
   return Array.isArray(value) ? value[0] : value;
 }
 
-export function recordingOf(client: ClientRequest, key: RequestKey, upstream: URL, response: RecordedResponse): Recording {
+/** When (unless timing is off: re-recordings then stay byte-identical) and against what the answer was made. */
+function originOf(upstream: URL, head: UpstreamHead, response: RecordedResponse, recordTiming: boolean): RecordingOrigin {
+  const origin: RecordingOrigin = { upstream: upstream.host };
+  if (recordTiming) origin.recorded_at = new Date().toISOString();
+  const model = answeredModel(response.body);
+  if (model !== undefined) origin.model = model;
+  const versions: Record<string, string> = {};
+  for (const name of VERSION_HEADERS) {
+    const value = head.headers[name];
+    if (value !== undefined) versions[name] = Array.isArray(value) ? value.join(', ') : value;
+  }
+  if (Object.keys(versions).length > 0) origin.version_headers = versions;
+  return origin;
+}
+
+export function recordingOf(client: ClientRequest, key: RequestKey, upstream: URL, answer: { head: UpstreamHead; response: RecordedResponse; recordTiming: boolean }): Recording {
+  const response = { ...answer.response, origin: originOf(upstream, answer.head, answer.response, answer.recordTiming) };
   const body = key.storedBody();
   const query = canonicalQuery(client.query);
   const request: Recording['request'] = {

@@ -132,7 +132,7 @@ export class Recorder {
   private async streamEnded(key: RequestKey, head: UpstreamHead, captured: CapturedStream): Promise<ForwardOutcome> {
     // Cut, so the client sees a broken stream as its SDK would from the API, never a clean end.
     if (captured.incomplete) return { kind: 'not-recorded', reason: captured.incomplete, cut: true };
-    const outcome = await this.written(recordingOf(this.exchange.client, key, this.exchange.upstreamUrl, streamedResponse(key, head, captured, this.exchange.ids)));
+    const outcome = await this.written(recordingOf(this.exchange.client, key, this.exchange.upstreamUrl, { head, response: streamedResponse(key, head, captured, this.exchange.ids), recordTiming: this.exchange.recordTiming ?? true }));
     // A recording that cannot be written ends the client's stream with an error, not as if complete.
     return outcome.kind === 'not-recorded' ? { ...outcome, cut: true } : outcome;
   }
@@ -145,7 +145,7 @@ export class Recorder {
   /** A whole body arrived: the client gets it once it is written, or a 500 saying it could not be. */
   private async bodyReceived(reply: FastifyReply, key: RequestKey, head: UpstreamHead, upstreamBytes: Buffer): Promise<ForwardOutcome> {
     const { bytes, response } = wholeResponse(key, head, upstreamBytes, this.exchange.ids);
-    const outcome = await this.written(recordingOf(this.exchange.client, key, this.exchange.upstreamUrl, response));
+    const outcome = await this.written(recordingOf(this.exchange.client, key, this.exchange.upstreamUrl, { head, response, recordTiming: this.exchange.recordTiming ?? true }));
     if (outcome.kind === 'not-recorded') {
       // Recording is the point of record mode: say it failed rather than answer as if all were well.
       reply.code(500).send(errorBody(`llm-replay: the answer could not be recorded: ${outcome.reason}`, 'llm_replay_error', 'llm_replay_write_failed'));

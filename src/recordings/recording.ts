@@ -4,6 +4,7 @@
 import { RecordingFileError } from '../errors.js';
 import { isJsonObject, parseLossless, toPlainJson, stringifyLossless, type JsonObject, type JsonValue } from '../json/lossless.js';
 import type { LineEnding, SseField } from '../wire/sse.js';
+import { originProblem, type RecordingOrigin } from './origin.js';
 
 /** One wire event of a stream that carried more than a plain `data:` line. */
 export interface StreamEventMeta {
@@ -50,6 +51,8 @@ export interface RecordedResponse {
   is_exception?: boolean;
   exception_data?: JsonValue;
   exception_message?: string;
+  /** When and against what it was recorded; absent in older files and llama-stack's. */
+  origin?: RecordingOrigin;
 }
 
 export interface Recording {
@@ -120,7 +123,9 @@ export function parseRecording(text: string, file: string, exactNumbers = true):
   const recording = data as unknown as Recording;
   if (status !== undefined) recording.response.status = status;
   // Only bodies need exact number spelling; the project's own metadata is plain JSON.
-  for (const field of ['stream', 'exception_data', 'headers'] as const) {
+  const badOrigin = originProblem(response['origin']);
+  if (badOrigin) fail(file, badOrigin);
+  for (const field of ['stream', 'exception_data', 'headers', 'origin'] as const) {
     if (response[field] !== undefined) (recording.response as unknown as JsonObject)[field] = toPlainJson(response[field] as JsonValue) as JsonValue;
   }
   checkHeaders(recording.response.headers, file);

@@ -22,6 +22,10 @@ export interface ListedRecording {
   status: number;
   size: number;
   modified: string;
+  /** When it was recorded (`response.origin.recorded_at`), null when the file does not say. */
+  recordedAt: string | null;
+  /** The upstream host it was recorded against, null when the file does not say. */
+  upstream: string | null;
 }
 
 export interface ListFilter {
@@ -59,6 +63,8 @@ export async function listRecordings(dir: string, filter: ListFilter, onProgress
       status: statusOf(response),
       size: (await stat(file)).size,
       modified: (await stat(file)).mtime.toISOString(),
+      recordedAt: response.origin?.recorded_at ?? null,
+      upstream: response.origin?.upstream ?? null,
     };
     if (matches(listed.endpoint, filter.endpoint) && matches(listed.model, filter.model) && matches(listed.testId, filter.testId)) out.push(listed);
   }
