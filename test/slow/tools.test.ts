@@ -68,7 +68,7 @@ describe('llm-replay list, show, diff', () => {
     await recordSome();
     const table = cli('list', ws.dir);
     expect(table.status).toBe(0);
-    expect(table.stdout.split('\n')[0]).toMatch(/^KEY\s+METHOD\s+ENDPOINT\s+MODEL\s+TEST ID\s+STREAM\s+STATUS\s+SIZE\s+DATE$/);
+    expect(table.stdout.split('\n')[0]).toMatch(/^KEY\s+METHOD\s+ENDPOINT\s+MODEL\s+TEST ID\s+STREAM\s+STATUS\s+SIZE\s+DATE\s+AGE$/);
     expect(table.stdout).toContain('3 recordings');
     const json = JSON.parse(cli('list', ws.dir, '--json', '--model', 'gpt-5.5').stdout);
     expect(json).toHaveLength(1);
