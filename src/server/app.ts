@@ -9,6 +9,7 @@ import { resolveConfig, type ServerConfig, type ServerOptions } from '../config/
 import { ConfigError } from '../errors.js';
 import { errorHandler } from './error-handler.js';
 import { proxyPlugin } from './proxy-plugin.js';
+import { registerResources } from './resources.js';
 import { ADMIN_PREFIX, adminPlugin } from './admin.js';
 import { adminAccessFor, exposureWarning } from './admin-access.js';
 import { isRecordingMode, type ProxyState } from './state.js';
@@ -128,10 +129,9 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
   const state: ProxyState = { config, store, catalogue, answers: new ReplayAnswers(store), ids, usage, journal: new Journal(), url: '', log: app.log, inflight: new Map(), occurrences, faults, keyThread, needsAdminToken: false };
   app.decorate('llmReplay', state);
   let served = false;
-  // Shutdown, once requests in flight have finished: every write, the id journal, the usage file.
+  // Shutdown, once requests in flight have finished and the resources have closed (their writes landed): the usage file.
+  // Added before the resources: fastify runs onClose hooks last added first.
   app.addHook('onClose', async () => {
-    await store.drain();
-    await state.ids?.drain();
     if (!app.server.listening && !served) return;
     try {
       await usage.write(config.usageDir, config.mode, config.recordingsDir);
@@ -139,16 +139,14 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
       app.log.warn(`llm-replay: cannot write the usage file to ${config.usageDir}: ${(error as Error).message}`);
     }
   });
+  await registerResources(app, state);
   // While closing, connections whose last request has finished are closed at once
   // rather than left open until each client's keep-alive gives up.
   let sweeper: NodeJS.Timeout | undefined;
   app.addHook('preClose', async () => {
     sweeper = setInterval(() => app.server.closeIdleConnections(), 25);
-    // Injected delays and stalls would otherwise hold the close until their clients gave up.
-    faults.close();
   });
   app.addHook('onClose', async () => clearInterval(sweeper));
-  app.addHook('onClose', () => keyThread.close());
   const access = adminAccessFor(config.host, config.adminToken);
   state.needsAdminToken = access.token !== undefined;
   // The proxy first: the methods it adds are the admin plugin's catch-all's too.
