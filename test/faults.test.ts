@@ -173,8 +173,8 @@ describe('slow clients and odd recordings', () => {
   it('a client too slow with its headers or its body gets 408 and its connection closed; the server keeps serving', async () => {
     const server = await start({ mode: 'replay', headersTimeoutMs: 150, bodyTimeoutMs: 300 });
     const [headers, body] = await Promise.all([
-      trickle(server.url, 'POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nContent-Ty'),
-      trickle(server.url, 'POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{"model":'),
+      trickle(server.url, 'POST /v1/chat/completions HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Ty'),
+      trickle(server.url, 'POST /v1/chat/completions HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{"model":'),
     ]);
     expect(headers).toMatch(/^HTTP\/1\.1 408/);
     expect(body).toMatch(/^HTTP\/1\.1 408/);

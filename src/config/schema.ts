@@ -72,6 +72,7 @@ export const OPTIONS = Type.Object(
     usageDir: option(Type.String({ ...directory, defaultText: '`<state dir>/usage`', flag: '--usage-dir <dir>', description: 'where the usage file (recordings hit, recorded, missed) is written on shutdown' })),
     normalize: option(Type.Array(NormalizeRuleSchema, { description: 'rules that take changing values out of keys (see [Normalisation rules](#normalisation-rules))' })),
     adminToken: option(Type.String({ minLength: 1, expected: 'a token', defaultText: 'none on loopback; beyond it, a random one printed at start', flag: '--admin-token <token>', description: 'the token the admin endpoints require (`Authorization: Bearer <token>` or `x-llm-replay-token`); always required when set, and beyond loopback made up when not (see [Admin endpoints](#admin-endpoints))' })),
+    allowHosts: option(Type.String({ pattern: '\\S', expected: 'host names, comma-separated, or *', flag: '--allow-hosts <names>', description: 'on loopback, the proxied routes answer only requests naming a loopback host (`Host`, and `Origin` when a page sends one; `403` otherwise); these names too, e.g. a container name (`*`: any; see [Admin endpoints](#admin-endpoints))' })),
     faults: option(Type.Union([Type.String(), Type.Array(Type.String())], { expected: FAULTS_EXPECTED, flag: '--faults <rule>', description: 'faults for the whole server, e.g. `status=503;rate=0.1;seed=7` (a list of rules in a config file; see [Testing failures](#testing-failures))' })),
   },
   { additionalProperties: false },

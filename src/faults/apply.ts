@@ -7,6 +7,7 @@ import type { ServerResponse } from 'node:http';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { NdjsonSplitter } from '../wire/ndjson.js';
 import { SseSplitter } from '../wire/sse.js';
+import { withAnswerHeaders } from '../wire/answer-headers.js';
 import type { Fault } from './spec.js';
 
 export type EventFormat = 'sse' | 'ndjson';
@@ -130,7 +131,7 @@ async function stall(raw: ServerResponse, signal: AbortSignal): Promise<void> {
 }
 
 function headersOf(answer: AnswerToFault): Record<string, string | number | string[]> {
-  const headers = { ...answer.headers };
+  const headers = withAnswerHeaders({ ...answer.headers });
   // The answer is sent in pieces (and may be cut): let Node frame it as chunks.
   delete headers['content-length'];
   delete headers['transfer-encoding'];

@@ -60,10 +60,20 @@ function hostnameOf(authority: string): string {
   return colon >= 0 ? authority.slice(0, colon) : authority;
 }
 
+/** A host name the server answers: loopback, or one allowed by `allowHosts` ('*' allows any). */
+function isAllowedHost(name: string, allowed: ReadonlySet<string>): boolean {
+  return isLoopback(name) || allowed.has('*') || allowed.has(name.toLowerCase());
+}
+
+/** The names given to `allowHosts` (comma-separated), lower-case. */
+export function allowedHostsOf(option: string | undefined): ReadonlySet<string> {
+  return new Set((option ?? '').split(',').map((name) => name.trim().toLowerCase()).filter((name) => name !== ''));
+}
+
 /** Why a request without a token may come from elsewhere (a web page, DNS rebinding); undefined when it may not. */
-function notFromThisMachine(request: FastifyRequest): string | undefined {
+function notFromThisMachine(request: FastifyRequest, allowed: ReadonlySet<string> = new Set()): string | undefined {
   const host = request.headers.host;
-  if (host !== undefined && !isLoopback(hostnameOf(host))) return `the Host header names ${JSON.stringify(host)}, not a loopback address`;
+  if (host !== undefined && !isAllowedHost(hostnameOf(host), allowed)) return `the Host header names ${JSON.stringify(host)}, not a loopback address`;
   const origin = request.headers.origin;
   if (origin === undefined || origin === 'null') return origin === 'null' ? 'the request comes from a page with an opaque origin' : undefined;
   let from: URL;
@@ -72,7 +82,25 @@ function notFromThisMachine(request: FastifyRequest): string | undefined {
   } catch {
     return `the Origin header ${JSON.stringify(origin)} is not a URL`;
   }
-  return isLoopback(hostnameOf(from.host)) ? undefined : `it comes from a web page at ${origin}`;
+  return isAllowedHost(hostnameOf(from.host), allowed) ? undefined : `it comes from a web page at ${origin}`;
+}
+
+/**
+ * The onRequest hook of the proxied routes on a loopback server: the same check as the
+ * admin endpoints' without a token, so a web page can neither read prompts and answers
+ * through the proxy nor record through it by DNS rebinding. Beyond loopback the
+ * proxied routes are open to whoever reaches the port (the start-up warning says so).
+ */
+export function requireLocalRequest(listenHost: string, allowHosts: string | undefined) {
+  const allowed = allowedHostsOf(allowHosts);
+  const guarded = isLoopback(listenHost);
+  return async function checkLocalRequest(request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply | undefined> {
+    const refused = guarded ? notFromThisMachine(request, allowed) : undefined;
+    if (!refused) return undefined;
+    return reply
+      .code(403)
+      .send(errorBody(`llm-replay: a server listening on loopback answers only requests made on this machine, and ${refused}; to reach it under another name (a container name, a forwarded port), start it with --allow-hosts <names>`, 'invalid_request_error', 'llm_replay_host_forbidden'));
+  };
 }
 
 function digest(text: string): Buffer {

@@ -12,6 +12,7 @@ import { proxyPlugin } from './proxy-plugin.js';
 import { registerResources } from './resources.js';
 import { ADMIN_PREFIX, adminPlugin } from './admin.js';
 import { adminAccessFor, exposureWarning } from './admin-access.js';
+import { ANSWER_HEADERS } from '../wire/answer-headers.js';
 import { isRecordingMode, type ProxyState } from './state.js';
 import { ReplayAnswers } from '../replay/answers.js';
 import { IdMapper } from '../proxy/ids.js';
@@ -149,6 +150,12 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
   app.addHook('onClose', async () => clearInterval(sweeper));
   const access = adminAccessFor(config.host, config.adminToken);
   state.needsAdminToken = access.token !== undefined;
+  // Before the routes, so it covers every answer; the inspector page's files keep their own policy.
+  // Not async: a stream's head then goes out as it did without the hook, before a cut can end it.
+  app.addHook('onSend', (request, reply, payload, done) => {
+    if (!(request.routeOptions.url?.startsWith(`${ADMIN_PREFIX}/ui`) && reply.hasHeader('content-security-policy'))) reply.headers(ANSWER_HEADERS);
+    done(null, payload);
+  });
   // The proxy first: the methods it adds are the admin plugin's catch-all's too.
   await app.register(proxyPlugin);
   await app.register(adminPlugin, { prefix: ADMIN_PREFIX, access });

@@ -8,6 +8,7 @@ import replyFrom from '@fastify/reply-from';
 import { Agent } from 'undici';
 import { createHandler } from './handler.js';
 import { refuseUnsafePaths } from './proxy-path.js';
+import { requireLocalRequest } from './admin-access.js';
 
 export const proxyPlugin: FastifyPluginAsync = async (app) => {
   const state = app.llmReplay;
@@ -23,5 +24,5 @@ export const proxyPlugin: FastifyPluginAsync = async (app) => {
   for (const method of METHODS) {
     if (method !== 'CONNECT' && !app.supportedMethods.includes(method)) app.addHttpMethod(method, { hasBody: true });
   }
-  app.all('/*', { onRequest: refuseUnsafePaths }, createHandler(state));
+  app.all('/*', { onRequest: [refuseUnsafePaths, requireLocalRequest(state.config.host, state.config.allowHosts)] }, createHandler(state));
 };
