@@ -11,6 +11,7 @@ import { createHash } from 'node:crypto';
 import path from 'node:path';
 import { isJsonObject, type JsonValue } from '../json/lossless.js';
 import { recordedId } from './response-normalize.js';
+import { hasKeyShape } from '../secrets/catalogue.js';
 
 /** An id the upstream made: a short lower-case prefix, a separator, then at least 8 letters or digits. */
 const ID_SHAPE = /^([a-z]{2,12}[-_])[A-Za-z0-9]{8,}$/;
@@ -80,7 +81,8 @@ export class IdMapper {
       ? `${prefix}${createHash('sha256').update(`${key}:${position}`).digest('hex').slice(0, 40)}`
       : recordedId(key);
     this.remember(deterministic, real);
-    if (this.journal) this.append(JSON.stringify({ id: deterministic, upstream: real, key }) + '\n');
+    // An id shaped like a key (an API that lists keys) is kept in memory only: no credential reaches a file.
+    if (this.journal && !hasKeyShape(real)) this.append(JSON.stringify({ id: deterministic, upstream: real, key }) + '\n');
     return deterministic;
   }
 

@@ -10,7 +10,7 @@ import type { RequestKey } from '../keys/index.js';
 import type { Recording } from '../recordings/recording.js';
 import type { ClientRequest } from '../request/client-request.js';
 import { errorBody, upstreamErrorBody } from '../wire/error-body.js';
-import { requestSecrets, scrubSecrets } from '../secrets/redact.js';
+import { requestSecrets, scrubRecorded } from '../secrets/redact.js';
 import { recordingOf, streamedResponse, wholeResponse, contentTypeOf, type UpstreamHead } from './build-recording.js';
 import { StreamCapture, streamFormatOf, type CapturedStream, type StreamFormat } from './capture.js';
 import type { IdSession } from './ids.js';
@@ -165,7 +165,7 @@ export class Recorder {
   private async written(recording: Recording): Promise<ForwardOutcome> {
     const { client } = this.exchange;
     try {
-      await this.persist!(scrubSecrets(recording, requestSecrets(client.headers, client.query)));
+      await this.persist!(scrubRecorded(recording, requestSecrets(client.headers, client.query)));
       return { kind: 'recorded' };
     } catch (error) {
       return { kind: 'not-recorded', reason: (error as Error).message };

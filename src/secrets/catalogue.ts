@@ -1,7 +1,9 @@
-// The one list of credentials: where requests carry them (headers, query parameters),
-// which redaction strips from every file, key and log line, and the shapes of common
-// keys, which `verify` looks for in recordings. Add a provider's credential here and
-// both redaction and detection know it.
+// The one catalogue of credentials: where requests carry them (headers and query
+// parameters, by name: the listed ones, and any whose name says key, token, auth,
+// secret, password, signature ...), which redaction strips from every file, key, log
+// line and state file, and the shapes of common keys, which `verify` looks for in
+// recordings and the id journal refuses to hold. Add a provider's credential here and
+// redaction, detection and the README's Secrets section all follow it.
 
 /** Request headers that carry credentials (lower-case). */
 export const CREDENTIAL_HEADERS: ReadonlySet<string> = new Set([
@@ -42,12 +44,46 @@ export const CREDENTIAL_QUERY_PARAMS: ReadonlySet<string> = new Set([
   'x-goog-signature',
 ]);
 
-export function isCredentialHeader(name: string): boolean {
-  return CREDENTIAL_HEADERS.has(name.toLowerCase());
+/** A name's words: `X-Portkey-API-Key` -> x, portkey, api, key; `accessToken` -> access, token. */
+function wordsOf(name: string): string[] {
+  return name
+    .replace(/([a-z0-9])([A-Z])/g, '$1-$2')
+    .toLowerCase()
+    .split(/[^a-z0-9]+/)
+    .filter((word) => word !== '');
 }
 
+/**
+ * Words that make any header or query parameter a credential, wherever they stand in
+ * its name (`helicone-auth`, `cf-aig-authorization`, `x-functions-key`,
+ * `subscription-key`), and word endings that do (`accesstoken`, `clientsecret`). Plural
+ * `tokens` is not one: `x-ratelimit-remaining-tokens` and `max_tokens` count tokens.
+ */
+const SECRET_WORDS = new Set(['key', 'apikey', 'auth', 'authorization', 'sig', 'signature', 'credential', 'credentials', 'cookie', 'session', 'pwd', 'jwt', 'bearer']);
+const SECRET_ENDINGS = /(?:token|secret|password|passwd|apikey|credential)$/;
+/** Whole names that are credentials only on their own: OAuth's `code` (not `language_code`). */
+const SECRET_QUERY_NAMES = new Set(['code']);
+
+/** True when a name says it holds a secret: a catalogued one, or one of the secret words in it. */
+function namesSecret(name: string, catalogued: ReadonlySet<string>): boolean {
+  const lower = name.toLowerCase();
+  if (catalogued.has(lower)) return true;
+  return wordsOf(name).some((word) => SECRET_WORDS.has(word) || SECRET_ENDINGS.test(word));
+}
+
+export function isCredentialHeader(name: string): boolean {
+  return namesSecret(name, CREDENTIAL_HEADERS);
+}
+
+/** A query parameter's name, as sent (percent-encoded, `+` for space) or decoded. */
 export function isCredentialQueryParam(name: string): boolean {
-  return CREDENTIAL_QUERY_PARAMS.has(name.toLowerCase());
+  let decoded = name;
+  try {
+    decoded = decodeURIComponent(name.replaceAll('+', ' '));
+  } catch {
+    // a malformed escape: judged as written
+  }
+  return SECRET_QUERY_NAMES.has(decoded.trim().toLowerCase()) || namesSecret(decoded, CREDENTIAL_QUERY_PARAMS);
 }
 
 /**
@@ -63,6 +99,12 @@ export const KEY_SHAPES: ReadonlyArray<readonly [name: string, shape: RegExp]> =
   ['GitHub token', /^(?:gh[pousr]_[A-Za-z0-9]{36}|github_pat_[A-Za-z0-9_]{60})/],
   ['JSON web token', /^eyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8}/],
 ];
+
+/** True when a token of `text` has the shape of a common key. */
+export function hasKeyShape(text: string): boolean {
+  for (const match of text.matchAll(/[A-Za-z0-9_.~-]+/g)) for (const [, shape] of KEY_SHAPES) if (shape.test(match[0])) return true;
+  return false;
+}
 
 /** The scheme before a bearer token in an Authorization value or a log line. */
 export const BEARER = /^bearer$/i;

@@ -1,7 +1,10 @@
 // Redaction, from the credential catalogue: credential query parameters leave stored
 // URLs, keys and log lines, and the exact credential values a request carried are
-// scrubbed from everything written for it (an upstream may echo them back).
-import { CREDENTIAL_HEADERS, isCredentialQueryParam } from './catalogue.js';
+// scrubbed, in every encoding the request could have carried them in, from everything
+// written for it (an upstream may echo them back).
+import { isCredentialHeader } from './catalogue.js';
+import { decodeQueryText, queryParams, withoutCredentials } from './query.js';
+import { scrubStreamText } from './stream-text.js';
 
 /** Shorter values are left alone: scrubbing "x" from a recording would wreck it, and no real credential is that short. */
 const MIN_SECRET_LENGTH = 8;
@@ -10,24 +13,40 @@ export const REDACTED = '[redacted]';
 /** The query without credentials, parameters sorted by name then value; '' when none remain. */
 export function canonicalQuery(rawQuery: string): string {
   if (rawQuery === '') return '';
-  const params = [...new URLSearchParams(rawQuery)].filter(([name]) => !isCredentialQueryParam(name));
+  const params = [...new URLSearchParams(withoutCredentials(rawQuery))];
   params.sort(([a, av], [b, bv]) => (a < b ? -1 : a > b ? 1 : av < bv ? -1 : av > bv ? 1 : 0));
   return new URLSearchParams(params).toString();
 }
 
-/** A request URL (path and query) with credential parameters replaced, for logs. */
+/** A request URL (path and query) with credential parameters' values replaced, for logs and messages. */
 export function redactUrl(url: string): string {
   const q = url.indexOf('?');
   if (q < 0) return url;
-  const params = new URLSearchParams(url.slice(q + 1));
-  let changed = false;
-  for (const name of [...params.keys()]) {
-    if (isCredentialQueryParam(name)) {
-      params.set(name, REDACTED);
-      changed = true;
-    }
-  }
-  return changed ? `${url.slice(0, q)}?${params.toString()}` : url;
+  const params = queryParams(url.slice(q + 1));
+  if (!params.some((param) => param.credential)) return url;
+  const query = params.map((param) => `${param.separator}${param.name}${param.value === undefined ? '' : `=${param.credential ? REDACTED : param.value}`}`).join('');
+  return `${url.slice(0, q)}?${query}`;
+}
+
+/**
+ * The spellings a value may be echoed in: as is, percent-encoded (either case of hex),
+ * form-encoded (`+` for space), and base64 (standard and URL-safe, without padding).
+ */
+function encodings(value: string): string[] {
+  const percent = encodeURIComponent(value);
+  const form = percent.replaceAll('%20', '+');
+  const lower = (escaped: string) => escaped.replace(/%[0-9A-F]{2}/g, (escape) => escape.toLowerCase());
+  const bytes = Buffer.from(value, 'utf8');
+  return [
+    value,
+    percent,
+    lower(percent),
+    form,
+    lower(form),
+    bytes.toString('base64'),
+    bytes.toString('base64').replace(/=+$/, ''),
+    bytes.toString('base64url'),
+  ];
 }
 
 /** The parts of one credential header value that are secrets on their own. */
@@ -42,6 +61,11 @@ function partsOf(name: string, value: string): string[] {
   if (space < 0) return parts;
   const rest = value.slice(space + 1).trim();
   parts.push(rest);
+  if (/^basic$/i.test(value.slice(0, space))) {
+    // user:password, and the password alone.
+    const pair = Buffer.from(rest, 'base64').toString('utf8');
+    parts.push(pair, pair.slice(pair.indexOf(':') + 1));
+  }
   for (const field of rest.split(',')) {
     const eq = field.indexOf('=');
     const name = field.slice(0, Math.max(eq, 0)).trim().toLowerCase();
@@ -53,21 +77,20 @@ function partsOf(name: string, value: string): string[] {
   return parts;
 }
 
-/** The exact credential values a request carried (headers and query), longest first. */
+/** The exact credential values a request carried (headers and query), in every encoding, longest first. */
 export function requestSecrets(headers: Record<string, string | string[] | undefined>, rawQuery: string): string[] {
-  const found = new Set<string>();
+  const values = new Set<string>();
   for (const [name, value] of Object.entries(headers)) {
-    const lower = name.toLowerCase();
-    if (!CREDENTIAL_HEADERS.has(lower) || value === undefined) continue;
-    for (const one of Array.isArray(value) ? value : [value]) for (const part of partsOf(lower, one)) found.add(part);
+    if (value === undefined || !isCredentialHeader(name)) continue;
+    for (const one of Array.isArray(value) ? value : [value]) for (const part of partsOf(name.toLowerCase(), one)) values.add(part);
   }
-  if (rawQuery !== '') {
-    for (const [name, value] of new URLSearchParams(rawQuery)) {
-      if (!isCredentialQueryParam(name)) continue;
-      found.add(value);
-      found.add(encodeURIComponent(value));
-    }
+  for (const param of queryParams(rawQuery)) {
+    if (!param.credential || param.value === undefined) continue;
+    values.add(param.value);
+    values.add(decodeQueryText(param.value));
   }
+  const found = new Set<string>();
+  for (const value of values) if (value.length >= MIN_SECRET_LENGTH) for (const spelling of encodings(value)) found.add(spelling);
   return [...found].filter((secret) => secret.length >= MIN_SECRET_LENGTH).sort((a, b) => b.length - a.length);
 }
 
@@ -114,11 +137,29 @@ export function scrubSecrets<T>(value: T, secrets: readonly string[]): T {
   if (value !== null && typeof value === 'object' && Object.getPrototypeOf(value) === Object.prototype) {
     let copy: Record<string, unknown> | undefined;
     const base64 = (value as Record<string, unknown>)['body_encoding'] === 'base64';
+    let renamed = false;
     for (const [name, item] of Object.entries(value)) {
       const scrubbed = base64 && name === 'body' && typeof item === 'string' ? scrubBase64(item, secrets) : scrubSecrets(item, secrets);
       if (scrubbed !== item) (copy ??= { ...(value as Record<string, unknown>) })[name] = scrubbed;
+      if (scrubSecrets(name, secrets) !== name) renamed = true;
     }
+    // A member name can echo a secret too (a map keyed by the key): the members renamed, in order.
+    if (renamed) return Object.fromEntries(Object.entries(copy ?? value).map(([name, item]) => [scrubSecrets(name, secrets), item])) as T;
     return (copy ?? value) as T;
   }
   return value;
+}
+
+/**
+ * A recording (or any value) scrubbed of `secrets`; a streamed answer's chunks first as
+ * the text they join into, so a secret split across two events is found too.
+ */
+export function scrubRecorded<T>(value: T, secrets: readonly string[]): T {
+  if (secrets.length === 0) return value;
+  const response = (value as { response?: { is_streaming?: unknown; body?: unknown } } | null)?.response;
+  if (response?.is_streaming === true && Array.isArray(response.body)) {
+    const body = scrubStreamText(response.body, secrets, REDACTED);
+    if (body !== response.body) value = { ...value, response: { ...response, body } };
+  }
+  return scrubSecrets(value, secrets);
 }
