@@ -44,6 +44,7 @@ export const ERROR_CATALOGUE = {
   llm_replay_not_writable: { status: 409, type: 'invalid_request_error', when: 'a record mode was asked for and the recordings directory is not writable' },
   llm_replay_bad_reset: { status: 400, type: 'invalid_request_error', when: 'the occurrence reset body is not {"test_id", "run"}' },
   llm_replay_admin_forbidden: { status: 403, type: 'invalid_request_error', when: 'an admin request without a token came from beyond this machine' },
+  llm_replay_host_forbidden: { status: 403, type: 'invalid_request_error', when: 'a proxied request to a loopback server named another host (Host or Origin) than loopback or --allow-hosts' },
   llm_replay_admin_token_required: { status: 401, type: 'invalid_request_error', when: 'the admin token is missing or wrong' },
   llm_replay_bad_inspector_query: { status: 400, type: 'invalid_request_error', when: "a query parameter of the inspector's API is not valid" },
   llm_replay_no_such_recording: { status: 404, type: 'invalid_request_error', when: 'the inspector was asked for a recording file there is not' },

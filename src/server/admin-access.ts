@@ -94,12 +94,10 @@ function notFromThisMachine(request: FastifyRequest, allowed: ReadonlySet<string
 export function requireLocalRequest(listenHost: string, allowHosts: string | undefined) {
   const allowed = allowedHostsOf(allowHosts);
   const guarded = isLoopback(listenHost);
-  return async function checkLocalRequest(request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply | undefined> {
+  return async function checkLocalRequest(request: FastifyRequest): Promise<undefined> {
     const refused = guarded ? notFromThisMachine(request, allowed) : undefined;
-    if (!refused) return undefined;
-    return reply
-      .code(403)
-      .send(errorBody(`llm-replay: a server listening on loopback answers only requests made on this machine, and ${refused}; to reach it under another name (a container name, a forwarded port), start it with --allow-hosts <names>`, 'invalid_request_error', 'llm_replay_host_forbidden'));
+    if (refused) throw new AnswerError('llm_replay_host_forbidden', `a server listening on loopback answers only requests made on this machine, and ${refused}; to reach it under another name (a container name, a forwarded port), start it with --allow-hosts <names>`);
+    return undefined;
   };
 }
 
