@@ -171,7 +171,7 @@ export function registerToolCommands(program: Command, fail: (message: string) =
         const report = await prune(dir, sources, options.server ?? [], options.delete === true, options.json ? undefined : showFirst);
         if (options.json) return print(JSON.stringify(report, null, 2));
         const listed = report.deleted ? [] : report.unused.map((f) => `unused: ${f}`);
-        print([...listed, `${report.unused.length} recordings ${report.deleted ? 'deleted' : 'unused (dry run: --delete removes them)'}; ${report.used} keys used in ${report.usageSources.length} usage source(s)`].join('\n'));
+        print([...listed, `${report.unused.length} recordings ${report.deleted ? 'deleted' : 'unused (dry run: --delete removes them)'}; ${report.used} keys used in ${report.usageSources.length} usage source(s)`, ...report.usageSources.map((source) => `usage read: ${source}`)].join('\n'));
       }),
     );
 }

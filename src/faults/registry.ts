@@ -44,8 +44,19 @@ type Headers = Record<string, string | string[] | undefined>;
 
 /** A test's rules set without a run: they apply in every run. */
 const ANY_RUN = Symbol('any run');
-const RECENT_PER_TEST = 100;
-const TESTS_KEPT = 10_000;
+const RECENT_PER_TEST = 20;
+/** Tests whose injections are kept; past it, those of the test that injected longest ago go. */
+const INJECTED_TESTS_KEPT = 1000;
+/** Tests and runs with rules of their own; past it, the rules set longest ago go (as if cleared). */
+const SCOPES_KEPT = 10_000;
+
+/** Drops a map's oldest entries (insertion order) past `limit`. */
+function trim(map: Map<unknown, unknown>, limit: number): void {
+  for (const oldest of map.keys()) {
+    if (map.size <= limit) return;
+    map.delete(oldest);
+  }
+}
 
 function single(value: string | string[] | undefined): string | undefined {
   return Array.isArray(value) ? value[0] : value;
@@ -137,8 +148,12 @@ export class FaultRegistry {
       let runs = this.tests.get(scope.testId);
       if (!runs) this.tests.set(scope.testId, (runs = new Map()));
       runs.set(scope.run ?? ANY_RUN, rules);
-    } else if (scope.run !== undefined) this.runs.set(scope.run, rules);
-    else this.server = rules;
+      trim(runs, SCOPES_KEPT);
+      trim(this.tests, SCOPES_KEPT);
+    } else if (scope.run !== undefined) {
+      this.runs.set(scope.run, rules);
+      trim(this.runs, SCOPES_KEPT);
+    } else this.server = rules;
   }
 
   /** Removes the rules of a scope; with no scope, every rule, the server-wide ones too. */
@@ -159,10 +174,10 @@ export class FaultRegistry {
   record(injection: Injection): void {
     this.total++;
     let entry = this.injected.get(injection.test_id);
-    if (!entry) {
-      if (this.injected.size >= TESTS_KEPT) return;
-      this.injected.set(injection.test_id, (entry = { count: 0, recent: [] }));
-    }
+    if (entry) this.injected.delete(injection.test_id);
+    // Most recently injected last: the oldest go first.
+    this.injected.set(injection.test_id, (entry ??= { count: 0, recent: [] }));
+    trim(this.injected, INJECTED_TESTS_KEPT);
     entry.count++;
     entry.recent.push(injection);
     if (entry.recent.length > RECENT_PER_TEST) entry.recent.shift();

@@ -12,9 +12,12 @@ import path from 'node:path';
 import { isJsonObject, type JsonValue } from '../json/lossless.js';
 import { recordedId } from './response-normalize.js';
 import { hasKeyShape } from '../secrets/catalogue.js';
+import { writeAtomically } from '../recordings/atomic-write.js';
 
 /** An id the upstream made: a short lower-case prefix, a separator, then at least 8 letters or digits. */
 const ID_SHAPE = /^([a-z]{2,12}[-_])[A-Za-z0-9]{8,}$/;
+/** Ids mapped (in memory and in the journal once compacted); past it, the oldest are forgotten. */
+const IDS_KEPT = 100_000;
 /** A deterministic id as minted here. */
 const MINTED = /(?<![A-Za-z0-9_-])(?:rec-[0-9a-f]{12}|[a-z]{2,12}[-_][0-9a-f]{40})(?![A-Za-z0-9_-])/g;
 
@@ -40,14 +43,18 @@ export class IdMapper {
     } catch {
       return mapper;
     }
-    for (const line of text.split('\n')) {
+    const lines = text.split('\n').filter((line) => line !== '');
+    for (const line of lines) {
       try {
         const { id, upstream } = JSON.parse(line) as { id: string; upstream: string };
-        if (typeof id === 'string' && typeof upstream === 'string') mapper.remember(id, upstream);
+        // Ids journaled before key-shaped ones were kept out are dropped on the way in.
+        if (typeof id === 'string' && typeof upstream === 'string' && !hasKeyShape(upstream)) mapper.remember(id, upstream);
       } catch {
         // a torn last line from a crash: the rest is still good
       }
     }
+    // Compacted when it holds more than it gives: ids past the limit, torn or key-shaped lines.
+    if (lines.length > mapper.size) await mapper.compact();
     return mapper;
   }
 
@@ -58,6 +65,18 @@ export class IdMapper {
   private remember(deterministic: string, real: string): void {
     this.minted.set(deterministic, real);
     this.known.set(real, deterministic);
+    // Bounded: the flows begun longest ago can no longer be continued.
+    if (this.minted.size > IDS_KEPT) {
+      const [oldest, oldestReal] = this.minted.entries().next().value as [string, string];
+      this.minted.delete(oldest);
+      this.known.delete(oldestReal);
+    }
+  }
+
+  /** Rewrites the journal with the ids kept, in order (atomically: a crash leaves the old one). */
+  private async compact(): Promise<void> {
+    const lines = [...this.minted].map(([id, upstream]) => JSON.stringify({ id, upstream }) + '\n');
+    await writeAtomically(this.journal as string, lines.join('')).catch(() => undefined);
   }
 
   /** Swaps deterministic ids for the upstream's real ones, anywhere in a path, query or body. */

@@ -6,7 +6,9 @@
 // exchange that is not written gives its position back, so the retry that succeeds
 // takes it. Every arrival is counted too, given back or not: the n in a fault's
 // "on=n" (the n-th time the test sent the request), in the same scope, reset with it.
+// Bounded: past POSITIONS_KEPT counts, the tests used longest ago start again.
 import type { IndexEntry } from '../recordings/store.js';
+import { BoundedScopes } from './scopes.js';
 
 /** Positions taken for one request in one test: the next new one, and any given back. */
 class Positions {
@@ -52,25 +54,40 @@ export interface Position {
   giveBack(): void;
 }
 
+/** Counts kept in all tests and runs together, a test's own bookkeeping weighing as SCOPE_WEIGHT counts; past it, the tests used longest ago start again. */
+const POSITIONS_KEPT = 100_000;
+const SCOPE_WEIGHT = 4;
+
 export class OccurrenceCounts {
-  /** run -> test id ('' for none) -> key -> positions */
-  private readonly runs = new Map<string, Map<string, Map<string, Positions>>>();
+  /** run -> test id -> key -> positions, bounded (scopes.ts). */
+  private readonly scopes: BoundedScopes<Map<string, Positions>>;
+
+  constructor(private readonly budget = POSITIONS_KEPT) {
+    this.scopes = new BoundedScopes(budget, (keys) => SCOPE_WEIGHT + keys.size);
+  }
 
   /** How many counts are kept: one per request a test sent in a run, until reset. */
   get size(): number {
     let size = 0;
-    for (const tests of this.runs.values()) for (const keys of tests.values()) size += keys.size;
+    for (const [, , keys] of this.scopes.entries()) size += keys.size;
     return size;
   }
 
   /** The next occurrence of this request in this test and run. */
   take(run: string, testId: string | null, key: string): Position {
-    let tests = this.runs.get(run);
-    if (!tests) this.runs.set(run, (tests = new Map()));
-    let keys = tests.get(testId ?? '');
-    if (!keys) tests.set(testId ?? '', (keys = new Map()));
+    const fresh = this.scopes.get(run, testId) === undefined;
+    const keys = this.scopes.ensure(run, testId, () => new Map());
+    if (fresh) this.scopes.weigh(keys, SCOPE_WEIGHT);
     let positions = keys.get(key);
-    if (!positions) keys.set(key, (positions = new Positions()));
+    if (!positions) {
+      keys.set(key, (positions = new Positions()));
+      this.scopes.weigh(keys, 1);
+      // One test alone past the budget: its oldest request starts again.
+      if (keys.size > this.budget) {
+        keys.delete(keys.keys().next().value as string);
+        this.scopes.weigh(keys, -1);
+      }
+    }
     const counter = positions;
     const occurrence = counter.take();
     // Given back to the counter it came from: after a reset it no longer matters.
@@ -78,22 +95,11 @@ export class OccurrenceCounts {
   }
 
   /**
-   * Starts counts again: of one test (`testId`; null for requests without one) and/or
+   * Starts counts again: of one test (\`testId\`; null for requests without one) and/or
    * one run, or all. Returns how many tests' counts were cleared.
    */
   reset(filter: { run?: string; testId?: string | null } = {}): number {
-    let cleared = 0;
-    for (const [run, tests] of this.runs) {
-      if (filter.run !== undefined && run !== filter.run) continue;
-      if (filter.testId === undefined) {
-        cleared += tests.size;
-        this.runs.delete(run);
-        continue;
-      }
-      if (tests.delete(filter.testId ?? '')) cleared++;
-      if (tests.size === 0) this.runs.delete(run);
-    }
-    return cleared;
+    return this.scopes.reset(filter);
   }
 }
 

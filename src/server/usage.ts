@@ -3,9 +3,11 @@
 // endpoint. Served by the admin
 // endpoints and written to a usage file on shutdown, which `prune` reads (several
 // test shards each write their own; prune merges them).
+import { readdir, rm } from 'node:fs/promises';
 import path from 'node:path';
 import type { MissReport } from '../replay/miss-report.js';
 import { writeAtomically } from '../recordings/atomic-write.js';
+import { BoundedScopes } from './scopes.js';
 
 export interface EndpointStats {
   hits: number;
@@ -50,6 +52,13 @@ export interface UsageFile {
 const MAX_MISSES = 1000;
 /** Diagnostics kept per test and run; the count goes on without limit. */
 const REPORTS_PER_TEST = 20;
+/** Tests' miss counts and diagnostics kept in all runs together (one per count, one per diagnostic); past it, those of the tests used longest ago go. */
+const TEST_MISSES_KEPT = 10_000;
+/** Endpoints counted one by one; past it, the rest together under OTHER_ENDPOINTS. */
+const ENDPOINTS_KEPT = 1000;
+const OTHER_ENDPOINTS = '(other endpoints)';
+/** Usage files kept in a usage folder (the newest): enough for the shards of a run, and a few runs. */
+export const USAGE_FILES_KEPT = 64;
 
 /** Misses of one test in one run since that test last started. */
 interface TestMisses {
@@ -62,13 +71,14 @@ export class Usage {
   readonly hits = new Map<string, number>();
   readonly recorded = new Set<string>();
   readonly misses: MissReport[] = [];
-  /** run -> test id ('' for none) -> its misses since the test's last reset (its start): what the vitest guarantee reads. */
-  private readonly testMisses = new Map<string, Map<string, TestMisses>>();
+  /** run -> test id ('' for none) -> its misses since the test's last reset (its start): what the vitest guarantee reads. Bounded (scopes.ts). */
+  private readonly testMisses = new BoundedScopes<TestMisses>(TEST_MISSES_KEPT, (test) => 1 + test.reports.length);
   readonly repeats: Repeat[] = [];
   readonly endpoints = new Map<string, EndpointStats>();
 
   private stats(endpoint: string): EndpointStats {
     let stats = this.endpoints.get(endpoint);
+    if (!stats && this.endpoints.size >= ENDPOINTS_KEPT) return this.stats(OTHER_ENDPOINTS);
     if (!stats) this.endpoints.set(endpoint, (stats = { hits: 0, misses: 0, recorded: 0, forwarded: 0, faults: 0, repeated: 0 }));
     return stats;
   }
@@ -86,12 +96,12 @@ export class Usage {
 
   miss(report: MissReport, endpoint: string, run: string): void {
     if (this.misses.length < MAX_MISSES) this.misses.push(report);
-    let tests = this.testMisses.get(run);
-    if (!tests) this.testMisses.set(run, (tests = new Map()));
-    let test = tests.get(report.testId ?? '');
-    if (!test) tests.set(report.testId ?? '', (test = { count: 0, reports: [] }));
+    const isNew = this.testMisses.get(run, report.testId) === undefined;
+    const test = this.testMisses.ensure(run, report.testId, () => ({ count: 0, reports: [] }));
     test.count++;
-    if (test.reports.length < REPORTS_PER_TEST) test.reports.push(report);
+    const kept = test.reports.length < REPORTS_PER_TEST;
+    if (kept) test.reports.push(report);
+    this.testMisses.weigh(test, (isNew ? 1 : 0) + (kept ? 1 : 0));
     this.stats(endpoint).misses++;
   }
 
@@ -103,20 +113,16 @@ export class Usage {
   missesOf(testId?: string | null, run?: string): { count: number; misses: MissReport[] } {
     if (testId === undefined) return { count: this.totals().misses, misses: this.misses };
     // In one run, the test's requests that carried no run (a client the helper does not reach) are its too.
-    const runs = run === undefined ? [...this.testMisses.keys()] : [...new Set([run, ''])];
-    const tests = runs.map((scope) => this.testMisses.get(scope)?.get(testId ?? ''));
+    const runs = run === undefined ? this.testMisses.runKeys() : [...new Set([run, ''])];
+    const tests = runs.map((scope) => this.testMisses.get(scope, testId));
     return { count: tests.reduce((n, test) => n + (test?.count ?? 0), 0), misses: tests.flatMap((test) => test?.reports ?? []) };
   }
 
   /** A test (and/or run) starts again: its misses count from zero, as its occurrences do. */
   resetMisses(filter: { run?: string; testId?: string | null }): void {
-    for (const [run, tests] of this.testMisses) {
-      // A test reset in its run starts again its requests that carried no run, too.
-      if (filter.run !== undefined && run !== filter.run && !(filter.testId !== undefined && run === '')) continue;
-      if (filter.testId === undefined) tests.clear();
-      else tests.delete(filter.testId ?? '');
-      if (tests.size === 0) this.testMisses.delete(run);
-    }
+    this.testMisses.reset(filter);
+    // A test reset in its run starts again its requests that carried no run, too.
+    if (filter.run !== undefined && filter.testId !== undefined) this.testMisses.reset({ run: '', testId: filter.testId });
   }
 
   record(id: string, endpoint: string): void {
@@ -161,12 +167,18 @@ export class Usage {
     };
   }
 
-  /** Writes the usage file into `dir` (one file per run, so shards never collide). */
+  /**
+   * Writes the usage file into `dir` (one file per run, so shards never collide), then
+   * removes all but the USAGE_FILES_KEPT newest there: earlier runs' files do not pile up.
+   */
   async write(dir: string, mode: string, recordings: string): Promise<string> {
     const stamp = this.startedAt.toISOString().replace(/[:.]/g, '-');
     const file = path.join(dir, `usage-${stamp}-${process.pid}.json`);
     // Atomically: a server killed mid-write leaves no torn usage file for prune to trip on.
     await writeAtomically(file, JSON.stringify(this.toFile(mode, recordings), null, 2) + '\n');
+    // Named by start time: the name order is the age order.
+    const names = (await readdir(dir)).filter((name) => /^usage-.*\.json$/.test(name)).sort();
+    await Promise.all(names.slice(0, Math.max(0, names.length - USAGE_FILES_KEPT)).map((name) => rm(path.join(dir, name), { force: true })));
     return file;
   }
 }

@@ -175,7 +175,7 @@ describe('llm-replay prune', () => {
     const done = cli('prune', ws.dir, '--usage', ownDir, '--delete');
     expect(done.status).toBe(0);
     const gone = before.filter((f) => f !== kept!.file);
-    expect(done.stdout.trim().split('\n')).toEqual([...gone.map((f) => `deleting: ${f}`), `2 recordings deleted; 1 keys used in 2 usage source(s)`]);
+    expect(done.stdout.trim().split('\n')).toEqual([...gone.map((f) => `deleting: ${f}`), `2 recordings deleted; 1 keys used in 2 usage source(s)`, ...(await readdir(ownDir)).sort().map((f) => `usage read: ${path.join(ownDir, f)}`)]);
     expect(await listFiles(ws.dir)).toEqual([kept!.file]);
   });
 

@@ -29,6 +29,8 @@ interface ListQuery {
 
 const MAX_LIMIT = 500;
 /** Keeps idle event streams open through proxies that close silent connections. */
+/** Bytes of events a reader of the event stream may leave unread before it is dropped. */
+const UNREAD_BYTES_KEPT = 1024 * 1024;
 const KEEP_ALIVE_MS = 15_000;
 
 function badRequest(message: string, param: string): never {
@@ -142,7 +144,11 @@ export const inspectorApi: FastifyPluginAsync = async (app) => {
     const res = reply.raw;
     res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-store', 'x-content-type-options': 'nosniff' });
     res.flushHeaders();
-    const send = (entry: JournalEntry) => res.write(`id: ${entry.seq}\ndata: ${JSON.stringify(itemOf(state, entry))}\n\n`);
+    // A reader that does not read is dropped, not buffered for: the page reconnects with ?after= and catches up.
+    const send = (entry: JournalEntry) => {
+      if (res.writableLength > UNREAD_BYTES_KEPT) res.destroy();
+      else res.write(`id: ${entry.seq}\ndata: ${JSON.stringify(itemOf(state, entry))}\n\n`);
+    };
     for (const entry of journal.entries(after)) send(entry);
     const stop = journal.listen(send);
     const keepAlive = setInterval(() => res.write(': keep-alive\n\n'), KEEP_ALIVE_MS);
