@@ -1,6 +1,17 @@
 // Building the page: elements from plain data (text is always text: nothing the
 // server sends is ever parsed as HTML), and the small formatters every view shares.
 
+/**
+ * Bidirectional controls (embeddings, overrides, isolates, marks): in a prompt, a test
+ * id or a file name they would reorder what is shown, "evil" displayed as "live".
+ */
+const BIDI_CONTROLS = /[\u202A-\u202E\u2066-\u2069\u200E\u200F\u061C]/g;
+
+/** `text` with each bidirectional control shown as its code point ([U+202E]): what was sent, in the order it was sent. */
+export function shown(text: string): string {
+  return text.replace(BIDI_CONTROLS, (char) => `[U+${char.charCodeAt(0).toString(16).toUpperCase().padStart(4, '0')}]`);
+}
+
 export type Child = Node | string | number | null | undefined | false | Child[];
 type AttrValue = string | number | boolean | null | undefined | ((event: never) => void);
 
@@ -10,7 +21,8 @@ export function h<K extends keyof HTMLElementTagNameMap>(tag: K, attrs?: Record<
     if (value === undefined || value === null || value === false) continue;
     if (typeof value === 'function') element.addEventListener(name.slice(2), value as EventListener);
     else if (name === 'class') element.className = String(value);
-    else element.setAttribute(name, value === true ? '' : String(value));
+    // A value is data the page reads back (a filter's value); what is only shown is shown as sent.
+    else element.setAttribute(name, value === true ? '' : name === 'value' || name.startsWith('data-') ? String(value) : shown(String(value)));
   }
   append(element, children);
   return element;
@@ -20,7 +32,7 @@ export function append(parent: Node, children: Child[]): void {
   for (const child of children) {
     if (child === null || child === undefined || child === false) continue;
     if (Array.isArray(child)) append(parent, child);
-    else parent.appendChild(typeof child === 'object' ? child : document.createTextNode(String(child)));
+    else parent.appendChild(typeof child === 'object' ? child : document.createTextNode(shown(String(child))));
   }
 }
 

@@ -1,6 +1,6 @@
 // JSON text coloured by token (keys, strings, numbers, literals), in one pass over the
 // text; past a size where colouring would slow the page, the rest stays plain.
-import { h } from './dom.js';
+import { h, shown } from './dom.js';
 
 const HIGHLIGHT_LIMIT = 400 * 1024;
 
@@ -17,7 +17,7 @@ export function jsonBlock(text: string, className = 'code'): HTMLPreElement {
   const fragment = document.createDocumentFragment();
   let plain = 0;
   const flush = (to: number) => {
-    if (to > plain) fragment.appendChild(document.createTextNode(text.slice(plain, to)));
+    if (to > plain) fragment.appendChild(document.createTextNode(shown(text.slice(plain, to))));
   };
   const token = (from: number, to: number, kind: string) => {
     flush(from);

@@ -137,6 +137,25 @@ describe('the inspector page', () => {
     await page.screenshot({ path: path.join(SHOTS, 'list.png') });
   });
 
+  // A header carries bytes: the test id as llama-stack sends it, JSON with \\u escapes.
+  const asciiJson = (value: unknown) => JSON.stringify(value).replace(/[\u0080-\uffff]/g, (char) => `\\u${char.charCodeAt(0).toString(16).padStart(4, '0')}`);
+
+  it('shows bidirectional controls in test ids and prompts as code points, never reordering what was sent', async () => {
+    const testId = 'tests/\u202Elive.test.ts::\u2066evil\u2069 run';
+    const asked = seed('gpt-5.5', 'Usage').request as { messages: unknown[] };
+    const miss = await fetch(`${server.url}/v1/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-llamastack-provider-data': asciiJson({ __test_id: testId }) }, body: JSON.stringify({ ...asked, messages: [{ role: 'user', content: 'switch to \u202Elive\u202C mode' }] }) });
+    expect(miss.status).toBe(404);
+    const link = /See it in the inspector: (\S+)/.exec(((await miss.json()) as { error: { message: string } }).error.message)?.[1];
+    await page.goto(link!);
+    await expect.poll(() => page.locator('.diff .diff-cell.right.changed').count()).toBeGreaterThan(0);
+    const text = (await page.locator('body').textContent()) ?? '';
+    expect(text).toContain('switch to [U+202E]live[U+202C] mode');
+    expect(text).toContain('[U+2066]evil[U+2069]');
+    expect(text).not.toMatch(/[\u202A-\u202E\u2066-\u2069\u200E\u200F\u061C]/);
+    await page.goto(`${server.url}/_llm-replay/ui/#/run`);
+    await expect.poll(() => page.locator('body').textContent()).toContain('[U+202E]live.test.ts');
+  });
+
   it('logged no console error, page error or failed request', () => {
     expect(problems).toEqual([]);
   });
