@@ -26,6 +26,11 @@ export class RecordingFileError extends LlmReplayError {
   }
 }
 
+/** The drift check itself could not run (no key, the upstream unreachable, bad options): exit 2, not drift. */
+export class DriftCheckError extends LlmReplayError {
+  override name = 'DriftCheckError';
+}
+
 /**
  * Every answer of llm-replay's own, by its code: the status and the error type it is
  * sent with (README, "Errors", lists them; a test checks the list against this).

@@ -14,7 +14,7 @@ const src = path.join(root, 'src');
 const LAYERS = [
   ['cli', 'vitest', 'ui', 'index'],
   ['server'],
-  ['config'],
+  ['config', 'drift'],
   ['proxy', 'replay', 'faults'],
   ['keys'],
   ['request'],

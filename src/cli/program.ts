@@ -6,6 +6,7 @@ import { DEFAULT_CONFIG_FILE, readConfigFile } from '../config/config-file.js';
 import { optionDefaults, type OptionName } from '../config/schema.js';
 import { LlmReplayError } from '../errors.js';
 import { registerToolCommands } from './tools.js';
+import { registerDriftCommand } from './commands/drift.js';
 import { addServeOptions, serveOptionsOf } from './serve-options.js';
 import { startServer } from '../server/app.js';
 
@@ -71,6 +72,7 @@ export function buildProgram(): Command {
     });
 
   registerToolCommands(program, fail);
+  registerDriftCommand(program, process.env['LLM_REPLAY_RECORDINGS'] ?? './recordings');
 
   return program;
 }

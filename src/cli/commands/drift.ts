@@ -1,0 +1,105 @@
+// `llm-replay drift [dir]`: send recorded requests to the live API and report where
+// the answers' shapes no longer match the recordings. Exit 0 none, 1 drift, 2 the
+// check itself failed (no key, the upstream unreachable, bad options).
+import { writeFile } from 'node:fs/promises';
+import { Command, Option } from 'commander';
+import { DriftCheckError, LlmReplayError } from '../../errors.js';
+import { parseDuration } from '../../recordings/origin.js';
+import { checkDrift, formatDriftReport } from '../../drift/check.js';
+import { selectRecordings, type Selection } from '../../drift/select.js';
+import { progress } from '../terminal.js';
+
+/** Above these, the check asks for --yes before spending the user's money. */
+export const CONFIRM_ABOVE = { requests: 50, tokens: 100_000 };
+
+interface DriftFlags {
+  upstream?: string;
+  sample?: string;
+  testId?: string;
+  endpoint?: string;
+  olderThan?: string;
+  maxRequests?: string;
+  maxTokens?: string;
+  concurrency: string;
+  rate?: string;
+  timeout: string;
+  report?: string;
+  json?: boolean;
+  yes?: boolean;
+}
+
+function whole(flag: string, text: string | undefined, min: number): number | undefined {
+  if (text === undefined) return undefined;
+  const value = Number(text);
+  if (!Number.isInteger(value) || value < min) throw new DriftCheckError(`${flag} must be a whole number from ${min}, not ${JSON.stringify(text)}`);
+  return value;
+}
+
+function selectionOf(flags: DriftFlags): Selection {
+  const olderThan = flags.olderThan === undefined ? undefined : parseDuration(flags.olderThan);
+  if (flags.olderThan !== undefined && olderThan === undefined) throw new DriftCheckError(`--older-than must be a duration such as 30d, 12h, 90m or 2w, not ${JSON.stringify(flags.olderThan)}`);
+  return {
+    testId: flags.testId,
+    endpoint: flags.endpoint,
+    olderThanMs: olderThan,
+    sample: whole('--sample', flags.sample, 1),
+    maxRequests: whole('--max-requests', flags.maxRequests, 1),
+    maxTokens: whole('--max-tokens', flags.maxTokens, 0),
+  };
+}
+
+export async function runDrift(dir: string, flags: DriftFlags): Promise<number> {
+  const selection = selectionOf(flags);
+  const concurrency = whole('--concurrency', flags.concurrency, 1)!;
+  const rate = whole('--rate', flags.rate, 1);
+  const timeoutMs = whole('--timeout', flags.timeout, 1)!;
+  let upstream: URL | undefined;
+  if (flags.upstream !== undefined) {
+    try {
+      upstream = new URL(flags.upstream);
+    } catch {
+      throw new DriftCheckError(`--upstream must be a URL, not ${JSON.stringify(flags.upstream)}`);
+    }
+  }
+  const { selected, unreadable } = await selectRecordings(dir, selection, Date.now());
+  const tokens = selected.reduce((sum, one) => sum + one.tokens, 0);
+  process.stderr.write(`llm-replay drift: ${selected.length} requests to send, about ${tokens} tokens (from the recordings' usage)${unreadable.length ? `; ${unreadable.length} unreadable files skipped (llm-replay verify says why)` : ''}\n`);
+  if ((selected.length > CONFIRM_ABOVE.requests || tokens > CONFIRM_ABOVE.tokens) && !flags.yes) {
+    throw new DriftCheckError(`that is more than ${CONFIRM_ABOVE.requests} requests or ${CONFIRM_ABOVE.tokens} tokens: add --yes to send them, or narrow with --sample, --max-requests, --max-tokens`);
+  }
+  const bar = progress('checking');
+  const report = await checkDrift(selected, { upstream, concurrency, ratePerSecond: rate, timeoutMs, env: process.env }, bar.update);
+  bar.done();
+  if (flags.report) await writeFile(flags.report, JSON.stringify(report, null, 2) + '\n');
+  process.stdout.write(`${flags.json ? JSON.stringify(report, null, 2) : formatDriftReport(report)}\n`);
+  return report.drifted.length > 0 ? 1 : 0;
+}
+
+export function registerDriftCommand(program: Command, defaultDir: string): void {
+  program
+    .command('drift')
+    .description("send recorded requests to the live API with your key and report where the answers' shapes differ from the recordings (exit 0 none, 1 drift, 2 the check failed)")
+    .argument('[dir]', 'the recordings directory', defaultDir)
+    .option('-u, --upstream <url>', "send to this API instead of each recording's own origin")
+    .option('--sample <n>', 'at most n recordings, spread evenly')
+    .option('--test-id <text>', 'only test ids containing this')
+    .option('--endpoint <text>', 'only endpoints containing this')
+    .option('--older-than <age>', 'only recordings at least this old (30d, 12h, 90m, 2w; unknown age counts as old)')
+    .option('--max-requests <n>', 'send at most n requests')
+    .option('--max-tokens <n>', 'spend at most about n tokens (estimated from the recordings\' usage)')
+    .addOption(new Option('--concurrency <n>', 'requests in flight at once').default('4'))
+    .option('--rate <n>', 'start at most n requests a second')
+    .addOption(new Option('--timeout <ms>', 'ms to wait for each answer').default('120000'))
+    .option('--report <file>', 'also write the JSON report here (the inspector\'s Drift view reads it)')
+    .option('--json', 'print the report as JSON')
+    .option('-y, --yes', `send even when that is more than ${CONFIRM_ABOVE.requests} requests or ${CONFIRM_ABOVE.tokens} tokens`)
+    .action(async (dir: string, flags: DriftFlags) => {
+      try {
+        process.exitCode = await runDrift(dir, flags);
+      } catch (error) {
+        if (!(error instanceof LlmReplayError) && (error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+        process.stderr.write(`llm-replay drift: ${(error as Error).message}\n`);
+        process.exitCode = 2;
+      }
+    });
+}

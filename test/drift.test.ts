@@ -1,0 +1,169 @@
+// The drift check against a fake upstream: recordings made from it, then the upstream
+// changes its answers' shape one way at a time (every way is reported), or only their
+// text, ids and numbers (nothing is), in every dialect and for llama-stack's files.
+import { copyFile, readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DriftingUpstream, type Variant } from './support/drifting-upstream.js';
+import { openAiSse, sendEvents } from './support/fake-upstream.js';
+import { listFiles, removeDir, serve, tempDir } from './support/harness.js';
+import { checkDrift, type DriftReport } from '../src/drift/check.js';
+import { selectRecordings } from '../src/drift/select.js';
+import { DriftCheckError } from '../src/errors.js';
+import { runDrift } from '../src/cli/commands/drift.js';
+
+const env = { OPENAI_API_KEY: 'sk-drift-test', ANTHROPIC_API_KEY: 'sk-ant-drift-test', GEMINI_API_KEY: 'gm-drift-test' };
+const REQUESTS: Array<[string, unknown]> = [
+  ['/v1/chat/completions', { model: 'gpt-4o', messages: [{ role: 'user', content: 'rings?' }] }],
+  ['/v1/chat/completions', { model: 'gpt-4o', messages: [{ role: 'user', content: 'rings?' }], stream: true, stream_options: { include_usage: true } }],
+  ['/v1/responses', { model: 'gpt-5', input: 'rings?', stream: true }],
+  ['/v1/messages', { model: 'claude-sonnet-4-5', max_tokens: 100, messages: [{ role: 'user', content: 'rings?' }], stream: true }],
+  ['/v1beta/models/gemini-2.5-flash:generateContent', { contents: [{ role: 'user', parts: [{ text: 'rings?' }] }] }],
+  ['/api/chat', { model: 'llama3.2', messages: [{ role: 'user', content: 'rings?' }] }],
+  ['/v1/embeddings', { model: 'text-embedding-3-small', input: '' }],
+];
+
+let dir: string;
+let upstream: DriftingUpstream;
+
+beforeAll(async () => {
+  dir = await tempDir();
+  upstream = await new DriftingUpstream().start();
+  const server = await serve({ mode: 'record', recordings: dir, upstream: upstream.url, recordRetryable: true });
+  for (const [endpoint, body] of REQUESTS) {
+    const answer = await fetch(`${server.url}${endpoint}`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: 'Bearer sk-record' }, body: JSON.stringify(body) });
+    await answer.arrayBuffer();
+  }
+  await server.close();
+  expect((await listFiles(dir)).filter((f) => f.endsWith('.json'))).toHaveLength(REQUESTS.length);
+});
+
+afterAll(async () => {
+  await upstream.stop();
+  await removeDir(dir);
+});
+
+async function driftAgainst(variant: Variant, recordings = dir): Promise<DriftReport> {
+  upstream.variant = variant;
+  const { selected } = await selectRecordings(recordings, {}, Date.now());
+  return checkDrift(selected, { upstream: new URL(upstream.url), concurrency: 3, timeoutMs: 10_000, env });
+}
+
+const texts = (report: DriftReport) => report.groups.flatMap((g) => g.findings.map((f) => `${g.endpoint} ${f.text}`));
+
+describe('drift', () => {
+  it('finds nothing when the same shapes come back', async () => {
+    const report = await driftAgainst('base');
+    expect(report.sent).toBe(REQUESTS.length);
+    expect(texts(report)).toEqual([]);
+  });
+
+  it('finds nothing when only text, ids, timestamps, numbers and the number of chunks change', async () => {
+    const report = await driftAgainst('text');
+    expect(texts(report)).toEqual([]);
+    expect(report.unchanged).toBe(REQUESTS.length);
+  });
+
+  it('reports a field added, in JSON and in a stream, with the recordings it touches', async () => {
+    const report = await driftAgainst('added');
+    expect(texts(report).sort()).toEqual(['/api/chat event done: thinking: added (string)', '/v1/chat/completions choices[].message.refusal: added (null)']);
+    const chat = report.groups.find((g) => g.endpoint === '/v1/chat/completions')!;
+    expect(chat.model).toBe('gpt-4o');
+    expect(chat.findings[0]!.files).toHaveLength(1);
+    expect(report.drifted.find((d) => d.endpoint === '/v1/chat/completions')!.live.body!['choices[].message.refusal']).toEqual(['null']);
+  });
+
+  it('reports a field removed, in a whole answer and in a stream\'s usage chunk', async () => {
+    const report = await driftAgainst('removed');
+    const found = texts(report);
+    expect(found).toContain('/v1/chat/completions usage.completion_tokens: removed (number)');
+    expect(found).toContain('/v1/chat/completions event chat.completion.chunk: usage.completion_tokens: removed (number)');
+    expect(report.groups.find((g) => g.endpoint === '/v1/chat/completions')!.findings.every((f) => f.files.length === 1)).toBe(true);
+  });
+
+  it('reports a field retyped (Anthropic in a stream, Gemini in JSON)', async () => {
+    const found = texts(await driftAgainst('retyped'));
+    expect(found).toContain('/v1/messages event message_start: message.usage.input_tokens: retyped (number -> string)');
+    expect(found).toContain('/v1beta/models/gemini-2.5-flash:generateContent usageMetadata.totalTokenCount: retyped (number -> string)');
+    expect(found).toHaveLength(2);
+  });
+
+  it('reports an event renamed: the new kind, and the one gone', async () => {
+    const found = texts(await driftAgainst('renamed'));
+    expect(found.sort()).toEqual(['/v1/responses event response.output_text.chunk: new', '/v1/responses event response.output_text.delta: gone']);
+  });
+
+  it('reports an error answer whose shape changed', async () => {
+    const found = texts(await driftAgainst('error'));
+    expect(found.sort()).toEqual(['/v1/embeddings error.code: retyped (string -> number)', '/v1/embeddings error.param: removed (null)', '/v1/embeddings error.type: removed (string)']);
+  });
+
+  it("checks llama-stack's recordings (typed wrappers, no origin)", async () => {
+    const stack = await tempDir();
+    try {
+      await copyFile(new URL('./fixtures/llama-stack-seed-004.json', import.meta.url), path.join(stack, '302b9a7e33b5e584ddffd841d097425b4026d50c61ddf894b8e9dfa73a4e533f.json'));
+      const chunks = (JSON.parse(await readFile(new URL('./fixtures/llama-stack-seed-004.json', import.meta.url), 'utf8')) as { response: { body: Array<{ __data__: any }> } }).response.body.map((c) => c.__data__);
+      let drop = false;
+      upstream.on('POST', '/v1/chat/completions', async (_request, res) => {
+        const live = chunks.map((c, i) => {
+          const copy = { ...c, id: `chatcmpl-live${i}`, created: 1_700_000_000 + i, choices: c.choices.map((choice: any) => ({ ...choice, delta: { ...choice.delta, content: choice.delta.content === null ? null : `other ${i}` } })) };
+          if (drop) delete copy.system_fingerprint;
+          return copy;
+        });
+        await sendEvents(res, openAiSse(live));
+      });
+      expect(texts(await driftAgainst('base', stack))).toEqual([]);
+      drop = true;
+      expect(texts(await driftAgainst('base', stack))).toEqual(['/v1/chat/completions event chat.completion.chunk: system_fingerprint: removed (string)']);
+    } finally {
+      await removeDir(stack);
+    }
+  });
+
+  it('fails the check itself, not as drift, with no key or the upstream down', async () => {
+    const { selected } = await selectRecordings(dir, { endpoint: '/v1/messages' }, Date.now());
+    await expect(checkDrift(selected, { upstream: new URL(upstream.url), concurrency: 1, timeoutMs: 5000, env: {} })).rejects.toThrow(/ANTHROPIC_API_KEY/);
+    const gone = new DriftingUpstream();
+    await gone.start();
+    const url = new URL(gone.url);
+    await gone.stop();
+    await expect(checkDrift(selected, { upstream: url, concurrency: 1, timeoutMs: 5000, env })).rejects.toBeInstanceOf(DriftCheckError);
+  });
+
+  it('selects by endpoint, test id, sample and budgets', async () => {
+    const all = (await selectRecordings(dir, {}, Date.now())).selected;
+    expect(all).toHaveLength(REQUESTS.length);
+    expect((await selectRecordings(dir, { endpoint: '/api/' }, Date.now())).selected).toHaveLength(1);
+    expect((await selectRecordings(dir, { testId: 'nope' }, Date.now())).selected).toHaveLength(0);
+    expect((await selectRecordings(dir, { sample: 3 }, Date.now())).selected).toHaveLength(3);
+    expect((await selectRecordings(dir, { maxRequests: 2 }, Date.now())).selected).toHaveLength(2);
+    const chat = all.find((s) => s.recording.request.endpoint === '/v1/chat/completions' && !s.recording.response.is_streaming)!;
+    expect(chat.tokens).toBe(25);
+    const budget = (await selectRecordings(dir, { maxTokens: 30 }, Date.now())).selected;
+    expect(budget.reduce((sum, s) => sum + s.tokens, 0)).toBeLessThanOrEqual(30);
+    expect((await selectRecordings(dir, { olderThanMs: 86_400_000 }, Date.now())).selected).toHaveLength(0);
+    expect((await selectRecordings(dir, { olderThanMs: 86_400_000 }, Date.now() + 2 * 86_400_000)).selected).toHaveLength(REQUESTS.length);
+  });
+
+  it('exits 0 with no drift, 1 with drift, and refuses bad options as a failed check', async () => {
+    const write = process.stdout.write.bind(process.stdout);
+    const errors = process.stderr.write.bind(process.stderr);
+    const saved = { ...process.env };
+    Object.assign(process.env, env);
+    process.stdout.write = (() => true) as typeof process.stdout.write;
+    process.stderr.write = (() => true) as typeof process.stderr.write;
+    try {
+      upstream.variant = 'text';
+      const flags = { upstream: upstream.url, concurrency: '2', timeout: '10000', endpoint: '/v1/embeddings' };
+      expect(await runDrift(dir, flags)).toBe(0);
+      upstream.variant = 'error';
+      expect(await runDrift(dir, flags)).toBe(1);
+      await expect(runDrift(dir, { ...flags, olderThan: 'a while' })).rejects.toThrow(/--older-than/);
+      await expect(runDrift(dir, { ...flags, sample: '0' })).rejects.toThrow(/--sample/);
+    } finally {
+      process.stdout.write = write;
+      process.stderr.write = errors;
+      process.env = saved;
+    }
+  });
+});
