@@ -60,7 +60,7 @@ describe('llm-replay serve', () => {
   it.each([
     [['serve', '--mode', 'bogus'], /argument 'bogus' is invalid/],
     [['serve', '--frobnicate'], /unknown option '--frobnicate'/],
-    [['serv'], /unknown command 'serv'; the commands are serve, verify, rekey, list, show, diff, prune, help/],
+    [['serv'], /unknown command 'serv'; the commands are serve, verify, rekey, list, show, diff, prune, drift, help/],
     [['serve', '--port', 'eighty'], /expected a whole number from 0 to 65535/],
     [['serve', '--recordings', '/nonexistent/llm-replay'], /recordings: directory \/nonexistent\/llm-replay does not exist/],
     [['serve', '--upstream', 'not a url', '--recordings', '.'], /upstream: not a URL/],
