@@ -13,6 +13,7 @@ import { registerResources } from './resources.js';
 import { ADMIN_PREFIX, adminPlugin } from './admin.js';
 import { adminAccessFor, exposureWarning } from './admin-access.js';
 import { ANSWER_HEADERS } from '../wire/answer-headers.js';
+import { rewriteTestIdPath } from '../request/test-id-path.js';
 import { isRecordingMode, type ProxyState } from './state.js';
 import { ReplayAnswers } from '../replay/answers.js';
 import { IdMapper } from '../proxy/ids.js';
@@ -110,6 +111,8 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
           },
     logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: config.bodyLimit,
+    // A test id and run carried in the path become their headers before routing.
+    rewriteUrl: (req) => rewriteTestIdPath(req),
     // A client has headersTimeoutMs for its headers and bodyTimeoutMs more for its body,
     // then gets 408: trickling connections cannot pile up. Checked every second (Node: 30 s).
     requestTimeout: config.headersTimeoutMs + config.bodyTimeoutMs,
