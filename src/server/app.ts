@@ -57,7 +57,8 @@ async function prepareRecordingsDir(config: ServerConfig): Promise<void> {
   try {
     info = await stat(dir);
   } catch {
-    if (!isRecording(config)) throw new ConfigError('recordings', `directory ${dir} does not exist`);
+    // A first run: say how to begin rather than only what is missing.
+    if (!isRecording(config)) throw new ConfigError('recordings', `directory ${dir} does not exist, so ${config.mode} mode has nothing to answer from. To start: run once with --mode record-if-missing (LLM_REPLAY_MODE=record-if-missing) and a real API key to record what the tests send, or create it (mkdir -p ${dir}) to start empty`);
     await mkdir(dir, { recursive: true }).catch((error: NodeJS.ErrnoException) => {
       throw new ConfigError('recordings', `cannot create ${dir} (${error.code ?? error.message})`);
     });

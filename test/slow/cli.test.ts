@@ -62,7 +62,7 @@ describe('llm-replay serve', () => {
     [['serve', '--frobnicate'], /unknown option '--frobnicate'/],
     [['serv'], /unknown command 'serv'; the commands are serve, verify, rekey, list, show, diff, prune, drift, help/],
     [['serve', '--port', 'eighty'], /expected a whole number from 0 to 65535/],
-    [['serve', '--recordings', '/nonexistent/llm-replay'], /recordings: directory \/nonexistent\/llm-replay does not exist/],
+    [['serve', '--recordings', '/nonexistent/llm-replay'], /recordings: directory \/nonexistent\/llm-replay does not exist, .*--mode record-if-missing.*mkdir -p \/nonexistent\/llm-replay/],
     [['serve', '--upstream', 'not a url', '--recordings', '.'], /upstream: not a URL/],
     [['serve', '--upstream', 'ftp://example.com', '--recordings', '.'], /must be an http or https URL/],
   ])('exits 2 with a clear message for %j', (args, message) => {

@@ -5,6 +5,7 @@
 import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import OpenAI from 'openai';
@@ -76,6 +77,18 @@ describe('the published package', () => {
     expect([...tops].sort()).toEqual(['README.md', 'bin', 'dist', 'package.json', 'src']);
     // Of src/, only the inspector page's assets, which the server reads from there.
     expect(stdout).not.toMatch(/^package\/src\/.*\.ts$|\.map$/m);
+    // No comment points at a map the package leaves out (vitest would print a warning for each).
+    const { stdout: withMaps } = await run('grep', ['-rl', 'sourceMappingURL', path.join(project, 'node_modules', manifest.name, 'dist')]).catch((error: { stdout: string }) => error);
+    expect(withMaps).toBe('');
+  });
+
+  it("asks for a Node every production dependency accepts", () => {
+    const semver = createRequire(import.meta.url)('semver') as { subset(a: string, b: string): boolean };
+    const ours = (JSON.parse(readFileSync(path.join(root, 'package.json'), 'utf8')) as { engines: { node: string } }).engines.node;
+    const refusing = Object.entries(lockEntriesFor(Object.keys(manifest.dependencies)))
+      .map(([at, entry]) => [at, (entry['engines'] as { node?: string } | undefined)?.node] as const)
+      .filter(([, node]) => node !== undefined && !semver.subset(ours, node));
+    expect(refusing).toEqual([]);
   });
 
   it('installs offline into a fresh project: --version, serve in replay mode, an openai SDK call, the inspector page', async () => {
