@@ -12,7 +12,7 @@ const src = path.join(root, 'src');
  * folder and lower layers only: never a higher layer, nor a sibling on its own layer.
  */
 const LAYERS = [
-  ['cli', 'vitest', 'ui', 'index'],
+  ['cli', 'vitest', 'jest', 'ui', 'index'],
   ['server'],
   ['config', 'drift'],
   ['proxy', 'replay', 'faults'],

@@ -2,7 +2,7 @@
 // as the helper sends them.
 import { randomUUID } from 'node:crypto';
 import { expect } from 'vitest';
-import { RUN_VARIABLE, testIdFor } from './test-id.js';
+import { RUN_VARIABLE, testIdFor } from '../request/runner-env.js';
 
 export function currentTestId(): string | undefined {
   const state = expect.getState();

@@ -3,7 +3,7 @@
 import { onTestFinished } from 'vitest';
 import { ADMIN_PREFIX } from '../request/control-headers.js';
 import { currentRun, currentTestId } from './current-test.js';
-import { adminHeaders, URL_VARIABLE } from './test-id.js';
+import { adminHeaders, URL_VARIABLE } from '../request/runner-env.js';
 
 const FAULTS_PATH = `${ADMIN_PREFIX}/faults`;
 

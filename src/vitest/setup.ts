@@ -6,7 +6,7 @@
 import { afterEach, beforeEach } from 'vitest';
 import { ADMIN_PREFIX, RUN_HEADER, TEST_ID_HEADER } from '../request/control-headers.js';
 import { currentRun as run, currentTestId } from './current-test.js';
-import { adminHeaders, URL_VARIABLE } from './test-id.js';
+import { adminHeaders, URL_VARIABLE } from '../request/runner-env.js';
 
 const base = process.env[URL_VARIABLE];
 

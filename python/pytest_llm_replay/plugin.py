@@ -1,0 +1,234 @@
+"""The pytest plugin: one llm-replay server per session (per xdist worker), each
+test's id and run scope in its clients' base URLs, and a test that had a replay
+miss fails with the miss report, even when the code under test swallowed the error.
+"""
+
+import os
+import uuid
+from pathlib import Path
+from typing import Dict, Optional
+
+import pytest
+
+from .admin import Admin
+from .server import LlmReplayServer, ServerStartError, server_command
+from .test_id import base_url_for
+
+MODES = ("replay", "record", "record-if-missing", "live")
+RECORDING_MODES = ("record", "record-if-missing")
+RUN_VARIABLE = "LLM_REPLAY_RUN"
+URL_VARIABLE = "LLM_REPLAY_URL"
+# Replay needs no key, but the SDKs refuse to start without one: this one is set when none is.
+PLACEHOLDER_KEY = "llm-replay-placeholder"
+PLACEHOLDER_KEYS = {"", PLACEHOLDER_KEY, "llm-replay", "unused", "unused-in-replay", "placeholder", "dummy", "fake", "none", "test"}
+MARKER = "llm_replay"
+
+_STATE = pytest.StashKey["_Session"]()
+
+
+class MissError(AssertionError):
+    """The test's requests had no recording (or went past the recorded occurrences)."""
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("llm-replay", "llm-replay: record and replay LLM API calls")
+    group.addoption("--llm-replay-mode", choices=MODES, default=None, help="replay (default), record, record-if-missing or live (env LLM_REPLAY_MODE)")
+    group.addoption("--llm-replay-upstream", default=None, help="the real API for record and live modes (env LLM_REPLAY_UPSTREAM; default https://api.openai.com)")
+    group.addoption("--llm-replay-recordings", default=None, help="the recordings directory (env LLM_REPLAY_RECORDINGS; default <rootdir>/recordings)")
+    group.addoption("--llm-replay-route", action="append", default=[], metavar="PREFIX=URL", help="another upstream for paths under a prefix, e.g. /anthropic=https://api.anthropic.com (repeatable)")
+    group.addoption("--llm-replay-strict-occurrences", action="store_true", default=False, help="a request sent more often in a test than it was recorded fails the test")
+    group.addoption("--llm-replay-arg", action="append", default=[], metavar="ARG", help="one more argument for `llm-replay serve` (repeatable)")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", f"{MARKER}(mode=None, test_id=None): this test's llm-replay mode (switched for it) or test id (instead of its node id)")
+    if _is_xdist_controller(config) or config.option.help or config.option.version:
+        return  # each xdist worker starts its own server; --help needs none
+    config.stash[_STATE] = _Session.start(config)
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    state = config.stash.get(_STATE, None)
+    if state is not None:
+        state.stop()
+
+
+def _is_xdist_controller(config: pytest.Config) -> bool:
+    workers = getattr(config.option, "numprocesses", None)
+    return bool(workers) and not hasattr(config, "workerinput")
+
+
+def _option(config: pytest.Config, name: str, variable: str) -> Optional[str]:
+    value = config.getoption(name)
+    return value if value is not None else os.environ.get(variable) or None
+
+
+class _Session:
+    """The server of this session and what each test needs of it."""
+
+    def __init__(self, server: LlmReplayServer, run: str, mode: str, routes: Dict[str, str]):
+        self.server = server
+        self.admin = Admin(server.url)
+        self.run = run
+        self.mode = mode
+        self.routes = routes
+        self.saved_env = {name: os.environ.get(name) for name in ("OPENAI_BASE_URL", "ANTHROPIC_BASE_URL", "OLLAMA_HOST", URL_VARIABLE, "OPENAI_API_KEY", "ANTHROPIC_API_KEY")}
+
+    @classmethod
+    def start(cls, config: pytest.Config) -> "_Session":
+        root = Path(str(config.rootpath))
+        mode = _option(config, "--llm-replay-mode", "LLM_REPLAY_MODE") or "replay"
+        if mode not in MODES:
+            raise pytest.UsageError(f"llm-replay: LLM_REPLAY_MODE={mode} is not one of {', '.join(MODES)}")
+        recordings = Path(_option(config, "--llm-replay-recordings", "LLM_REPLAY_RECORDINGS") or root / "recordings")
+        if not recordings.is_absolute():
+            recordings = root / recordings
+        upstream = _option(config, "--llm-replay-upstream", "LLM_REPLAY_UPSTREAM")
+        routes = dict(route.split("=", 1) for route in config.getoption("--llm-replay-route") if "=" in route)
+        if mode in RECORDING_MODES:
+            _refuse_placeholder_keys(mode, upstream, routes)
+        if mode == "replay" and not recordings.is_dir():
+            raise pytest.UsageError(
+                f"llm-replay: there is no recordings directory at {recordings}, so replay has nothing to answer from. "
+                f"To start: run once with --llm-replay-mode record-if-missing (and a real API key) to record what the tests send, "
+                f"or create it (mkdir -p {recordings}) to replay nothing yet; --llm-replay-recordings names another."
+            )
+        args = ["--mode", mode, "--recordings", str(recordings), "--log-level", "warn"]
+        if upstream:
+            args += ["--upstream", upstream]
+        for prefix, url in routes.items():
+            args += ["--route", f"{prefix}={url}"]
+        if config.getoption("--llm-replay-strict-occurrences"):
+            args.append("--strict-occurrences")
+        args += config.getoption("--llm-replay-arg")
+        worker = getattr(config, "workerinput", {}).get("workerid", "main")
+        # One scope per session and worker: sessions sharing a server keep their own occurrence counts.
+        run = f"{os.environ.get(RUN_VARIABLE) or 'pytest-' + uuid.uuid4().hex[:12]}-{worker}"
+        try:
+            server = LlmReplayServer(server_command(root), args, cwd=root)
+        except ServerStartError as error:
+            raise pytest.UsageError(str(error)) from None
+        state = cls(server, run, mode, routes)
+        state.point_clients(None)
+        if mode not in RECORDING_MODES:
+            os.environ.setdefault("OPENAI_API_KEY", PLACEHOLDER_KEY)
+            os.environ.setdefault("ANTHROPIC_API_KEY", PLACEHOLDER_KEY)
+        return state
+
+    def point_clients(self, test_id: Optional[str]) -> None:
+        """The SDKs' base URLs: the server's, with this test's id and run when there is a test."""
+        base = base_url_for(self.server.url, test_id, self.run) if test_id else self.server.url
+        os.environ[URL_VARIABLE] = self.server.url
+        os.environ["OPENAI_BASE_URL"] = f"{base}/v1"
+        os.environ["ANTHROPIC_BASE_URL"] = f"{base}/anthropic" if "/anthropic" in self.routes else base
+        os.environ["OLLAMA_HOST"] = f"{base}/ollama" if "/ollama" in self.routes else base
+
+    def stop(self) -> None:
+        self.server.stop()
+        for name, value in self.saved_env.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+
+
+def _refuse_placeholder_keys(mode: str, upstream: Optional[str], routes: Dict[str, str]) -> None:
+    needed = []
+    if "anthropic" not in (upstream or ""):
+        needed.append("OPENAI_API_KEY")
+    if "anthropic" in (upstream or "") or any("anthropic" in url for url in routes.values()):
+        needed.append("ANTHROPIC_API_KEY")
+    for variable in needed:
+        if os.environ.get(variable, "").strip() in PLACEHOLDER_KEYS:
+            raise pytest.UsageError(
+                f"llm-replay: {mode} mode forwards requests to the real API with the clients' keys, and {variable} "
+                f"is {'not set' if not os.environ.get(variable) else 'a placeholder'}: set {variable} to a real key to record "
+                "(it never reaches a recording), or use --llm-replay-mode replay."
+            )
+
+
+def _test_id(item: pytest.Item) -> str:
+    marker = item.get_closest_marker(MARKER)
+    given = marker.kwargs.get("test_id") if marker else None
+    return given or item.nodeid
+
+
+def _marked_mode(item: pytest.Item) -> Optional[str]:
+    marker = item.get_closest_marker(MARKER)
+    mode = marker.kwargs.get("mode") if marker else None
+    if mode is not None and mode not in MODES:
+        raise pytest.UsageError(f"llm-replay: @pytest.mark.{MARKER}(mode={mode!r}) on {item.nodeid} is not one of {', '.join(MODES)}")
+    return mode
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    state = item.config.stash.get(_STATE, None)
+    if state is None:
+        return
+    test_id = _test_id(item)
+    mode = _marked_mode(item)
+    if mode and mode != state.mode:
+        if mode in RECORDING_MODES:
+            _refuse_placeholder_keys(mode, None, state.routes)
+        state.admin.set_mode(mode)
+    # A retried or repeated test replays from its first answer again.
+    state.admin.reset(test_id, state.run)
+    state.point_clients(test_id)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_call(item: pytest.Item):
+    state = item.config.stash.get(_STATE, None)
+    if state is None:
+        return (yield)
+    failure: Optional[BaseException] = None
+    try:
+        return (yield)
+    except BaseException as error:  # re-raised below, with the misses when there are any
+        failure = error
+        raise
+    finally:
+        _fail_on_misses(state, _test_id(item), failure)
+
+
+def _fail_on_misses(state: _Session, test_id: str, failure: Optional[BaseException]) -> None:
+    found = state.admin.misses(test_id, state.run)
+    count = found.get("count", 0)
+    if not count:
+        return
+    shown = "\n\n".join(miss["message"] for miss in found.get("misses", []))
+    more = f"\n\n(and {count - len(found['misses'])} more: see the server's log)" if count > len(found.get("misses", [])) else ""
+    error = MissError(f"llm-replay: this test made {count} request(s) with no recording:\n\n{shown}{more}")
+    if failure is None:
+        raise error
+    # The test failed anyway (often from the miss's own error): the report goes beside it.
+    raise error from failure
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_runtest_teardown(item: pytest.Item) -> None:
+    state = item.config.stash.get(_STATE, None)
+    if state is None:
+        return
+    if _marked_mode(item) and _marked_mode(item) != state.mode:
+        state.admin.set_mode(state.mode)
+    # The test is over: a server shared beyond this session keeps nothing of it.
+    state.admin.reset(_test_id(item), state.run)
+    state.point_clients(None)
+
+
+@pytest.fixture(scope="session")
+def llm_replay_url(pytestconfig: pytest.Config) -> str:
+    """The llm-replay server's URL (clients add /v1 and so on)."""
+    state = pytestconfig.stash.get(_STATE, None)
+    if state is None:
+        pytest.fail("llm-replay: no server runs in this process (the xdist controller, or the plugin off)")
+    return state.server.url
+
+
+@pytest.fixture
+def llm_replay_base_url(request: pytest.FixtureRequest, llm_replay_url: str) -> str:
+    """This test's base URL: the server's, with the test id and run in the path (clients add /v1)."""
+    state = request.config.stash[_STATE]
+    return base_url_for(llm_replay_url, _test_id(request.node), state.run)
