@@ -111,8 +111,9 @@ class _Session:
         state = cls(server, run, mode, routes)
         state.point_clients(None)
         if mode not in RECORDING_MODES:
-            os.environ.setdefault("OPENAI_API_KEY", PLACEHOLDER_KEY)
-            os.environ.setdefault("ANTHROPIC_API_KEY", PLACEHOLDER_KEY)
+            for variable in ("OPENAI_API_KEY", "ANTHROPIC_API_KEY"):
+                if not os.environ.get(variable):  # unset or empty
+                    os.environ[variable] = PLACEHOLDER_KEY
         return state
 
     def point_clients(self, test_id: Optional[str]) -> None:
