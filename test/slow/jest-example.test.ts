@@ -42,7 +42,7 @@ function runJest(env: Record<string, string>): Promise<{ status: number | null; 
   return new Promise((resolve) => child.on('close', (status) => resolve({ status, output })));
 }
 
-it('records each test under its own id, replays with the upstream gone, and fails a swallowed miss', async () => {
+it('records each test under its own id, replays with the upstream gone, and fails a swallowed miss', { timeout: 300_000 }, async () => {
   const recorded = await runJest({ LLM_REPLAY_MODE: 'record', LLM_REPLAY_UPSTREAM: upstream.url, OPENAI_API_KEY: 'sk-test-recording-key-0123456789' });
   expect(recorded.output).toMatch(/Tests:\s+2 passed, 2 total/);
   expect(recorded.status).toBe(0);
