@@ -181,6 +181,26 @@ describe('slow clients and odd recordings', () => {
     expect((await fetch(`${server.url}/_llm-replay/health`)).status).toBe(200);
   });
 
+  it('1,000 headers and more, or headers over the size limit, get a 431 naming the limit; nothing is forwarded or written', async () => {
+    const fake = await upstreamOf(new FakeUpstream().on('POST', '/v1/chat/completions', (_r, res) => sendJson(res, 200, usage.response)));
+    const server = await start({ mode: 'record', upstream: fake.url });
+    const body = JSON.stringify(usage.request);
+    const request = (headers: string) => trickle(server.url, `POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\n${headers}Content-Type: application/json\r\nContent-Length: ${body.length}\r\nConnection: close\r\n\r\n${body}`);
+    const many = await request(Array.from({ length: 1000 }, (_, i) => `x-h${i}: a\r\n`).join(''));
+    expect(many).toMatch(/^HTTP\/1\.1 431 /);
+    expect(JSON.parse(many.slice(many.indexOf('\r\n\r\n') + 4)).error).toMatchObject({ code: 'llm_replay_too_many_headers', message: 'llm-replay: the request has 1004 headers, more than the limit of 1000' });
+    const large = await request(`x-large: ${'a'.repeat(20_000)}\r\n`);
+    expect(large).toMatch(/^HTTP\/1\.1 431 /);
+    expect(JSON.parse(large.slice(large.indexOf('\r\n\r\n') + 4)).error).toMatchObject({ code: 'llm_replay_headers_too_large', message: expect.stringMatching(/larger than the limit of \d+ bytes/) });
+    expect(fake.received).toHaveLength(0);
+    expect(await listFiles(ws.dir)).toEqual([]);
+    // Fewer are all forwarded, the content type among them.
+    const under = await post(server.url, usage.request, Object.fromEntries(Array.from({ length: 900 }, (_, i) => [`x-h${i}`, 'a'])));
+    expect(under.status).toBe(200);
+    expect(fake.received[0]!.headers['x-h899']).toBe('a');
+    expect((await recordingsIn(ws.dir))[0]!.data.request.body).toEqual(usage.request);
+  });
+
   it('recorded hop-by-hop and length headers are not replayed; a bad header value is a 500 naming the file', async () => {
     const recording = (headers: Record<string, unknown>, content: string) => ({
       test_id: null,

@@ -14,6 +14,7 @@ import { ADMIN_PREFIX, adminPlugin } from './admin.js';
 import { adminAccessFor, exposureWarning } from './admin-access.js';
 import { ANSWER_HEADERS } from '../wire/answer-headers.js';
 import { rewriteTestIdPath } from '../request/test-id-path.js';
+import { answerClientError, refuseTooManyHeaders } from './header-limits.js';
 import { isRecordingMode, type ProxyState } from './state.js';
 import { ReplayAnswers } from '../replay/answers.js';
 import { IdMapper } from '../proxy/ids.js';
@@ -111,6 +112,7 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
             serializers: { req: (req) => ({ method: req.method, url: redactUrl(req.url) }) },
           },
     logController: new LogController({ disableRequestLogging: true }),
+    clientErrorHandler: answerClientError,
     bodyLimit: config.bodyLimit,
     // A test id and run carried in the path become their headers before routing.
     rewriteUrl: (req) => rewriteTestIdPath(req),
@@ -123,6 +125,9 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
       connectionsCheckingInterval: Math.min(1000, Math.max(10, Math.floor(Math.min(config.headersTimeoutMs, config.bodyTimeoutMs) / 2))),
     },
   });
+  // Every header is taken (Node would drop those past 2000 without a word); the hook refuses too many.
+  app.server.maxHeadersCount = 0;
+  app.addHook('onRequest', refuseTooManyHeaders);
   app.setErrorHandler(errorHandler(config));
   const ids = isRecording(config) && config.statefulIds ? await IdMapper.open(path.join(config.stateDir, 'upstream-ids.jsonl')) : undefined;
   const usage = new Usage();
