@@ -3,6 +3,7 @@
 // frozen into a recording; deterministic errors are written; what is written keeps
 // retry-after and x-ratelimit-*. Through the openai SDK's own retries, against an
 // upstream whose answer changes on every call.
+import { PassThrough } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import OpenAI from 'openai';
 import { answerText, counterUpstream, type CounterUpstream } from './support/counter-upstream.js';
@@ -20,6 +21,22 @@ function client(server: RunningServer, options: { maxRetries?: number; run?: str
 
 async function ask(openai: OpenAI): Promise<string> {
   return (await openai.chat.completions.create(question)).choices[0]?.message.content ?? '';
+}
+
+/** Answers with the status its model names ("status-401"), as an API refusing a key does. */
+function refusingUpstream(): FakeUpstream {
+  return new FakeUpstream().on('POST', '/v1/chat/completions', (request, res) => {
+    const status = Number((JSON.parse(request.body) as { model: string }).model.slice('status-'.length));
+    sendJson(res, status, { error: { message: 'Incorrect API key provided: llm-replay.', type: 'invalid_request_error', param: null, code: 'invalid_api_key' } });
+  });
+}
+
+/** A log stream for a server, and its text so far. */
+function capturedLog() {
+  const stream = new PassThrough();
+  let text = '';
+  stream.on('data', (part: Buffer) => (text += part.toString()));
+  return { stream, text: () => text, settled: () => new Promise((resolve) => setImmediate(resolve)) };
 }
 
 async function counter(): Promise<CounterUpstream> {
@@ -43,7 +60,7 @@ describe('failures in record modes', () => {
     expect(await ask(client(await ws.start({ mode: 'replay' })))).toBe(answerText(2));
   });
 
-  it('408, 409, 429 and 5xx reach the client and are not written; 400, 401, 403, 404 and 422 are written', async () => {
+  it('408, 409, 429, 5xx, 401 and 403 reach the client and are not written; 400, 404 and 422 are written', async () => {
     const upstream = new FakeUpstream().on('POST', '/v1/chat/completions', (request, res) => {
       const { status, shouldRetry } = JSON.parse(request.body) as { status: number; shouldRetry?: string };
       const headers = { 'retry-after': '7', 'x-ratelimit-limit-requests': '500', ...(shouldRetry ? { 'x-should-retry': shouldRetry } : {}) };
@@ -65,7 +82,7 @@ describe('failures in record modes', () => {
       expect(response.status).toBe(status);
     }
     const written = (await recordingsIn(ws.dir)).map((f) => f.data.response);
-    expect(written.map((r) => r.status).sort()).toEqual([400, 401, 403, 404, 422, 503]);
+    expect(written.map((r) => r.status).sort()).toEqual([400, 404, 422, 503]);
     // What is written keeps what a client acts on.
     for (const response of written) expect(response.headers).toEqual({ 'content-type': 'application/json', 'retry-after': '7', 'x-ratelimit-limit-requests': '500' });
   });
@@ -85,6 +102,42 @@ describe('failures in record modes', () => {
     expect(raw.status).toBe(429);
     expect(raw.headers.get('retry-after-ms')).toBe('1');
     expect(await ask(client(replayer, { maxRetries: 2 }))).toBe(answerText(2));
+  });
+
+  it('a refused key (401, 403) reaches the SDK and is not written; the log says why once, in plain words', async () => {
+    const upstream = refusingUpstream();
+    await upstream.start();
+    ws.cleanup.push(() => upstream.stop());
+    const logs = capturedLog();
+    const recorder = await ws.start({ mode: 'record', upstream: upstream.url, logLevel: 'warn', logStream: logs.stream });
+    for (const status of [401, 401, 403]) {
+      const error = await client(recorder).chat.completions.create({ ...question, model: `status-${status}` }).catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(status === 401 ? OpenAI.AuthenticationError : OpenAI.PermissionDeniedError);
+    }
+    expect(await listFiles(ws.dir)).toEqual([]);
+    await logs.settled();
+    expect(logs.text().match(/the upstream refused the key/g)).toHaveLength(1);
+    expect(logs.text()).toContain('nothing recorded; set OPENAI_API_KEY');
+  });
+
+  it('with recordAuthErrors a 401 is written; replayed, it names its file in the log and in the inspector journal', async () => {
+    const upstream = refusingUpstream();
+    await upstream.start();
+    ws.cleanup.push(() => upstream.stop());
+    const recorder = await ws.start({ mode: 'record', upstream: upstream.url, recordAuthErrors: true });
+    const asked = { ...question, model: 'status-401' };
+    await expect(client(recorder).chat.completions.create(asked)).rejects.toBeInstanceOf(OpenAI.AuthenticationError);
+    const [file] = await listFiles(ws.dir);
+    expect(file).toMatch(/^[0-9a-f]{64}\.json$/);
+    await recorder.close();
+    await upstream.stop();
+    const logs = capturedLog();
+    const replayer = await ws.start({ mode: 'replay', logLevel: 'warn', logStream: logs.stream });
+    await expect(client(replayer).chat.completions.create(asked)).rejects.toBeInstanceOf(OpenAI.AuthenticationError);
+    await logs.settled();
+    expect(logs.text()).toContain(`replayed the recorded 401 from ${file}`);
+    const journal = (await json(await fetch(`${replayer.url}/_llm-replay/api/journal`))) as { items: Array<{ kind: string; status: number; message?: string }> };
+    expect(journal.items.map((item) => [item.kind, item.status, item.message])).toEqual([['hit', 401, `replayed the recorded 401 from ${file} (delete the file to record it again)`]]);
   });
 
   it('a first call that fails never turns the requests waiting on it into one paid call each', async () => {

@@ -1,9 +1,11 @@
 // Which upstream answers the record modes write. The official SDKs retry 408, 409,
 // 429 and 5xx (unless the upstream says x-should-retry: false): written, such an
 // answer would be replayed to every retry and every later run, freezing a transient
-// failure. So it is passed to the client and not written (recordRetryable writes it,
-// to test error handling from a recording); the retry that succeeds is what gets
-// recorded. Deterministic errors (400, 401, 403, 404, 422 ...) are written.
+// failure. A 401 or 403 says the key is missing, placeholder or expired: it is about
+// the recording setup, not the code under test. Both are passed to the client and
+// not written (recordRetryable, recordAuthErrors write them, to test error handling
+// from a recording); the retry that succeeds is what gets recorded. Other errors
+// (400, 404, 422 ...) are deterministic and written.
 import type { IncomingHttpHeaders } from 'node:http';
 
 /** The upstream's status line and headers. */
@@ -12,7 +14,29 @@ export interface UpstreamHead {
   headers: IncomingHttpHeaders;
 }
 
-export function isRetried(head: UpstreamHead): boolean {
+/** Why an answer is passed on and not written; `cause` groups the log lines. */
+export interface NotWritten {
+  cause: 'retried' | 'refused-key';
+  reason: string;
+}
+
+export interface FailurePolicy {
+  recordRetryable?: boolean;
+  recordAuthErrors?: boolean;
+}
+
+/** Undefined when the answer is written. */
+export function notWritten(head: UpstreamHead, policy: FailurePolicy): NotWritten | undefined {
+  if (!policy.recordAuthErrors && (head.status === 401 || head.status === 403)) {
+    return { cause: 'refused-key', reason: `the upstream refused the key (${head.status}): nothing recorded; set OPENAI_API_KEY (or your provider's key) or --upstream (--record-auth-errors records such answers)` };
+  }
+  if (!policy.recordRetryable && isRetried(head)) {
+    return { cause: 'retried', reason: `the upstream answered ${head.status}, which the SDKs retry: passed on, not written (--record-retryable writes it)` };
+  }
+  return undefined;
+}
+
+function isRetried(head: UpstreamHead): boolean {
   const override = head.headers['x-should-retry'];
   if (override === 'true') return true;
   if (override === 'false') return false;

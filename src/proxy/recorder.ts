@@ -14,9 +14,9 @@ import { requestSecrets, scrubRecorded } from '../secrets/redact.js';
 import { recordingOf, streamedResponse, wholeResponse, contentTypeOf, type UpstreamHead } from './build-recording.js';
 import { StreamCapture, streamFormatOf, type CapturedStream, type StreamFormat } from './capture.js';
 import type { IdSession } from './ids.js';
-import { isRetried, keptHeaders, type FailedAnswer } from './failure-policy.js';
+import { keptHeaders, notWritten, type FailedAnswer, type FailurePolicy, type NotWritten } from './failure-policy.js';
 
-export interface Exchange {
+export interface Exchange extends FailurePolicy {
   client: ClientRequest;
   /** Absent in live mode, where nothing is keyed or written. */
   key?: RequestKey;
@@ -27,8 +27,6 @@ export interface Exchange {
   ids?: IdSession;
   /** Keep when each stream event arrived. */
   recordTiming?: boolean;
-  /** Write answers the SDKs retry (408, 409, 429, 5xx) too; by default they are passed on and not written. */
-  recordRetryable?: boolean;
   /** performance.now() when the request arrived. */
   startedAt: number;
   /** Passes an unrecorded answer on itself (its status and headers are set on the reply) instead of sending it as it came: fault injection. */
@@ -41,7 +39,7 @@ export type ForwardOutcome =
    * `cut`: a stream's client connection is ended with an error, never as if the answer were complete.
    * `answer`: the whole answer the client got, for requests that waited on this one.
    */
-  | { kind: 'not-recorded'; reason: string; cut?: boolean; answer?: FailedAnswer }
+  | { kind: 'not-recorded'; reason: string; cut?: boolean; answer?: FailedAnswer; cause?: NotWritten['cause'] }
   | { kind: 'passed-through' };
 
 /** Writes a recording; rejects with a message when it cannot. */
@@ -89,7 +87,8 @@ export class Recorder {
       return { kind: 'passed-through' };
     }
     const format = streamFormatOf(contentTypeOf(head.headers));
-    if (!this.exchange.recordRetryable && isRetried(head)) return this.retriedNotWritten(reply, head, body, format);
+    const passed = notWritten(head, this.exchange);
+    if (passed) return this.passedNotWritten(reply, head, body, format, passed);
     if (format) return this.streamed(reply, key, head, body, format);
     return collect(body).then(
       (bytes) => this.bodyReceived(reply, key, head, bytes),
@@ -97,17 +96,16 @@ export class Recorder {
     );
   }
 
-  /** An answer the SDKs retry: passed to the client as it came, and not written. */
-  private retriedNotWritten(reply: FastifyReply, head: UpstreamHead, body: Readable, format: StreamFormat | undefined): ForwardOutcome | Promise<ForwardOutcome> {
-    const reason = `the upstream answered ${head.status}, which the SDKs retry: passed on, not written (recordRetryable writes it)`;
+  /** An answer the failure policy does not write: passed to the client as it came. */
+  private passedNotWritten(reply: FastifyReply, head: UpstreamHead, body: Readable, format: StreamFormat | undefined, { cause, reason }: NotWritten): ForwardOutcome | Promise<ForwardOutcome> {
     if (format) {
       reply.send(body);
-      return { kind: 'not-recorded', reason };
+      return { kind: 'not-recorded', reason, cause };
     }
     return collect(body).then(
       (bytes) => {
         reply.send(bytes);
-        return { kind: 'not-recorded', reason, answer: { status: head.status, headers: keptHeaders(head.headers, head.status), body: bytes } };
+        return { kind: 'not-recorded', reason, cause, answer: { status: head.status, headers: keptHeaders(head.headers, head.status), body: bytes } };
       },
       (error: Error) => this.bodyBroken(reply, error),
     );

@@ -23,7 +23,7 @@ export function exchangeOf(state: ProxyState, context: RequestContext): Exchange
   const { client, key, position, startedAt } = context;
   const plain: Exchange = { client, upstreamUrl: upstreamUrlFor(config, client), startedAt };
   if (config.mode === 'live' || !key || !position) return plain;
-  const exchange: Exchange = { ...plain, key, recordTiming: config.recordTiming, recordRetryable: config.recordRetryable };
+  const exchange: Exchange = { ...plain, key, recordTiming: config.recordTiming, recordRetryable: config.recordRetryable, recordAuthErrors: config.recordAuthErrors };
   if (!ids) return exchange;
   const upstreamUrl = upstreamUrlFor(config, client, ids);
   let upstreamBody: Buffer | undefined;

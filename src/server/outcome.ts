@@ -35,7 +35,7 @@ export type Outcome =
   /** A fault was chosen: applied to the recording (`recorded`), to the upstream's answer, or answered as an error or a reset. */
   | { kind: 'fault'; chosen: ChosenFault; occurrence: number; recorded: Promise<PreparedResponse> | undefined }
   /** Something went wrong; `answer` is what to send (an error of our own, or another's answer), absent when the client already has one. `forwarded`: the upstream was called. */
-  | { kind: 'error'; reason: string; level?: 'warn' | 'error'; answer?: AnswerError | OwnAnswer; forwarded?: boolean };
+  | { kind: 'error'; reason: string; level?: 'debug' | 'warn' | 'error'; answer?: AnswerError | OwnAnswer; forwarded?: boolean };
 
 /** Journal, usage and log for the outcome, then the answer if it is not yet sent. */
 export function conclude(state: ProxyState, context: RequestContext, outcome: Outcome): FastifyReply | Promise<FastifyReply> {
@@ -49,7 +49,7 @@ export function conclude(state: ProxyState, context: RequestContext, outcome: Ou
     case 'answered': {
       if (outcome.repeated) noteRepeat(state, context as KeyedContext, outcome.occurrence);
       usage.hit(recordingId(key!.key, outcome.occurrence), endpoint);
-      journal.add({ ...answering, kind: 'hit' });
+      journal.add({ ...answering, kind: 'hit', ...replayedError(state, key!.key, outcome.occurrence, outcome.prepared.status) });
       return outcome.atOnce ? sendNow(reply, outcome.prepared) : sendPrepared(reply, outcome.prepared, state.config.paceFactor, startedAt);
     }
     case 'recorded': {
@@ -106,6 +106,15 @@ export function conclude(state: ProxyState, context: RequestContext, outcome: Ou
       return answer ? reply.code(answer.status).headers(answer.headers ?? {}).send(answer.body) : reply;
     }
   }
+}
+
+/** A replayed error (any non-2xx) names its file, logged and in the journal: a frozen failure is found by name. */
+function replayedError(state: ProxyState, key: string, occurrence: number, status: number): { message?: string } {
+  if (status >= 200 && status < 300) return {};
+  const file = path.relative(state.store.dir, state.store.fileOf(key, occurrence) ?? '');
+  const message = `replayed the recorded ${status} from ${file} (delete the file to record it again)`;
+  state.log.warn({ key, occurrence, file }, `llm-replay: ${message}`);
+  return { message };
 }
 
 function noteRepeat(state: ProxyState, { client, key, position }: KeyedContext, answered: number): void {

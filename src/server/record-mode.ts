@@ -22,7 +22,7 @@ export async function live(state: ProxyState, context: RequestContext): Promise<
 }
 
 export async function record(state: ProxyState, context: KeyedContext): Promise<Outcome> {
-  return recordedOutcome(context, await forwardAndWrite(state, context));
+  return recordedOutcome(state, context, await forwardAndWrite(state, context));
 }
 
 export async function recordIfMissing(state: ProxyState, context: KeyedContext): Promise<Outcome> {
@@ -42,7 +42,7 @@ export async function recordIfMissing(state: ProxyState, context: KeyedContext):
   const recording = forwardAndWrite(state, context);
   state.inflight.set(id, recording);
   try {
-    return recordedOutcome(context, await recording);
+    return recordedOutcome(state, context, await recording);
   } finally {
     state.inflight.delete(id);
   }
@@ -76,10 +76,14 @@ async function forwardAndWrite(state: ProxyState, context: KeyedContext): Promis
   return outcome;
 }
 
-function recordedOutcome({ position }: KeyedContext, forwarded: ForwardOutcome): Outcome {
+function recordedOutcome(state: ProxyState, { position }: KeyedContext, forwarded: ForwardOutcome): Outcome {
   if (forwarded.kind === 'recorded') return { kind: 'recorded', occurrence: position.occurrence };
   if (forwarded.kind === 'passed-through') return { kind: 'passed-through' };
-  return { kind: 'error', reason: `not recorded: ${forwarded.reason}`, level: 'warn', forwarded: true };
+  // A cause of the setup (a refused key, a rate limit) is said once, not on every request it affects.
+  const { cause } = forwarded;
+  const level = cause && state.loggedCauses.has(cause) ? 'debug' : 'warn';
+  if (cause) state.loggedCauses.add(cause);
+  return { kind: 'error', reason: `not recorded: ${forwarded.reason}`, level, forwarded: true };
 }
 
 /**

@@ -35,6 +35,8 @@ export interface ProxyState {
   journal: Journal;
   /** Keys large bodies off the server's thread. */
   keyThread: KeyThread;
+  /** Causes of unrecorded answers already logged (a refused key ...): each is logged once at warn level. */
+  loggedCauses: Set<string>;
   /** Whether the admin endpoints want a token (given, or made because the server listens beyond loopback). */
   needsAdminToken: boolean;
   /** The URL the server listens on (http://127.0.0.1:8787), once it listens. */

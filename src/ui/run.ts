@@ -156,7 +156,9 @@ export function runView(setStatus: (text: string) => void, setCounts: (requests:
         const shown = recordingDetail(await api.recording(entry.item.file));
         if (ticket !== opening) return;
         stepTab = shown.step;
-        return replace(detail, h('div', { class: 'detail stacked' }, entryHeader(entry.item), shown.element));
+        // A replayed error says so, with its file, above the recording.
+        const note = entry.item.message ? h('pre', { class: 'code' }, entry.item.message) : null;
+        return replace(detail, h('div', { class: 'detail stacked' }, entryHeader(entry.item), note, shown.element));
       }
       replace(detail, h('div', { class: 'detail' }, entryHeader(entry.item), h('div', { class: 'pane-scroll' }, entry.item.message ? h('pre', { class: 'code' }, entry.item.message) : h('div', { class: 'muted' }, 'Passed through to the upstream; nothing was read or written.'))));
     } catch (error) {
