@@ -124,7 +124,8 @@ it('credential values the upstream echoes back are scrubbed from what is written
   upstream.on('POST', '/v1/echo-stream', (request, res) =>
     sendEvents(res, openAiSse([{ object: 'chat.completion.chunk', choices: [{ index: 0, delta: { content: `your key is ${String(request.headers['authorization']).slice(7)}` } }] }])),
   );
-  const server = await serve({ mode: 'record', recordings: dir, upstream: upstream.url });
+  // recordAuthErrors: a 401 is not written by default, and the echo of a key is what it holds.
+  const server = await serve({ mode: 'record', recordings: dir, upstream: upstream.url, recordAuthErrors: true });
   const headers = { 'content-type': 'application/json', authorization: `Bearer ${key}`, 'x-api-key': other };
   const answer = await fetch(`${server.url}/v1/echo`, { method: 'POST', headers, body: '{"model": "gpt-4o"}' });
   expect(answer.status).toBe(401);
@@ -150,7 +151,7 @@ it('an echoed key is scrubbed from answers kept as base64 too (text, XML, binary
     res.writeHead(403, { 'content-type': 'application/xml' });
     res.end(`<Error><Code>SignatureDoesNotMatch</Code><AWSAccessKeyId>${String(request.headers['authorization']).slice(7)}</AWSAccessKeyId></Error>`);
   });
-  const server = await serve({ mode: 'record', recordings: dir, upstream: upstream.url });
+  const server = await serve({ mode: 'record', recordings: dir, upstream: upstream.url, recordAuthErrors: true });
   const headers = { 'content-type': 'application/json', authorization: `Bearer ${key}` };
   for (const endpoint of ['/v1/echo-text', '/v1/echo-xml']) {
     const answer = await fetch(`${server.url}${endpoint}`, { method: 'POST', headers, body: '{"model": "gpt-4o"}' });
