@@ -15,6 +15,8 @@ export type { Exchange, ForwardOutcome, Persist } from './recorder.js';
 function forwardedHeaders(headers: IncomingHttpHeaders): IncomingHttpHeaders {
   const out = { ...headers };
   for (const name of CONTROL_HEADERS) delete out[name];
+  // Node already answered "100 Continue" and read the body; undici refuses to send `expect` at all.
+  delete out['expect'];
   // The proxy has to read what it records; compressed answers would have to be undone anyway.
   out['accept-encoding'] = 'identity';
   return out;
