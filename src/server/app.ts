@@ -136,7 +136,7 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
   // Occurrence counts start at zero with every server start.
   const occurrences = new OccurrenceCounts();
   const keyThread = new KeyThread(config.rules ? { rules: config.rules } : {});
-  const state: ProxyState = { config, store, catalogue, answers: new ReplayAnswers(store), ids, usage, journal: new Journal(), url: '', log: app.log, inflight: new Map(), occurrences, faults, keyThread, needsAdminToken: false };
+  const state: ProxyState = { config, store, catalogue, answers: new ReplayAnswers(store), ids, usage, journal: new Journal(), url: '', log: app.log, inflight: new Map(), occurrences, faults, keyThread, loggedCauses: new Set(), needsAdminToken: false };
   app.decorate('llmReplay', state);
   let served = false;
   // Shutdown, once requests in flight have finished and the resources have closed (their writes landed): the usage file.
