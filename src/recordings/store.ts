@@ -3,6 +3,7 @@
 // recordings just written kept in memory until first read, and atomic writes so a
 // crash or a concurrent request never leaves a half-written recording. It knows
 // recordings, not HTTP: what a recording answers is the replay layer's business.
+import { existsSync, realpathSync } from 'node:fs';
 import { readFile, unlink } from 'node:fs/promises';
 import path from 'node:path';
 import { RecordingFileError } from '../errors.js';
@@ -61,6 +62,9 @@ export class RecordingStore {
   /** Removals of stale occurrences in progress, per key. */
   private readonly removing = new Map<string, Promise<string[]>>();
   private readonly pendingWrites = new Set<Promise<void>>();
+  /** By-test-file folders found to lead nowhere outside the directory, and the directory's real path. */
+  private readonly checkedFolders = new Set<string>();
+  private realDir: string | undefined;
   /** Recordings just written, by recording id, prepared for replay only if they are asked for. */
   private readonly fresh = new Map<string, Recording>();
   /** Files that could not be used, with why; reported once at start-up. */
@@ -246,7 +250,7 @@ export class RecordingStore {
     const stored: Recording = occurrence === 1 ? recording : withOccurrence(recording, occurrence);
     const existing = this.entry(key);
     const existed = modelList ? undefined : this.fileOf(key, occurrence);
-    const folder = existing && !existing.modelList && !modelList ? path.dirname(existing.files[0] as string) : path.join(this.dir, relativeDir);
+    const folder = existing && !existing.modelList && !modelList ? path.dirname(existing.files[0] as string) : this.insideFolder(relativeDir);
     const target = existed ?? path.join(folder, options.fileName ?? occurrenceFileName(key, occurrence));
     if (!existing) {
       this.index.set(key, modelList || occurrence !== 1 ? { key, files: [target], occurrences: [occurrence], modelList } : this.folder(folder));
@@ -279,6 +283,29 @@ export class RecordingStore {
       .finally(() => this.pendingWrites.delete(write));
     this.pendingWrites.add(write);
     return write;
+  }
+
+  /**
+   * Where a new key chosen to go in `relativeDir` is written: there when the folder, or
+   * its nearest existing parent, is really inside the directory; else the top folder,
+   * so a link that start-up refused (leading out) is never written through.
+   */
+  private insideFolder(relativeDir: string): string {
+    if (relativeDir === '') return this.dir;
+    const folder = path.join(this.dir, relativeDir);
+    if (this.checkedFolders.has(folder)) return folder;
+    this.realDir ??= realpathSync(this.dir);
+    let existing = folder;
+    while (!existsSync(existing) && existing !== this.dir) existing = path.dirname(existing);
+    let real: string;
+    try {
+      real = realpathSync(existing);
+    } catch {
+      return this.dir;
+    }
+    if (real !== this.realDir && !real.startsWith(`${this.realDir}${path.sep}`)) return this.dir;
+    this.checkedFolders.add(folder);
+    return folder;
   }
 
   /** Adds a new file to a key that has recordings: another occurrence, or another part of its model list. */
