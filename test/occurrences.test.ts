@@ -123,6 +123,24 @@ describe('occurrences', () => {
     expect(await listFiles(ws.dir)).toHaveLength(2);
   });
 
+  it('two runs recording one test on one server never remove each other\'s occurrences: no hole, and the mix is said', async () => {
+    const upstream = await counter();
+    const logs = new PassThrough();
+    let logText = '';
+    logs.on('data', (part: Buffer) => (logText += part.toString()));
+    const recorder = await ws.start({ mode: 'record', upstream: upstream.url, logLevel: 'warn', logStream: logs });
+    const [a, b] = [client(recorder, 't', 'job-a'), client(recorder, 't', 'job-b')];
+    expect([await ask(b), await ask(b)]).toEqual([answerText(1), answerText(2)]);
+    // Run a starts the same test after b recorded two occurrences; then b goes on.
+    expect(await ask(a)).toBe(answerText(3));
+    expect(await ask(b)).toBe(answerText(4));
+    await recorder.close();
+    await upstream.stop();
+    const files = await listFiles(ws.dir);
+    expect(files.map((file) => file.replace(/^[0-9a-f]{64}/, '<key>')).sort()).toEqual(['<key>.2.json', '<key>.3.json', '<key>.json']);
+    expect(logText).toMatch(/recorded by run 'job-a', test 't' while run 'job-b', test 't' recorded others of it on this server: its recorded sequence now mixes two recordings/);
+  });
+
   it('identical requests sent in parallel in one test are occurrences: each recorded, and replayed', async () => {
     const upstream = await counter();
     const recorder = await ws.start({ mode: 'record-if-missing', upstream: upstream.url });

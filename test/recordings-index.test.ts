@@ -103,6 +103,25 @@ describe('the recordings index', () => {
     );
   });
 
+  it('never writes through a link that start-up refused: a by-test-file folder behind it falls back to the top folder', async () => {
+    const outside = await tempDir();
+    ws.cleanup.push(() => removeDir(outside));
+    await symlink(outside, path.join(ws.dir, 'tests'));
+    await mkdir(path.join(outside, 'deep'));
+    await mkdir(path.join(ws.dir, 'real'));
+    await symlink(path.join(outside, 'deep'), path.join(ws.dir, 'real', 'linked'));
+    const upstream = new FakeUpstream().on('POST', '/v1/chat/completions', (_request, res) => sendJson(res, 200, { id: 'chatcmpl-x', object: 'chat.completion', choices: [{ index: 0, message: { role: 'assistant', content: 'hi' } }] }));
+    await upstream.start();
+    ws.cleanup.push(() => upstream.stop());
+    const recorder = await ws.start({ mode: 'record', layout: 'by-test-file', upstream: upstream.url });
+    base = recorder.url;
+    for (const testId of ['tests/test_a.py::t', 'tests/new/test_b.py::t', 'real/linked/test_c.py::t', 'real/test_d.py::t']) expect((await chat(testId, testId)).status).toBe(200);
+    await recorder.close();
+    expect(await listFiles(outside)).toEqual([]);
+    const inside = (await listFiles(ws.dir)).filter((file) => file.endsWith('.json')).map((file) => file.split(path.sep).slice(0, -1).join('/'));
+    expect(inside.sort()).toEqual(['', '', '', 'real/recordings']);
+  });
+
   it('reads a file once, at its real place, when a link inside the directory also leads to it: nothing unusable, --strict starts', async () => {
     const [inReal, inOther] = await Promise.all(['in a real folder', 'in another folder'].map(recordingFile));
     await mkdir(path.join(ws.dir, 'real'));

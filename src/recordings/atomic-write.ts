@@ -10,7 +10,11 @@ export const TEMP_PREFIX = '.llm-replay-tmp-';
 /** Temp files are named .llm-replay-tmp-<pid>-<random>: is that process still running? */
 export function writerAlive(name: string): boolean {
   const pid = Number(name.slice(TEMP_PREFIX.length).split('-')[0]);
-  if (!Number.isInteger(pid) || pid <= 0) return false;
+  return Number.isInteger(pid) && pid > 0 && processAlive(pid);
+}
+
+/** Whether a process is running (one of another user's counts: kill(0) is refused, not absent). */
+export function processAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
     return true;

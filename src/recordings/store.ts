@@ -3,6 +3,7 @@
 // recordings just written kept in memory until first read, and atomic writes so a
 // crash or a concurrent request never leaves a half-written recording. It knows
 // recordings, not HTTP: what a recording answers is the replay layer's business.
+import { existsSync, realpathSync } from 'node:fs';
 import { readFile, unlink } from 'node:fs/promises';
 import path from 'node:path';
 import { RecordingFileError } from '../errors.js';
@@ -10,6 +11,7 @@ import { parseRecording, serializeRecording, type Recording } from './recording.
 import { writeAtomically } from './atomic-write.js';
 import { occurrenceFileName, recordingId } from './occurrence.js';
 import { scanDirectory } from './directory-scan.js';
+import { RecordLock } from './record-lock.js';
 
 export interface StoreLogger {
   warn(message: string): void;
@@ -56,11 +58,14 @@ export class RecordingStore {
   private readonly saveListeners: Array<(id: string) => void> = [];
   private readonly writtenListeners: Array<(written: WrittenRecording) => void> = [];
   private readonly removedListeners: Array<(file: string) => void> = [];
-  /** When this process last saved each file (performance.now()). */
-  private readonly savedAt = new Map<string, number>();
-  /** Removals of stale occurrences in progress, per key. */
-  private readonly removing = new Map<string, Promise<string[]>>();
+  /** Files this process saved: never removed as part of an older sequence. */
+  private readonly savedHere = new Set<string>();
+  /** Removals of an older sequence in progress, per key: every write of the key waits for its own. */
+  private readonly removing = new Map<string, Promise<void>>();
   private readonly pendingWrites = new Set<Promise<void>>();
+  /** By-test-file folders found to lead nowhere outside the directory, and the directory's real path. */
+  private readonly checkedFolders = new Set<string>();
+  private realDir: string | undefined;
   /** Recordings just written, by recording id, prepared for replay only if they are asked for. */
   private readonly fresh = new Map<string, Recording>();
   /** Files that could not be used, with why; reported once at start-up. */
@@ -70,7 +75,21 @@ export class RecordingStore {
   /** Links to a file or folder the scan reads where it is: not read twice, and nothing is lost. */
   readonly aliases: string[] = [];
 
-  private constructor(readonly dir: string) {}
+  private readonly recordLock: RecordLock;
+
+  private constructor(readonly dir: string) {
+    this.recordLock = new RecordLock(dir);
+  }
+
+  /** Takes the directory's record lock (record mode removes files: one such server per directory), or throws RecordLockError naming who holds it. */
+  lockForRecording(): void {
+    this.recordLock.acquire();
+  }
+
+  /** Lets the record lock go (on close), if held. */
+  unlock(): void {
+    this.recordLock.release();
+  }
 
   /** Indexes a directory. With `removeStaleTemps`, temp files of writers no longer running are deleted. */
   static async open(dir: string, options: { removeStaleTemps?: boolean } = {}): Promise<RecordingStore> {
@@ -202,35 +221,33 @@ export class RecordingStore {
   }
 
   /**
-   * A key's first occurrence was recorded again: its later occurrences that were not
-   * saved since `since` (a performance.now() time: when that re-recording began) belong
-   * to an older recording of the sequence, and would mix with the new one. They are
-   * removed; those saved since (the new sequence, concurrent requests too) stay.
-   * Returns the files removed.
+   * Occurrence 1 of a key is being recorded anew: the later occurrences of the older
+   * recording (files this process did not save: from before this server started, as one
+   * record-mode server holds the directory) go first, highest down, so a crash at any
+   * point leaves the older sequence's first occurrences and never a hole; then
+   * occurrence 1 is written, then the new later ones. Files this process saved (other
+   * runs' or tests' recordings of the same request) are never removed. Taken out of the
+   * index at once, before any await; the write waits for the removal.
    */
-  async removeStaleOccurrences(key: string, since: number): Promise<string[]> {
+  private removeOlderSequence(key: string): Promise<void> | undefined {
     const entry = this.entry(key);
-    if (!entry || entry.modelList) return [];
-    const stale = entry.files.flatMap((file, i) => ((entry.occurrences[i] as number) > 1 && (this.savedAt.get(file) ?? -Infinity) < since ? [[file, entry.occurrences[i] as number] as const] : []));
-    if (stale.length === 0) return [];
-    // Out of the index at once, before any await: a save of the same occurrence meanwhile
-    // is a new file, whose write waits for this removal (save() below), so it is never unlinked.
-    for (const [file, occurrence] of stale) {
-      this.forget(key, file, recordingId(key, occurrence));
-      for (const listener of this.removedListeners) listener(file);
-    }
-    const removal = Promise.all(
-      stale.map(([file]) =>
-        unlink(file).catch((error: NodeJS.ErrnoException) => {
+    if (!entry || entry.modelList) return undefined;
+    const stale = entry.files.flatMap((file, i) => ((entry.occurrences[i] as number) > 1 && !this.savedHere.has(file) ? [[file, entry.occurrences[i] as number] as const] : []));
+    if (stale.length === 0) return undefined;
+    for (const [file, occurrence] of stale) this.forget(key, file, recordingId(key, occurrence));
+    const highestFirst = stale.map(([file]) => file).reverse();
+    const removal = (async () => {
+      for (const file of highestFirst) {
+        await unlink(file).catch((error: NodeJS.ErrnoException) => {
           if (error.code !== 'ENOENT') throw new RecordingFileError(file, `cannot be removed (${error.code ?? error.message})`);
-        }),
-      ),
-    ).then(() => stale.map(([file]) => file));
-    const done = removal.finally(() => {
-      if (this.removing.get(key) === done) this.removing.delete(key);
+        });
+        for (const listener of this.removedListeners) listener(file);
+      }
+    })().finally(() => {
+      if (this.removing.get(key) === removal) this.removing.delete(key);
     });
-    this.removing.set(key, done);
-    return done;
+    this.removing.set(key, removal);
+    return removal;
   }
 
   /**
@@ -239,14 +256,16 @@ export class RecordingStore {
    * where a new key goes (later occurrences go beside the first); one already on
    * disk is rewritten in place. `fileName` names a model list's part.
    */
-  save(key: string, recording: Recording, relativeDir: string, options: { occurrence?: number; fileName?: string } = {}): Promise<void> {
+  save(key: string, recording: Recording, relativeDir: string, options: { occurrence?: number; fileName?: string; newSequence?: boolean } = {}): Promise<void> {
     const modelList = options.fileName?.startsWith('models-') ?? false;
     // A model list is one answer, the union of its parts: it has no occurrences.
     const occurrence = modelList ? 1 : (options.occurrence ?? 1);
     const stored: Recording = occurrence === 1 ? recording : withOccurrence(recording, occurrence);
+    // Before anything is placed: the older sequence's later files leave the index now.
+    const removal = (options.newSequence && occurrence === 1 && !modelList ? this.removeOlderSequence(key) : undefined) ?? this.removing.get(key)?.catch(() => undefined);
     const existing = this.entry(key);
     const existed = modelList ? undefined : this.fileOf(key, occurrence);
-    const folder = existing && !existing.modelList && !modelList ? path.dirname(existing.files[0] as string) : path.join(this.dir, relativeDir);
+    const folder = existing && !existing.modelList && !modelList ? path.dirname(existing.files[0] as string) : this.insideFolder(relativeDir);
     const target = existed ?? path.join(folder, options.fileName ?? occurrenceFileName(key, occurrence));
     if (!existing) {
       this.index.set(key, modelList || occurrence !== 1 ? { key, files: [target], occurrences: [occurrence], modelList } : this.folder(folder));
@@ -255,16 +274,15 @@ export class RecordingStore {
       this.place(key, target, occurrence, modelList);
     }
     const id = modelList ? key : recordingId(key, occurrence);
-    this.savedAt.set(target, performance.now());
+    this.savedHere.add(target);
     for (const listener of this.saveListeners) listener(id);
     if (!modelList) {
       this.fresh.set(id, stored);
       if (this.fresh.size > CACHE_LIMIT) this.fresh.delete(this.fresh.keys().next().value as string);
     }
     const text = serializeRecording(stored);
-    // A removal of this key's stale files in progress goes first: its unlink must not meet this file.
-    const removing = this.removing.get(key);
-    const write = (removing ? removing.catch(() => undefined).then(() => writeAtomically(target, text)) : writeAtomically(target, text))
+    // A removal of the older sequence goes first: a crash before it ends leaves the older sequence's first occurrences.
+    const write = (removal ? removal.then(() => writeAtomically(target, text)) : writeAtomically(target, text))
       .then(
         () => {
           const written = { key, file: target, recording: stored, bytes: Buffer.byteLength(text) };
@@ -279,6 +297,29 @@ export class RecordingStore {
       .finally(() => this.pendingWrites.delete(write));
     this.pendingWrites.add(write);
     return write;
+  }
+
+  /**
+   * Where a new key chosen to go in `relativeDir` is written: there when the folder, or
+   * its nearest existing parent, is really inside the directory; else the top folder,
+   * so a link that start-up refused (leading out) is never written through.
+   */
+  private insideFolder(relativeDir: string): string {
+    if (relativeDir === '') return this.dir;
+    const folder = path.join(this.dir, relativeDir);
+    if (this.checkedFolders.has(folder)) return folder;
+    this.realDir ??= realpathSync(this.dir);
+    let existing = folder;
+    while (!existsSync(existing) && existing !== this.dir) existing = path.dirname(existing);
+    let real: string;
+    try {
+      real = realpathSync(existing);
+    } catch {
+      return this.dir;
+    }
+    if (real !== this.realDir && !real.startsWith(`${this.realDir}${path.sep}`)) return this.dir;
+    this.checkedFolders.add(folder);
+    return folder;
   }
 
   /** Adds a new file to a key that has recordings: another occurrence, or another part of its model list. */

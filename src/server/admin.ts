@@ -14,6 +14,7 @@ import { IdMapper } from '../proxy/ids.js';
 import { AnswerError } from '../errors.js';
 import { isRecordingMode, type ProxyState } from './state.js';
 import { cannotWriteIn } from '../recordings/atomic-write.js';
+import { RecordLockError } from '../recordings/record-lock.js';
 import { faultsAdmin } from './admin-faults.js';
 import { inspectorPlugin } from './inspector/index.js';
 import { occurrencesAdmin } from './admin-occurrences.js';
@@ -69,6 +70,14 @@ export const adminPlugin: FastifyPluginAsync<{ access: AdminAccess }> = async (a
     const cannot = isRecordingMode(next) ? cannotWriteIn(config.recordingsDir) : undefined;
     if (cannot) {
       throw new AnswerError('llm_replay_not_writable', `${config.recordingsDir} is not writable (${cannot}): ${next} mode could not record; the mode stays ${config.mode}`, 'mode');
+    }
+    if (next === 'record') {
+      try {
+        state.store.lockForRecording();
+      } catch (error) {
+        if (!(error instanceof RecordLockError)) throw error;
+        throw new AnswerError('llm_replay_directory_locked', `${error.message}; the mode stays ${config.mode}`, 'mode');
+      }
     }
     if (isRecordingMode(next) && !state.ids && config.statefulIds) {
       state.ids = await IdMapper.open(path.join(config.stateDir, 'upstream-ids.jsonl'));

@@ -22,6 +22,7 @@ import { redactUrl } from '../secrets/redact.js';
 import { RecordingCatalogue } from '../recordings/catalogue.js';
 import { RecordingStore } from '../recordings/store.js';
 import { cannotWriteIn } from '../recordings/atomic-write.js';
+import { RecordLockError } from '../recordings/record-lock.js';
 import { Usage } from './usage.js';
 import { OccurrenceCounts } from './occurrences.js';
 import { FaultRegistry } from '../faults/registry.js';
@@ -98,6 +99,16 @@ async function reportUnusableFiles(app: FastifyInstance, store: RecordingStore, 
   );
 }
 
+/** Record mode removes older sequences' files: a second record-mode server on the directory is refused at start. */
+function lockForRecording(store: RecordingStore): void {
+  try {
+    store.lockForRecording();
+  } catch (error) {
+    if (error instanceof RecordLockError) throw new ConfigError('mode', error.message);
+    throw error;
+  }
+}
+
 export async function startServer(options: ServerOptions = {}): Promise<RunningServer> {
   const config = resolveConfig({ port: 0, logLevel: 'warn', ...options });
   await prepareRecordingsDir(config);
@@ -170,6 +181,7 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
   await app.register(adminPlugin, { prefix: ADMIN_PREFIX, access });
 
   try {
+    if (config.mode === 'record') lockForRecording(store);
     await reportUnusableFiles(app, store, catalogue, config);
     // The CLI prints its own one-line start-up message; fastify's "Server listening" would repeat it.
     const level = app.log.level;

@@ -15,8 +15,6 @@ class Positions {
   private next = 1;
   private returned: number[] = [];
   arrivals = 0;
-  /** When the test first sent this request since its counts started (performance.now()). */
-  readonly startedAt = performance.now();
 
   take(): number {
     this.arrivals++;
@@ -48,8 +46,6 @@ export interface Position {
   occurrence: number;
   /** How many times the test has sent this request, this one included (1-based): a faulted or unwritten one too. */
   arrival: number;
-  /** When this test first sent this request since its counts started: the start of the sequence of its occurrences. */
-  sequenceStartedAt: number;
   /** For an exchange that was not written: the next identical request takes this occurrence. */
   giveBack(): void;
 }
@@ -91,7 +87,7 @@ export class OccurrenceCounts {
     const counter = positions;
     const occurrence = counter.take();
     // Given back to the counter it came from: after a reset it no longer matters.
-    return { run, testId, key, occurrence, arrival: counter.arrivals, sequenceStartedAt: counter.startedAt, giveBack: () => counter.giveBack(occurrence) };
+    return { run, testId, key, occurrence, arrival: counter.arrivals, giveBack: () => counter.giveBack(occurrence) };
   }
 
   /**

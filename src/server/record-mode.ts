@@ -3,7 +3,6 @@
 // ask) and live (forward, write nothing). The answer is written to the client while it
 // is forwarded (a stream is passed on event by event), so these return the outcome
 // only for its bookkeeping.
-import path from 'node:path';
 import { forward, type ForwardOutcome } from '../proxy/forward.js';
 import { recordingDirFor } from '../recordings/layout.js';
 import { toLlamaStackForm } from '../recordings/llama-stack-form.js';
@@ -53,10 +52,13 @@ async function forwardAndWrite(state: ProxyState, context: KeyedContext): Promis
   const { key, position, client } = context;
   const relativeDir = recordingDirFor(state.config.layout, client.testId);
   const { occurrence } = position;
+  // Record mode records a sequence anew from its first occurrence: the store removes the older one's later occurrences first.
+  const newSequence = state.config.mode === 'record';
   const persist = (recording: Recording) => {
-    if (state.config.keyScheme !== 'llama-stack') return state.store.save(key.key, recording, relativeDir, { occurrence });
+    warnIfMixed(state, context);
+    if (state.config.keyScheme !== 'llama-stack') return state.store.save(key.key, recording, relativeDir, { occurrence, newSequence });
     const adapted = toLlamaStackForm(recording, key.key, key.modelList);
-    return state.store.save(key.key, adapted.recording, relativeDir, adapted.modelListFile ? { fileName: adapted.modelListFile } : { occurrence });
+    return state.store.save(key.key, adapted.recording, relativeDir, adapted.modelListFile ? { fileName: adapted.modelListFile } : { occurrence, newSequence });
   };
   const outcome = await forward(context.request, context.reply, exchangeOf(state, context), persist);
   if (outcome.kind !== 'recorded') {
@@ -64,16 +66,30 @@ async function forwardAndWrite(state: ProxyState, context: KeyedContext): Promis
     position.giveBack();
     return outcome;
   }
-  // The sequence is being recorded again from its start: later occurrences of the old one must not follow the new ones.
-  if (occurrence === 1 && state.config.mode === 'record') {
-    // Since the sequence began: a retry that recorded occurrence 1 late keeps the occurrences recorded meanwhile.
-    const removed = await state.store.removeStaleOccurrences(key.key, position.sequenceStartedAt).catch((error: Error) => {
-      state.log.warn({ key: key.key }, `llm-replay: ${error.message}`);
-      return [];
-    });
-    if (removed.length > 0) state.log.info({ key: key.key, files: removed.map((file) => path.relative(state.store.dir, file)) }, `llm-replay: removed ${removed.length} later occurrence(s) of an older recording of this sequence`);
-  }
   return outcome;
+}
+
+/** Which run and test last recorded each key on this server. */
+const recordedBy = new WeakMap<ProxyState, Map<string, string>>();
+
+/**
+ * Two runs or tests recording the same request on one server each keep their files (no
+ * run removes what another wrote), so its sequence can end up holding occurrences of
+ * both: said once per change of hands, naming both.
+ */
+function warnIfMixed(state: ProxyState, { key, position, client }: KeyedContext): void {
+  let byKey = recordedBy.get(state);
+  if (!byKey) recordedBy.set(state, (byKey = new Map()));
+  const scope = `run '${client.run}', test '${client.testId ?? ''}'`;
+  const previous = byKey.get(key.key);
+  byKey.set(key.key, scope);
+  const entry = state.store.entry(key.key);
+  const sequence = position.occurrence > 1 || (entry !== undefined && entry.occurrences.length > 1);
+  if (previous === undefined || previous === scope || !sequence) return;
+  state.log.warn(
+    { key: key.key, occurrence: position.occurrence },
+    `llm-replay: occurrence ${position.occurrence} of this request recorded by ${scope} while ${previous} recorded others of it on this server: its recorded sequence now mixes two recordings (nothing is removed that another run wrote); record it again from one run to have one`,
+  );
 }
 
 function recordedOutcome(state: ProxyState, { position }: KeyedContext, forwarded: ForwardOutcome): Outcome {

@@ -17,7 +17,7 @@ function resource(name: string, hooks: { preClose?: () => unknown; onClose?: () 
 }
 
 export async function registerResources(app: FastifyInstance, state: ProxyState): Promise<void> {
-  await app.register(resource('store', { onClose: () => state.store.drain() }));
+  await app.register(resource('store', { onClose: () => state.store.drain().finally(() => state.store.unlock()) }));
   await app.register(resource('id journal', { onClose: () => state.ids?.drain() }));
   await app.register(resource('key worker', { onClose: () => state.keyThread.close() }));
   // Injected delays and stalls would otherwise hold the close until their clients gave up.

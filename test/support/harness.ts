@@ -35,7 +35,8 @@ export function openai(server: RunningServer, options: { apiKey?: string; testId
 export async function listFiles(dir: string): Promise<string[]> {
   const entries = await readdir(dir, { recursive: true, withFileTypes: true });
   return entries
-    .filter((e) => e.isFile())
+    // The record-mode server's lock on the directory is not a recording.
+    .filter((e) => e.isFile() && e.name !== '.llm-replay-record.lock')
     .map((e) => path.relative(dir, path.join(e.parentPath ?? (e as unknown as { path: string }).path, e.name)))
     .sort();
 }

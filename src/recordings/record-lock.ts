@@ -1,0 +1,88 @@
+// One record-mode server per recordings directory. Record mode removes the later
+// occurrences of an older recording of a sequence; two servers doing that in one
+// directory could delete each other's new files. The lock is a file naming its
+// holder's pid; a lock left by a process no longer running (a crash, kill -9) is
+// taken over, one held by a live process is refused with who holds it.
+import { randomBytes } from 'node:crypto';
+import { readFileSync, unlinkSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { LlmReplayError } from '../errors.js';
+import { processAlive } from './atomic-write.js';
+
+export const LOCK_FILE = '.llm-replay-record.lock';
+
+interface LockHolder {
+  pid: number;
+  token: string;
+  since: string;
+}
+
+function readHolder(file: string): LockHolder | undefined {
+  try {
+    return JSON.parse(readFileSync(file, 'utf8')) as LockHolder;
+  } catch {
+    return undefined;
+  }
+}
+
+export class RecordLockError extends LlmReplayError {
+  override name = 'RecordLockError';
+  constructor(
+    readonly dir: string,
+    readonly holder: LockHolder,
+  ) {
+    super(
+      `${dir} is being recorded into by another llm-replay in record mode (pid ${holder.pid}, since ${holder.since}): two record-mode servers on one directory could delete or mix each other's recordings. Stop that server, record into another directory, or use record-if-missing (which never removes a file)`,
+    );
+  }
+}
+
+/** The record lock of one directory, held by one server (a second server in this process is refused too). */
+export class RecordLock {
+  private held = false;
+  private readonly token = randomBytes(8).toString('hex');
+  private readonly file: string;
+
+  constructor(readonly dir: string) {
+    this.file = path.join(dir, LOCK_FILE);
+  }
+
+  /** Takes the lock, or throws RecordLockError naming its holder. Taking it again is a no-op. */
+  acquire(): void {
+    if (this.held) return;
+    const mine: LockHolder = { pid: process.pid, token: this.token, since: new Date().toISOString() };
+    // Bounded: a dead holder's lock is removed once, then the create is tried again.
+    for (let attempt = 0; attempt < 3; attempt++) {
+      try {
+        writeFileSync(this.file, JSON.stringify(mine), { flag: 'wx' });
+        this.held = true;
+        return;
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+      }
+      const holder = readHolder(this.file);
+      if (holder && processAlive(holder.pid)) throw new RecordLockError(this.dir, holder);
+      // Unreadable (a holder mid-write is a few bytes away) or dead: taken over.
+      if (holder || attempt > 0) {
+        try {
+          unlinkSync(this.file);
+        } catch {
+          // someone else took it over first: the next create says who
+        }
+      }
+    }
+    throw new RecordLockError(this.dir, readHolder(this.file) ?? { pid: 0, token: '', since: 'unknown' });
+  }
+
+  /** Lets the lock go, if this server holds it. */
+  release(): void {
+    if (!this.held) return;
+    this.held = false;
+    if (readHolder(this.file)?.token !== this.token) return;
+    try {
+      unlinkSync(this.file);
+    } catch {
+      // already gone
+    }
+  }
+}
