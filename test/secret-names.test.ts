@@ -114,7 +114,8 @@ describe('gateway headers and echoes', () => {
         { 'retry-after': '1', 'x-echo-portkey': echoed },
       );
     });
-    const server = await serve({ mode: 'record', recordings: dir, upstream: upstream.url });
+    // A 401 is written only when asked: this test needs the echo on disk to look for it.
+    const server = await serve({ mode: 'record', recordings: dir, upstream: upstream.url, recordAuthErrors: true });
     const answer = await fetch(`${server.url}/v1/echo`, { method: 'POST', headers: { 'content-type': 'application/json', ...gateway }, body: '{"model": "gpt-4o"}' });
     expect(await answer.text()).toContain(encodeURIComponent(key));
     await server.close();
