@@ -37,6 +37,18 @@ export class RecordLockError extends LlmReplayError {
   }
 }
 
+/** The tokens of the locks this process holds: a lock naming this pid with another token is a dead run's. */
+const heldHere = new Set<string>();
+
+/**
+ * A holder with this process's pid is alive only if a server of this process took it: a
+ * container restarted after a kill gets the same pid (often 1) and must not refuse itself.
+ */
+function holderAlive(holder: LockHolder): boolean {
+  if (holder.pid === process.pid) return heldHere.has(holder.token);
+  return processAlive(holder.pid);
+}
+
 /** The record lock of one directory, held by one server (a second server in this process is refused too). */
 export class RecordLock {
   private held = false;
@@ -56,12 +68,13 @@ export class RecordLock {
       try {
         writeFileSync(this.file, JSON.stringify(mine), { flag: 'wx' });
         this.held = true;
+        heldHere.add(this.token);
         return;
       } catch (error) {
         if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
       }
       const holder = readHolder(this.file);
-      if (holder && processAlive(holder.pid)) throw new RecordLockError(this.dir, holder);
+      if (holder && holderAlive(holder)) throw new RecordLockError(this.dir, holder);
       // Unreadable (a holder mid-write is a few bytes away) or dead: taken over.
       if (holder || attempt > 0) {
         try {
@@ -78,6 +91,7 @@ export class RecordLock {
   release(): void {
     if (!this.held) return;
     this.held = false;
+    heldHere.delete(this.token);
     if (readHolder(this.file)?.token !== this.token) return;
     try {
       unlinkSync(this.file);

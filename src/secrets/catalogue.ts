@@ -61,6 +61,7 @@ function wordsOf(name: string): string[] {
  */
 const SECRET_WORDS = new Set(['key', 'apikey', 'auth', 'authorization', 'sig', 'signature', 'credential', 'credentials', 'cookie', 'session', 'pwd', 'jwt', 'bearer']);
 const SECRET_ENDINGS = /(?:token|secret|password|passwd|apikey|credential)$/;
+const PAGING_WORDS = new Set(['page', 'pagetoken', 'continuation', 'continuationtoken', 'cursor']);
 /** Whole names that are credentials only on their own: OAuth's `code` (not `language_code`). */
 const SECRET_QUERY_NAMES = new Set(['code']);
 
@@ -68,7 +69,10 @@ const SECRET_QUERY_NAMES = new Set(['code']);
 function namesSecret(name: string, catalogued: ReadonlySet<string>): boolean {
   const lower = name.toLowerCase();
   if (catalogued.has(lower)) return true;
-  return wordsOf(name).some((word) => SECRET_WORDS.has(word) || SECRET_ENDINGS.test(word));
+  const words = wordsOf(name);
+  // A paging cursor (`pageToken`, `next_page_token`, `continuationToken`) tells one page from another: it stays in the key.
+  if (words.some((word) => PAGING_WORDS.has(word))) return false;
+  return words.some((word) => SECRET_WORDS.has(word) || SECRET_ENDINGS.test(word));
 }
 
 export function isCredentialHeader(name: string): boolean {
