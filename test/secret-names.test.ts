@@ -83,6 +83,8 @@ describe('query parameters whose name says secret', () => {
     expect(canonicalQuery(`b=2&${query}&a=1`)).toBe('a=1&b=2');
     expect(canonicalQuery('api%5Fkey=abcdefghij&x=1;My-Secret=abcdefgh')).toBe('x=1');
     expect(canonicalQuery('max_tokens=5&language_code=en&author=me')).toBe('author=me&language_code=en&max_tokens=5');
+    // A member named by a secret is renamed without overwriting a member already named so.
+    expect(scrubRecorded({ 'sk-proj-member0123456789abc': 1, '[redacted]': 2 }, ['sk-proj-member0123456789abc'])).toEqual({ '[redacted] 2': 1, '[redacted]': 2 });
     // Paging cursors tell pages apart: they stay in the key and the file.
     expect(canonicalQuery('pageSize=10&pageToken=abcdefgh12345&next_page_token=zyxwvu98765')).toBe('next_page_token=zyxwvu98765&pageSize=10&pageToken=abcdefgh12345');
     expect(redactUrl('/v1/x?a=1;token=abcdefghij&Code=xyz12345')).toBe('/v1/x?a=1;token=[redacted]&Code=[redacted]');

@@ -144,10 +144,23 @@ export function scrubSecrets<T>(value: T, secrets: readonly string[]): T {
       if (scrubSecrets(name, secrets) !== name) renamed = true;
     }
     // A member name can echo a secret too (a map keyed by the key): the members renamed, in order.
-    if (renamed) return Object.fromEntries(Object.entries(copy ?? value).map(([name, item]) => [scrubSecrets(name, secrets), item])) as T;
+    if (renamed) return renamedMembers(copy ?? (value as Record<string, unknown>), secrets) as T;
     return (copy ?? value) as T;
   }
   return value;
+}
+
+/** Members with secrets in their names scrubbed, in order; a name that would collide with another gets a number, so no member is lost. */
+function renamedMembers(value: Record<string, unknown>, secrets: readonly string[]): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [name, item] of Object.entries(value)) {
+    const scrubbed = scrubSecrets(name, secrets);
+    let unique = scrubbed;
+    // Names kept as they are stay unique among themselves; a renamed one steps around all of them.
+    for (let n = 2; unique !== name && (Object.hasOwn(value, unique) || Object.hasOwn(out, unique)); n++) unique = `${scrubbed} ${n}`;
+    out[unique] = item;
+  }
+  return out;
 }
 
 /**
