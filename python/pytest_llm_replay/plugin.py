@@ -193,8 +193,19 @@ def pytest_runtest_call(item: pytest.Item):
         _fail_on_misses(state, _test_id(item), failure)
 
 
+# A test that was interrupted, skipped, expected to fail or told to exit ends as that, misses or not.
+_NOT_FAILURES = (KeyboardInterrupt, SystemExit, pytest.skip.Exception, pytest.xfail.Exception, pytest.exit.Exception)
+
+
 def _fail_on_misses(state: _Session, test_id: str, failure: Optional[BaseException]) -> None:
-    found = state.admin.misses(test_id, state.run)
+    if isinstance(failure, _NOT_FAILURES):
+        return
+    try:
+        found = state.admin.misses(test_id, state.run)
+    except Exception:
+        if failure is not None:
+            return  # the server cannot be asked (gone?): the test's own error is the one to show
+        raise
     count = found.get("count", 0)
     if not count:
         return

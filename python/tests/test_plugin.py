@@ -91,10 +91,17 @@ def test_ask():
 
 def test_other():
     pass
+
+def test_skips_after_a_miss():
+    import pytest
+    try:
+        openai.OpenAI(max_retries=0).chat.completions.create(model='gpt-4o-mini', messages=[{'role': 'user', 'content': 'Skipped'}])
+    except openai.APIError:
+        pytest.skip("a skip stays a skip, misses or not")
 """
     )
     result = pytester.runpytest_subprocess(f"--llm-replay-recordings={folder}")
-    result.assert_outcomes(passed=1, failed=1)
+    result.assert_outcomes(passed=1, failed=1, skipped=1)
     output = result.stdout.str()
     assert "test_one.py::test_ask" in output and "MissError" in output
     assert "1 request(s) with no recording" in output
