@@ -69,6 +69,18 @@ def server_command(project_root: Path) -> List[str]:
     return [npx, "--no-install", "llm-replay"]
 
 
+def _terminate_with_parent() -> None:
+    """In the child, before exec: on Linux, SIGTERM when pytest dies, however it dies (a CI
+    timeout's SIGKILL runs no atexit), so the server never outlives its session."""
+    try:
+        import ctypes
+
+        PR_SET_PDEATHSIG = 1
+        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+    except (OSError, AttributeError):
+        pass  # not Linux: the session's own stop is the only one
+
+
 class LlmReplayServer:
     """A running llm-replay server; `url` is where clients reach it."""
 
@@ -85,6 +97,7 @@ class LlmReplayServer:
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
             start_new_session=True,
+            preexec_fn=_terminate_with_parent,
         )
         atexit.register(self.stop)
         # Read its output for as long as it runs: a full pipe would stall the server.

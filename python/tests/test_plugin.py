@@ -3,6 +3,7 @@ and anthropic SDKs, recorded against a fake upstream and replayed with it stoppe
 
 import os
 import socket
+import time
 import urllib.parse
 from pathlib import Path
 
@@ -172,6 +173,19 @@ def test_the_server_is_gone_after_the_session_and_wrote_its_usage_file(pytester,
     assert not _listening(url)
     assert _processes_naming(str(folder)) == []
     assert list(usage.glob("*.json")), "the usage file is written at shutdown"
+
+
+def test_the_server_goes_when_pytest_is_killed_outright(pytester, tmp_path):
+    folder = tmp_path / "killed-session-recordings"
+    folder.mkdir()
+    pytester.makepyfile(test_kill="import os, signal\n\ndef test_kill():\n    open('url.txt', 'w').write(os.environ['LLM_REPLAY_URL'])\n    os.kill(os.getpid(), signal.SIGKILL)\n")
+    pytester.runpytest_subprocess(f"--llm-replay-recordings={folder}")
+    url = (Path(pytester.path) / "url.txt").read_text()
+    deadline = time.monotonic() + 20
+    while _processes_naming(str(folder)) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert _processes_naming(str(folder)) == []
+    assert not _listening(url)
 
 
 def test_recording_with_a_placeholder_key_is_refused_naming_the_variable(pytester, upstream, tmp_path):
