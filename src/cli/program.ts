@@ -26,13 +26,8 @@ async function serve(command: Command, flags: Map<string, OptionName>): Promise<
     if (error instanceof LlmReplayError) fail(error.message);
     throw error;
   }
-  const { config } = server;
-  process.stdout.write(
-    `llm-replay: ${config.mode} mode, ${server.store.size} recordings in ${config.recordingsDir}, listening on ${server.url}` +
-      ` (clients: OPENAI_BASE_URL=${server.url}/v1; inspector: ${server.inspectorUrl})\n`,
-  );
-  // Logged too; said plainly here for the person who started it.
-  if (server.warning) process.stderr.write(`${server.warning}\n`);
+  // Before the start-up line: whoever reads it may stop the server at once, and a signal
+  // that comes before its handler kills the process outright (no drain, no usage file).
   let stopping = false;
   const stop = (signal: string) => {
     if (stopping) return;
@@ -48,6 +43,13 @@ async function serve(command: Command, flags: Map<string, OptionName>): Promise<
   };
   process.once('SIGTERM', () => stop('SIGTERM'));
   process.once('SIGINT', () => stop('SIGINT'));
+  const { config } = server;
+  process.stdout.write(
+    `llm-replay: ${config.mode} mode, ${server.store.size} recordings in ${config.recordingsDir}, listening on ${server.url}` +
+      ` (clients: OPENAI_BASE_URL=${server.url}/v1; inspector: ${server.inspectorUrl})\n`,
+  );
+  // Logged too; said plainly here for the person who started it.
+  if (server.warning) process.stderr.write(`${server.warning}\n`);
 }
 
 export function buildProgram(): Command {
