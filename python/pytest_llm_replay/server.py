@@ -23,12 +23,35 @@ class ServerStartError(RuntimeError):
     """The server could not be found or did not start; carries its output."""
 
 
+def _installed_from() -> Optional[Path]:
+    """The folder `pip install ./python` was given (pip notes it in direct_url.json), when it was one."""
+    try:
+        from importlib.metadata import distributions
+        import json
+        from urllib.parse import unquote, urlparse
+
+        # Every copy of the metadata: a build's egg-info in the source folder can come first.
+        for found in distributions(name="pytest-llm-replay"):
+            url = urlparse(json.loads(found.read_text("direct_url.json") or "{}").get("url", ""))
+            if url.scheme == "file":
+                return Path(unquote(url.path))
+        return None
+    except Exception:  # not installed by pip from a folder: nothing to go by
+        return None
+
+
 def _repository_bin() -> Optional[Path]:
-    """bin/llm-replay.js of the repository this plugin sits in, when it is built."""
-    for folder in Path(__file__).resolve().parents:
-        candidate = folder / "bin" / "llm-replay.js"
-        if candidate.is_file() and (folder / "dist" / "index.js").is_file():
-            return candidate
+    """bin/llm-replay.js of the repository this plugin sits in (an editable install) or was
+    installed from (`pip install ./python` copies it away), when that repository is built."""
+    starts = [Path(__file__).resolve()]
+    source = _installed_from()
+    if source is not None:
+        starts.append(source / "pyproject.toml")
+    for start in starts:
+        for folder in start.parents:
+            candidate = folder / "bin" / "llm-replay.js"
+            if candidate.is_file() and (folder / "dist" / "index.js").is_file():
+                return candidate
     return None
 
 

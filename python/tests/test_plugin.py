@@ -175,6 +175,14 @@ def test_the_server_is_gone_after_the_session_and_wrote_its_usage_file(pytester,
     assert list(usage.glob("*.json")), "the usage file is written at shutdown"
 
 
+def test_without_llm_replay_bin_it_finds_the_clone_it_was_installed_from(monkeypatch):
+    # pip install ./python copies the plugin into a site-packages that may be anywhere.
+    from pytest_llm_replay import server
+
+    monkeypatch.setattr(server, "__file__", "/nowhere/site-packages/pytest_llm_replay/server.py")
+    assert server._repository_bin() == Path(__file__).resolve().parents[2] / "bin" / "llm-replay.js"
+
+
 def test_the_server_goes_when_pytest_is_killed_outright(pytester, tmp_path):
     folder = tmp_path / "killed-session-recordings"
     folder.mkdir()
