@@ -17,11 +17,7 @@ const ws = workspace();
 const usage = seed('gpt-5.1-chat', 'Usage');
 const streaming = seed('gpt-5.1-chat', 'Streaming Response');
 
-async function upstream(): Promise<FakeUpstream> {
-  const fake = await fakeOpenAi().start();
-  ws.cleanup.push(() => fake.stop());
-  return fake;
-}
+const upstream = (): Promise<FakeUpstream> => ws.upstream(fakeOpenAi());
 
 function chat(server: RunningServer | string, body: unknown, headers: Record<string, string> = {}): Promise<Response> {
   const base = typeof server === 'string' ? server : server.url;
@@ -170,8 +166,7 @@ describe('where faults come from', () => {
   });
 
   it('a poll recorded as answers 1, 2, 3 and replayed with on=2 answers 1, a fault, 2, 3', async () => {
-    const fake = await counterUpstream().start();
-    ws.cleanup.push(() => fake.stop());
+    const fake = await ws.upstream(counterUpstream());
     const id = 'suite.test.ts::poll';
     const recorder = await ws.start({ mode: 'record', upstream: fake.url });
     for (let i = 0; i < 3; i++) expect((await chat(recorder, usage.request, { 'x-test-id': id })).status).toBe(200);

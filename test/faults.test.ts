@@ -13,11 +13,7 @@ import { keyOfRecording } from '../src/keys/index.js';
 
 const ws = workspace();
 const { cleanup, start } = ws;
-async function upstreamOf(fake: FakeUpstream): Promise<FakeUpstream> {
-  await fake.start();
-  cleanup.push(() => fake.stop());
-  return fake;
-}
+const upstreamOf = ws.upstream;
 const usage = seed('gpt-5.1-chat', 'Usage');
 const streaming = seed('gpt-5.1-chat', 'Streaming Response');
 const chunks = streaming.response as unknown[];

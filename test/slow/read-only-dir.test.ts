@@ -3,18 +3,13 @@
 import { execFileSync } from 'node:child_process';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { FakeUpstream } from '../support/fake-upstream.js';
 import { fakeOpenAi, seed } from '../support/seeds.js';
 import { json, workspace } from '../support/harness.js';
 import { startServer } from '../../src/index.js';
 
 const ws = workspace();
 const { cleanup, start } = ws;
-async function upstreamOf(fake: FakeUpstream): Promise<FakeUpstream> {
-  await fake.start();
-  cleanup.push(() => fake.stop());
-  return fake;
-}
+const upstreamOf = ws.upstream;
 const usage = seed('gpt-5.1-chat', 'Usage');
 const streaming = seed('gpt-5.1-chat', 'Streaming Response');
 const post = (url: string, body: unknown) => fetch(`${url}/v1/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });

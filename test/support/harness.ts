@@ -71,6 +71,12 @@ export function workspace() {
       cleanup.push(() => server.close());
       return server;
     },
+    /** A fake upstream started for this test and stopped after it. */
+    async upstream<T extends { start(): Promise<unknown>; stop(): Promise<unknown> }>(fake: T): Promise<T> {
+      await fake.start();
+      cleanup.push(() => fake.stop());
+      return fake;
+    },
   };
   beforeEach(async () => {
     ws.dir = await tempDir();
