@@ -13,7 +13,7 @@
 // from a page (Origin), a page on loopback.
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { isIPv4, isIPv6 } from 'node:net';
-import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyReply, FastifyRequest, HookHandlerDoneFunction } from 'fastify';
 import { ADMIN_TOKEN_HEADER } from '../request/control-headers.js';
 import { AnswerError } from '../errors.js';
 
@@ -94,10 +94,11 @@ function notFromThisMachine(request: FastifyRequest, allowed: ReadonlySet<string
 export function requireLocalRequest(listenHost: string, allowHosts: string | undefined) {
   const allowed = allowedHostsOf(allowHosts);
   const guarded = isLoopback(listenHost);
-  return async function checkLocalRequest(request: FastifyRequest): Promise<undefined> {
+  // Callback style: on every proxied request, so no promise is made for a check that is synchronous.
+  return function checkLocalRequest(request: FastifyRequest, _reply: FastifyReply, done: HookHandlerDoneFunction): void {
     const refused = guarded ? notFromThisMachine(request, allowed) : undefined;
-    if (refused) throw new AnswerError('llm_replay_host_forbidden', `a server listening on loopback answers only requests made on this machine, and ${refused}; to reach it under another name (a container name, a forwarded port), start it with --allow-hosts <names>`);
-    return undefined;
+    if (!refused) return done();
+    done(new AnswerError('llm_replay_host_forbidden', `a server listening on loopback answers only requests made on this machine, and ${refused}; to reach it under another name (a container name, a forwarded port), start it with --allow-hosts <names>`));
   };
 }
 
