@@ -3,7 +3,6 @@
 // recordings just written kept in memory until first read, and atomic writes so a
 // crash or a concurrent request never leaves a half-written recording. It knows
 // recordings, not HTTP: what a recording answers is the replay layer's business.
-import { existsSync, realpathSync } from 'node:fs';
 import { readFile, unlink } from 'node:fs/promises';
 import path from 'node:path';
 import { RecordingFileError } from '../errors.js';
@@ -12,10 +11,7 @@ import { writeAtomically } from './atomic-write.js';
 import { occurrenceFileName, recordingId } from './occurrence.js';
 import { scanDirectory } from './directory-scan.js';
 import { RecordLock } from './record-lock.js';
-
-export interface StoreLogger {
-  warn(message: string): void;
-}
+import { FolderGuard } from './folder-guard.js';
 
 const CACHE_LIMIT = 4096;
 
@@ -63,9 +59,8 @@ export class RecordingStore {
   /** Removals of an older sequence in progress, per key: every write of the key waits for its own. */
   private readonly removing = new Map<string, Promise<void>>();
   private readonly pendingWrites = new Set<Promise<void>>();
-  /** By-test-file folders found to lead nowhere outside the directory, and the directory's real path. */
-  private readonly checkedFolders = new Set<string>();
-  private realDir: string | undefined;
+  /** Where a by-test-file folder may be written: never through a link leading out. */
+  private readonly guard: FolderGuard;
   /** Recordings just written, by recording id, prepared for replay only if they are asked for. */
   private readonly fresh = new Map<string, Recording>();
   /** Files that could not be used, with why; reported once at start-up. */
@@ -79,6 +74,7 @@ export class RecordingStore {
 
   private constructor(readonly dir: string) {
     this.recordLock = new RecordLock(dir);
+    this.guard = new FolderGuard(dir);
   }
 
   /** Takes the directory's record lock (record mode removes files: one such server per directory), or throws RecordLockError naming who holds it. */
@@ -265,7 +261,7 @@ export class RecordingStore {
     const removal = (options.newSequence && occurrence === 1 && !modelList ? this.removeOlderSequence(key) : undefined) ?? this.removing.get(key)?.catch(() => undefined);
     const existing = this.entry(key);
     const existed = modelList ? undefined : this.fileOf(key, occurrence);
-    const folder = existing && !existing.modelList && !modelList ? path.dirname(existing.files[0] as string) : this.insideFolder(relativeDir);
+    const folder = existing && !existing.modelList && !modelList ? path.dirname(existing.files[0] as string) : this.guard.inside(relativeDir);
     const target = existed ?? path.join(folder, options.fileName ?? occurrenceFileName(key, occurrence));
     if (!existing) {
       this.index.set(key, modelList || occurrence !== 1 ? { key, files: [target], occurrences: [occurrence], modelList } : this.folder(folder));
@@ -297,29 +293,6 @@ export class RecordingStore {
       .finally(() => this.pendingWrites.delete(write));
     this.pendingWrites.add(write);
     return write;
-  }
-
-  /**
-   * Where a new key chosen to go in `relativeDir` is written: there when the folder, or
-   * its nearest existing parent, is really inside the directory; else the top folder,
-   * so a link that start-up refused (leading out) is never written through.
-   */
-  private insideFolder(relativeDir: string): string {
-    if (relativeDir === '') return this.dir;
-    const folder = path.join(this.dir, relativeDir);
-    if (this.checkedFolders.has(folder)) return folder;
-    this.realDir ??= realpathSync(this.dir);
-    let existing = folder;
-    while (!existsSync(existing) && existing !== this.dir) existing = path.dirname(existing);
-    let real: string;
-    try {
-      real = realpathSync(existing);
-    } catch {
-      return this.dir;
-    }
-    if (real !== this.realDir && !real.startsWith(`${this.realDir}${path.sep}`)) return this.dir;
-    this.checkedFolders.add(folder);
-    return folder;
   }
 
   /** Adds a new file to a key that has recordings: another occurrence, or another part of its model list. */
