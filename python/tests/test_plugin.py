@@ -189,8 +189,9 @@ def test_the_server_goes_when_pytest_is_killed_outright(pytester, tmp_path):
     pytester.makepyfile(test_kill="import os, signal\n\ndef test_kill():\n    open('url.txt', 'w').write(os.environ['LLM_REPLAY_URL'])\n    os.kill(os.getpid(), signal.SIGKILL)\n")
     pytester.runpytest_subprocess(f"--llm-replay-recordings={folder}")
     url = (Path(pytester.path) / "url.txt").read_text()
+    # An exiting process loses its command line before its sockets: wait for both to go.
     deadline = time.monotonic() + 20
-    while _processes_naming(str(folder)) and time.monotonic() < deadline:
+    while (_processes_naming(str(folder)) or _listening(url)) and time.monotonic() < deadline:
         time.sleep(0.1)
     assert _processes_naming(str(folder)) == []
     assert not _listening(url)
