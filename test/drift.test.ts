@@ -1,14 +1,18 @@
 // The drift check against a fake upstream: recordings made from it, then the upstream
 // changes its answers' shape one way at a time (every way is reported), or only their
 // text, ids and numbers (nothing is), in every dialect and for llama-stack's files.
-import { copyFile, readFile } from 'node:fs/promises';
+import { copyFile, readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DriftingUpstream, type Variant } from './support/drifting-upstream.js';
 import { openAiSse, sendEvents } from './support/fake-upstream.js';
-import { listFiles, removeDir, serve, tempDir } from './support/harness.js';
-import { checkDrift, type DriftReport } from '../src/drift/check.js';
+import { json, listFiles, removeDir, serve, tempDir } from './support/harness.js';
+import type { RunningServer } from '../src/index.js';
+import { checkDrift } from '../src/drift/check.js';
+import type { DriftReport } from '../src/drift/report.js';
 import { selectRecordings } from '../src/drift/select.js';
+import { driftReportPath, saveDriftReport } from '../src/drift/report-file.js';
+import type { DriftGroup } from '../src/drift/report.js';
 import { DriftCheckError } from '../src/errors.js';
 import { runDrift } from '../src/cli/commands/drift.js';
 
@@ -43,10 +47,10 @@ afterAll(async () => {
   await removeDir(dir);
 });
 
-async function driftAgainst(variant: Variant, recordings = dir): Promise<DriftReport> {
-  upstream.variant = variant;
+async function driftAgainst(variant: Variant, recordings = dir, target = upstream): Promise<DriftReport> {
+  target.variant = variant;
   const { selected } = await selectRecordings(recordings, {}, Date.now());
-  return checkDrift(selected, { upstream: new URL(upstream.url), concurrency: 3, timeoutMs: 10_000, env });
+  return checkDrift(selected, { recordingsDir: recordings, upstream: new URL(target.url), concurrency: 3, timeoutMs: 10_000, env });
 }
 
 const texts = (report: DriftReport) => report.groups.flatMap((g) => g.findings.map((f) => `${g.endpoint} ${f.text}`));
@@ -100,11 +104,13 @@ describe('drift', () => {
 
   it("checks llama-stack's recordings (typed wrappers, no origin)", async () => {
     const stack = await tempDir();
+    // Its own upstream: the answer it is given here is not the other tests'.
+    const seeded = await new DriftingUpstream().start();
     try {
       await copyFile(new URL('./fixtures/llama-stack-seed-004.json', import.meta.url), path.join(stack, '302b9a7e33b5e584ddffd841d097425b4026d50c61ddf894b8e9dfa73a4e533f.json'));
       const chunks = (JSON.parse(await readFile(new URL('./fixtures/llama-stack-seed-004.json', import.meta.url), 'utf8')) as { response: { body: Array<{ __data__: any }> } }).response.body.map((c) => c.__data__);
       let drop = false;
-      upstream.on('POST', '/v1/chat/completions', async (_request, res) => {
+      seeded.on('POST', '/v1/chat/completions', async (_request, res) => {
         const live = chunks.map((c, i) => {
           const copy = { ...c, id: `chatcmpl-live${i}`, created: 1_700_000_000 + i, choices: c.choices.map((choice: any) => ({ ...choice, delta: { ...choice.delta, content: choice.delta.content === null ? null : `other ${i}` } })) };
           if (drop) delete copy.system_fingerprint;
@@ -112,22 +118,23 @@ describe('drift', () => {
         });
         await sendEvents(res, openAiSse(live));
       });
-      expect(texts(await driftAgainst('base', stack))).toEqual([]);
+      expect(texts(await driftAgainst('base', stack, seeded))).toEqual([]);
       drop = true;
-      expect(texts(await driftAgainst('base', stack))).toEqual(['/v1/chat/completions event chat.completion.chunk: system_fingerprint: removed (string)']);
+      expect(texts(await driftAgainst('base', stack, seeded))).toEqual(['/v1/chat/completions event chat.completion.chunk: system_fingerprint: removed (string)']);
     } finally {
+      await seeded.stop();
       await removeDir(stack);
     }
   });
 
   it('fails the check itself, not as drift, with no key or the upstream down', async () => {
     const { selected } = await selectRecordings(dir, { endpoint: '/v1/messages' }, Date.now());
-    await expect(checkDrift(selected, { upstream: new URL(upstream.url), concurrency: 1, timeoutMs: 5000, env: {} })).rejects.toThrow(/ANTHROPIC_API_KEY/);
+    await expect(checkDrift(selected, { recordingsDir: dir, upstream: new URL(upstream.url), concurrency: 1, timeoutMs: 5000, env: {} })).rejects.toThrow(/ANTHROPIC_API_KEY/);
     const gone = new DriftingUpstream();
     await gone.start();
     const url = new URL(gone.url);
     await gone.stop();
-    await expect(checkDrift(selected, { upstream: url, concurrency: 1, timeoutMs: 5000, env })).rejects.toBeInstanceOf(DriftCheckError);
+    await expect(checkDrift(selected, { recordingsDir: dir, upstream: url, concurrency: 1, timeoutMs: 5000, env })).rejects.toBeInstanceOf(DriftCheckError);
   });
 
   it('selects by endpoint, test id, sample and budgets', async () => {
@@ -154,7 +161,7 @@ describe('drift', () => {
     process.stderr.write = (() => true) as typeof process.stderr.write;
     try {
       upstream.variant = 'text';
-      const flags = { upstream: upstream.url, concurrency: '2', timeout: '10000', endpoint: '/v1/embeddings' };
+      const flags = { upstream: upstream.url, concurrency: '2', timeout: '10000', endpoint: '/v1/embeddings', stateDir: `${dir}.state` };
       expect(await runDrift(dir, flags)).toBe(0);
       upstream.variant = 'error';
       expect(await runDrift(dir, flags)).toBe(1);
@@ -164,6 +171,58 @@ describe('drift', () => {
       process.stdout.write = write;
       process.stderr.write = errors;
       process.env = saved;
+    }
+  });
+});
+
+describe("the inspector's drift API", () => {
+  const stateDir = () => `${dir}.state`;
+  const reportFile = () => driftReportPath(stateDir());
+  const driftApi = async (server: RunningServer, query = '') => {
+    const answer = await fetch(`${server.url}/_llm-replay/api/drift${query}`);
+    return { status: answer.status, body: await json(answer) };
+  };
+
+  it('serves the latest report drift kept, and one recording\'s recorded and live shapes side by side', async () => {
+    await saveDriftReport(stateDir(), await driftAgainst('added'));
+    const server = await serve({ recordings: dir });
+    try {
+      const { status, body } = await driftApi(server);
+      expect(status).toBe(200);
+      expect(body.path).toBe(reportFile());
+      expect(body.report.recordingsDir).toBe(path.resolve(dir));
+      expect(body.report.groups.map((g: DriftGroup) => g.endpoint).sort()).toEqual(['/api/chat', '/v1/chat/completions']);
+      const file = body.report.groups.find((g: DriftGroup) => g.endpoint === '/v1/chat/completions').findings[0].files[0];
+      const shapes = await driftApi(server, `?file=${encodeURIComponent(file)}`);
+      expect(shapes.status).toBe(200);
+      const changed = shapes.body.shapes.filter((line: { changed: boolean }) => line.changed);
+      expect(changed).toEqual([{ right: '    "choices[].message.refusal": "null",', changed: true }]);
+      expect(shapes.body.shapes.some((line: { left?: string; right?: string }) => line.left === line.right && line.left?.includes('"choices[].message.content": "string"'))).toBe(true);
+      const unknown = await driftApi(server, '?file=nope.json');
+      expect(unknown.status).toBe(404);
+      expect(unknown.body.error.message).toContain('"nope.json"');
+      expect((await driftApi(server, '?file=')).status).toBe(400);
+    } finally {
+      await server.close();
+    }
+  });
+
+  it('says there is no report yet, and names a file that is not one, without failing the request', async () => {
+    const server = await serve({ recordings: dir });
+    try {
+      await rm(reportFile(), { force: true });
+      expect((await driftApi(server)).body).toEqual({ path: reportFile() });
+      await writeFile(reportFile(), '{"checkedAt": "2026-');
+      const cut = await driftApi(server);
+      expect(cut.status).toBe(200);
+      expect(cut.body.report).toBeUndefined();
+      expect(cut.body.problem).toMatch(/drift-report\.json is not JSON/);
+      await writeFile(reportFile(), JSON.stringify({ ...(await driftAgainst('added')), sent: 'seven' }));
+      expect((await driftApi(server)).body.problem).toMatch(/is not a drift report: at "\/sent"/);
+      // The server goes on answering.
+      expect((await fetch(`${server.url}/_llm-replay/api/journal`)).status).toBe(200);
+    } finally {
+      await server.close();
     }
   });
 });

@@ -160,13 +160,18 @@ export function routeFor(routes: Route[], path: string): Route {
   return routes.find((route) => route.prefix === '' || path === route.prefix || path.startsWith(`${route.prefix}/`)) as Route;
 }
 
+/** The state folder of a recordings directory when none is given: one per directory, under the OS temp folder. */
+export function defaultStateDir(recordings: string): string {
+  return path.join(tmpdir(), 'llm-replay', createHash('sha256').update(path.resolve(recordings)).digest('hex').slice(0, 16));
+}
+
 export function resolveConfig(options: ServerOptions = {}): ServerConfig {
   const { logStream, logLevel, ...rest } = options;
   const given = { ...rest, ...(logLevel === false ? { logLevel: 'silent' as const } : logLevel === undefined ? {} : { logLevel }) };
   checkOptions(given);
   const { recordings, upstream, routes = {}, pace, normalize, stateDir, usageDir, faults, ...plain } = { ...optionDefaults(), ...given } as Required<Options>;
   const upstreamUrl = parseUpstream('upstream', upstream);
-  const state = stateDir ?? path.join(tmpdir(), 'llm-replay', createHash('sha256').update(path.resolve(recordings)).digest('hex').slice(0, 16));
+  const state = stateDir ?? defaultStateDir(recordings);
   return {
     ...plain,
     recordingsDir: recordings,

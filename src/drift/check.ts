@@ -1,13 +1,17 @@
 // The drift check: each selected recording's request sent live (a bounded number at
 // once, no faster than the rate), each answer's shape compared with the recording's,
 // and the findings grouped by endpoint and model with the recordings they touch.
+import path from 'node:path';
 import type { Recording } from '../recordings/recording.js';
-import { compareShapes, describeFinding, type Finding } from './compare.js';
+import { compareShapes, describeFinding } from './compare.js';
+import type { DriftedRecording, DriftGroup, DriftReport } from './report.js';
 import { authHeaders, dialectOf, liveUrl, sendLive } from './send.js';
-import { shapeOf, type AnswerShape } from './shape.js';
+import { shapeOf } from './shape.js';
 import type { Selected } from './select.js';
 
 export interface DriftOptions {
+  /** The recordings directory the files are in (the report names it). */
+  recordingsDir: string;
   /** Send here instead of each recording's own origin. */
   upstream?: URL;
   concurrency: number;
@@ -15,34 +19,6 @@ export interface DriftOptions {
   ratePerSecond?: number;
   timeoutMs: number;
   env: NodeJS.ProcessEnv;
-}
-
-export interface GroupedFinding extends Finding {
-  text: string;
-  files: string[];
-}
-
-export interface DriftGroup {
-  endpoint: string;
-  model: string;
-  findings: GroupedFinding[];
-}
-
-export interface DriftedRecording {
-  file: string;
-  endpoint: string;
-  model: string;
-  findings: string[];
-  recorded: AnswerShape;
-  live: AnswerShape;
-}
-
-export interface DriftReport {
-  checkedAt: string;
-  sent: number;
-  unchanged: number;
-  groups: DriftGroup[];
-  drifted: DriftedRecording[];
 }
 
 function modelOf(recording: Recording): string {
@@ -97,6 +73,7 @@ export async function checkDrift(selected: Selected[], options: DriftOptions, on
   for (const group of groups.values()) for (const finding of group.findings) finding.files.sort(byName);
   return {
     checkedAt: new Date().toISOString(),
+    recordingsDir: path.resolve(options.recordingsDir),
     sent: selected.length,
     unchanged: selected.length - drifted.length,
     groups: [...groups.values()].sort((a, b) => byName(a.endpoint, b.endpoint) || byName(a.model, b.model)),

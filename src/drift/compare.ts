@@ -1,17 +1,6 @@
 // Where a live answer's shape and its recording's disagree, one finding per path or
 // event: `choices[].message.refusal: added (null)`, `event response.x: new`.
-import type { AnswerShape, PathTypes } from './shape.js';
-
-export type Change = 'added' | 'removed' | 'retyped' | 'new' | 'gone' | 'changed';
-
-export interface Finding {
-  /** The path (`choices[].message.refusal`), `event <kind>`, `event <kind>: <path>`, or status, content type, streaming, events order, finish reasons. */
-  where: string;
-  change: Change;
-  /** What the recording had and what the live answer has, when both say something. */
-  recorded?: string;
-  live?: string;
-}
+import type { AnswerShape, Finding, PathTypes } from './report.js';
 
 export function describeFinding(finding: Finding): string {
   const { where, change, recorded, live } = finding;

@@ -5,24 +5,7 @@
 // Text, ids, timestamps and numbers' values are not part of it.
 import { isJsonObject, type JsonValue } from '../json/lossless.js';
 import { statusOf, unwrapTyped, type RecordedResponse } from '../recordings/recording.js';
-
-/** Member path -> the JSON types seen there, sorted ("null", "string", ...). */
-export type PathTypes = Record<string, string[]>;
-
-export interface AnswerShape {
-  status: number;
-  /** The media type, without parameters; '' when none. */
-  contentType: string;
-  streaming: boolean;
-  /** A JSON body's paths (errors included). */
-  body?: PathTypes;
-  /** A stream's kinds of event, in the order each first came. */
-  events?: string[];
-  /** Each kind of event's paths. */
-  kinds?: Record<string, PathTypes>;
-  /** finish_reason / stop_reason / finishReason / done_reason values seen, sorted. */
-  finishReasons: string[];
-}
+import type { AnswerShape, PathTypes } from './report.js';
 
 const FINISH_FIELDS = new Set(['finish_reason', 'stop_reason', 'finishReason', 'done_reason']);
 

@@ -1,7 +1,7 @@
 // Talking to the server: every call carries the admin token, as a header; the
 // journal's live events are read from a streamed fetch (EventSource cannot send
 // headers) and resume where they stopped after a break.
-import type { JournalDetail, JournalItem, JournalPage, RecordingPage, RecordingView } from '../server/inspector/contract.js';
+import type { DriftView, JournalDetail, JournalItem, JournalPage, RecordingPage, RecordingView } from '../server/inspector/contract.js';
 
 const API = new URL('../api/', location.href);
 // The browser keeps it per origin, so per server.
@@ -55,6 +55,7 @@ export const api = {
   recording: (file: string, signal?: AbortSignal) => get<RecordingView>('recording', { file }, signal),
   journal: (after = 0) => get<JournalPage>('journal', { after }),
   journalEntry: (seq: number, signal?: AbortSignal) => get<JournalDetail>(`journal/${seq}`, {}, signal),
+  drift: (file?: string) => get<DriftView>('drift', { file }),
 };
 
 export type LiveState = 'live' | 'reconnecting';

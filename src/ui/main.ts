@@ -1,7 +1,8 @@
-// The inspector page: two views (Recordings, This run) chosen by the address, the
+// The inspector page: three views (Recordings, This run, Drift) chosen by the address, the
 // server's facts in the top bar, this run's requests followed live, and the keys.
 import { api, ApiError, followJournal, setToken } from './api.js';
 import { h, plural, replace } from './dom.js';
+import { driftView } from './drift.js';
 import { recordingsView } from './recordings.js';
 import { runView } from './run.js';
 import type { View } from './view.js';
@@ -26,18 +27,23 @@ const views = {
       replace(badge, plural(misses, 'miss', 'misses'));
     },
   ),
+  drift: driftView(
+    (text) => current === views.drift && setStatus(text),
+    (drifted) => replace(document.getElementById('count-drift')!, drifted > 0 ? String(drifted) : ''),
+  ),
 };
 
-/** #/recordings?test_id=x, #/run/12, #/run?file=... */
+/** #/recordings?test_id=x, #/run/12, #/run?file=..., #/drift?finding=0.1 */
 function route(): void {
   const hash = location.hash.replace(/^#\/?/, '');
   const [path = '', query = ''] = hash.split('?');
   const [name, ...rest] = path.split('/');
-  const view = name === 'run' ? views.run : views.recordings;
+  const shown = name === 'run' || name === 'drift' ? name : 'recordings';
+  const view = views[shown];
   if (view !== current) {
     current = view;
     main.replaceChildren(view.element);
-    for (const link of document.querySelectorAll<HTMLElement>('.views a')) link.setAttribute('aria-current', String(link.dataset['view'] === (name === 'run' ? 'run' : 'recordings')));
+    for (const link of document.querySelectorAll<HTMLElement>('.views a')) link.setAttribute('aria-current', String(link.dataset['view'] === shown));
     view.shown();
   }
   view.route(new URLSearchParams(query), rest.join('/'));
@@ -51,6 +57,7 @@ document.addEventListener('keydown', (event) => {
   if (event.ctrlKey || event.metaKey || event.altKey || typing(event.target)) return;
   if (event.key === '1') location.hash = '#/recordings';
   else if (event.key === '2') location.hash = '#/run';
+  else if (event.key === '3') location.hash = '#/drift';
   else if (!current?.key(event)) return;
   event.preventDefault();
 });

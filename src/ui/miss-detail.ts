@@ -19,7 +19,8 @@ export function entryHeader(item: JournalItem): HTMLElement {
   );
 }
 
-function diffGrid(lines: DiffLine[], leftTitle: Child, rightTitle: Child): HTMLElement {
+/** Two texts' lines side by side, the changed ones marked (the drift view shows shapes with it). */
+export function diffGrid(lines: DiffLine[], leftTitle: Child, rightTitle: Child): HTMLElement {
   const cell = (text: string | undefined, side: 'left' | 'right', changed: boolean) => h('div', { class: `diff-cell ${side}${changed ? ' changed' : ''}${text === undefined ? ' gap' : ''}` }, text ?? '');
   return h(
     'div',

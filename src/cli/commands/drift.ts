@@ -3,9 +3,12 @@
 // check itself failed (no key, the upstream unreachable, bad options).
 import { writeFile } from 'node:fs/promises';
 import { Command, Option } from 'commander';
+import { DEFAULT_CONFIG_FILE, readConfigFile } from '../../config/config-file.js';
+import { defaultStateDir, type ServerOptions } from '../../config/options.js';
 import { DriftCheckError, LlmReplayError } from '../../errors.js';
 import { parseDuration } from '../../recordings/origin.js';
 import { checkDrift, formatDriftReport } from '../../drift/check.js';
+import { reportText, saveDriftReport } from '../../drift/report-file.js';
 import { selectRecordings, type Selection } from '../../drift/select.js';
 import { progress } from '../terminal.js';
 
@@ -24,6 +27,8 @@ interface DriftFlags {
   rate?: string;
   timeout: string;
   report?: string;
+  stateDir?: string;
+  config?: string;
   json?: boolean;
   yes?: boolean;
 }
@@ -48,7 +53,14 @@ function selectionOf(flags: DriftFlags): Selection {
   };
 }
 
+/** The options a server over `dir` would start with: the config file's, under the flags'. */
+function serverOptionsOf(flags: DriftFlags): ServerOptions {
+  return readConfigFile(flags.config ?? DEFAULT_CONFIG_FILE, flags.config !== undefined);
+}
+
 export async function runDrift(dir: string, flags: DriftFlags): Promise<number> {
+  const fromFile = serverOptionsOf(flags);
+  const stateDir = flags.stateDir ?? fromFile.stateDir ?? defaultStateDir(dir);
   const selection = selectionOf(flags);
   const concurrency = whole('--concurrency', flags.concurrency, 1)!;
   const rate = whole('--rate', flags.rate, 1);
@@ -68,10 +80,12 @@ export async function runDrift(dir: string, flags: DriftFlags): Promise<number> 
     throw new DriftCheckError(`that is more than ${CONFIRM_ABOVE.requests} requests or ${CONFIRM_ABOVE.tokens} tokens: add --yes to send them, or narrow with --sample, --max-requests, --max-tokens`);
   }
   const bar = progress('checking');
-  const report = await checkDrift(selected, { upstream, concurrency, ratePerSecond: rate, timeoutMs, env: process.env }, bar.update);
+  const report = await checkDrift(selected, { recordingsDir: dir, upstream, concurrency, ratePerSecond: rate, timeoutMs, env: process.env }, bar.update);
   bar.done();
-  if (flags.report) await writeFile(flags.report, JSON.stringify(report, null, 2) + '\n');
-  process.stdout.write(`${flags.json ? JSON.stringify(report, null, 2) : formatDriftReport(report)}\n`);
+  // The inspector's Drift view shows the latest one.
+  await saveDriftReport(stateDir, report);
+  if (flags.report) await writeFile(flags.report, reportText(report));
+  process.stdout.write(flags.json ? reportText(report) : `${formatDriftReport(report)}\n`);
   return report.drifted.length > 0 ? 1 : 0;
 }
 
@@ -90,7 +104,9 @@ export function registerDriftCommand(program: Command, defaultDir: string): void
     .addOption(new Option('--concurrency <n>', 'requests in flight at once').default('4'))
     .option('--rate <n>', 'start at most n requests a second')
     .addOption(new Option('--timeout <ms>', 'ms to wait for each answer').default('120000'))
-    .option('--report <file>', 'also write the JSON report here (the inspector\'s Drift view reads it)')
+    .option('--report <file>', 'also write the JSON report here')
+    .addOption(new Option('--state-dir <dir>', "the server's state folder, where the inspector's Drift view finds the latest report (default: as the server's)").env('LLM_REPLAY_STATE_DIR'))
+    .addOption(new Option('-c, --config <file>', `the config file the server starts with (default ./${DEFAULT_CONFIG_FILE} when present)`).env('LLM_REPLAY_CONFIG'))
     .option('--json', 'print the report as JSON')
     .option('-y, --yes', `send even when that is more than ${CONFIRM_ABOVE.requests} requests or ${CONFIRM_ABOVE.tokens} tokens`)
     .action(async (dir: string, flags: DriftFlags) => {

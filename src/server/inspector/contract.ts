@@ -1,10 +1,11 @@
 // The inspector's JSON API, as the server sends it and the page reads it. The page's
 // script is compiled against this file, so it imports types only from modules that
-// import nothing themselves.
+// import nothing of Node (the page has none).
 import type { Answer, Conversation, EmbeddingShape, Part, Timeline } from '../../recordings/conversation.js';
 import type { RecordingFacts } from '../../recordings/recording-facts.js';
+import type { DriftedRecording, DriftGroup, DriftReport, GroupedFinding } from '../../drift/report.js';
 
-export type { Answer, Conversation, EmbeddingShape, Part, Timeline };
+export type { Answer, Conversation, DriftedRecording, DriftGroup, DriftReport, EmbeddingShape, GroupedFinding, Part, Timeline };
 
 /** A recording file's facts, as the catalogue keeps them. */
 export type RecordingRow = RecordingFacts;
@@ -108,4 +109,15 @@ export interface JournalDetail {
     diff?: DiffLine[];
     commands: Array<{ label: string; command: string }>;
   };
+}
+
+/** GET /_llm-replay/api/drift[?file=] */
+export interface DriftView {
+  /** Where the server looks for the latest report. */
+  path: string;
+  /** Absent when there is none yet, or when `problem` says why the file is not one. */
+  report?: DriftReport;
+  problem?: string;
+  /** With ?file=: that recording's recorded shape (left) and live shape (right), lined up. */
+  shapes?: DiffLine[];
 }

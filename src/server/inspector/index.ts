@@ -2,9 +2,11 @@
 // registered inside the admin plugin, so the admin surface's access rule covers both.
 import type { FastifyPluginAsync } from 'fastify';
 import { inspectorApi } from './api.js';
+import { driftApi } from './drift-api.js';
 import { inspectorPage } from './page.js';
 
 export const inspectorPlugin: FastifyPluginAsync = async (app) => {
   await app.register(inspectorPage);
   await app.register(inspectorApi);
+  await app.register(driftApi, { stateDir: app.llmReplay.config.stateDir });
 };
