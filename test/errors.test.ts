@@ -53,7 +53,7 @@ describe('a miss in the dialect of each SDK', () => {
     const server = await ws.start({ mode: 'replay' });
     const response = await fetch(`${server.url}/_llm-replay/api/journal?after=x`);
     expect(response.status).toBe(400);
-    expect(await json(response)).toEqual({ error: { message: 'llm-replay: after: must be integer', type: 'invalid_request_error', param: 'after', code: 'llm_replay_bad_inspector_query' } });
+    expect(await json(response)).toEqual({ error: { message: 'llm-replay: after: must be a whole number', type: 'invalid_request_error', param: 'after', code: 'llm_replay_bad_inspector_query' } });
   });
 });
 

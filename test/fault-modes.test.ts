@@ -245,7 +245,7 @@ describe('where faults come from', () => {
     const put = await admin(server, 'PUT', '', { test_id: 't', faults: 'stauts=429' });
     expect(put.status).toBe(400);
     expect(put.body.error.message).toContain('"stauts=429": unknown fault part');
-    expect((await admin(server, 'PUT', '', { test_id: 't', run: 7, faults: 'reset' })).body.error.message).toContain('run must be a non-empty string');
+    expect((await admin(server, 'PUT', '', { test_id: 't', run: 7, faults: 'reset' })).body.error.message).toContain('run: must be a non-empty string');
     expect((await admin(server, 'PUT', '', { test_id: 't' })).body.error.message).toContain('send {"faults"');
     expect((await admin(server, 'GET')).body.in_force.tests).toEqual({});
     await expect(startServer({ mode: 'replay', recordings: ws.dir, faults: 'rate=2;status=500' })).rejects.toThrow(/^faults: expected a fault rule such as .*, got "rate=2;status=500" \("rate=2": expected a fraction from 0 to 1/);

@@ -3,26 +3,22 @@
 //   PUT    /faults {"faults", "test_id"?, "run"?}   set the rules of a test (in one run, with both), a run, or the server
 //   DELETE /faults[?test_id=][&run=]   clear them (no scope: every rule, server-wide too)
 import type { FastifyPluginAsync } from 'fastify';
+import Type, { type Static } from 'typebox';
 import { FaultSpecError, parseFaultRules } from '../faults/spec.js';
 import type { FaultScope } from '../faults/registry.js';
 import { AnswerError } from '../errors.js';
+import { jsonBody } from './admin-body.js';
 
-interface ScopeQuery {
-  test_id?: string;
-  run?: string;
-}
+const nonEmpty = Type.String({ minLength: 1, description: 'a non-empty string' });
+const scopeFields = { test_id: Type.Optional(nonEmpty), run: Type.Optional(nonEmpty) };
+const scopeQuery = Type.Object(scopeFields);
+type ScopeQuery = Static<typeof scopeQuery>;
+const faultsBody = Type.Object({ faults: Type.Union([Type.String(), Type.Array(Type.String())], { description: 'a fault string such as "status=429;on=1", or a list of them' }), ...scopeFields }, { additionalProperties: false });
+const describedScope = { server: Type.Optional(Type.String()), test_id: Type.Optional(Type.String()), run: Type.Optional(Type.String()) };
+const faultsSet = Type.Object({ ...describedScope, faults: Type.Array(Type.String()) });
+const faultsCleared = Type.Object({ cleared: Type.Object(describedScope) });
 
-function badRequest(message: string, param: string | null = null): never {
-  throw new AnswerError('llm_replay_bad_fault', message, param);
-}
-
-/** The scope named by test_id and/or run (a test in one run when both); an error message when one is not a string. */
-function scopeOf(source: Record<string, unknown>): FaultScope | string {
-  const { test_id: testId, run } = source;
-  if (testId !== undefined && (typeof testId !== 'string' || testId === '')) return 'test_id must be a non-empty string';
-  if (run !== undefined && (typeof run !== 'string' || run === '')) return 'run must be a non-empty string';
-  return { ...(testId !== undefined ? { testId: testId as string } : {}), ...(run !== undefined ? { run: run as string } : {}) };
-}
+const scopeOf = ({ test_id: testId, run }: ScopeQuery): FaultScope => ({ ...(testId !== undefined ? { testId } : {}), ...(run !== undefined ? { run } : {}) });
 
 function describeScope(scope: FaultScope): Record<string, string> {
   if (scope.testId === undefined && scope.run === undefined) return { server: 'all requests' };
@@ -31,8 +27,9 @@ function describeScope(scope: FaultScope): Record<string, string> {
 
 export const faultsAdmin: FastifyPluginAsync = async (app) => {
   const { faults } = app.llmReplay;
+  const invalid = { code: 'llm_replay_bad_fault', hint: 'send {"faults": "status=429;on=1"} (a string or a list), with "test_id" and/or "run" to limit them to one test or run' } as const;
 
-  app.get<{ Querystring: ScopeQuery }>('/faults', async (request) => {
+  app.get<{ Querystring: ScopeQuery }>('/faults', { schema: { querystring: scopeQuery }, config: { invalid } }, async (request) => {
     const { test_id: testId, run } = request.query;
     if (testId === undefined) return { in_force: faults.inForce(), injected: faults.injections() };
     const injected = faults.injections(testId).tests[testId] ?? { count: 0, recent: [] };
@@ -41,28 +38,21 @@ export const faultsAdmin: FastifyPluginAsync = async (app) => {
     return { test_id: testId, ...(run !== undefined ? { run } : {}), in_force: applying?.rules ?? [], from: applying?.source ?? null, injected };
   });
 
-  const hint = 'send {"faults": "status=429;on=1"} (a string or a list), with "test_id" and/or "run" to limit them to one test or run';
-  app.put<{ Body: unknown }>('/faults', { config: { invalid: { code: 'llm_replay_bad_fault', hint } } }, async (request) => {
-    const { body } = request;
-    if (typeof body !== 'object' || body === null || Array.isArray(body) || !('faults' in body)) {
-      return badRequest(hint, 'faults');
-    }
-    const scope = scopeOf(body as Record<string, unknown>);
-    if (typeof scope === 'string') return badRequest(scope);
+  app.put<{ Body: Static<typeof faultsBody> }>('/faults', jsonBody(faultsBody, invalid, faultsSet), async (request) => {
+    const scope = scopeOf(request.body);
     try {
-      const rules = parseFaultRules((body as { faults: unknown }).faults);
+      const rules = parseFaultRules(request.body.faults);
       faults.set(scope, rules);
       app.log.info({ ...describeScope(scope), faults: rules.map((rule) => rule.text) }, 'llm-replay: faults set');
       return { ...describeScope(scope), faults: rules.map((rule) => rule.text) };
     } catch (error) {
-      if (error instanceof FaultSpecError) return badRequest(`faults: ${error.message}`, 'faults');
+      if (error instanceof FaultSpecError) throw new AnswerError('llm_replay_bad_fault', `faults: ${error.message}`, 'faults');
       throw error;
     }
   });
 
-  app.delete<{ Querystring: ScopeQuery }>('/faults', async (request) => {
-    const scope = scopeOf(request.query as Record<string, unknown>);
-    if (typeof scope === 'string') return badRequest(scope);
+  app.delete<{ Querystring: ScopeQuery }>('/faults', { schema: { querystring: scopeQuery, response: { 200: faultsCleared } }, config: { invalid } }, async (request) => {
+    const scope = scopeOf(request.query);
     faults.clear(scope);
     return { cleared: describeScope(scope) };
   });

@@ -9,7 +9,7 @@ import type { FastifyPluginAsync } from 'fastify';
 import { redactUrl } from '../secrets/redact.js';
 import Type, { type Static } from 'typebox';
 import { MODES, type Mode } from '../config/schema.js';
-import { parseJsonBodies } from './admin-body.js';
+import { jsonBody, parseJsonBodies } from './admin-body.js';
 import { IdMapper } from '../proxy/ids.js';
 import { AnswerError } from '../errors.js';
 import { isRecordingMode, type ProxyState } from './state.js';
@@ -44,7 +44,8 @@ export const adminPlugin: FastifyPluginAsync<{ access: AdminAccess }> = async (a
   app.addHook('onRequest', requireAdminToken(access, ADMIN_PREFIX));
   parseJsonBodies(app);
 
-  app.get('/health', async () => ({ status: 'ok', mode: config.mode, recordings: store.size }));
+  const health = Type.Object({ status: Type.Literal('ok'), mode: Type.String(), recordings: Type.Integer() });
+  app.get('/health', { schema: { response: { 200: health } } }, async () => ({ status: 'ok', mode: config.mode, recordings: store.size }));
 
   app.get('/stats', async () => ({
     mode: config.mode,
@@ -54,7 +55,8 @@ export const adminPlugin: FastifyPluginAsync<{ access: AdminAccess }> = async (a
     endpoints: Object.fromEntries(usage.endpoints),
   }));
 
-  app.get<{ Querystring: { test_id?: string; run?: string } }>('/misses', async (request) => {
+  const missesQuery = Type.Object({ test_id: Type.Optional(Type.String()), run: Type.Optional(Type.String()) });
+  app.get<{ Querystring: Static<typeof missesQuery> }>('/misses', { schema: { querystring: missesQuery } }, async (request) => {
     const { test_id: testId, run } = request.query;
     return usage.missesOf(testId, run);
   });
@@ -64,7 +66,8 @@ export const adminPlugin: FastifyPluginAsync<{ access: AdminAccess }> = async (a
   app.get('/usage', async () => usage.toFile(config.mode, config.recordingsDir));
 
   const modeBody = Type.Object({ mode: Type.Union(MODES.map((mode) => Type.Literal(mode))) });
-  const modeRoute = { schema: { body: modeBody }, config: { invalid: { code: 'llm_replay_bad_mode', hint: `send {"mode": one of ${MODES.join(', ')}}` } as const } };
+  const modeSwitched = Type.Object({ mode: Type.String(), previous: Type.String() });
+  const modeRoute = jsonBody(modeBody, { code: 'llm_replay_bad_mode', hint: `send {"mode": one of ${MODES.join(', ')}}` }, modeSwitched);
   app.put<{ Body: Static<typeof modeBody> }>('/mode', modeRoute, async (request) => {
     const next: Mode = request.body.mode;
     const cannot = isRecordingMode(next) ? cannotWriteIn(config.recordingsDir) : undefined;

@@ -9,6 +9,7 @@ import { dialectOf, ownErrorAnswer, type OwnError } from '../faults/dialects.js'
 import { ADMIN_PREFIX } from '../request/control-headers.js';
 import { redactUrl } from '../secrets/redact.js';
 import { invalidRequest } from './admin-body.js';
+import { schemaRefusal } from './schema-refusal.js';
 
 const PREFIX = 'llm-replay: ';
 
@@ -24,9 +25,9 @@ function asAnswerError(error: FastifyError, request: FastifyRequest, config: Ser
   if (error instanceof AnswerError) return error;
   if (error.validation) {
     // A route schema refused the request: the route's own code, naming the field.
-    const first = error.validation[0];
-    const field = first?.instancePath.replace(/^\//, '').replaceAll('/', '.') || (first?.params as { missingProperty?: string } | undefined)?.missingProperty || null;
-    return invalidRequest(request.routeOptions.config.invalid, `${field ?? error.validationContext ?? 'request'}: ${first?.message ?? error.message}`, field);
+    const part = error.validationContext;
+    const { field, message } = schemaRefusal(error.validation, part, part ? (request.routeOptions.schema as Record<string, unknown> | undefined)?.[part] : undefined);
+    return invalidRequest(request.routeOptions.config.invalid, message, field);
   }
   if (error.code === 'FST_ERR_CTP_BODY_TOO_LARGE') return new AnswerError('llm_replay_body_too_large', `the request body is larger than the limit of ${config.bodyLimit} bytes (--body-limit)`);
   if (error.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') error.message = 'the Content-Type header is not a valid media type';

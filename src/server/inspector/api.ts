@@ -4,7 +4,7 @@
 import path from 'node:path';
 import type { FastifyPluginAsync } from 'fastify';
 import type { ServerResponse } from 'node:http';
-import Type, { type Static } from 'typebox';
+import type { Static } from 'typebox';
 import { AnswerError } from '../../errors.js';
 import type { JournalEntry } from '../journal.js';
 import type { ProxyState } from '../state.js';
@@ -13,62 +13,19 @@ import { missView } from './miss-view.js';
 import { recordingRows } from './recording-rows.js';
 import { recordingView } from './recording-view.js';
 import { listed, queryRecordings, type RecordingFilter } from './recordings-query.js';
+import { afterQuery, fileQuery, journalPage, listQuery, seqParams } from './api-schemas.js';
 
-interface ListQuery {
-  test_id?: string;
-  endpoint?: string;
-  model?: string;
-  status?: string;
-  streaming?: string;
-  occurrence?: string;
-  q?: string;
-  used?: string;
-  cursor?: string;
-  limit?: string;
-}
-
-const MAX_LIMIT = 500;
 /** Keeps idle event streams open through proxies that close silent connections. */
+const KEEP_ALIVE_MS = 15_000;
 /** Bytes of events a reader of the event stream may leave unread before it is dropped. */
 const UNREAD_BYTES_KEPT = 1024 * 1024;
-const KEEP_ALIVE_MS = 15_000;
+const invalid = { code: 'llm_replay_bad_inspector_query' } as const;
 
-function badRequest(message: string, param: string): never {
-  throw new AnswerError('llm_replay_bad_inspector_query', message, param);
-}
-
-function wholeNumber(value: string | undefined, fallback: number): number | undefined {
-  if (value === undefined || value === '') return fallback;
-  return /^\d{1,9}$/.test(value) ? Number(value) : undefined;
-}
-
-function boolean(value: string | undefined): boolean | undefined | null {
-  if (value === undefined || value === '') return undefined;
-  return value === 'true' ? true : value === 'false' ? false : null;
-}
-
-function filterOf(query: ListQuery): RecordingFilter | string {
-  const filter: RecordingFilter = {};
-  if (query.test_id) filter.testId = query.test_id;
-  if (query.endpoint) filter.endpoint = query.endpoint;
-  if (query.model) filter.model = query.model;
-  if (query.q) filter.text = query.q;
-  if (query.status) {
-    if (!/^([1-5]xx|[1-5]\d\d)$/i.test(query.status)) return 'status: expected a status code (404) or a class (4xx)';
-    filter.status = query.status.toLowerCase();
-  }
-  const streaming = boolean(query.streaming);
-  if (streaming === null) return 'streaming: expected true or false';
-  if (streaming !== undefined) filter.streaming = streaming;
-  const used = boolean(query.used);
-  if (used === null) return 'used: expected true or false';
-  if (used !== undefined) filter.used = used;
-  if (query.occurrence) {
-    const occurrence = wholeNumber(query.occurrence, 0);
-    if (!occurrence) return 'occurrence: expected a whole number from 1';
-    filter.occurrence = occurrence;
-  }
-  return filter;
+function filterOf(query: Static<typeof listQuery>): RecordingFilter {
+  const { test_id: testId, endpoint, model, q: text, status, streaming, used, occurrence } = query;
+  const given = { testId, endpoint, model, text, status: status?.toLowerCase(), streaming, used, occurrence };
+  // An empty text parameter filters nothing.
+  return Object.fromEntries(Object.entries(given).filter(([, value]) => value !== undefined && value !== '')) as RecordingFilter;
 }
 
 function fileOf(state: ProxyState, key: string | undefined): string | undefined {
@@ -95,18 +52,13 @@ export const inspectorApi: FastifyPluginAsync = async (app) => {
   const { store, usage, journal, config, catalogue } = state;
   const context = () => ({ source: recordingRows(catalogue), recordingsDir: store.dir, usage, lastUsed: journal.lastUsed });
 
-  app.get<{ Querystring: ListQuery }>('/api/recordings', async (request) => {
-    const filter = filterOf(request.query);
-    if (typeof filter === 'string') return badRequest(filter, filter.split(':')[0]!);
-    const cursor = wholeNumber(request.query.cursor, 0);
-    const limit = wholeNumber(request.query.limit, 100);
-    if (cursor === undefined) return badRequest('cursor: expected a whole number', 'cursor');
-    if (!limit || limit > MAX_LIMIT) return badRequest(`limit: expected a whole number from 1 to ${MAX_LIMIT}`, 'limit');
-    return queryRecordings(context(), filter, cursor, limit);
+  app.get<{ Querystring: Static<typeof listQuery> }>('/api/recordings', { schema: { querystring: listQuery }, config: { invalid } }, async (request) => {
+    const { cursor, limit } = request.query;
+    return queryRecordings(context(), filterOf(request.query), cursor, limit);
   });
 
-  app.get<{ Querystring: { file?: string } }>('/api/recording', async (request) => {
-    const file = request.query.file ?? '';
+  app.get<{ Querystring: Static<typeof fileQuery> }>('/api/recording', { schema: { querystring: fileQuery }, config: { invalid } }, async (request) => {
+    const { file } = request.query;
     // Only files the catalogue knows: the query never names a path to read.
     const row = recordingRows(catalogue).byFile(file);
     if (!row) throw new AnswerError('llm_replay_no_such_recording', `no recording ${JSON.stringify(file)} in ${store.dir}`, 'file');
@@ -122,12 +74,11 @@ export const inspectorApi: FastifyPluginAsync = async (app) => {
     startedAt: usage.startedAt.toISOString(),
   });
 
-  const journalQuery = Type.Object({ after: Type.Optional(Type.Integer({ minimum: 0 })) });
-  const journalRoute = { schema: { querystring: journalQuery }, config: { invalid: { code: 'llm_replay_bad_inspector_query' } as const } };
-  app.get<{ Querystring: Static<typeof journalQuery> }>('/api/journal', journalRoute, async (request) => page(request.query.after ?? 0));
+  const journalRoute = { schema: { querystring: afterQuery, response: { 200: journalPage } }, config: { invalid } };
+  app.get<{ Querystring: Static<typeof afterQuery> }>('/api/journal', journalRoute, async (request) => page(request.query.after));
 
-  app.get<{ Params: { seq: string } }>('/api/journal/:seq', async (request) => {
-    const seq = wholeNumber(request.params.seq, 0) ?? 0;
+  app.get<{ Params: Static<typeof seqParams> }>('/api/journal/:seq', { schema: { params: seqParams }, config: { invalid } }, async (request) => {
+    const { seq } = request.params;
     const entry = journal.entry(seq);
     if (!entry) throw new AnswerError('llm_replay_no_such_request', `request #${request.params.seq} is not in this run's journal (it keeps the most recent requests)`);
     const detail: JournalDetail = { item: itemOf(state, entry) };
@@ -138,8 +89,8 @@ export const inspectorApi: FastifyPluginAsync = async (app) => {
 
   // Live: every request as its answer ends, as server-sent events (after the ones already kept).
   const streams = new Set<ServerResponse>();
-  app.get<{ Querystring: { after?: string } }>('/api/journal/events', (request, reply) => {
-    const after = wholeNumber(request.query.after, 0) ?? 0;
+  app.get<{ Querystring: Static<typeof afterQuery> }>('/api/journal/events', { schema: { querystring: afterQuery }, config: { invalid } }, (request, reply) => {
+    const { after } = request.query;
     reply.hijack();
     const res = reply.raw;
     res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-store', 'x-content-type-options': 'nosniff' });

@@ -1,0 +1,11 @@
+import Type, { type Static } from 'typebox';
+import type { JournalItem } from './src/server/inspector/contract.js';
+const o = Type.Object({ seq: Type.Integer(), key: Type.Optional(Type.String()), testId: Type.Union([Type.String(), Type.Null()]) });
+type S = Static<typeof o>;
+const x: S = { seq: 1, testId: null };
+const y: { seq: number; key?: string; testId: string | null } = x;
+const z: S = y;
+type K = keyof S;
+const k: K = 'seq';
+let t!: S; let j!: JournalItem;
+t = j; 
