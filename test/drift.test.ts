@@ -6,7 +6,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DriftingUpstream, type Variant } from './support/drifting-upstream.js';
 import { openAiSse, sendEvents } from './support/fake-upstream.js';
-import { json, listFiles, removeDir, serve, tempDir } from './support/harness.js';
+import { json, listFiles, openai, removeDir, serve, tempDir } from './support/harness.js';
 import type { RunningServer } from '../src/index.js';
 import { checkDrift } from '../src/drift/check.js';
 import type { DriftReport } from '../src/drift/report.js';
@@ -15,6 +15,8 @@ import { driftReportPath, saveDriftReport } from '../src/drift/report-file.js';
 import type { DriftGroup } from '../src/drift/report.js';
 import { DriftCheckError } from '../src/errors.js';
 import { runDrift } from '../src/cli/commands/drift.js';
+import { planRefresh, refreshDrifted } from '../src/cli/commands/drift-refresh.js';
+import { statefulOpenAi } from './support/stateful-upstream.js';
 
 const env = { OPENAI_API_KEY: 'sk-drift-test', ANTHROPIC_API_KEY: 'sk-ant-drift-test', GEMINI_API_KEY: 'gm-drift-test' };
 const REQUESTS: Array<[string, unknown]> = [
@@ -51,6 +53,31 @@ async function driftAgainst(variant: Variant, recordings = dir, target = upstrea
   target.variant = variant;
   const { selected } = await selectRecordings(recordings, {}, Date.now());
   return checkDrift(selected, { recordingsDir: recordings, upstream: new URL(target.url), concurrency: 3, timeoutMs: 10_000, env });
+}
+
+/** Runs `work` with the keys in the environment and the command's output silenced; returns what it printed. */
+async function withKeysQuietly(work: () => Promise<void>): Promise<{ out: string; err: string }> {
+  const write = process.stdout.write.bind(process.stdout);
+  const errors = process.stderr.write.bind(process.stderr);
+  const saved = { ...process.env };
+  const printed = { out: '', err: '' };
+  Object.assign(process.env, env);
+  process.stdout.write = ((text: string) => ((printed.out += text), true)) as typeof process.stdout.write;
+  process.stderr.write = ((text: string) => ((printed.err += text), true)) as typeof process.stderr.write;
+  try {
+    await work();
+  } finally {
+    process.stdout.write = write;
+    process.stderr.write = errors;
+    process.env = saved;
+  }
+  return printed;
+}
+
+/** Every file under dir with its bytes. */
+async function bytesOf(folder: string): Promise<Record<string, string>> {
+  const files = await listFiles(folder);
+  return Object.fromEntries(await Promise.all(files.map(async (f) => [f, await readFile(path.join(folder, f), 'utf8')] as const)));
 }
 
 const texts = (report: DriftReport) => report.groups.flatMap((g) => g.findings.map((f) => `${g.endpoint} ${f.text}`));
@@ -153,13 +180,7 @@ describe('drift', () => {
   });
 
   it('exits 0 with no drift, 1 with drift, and refuses bad options as a failed check', async () => {
-    const write = process.stdout.write.bind(process.stdout);
-    const errors = process.stderr.write.bind(process.stderr);
-    const saved = { ...process.env };
-    Object.assign(process.env, env);
-    process.stdout.write = (() => true) as typeof process.stdout.write;
-    process.stderr.write = (() => true) as typeof process.stderr.write;
-    try {
+    await withKeysQuietly(async () => {
       upstream.variant = 'text';
       const flags = { upstream: upstream.url, concurrency: '2', timeout: '10000', endpoint: '/v1/embeddings', stateDir: `${dir}.state` };
       expect(await runDrift(dir, flags)).toBe(0);
@@ -167,11 +188,16 @@ describe('drift', () => {
       expect(await runDrift(dir, flags)).toBe(1);
       await expect(runDrift(dir, { ...flags, olderThan: 'a while' })).rejects.toThrow(/--older-than/);
       await expect(runDrift(dir, { ...flags, sample: '0' })).rejects.toThrow(/--sample/);
-    } finally {
-      process.stdout.write = write;
-      process.stderr.write = errors;
-      process.env = saved;
-    }
+    });
+  });
+
+  it('writes nothing in the recordings directory without --refresh, drift found or not', async () => {
+    const before = await bytesOf(dir);
+    await withKeysQuietly(async () => {
+      upstream.variant = 'removed';
+      expect(await runDrift(dir, { upstream: upstream.url, concurrency: '2', timeout: '10000', stateDir: `${dir}.state` })).toBe(1);
+    });
+    expect(await bytesOf(dir)).toEqual(before);
   });
 });
 
@@ -223,6 +249,86 @@ describe("the inspector's drift API", () => {
       expect((await fetch(`${server.url}/_llm-replay/api/journal`)).status).toBe(200);
     } finally {
       await server.close();
+    }
+  });
+});
+
+describe('drift --refresh', () => {
+  it('records again every recording of each test that drifted, through record mode (occurrences kept, keys scrubbed), and says what changed', async () => {
+    const own = await tempDir();
+    try {
+      const recorder = await serve({ mode: 'record', recordings: own, upstream: upstream.url });
+      const send = async (testId: string, endpoint: string, body: unknown) => {
+        const answer = await fetch(`${recorder.url}${endpoint}`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: 'Bearer sk-record', 'x-test-id': testId }, body: JSON.stringify(body) });
+        await answer.arrayBuffer();
+      };
+      upstream.variant = 'base';
+      const [chat, , responses, messages] = REQUESTS.map(([endpoint, body]) => ({ endpoint, body }));
+      // A poll: the same request twice, two occurrences; then a stream in the same test; and another test.
+      await send('tests/poll.test.ts::polls', chat!.endpoint, chat!.body);
+      await send('tests/poll.test.ts::polls', chat!.endpoint, chat!.body);
+      await send('tests/poll.test.ts::polls', responses!.endpoint, responses!.body);
+      await send('tests/other.test.ts::asks', messages!.endpoint, messages!.body);
+      await recorder.close();
+      const before = await bytesOf(own);
+      const names = Object.keys(before);
+      expect(names.filter((f) => /\.2\.json$/.test(f))).toHaveLength(1);
+
+      upstream.variant = 'added';
+      let code = 0;
+      const printed = await withKeysQuietly(async () => {
+        code = await runDrift(own, { upstream: upstream.url, concurrency: '2', timeout: '10000', stateDir: `${own}.state`, refresh: true });
+      });
+      expect(code).toBe(1);
+      const after = await bytesOf(own);
+      expect(Object.keys(after)).toEqual(names);
+      const chatFiles = names.filter((f) => before[f]!.includes('"/v1/chat/completions"'));
+      expect(chatFiles).toHaveLength(2);
+      for (const file of chatFiles) {
+        expect(after[file]).not.toBe(before[file]);
+        expect(printed.out).toContain(`${file}: choices[].message.refusal: added (null)`);
+        expect(JSON.parse(after[file]!).response.body.choices[0].message.refusal).toBeNull();
+      }
+      expect(JSON.parse(after[chatFiles.find((f) => f.endsWith('.2.json'))!]!).occurrence).toBe(2);
+      // The stream of the same test was sent again (its shape did not change); the other test's file was not.
+      const streamFile = names.find((f) => before[f]!.includes('"/v1/responses"'))!;
+      expect(printed.out).toContain(`${streamFile}: re-recorded, same shape`);
+      const otherFile = names.find((f) => before[f]!.includes('"/v1/messages"'))!;
+      expect(after[otherFile]).toBe(before[otherFile]);
+      expect(printed.out).not.toContain(otherFile);
+      for (const text of Object.values(after)) expect(text).not.toContain('sk-drift-test');
+      // The refreshed recordings tell the truth again.
+      expect(texts(await driftAgainst('added', own))).toEqual([]);
+    } finally {
+      await removeDir(own);
+    }
+  });
+
+  it('sends a stateful flow again from its start, in order, so a later request names the new upstream objects', async () => {
+    const own = await tempDir();
+    const stateful = await statefulOpenAi().start();
+    try {
+      const recorder = await serve({ mode: 'record', recordings: own, upstream: stateful.url });
+      const client = openai(recorder, { testId: 'tests/flow.test.ts::chains' });
+      const first = await client.responses.create({ model: 'gpt-4o', input: 'first' });
+      await client.responses.create({ model: 'gpt-4o', input: 'second', previous_response_id: first.id });
+      await recorder.close();
+      const before = await bytesOf(own);
+      const second = Object.keys(before).find((f) => before[f]!.includes('previous_response_id'))!;
+      // Only the second drifted; the first must be sent again before it, with a state folder that knows none of the old ids.
+      const report = { checkedAt: '', recordingsDir: own, sent: 2, unchanged: 1, groups: [], drifted: [{ file: second, endpoint: '/v1/responses', model: 'gpt-4o', findings: [], recorded: { status: 200, contentType: '', streaming: false, finishReasons: [] }, live: { status: 200, contentType: '', streaming: false, finishReasons: [] } }] };
+      const plan = await planRefresh(own, report);
+      expect(plan.sends.map((s) => s.file)).toEqual([Object.keys(before).find((f) => f !== second), second]);
+      const result = await refreshDrifted(own, plan, { server: {}, stateDir: `${own}.fresh-state`, timeoutMs: 10_000, env });
+      expect(result.notRecorded).toEqual([]);
+      expect(result.files.map((f) => [f.file, f.change, f.findings])).toEqual(plan.sends.map((s) => [s.file, 'rewritten', []]).sort());
+      const refreshed = JSON.parse(await readFile(path.join(own, second), 'utf8'));
+      expect(refreshed.response.status ?? 200).toBe(200);
+      expect(refreshed.response.body.previous_response_id).toBe(first.id);
+    } finally {
+      await stateful.stop();
+      await rm(`${own}.fresh-state`, { recursive: true, force: true });
+      await removeDir(own);
     }
   });
 });

@@ -35,14 +35,33 @@ export function authHeaders(dialect: Dialect, env: NodeJS.ProcessEnv, recorded: 
   return { authorization: `Bearer ${key}` };
 }
 
-/** Where to send it: the given upstream (its base path kept) or the recording's own origin, then the endpoint and query. */
-export function liveUrl(recording: Recording, upstream: URL | undefined): URL {
+/** The API it goes to: the given upstream, or the one it was recorded from (the recorded URL less its endpoint: a gateway's base path is kept). */
+export function upstreamOf(recording: Recording, upstream: URL | undefined): URL {
+  if (upstream) return upstream;
   const recorded = new URL(recording.request.url, 'http://recording.invalid');
-  const base = upstream ?? new URL(recorded.origin);
-  return new URL(`${base.origin}${base.pathname.replace(/\/$/, '')}${recording.request.endpoint}${recorded.search}`);
+  const { endpoint } = recording.request;
+  const base = recorded.pathname.endsWith(endpoint) ? recorded.pathname.slice(0, recorded.pathname.length - endpoint.length) : '';
+  return new URL(`${recorded.origin}${base}`);
 }
 
-function requestBody(recording: Recording): { body?: Buffer; contentType?: string } {
+/** The endpoint and the recorded query: the path to ask for under an upstream (or a proxy). */
+export function pathOf(recording: Recording): string {
+  return `${recording.request.endpoint}${new URL(recording.request.url, 'http://recording.invalid').search}`;
+}
+
+/** Where to send it: the upstream (its base path kept), then the endpoint and query. */
+export function liveUrl(recording: Recording, upstream: URL | undefined): URL {
+  const base = upstreamOf(recording, upstream);
+  return new URL(`${base.origin}${base.pathname.replace(/\/$/, '')}${pathOf(recording)}`);
+}
+
+/** llama-stack records model lists as POST; the API answers GET. */
+export function liveMethod(recording: Recording): string {
+  return /\/models$/.test(recording.request.endpoint) ? 'GET' : recording.request.method;
+}
+
+/** The body to send again, as it was recorded. */
+export function requestBody(recording: Recording): { body?: Buffer; contentType?: string } {
   const { request: sent } = recording;
   if (sent.method === 'GET' || sent.method === 'HEAD' || sent.method === 'DELETE') return {};
   if (sent['body_encoding'] === 'base64' && typeof sent.body === 'string') return { body: Buffer.from(sent.body, 'base64'), contentType: String(sent['content_type'] ?? 'application/octet-stream') };
@@ -53,8 +72,7 @@ function requestBody(recording: Recording): { body?: Buffer; contentType?: strin
 /** The live answer, in the form a recording keeps. A connection that fails is the check's failure, not drift. */
 export async function sendLive(recording: Recording, url: URL, auth: Record<string, string>, timeoutMs: number): Promise<RecordedResponse> {
   const { body, contentType } = requestBody(recording);
-  // llama-stack records model lists as POST; the API answers GET.
-  const method = /\/models$/.test(recording.request.endpoint) ? 'GET' : recording.request.method;
+  const method = liveMethod(recording);
   let answer;
   try {
     answer = await request(url, {

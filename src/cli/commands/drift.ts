@@ -1,6 +1,7 @@
 // `llm-replay drift [dir]`: send recorded requests to the live API and report where
-// the answers' shapes no longer match the recordings. Exit 0 none, 1 drift, 2 the
-// check itself failed (no key, the upstream unreachable, bad options).
+// the answers' shapes no longer match the recordings (never writing a recording but
+// with --refresh). Exit 0 none, 1 drift, 2 the check itself failed (no key, the
+// upstream unreachable, bad options).
 import { writeFile } from 'node:fs/promises';
 import { Command, Option } from 'commander';
 import { DEFAULT_CONFIG_FILE, readConfigFile } from '../../config/config-file.js';
@@ -11,6 +12,7 @@ import { checkDrift, formatDriftReport } from '../../drift/check.js';
 import { reportText, saveDriftReport } from '../../drift/report-file.js';
 import { selectRecordings, type Selection } from '../../drift/select.js';
 import { progress } from '../terminal.js';
+import { formatRefresh, planRefresh, refreshDrifted } from './drift-refresh.js';
 
 /** Above these, the check asks for --yes before spending the user's money. */
 export const CONFIRM_ABOVE = { requests: 50, tokens: 100_000 };
@@ -31,6 +33,7 @@ interface DriftFlags {
   config?: string;
   json?: boolean;
   yes?: boolean;
+  refresh?: boolean;
 }
 
 function whole(flag: string, text: string | undefined, min: number): number | undefined {
@@ -38,6 +41,13 @@ function whole(flag: string, text: string | undefined, min: number): number | un
   const value = Number(text);
   if (!Number.isInteger(value) || value < min) throw new DriftCheckError(`${flag} must be a whole number from ${min}, not ${JSON.stringify(text)}`);
   return value;
+}
+
+/** Above the thresholds, spending the user's money needs --yes. */
+function confirmCost(requests: number, tokens: number, yes: boolean | undefined, narrow: string): void {
+  if ((requests > CONFIRM_ABOVE.requests || tokens > CONFIRM_ABOVE.tokens) && !yes) {
+    throw new DriftCheckError(`that is more than ${CONFIRM_ABOVE.requests} requests or ${CONFIRM_ABOVE.tokens} tokens: add --yes to send them, or ${narrow}`);
+  }
 }
 
 function selectionOf(flags: DriftFlags): Selection {
@@ -76,9 +86,7 @@ export async function runDrift(dir: string, flags: DriftFlags): Promise<number> 
   const { selected, unreadable } = await selectRecordings(dir, selection, Date.now());
   const tokens = selected.reduce((sum, one) => sum + one.tokens, 0);
   process.stderr.write(`llm-replay drift: ${selected.length} requests to send, about ${tokens} tokens (from the recordings' usage)${unreadable.length ? `; ${unreadable.length} unreadable files skipped (llm-replay verify says why)` : ''}\n`);
-  if ((selected.length > CONFIRM_ABOVE.requests || tokens > CONFIRM_ABOVE.tokens) && !flags.yes) {
-    throw new DriftCheckError(`that is more than ${CONFIRM_ABOVE.requests} requests or ${CONFIRM_ABOVE.tokens} tokens: add --yes to send them, or narrow with --sample, --max-requests, --max-tokens`);
-  }
+  confirmCost(selected.length, tokens, flags.yes, 'narrow with --sample, --max-requests, --max-tokens');
   const bar = progress('checking');
   const report = await checkDrift(selected, { recordingsDir: dir, upstream, concurrency, ratePerSecond: rate, timeoutMs, env: process.env }, bar.update);
   bar.done();
@@ -86,6 +94,15 @@ export async function runDrift(dir: string, flags: DriftFlags): Promise<number> 
   await saveDriftReport(stateDir, report);
   if (flags.report) await writeFile(flags.report, reportText(report));
   process.stdout.write(flags.json ? reportText(report) : `${formatDriftReport(report)}\n`);
+  if (flags.refresh && report.drifted.length > 0) {
+    const plan = await planRefresh(dir, report);
+    const planned = plan.sends.reduce((sum, one) => sum + one.tokens, 0);
+    process.stderr.write(`llm-replay drift: refreshing ${plan.sends.length} recordings of ${plan.tests} tests (every recording of a test that drifted, in order), about ${planned} tokens\n`);
+    confirmCost(plan.sends.length, planned, flags.yes, 'narrow with --test-id or --endpoint');
+    const result = await refreshDrifted(dir, plan, { upstream, server: fromFile, stateDir, timeoutMs, env: process.env });
+    // --json keeps stdout to the report alone.
+    (flags.json ? process.stderr : process.stdout).write(`${formatRefresh(result)}\n`);
+  }
   return report.drifted.length > 0 ? 1 : 0;
 }
 
@@ -108,6 +125,7 @@ export function registerDriftCommand(program: Command, defaultDir: string): void
     .addOption(new Option('--state-dir <dir>', "the server's state folder, where the inspector's Drift view finds the latest report (default: as the server's)").env('LLM_REPLAY_STATE_DIR'))
     .addOption(new Option('-c, --config <file>', `the config file the server starts with (default ./${DEFAULT_CONFIG_FILE} when present)`).env('LLM_REPLAY_CONFIG'))
     .option('--json', 'print the report as JSON')
+    .option('--refresh', 'record again what drifted (every recording of each test that drifted), through a record-mode server, and print what changed')
     .option('-y, --yes', `send even when that is more than ${CONFIRM_ABOVE.requests} requests or ${CONFIRM_ABOVE.tokens} tokens`)
     .action(async (dir: string, flags: DriftFlags) => {
       try {
