@@ -4,7 +4,7 @@
 import { copyFile, readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DriftingUpstream, type Variant } from './support/drifting-upstream.js';
+import { DriftingUpstream, MISSING_MODEL, SHAPE_CHANGES, type Variant } from './support/drifting-upstream.js';
 import { openAiSse, sendEvents } from './support/fake-upstream.js';
 import { json, listFiles, openai, removeDir, serve, tempDir } from './support/harness.js';
 import type { RunningServer } from '../src/index.js';
@@ -12,7 +12,7 @@ import { checkDrift } from '../src/drift/check.js';
 import type { DriftReport } from '../src/drift/report.js';
 import { selectRecordings } from '../src/drift/select.js';
 import { driftReportPath, saveDriftReport } from '../src/drift/report-file.js';
-import type { DriftGroup } from '../src/drift/report.js';
+import type { DriftGroup, GroupedFinding } from '../src/drift/report.js';
 import { DriftCheckError } from '../src/errors.js';
 import { runDrift } from '../src/cli/commands/drift.js';
 import { planRefresh, refreshDrifted } from '../src/cli/commands/drift-refresh.js';
@@ -27,7 +27,30 @@ const REQUESTS: Array<[string, unknown]> = [
   ['/v1beta/models/gemini-2.5-flash:generateContent', { contents: [{ role: 'user', parts: [{ text: 'rings?' }] }] }],
   ['/api/chat', { model: 'llama3.2', messages: [{ role: 'user', content: 'rings?' }] }],
   ['/v1/embeddings', { model: 'text-embedding-3-small', input: '' }],
+  // Each dialect's error answer.
+  ['/v1/chat/completions', { model: MISSING_MODEL, messages: [{ role: 'user', content: 'rings?' }] }],
+  ['/v1/responses', { model: MISSING_MODEL, input: 'rings?' }],
+  ['/v1/messages', { model: MISSING_MODEL, max_tokens: 100, messages: [{ role: 'user', content: 'rings?' }] }],
+  [`/v1beta/models/${MISSING_MODEL}:generateContent`, { contents: [{ role: 'user', parts: [{ text: 'rings?' }] }] }],
+  ['/api/chat', { model: MISSING_MODEL, messages: [{ role: 'user', content: 'rings?' }] }],
 ];
+
+/** Each dialect by its endpoints. */
+const DIALECTS: Array<[string, (endpoint: string) => boolean]> = [
+  ['OpenAI chat', (endpoint) => endpoint === '/v1/chat/completions'],
+  ['OpenAI Responses', (endpoint) => endpoint === '/v1/responses'],
+  ['Anthropic', (endpoint) => endpoint === '/v1/messages'],
+  ['Gemini', (endpoint) => endpoint.endsWith(':generateContent')],
+  ['Ollama', (endpoint) => endpoint === '/api/chat'],
+];
+/** The kinds of finding each way of changing a shape shows as. Gemini's and Ollama's streams name no events: a renamed field is one gone and one new. */
+const CHANGES_SEEN: Record<(typeof SHAPE_CHANGES)[number], (dialect: string) => string[]> = {
+  added: () => ['added'],
+  removed: () => ['removed'],
+  retyped: () => ['retyped'],
+  renamed: (dialect) => (dialect === 'Gemini' || dialect === 'Ollama' ? ['added', 'removed'] : ['gone', 'new']),
+  error: () => [],
+};
 
 let dir: string;
 let upstream: DriftingUpstream;
@@ -95,38 +118,92 @@ describe('drift', () => {
     expect(report.unchanged).toBe(REQUESTS.length);
   });
 
-  it('reports a field added, in JSON and in a stream, with the recordings it touches', async () => {
-    const report = await driftAgainst('added');
-    expect(texts(report).sort()).toEqual(['/api/chat event done: thinking: added (string)', '/v1/chat/completions choices[].message.refusal: added (null)']);
+  describe.each(DIALECTS)('in %s', (dialect, isDialect) => {
+    it.each(SHAPE_CHANGES)('reports the shape changed: %s', async (change) => {
+      const report = await driftAgainst(change);
+      const drifted = report.drifted.filter((d) => isDialect(d.endpoint));
+      expect(drifted.length).toBeGreaterThan(0);
+      // An error's shape changes its error answer only; any other change, only its successful answers.
+      for (const one of drifted) expect(one.recorded.status >= 400).toBe(change === 'error');
+      const kinds = new Set(report.groups.filter((g) => isDialect(g.endpoint)).flatMap((g) => g.findings.map((f) => f.change)));
+      for (const kind of CHANGES_SEEN[change](dialect)) expect(kinds).toContain(kind);
+    });
+
+    it('reports nothing when only text, ids and numbers change', async () => {
+      const report = await driftAgainst('text');
+      expect(report.drifted.filter((d) => isDialect(d.endpoint))).toEqual([]);
+    });
+  });
+
+  // Every finding of each change, in every dialect, and nothing else (no text, id or number).
+  const EVERY_FINDING: Record<(typeof SHAPE_CHANGES)[number], string[]> = {
+    added: [
+      '/api/chat event done: thinking: added (string)',
+      '/v1/chat/completions choices[].message.refusal: added (null)',
+      '/v1/chat/completions event chat.completion.chunk: service_tier: added (string)',
+      '/v1/messages event message_start: message.container: added (null)',
+      '/v1/responses event response.completed: response.service_tier: added (string)',
+      '/v1beta/models/gemini-2.5-flash:generateContent responseId: added (string)',
+    ],
+    removed: [
+      '/api/chat event done: eval_count: removed (number)',
+      '/v1/chat/completions event chat.completion.chunk: usage.completion_tokens: removed (number)',
+      '/v1/chat/completions usage.completion_tokens: removed (number)',
+      '/v1/messages event content_block_start: index: removed (number)',
+      '/v1/responses event response.output_text.delta: item_id: removed (string)',
+      '/v1beta/models/gemini-2.5-flash:generateContent usageMetadata.candidatesTokenCount: removed (number)',
+    ],
+    retyped: [
+      '/api/chat event done: total_duration: retyped (number -> string)',
+      '/v1/chat/completions choices[].index: retyped (number -> string)',
+      '/v1/chat/completions event chat.completion.chunk: choices[].index: retyped (number -> string)',
+      '/v1/messages event message_start: message.usage.input_tokens: retyped (number -> string)',
+      '/v1/responses event response.output_text.delta: sequence_number: retyped (number -> string)',
+      '/v1beta/models/gemini-2.5-flash:generateContent usageMetadata.totalTokenCount: retyped (number -> string)',
+    ],
+    renamed: [
+      '/api/chat event done: done_reason: removed (string)',
+      '/api/chat event done: stop_reason: added (string)',
+      '/v1/chat/completions choices[].finish_reason: removed (string)',
+      '/v1/chat/completions choices[].stop_reason: added (string)',
+      '/v1/chat/completions event chat.completion.chunk: gone',
+      '/v1/chat/completions event chat.completion.delta: new',
+      '/v1/messages event content_block_delta: gone',
+      '/v1/messages event content_block_update: new',
+      '/v1/responses event response.output_text.chunk: new',
+      '/v1/responses event response.output_text.delta: gone',
+      '/v1beta/models/gemini-2.5-flash:generateContent candidates[].finishReason: removed (string)',
+      '/v1beta/models/gemini-2.5-flash:generateContent candidates[].finish_reason: added (string)',
+    ],
+    error: [
+      '/api/chat error.message: added (string)',
+      '/api/chat error: retyped (string -> object)',
+      '/v1/chat/completions error.code: retyped (string -> number)',
+      '/v1/chat/completions error.param: removed (null)',
+      '/v1/embeddings error.code: retyped (string -> number)',
+      '/v1/embeddings error.param: removed (null)',
+      '/v1/embeddings error.type: removed (string)',
+      '/v1/messages request_id: added (string)',
+      '/v1/responses error.code: retyped (string -> number)',
+      '/v1/responses error.param: removed (null)',
+      `/v1beta/models/${MISSING_MODEL}:generateContent error.details: added (array)`,
+      `/v1beta/models/${MISSING_MODEL}:generateContent error.status: removed (string)`,
+    ],
+  };
+
+  it.each(SHAPE_CHANGES)('reports every finding of a shape %s, and nothing else', async (change) => {
+    expect(texts(await driftAgainst(change)).sort()).toEqual(EVERY_FINDING[change]);
+  });
+
+  it('groups a finding by endpoint and model, with the recordings it touches and both shapes', async () => {
+    const report = await driftAgainst('removed');
     const chat = report.groups.find((g) => g.endpoint === '/v1/chat/completions')!;
     expect(chat.model).toBe('gpt-4o');
-    expect(chat.findings[0]!.files).toHaveLength(1);
-    expect(report.drifted.find((d) => d.endpoint === '/v1/chat/completions')!.live.body!['choices[].message.refusal']).toEqual(['null']);
-  });
-
-  it('reports a field removed, in a whole answer and in a stream\'s usage chunk', async () => {
-    const report = await driftAgainst('removed');
-    const found = texts(report);
-    expect(found).toContain('/v1/chat/completions usage.completion_tokens: removed (number)');
-    expect(found).toContain('/v1/chat/completions event chat.completion.chunk: usage.completion_tokens: removed (number)');
-    expect(report.groups.find((g) => g.endpoint === '/v1/chat/completions')!.findings.every((f) => f.files.length === 1)).toBe(true);
-  });
-
-  it('reports a field retyped (Anthropic in a stream, Gemini in JSON)', async () => {
-    const found = texts(await driftAgainst('retyped'));
-    expect(found).toContain('/v1/messages event message_start: message.usage.input_tokens: retyped (number -> string)');
-    expect(found).toContain('/v1beta/models/gemini-2.5-flash:generateContent usageMetadata.totalTokenCount: retyped (number -> string)');
-    expect(found).toHaveLength(2);
-  });
-
-  it('reports an event renamed: the new kind, and the one gone', async () => {
-    const found = texts(await driftAgainst('renamed'));
-    expect(found.sort()).toEqual(['/v1/responses event response.output_text.chunk: new', '/v1/responses event response.output_text.delta: gone']);
-  });
-
-  it('reports an error answer whose shape changed', async () => {
-    const found = texts(await driftAgainst('error'));
-    expect(found.sort()).toEqual(['/v1/embeddings error.code: retyped (string -> number)', '/v1/embeddings error.param: removed (null)', '/v1/embeddings error.type: removed (string)']);
+    // The whole answer and the stream are two recordings, each with its own finding.
+    expect(chat.findings.map((f) => f.files.length)).toEqual([1, 1]);
+    const whole = report.drifted.find((d) => d.endpoint === '/v1/chat/completions' && !d.recorded.streaming)!;
+    expect(whole.recorded.body!['usage.completion_tokens']).toEqual(['number']);
+    expect(whole.live.body!['usage.completion_tokens']).toBeUndefined();
   });
 
   it("checks llama-stack's recordings (typed wrappers, no origin)", async () => {
@@ -167,7 +244,7 @@ describe('drift', () => {
   it('selects by endpoint, test id, sample and budgets', async () => {
     const all = (await selectRecordings(dir, {}, Date.now())).selected;
     expect(all).toHaveLength(REQUESTS.length);
-    expect((await selectRecordings(dir, { endpoint: '/api/' }, Date.now())).selected).toHaveLength(1);
+    expect((await selectRecordings(dir, { endpoint: '/api/' }, Date.now())).selected).toHaveLength(2);
     expect((await selectRecordings(dir, { testId: 'nope' }, Date.now())).selected).toHaveLength(0);
     expect((await selectRecordings(dir, { sample: 3 }, Date.now())).selected).toHaveLength(3);
     expect((await selectRecordings(dir, { maxRequests: 2 }, Date.now())).selected).toHaveLength(2);
@@ -217,8 +294,8 @@ describe("the inspector's drift API", () => {
       expect(status).toBe(200);
       expect(body.path).toBe(reportFile());
       expect(body.report.recordingsDir).toBe(path.resolve(dir));
-      expect(body.report.groups.map((g: DriftGroup) => g.endpoint).sort()).toEqual(['/api/chat', '/v1/chat/completions']);
-      const file = body.report.groups.find((g: DriftGroup) => g.endpoint === '/v1/chat/completions').findings[0].files[0];
+      expect(body.report.groups.map((g: DriftGroup) => g.endpoint)).toContain('/v1/chat/completions');
+      const file = body.report.groups.flatMap((g: DriftGroup) => g.findings).find((f: GroupedFinding) => f.where === 'choices[].message.refusal').files[0];
       const shapes = await driftApi(server, `?file=${encodeURIComponent(file)}`);
       expect(shapes.status).toBe(200);
       const changed = shapes.body.shapes.filter((line: { changed: boolean }) => line.changed);
@@ -263,12 +340,12 @@ describe('drift --refresh', () => {
         await answer.arrayBuffer();
       };
       upstream.variant = 'base';
-      const [chat, , responses, messages] = REQUESTS.map(([endpoint, body]) => ({ endpoint, body }));
-      // A poll: the same request twice, two occurrences; then a stream in the same test; and another test.
-      await send('tests/poll.test.ts::polls', chat!.endpoint, chat!.body);
-      await send('tests/poll.test.ts::polls', chat!.endpoint, chat!.body);
-      await send('tests/poll.test.ts::polls', responses!.endpoint, responses!.body);
-      await send('tests/other.test.ts::asks', messages!.endpoint, messages!.body);
+      const [endpoint, body] = REQUESTS[0]!;
+      // A poll: the same request twice, two occurrences; then another request of the same test, and another test's (whose shapes the change leaves alone).
+      await send('tests/poll.test.ts::polls', endpoint, body);
+      await send('tests/poll.test.ts::polls', endpoint, body);
+      await send('tests/poll.test.ts::polls', '/v1/embeddings', { model: 'text-embedding-3-small', input: '' });
+      await send('tests/other.test.ts::asks', '/v1/messages', { model: MISSING_MODEL, max_tokens: 100, messages: [{ role: 'user', content: 'rings?' }] });
       await recorder.close();
       const before = await bytesOf(own);
       const names = Object.keys(before);
@@ -290,9 +367,9 @@ describe('drift --refresh', () => {
         expect(JSON.parse(after[file]!).response.body.choices[0].message.refusal).toBeNull();
       }
       expect(JSON.parse(after[chatFiles.find((f) => f.endsWith('.2.json'))!]!).occurrence).toBe(2);
-      // The stream of the same test was sent again (its shape did not change); the other test's file was not.
-      const streamFile = names.find((f) => before[f]!.includes('"/v1/responses"'))!;
-      expect(printed.out).toContain(`${streamFile}: re-recorded, same shape`);
+      // The same test's other request was sent again (its shape did not change); the other test's was not.
+      const sameTest = names.find((f) => before[f]!.includes('"/v1/embeddings"'))!;
+      expect(printed.out).toContain(`${sameTest}: re-recorded, same shape`);
       const otherFile = names.find((f) => before[f]!.includes('"/v1/messages"'))!;
       expect(after[otherFile]).toBe(before[otherFile]);
       expect(printed.out).not.toContain(otherFile);

@@ -12,15 +12,16 @@ import type { RunningServer } from '../../src/index.js';
 import { checkDrift } from '../../src/drift/check.js';
 import { driftReportPath, saveDriftReport } from '../../src/drift/report-file.js';
 import { selectRecordings } from '../../src/drift/select.js';
-import { DriftingUpstream } from '../support/drifting-upstream.js';
+import { DriftingUpstream, MISSING_MODEL } from '../support/drifting-upstream.js';
 import { removeDir, serve, tempDir } from '../support/harness.js';
 import { launch } from './chromium.js';
 
 const REQUESTS: Array<[string, unknown]> = [
   ['/v1/chat/completions', { model: 'gpt-4o', messages: [{ role: 'user', content: 'rings?' }] }],
   ['/v1/chat/completions', { model: 'gpt-4o', messages: [{ role: 'user', content: 'moons?' }] }],
-  ['/v1/responses', { model: 'gpt-5', input: 'rings?', stream: true }],
-  ['/v1/messages', { model: 'claude-sonnet-4-5', max_tokens: 100, messages: [{ role: 'user', content: 'rings?' }], stream: true }],
+  // Two answers the change leaves alone.
+  ['/v1/responses', { model: MISSING_MODEL, input: 'rings?' }],
+  ['/v1/messages', { model: MISSING_MODEL, max_tokens: 100, messages: [{ role: 'user', content: 'rings?' }] }],
 ];
 
 let dir: string;

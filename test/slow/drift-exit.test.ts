@@ -5,7 +5,7 @@ import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { driftReportPath } from '../../src/drift/report-file.js';
-import { DriftingUpstream } from '../support/drifting-upstream.js';
+import { DriftingUpstream, MISSING_MODEL } from '../support/drifting-upstream.js';
 import { removeDir, serve, tempDir } from '../support/harness.js';
 
 const BIN = new URL('../../bin/llm-replay.js', import.meta.url).pathname;
@@ -19,7 +19,8 @@ beforeAll(async () => {
   upstream = await new DriftingUpstream().start();
   const recorder = await serve({ mode: 'record', recordings: dir, upstream: upstream.url });
   const calls: Array<[string, unknown]> = [
-    ['/v1/chat/completions', { model: 'gpt-4o', messages: [{ role: 'user', content: 'rings?' }] }],
+    // An error answer, whose shape the upstream's changes below leave alone.
+    ['/v1/chat/completions', { model: MISSING_MODEL, messages: [{ role: 'user', content: 'rings?' }] }],
     ['/v1/messages', { model: 'claude-sonnet-4-5', max_tokens: 100, messages: [{ role: 'user', content: 'rings?' }], stream: true }],
   ];
   for (const [endpoint, body] of calls) {
