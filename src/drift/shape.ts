@@ -62,6 +62,13 @@ function exceptionBody(response: RecordedResponse): JsonValue {
   return isJsonObject(data) && data['body'] !== undefined ? (data['body'] as JsonValue) : (data ?? null);
 }
 
+/** The JSON body as the API sends it: an exception's error body; llama-stack's model list (an array of typed models) as the API's list. */
+function wireBody(response: RecordedResponse): JsonValue {
+  if (response.is_exception && response.body === null) return unwrapTyped(exceptionBody(response));
+  const body = unwrapTyped(response.body);
+  return Array.isArray(body) ? { object: 'list', data: body.map((item) => unwrapTyped(item)) } : body;
+}
+
 export function shapeOf(response: RecordedResponse): AnswerShape {
   const contentType = (response.headers?.['content-type'] ?? (response.is_streaming ? 'text/event-stream' : 'application/json')).split(';')[0]!.trim().toLowerCase();
   const finish = new Set<string>();
@@ -81,8 +88,7 @@ export function shapeOf(response: RecordedResponse): AnswerShape {
     shape.kinds = Object.fromEntries([...kinds].map(([kind, paths]) => [kind, sorted(paths)]));
   } else {
     const paths = new Map<string, Set<string>>();
-    const body = response.is_exception && response.body === null ? exceptionBody(response) : response.body;
-    walk(unwrapTyped(body), '', paths, finish);
+    walk(wireBody(response), '', paths, finish);
     shape.body = sorted(paths);
   }
   shape.finishReasons = [...finish].sort();
