@@ -24,7 +24,7 @@ function fakeStore(count: number) {
     recordingsOf: (key: string) => {
       if (Number(key.slice(1)) >= count) return undefined;
       reads++;
-      return Promise.resolve([recording(key)]);
+      return [recording(key)];
     },
     entry: () => ({ key: '', files: [], modelList: false }),
   };

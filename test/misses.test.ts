@@ -112,6 +112,22 @@ describe('the nearest recording to a miss', () => {
     expect(message).toContain('test id: recorded "tests/test_a.py::test_one", requested "tests/test_a.py::test_two"');
   });
 
+  it('is found on the first miss, which starts the catalogue: a replay that only hits never reads it', async () => {
+    const files = await writeCorpus(ws.dir, [chatBody(1), chatBody(2), chatBody(3)]);
+    const server = await ws.start({ mode: 'replay' });
+    const hit = await post(server.url, chatBody(2));
+    expect(hit.status).toBe(200);
+    await hit.text();
+    expect(server.catalogue.complete).toBe(false);
+    expect(server.catalogue.size).toBe(0);
+    const missed = await post(server.url, { ...chatBody(2), temperature: 0 });
+    expect(missed.status).toBe(404);
+    const message = (await json(missed)).error.message as string;
+    expect(message).toContain(files[1]);
+    expect(message).not.toMatch(/still being catalogued/);
+    expect(server.catalogue.complete).toBe(true);
+  });
+
   it('is reported as possibly missing while the catalogue is still being read, and found once it is', async () => {
     const [file] = await writeCorpus(ws.dir, [chatBody(5), chatBody(6), chatBody(7)]);
     const store = await RecordingStore.open(ws.dir);
@@ -120,7 +136,7 @@ describe('the nearest recording to a miss', () => {
     const client = { method: 'POST', path: '/v1/chat/completions', query: '', headers: {}, body: classifyBody(body, 'application/json'), testId: null, run: '' };
     const key = computeKey('default', client, { upstreamHost: 'api.openai.com' });
     const first = { occurrence: 1, recorded: undefined };
-    const early = await describeMiss(catalogue, client, key, first);
+    const early = await describeMiss(catalogue, client, key, first, 0);
     expect(early.message).toContain('No recording has POST /v1/chat/completions at all so far.');
     expect(early.message).toContain('The recordings are still being catalogued, 0 of 3 files read: a nearer one may exist.');
     await catalogue.build();

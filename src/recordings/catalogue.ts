@@ -1,12 +1,14 @@
 // The catalogue: a few facts about every recording file, read once in the background
-// after start-up (never delaying the first answer) and kept up to date as the server
-// writes. Bodies are not kept: each entry holds a fixed-size signature of its request
+// when first needed (the first miss or inspector query: a replay that never misses
+// never reads its directory twice) and kept up to date as the server writes. Bodies are not kept: each entry holds a fixed-size signature of its request
 // body instead (body-signature.ts), enough to find the recording nearest to a replay
 // miss without reading any file but the one shown.
 //
 // Interface (for the miss report, the inspector page and the CLI):
 //   const catalogue = new RecordingCatalogue(store);   // listens to the store's writes
 //   catalogue.build();             // starts reading (once; later calls return the same promise)
+//   catalogue.settled(ms);         // starts reading; resolves when done or after ms, whichever is first
+//   catalogue.built                // resolves when a build (started by anyone) is done
 //   catalogue.complete             // false until every file has been read
 //   catalogue.progress             // { read, total } files so far
 //   catalogue.entries()            // every CatalogueEntry, cheap to iterate and filter
@@ -14,7 +16,8 @@
 //   catalogue.problems             // Map of relative file -> why it cannot be used
 //   catalogue.nearest(query)       // the nearest entry to a request (same method and endpoint)
 //   catalogue.version              // changes whenever an entry is added or replaced
-import { readFile, stat } from 'node:fs/promises';
+import { readFileSync, statSync } from 'node:fs';
+import { setImmediate as yieldToRequests } from 'node:timers/promises';
 import path from 'node:path';
 import { signBody, type BodySignature } from './body-signature.js';
 import { comparableBody } from './comparable-body.js';
@@ -28,8 +31,12 @@ export interface CatalogueEntry extends RecordingFacts {
   signature: BodySignature;
 }
 
-/** Files read at once while building: enough to keep the disk busy, few enough to leave the server room. */
-const CONCURRENCY = 8;
+/**
+ * How long the build reads files before it lets requests in. Files are read
+ * synchronously (a quarter of the CPU of an asynchronous read for small files), in
+ * slices this long, so a request waits at most this for the build.
+ */
+const SLICE_MS = 8;
 
 function occurrenceOf(recording: Recording): number {
   const value = (recording as unknown as { occurrence?: unknown }).occurrence;
@@ -51,6 +58,9 @@ export class RecordingCatalogue {
   readonly problems = new Map<string, string>();
   private building: Promise<void> | undefined;
   private done = false;
+  private markBuilt!: () => void;
+  /** Resolves when a build is done, whoever started it. */
+  readonly built = new Promise<void>((resolve) => (this.markBuilt = resolve));
   private total = 0;
   private read = 0;
   version = 0;
@@ -78,22 +88,25 @@ export class RecordingCatalogue {
     return this.done;
   }
 
+  /** Files read of files known; asking starts the build (the inspector's first query does). */
   get progress(): { read: number; total: number } {
-    if (this.building) return { read: this.read, total: this.total };
-    let total = 0;
-    for (const entry of this.store.entries()) total += entry.files.length;
-    return { read: 0, total };
+    this.start();
+    return { read: this.read, total: this.total };
   }
 
   get size(): number {
     return this.byFile.size;
   }
 
+  /** Every entry read so far; asking starts the build. */
   entries(): IterableIterator<CatalogueEntry> {
+    this.start();
     return this.byFile.values();
   }
 
+  /** One entry by its relative path, if read so far; asking starts the build. */
   get(file: string): CatalogueEntry | undefined {
+    this.start();
     return this.byFile.get(file);
   }
 
@@ -107,38 +120,57 @@ export class RecordingCatalogue {
     return path.join(this.store.dir, entry.file);
   }
 
-  /** Reads every file the store indexes, a few at a time; resolves when all are in. */
+  /** Reads every file the store indexes, in slices between requests; resolves when all are in. */
   build(): Promise<void> {
     this.building ??= this.readAll();
     return this.building;
   }
 
+  private start(): void {
+    if (!this.building) this.build().catch(() => undefined);
+  }
+
+  /** Starts the build if it has not started; resolves when it is done or after `waitMs`, whichever comes first. */
+  async settled(waitMs: number): Promise<void> {
+    const building = this.build();
+    if (this.done || waitMs <= 0) return;
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([building.catch(() => undefined), new Promise<void>((resolve) => (timer = setTimeout(resolve, waitMs)))]);
+    clearTimeout(timer);
+  }
+
   private async readAll(): Promise<void> {
-    // Walked, not listed: a list of 100,000 entries with their paths would be held for the whole read.
     let total = 0;
     for (const entry of this.store.entries()) total += entry.files.length;
     this.total = total;
-    const files = (function* (store: RecordingStore) {
-      for (const entry of store.entries()) for (const file of entry.files) yield { key: entry.key, file };
-    })(this.store);
-    const worker = async () => {
-      for (let next = files.next(); !next.done; next = files.next()) {
-        await this.readOne(next.value.key, next.value.file);
-        this.read++;
+    // Whoever asked goes on first.
+    await yieldToRequests();
+    try {
+      // Walked, not listed: a list of 100,000 entries with their paths would be held for the whole read.
+      let sliceStart = performance.now();
+      for (const entry of this.store.entries()) {
+        for (const file of entry.files) {
+          this.readOne(entry.key, file);
+          this.read++;
+          if (performance.now() - sliceStart > SLICE_MS) {
+            await yieldToRequests();
+            sliceStart = performance.now();
+          }
+        }
       }
-    };
-    await Promise.all(Array.from({ length: CONCURRENCY }, worker));
-    this.done = true;
+      this.done = true;
+    } finally {
+      this.markBuilt();
+    }
   }
 
-  private async readOne(key: string, file: string): Promise<void> {
+  private readOne(key: string, file: string): void {
     const relative = this.relative(file);
+    if (this.written.has(relative)) return;
     try {
-      const [info, text] = await Promise.all([stat(file), readFile(file, 'utf8')]);
-      if (this.written.has(relative)) return;
-      this.set(this.entryOf(key, relative, parseRecording(text, file, false), info.size, info.mtimeMs));
+      const info = statSync(file);
+      this.set(this.entryOf(key, relative, parseRecording(readFileSync(file, 'utf8'), file, false), info.size, info.mtimeMs));
     } catch (error) {
-      if (this.written.has(relative)) return;
       const code = (error as NodeJS.ErrnoException).code;
       this.problems.set(relative, code ? `cannot be read (${code})` : (error as Error).message.replace(`${file}: `, ''));
     }

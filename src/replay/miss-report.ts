@@ -28,6 +28,12 @@ export interface MissReport {
 const MAX_DIFFERENCES = 8;
 /** Reports of recent misses: the same request missing again costs a lookup. */
 const REPORT_CACHE_LIMIT = 256;
+/**
+ * How long a miss waits for the catalogue, which its first one starts: a directory of
+ * a few thousand files is read in that time and the report names the nearest for
+ * certain; in a larger one it says that a nearer one may exist.
+ */
+const CATALOGUE_WAIT_MS = 200;
 const reportCaches = new WeakMap<RecordingCatalogue, Map<string, { version: number; report: MissReport }>>();
 
 function clip(text: string | undefined): string {
@@ -134,9 +140,10 @@ async function buildReport(catalogue: RecordingCatalogue, client: ClientRequest,
   return report;
 }
 
-export async function describeMiss(catalogue: RecordingCatalogue, client: ClientRequest, key: RequestKey, missed: MissedOccurrence): Promise<MissReport> {
+export async function describeMiss(catalogue: RecordingCatalogue, client: ClientRequest, key: RequestKey, missed: MissedOccurrence, waitMs = CATALOGUE_WAIT_MS): Promise<MissReport> {
   const ofOccurrence = occurrenceMiss(client, key, missed);
   if (ofOccurrence) return ofOccurrence;
+  await catalogue.settled(waitMs);
   let cache = reportCaches.get(catalogue);
   if (!cache) reportCaches.set(catalogue, (cache = new Map()));
   const id = `${key.key} ${missed.occurrence} ${client.path} ${JSON.stringify(client.testId)}`;

@@ -76,8 +76,8 @@ async function prepareRecordingsDir(config: ServerConfig): Promise<void> {
 
 /**
  * Folders the index does not read, files it passed over, and files that do not parse, found as the catalogue
- * reads them: after listening, so a large directory does not delay the first answer,
- * or before it with --strict, which refuses to start on any.
+ * reads them: once it is first needed, so a large directory does not delay the first answer,
+ * or before listening with --strict, which refuses to start on any.
  */
 async function reportUnusableFiles(app: FastifyInstance, store: RecordingStore, catalogue: RecordingCatalogue, config: ServerConfig): Promise<void> {
   const skipped = store.skipped.map(({ file, reason }) => `${file}: ${reason}`);
@@ -90,13 +90,10 @@ async function reportUnusableFiles(app: FastifyInstance, store: RecordingStore, 
     return;
   }
   for (const line of skipped) app.log.warn(`llm-replay: ignoring ${line}`);
-  // Not awaited: the files are read and parsed as their reads complete, while the server answers.
-  catalogue.build().then(
-    () => {
-      for (const line of unusable()) app.log.warn(`llm-replay: unusable recording ${line}`);
-    },
-    (error: Error) => app.log.warn(`llm-replay: cannot catalogue ${config.recordingsDir}: ${error.message}`),
-  );
+  // Not started here: the catalogue is read on the first miss or inspector query (a replay that never misses never reads its files twice).
+  void catalogue.built.then(() => {
+    for (const line of unusable()) app.log.warn(`llm-replay: unusable recording ${line}`);
+  });
 }
 
 /** Record mode removes older sequences' files: a second record-mode server on the directory is refused at start. */

@@ -15,11 +15,14 @@ export function replay(state: ProxyState, context: KeyedContext): Outcome | Prom
   const answering = entry ? answeringOccurrence(entry, position.occurrence) : undefined;
   if (!answering || (answering.repeated && config.strictOccurrences)) return miss(state, context);
   const { occurrence, repeated } = answering;
-  // The common case, answered without a single await: a recording already in memory, sent at once.
-  const ready = config.paceFactor === 0 ? answers.ready(key.key, occurrence) : undefined;
-  if (ready) return { kind: 'answered', occurrence, prepared: ready, atOnce: true, repeated };
-  const pending = answers.lookup(key.key, occurrence);
-  return pending ? answeredFrom(pending, occurrence, repeated) : miss(state, context);
+  // Decided without a single await: from memory, or read from its file now.
+  let prepared: PreparedResponse | undefined;
+  try {
+    prepared = answers.answer(key.key, occurrence);
+  } catch (error) {
+    return unusable(error);
+  }
+  return prepared ? { kind: 'answered', occurrence, prepared, atOnce: config.paceFactor === 0, repeated } : miss(state, context);
 }
 
 /** The recording once read and prepared; an error when it cannot be. */
@@ -27,9 +30,13 @@ export async function answeredFrom(pending: Promise<PreparedResponse>, occurrenc
   try {
     return { kind: 'answered', occurrence, prepared: await pending, atOnce: false, repeated };
   } catch (error) {
-    const reason = error instanceof RecordingFileError ? `recording ${error.message}` : (error as Error).message;
-    return { kind: 'error', reason, level: 'error', answer: new AnswerError('llm_replay_bad_recording', reason) };
+    return unusable(error);
   }
+}
+
+function unusable(error: unknown): Outcome {
+  const reason = error instanceof RecordingFileError ? `recording ${error.message}` : (error as Error).message;
+  return { kind: 'error', reason, level: 'error', answer: new AnswerError('llm_replay_bad_recording', reason) };
 }
 
 /** A miss; `note` adds to the diagnostic (a faulted request says how to record it). */
