@@ -9,10 +9,11 @@ import { prepareModelList, prepareResponse, type PreparedResponse } from './prep
 
 /**
  * How much the prepared answers may hold: bounded by bytes, not by count, so a few
- * very large answers cannot take memory a count would not see, and tens of
- * thousands of small ones fit.
+ * very large answers cannot take memory a count would not see, and ten thousand
+ * answers of a few kilobytes fit. Beyond that an answer is read from its file
+ * again, which costs a few hits.
  */
-const CACHE_BYTES = 64 * 2 ** 20;
+const CACHE_BYTES = 32 * 2 ** 20;
 /** What an answer costs beyond its bytes: the cache entry, the answer and Buffer objects, its headers (about 900 bytes of heap measured). */
 const ENTRY_OVERHEAD = 1024;
 
