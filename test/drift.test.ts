@@ -11,6 +11,8 @@ import type { RunningServer } from '../src/index.js';
 import { checkDrift } from '../src/drift/check.js';
 import type { DriftReport } from '../src/drift/report.js';
 import { selectRecordings } from '../src/drift/select.js';
+import { liveUrl } from '../src/drift/send.js';
+import type { Recording } from '../src/recordings/recording.js';
 import { driftReportPath, saveDriftReport } from '../src/drift/report-file.js';
 import type { DriftGroup, GroupedFinding } from '../src/drift/report.js';
 import { DriftCheckError } from '../src/errors.js';
@@ -241,6 +243,14 @@ describe('drift', () => {
     await expect(checkDrift(selected, { recordingsDir: dir, upstream: url, concurrency: 1, timeoutMs: 5000, env })).rejects.toBeInstanceOf(DriftCheckError);
   });
 
+  it("sends to the recording's origin, or to --upstream with its base path", async () => {
+    const stack = JSON.parse(await readFile(new URL('./fixtures/llama-stack-seed-004.json', import.meta.url), 'utf8')) as Recording;
+    // llama-stack writes its client's base URL and the endpoint again.
+    expect(stack.request.url).toBe('https://api.openai.com/v1/v1/chat/completions');
+    expect(liveUrl(stack, undefined).href).toBe('https://api.openai.com/v1/chat/completions');
+    expect(liveUrl(stack, new URL('http://127.0.0.1:9/gateway/ai/')).href).toBe('http://127.0.0.1:9/gateway/ai/v1/chat/completions');
+  });
+
   it('selects by endpoint, test id, sample and budgets', async () => {
     const all = (await selectRecordings(dir, {}, Date.now())).selected;
     expect(all).toHaveLength(REQUESTS.length);
@@ -294,6 +304,7 @@ describe("the inspector's drift API", () => {
       expect(status).toBe(200);
       expect(body.path).toBe(reportFile());
       expect(body.report.recordingsDir).toBe(path.resolve(dir));
+      expect(body.serverDir).toBeUndefined();
       expect(body.report.groups.map((g: DriftGroup) => g.endpoint)).toContain('/v1/chat/completions');
       const file = body.report.groups.flatMap((g: DriftGroup) => g.findings).find((f: GroupedFinding) => f.where === 'choices[].message.refusal').files[0];
       const shapes = await driftApi(server, `?file=${encodeURIComponent(file)}`);
@@ -322,6 +333,9 @@ describe("the inspector's drift API", () => {
       expect(cut.body.problem).toMatch(/drift-report\.json is not JSON/);
       await writeFile(reportFile(), JSON.stringify({ ...(await driftAgainst('added')), sent: 'seven' }));
       expect((await driftApi(server)).body.problem).toMatch(/is not a drift report: at "\/sent"/);
+      // A report of another directory is shown, and said to be one.
+      await saveDriftReport(stateDir(), { ...(await driftAgainst('added')), recordingsDir: '/elsewhere/recordings' });
+      expect((await driftApi(server)).body).toMatchObject({ report: { recordingsDir: '/elsewhere/recordings' }, serverDir: path.resolve(dir) });
       // The server goes on answering.
       expect((await fetch(`${server.url}/_llm-replay/api/journal`)).status).toBe(200);
     } finally {
@@ -396,7 +410,7 @@ describe('drift --refresh', () => {
       const report = { checkedAt: '', recordingsDir: own, sent: 2, unchanged: 1, groups: [], drifted: [{ file: second, endpoint: '/v1/responses', model: 'gpt-4o', findings: [], recorded: { status: 200, contentType: '', streaming: false, finishReasons: [] }, live: { status: 200, contentType: '', streaming: false, finishReasons: [] } }] };
       const plan = await planRefresh(own, report);
       expect(plan.sends.map((s) => s.file)).toEqual([Object.keys(before).find((f) => f !== second), second]);
-      const result = await refreshDrifted(own, plan, { server: {}, stateDir: `${own}.fresh-state`, timeoutMs: 10_000, env });
+      const result = await refreshDrifted(own, plan, { server: { faults: 'status=503' }, stateDir: `${own}.fresh-state`, timeoutMs: 10_000, env });
       expect(result.notRecorded).toEqual([]);
       expect(result.files.map((f) => [f.file, f.change, f.findings])).toEqual(plan.sends.map((s) => [s.file, 'rewritten', []]).sort());
       const refreshed = JSON.parse(await readFile(path.join(own, second), 'utf8'));

@@ -35,13 +35,13 @@ export function authHeaders(dialect: Dialect, env: NodeJS.ProcessEnv, recorded: 
   return { authorization: `Bearer ${key}` };
 }
 
-/** The API it goes to: the given upstream, or the one it was recorded from (the recorded URL less its endpoint: a gateway's base path is kept). */
+/**
+ * The API it goes to: the given upstream, or the origin it was recorded from. Only the
+ * origin: a recording keeps no base path (a gateway's account id), and llama-stack's
+ * URL is its client's base URL plus the endpoint again (`.../v1/v1/chat/completions`).
+ */
 export function upstreamOf(recording: Recording, upstream: URL | undefined): URL {
-  if (upstream) return upstream;
-  const recorded = new URL(recording.request.url, 'http://recording.invalid');
-  const { endpoint } = recording.request;
-  const base = recorded.pathname.endsWith(endpoint) ? recorded.pathname.slice(0, recorded.pathname.length - endpoint.length) : '';
-  return new URL(`${recorded.origin}${base}`);
+  return upstream ?? new URL(new URL(recording.request.url, 'http://recording.invalid').origin);
 }
 
 /** The endpoint and the recorded query: the path to ask for under an upstream (or a proxy). */

@@ -93,6 +93,7 @@ export function driftView(setStatus: (text: string) => void, setCount: (count: n
     }
     const rows = report.groups.flatMap((group, g) => [{ element: groupHead(group) }, ...group.findings.map((finding, f) => ({ id: `${g}.${f}`, element: findingRow(finding) }))]);
     list.set(rows.length > 0 ? rows : [{ element: h('div', { class: 'empty' }, 'No drift: every answer had its recording\'s shape.') }]);
+    if (loaded.serverDir) list.add([{ element: h('div', { class: 'callout other-dir' }, 'This report checked ', h('code', null, report.recordingsDir), ', not this server\'s ', h('code', null, loaded.serverDir), ': its recordings may not be here.') }]);
     replace(summary, `Checked ${new Date(report.checkedAt).toLocaleDateString()} ${clock(Date.parse(report.checkedAt))} · ${report.sent} sent · ${report.drifted.length} drifted · ${report.unchanged} unchanged`);
     setCount(report.drifted.length);
     say(`${plural(report.drifted.length, 'recording')} drifted of ${report.sent} checked · report ${loaded.path}`);

@@ -12,6 +12,7 @@ import type { RunningServer } from '../../src/index.js';
 import { checkDrift } from '../../src/drift/check.js';
 import { driftReportPath, saveDriftReport } from '../../src/drift/report-file.js';
 import { selectRecordings } from '../../src/drift/select.js';
+import type { DriftReport } from '../../src/drift/report.js';
 import { DriftingUpstream, MISSING_MODEL } from '../support/drifting-upstream.js';
 import { removeDir, serve, tempDir } from '../support/harness.js';
 import { launch } from './chromium.js';
@@ -30,6 +31,7 @@ let server: RunningServer;
 let browser: { context: BrowserContext; close(): Promise<void> };
 let page: Page;
 const problems: string[] = [];
+let report: DriftReport;
 const stateDir = () => `${dir}.state`;
 // As the inspector's own browser test: UPDATE_SCREENSHOTS=1 keeps them for the README.
 const SHOTS = process.env['UPDATE_SCREENSHOTS'] ? new URL('./screenshots/', import.meta.url).pathname : path.join(tmpdir(), 'llm-replay-screenshots');
@@ -45,7 +47,7 @@ beforeAll(async () => {
   await recorder.close();
   upstream.variant = 'added';
   const { selected } = await selectRecordings(dir, {}, Date.now());
-  const report = await checkDrift(selected, { recordingsDir: dir, upstream: new URL(upstream.url), concurrency: 2, timeoutMs: 10_000, env: { OPENAI_API_KEY: 'sk-x', ANTHROPIC_API_KEY: 'sk-ant-x' } });
+  report = await checkDrift(selected, { recordingsDir: dir, upstream: new URL(upstream.url), concurrency: 2, timeoutMs: 10_000, env: { OPENAI_API_KEY: 'sk-x', ANTHROPIC_API_KEY: 'sk-ant-x' } });
   await saveDriftReport(stateDir(), report);
   server = await serve({ recordings: dir });
   browser = await launch();
@@ -95,6 +97,14 @@ describe('the Drift view', () => {
     await page.locator('.detail .ids a').click();
     await expect.poll(() => page.url()).toContain(`#/recordings?file=${encodeURIComponent(file)}`);
     await expect.poll(() => page.locator('.detail .ids .path').textContent()).toBe(file);
+  });
+
+  it('says when a report checked another directory than the server\'s', async () => {
+    await saveDriftReport(stateDir(), { ...report, recordingsDir: '/elsewhere/recordings' });
+    await page.goto(`${server.url}/_llm-replay/ui/#/drift`);
+    await page.locator('.toolbar button', { hasText: 'Reload' }).click();
+    await expect.poll(() => page.locator('.list-pane .callout.other-dir').textContent()).toBe(`This report checked /elsewhere/recordings, not this server's ${dir}: its recordings may not be here.`);
+    expect(await page.locator('.list-pane [role="option"]').count()).toBe(1);
   });
 
   it('says when there is no report yet, and names what is wrong with a report file that is not one', async () => {

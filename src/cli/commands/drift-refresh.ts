@@ -100,10 +100,12 @@ export async function refreshDrifted(dir: string, plan: RefreshPlan, options: Re
     const base = upstreamOf(one.recording, options.upstream).href;
     byUpstream.set(base, [...(byUpstream.get(base) ?? []), index]);
   });
+  // A config file's fault rules are for tests: refreshing records what the upstream says.
+  const { faults: _faults, ...serverOptions } = options.server;
   const before = await snapshot(dir);
   const notRecorded: string[] = [];
   for (const [upstream, indexes] of byUpstream) {
-    const server = await startServer({ ...options.server, mode: 'record', recordings: dir, upstream, stateDir: options.stateDir, port: 0, host: '127.0.0.1', logLevel: 'silent' });
+    const server = await startServer({ ...serverOptions, mode: 'record', recordings: dir, upstream, stateDir: options.stateDir, port: 0, host: '127.0.0.1', logLevel: 'silent' });
     const statuses = new Map<string, number>();
     try {
       for (const index of indexes) {

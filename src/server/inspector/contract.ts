@@ -118,6 +118,8 @@ export interface DriftView {
   /** Absent when there is none yet, or when `problem` says why the file is not one. */
   report?: DriftReport;
   problem?: string;
+  /** This server's recordings directory, when the report checked another one (its links may then lead nowhere). */
+  serverDir?: string;
   /** With ?file=: that recording's recorded shape (left) and live shape (right), lined up. */
   shapes?: DiffLine[];
 }

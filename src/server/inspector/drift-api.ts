@@ -2,6 +2,7 @@
 // the state folder), checked when read; with ?file=, that recording's recorded and
 // live shapes lined up side by side. Read-only. No report yet, or a file that is not
 // one, is said in the answer for the page to show, not an error of the request.
+import path from 'node:path';
 import type { FastifyPluginAsync } from 'fastify';
 import Type, { type Static } from 'typebox';
 import { AnswerError } from '../../errors.js';
@@ -12,6 +13,8 @@ import type { DriftView } from './contract.js';
 
 export interface DriftApiOptions {
   stateDir: string;
+  /** The server's recordings directory: a report of another one is said to be so. */
+  recordingsDir: string;
 }
 
 /** A shape as a person reads it: each path's types as one string ("null|string"). */
@@ -23,13 +26,14 @@ function readable(shape: AnswerShape): unknown {
 
 const query = Type.Object({ file: Type.Optional(Type.String({ minLength: 1 })) });
 
-export const driftApi: FastifyPluginAsync<DriftApiOptions> = async (app, { stateDir }) => {
+export const driftApi: FastifyPluginAsync<DriftApiOptions> = async (app, { stateDir, recordingsDir }) => {
   const file = driftReportPath(stateDir);
   const route = { schema: { querystring: query }, config: { invalid: { code: 'llm_replay_bad_inspector_query' } as const } };
   app.get<{ Querystring: Static<typeof query> }>('/api/drift', route, async (request): Promise<DriftView> => {
     let view: DriftView;
     try {
       view = { path: file, report: await readDriftReport(file) };
+      if (view.report!.recordingsDir !== path.resolve(recordingsDir)) view.serverDir = path.resolve(recordingsDir);
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code === 'ENOENT') return { path: file };
       return { path: file, problem: (error as Error).message };

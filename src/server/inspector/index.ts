@@ -8,5 +8,5 @@ import { inspectorPage } from './page.js';
 export const inspectorPlugin: FastifyPluginAsync = async (app) => {
   await app.register(inspectorPage);
   await app.register(inspectorApi);
-  await app.register(driftApi, { stateDir: app.llmReplay.config.stateDir });
+  await app.register(driftApi, { stateDir: app.llmReplay.config.stateDir, recordingsDir: app.llmReplay.config.recordingsDir });
 };
