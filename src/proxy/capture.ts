@@ -54,6 +54,21 @@ function missingTerminator(chunks: JsonValue[], sawDone: boolean, format: Stream
   return undefined;
 }
 
+/**
+ * The event after which a known streaming API sends nothing more that matters: a
+ * stream cut after it (the Python SDKs close the connection right after `[DONE]`)
+ * is complete.
+ */
+function isFinalEvent(value: JsonValue, format: StreamFormat): boolean {
+  if (!isJsonObject(value)) return false;
+  if (format === 'ndjson') return value['done'] === true;
+  const type = value['type'];
+  if (type === 'message_stop' || type === 'response.completed' || type === 'response.failed' || type === 'response.incomplete') return true;
+  // Gemini: the last chunk carries the candidate's finishReason.
+  const candidates = value['candidates'];
+  return Array.isArray(candidates) && candidates.some((candidate) => isJsonObject(candidate) && typeof candidate['finishReason'] === 'string');
+}
+
 export class StreamCapture extends Transform {
   private readonly sse = new SseSplitter();
   private readonly ndjson = new NdjsonSplitter();
@@ -62,6 +77,7 @@ export class StreamCapture extends Transform {
   private readonly offsets: number[] = [];
   private plainEvents = true;
   private sawDone = false;
+  private sawFinal = false;
   private result: CapturedStream | undefined;
 
   constructor(
@@ -86,6 +102,27 @@ export class StreamCapture extends Transform {
     return this.result;
   }
 
+  /** Whether the API's final event has passed: what follows it cannot make the stream incomplete. */
+  get finalEventSeen(): boolean {
+    return this.sawFinal;
+  }
+
+  /** What has been captured so far, as a stream that ended here (`unterminated`: inside an event or line). */
+  snapshot(unterminated = false): CapturedStream {
+    const framing: StreamFraming = { format: this.format };
+    if (this.format === 'sse') {
+      if (this.sawDone) framing.done = true;
+      if (this.sse.lineEnding && this.sse.lineEnding !== '\n') framing.line_ending = this.sse.lineEnding;
+      if (!this.plainEvents) framing.events = this.metas;
+    }
+    if (this.keepTiming) framing.timing = { head_ms: this.headMs, offsets_ms: this.offsets };
+    const captured: CapturedStream = { chunks: this.chunks, framing };
+    const missing = missingTerminator(this.chunks, this.sawDone, this.format);
+    if (missing) captured.incomplete = `the stream ended early: ${missing}`;
+    else if (unterminated && this.format === 'ndjson') captured.incomplete = 'the stream ended inside a line';
+    return captured;
+  }
+
   override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
     try {
       if (this.format === 'sse') for (const { raw, event } of this.sse.push(chunk)) this.sseEvent(raw, event);
@@ -106,17 +143,7 @@ export class StreamCapture extends Transform {
       unterminated = rest.length > 0;
       for (const line of rest) this.ndjsonLine(line);
     }
-    const framing: StreamFraming = { format: this.format };
-    if (this.format === 'sse') {
-      if (this.sawDone) framing.done = true;
-      if (this.sse.lineEnding && this.sse.lineEnding !== '\n') framing.line_ending = this.sse.lineEnding;
-      if (!this.plainEvents) framing.events = this.metas;
-    }
-    if (this.keepTiming) framing.timing = { head_ms: this.headMs, offsets_ms: this.offsets };
-    this.result = { chunks: this.chunks, framing };
-    const missing = missingTerminator(this.chunks, this.sawDone, this.format);
-    if (missing) this.result.incomplete = `the stream ended early: ${missing}`;
-    else if (unterminated && this.format === 'ndjson') this.result.incomplete = 'the stream ended inside a line';
+    this.result = this.snapshot(unterminated);
     // A recording that cannot be written ends the client's stream with an error, not as if complete.
     this.onEnd(this.result).then(
       () => callback(),
@@ -144,9 +171,10 @@ export class StreamCapture extends Transform {
       parsed = parseJson(data);
     }
     if (data === '[DONE]') {
-      this.sawDone = true;
+      this.sawDone = this.sawFinal = true;
       return;
     }
+    if (parsed !== undefined && isFinalEvent(parsed, 'sse')) this.sawFinal = true;
     const meta: StreamEventMeta = {};
     if (event.comments.length > 0) meta.comments = event.comments;
     if (event.event !== undefined) meta.event = event.event;
@@ -171,6 +199,7 @@ export class StreamCapture extends Transform {
     this.push(text);
     if (line.trim() === '') return;
     this.chunks.push(value ?? text.replace(/\r?\n$/, ''));
+    if (value !== undefined && isFinalEvent(value, 'ndjson')) this.sawFinal = true;
     this.offsets.push(this.elapsed());
   }
 }

@@ -112,17 +112,20 @@ export class Recorder {
   }
 
   private async streamed(reply: FastifyReply, key: RequestKey, head: UpstreamHead, body: Readable, format: StreamFormat): Promise<ForwardOutcome> {
-    let ended: ForwardOutcome | undefined;
+    // Written once: when the upstream ends, or when the stream breaks after its final event.
+    let written: Promise<ForwardOutcome> | undefined;
+    const write = (captured: CapturedStream) => (written ??= this.streamEnded(key, head, captured));
     const headMs = Math.round(performance.now() - this.exchange.startedAt);
     const onEnd = async (captured: CapturedStream) => {
-      ended = await this.streamEnded(key, head, captured);
+      const ended = await write(captured);
       if (ended.kind === 'not-recorded' && ended.cut) throw new Error(ended.reason);
     };
     const capture = new StreamCapture(format, this.exchange.startedAt, headMs, onEnd, this.exchange.ids, this.exchange.recordTiming ?? true);
     reply.send(capture);
     return pipeline(body, capture).then(
-      () => ended as ForwardOutcome,
-      (error: Error) => ended ?? this.streamBroken(error),
+      () => written!,
+      // The client hung up (or the upstream broke off) after the final event: the stream is complete all the same.
+      (error: Error) => written ?? (capture.finalEventSeen ? write(capture.snapshot()) : this.streamBroken(error)),
     );
   }
 

@@ -74,6 +74,10 @@ export interface StreamScript {
   /** Destroy the connection after this many events. */
   breakAfter?: number;
   contentType?: string;
+  /** Keep the response open this long after the last event, as an upstream that ends it a little later. */
+  lingerMs?: number;
+  /** Written a third of the way through the linger (an SSE comment, a blank line): what a client that has hung up answers with a reset. */
+  keepAlive?: string;
 }
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -90,6 +94,11 @@ export async function sendEvents(res: ServerResponse, events: string[], script: 
     if (script.holdBefore && script.holdBefore.index === i) await script.holdBefore.until;
     if (script.pauseMs) await sleep(script.pauseMs);
     res.write(events[i]);
+  }
+  if (script.lingerMs) {
+    await sleep(script.lingerMs / 3);
+    if (script.keepAlive) res.write(script.keepAlive);
+    await sleep((script.lingerMs * 2) / 3);
   }
   res.end();
 }

@@ -89,11 +89,11 @@ export function geminiChunks(): unknown[] {
   }));
 }
 
-export function fakeGemini(): FakeUpstream {
+export function fakeGemini(script: () => StreamScript = () => ({})): FakeUpstream {
   const upstream = new FakeUpstream();
   upstream.on('POST', /^\/v1beta\/models\/[^/]+:streamGenerateContent$/, (_request, res) =>
     // Gemini frames its SSE with CRLF line endings and no terminator.
-    sendEvents(res, geminiChunks().map((chunk) => `data: ${JSON.stringify(chunk)}\r\n\r\n`)),
+    sendEvents(res, geminiChunks().map((chunk) => `data: ${JSON.stringify(chunk)}\r\n\r\n`), script()),
   );
   upstream.on('POST', /^\/v1beta\/models\/[^/]+:generateContent$/, (_request, res) =>
     sendJson(res, 200, { candidates: [{ content: { parts: [{ text: ANSWER }], role: 'model' }, finishReason: 'STOP', index: 0 }], usageMetadata: { promptTokenCount: 9, candidatesTokenCount: 12, totalTokenCount: 21 }, modelVersion: 'gemini-2.0-flash' }),
