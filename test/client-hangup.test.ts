@@ -1,36 +1,20 @@
 // A stream is complete once its API's final event has arrived, whatever the client
-// does next. The official SDKs often hang up right there (the Python ones close the
-// connection after [DONE] or message_stop), while the upstream ends its response a
-// little later: the exchange is recorded all the same. A client that hangs up before
-// the final event leaves nothing written. The Node SDKs here; the Python SDKs in
+// does next. Clients often hang up right there (the Python SDKs close the connection
+// after [DONE] or message_stop) while the upstream ends its response a little later:
+// the exchange is recorded all the same. A client that hangs up before the final event
+// leaves nothing written. The Node SDKs here; the Python SDKs in
 // test/slow/python-hangup.test.ts.
 import Anthropic from '@anthropic-ai/sdk';
 import { Ollama } from 'ollama';
 import { describe, expect, it } from 'vitest';
-import type { RunningServer } from '../src/index.js';
-import { openAiSse, type FakeUpstream } from './support/fake-upstream.js';
+import { openAiSse } from './support/fake-upstream.js';
+import { concluded, HangUps } from './support/hang-ups.js';
 import { openai, recordingsIn, workspace } from './support/harness.js';
 import { anthropicEvents, fakeAnthropic, fakeGemini, fakeOllama } from './support/providers.js';
 import { fakeOpenAi, seed } from './support/seeds.js';
 
 const ws = workspace();
-/** The upstream ends its response 30 ms after its last event, with a keep-alive between. */
-const linger = () => ({ lingerMs: 30, keepAlive: ': keep-alive\n\n' });
-const lingerLines = () => ({ lingerMs: 30, keepAlive: '\n' });
 const streaming = seed('gpt-5.1-chat', 'Streaming Response');
-
-async function upstream(fake: FakeUpstream): Promise<string> {
-  await fake.start();
-  ws.cleanup.push(() => fake.stop());
-  return fake.url;
-}
-
-/** Waits (bounded) until the server has concluded `count` exchanges: recorded or not. */
-async function concluded(server: RunningServer, count: number): Promise<void> {
-  const done = () => server.app.llmReplay.journal.entries().filter((entry) => entry.kind === 'recorded' || entry.kind === 'failed').length >= count;
-  for (let i = 0; i < 1000 && !done(); i++) await new Promise((resolve) => setTimeout(resolve, 5));
-  expect(done()).toBe(true);
-}
 
 /** Reads a raw stream until `final` appears in it, then hangs up. */
 async function readUntil(response: Response, final: string): Promise<string> {
@@ -47,22 +31,34 @@ async function readUntil(response: Response, final: string): Promise<string> {
 
 describe('a client that hangs up after the final event', () => {
   it('is recorded for every streaming API: chat [DONE], Responses, Anthropic, Ollama, Gemini', async () => {
+    const hangUps = new HangUps();
+    ws.cleanup.push(async () => hangUps.hungUp());
+    const sse = hangUps.script(': keep-alive\n\n');
     const server = await ws.start({
-      mode: 'record', 
-      upstream: await upstream(fakeOpenAi(linger)),
-      routes: { '/anthropic': await upstream(fakeAnthropic(linger)), '/ollama': await upstream(fakeOllama(lingerLines)), '/gemini': await upstream(fakeGemini(linger)) },
+      mode: 'record',
+      upstream: (await ws.upstream(fakeOpenAi(sse))).url,
+      routes: { '/anthropic': (await ws.upstream(fakeAnthropic(sse))).url, '/ollama': (await ws.upstream(fakeOllama(hangUps.script('\n')))).url, '/gemini': (await ws.upstream(fakeGemini(sse))).url },
     });
     const client = openai(server, { testId: 'hangup' });
-    // Chat completions: the SDK made the request; its raw body is read up to [DONE], then dropped.
+    // Chat completions: the Node SDK reads on to the end after [DONE], so its raw body is read up to [DONE], then dropped.
     const chat = await client.chat.completions.create({ ...(streaming.request as object), stream: true } as never).asResponse();
     expect(await readUntil(chat, 'data: [DONE]')).toContain('data: [DONE]');
+    hangUps.hungUp();
+    // Leaving the loop aborts the SDK's request.
     for await (const event of await client.responses.create({ model: 'gpt-5.1', input: 'hello', stream: true })) if (event.type === 'response.completed') break;
+    hangUps.hungUp();
     const anthropic = new Anthropic({ baseURL: `${server.url}/anthropic`, apiKey: 'sk-ant-test', maxRetries: 0, defaultHeaders: { 'x-test-id': 'hangup' } });
     for await (const event of await anthropic.messages.create({ model: 'claude-sonnet-4-5', max_tokens: 64, messages: [{ role: 'user', content: 'Rings?' }], stream: true })) if (event.type === 'message_stop') break;
+    hangUps.hungUp();
     const ollama = new Ollama({ host: `${server.url}/ollama`, headers: { 'x-test-id': 'hangup' } });
-    for await (const part of await ollama.chat({ model: 'llama3.2:3b', messages: [{ role: 'user', content: 'Rings?' }], stream: true })) if (part.done) break;
+    // Leaving ollama's loop does not end its request: abort() does.
+    const parts = await ollama.chat({ model: 'llama3.2:3b', messages: [{ role: 'user', content: 'Rings?' }], stream: true });
+    for await (const part of parts) if (part.done) break;
+    parts.abort();
+    hangUps.hungUp();
     const gemini = await fetch(`${server.url}/gemini/v1beta/models/gemini-2.0-flash:streamGenerateContent?alt=sse`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-test-id': 'hangup' }, body: JSON.stringify({ contents: [{ role: 'user', parts: [{ text: 'Rings?' }] }] }) });
     expect(await readUntil(gemini, 'finishReason')).toContain('"finishReason":"STOP"');
+    hangUps.hungUp();
     await concluded(server, 5);
     await server.close();
     const recorded = (await recordingsIn(ws.dir)).map((f) => f.data.request.endpoint as string).sort();
@@ -77,8 +73,8 @@ describe('a client that hangs up after the final event', () => {
     const holdLast = (events: number) => () => ({ holdBefore: { index: events - 1, until: gate } });
     const server = await ws.start({
       mode: 'record',
-      upstream: await upstream(fakeOpenAi(holdLast(openAiSse(streaming.response as unknown[]).length))),
-      routes: { '/anthropic': await upstream(fakeAnthropic(holdLast(anthropicEvents().length))) },
+      upstream: (await ws.upstream(fakeOpenAi(holdLast(openAiSse(streaming.response as unknown[]).length)))).url,
+      routes: { '/anthropic': (await ws.upstream(fakeAnthropic(holdLast(anthropicEvents().length)))).url },
     });
     const anthropic = new Anthropic({ baseURL: `${server.url}/anthropic`, apiKey: 'sk-ant-test', maxRetries: 0 });
     for await (const event of await anthropic.messages.create({ model: 'claude-sonnet-4-5', max_tokens: 64, messages: [{ role: 'user', content: 'Rings?' }], stream: true })) if (event.type === 'message_delta') break;

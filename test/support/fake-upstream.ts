@@ -78,6 +78,8 @@ export interface StreamScript {
   lingerMs?: number;
   /** Written a third of the way through the linger (an SSE comment, a blank line): what a client that has hung up answers with a reset. */
   keepAlive?: string;
+  /** With lingerMs: the rest of the linger starts only once this settles (the test's client has hung up), so the end comes after the hang-up whatever the load. */
+  lingerUntil?: Promise<void>;
 }
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -98,6 +100,7 @@ export async function sendEvents(res: ServerResponse, events: string[], script: 
   if (script.lingerMs) {
     await sleep(script.lingerMs / 3);
     if (script.keepAlive) res.write(script.keepAlive);
+    await script.lingerUntil;
     await sleep((script.lingerMs * 2) / 3);
   }
   res.end();
