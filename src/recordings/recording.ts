@@ -90,15 +90,45 @@ function fail(file: string, message: string): never {
   throw new RecordingFileError(file, message);
 }
 
+const NUMBER_LEXEME = /-?\d+(?:\.\d+)?(?:[eE][-+]?\d+)?/g;
+
+/**
+ * Whether every number in the text (and anything in its strings that looks like one)
+ * is written as JavaScript writes the number it reads as: then JSON.parse and
+ * JSON.stringify give each one back as written, and exact parsing is not needed to
+ * answer with it. One pass over the text.
+ */
+function numbersAsWritten(text: string): boolean {
+  NUMBER_LEXEME.lastIndex = 0;
+  for (let match = NUMBER_LEXEME.exec(text); match !== null; match = NUMBER_LEXEME.exec(text)) {
+    const lexeme = match[0];
+    if (String(Number(lexeme)) !== lexeme) return false;
+  }
+  return true;
+}
+
+/** Recordings parsed with JSON.parse because their numbers are written as JSON.stringify writes them. */
+const plainNumbers = new WeakSet<Recording>();
+
+/** The recording's numbers are plain numbers that JSON.stringify writes as they were recorded (no LosslessNumber inside). */
+export function hasPlainNumbers(recording: Recording): boolean {
+  return plainNumbers.has(recording);
+}
+
 /**
  * Parses and validates a recording file's text. `exactNumbers` false reads numbers
  * as JSON.parse does, some thirty times faster, for callers that only look.
+ * `forAnswer` (replay, which only writes the answer back out): JSON.parse whenever
+ * that gives every number back as written, exact parsing otherwise.
  */
-export function parseRecording(text: string, file: string, exactNumbers = true): Recording {
+export function parseRecording(text: string, file: string, exactNumbers = true, forAnswer = false): Recording {
   if (text.trim() === '') fail(file, 'the file is empty');
   let data: JsonValue;
+  let plain = !exactNumbers;
   try {
-    data = exactNumbers ? parseLossless(applyIdMapping(text)) : (JSON.parse(applyIdMapping(text)) as JsonValue);
+    const mapped = applyIdMapping(text);
+    plain ||= forAnswer && numbersAsWritten(mapped);
+    data = plain ? (JSON.parse(mapped) as JsonValue) : parseLossless(mapped);
   } catch (error) {
     fail(file, `not valid JSON (${(error as Error).message})`);
   }
@@ -134,6 +164,7 @@ export function parseRecording(text: string, file: string, exactNumbers = true):
   recording.request.endpoint = typeof request['endpoint'] === 'string' ? request['endpoint'] : pathOf(String(request['url'] ?? ''));
   recording.response.is_streaming = response['is_streaming'] === true;
   recording.id_normalization_mapping = {};
+  if (plain && exactNumbers) plainNumbers.add(recording);
   return recording;
 }
 

@@ -3,7 +3,7 @@
 // them. Prepared once per recording and cached (answers.ts).
 import { isJsonObject, stringifyLossless, type JsonValue } from '../json/lossless.js';
 import { compareCodePoints } from '../json/python-dumps.js';
-import { unwrapTyped, type Recording, type StreamEventMeta, type StreamFraming } from '../recordings/recording.js';
+import { hasPlainNumbers, unwrapTyped, type Recording, type StreamEventMeta, type StreamFraming } from '../recordings/recording.js';
 import { formatSseEvent, type SseEvent } from '../wire/sse.js';
 
 export interface PreparedResponse {
@@ -81,11 +81,11 @@ function joinedEvents(texts: string[]): { events: Buffer[]; wire: Buffer } {
   return { events, wire };
 }
 
-function streamEvents(chunks: JsonValue[], framing: StreamFraming): string[] {
+function streamEvents(chunks: JsonValue[], framing: StreamFraming, json: (value: JsonValue) => string): string[] {
   const eol = framing.line_ending ?? '\n';
   const out: string[] = [];
   if (framing.format === 'ndjson') {
-    for (const chunk of chunks) out.push(stringifyLossless(unwrapTyped(chunk)) + '\n');
+    for (const chunk of chunks) out.push(json(unwrapTyped(chunk)) + '\n');
     return out;
   }
   const metas: StreamEventMeta[] = framing.events ?? chunks.map(() => ({}));
@@ -98,13 +98,13 @@ function streamEvents(chunks: JsonValue[], framing: StreamFraming): string[] {
     if (meta.order) event.order = meta.order;
     if (meta.data !== false) {
       const chunk = unwrapTyped(chunks[next++] ?? null);
-      event.data = meta.text && typeof chunk === 'string' ? chunk : stringifyLossless(chunk);
+      event.data = meta.text && typeof chunk === 'string' ? chunk : json(chunk);
     }
     out.push(formatSseEvent(event, eol));
   }
   // Chunks beyond the described events (hand-edited files) still go out.
   for (; next < chunks.length; next++) {
-    out.push(formatSseEvent({ comments: [], data: stringifyLossless(unwrapTyped(chunks[next] ?? null)) }, eol));
+    out.push(formatSseEvent({ comments: [], data: json(unwrapTyped(chunks[next] ?? null)) }, eol));
   }
   if (framing.done) out.push(formatSseEvent({ comments: [], data: '[DONE]' }, eol));
   return out;
@@ -144,18 +144,24 @@ function ownedHeaders(headers: Record<string, string> | undefined): Record<strin
   return out;
 }
 
+/** JSON text of a recording's values: JSON.stringify's own when its numbers are plain (the same text, several times faster). */
+function jsonWriter(recording: Recording): (value: JsonValue) => string {
+  return hasPlainNumbers(recording) ? (value) => JSON.stringify(value) : (value) => stringifyLossless(value);
+}
+
 export function prepareResponse(recording: Recording): PreparedResponse {
   const { response } = recording;
+  const json = jsonWriter(recording);
   const headers = ownedHeaders(response.headers);
   if (response.is_exception) {
     const { status, body } = errorBodyFromException(recording);
-    return { status, headers: { ...headers, 'content-type': JSON_TYPE }, body: ownBytes(stringifyLossless(body)) };
+    return { status, headers: { ...headers, 'content-type': JSON_TYPE }, body: ownBytes(json(body)) };
   }
   const status = response.status ?? 200;
   if (response.is_streaming && Array.isArray(response.body)) {
     const framing = response.stream ?? inferFraming(recording.request.endpoint, response.body);
     headers['content-type'] ??= framing.format === 'ndjson' ? NDJSON_TYPE : SSE_TYPE;
-    const prepared: PreparedResponse = { status, headers, ...joinedEvents(streamEvents(response.body, framing)) };
+    const prepared: PreparedResponse = { status, headers, ...joinedEvents(streamEvents(response.body, framing, json)) };
     if (framing.timing) {
       prepared.offsets = framing.timing.offsets_ms;
       prepared.headMs = framing.timing.head_ms;
@@ -167,7 +173,7 @@ export function prepareResponse(recording: Recording): PreparedResponse {
     return { status, headers, body: unpooled(Buffer.from(response.body, 'base64')) };
   }
   headers['content-type'] ??= JSON_TYPE;
-  return { status, headers, body: ownBytes(stringifyLossless(unwrapTyped(response.body))) };
+  return { status, headers, body: ownBytes(json(unwrapTyped(response.body))) };
 }
 
 /** llama-stack's model-list files: one answer from the union of all of them, sorted by id. */
