@@ -90,18 +90,22 @@ function fail(file: string, message: string): never {
   throw new RecordingFileError(file, message);
 }
 
-const NUMBER_LEXEME = /-?\d+(?:\.\d+)?(?:[eE][-+]?\d+)?/g;
+/**
+ * A number where JSON puts a value: after a member's colon, an array's bracket or a
+ * comma. Every number of a recording is found so; text in its strings that looks like
+ * one only makes the check stricter.
+ */
+const NUMBER_VALUE = /[:[,]\s*(-?\d+(?:\.\d+)?(?:[eE][-+]?\d+)?)/g;
 
 /**
- * Whether every number in the text (and anything in its strings that looks like one)
- * is written as JavaScript writes the number it reads as: then JSON.parse and
- * JSON.stringify give each one back as written, and exact parsing is not needed to
- * answer with it. One pass over the text.
+ * Whether every number in the text is written as JavaScript writes the number it
+ * reads as: then JSON.parse and JSON.stringify give each one back as written, and
+ * exact parsing is not needed to answer with it. One pass over the text.
  */
 function numbersAsWritten(text: string): boolean {
-  NUMBER_LEXEME.lastIndex = 0;
-  for (let match = NUMBER_LEXEME.exec(text); match !== null; match = NUMBER_LEXEME.exec(text)) {
-    const lexeme = match[0];
+  NUMBER_VALUE.lastIndex = 0;
+  for (let match = NUMBER_VALUE.exec(text); match !== null; match = NUMBER_VALUE.exec(text)) {
+    const lexeme = match[1] as string;
     if (String(Number(lexeme)) !== lexeme) return false;
   }
   return true;
