@@ -74,4 +74,18 @@ describe('structure', () => {
     expect(fast.length).toBeGreaterThan(10);
     expect(wrong).toEqual([]);
   });
+
+  it('no file of the project holds a merge conflict marker (a README once shipped one)', () => {
+    const skip = new Set(['node_modules', 'dist', '.git', '.venv', 'recordings']);
+    const walk = (dir: string): string[] =>
+      readdirSync(dir, { withFileTypes: true }).flatMap((entry) => {
+        const file = path.join(dir, entry.name);
+        if (entry.isDirectory()) return skip.has(entry.name) || entry.name.endsWith('.egg-info') ? [] : walk(file);
+        return /\.(ts|js|mjs|py|md|json|toml|cfg|txt|html|css|sh)$|^run$/.test(entry.name) ? [file] : [];
+      });
+    const files = walk(root);
+    const marked = files.filter((file) => /^(<{7}|>{7}) /m.test(readFileSync(file, 'utf8'))).map((file) => path.relative(root, file));
+    expect(files.length).toBeGreaterThan(100);
+    expect(marked).toEqual([]);
+  });
 });
