@@ -94,9 +94,20 @@ function notFromThisMachine(request: FastifyRequest, allowed: ReadonlySet<string
 export function requireLocalRequest(listenHost: string, allowHosts: string | undefined) {
   const allowed = allowedHostsOf(allowHosts);
   const guarded = isLoopback(listenHost);
+  // Without an Origin the verdict depends on the Host header alone, and a test suite sends
+  // one or two: each is judged once (a few kept, so that no client can grow the memo).
+  const byHost = new Map<string, string | undefined>();
+  const judge = (request: FastifyRequest): string | undefined => {
+    const { host, origin } = request.headers;
+    if (origin !== undefined || host === undefined) return notFromThisMachine(request, allowed);
+    if (byHost.has(host)) return byHost.get(host);
+    const verdict = notFromThisMachine(request, allowed);
+    if (byHost.size < 16) byHost.set(host, verdict);
+    return verdict;
+  };
   // Callback style: on every proxied request, so no promise is made for a check that is synchronous.
   return function checkLocalRequest(request: FastifyRequest, _reply: FastifyReply, done: HookHandlerDoneFunction): void {
-    const refused = guarded ? notFromThisMachine(request, allowed) : undefined;
+    const refused = guarded ? judge(request) : undefined;
     if (!refused) return done();
     done(new AnswerError('llm_replay_host_forbidden', `a server listening on loopback answers only requests made on this machine, and ${refused}; to reach it under another name (a container name, a forwarded port), start it with --allow-hosts <names>`));
   };

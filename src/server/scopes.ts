@@ -19,6 +19,8 @@ export class BoundedScopes<V extends object> {
   private readonly runs = new Map<string, Map<string, V>>();
   /** Every value, least recently used first, with where it is kept. */
   private readonly recency = new Map<V, { run: string; test: string }>();
+  /** The most recently used value: using it again leaves the order as it is (most requests repeat the last scope). */
+  private latest: V | undefined;
   private weight = 0;
 
   constructor(
@@ -44,9 +46,11 @@ export class BoundedScopes<V extends object> {
     let tests = this.runs.get(run);
     if (!tests) this.runs.set(run, (tests = new Map()));
     let value = tests.get(test);
+    if (value === this.latest && value) return value;
     if (!value) tests.set(test, (value = make()));
     this.recency.delete(value);
     this.recency.set(value, { run, test });
+    this.latest = value;
     return value;
   }
 
@@ -85,16 +89,19 @@ export class BoundedScopes<V extends object> {
   }
 
   private touch(value: V): void {
+    if (value === this.latest) return;
     const where = this.recency.get(value);
     if (!where) return;
     this.recency.delete(value);
     this.recency.set(value, where);
+    this.latest = value;
   }
 
   private drop(value: V, run?: string): void {
     const where = this.recency.get(value);
     if (!where) return;
     this.recency.delete(value);
+    if (value === this.latest) this.latest = undefined;
     this.weight -= this.weightOf(value);
     const tests = this.runs.get(run ?? where.run);
     tests?.delete(where.test);
