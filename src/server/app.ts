@@ -170,7 +170,8 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
   // Before the routes, so it covers every answer; the inspector page's files keep their own policy.
   // Not async: a stream's head then goes out as it did without the hook, before a cut can end it.
   app.addHook('onSend', (request, reply, payload, done) => {
-    if (!(request.routeOptions.url?.startsWith(`${ADMIN_PREFIX}/ui`) && reply.hasHeader('content-security-policy'))) reply.headers(ANSWER_HEADERS);
+    // The header first: routeOptions builds a fresh object on each read.
+    if (!(reply.hasHeader('content-security-policy') && request.routeOptions.url?.startsWith(`${ADMIN_PREFIX}/ui`))) reply.headers(ANSWER_HEADERS);
     done(null, payload);
   });
   // The proxy first: the methods it adds are the admin plugin's catch-all's too.
