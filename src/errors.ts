@@ -29,6 +29,13 @@ export class RecordingFileError extends LlmReplayError {
 /** The drift check itself could not run (no key, the upstream unreachable, bad options): exit 2, not drift. */
 export class DriftCheckError extends LlmReplayError {
   override name = 'DriftCheckError';
+  constructor(
+    message: string,
+    /** No later request can do better (the key was refused): the check sends no more. */
+    readonly stopsRun = false,
+  ) {
+    super(message);
+  }
 }
 
 /**

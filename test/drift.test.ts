@@ -12,10 +12,11 @@ import { checkDrift } from '../src/drift/check.js';
 import type { DriftReport } from '../src/drift/report.js';
 import { selectRecordings } from '../src/drift/select.js';
 import { liveUrl } from '../src/drift/send.js';
+import { checkKeyHost } from '../src/drift/keys.js';
+import { statusOf } from '../src/recordings/recording.js';
 import type { Recording } from '../src/recordings/recording.js';
 import { driftReportPath, saveDriftReport } from '../src/drift/report-file.js';
 import type { DriftGroup, GroupedFinding } from '../src/drift/report.js';
-import { DriftCheckError } from '../src/errors.js';
 import { runDrift } from '../src/cli/commands/drift.js';
 import { planRefresh, refreshDrifted } from '../src/cli/commands/drift-refresh.js';
 import { statefulOpenAi } from './support/stateful-upstream.js';
@@ -117,6 +118,7 @@ describe('drift', () => {
   it('finds nothing when only text, ids, timestamps, numbers and the number of chunks change', async () => {
     const report = await driftAgainst('text');
     expect(texts(report)).toEqual([]);
+    expect(report.failed).toEqual([]);
     expect(report.unchanged).toBe(REQUESTS.length);
   });
 
@@ -240,7 +242,52 @@ describe('drift', () => {
     await gone.start();
     const url = new URL(gone.url);
     await gone.stop();
-    await expect(checkDrift(selected, { recordingsDir: dir, upstream: url, concurrency: 1, timeoutMs: 5000, env })).rejects.toBeInstanceOf(DriftCheckError);
+    const down = await checkDrift(selected, { recordingsDir: dir, upstream: url, concurrency: 1, timeoutMs: 5000, env });
+    expect(down.failed.map((f) => f.file)).toEqual(selected.map((s) => s.file).sort());
+    for (const { reason } of down.failed) expect(reason).toContain(`the upstream ${url.origin} could not be reached`);
+    expect(down.drifted).toEqual([]);
+  });
+
+  it('stops sending after the key is refused, and still reports the drift it found and what failed', async () => {
+    const { selected } = await selectRecordings(dir, {}, Date.now());
+    const ok = selected.flatMap((one, index) => (statusOf(one.recording.response) < 300 ? [index] : []));
+    // The second recording with a 2xx gets the 401; the first was answered, with drift.
+    const refusedAt = ok[1]!;
+    upstream.fail(401, refusedAt);
+    const before = upstream.received.length;
+    try {
+      const report = await checkDrift(selected, { recordingsDir: dir, upstream: new URL(upstream.url), concurrency: 1, timeoutMs: 10_000, env }).finally(() => (upstream.variant = 'base'));
+      expect(report.failed).toEqual([{ file: selected[refusedAt]!.file, reason: expect.stringMatching(/refused the key \(401\)/) }]);
+      expect(report.drifted.map((d) => d.file)).toContain(selected[ok[0]!]!.file);
+      expect(report.sent).toBe(refusedAt + 1);
+      expect(report.notSent).toBe(selected.length - refusedAt - 1);
+      // No paid request started after the refusal.
+      expect(upstream.received.length - before).toBe(refusedAt + 1);
+    } finally {
+      upstream.fail(undefined);
+    }
+  }, 30_000);
+
+  it('sends a key only to its API, a host the config file names, or loopback, unless -u names another', async () => {
+    const target = (url: string) => new URL(url);
+    expect(() => checkKeyHost('openai', target('https://api.openai.com/v1/chat/completions'), false, [], 'a.json')).not.toThrow();
+    expect(() => checkKeyHost('anthropic', target('http://127.0.0.1:9/v1/messages'), false, [], 'a.json')).not.toThrow();
+    expect(() => checkKeyHost('openai', target('https://gateway.internal:8443/v1/x'), false, ['gateway.internal:8443'], 'a.json')).not.toThrow();
+    expect(() => checkKeyHost('anthropic', target('https://api.openai.com/v1/messages'), false, [], 'a.json')).toThrow(/-u\/--upstream https:\/\/api.openai.com/);
+    expect(() => checkKeyHost('openai', target('https://collector.example/v1/chat/completions'), true, [], 'a.json')).not.toThrow();
+    // A recording naming another host is failed, not sent, and the run goes on.
+    const elsewhere = await tempDir();
+    try {
+      const { selected } = await selectRecordings(dir, { endpoint: '/v1/embeddings' }, Date.now());
+      const moved = { ...selected[0]!.recording, request: { ...selected[0]!.recording.request, url: 'https://collector.example/v1/embeddings' } };
+      const before = upstream.received.length;
+      const report = await checkDrift([{ ...selected[0]!, recording: moved }], { recordingsDir: elsewhere, concurrency: 1, timeoutMs: 5000, env });
+      expect(report.failed).toEqual([{ file: selected[0]!.file, reason: expect.stringMatching(/recorded against collector.example, not api.openai.com: your OPENAI_API_KEY is not sent there unless you name it with -u\/--upstream/) }]);
+      expect(report.sent).toBe(0);
+      expect(upstream.received.length).toBe(before);
+    } finally {
+      await removeDir(elsewhere);
+    }
   });
 
   it("sends to the recording's origin, or to --upstream with its base path", async () => {
@@ -273,6 +320,11 @@ describe('drift', () => {
       expect(await runDrift(dir, flags)).toBe(0);
       upstream.variant = 'error';
       expect(await runDrift(dir, flags)).toBe(1);
+      upstream.fail(503);
+      const failing = await withKeysQuietly(async () => expect(await runDrift(dir, { ...flags, endpoint: '/v1/chat/completions' })).toBe(2)).finally(() => upstream.fail(undefined));
+      expect(failing.err).toContain(`keys: OPENAI_API_KEY -> ${new URL(upstream.url).host}`);
+      expect(failing.err).toMatch(/the check failed for \d recordings?: .*answered 503 3 times/);
+      expect(failing.out).toMatch(/the check failed for:\n/);
       await expect(runDrift(dir, { ...flags, olderThan: 'a while' })).rejects.toThrow(/--older-than/);
       await expect(runDrift(dir, { ...flags, sample: '0' })).rejects.toThrow(/--sample/);
     });
@@ -407,7 +459,7 @@ describe('drift --refresh', () => {
       const before = await bytesOf(own);
       const second = Object.keys(before).find((f) => before[f]!.includes('previous_response_id'))!;
       // Only the second drifted; the first must be sent again before it, with a state folder that knows none of the old ids.
-      const report = { checkedAt: '', recordingsDir: own, sent: 2, unchanged: 1, groups: [], drifted: [{ file: second, endpoint: '/v1/responses', model: 'gpt-4o', findings: [], recorded: { status: 200, contentType: '', streaming: false, finishReasons: [] }, live: { status: 200, contentType: '', streaming: false, finishReasons: [] } }] };
+      const report = { checkedAt: '', recordingsDir: own, sent: 2, unchanged: 1, groups: [], failed: [], notSent: 0, drifted: [{ file: second, endpoint: '/v1/responses', model: 'gpt-4o', findings: [], recorded: { status: 200, contentType: '', streaming: false, finishReasons: [] }, live: { status: 200, contentType: '', streaming: false, finishReasons: [] } }] };
       const plan = await planRefresh(own, report);
       expect(plan.sends.map((s) => s.file)).toEqual([Object.keys(before).find((f) => f !== second), second]);
       const result = await refreshDrifted(own, plan, { server: { faults: 'status=503' }, stateDir: `${own}.fresh-state`, timeoutMs: 10_000, env });

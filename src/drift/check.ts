@@ -4,8 +4,11 @@
 import path from 'node:path';
 import type { Recording } from '../recordings/recording.js';
 import { compareShapes, describeFinding } from './compare.js';
-import type { DriftedRecording, DriftGroup, DriftReport } from './report.js';
-import { authHeaders, dialectOf, liveUrl, sendLive } from './send.js';
+import type { DriftedRecording, DriftGroup, DriftReport, FailedRecording } from './report.js';
+import { DriftCheckError } from '../errors.js';
+import { dialectOf } from '../faults/dialects.js';
+import { authHeaders, checkKeyHost, type KeyedHeaders } from './keys.js';
+import { liveUrl, sendLive } from './send.js';
 import { shapeOf } from './shape.js';
 import type { Selected } from './select.js';
 
@@ -19,42 +22,77 @@ export interface DriftOptions {
   ratePerSecond?: number;
   timeoutMs: number;
   env: NodeJS.ProcessEnv;
+  /** Hosts the config file names (`upstream`, `routes`): a key may go there without -u. */
+  configHosts?: readonly string[];
 }
 
 function modelOf(recording: Recording): string {
   return recording.request.model || recording.response.origin?.model || '-';
 }
 
-/** Runs `work` over the items, `limit` at a time, starting at most `perSecond` a second. */
-async function pooled<T>(items: T[], limit: number, perSecond: number | undefined, work: (item: T) => Promise<void>): Promise<void> {
+/** Runs `work` over the items, `limit` at a time, starting at most `perSecond` a second, none once `stop` is aborted. */
+async function pooled<T>(items: T[], limit: number, perSecond: number | undefined, stop: AbortSignal, work: (item: T) => Promise<void>): Promise<void> {
   let next = 0;
   let lastStart = 0;
   const gap = perSecond ? 1000 / perSecond : 0;
   const worker = async () => {
-    while (next < items.length) {
+    while (next < items.length && !stop.aborted) {
       const item = items[next++]!;
       const wait = lastStart + gap - Date.now();
       lastStart = Math.max(Date.now(), lastStart + gap);
       if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
+      if (stop.aborted) return;
       await work(item);
     }
   };
   await Promise.all(Array.from({ length: Math.max(1, Math.min(limit, items.length)) }, worker));
 }
 
+/** Where each key goes: `OPENAI_API_KEY -> api.openai.com`, one line per variable and host. */
+export function keyDestinations(selected: Selected[], options: Pick<DriftOptions, 'upstream' | 'env'>): string[] {
+  const seen = new Set<string>();
+  for (const { recording } of selected) {
+    let variable: string | undefined;
+    try {
+      variable = authHeaders(dialectOf(recording.request.endpoint), options.env, recording).variable;
+    } catch {
+      continue;
+    }
+    if (variable) seen.add(`${variable} -> ${liveUrl(recording, options.upstream).host}`);
+  }
+  return [...seen].sort();
+}
+
 export async function checkDrift(selected: Selected[], options: DriftOptions, onProgress?: (done: number, total: number) => void): Promise<DriftReport> {
   // Every key is looked for before anything is sent: a missing one fails the check at once.
-  const auth = selected.map(({ recording }) => authHeaders(dialectOf(recording.request.endpoint), options.env, recording));
+  const auth: KeyedHeaders[] = selected.map(({ recording }) => authHeaders(dialectOf(recording.request.endpoint), options.env, recording));
   const drifted: DriftedRecording[] = [];
+  const failed: FailedRecording[] = [];
   const groups = new Map<string, DriftGroup>();
+  // One failure no later request can get past (the key refused) stops the sending; the rest is still reported.
+  const stop = new AbortController();
+  let sent = 0;
   let done = 0;
-  await pooled(selected.map((one, index) => ({ one, index })), options.concurrency, options.ratePerSecond, async ({ one, index }) => {
+  await pooled(selected.map((one, index) => ({ one, index })), options.concurrency, options.ratePerSecond, stop.signal, async ({ one, index }) => {
     const { recording, file } = one;
-    const liveAnswer = await sendLive(recording, liveUrl(recording, options.upstream), auth[index]!, options.timeoutMs);
+    let liveAnswer;
+    try {
+      const url = liveUrl(recording, options.upstream);
+      checkKeyHost(dialectOf(recording.request.endpoint), url, options.upstream !== undefined, options.configHosts ?? [], file);
+      sent++;
+      liveAnswer = await sendLive(recording, url, auth[index]!.headers, { file, timeoutMs: options.timeoutMs, stop: stop.signal });
+    } catch (error) {
+      if (!(error instanceof DriftCheckError)) throw error;
+      failed.push({ file, reason: error.message });
+      if (error.stopsRun) stop.abort();
+      return;
+    } finally {
+      done++;
+      onProgress?.(done, selected.length);
+    }
     const recorded = shapeOf(recording.response);
     const live = shapeOf(liveAnswer);
     const findings = compareShapes(recorded, live);
-    onProgress?.(++done, selected.length);
     if (findings.length === 0) return;
     const endpoint = recording.request.endpoint;
     const model = modelOf(recording);
@@ -74,10 +112,12 @@ export async function checkDrift(selected: Selected[], options: DriftOptions, on
   return {
     checkedAt: new Date().toISOString(),
     recordingsDir: path.resolve(options.recordingsDir),
-    sent: selected.length,
-    unchanged: selected.length - drifted.length,
+    sent,
+    unchanged: done - drifted.length - failed.length,
     groups: [...groups.values()].sort((a, b) => byName(a.endpoint, b.endpoint) || byName(a.model, b.model)),
     drifted: drifted.sort((a, b) => byName(a.file, b.file)),
+    failed: failed.sort((a, b) => byName(a.file, b.file)),
+    notSent: selected.length - done,
   };
 }
 
@@ -90,6 +130,13 @@ export function formatDriftReport(report: DriftReport): string {
       lines.push(`  ${finding.text}  [${finding.files.length} recording${finding.files.length === 1 ? '' : 's'}: ${shown}${finding.files.length > 3 ? ', ...' : ''}]`);
     }
   }
-  lines.push(`${report.sent} recordings checked: ${report.drifted.length} drifted, ${report.unchanged} unchanged`);
+  if (report.failed.length > 0) lines.push('the check failed for:');
+  for (const { file, reason } of report.failed) lines.push(`  ${reason.startsWith(`${file}: `) ? reason : `${file}: ${reason}`}`);
+  const checked = report.drifted.length + report.unchanged;
+  lines.push(
+    `${checked} recordings checked: ${report.drifted.length} drifted, ${report.unchanged} unchanged` +
+      (report.failed.length > 0 ? `; ${report.failed.length} failed` : '') +
+      (report.notSent > 0 ? `; ${report.notSent} not sent (the check stopped)` : ''),
+  );
   return lines.join('\n');
 }

@@ -56,13 +56,21 @@ const DriftedRecording = Type.Object({
 });
 export type DriftedRecording = Static<typeof DriftedRecording>;
 
+/** A recording the check could not compare (the key refused, the API down, an answer cut short): exit 2, not drift. */
+const FailedRecording = Type.Object({ file: Type.String(), reason: Type.String() });
+export type FailedRecording = Static<typeof FailedRecording>;
+
 export const DriftReport = Type.Object({
   checkedAt: Type.String(),
   /** The recordings directory checked, absolute. */
   recordingsDir: Type.String(),
+  /** Requests sent (a failed one included). */
   sent: Type.Integer({ minimum: 0 }),
   unchanged: Type.Integer({ minimum: 0 }),
   groups: Type.Array(DriftGroup),
   drifted: Type.Array(DriftedRecording),
+  failed: Type.Array(FailedRecording),
+  /** Selected but never sent: the check stopped after a failure no later request could get past. */
+  notSent: Type.Integer({ minimum: 0 }),
 });
 export type DriftReport = Static<typeof DriftReport>;

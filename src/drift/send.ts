@@ -2,38 +2,12 @@
 // environment, never written), and reads the answer into the recording's form, a
 // stream through the same capture record mode uses, so both compare alike.
 import { pipeline } from 'node:stream/promises';
-import { request } from 'undici';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { request, type Dispatcher } from 'undici';
 import { DriftCheckError } from '../errors.js';
 import { isJsonObject, parseLossless, stringifyLossless, type JsonValue } from '../json/lossless.js';
-import type { Recording, RecordedResponse } from '../recordings/recording.js';
+import { statusOf, type Recording, type RecordedResponse } from '../recordings/recording.js';
 import { StreamCapture, streamFormatOf, type CapturedStream } from '../proxy/capture.js';
-
-export type Dialect = 'openai' | 'anthropic' | 'gemini' | 'ollama';
-
-export function dialectOf(endpoint: string): Dialect {
-  if (/^\/api\//.test(endpoint)) return 'ollama';
-  if (/\/messages(\/|$)/.test(endpoint) && !/\/threads\//.test(endpoint)) return 'anthropic';
-  if (/:(stream)?[gG]enerateContent$|^\/v1beta\//.test(endpoint)) return 'gemini';
-  return 'openai';
-}
-
-const KEY_VARIABLES: Record<Dialect, string[]> = {
-  openai: ['OPENAI_API_KEY'],
-  anthropic: ['ANTHROPIC_API_KEY'],
-  gemini: ['GEMINI_API_KEY', 'GOOGLE_API_KEY'],
-  ollama: [],
-};
-
-/** The headers that carry the user's key for a dialect, from the environment; throws when the key is not set. */
-export function authHeaders(dialect: Dialect, env: NodeJS.ProcessEnv, recorded: Recording): Record<string, string> {
-  const names = KEY_VARIABLES[dialect];
-  if (names.length === 0) return {};
-  const key = names.map((name) => env[name]).find((value) => value !== undefined && value !== '');
-  if (key === undefined) throw new DriftCheckError(`no key for ${recorded.request.endpoint}: set ${names.join(' or ')}`);
-  if (dialect === 'anthropic') return { 'x-api-key': key, 'anthropic-version': recorded.response.origin?.version_headers?.['anthropic-version'] ?? '2023-06-01' };
-  if (dialect === 'gemini') return { 'x-goog-api-key': key };
-  return { authorization: `Bearer ${key}` };
-}
 
 /**
  * The API it goes to: the given upstream, or the origin it was recorded from. Only the
@@ -69,41 +43,97 @@ export function requestBody(recording: Recording): { body?: Buffer; contentType?
   return { body: Buffer.from(stringifyLossless(sent.body)), contentType: 'application/json' };
 }
 
-/** The live answer, in the form a recording keeps. A connection that fails is the check's failure, not drift. */
-export async function sendLive(recording: Recording, url: URL, auth: Record<string, string>, timeoutMs: number): Promise<RecordedResponse> {
+/** How often a 429 or 5xx is asked again, and the longest Retry-After waited for. */
+export const RETRIES = 2;
+const LONGEST_RETRY_WAIT_MS = 60_000;
+
+/** Retry-After in ms (seconds or an HTTP date), else a doubling backoff from 1 s. */
+function retryWaitMs(header: string | string[] | undefined, attempt: number): number {
+  const text = Array.isArray(header) ? header[0] : header;
+  if (text !== undefined && text.trim() !== '') {
+    const seconds = Number(text);
+    if (Number.isFinite(seconds)) return Math.max(0, seconds * 1000);
+    const at = Date.parse(text);
+    if (!Number.isNaN(at)) return Math.max(0, at - Date.now());
+  }
+  return 1000 * 2 ** attempt;
+}
+
+const ok = (status: number) => status >= 200 && status < 300;
+
+export interface SendOptions {
+  /** The recording's file, named in every failure. */
+  file: string;
+  timeoutMs: number;
+  /** Set when the run stops: no retry starts after it. */
+  stop?: AbortSignal;
+}
+
+/**
+ * The live answer, in the form a recording keeps. Where the recording had a 2xx, a
+ * 401/403 is the key refused (the check's failure, and no later request can do
+ * better: `stopsRun`), a 429/5xx the API unable to answer now (asked again after its
+ * Retry-After, a few times at most, then the check's failure for this recording), not
+ * drift. So is a connection that fails or an answer cut short.
+ */
+export async function sendLive(recording: Recording, url: URL, auth: Record<string, string>, options: SendOptions): Promise<RecordedResponse> {
+  const { file, timeoutMs } = options;
   const { body, contentType } = requestBody(recording);
   const method = liveMethod(recording);
-  let answer;
-  try {
-    answer = await request(url, {
-      method: method as 'POST',
-      headers: { ...auth, ...(contentType ? { 'content-type': contentType } : {}), accept: '*/*' },
-      body,
-      headersTimeout: timeoutMs,
-      bodyTimeout: timeoutMs,
-    });
-  } catch (error) {
-    throw new DriftCheckError(`the upstream ${url.origin} could not be reached: ${(error as Error).message}`);
+  const recordedOk = ok(statusOf(recording.response));
+  for (let attempt = 0; ; attempt++) {
+    let answer;
+    try {
+      answer = await request(url, {
+        method: method as 'POST',
+        headers: { ...auth, ...(contentType ? { 'content-type': contentType } : {}), accept: '*/*' },
+        body,
+        headersTimeout: timeoutMs,
+        bodyTimeout: timeoutMs,
+      });
+    } catch (error) {
+      throw new DriftCheckError(`${file}: the upstream ${url.origin} could not be reached: ${(error as Error).message}`);
+    }
+    const status = answer.statusCode;
+    if (recordedOk && (status === 401 || status === 403)) {
+      await answer.body.dump().catch(() => undefined);
+      throw new DriftCheckError(`${file}: the upstream ${url.origin} refused the key (${status}); check the key's variable and that it is valid there`, true);
+    }
+    if (recordedOk && (status === 429 || status >= 500)) {
+      await answer.body.dump().catch(() => undefined);
+      const wait = retryWaitMs(answer.headers['retry-after'], attempt);
+      if (attempt < RETRIES && wait <= LONGEST_RETRY_WAIT_MS && !options.stop?.aborted) {
+        await sleep(wait, undefined, { signal: options.stop }).catch(() => undefined);
+        if (!options.stop?.aborted) continue;
+      }
+      throw new DriftCheckError(`${file}: the upstream ${url.origin} answered ${status} ${attempt + 1} time${attempt === 0 ? '' : 's'} (${status === 429 ? 'rate limited' : 'a server error'}); not drift: try again later or with a lower --rate`);
+    }
+    try {
+      return await readAnswer(answer.statusCode, answer.headers['content-type'], answer.body);
+    } catch (error) {
+      throw new DriftCheckError(`${file}: reading the answer from ${url.origin} failed: ${(error as Error).message}`);
+    }
   }
-  const type = answer.headers['content-type'];
+}
+
+async function readAnswer(status: number, type: string | string[] | undefined, stream: Dispatcher.ResponseData['body']): Promise<RecordedResponse> {
   const media = Array.isArray(type) ? type[0] : type;
   const headers: Record<string, string> = media ? { 'content-type': media } : {};
   const format = streamFormatOf(media);
-  if (format && answer.statusCode < 400) {
+  if (format && status < 400) {
     let captured: CapturedStream | undefined;
     const capture = new StreamCapture(format, 0, 0, async (done) => void (captured = done), undefined, false);
-    await pipeline(answer.body, capture, async function* (source: AsyncIterable<unknown>) {
+    await pipeline(stream, capture, async function* (source: AsyncIterable<unknown>) {
       for await (const _ of source) yield* [];
     });
-    return { body: captured?.chunks ?? [], is_streaming: true, status: answer.statusCode, headers, stream: captured?.framing };
+    return { body: captured?.chunks ?? [], is_streaming: true, status, headers, stream: captured?.framing };
   }
-  const bytes = Buffer.from(await answer.body.arrayBuffer());
+  const bytes = Buffer.from(await stream.arrayBuffer());
   let parsed: JsonValue;
   try {
     parsed = parseLossless(bytes.toString('utf8'));
   } catch {
-    return { body: bytes.toString('base64'), body_encoding: 'base64', is_streaming: false, status: answer.statusCode, headers };
+    return { body: bytes.toString('base64'), body_encoding: 'base64', is_streaming: false, status, headers };
   }
-  return { body: parsed, is_streaming: false, status: answer.statusCode, headers };
+  return { body: parsed, is_streaming: false, status, headers };
 }
-

@@ -5,7 +5,7 @@ import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { driftReportPath } from '../../src/drift/report-file.js';
-import { DriftingUpstream, MISSING_MODEL } from '../support/drifting-upstream.js';
+import { DriftingUpstream, MISSING_MODEL, type Failure } from '../support/drifting-upstream.js';
 import { removeDir, serve, tempDir } from '../support/harness.js';
 
 const BIN = new URL('../../bin/llm-replay.js', import.meta.url).pathname;
@@ -85,6 +85,33 @@ describe('llm-replay drift exits', () => {
       const result = await drift(bad);
       expect(result.code, `${bad.join(' ')}: ${result.stderr}`).toBe(2);
       expect(result.stdout).toBe('');
+    }
+  });
+
+  // The recording of /v1/messages had a 200: each of these is the check failing, not drift.
+  const FAILURES: Array<[Failure, RegExp]> = [
+    [401, /refused the key \(401\)/],
+    [429, /answered 429 3 times \(rate limited\)/],
+    [503, /answered 503 3 times \(a server error\)/],
+    ['reset', /reading the answer from .* failed: other side closed/],
+    ['stall', /reading the answer from .* failed: .*timeout/i],
+  ];
+  it.each(FAILURES)('2 when the live API fails with %s, in one line naming the recording, no stack trace', async (failure, message) => {
+    upstream.variant = 'base';
+    upstream.fail(failure);
+    const before = upstream.calls('/v1/messages');
+    try {
+      const result = await drift(['-u', upstream.url, '--timeout', '1500']);
+      expect(result.code, result.stderr).toBe(2);
+      expect(result.stderr).toMatch(message);
+      expect(result.stderr).toMatch(/the check failed for \d recordings?/);
+      expect(result.stderr).toMatch(/[0-9a-f]{64}(\.\d+)?\.json: /);
+      expect(result.stderr).not.toMatch(/\n\s+at /);
+      expect(result.stdout).toContain('the check failed for:');
+      // A rate limit or an outage is asked again (Retry-After: 0), a bounded few times; nothing else is.
+      expect(upstream.calls('/v1/messages') - before).toBe(failure === 429 || failure === 503 ? 3 : 1);
+    } finally {
+      upstream.fail(undefined);
     }
   });
 });

@@ -3,18 +3,41 @@
 // a time in each of them (a field added, removed, retyped; an event renamed, or a
 // field renamed where the wire has no event names; an error's shape), or change only
 // their text, ids and numbers. A request for the model `no-such-model` gets the
-// dialect's error.
+// dialect's error. `fail` makes it fail as a live API can, which is the check's
+// failure and not drift.
 import type { ServerResponse } from 'node:http';
-import { FakeUpstream, sendEvents, sendJson, typedSse, openAiSse } from './fake-upstream.js';
+import { FakeUpstream, sendEvents, sendJson, typedSse, openAiSse, type Handler } from './fake-upstream.js';
 
 export type Variant = 'base' | 'text' | 'added' | 'removed' | 'retyped' | 'renamed' | 'error';
 export const SHAPE_CHANGES = ['added', 'removed', 'retyped', 'renamed', 'error'] as const;
 export const MISSING_MODEL = 'no-such-model';
+/** A refused key, a rate limit, an outage, a connection cut mid-answer, an answer that stalls mid-body. */
+export type Failure = 401 | 429 | 503 | 'reset' | 'stall';
 
 const missing = (body: string) => (JSON.parse(body) as { model?: string }).model === MISSING_MODEL;
 
 export class DriftingUpstream extends FakeUpstream {
   variant: Variant = 'base';
+  private failure: { kind: Failure; after: number } | undefined;
+
+  /** Every request after the next `after` fails this way, until `fail(undefined)`. */
+  fail(kind: Failure | undefined, after = 0): void {
+    this.failure = kind === undefined ? undefined : { kind, after };
+  }
+
+  override on(method: string, path: string | RegExp, handler: Handler): this {
+    return super.on(method, path, (request, res) => {
+      const failure = this.failure;
+      if (!failure || failure.after-- > 0) return handler(request, res);
+      if (typeof failure.kind === 'number') return void sendJson(res, failure.kind, { error: { message: `failing with ${failure.kind}` } }, failure.kind === 401 ? {} : { 'retry-after': '0' });
+      res.writeHead(200, { 'content-type': 'application/json' });
+      // Stall: the body starts, then stays silent until the client's body timeout (or stop()).
+      if (failure.kind === 'stall') return void res.write('{"id": "stalled-');
+      // Cut: the connection closes mid-body. 16 MB are handed to the socket only once the client has read most
+      // of them, so it has its answer's headers and is reading the body when the connection goes.
+      res.write(`{"id": "cut-${'x'.repeat(16 * 1024 * 1024)}`, () => res.socket?.destroy());
+    });
+  }
 
   constructor() {
     super();

@@ -12,7 +12,9 @@ import type { ServerOptions } from '../../config/options.js';
 import { compareShapes, describeFinding } from '../../drift/compare.js';
 import type { DriftReport } from '../../drift/report.js';
 import { selectRecordings, type Selected } from '../../drift/select.js';
-import { authHeaders, dialectOf, liveMethod, pathOf, requestBody, upstreamOf } from '../../drift/send.js';
+import { dialectOf } from '../../faults/dialects.js';
+import { authHeaders, checkKeyHost } from '../../drift/keys.js';
+import { liveMethod, liveUrl, pathOf, requestBody, upstreamOf } from '../../drift/send.js';
 import { shapeOf } from '../../drift/shape.js';
 import { DriftCheckError } from '../../errors.js';
 import { TEST_ID_HEADER } from '../../request/control-headers.js';
@@ -28,6 +30,8 @@ export interface RefreshOptions {
   stateDir: string;
   timeoutMs: number;
   env: NodeJS.ProcessEnv;
+  /** Hosts the config file names: a key may go there without --upstream. */
+  configHosts?: readonly string[];
 }
 
 export interface RefreshPlan {
@@ -94,7 +98,11 @@ function changes(before: Awaited<ReturnType<typeof snapshot>>, after: Awaited<Re
 
 /** Sends the plan through a record-mode server per upstream, one request at a time, and says what changed on disk. */
 export async function refreshDrifted(dir: string, plan: RefreshPlan, options: RefreshOptions): Promise<RefreshResult> {
-  const auth = plan.sends.map(({ recording }) => authHeaders(dialectOf(recording.request.endpoint), options.env, recording));
+  const auth = plan.sends.map(({ recording, file }) => {
+    const dialect = dialectOf(recording.request.endpoint);
+    checkKeyHost(dialect, liveUrl(recording, options.upstream), options.upstream !== undefined, options.configHosts ?? [], file);
+    return authHeaders(dialect, options.env, recording).headers;
+  });
   const byUpstream = new Map<string, number[]>();
   plan.sends.forEach((one, index) => {
     const base = upstreamOf(one.recording, options.upstream).href;

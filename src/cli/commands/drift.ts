@@ -1,14 +1,16 @@
 // `llm-replay drift [dir]`: send recorded requests to the live API and report where
 // the answers' shapes no longer match the recordings (never writing a recording but
-// with --refresh). Exit 0 none, 1 drift, 2 the check itself failed (no key, the
-// upstream unreachable, bad options).
+// with --refresh). Exit 0 none, 1 drift, 2 the check itself failed (no key, a key
+// refused, the upstream unreachable or overloaded, bad options), after printing
+// and saving what drift it did find.
 import { writeFile } from 'node:fs/promises';
 import { Command, Option } from 'commander';
 import { DEFAULT_CONFIG_FILE, readConfigFile } from '../../config/config-file.js';
 import { defaultStateDir, type ServerOptions } from '../../config/options.js';
 import { DriftCheckError, LlmReplayError } from '../../errors.js';
 import { parseDuration } from '../../recordings/origin.js';
-import { checkDrift, formatDriftReport } from '../../drift/check.js';
+import { checkDrift, formatDriftReport, keyDestinations } from '../../drift/check.js';
+import { configHostsOf } from '../../drift/keys.js';
 import { reportText, saveDriftReport } from '../../drift/report-file.js';
 import { selectRecordings, type Selection } from '../../drift/select.js';
 import { progress } from '../terminal.js';
@@ -85,24 +87,32 @@ export async function runDrift(dir: string, flags: DriftFlags): Promise<number> 
   }
   const { selected, unreadable } = await selectRecordings(dir, selection, Date.now());
   const tokens = selected.reduce((sum, one) => sum + one.tokens, 0);
-  process.stderr.write(`llm-replay drift: ${selected.length} requests to send, about ${tokens} tokens (from the recordings' usage)${unreadable.length ? `; ${unreadable.length} unreadable files skipped (llm-replay verify says why)` : ''}\n`);
+  const keys = keyDestinations(selected, { upstream, env: process.env });
+  process.stderr.write(
+    `llm-replay drift: ${selected.length} requests to send, about ${tokens} tokens (from the recordings' usage)${keys.length ? `; keys: ${keys.join(', ')}` : ''}${unreadable.length ? `; ${unreadable.length} unreadable files skipped (llm-replay verify says why)` : ''}\n`,
+  );
   confirmCost(selected.length, tokens, flags.yes, 'narrow with --sample, --max-requests, --max-tokens');
   const bar = progress('checking');
-  const report = await checkDrift(selected, { recordingsDir: dir, upstream, concurrency, ratePerSecond: rate, timeoutMs, env: process.env }, bar.update);
+  const configHosts = configHostsOf(fromFile.upstream, fromFile.routes);
+  const report = await checkDrift(selected, { recordingsDir: dir, upstream, concurrency, ratePerSecond: rate, timeoutMs, env: process.env, configHosts }, bar.update);
   bar.done();
   // The inspector's Drift view shows the latest one.
   await saveDriftReport(stateDir, report);
   if (flags.report) await writeFile(flags.report, reportText(report));
   process.stdout.write(flags.json ? reportText(report) : `${formatDriftReport(report)}\n`);
+  if (report.failed.length > 0) {
+    process.stderr.write(`llm-replay drift: the check failed for ${report.failed.length} recording${report.failed.length === 1 ? '' : 's'}${report.notSent ? ` and stopped (${report.notSent} not sent)` : ''}: ${report.failed[0]!.reason}\n`);
+  }
   if (flags.refresh && report.drifted.length > 0) {
     const plan = await planRefresh(dir, report);
     const planned = plan.sends.reduce((sum, one) => sum + one.tokens, 0);
     process.stderr.write(`llm-replay drift: refreshing ${plan.sends.length} recordings of ${plan.tests} tests (every recording of a test that drifted, in order), about ${planned} tokens\n`);
     confirmCost(plan.sends.length, planned, flags.yes, 'narrow with --test-id or --endpoint');
-    const result = await refreshDrifted(dir, plan, { upstream, server: fromFile, stateDir, timeoutMs, env: process.env });
+    const result = await refreshDrifted(dir, plan, { upstream, server: fromFile, stateDir, timeoutMs, env: process.env, configHosts });
     // --json keeps stdout to the report alone.
     (flags.json ? process.stderr : process.stdout).write(`${formatRefresh(result)}\n`);
   }
+  if (report.failed.length > 0) return 2;
   return report.drifted.length > 0 ? 1 : 0;
 }
 
