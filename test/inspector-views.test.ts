@@ -100,7 +100,7 @@ describe('the journal', () => {
     const heard: number[] = [];
     journal.listen((entry) => heard.push(entry.seq));
     let close: () => void = () => undefined;
-    const response = { writableEnded: false, statusCode: 200, once: (_event: string, listener: () => void) => (close = listener) };
+    const response = { writableEnded: false, destroyed: false, statusCode: 200, once: (_event: string, listener: () => void) => (close = listener) };
     const entry = journal.add({ kind: 'hit', method: 'GET', path: '/x', testId: null, startedAt: performance.now(), response: response as never });
     expect(entry.durationMs).toBeUndefined();
     expect(heard).toEqual([]);

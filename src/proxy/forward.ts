@@ -1,22 +1,36 @@
-// Record and live modes: the request goes to the upstream through
-// @fastify/reply-from, and what comes back is handed to the recorder's steps
-// (recorder.ts), which stream it to the client and write it once complete.
+// Record and live modes: the request goes to the upstream in one awaited call on the
+// server's undici agent (upstream-agent.ts), and what comes back is handed to the
+// recorder (recorder.ts), which streams it to the client and writes it once complete.
+import type { IncomingHttpHeaders } from 'node:http';
 import type { Readable } from 'node:stream';
 import { createBrotliDecompress, createGunzip, createInflate } from 'node:zlib';
-import type { FastifyReply, FastifyRequest } from 'fastify';
-import type { IncomingHttpHeaders } from 'node:http';
-import type {} from '@fastify/reply-from';
+import type { FastifyReply } from 'fastify';
+import { Agent, type Dispatcher } from 'undici';
 import { CONTROL_HEADERS } from '../request/control-headers.js';
 import { Recorder, type Exchange, type ForwardOutcome, type Persist } from './recorder.js';
 
 export type { Exchange, ForwardOutcome, Persist } from './recorder.js';
 
-/** Headers the proxy keeps for itself or must not pass on as they came. */
+/** Headers of one hop (RFC 9110 7.6.1), and those the proxy frames itself. */
+const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'te', 'trailer', 'upgrade', 'host', 'content-length', 'http2-settings']);
+
+function withoutHopHeaders(headers: IncomingHttpHeaders, drop: readonly string[]): IncomingHttpHeaders {
+  const connection = headers['connection'];
+  const named = connection ? String(connection).toLowerCase().split(',').map((name) => name.trim()) : [];
+  const out: IncomingHttpHeaders = {};
+  for (const name in headers) {
+    const value = headers[name];
+    if (value !== undefined && !HOP_BY_HOP.has(name) && !drop.includes(name) && !named.includes(name)) out[name] = value;
+  }
+  return out;
+}
+
+/** `expect`: Node already answered "100 Continue" and read the body (undici refuses the header). */
+const NOT_FORWARDED = [...CONTROL_HEADERS, 'expect'];
+
+/** What the upstream is sent: the client's headers less the proxy's own and the hop's. */
 function forwardedHeaders(headers: IncomingHttpHeaders): IncomingHttpHeaders {
-  const out = { ...headers };
-  for (const name of CONTROL_HEADERS) delete out[name];
-  // Node already answered "100 Continue" and read the body; undici refuses to send `expect` at all.
-  delete out['expect'];
+  const out = withoutHopHeaders(headers, NOT_FORWARDED);
   // The proxy has to read what it records; compressed answers would have to be undone anyway.
   out['accept-encoding'] = 'identity';
   return out;
@@ -40,33 +54,31 @@ function decompressor(encoding: string | undefined): NodeJS.ReadWriteStream | un
  * Forwards the request. With a key and `persist`, a complete answer is recorded
  * before the client's response ends, so a recording exists once the client has its answer.
  */
-export function forward(request: FastifyRequest, reply: FastifyReply, exchange: Exchange, persist?: Persist): Promise<ForwardOutcome> {
-  const { client } = exchange;
+export async function forward(reply: FastifyReply, exchange: Exchange, persist?: Persist): Promise<ForwardOutcome> {
+  const { client, upstreamUrl } = exchange;
   const recorder = new Recorder(exchange, persist);
+  let response: Dispatcher.ResponseData;
   try {
-    reply.from(exchange.upstreamUrl.href, {
+    response = await exchange.dispatcher.request({
+      origin: upstreamUrl.origin,
+      path: `${upstreamUrl.pathname}${upstreamUrl.search}`,
+      method: client.method as Dispatcher.HttpMethod,
+      headers: forwardedHeaders(client.headers),
       body: client.body.kind === 'none' ? null : (exchange.upstreamBody ?? client.body.bytes),
-      ...(client.body.kind === 'none' ? {} : { contentType: String(request.headers['content-type'] ?? 'application/octet-stream') }),
-      rewriteRequestHeaders: (_request, headers) => forwardedHeaders(headers as IncomingHttpHeaders),
-      rewriteHeaders: (headers) => {
-        const out = { ...(headers as IncomingHttpHeaders) };
-        // The body may be decompressed or re-framed: let fastify frame what is actually sent.
-        delete out['content-length'];
-        delete out['content-encoding'];
-        return out;
-      },
-      onError: (errorReply, { error }) => recorder.settle(recorder.upstreamFailed(errorReply as FastifyReply, error)),
-      onResponse: (_request, upstreamReply, raw) => {
-        // reply-from hands over {statusCode, headers, stream}; its typings describe a ServerResponse.
-        const response = raw as unknown as { statusCode: number; headers: IncomingHttpHeaders; stream: Readable };
-        const decode = decompressor(response.headers['content-encoding'] as string | undefined);
-        if (decode) response.stream.on('error', (error) => (decode as unknown as Readable).destroy(error));
-        const body = decode ? (response.stream.pipe(decode) as unknown as Readable) : response.stream;
-        recorder.settle(recorder.headersReceived(upstreamReply as FastifyReply, { status: response.statusCode ?? 502, headers: response.headers }, body));
-      },
     });
   } catch (error) {
-    recorder.settle(recorder.refused(reply, error as Error));
+    return (error as Error).name === 'InvalidArgumentError' ? recorder.refused(reply, error as Error) : recorder.upstreamFailed(reply, error as Error);
   }
-  return recorder.outcome;
+  const headers = response.headers as IncomingHttpHeaders;
+  // The body may be decompressed or re-framed: fastify frames what is actually sent.
+  reply.code(response.statusCode).headers(withoutHopHeaders(headers, ['content-encoding']));
+  const decode = decompressor(headers['content-encoding'] as string | undefined);
+  if (decode) response.body.on('error', (error) => (decode as unknown as Readable).destroy(error));
+  const body = decode ? (response.body.pipe(decode) as unknown as Readable) : response.body;
+  return recorder.headersReceived(reply, { status: response.statusCode, headers }, body);
+}
+
+/** The agent every forwarded request goes through: TLS verified, never retried, silent past `timeoutMs` is a timeout. */
+export function upstreamAgent(timeoutMs: number): Agent {
+  return new Agent({ connect: { rejectUnauthorized: true }, headersTimeout: timeoutMs, bodyTimeout: timeoutMs });
 }

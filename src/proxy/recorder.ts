@@ -1,11 +1,12 @@
 // One forwarded exchange as a small state machine. The upstream fails, or its head
 // arrives; then either a stream (each event passed on by StreamCapture the moment it
 // is complete, then ended or broken) or a whole body. A complete answer is written
-// before the client's response ends. Each step is one method returning the outcome;
-// `settle` is the one place the outcome is decided (the first step to settle wins).
+// before the client's response ends. Each step is one method returning the outcome,
+// which forward() awaits.
 import { pipeline } from 'node:stream/promises';
 import type { Readable } from 'node:stream';
 import type { FastifyReply } from 'fastify';
+import type { Dispatcher } from 'undici';
 import type { RequestKey } from '../keys/index.js';
 import type { Recording } from '../recordings/recording.js';
 import type { ClientRequest } from '../request/client-request.js';
@@ -18,6 +19,8 @@ import { keptHeaders, notWritten, type FailedAnswer, type FailurePolicy, type No
 
 export interface Exchange extends FailurePolicy {
   client: ClientRequest;
+  /** The server's undici agent for the upstream. */
+  dispatcher: Dispatcher;
   /** Absent in live mode, where nothing is keyed or written. */
   key?: RequestKey;
   upstreamUrl: URL;
@@ -46,22 +49,13 @@ export type ForwardOutcome =
 export type Persist = (recording: Recording) => Promise<void>;
 
 export class Recorder {
-  readonly outcome: Promise<ForwardOutcome>;
-  private resolve!: (outcome: ForwardOutcome | Promise<ForwardOutcome>) => void;
-
   constructor(
     private readonly exchange: Exchange,
     /** Absent in live mode. */
     private readonly persist?: Persist,
-  ) {
-    this.outcome = new Promise((resolve) => (this.resolve = resolve));
-  }
+  ) {}
 
-  settle(outcome: ForwardOutcome | Promise<ForwardOutcome>): void {
-    this.resolve(outcome);
-  }
-
-  /** The forwarder refused the request outright (malformed percent-encoding, '..' segments). */
+  /** The request cannot be sent as it is (undici refuses its method, path or a header). */
   refused(reply: FastifyReply, error: Error): ForwardOutcome {
     const message = `llm-replay: cannot forward ${this.exchange.client.method} ${this.exchange.upstreamUrl.pathname}: ${error.message}`;
     reply.code(400).send(errorBody(message, 'invalid_request_error', 'llm_replay_bad_url'));
@@ -69,9 +63,9 @@ export class Recorder {
   }
 
   /** No answer: the upstream could not be reached, or stayed silent too long. */
-  upstreamFailed(reply: FastifyReply, error: Error & { statusCode?: number }): ForwardOutcome {
-    // reply-from says 504 for timeouts; anything else the upstream did wrong is a bad gateway.
-    const status = error.statusCode === 504 ? 504 : 502;
+  upstreamFailed(reply: FastifyReply, error: Error & { code?: string }): ForwardOutcome {
+    // Silent past --upstream-timeout (or never connected) is a gateway timeout; anything else the upstream did wrong is a bad gateway.
+    const status = error.code === 'UND_ERR_HEADERS_TIMEOUT' || error.code === 'UND_ERR_CONNECT_TIMEOUT' ? 504 : 502;
     const cause = (error.cause as Error | undefined)?.message;
     const message = `llm-replay: the upstream ${this.exchange.upstreamUrl.origin} failed: ${error.message}${cause && cause !== error.message ? ` (${cause})` : ''}`;
     reply.code(status).send(upstreamErrorBody(message));

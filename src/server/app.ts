@@ -15,9 +15,11 @@ import { adminAccessFor, exposureWarning } from './admin-access.js';
 import { ANSWER_HEADERS } from '../wire/answer-headers.js';
 import { rewriteTestIdPath } from '../request/test-id-path.js';
 import { answerClientError, refuseTooManyHeaders } from './header-limits.js';
+import { closeQuietConnectionsOnClose } from './quiet-connections.js';
 import { isRecordingMode, type ProxyState } from './state.js';
 import { ReplayAnswers } from '../replay/answers.js';
 import { IdMapper } from '../proxy/ids.js';
+import { upstreamAgent } from '../proxy/forward.js';
 import { redactUrl } from '../secrets/redact.js';
 import { RecordingCatalogue } from '../recordings/catalogue.js';
 import { RecordingStore } from '../recordings/store.js';
@@ -144,7 +146,7 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
   // Occurrence counts start at zero with every server start.
   const occurrences = new OccurrenceCounts();
   const keyThread = new KeyThread(config.rules ? { rules: config.rules } : {});
-  const state: ProxyState = { config, store, catalogue, answers: new ReplayAnswers(store), ids, usage, journal: new Journal(), url: '', log: app.log, inflight: new Map(), occurrences, faults, keyThread, loggedCauses: new Set(), needsAdminToken: false };
+  const state: ProxyState = { config, store, catalogue, answers: new ReplayAnswers(store), ids, usage, journal: new Journal(), upstream: upstreamAgent(config.upstreamTimeoutMs), url: '', log: app.log, inflight: new Map(), occurrences, faults, keyThread, loggedCauses: new Set(), needsAdminToken: false };
   app.decorate('llmReplay', state);
   let served = false;
   // Shutdown, once requests in flight have finished and the resources have closed (their writes landed): the usage file.
@@ -158,13 +160,7 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
     }
   });
   await registerResources(app, state);
-  // While closing, connections whose last request has finished are closed at once
-  // rather than left open until each client's keep-alive gives up.
-  let sweeper: NodeJS.Timeout | undefined;
-  app.addHook('preClose', async () => {
-    sweeper = setInterval(() => app.server.closeIdleConnections(), 25);
-  });
-  app.addHook('onClose', async () => clearInterval(sweeper));
+  closeQuietConnectionsOnClose(app);
   const access = adminAccessFor(config.host, config.adminToken);
   state.needsAdminToken = access.token !== undefined;
   // Before the routes, so it covers every answer; the inspector page's files keep their own policy.

@@ -21,7 +21,7 @@ function upstreamUrlFor(config: ServerConfig, client: ClientRequest, ids?: IdMap
 export function exchangeOf(state: ProxyState, context: RequestContext): Exchange {
   const { config, ids } = state;
   const { client, key, position, startedAt } = context;
-  const plain: Exchange = { client, upstreamUrl: upstreamUrlFor(config, client), startedAt };
+  const plain: Exchange = { client, dispatcher: state.upstream, upstreamUrl: upstreamUrlFor(config, client), startedAt };
   if (config.mode === 'live' || !key || !position) return plain;
   const exchange: Exchange = { ...plain, key, recordTiming: config.recordTiming, recordRetryable: config.recordRetryable, recordAuthErrors: config.recordAuthErrors };
   if (!ids) return exchange;

@@ -77,7 +77,7 @@ export async function applyFault(state: ProxyState, context: KeyedContext, outco
     return reply;
   }
   // Forwarded, passed through with the fault, never recorded: the forwarder hands over the upstream's answer instead of sending it.
-  await forward(request, reply, {
+  await forward(reply, {
     ...exchangeOf(state, context),
     deliver: (source, contentType) => {
       const format = streamFormatOf(contentType);

@@ -18,7 +18,7 @@ export interface JournalInput {
   /** performance.now() when the request arrived: the duration runs from here. */
   startedAt: number;
   /** The answer being sent: the entry is complete (status, duration) when it has ended. */
-  response?: Pick<ServerResponse, 'writableEnded' | 'statusCode' | 'once'>;
+  response?: Pick<ServerResponse, 'writableEnded' | 'destroyed' | 'statusCode' | 'once'>;
   status?: number;
   /** Why: a miss's diagnostic, a fault's description, why nothing was recorded. */
   message?: string;
@@ -79,7 +79,8 @@ export class Journal {
     const slot: Slot = { entry };
     this.keep(slot, input);
     const { response } = input;
-    if (!response || response.writableEnded) {
+    // Destroyed: the client hung up before the outcome was known (a stream recorded after it left).
+    if (!response || response.writableEnded || response.destroyed) {
       this.complete(entry, input.status ?? response?.statusCode, input.startedAt);
     } else {
       response.once('close', () => this.complete(entry, input.status ?? response.statusCode, input.startedAt));

@@ -1,11 +1,9 @@
 // The proxy: every body read as raw bytes (the proxy keys and forwards exactly what
-// the client sent), reply-from on an undici agent that verifies TLS and never retries,
-// every method Node's parser accepts, and one catch-all route. An encapsulated plugin:
-// its raw-body parser is its own, so the admin plugin parses JSON as fastify does.
+// the client sent), every method Node's parser accepts, and one catch-all route
+// (forwarding goes through the server's undici agent, state.upstream). An encapsulated
+// plugin: its raw-body parser is its own, so the admin plugin parses JSON as fastify does.
 import { METHODS } from 'node:http';
 import type { FastifyPluginAsync } from 'fastify';
-import replyFrom from '@fastify/reply-from';
-import { Agent } from 'undici';
 import { createHandler } from './handler.js';
 import { refuseUnsafePaths } from './proxy-path.js';
 import { requireLocalRequest } from './admin-access.js';
@@ -14,12 +12,6 @@ export const proxyPlugin: FastifyPluginAsync = async (app) => {
   const state = app.llmReplay;
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('*', { parseAs: 'buffer' }, (_request, body, done) => done(null, body));
-  const agent = new Agent({
-    connect: { rejectUnauthorized: true },
-    headersTimeout: state.config.upstreamTimeoutMs,
-    bodyTimeout: state.config.upstreamTimeoutMs,
-  });
-  await app.register(replyFrom, { undici: agent, retryMethods: [], disableRequestLogging: true, destroyAgent: true });
   // Every method Node's parser accepts is forwarded (WebDAV's PROPFIND, PURGE ...), not only fastify's defaults.
   for (const method of METHODS) {
     if (method !== 'CONNECT' && !app.supportedMethods.includes(method)) app.addHttpMethod(method, { hasBody: true });

@@ -16,7 +16,7 @@ import type { KeyedContext, RequestContext } from './request-context.js';
 import type { ProxyState } from './state.js';
 
 export async function live(state: ProxyState, context: RequestContext): Promise<Outcome> {
-  await forward(context.request, context.reply, exchangeOf(state, context));
+  await forward(context.reply, exchangeOf(state, context));
   return { kind: 'passed-through' };
 }
 
@@ -60,7 +60,7 @@ async function forwardAndWrite(state: ProxyState, context: KeyedContext): Promis
     const adapted = toLlamaStackForm(recording, key.key, key.modelList);
     return state.store.save(key.key, adapted.recording, relativeDir, adapted.modelListFile ? { fileName: adapted.modelListFile } : { occurrence, newSequence });
   };
-  const outcome = await forward(context.request, context.reply, exchangeOf(state, context), persist);
+  const outcome = await forward(context.reply, exchangeOf(state, context), persist);
   if (outcome.kind !== 'recorded') {
     // Not written: the occurrence is free for the next identical request (the retry).
     position.giveBack();

@@ -2,6 +2,7 @@
 // the resolved options, the recordings and their catalogue, the prepared answers,
 // the id mapper of the record modes, this run's usage and journal, occurrence counts,
 // record-if-missing's requests in flight, and the faults to inject.
+import type { Dispatcher } from 'undici';
 import type { KeyThread } from '../keys/key-thread.js';
 import type { FastifyBaseLogger } from 'fastify';
 import type { ServerConfig } from '../config/options.js';
@@ -33,6 +34,8 @@ export interface ProxyState {
   faults: FaultRegistry;
   /** This run's requests, for the inspector page. */
   journal: Journal;
+  /** The agent every forwarded request goes through. */
+  upstream: Dispatcher;
   /** Keys large bodies off the server's thread. */
   keyThread: KeyThread;
   /** Causes of unrecorded answers already logged (a refused key ...): each is logged once at warn level. */
