@@ -7,7 +7,7 @@
 import Anthropic from '@anthropic-ai/sdk';
 import { Ollama } from 'ollama';
 import { describe, expect, it } from 'vitest';
-import { openAiSse } from './support/fake-upstream.js';
+import { FakeUpstream, openAiSse } from './support/fake-upstream.js';
 import { concluded, HangUps } from './support/hang-ups.js';
 import { openai, recordingsIn, workspace } from './support/harness.js';
 import { anthropicEvents, fakeAnthropic, fakeGemini, fakeOllama } from './support/providers.js';
@@ -86,5 +86,21 @@ describe('a client that hangs up after the final event', () => {
     release();
     await server.close();
     expect(await recordingsIn(ws.dir)).toEqual([]);
+  });
+
+  it('an upstream that breaks off after the final event leaves the stream recorded', async () => {
+    // Every event, [DONE] last, then the connection closed without the response's end.
+    const fake = await ws.upstream(
+      new FakeUpstream().on('POST', '/v1/chat/completions', (_request, res) => {
+        res.writeHead(200, { 'content-type': 'text/event-stream' });
+        res.write(openAiSse(streaming.response as unknown[]).join(''), () => res.socket?.destroy());
+      }),
+    );
+    const server = await ws.start({ mode: 'record', upstream: fake.url });
+    const chat = await openai(server).chat.completions.create({ ...(streaming.request as object), stream: true } as never).asResponse();
+    expect(await readUntil(chat, 'data: [DONE]')).toContain('data: [DONE]');
+    await concluded(server, 1);
+    await server.close();
+    expect((await recordingsIn(ws.dir)).map((f) => f.data.request.endpoint)).toEqual(['/v1/chat/completions']);
   });
 });
