@@ -13,6 +13,8 @@ import type { DriftReport } from '../src/drift/report.js';
 import { selectRecordings } from '../src/drift/select.js';
 import { liveUrl } from '../src/drift/send.js';
 import { checkKeyHost } from '../src/drift/keys.js';
+import { compareShapes, describeFinding } from '../src/drift/compare.js';
+import { knownFinishReasons } from '../src/drift/dialect.js';
 import { statusOf } from '../src/recordings/recording.js';
 import type { Recording } from '../src/recordings/recording.js';
 import { driftReportPath, saveDriftReport } from '../src/drift/report-file.js';
@@ -197,6 +199,14 @@ describe('drift', () => {
 
   it.each(SHAPE_CHANGES)('reports every finding of a shape %s, and nothing else', async (change) => {
     expect(texts(await driftAgainst(change)).sort()).toEqual(EVERY_FINDING[change]);
+  });
+
+  it('reports a finish reason only when neither the API nor a recording of the endpoint has it', () => {
+    const shape = (finishReasons: string[]) => ({ status: 200, contentType: 'application/json', streaming: false, body: {}, finishReasons });
+    const known = knownFinishReasons('/v1/chat/completions', ['stop']);
+    expect(compareShapes(shape(['stop']), shape(['length', 'tool_calls']), known)).toEqual([]);
+    expect(compareShapes(shape(['stop']), shape(['end_turn']), known).map(describeFinding)).toEqual(['finish reason end_turn: new']);
+    expect(compareShapes(shape(['end_turn']), shape(['max_tokens']), knownFinishReasons('/v1/messages', []))).toEqual([]);
   });
 
   it('groups a finding by endpoint and model, with the recordings it touches and both shapes', async () => {

@@ -7,6 +7,7 @@ import { compareShapes, describeFinding } from './compare.js';
 import type { DriftedRecording, DriftGroup, DriftReport, FailedRecording } from './report.js';
 import { DriftCheckError } from '../errors.js';
 import { dialectOf } from '../faults/dialects.js';
+import { knownFinishReasons } from './dialect.js';
 import { authHeaders, checkKeyHost, type KeyedHeaders } from './keys.js';
 import { liveUrl, sendLive } from './send.js';
 import { shapeOf } from './shape.js';
@@ -66,6 +67,10 @@ export function keyDestinations(selected: Selected[], options: Pick<DriftOptions
 export async function checkDrift(selected: Selected[], options: DriftOptions, onProgress?: (done: number, total: number) => void): Promise<DriftReport> {
   // Every key is looked for before anything is sent: a missing one fails the check at once.
   const auth: KeyedHeaders[] = selected.map(({ recording }) => authHeaders(dialectOf(recording.request.endpoint), options.env, recording));
+  const recordedShapes = selected.map(({ recording }) => shapeOf(recording.response));
+  const finishSeen = new Map<string, string[]>();
+  selected.forEach(({ recording }, index) => finishSeen.set(recording.request.endpoint, [...(finishSeen.get(recording.request.endpoint) ?? []), ...recordedShapes[index]!.finishReasons]));
+  const knownFinish = new Map([...finishSeen].map(([endpoint, seen]) => [endpoint, knownFinishReasons(endpoint, seen)]));
   const drifted: DriftedRecording[] = [];
   const failed: FailedRecording[] = [];
   const groups = new Map<string, DriftGroup>();
@@ -90,9 +95,9 @@ export async function checkDrift(selected: Selected[], options: DriftOptions, on
       done++;
       onProgress?.(done, selected.length);
     }
-    const recorded = shapeOf(recording.response);
+    const recorded = recordedShapes[index]!;
     const live = shapeOf(liveAnswer);
-    const findings = compareShapes(recorded, live);
+    const findings = compareShapes(recorded, live, knownFinish.get(recording.request.endpoint));
     if (findings.length === 0) return;
     const endpoint = recording.request.endpoint;
     const model = modelOf(recording);

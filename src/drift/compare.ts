@@ -10,41 +10,60 @@ export function describeFinding(finding: Finding): string {
   return `${where}: ${change} (${recorded} -> ${live})`;
 }
 
-function comparePaths(recorded: PathTypes, live: PathTypes, prefix: string, out: Finding[]): void {
-  const types = (list: string[] | undefined) => (list ?? []).join('|');
-  for (const path of new Set([...Object.keys(recorded), ...Object.keys(live)])) {
-    const was = recorded[path];
-    const now = live[path];
-    const where = `${prefix}${path}`;
-    // A path whose parent is new or gone is said once, at the parent.
-    if (!was && now) out.push({ where, change: 'added', live: types(now) });
-    else if (was && !now) out.push({ where, change: 'removed', recorded: types(was) });
-    else if (types(was) !== types(now)) out.push({ where, change: 'retyped', recorded: types(was), live: types(now) });
-  }
-  dropChildrenOfReported(out);
-}
+/** The path one step up (`a.b[]` -> `a.b`, `a.b` -> `a`), '' at the top. */
+const parentOf = (path: string) => path.replace(/(\[\]|\.[^.[\]]*)$/, '');
 
-/** `a.b: added` already says `a.b.c` and `a.b[]` are new. */
-function dropChildrenOfReported(findings: Finding[]): void {
-  const whole = new Set(findings.filter((f) => f.change === 'added' || f.change === 'removed').map((f) => `${f.change} ${f.where}`));
-  for (let i = findings.length - 1; i >= 0; i--) {
-    const { where, change } = findings[i]!;
-    const parent = where.replace(/(\[\]|\.[^.[\]]*)$/, '');
-    if (parent !== where && (change === 'added' || change === 'removed') && hasAncestor(whole, change, parent)) findings.splice(i, 1);
-  }
-}
-
-function hasAncestor(whole: Set<string>, change: string, path: string): boolean {
-  for (let p = path; p !== ''; ) {
-    if (whole.has(`${change} ${p}`)) return true;
-    const next = p.replace(/(\[\]|\.[^.[\]]*)$/, '');
-    if (next === p) break;
-    p = next;
+/**
+ * Whether the side without `path` said nothing about it: its nearest ancestor there
+ * was only ever null, or an array only ever empty (`annotations: []` against one
+ * citation). Its elements' members are unknown there, not removed.
+ */
+function unknownOn(side: PathTypes, path: string): boolean {
+  let child = path;
+  for (let at = parentOf(path); at !== child; child = at, at = parentOf(at)) {
+    const types = side[at];
+    if (!types) continue;
+    return types.every((t) => t === 'null') || (child === `${at}[]` && types.includes('array'));
   }
   return false;
 }
 
-export function compareShapes(recorded: AnswerShape, live: AnswerShape): Finding[] {
+function comparePaths(recorded: PathTypes, live: PathTypes, prefix: string, out: Finding[]): void {
+  const types = (list: string[] | undefined) => (list ?? []).join('|');
+  // null goes with any type: a field null in one answer and a string in the next (content, refusal, system_fingerprint) is the same shape.
+  const typed = (list: string[]) => list.filter((t) => t !== 'null');
+  const found: Finding[] = [];
+  for (const path of new Set([...Object.keys(recorded), ...Object.keys(live)])) {
+    const was = recorded[path];
+    const now = live[path];
+    const where = `${prefix}${path}`;
+    if (!was && now) {
+      if (!unknownOn(recorded, path)) found.push({ where, change: 'added', live: types(now) });
+    } else if (was && !now) {
+      if (!unknownOn(live, path)) found.push({ where, change: 'removed', recorded: types(was) });
+    } else if (was && now && typed(was).length > 0 && typed(now).length > 0 && types(typed(was)) !== types(typed(now))) {
+      found.push({ where, change: 'retyped', recorded: types(was), live: types(now) });
+    }
+  }
+  out.push(...withoutChildrenOfReported(found));
+}
+
+/** `a.b: added` already says `a.b.c` and `a.b[]` are new: a path whose parent is new or gone is said once, at the parent. */
+function withoutChildrenOfReported(findings: Finding[]): Finding[] {
+  const whole = new Set(findings.filter((f) => f.change === 'added' || f.change === 'removed').map((f) => `${f.change} ${f.where}`));
+  return findings.filter(({ where, change }) => {
+    if (change !== 'added' && change !== 'removed') return true;
+    for (let p = parentOf(where), last = where; p !== last && p !== ''; last = p, p = parentOf(p)) if (whole.has(`${change} ${p}`)) return false;
+    return true;
+  });
+}
+
+/**
+ * Where the live shape differs from the recorded one. A finish reason is drift only when
+ * it is not among `knownFinish` (the API's documented ones and those its endpoint's
+ * recordings gave; without it, the recording's own).
+ */
+export function compareShapes(recorded: AnswerShape, live: AnswerShape, knownFinish: ReadonlySet<string> = new Set(recorded.finishReasons)): Finding[] {
   const out: Finding[] = [];
   const scalar = (where: string, a: string, b: string) => {
     if (a !== b) out.push({ where, change: 'changed', recorded: a, live: b });
@@ -53,7 +72,7 @@ export function compareShapes(recorded: AnswerShape, live: AnswerShape): Finding
   scalar('content type', recorded.contentType || '(none)', live.contentType || '(none)');
   scalar('streaming', String(recorded.streaming), String(live.streaming));
   if (recorded.streaming !== live.streaming) return out;
-  scalar('finish reasons', recorded.finishReasons.join(', ') || '(none)', live.finishReasons.join(', ') || '(none)');
+  for (const reason of live.finishReasons) if (!knownFinish.has(reason)) out.push({ where: `finish reason ${reason}`, change: 'new' });
   if (recorded.body || live.body) {
     const paths: Finding[] = [];
     comparePaths(recorded.body ?? {}, live.body ?? {}, '', paths);

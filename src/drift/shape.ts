@@ -16,18 +16,30 @@ function typeOf(value: JsonValue): string {
   return typeof value;
 }
 
+function addType(paths: Map<string, Set<string>>, path: string, value: JsonValue): void {
+  let types = paths.get(path);
+  if (!types) paths.set(path, (types = new Set()));
+  types.add(typeOf(value));
+}
+
+/** A tool call's arguments: the model chooses their members, so only their type is shape (OpenAI's are a string already). */
+function isToolArguments(parent: Record<string, unknown>, name: string, path: string): boolean {
+  if (name === 'input') return typeof parent['type'] === 'string' && parent['type'].endsWith('tool_use');
+  if (name === 'args') return /(^|\.)function_?[cC]all$/.test(path);
+  if (name === 'arguments') return /(^|\.)function$/.test(path);
+  return false;
+}
+
 function walk(value: JsonValue, path: string, paths: Map<string, Set<string>>, finish: Set<string>): void {
-  if (path !== '') {
-    let types = paths.get(path);
-    if (!types) paths.set(path, (types = new Set()));
-    types.add(typeOf(value));
-  }
+  if (path !== '') addType(paths, path, value);
   if (Array.isArray(value)) {
     for (const element of value) walk(element, `${path}[]`, paths, finish);
   } else if (isJsonObject(value) && !('isLosslessNumber' in value)) {
     for (const [name, member] of Object.entries(value)) {
       if (FINISH_FIELDS.has(name) && typeof member === 'string') finish.add(member);
-      walk(member as JsonValue, path === '' ? name : `${path}.${name}`, paths, finish);
+      const where = path === '' ? name : `${path}.${name}`;
+      if (isToolArguments(value, name, path)) addType(paths, where, member as JsonValue);
+      else walk(member as JsonValue, where, paths, finish);
     }
   }
 }

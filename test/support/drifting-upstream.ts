@@ -46,6 +46,10 @@ export class DriftingUpstream extends FakeUpstream {
     const id = () => (v() === 'text' ? 'xyz-999' : 'abc-1');
     const n = () => (v() === 'text' ? 987 : 12);
     const index = () => (v() === 'retyped' ? '0' : 0);
+    // What only text changes too: a null where there was a value, an array empty where it had elements, the
+    // members of a tool call's arguments (the model chooses them), another documented finish reason.
+    const or = <T, U>(base: T, other: U) => (v() === 'text' ? other : base);
+    const toolArguments = () => or({ city: 'Paris' }, { query: { text: 'rings', limit: 3 }, units: ['km'] });
     /** OpenAI's error (chat and Responses alike). */
     const openAiError = (res: ServerResponse) =>
       sendJson(res, 404, v() === 'error' ? { error: { message: `no model ${id()}`, type: 'invalid_request_error', code: 404 } } : { error: { message: `no model ${id()}`, type: 'invalid_request_error', param: null, code: 'model_not_found' } });
@@ -56,10 +60,10 @@ export class DriftingUpstream extends FakeUpstream {
       const usage: Record<string, unknown> = { prompt_tokens: n(), completion_tokens: n() + 1, total_tokens: 2 * n() + 1 };
       if (v() === 'removed') delete usage['completion_tokens'];
       if (!stream) {
-        const message: Record<string, unknown> = { role: 'assistant', content: text() };
+        const message: Record<string, unknown> = { role: 'assistant', content: text(), annotations: or([], [{ type: 'url_citation', url_citation: { url: 'https://example.com', title: 'Rings', start_index: 0, end_index: 6 } }]) };
         if (v() === 'added') message['refusal'] = null;
-        const finish = v() === 'renamed' ? { stop_reason: 'stop' } : { finish_reason: 'stop' };
-        return sendJson(res, 200, { id: `chatcmpl-${id()}`, object: 'chat.completion', created: n() * 1000, model: 'gpt-4o-2024-08-06', choices: [{ index: index(), message, ...finish }], usage });
+        const finish = v() === 'renamed' ? { stop_reason: 'stop' } : { finish_reason: or('stop', 'length') };
+        return sendJson(res, 200, { id: `chatcmpl-${id()}`, object: 'chat.completion', created: n() * 1000, model: 'gpt-4o-2024-08-06', system_fingerprint: or(null, 'fp_abc123'), choices: [{ index: index(), message, ...finish }], usage });
       }
       const words = text().split(' ');
       const chunk = (delta: unknown, finish: string | null) => ({
@@ -70,7 +74,7 @@ export class DriftingUpstream extends FakeUpstream {
         ...(v() === 'added' ? { service_tier: 'default' } : {}),
         choices: [{ index: index(), delta, finish_reason: finish }],
       });
-      return sendEvents(res, openAiSse([chunk({ role: 'assistant', content: '' }, null), ...words.map((w) => chunk({ content: `${w} ` }, null), chunk({}, 'stop')), { ...chunk({}, null), choices: [], usage }]));
+      return sendEvents(res, openAiSse([chunk({ role: 'assistant', content: or('', null) }, null), ...words.map((w) => chunk({ content: `${w} ` }, null)), chunk({}, or('stop', 'length')), { ...chunk({}, null), choices: [], usage }]));
     });
 
     this.on('POST', '/v1/responses', (request, res) => {
@@ -103,7 +107,9 @@ export class DriftingUpstream extends FakeUpstream {
           .split(' ')
           .map((w) => ({ type: deltaType, index: 0, delta: { type: 'text_delta', text: `${w} ` } })),
         { type: 'content_block_stop', index: 0 },
-        { type: 'message_delta', delta: { stop_reason: 'end_turn' }, usage: { output_tokens: n() } },
+        { type: 'content_block_start', ...(v() === 'removed' ? {} : { index: 1 }), content_block: { type: 'tool_use', id: `toolu_${id()}`, name: 'lookup', input: toolArguments() } },
+        { type: 'content_block_stop', index: 1 },
+        { type: 'message_delta', delta: { stop_reason: or('end_turn', 'max_tokens'), stop_sequence: or(null, '\n\nHuman:') }, usage: { output_tokens: n() } },
         { type: 'message_stop' },
       ];
       return sendEvents(res, typedSse(events));
@@ -115,17 +121,17 @@ export class DriftingUpstream extends FakeUpstream {
         return sendJson(res, 404, { error: v() === 'error' ? { code: 404, message: error.message, details: [{ '@type': 'type.googleapis.com/google.rpc.ErrorInfo', reason: 'MODEL_NOT_FOUND' }] } : error });
       }
       // Gemini's stream has no event names: a renamed field is its renaming.
-      const finish = v() === 'renamed' ? { finish_reason: 'STOP' } : { finishReason: 'STOP' };
+      const finish = v() === 'renamed' ? { finish_reason: 'STOP' } : { finishReason: or('STOP', 'MAX_TOKENS') };
       const usageMetadata: Record<string, unknown> = { promptTokenCount: n(), candidatesTokenCount: n(), totalTokenCount: v() === 'retyped' ? `${2 * n()}` : 2 * n() };
       if (v() === 'removed') delete usageMetadata['candidatesTokenCount'];
-      return sendJson(res, 200, { candidates: [{ content: { parts: [{ text: text() }], role: 'model' }, ...finish, index: 0 }], usageMetadata, modelVersion: 'gemini-2.5-flash', ...(v() === 'added' ? { responseId: id() } : {}) });
+      return sendJson(res, 200, { candidates: [{ content: { parts: [{ text: text() }, { functionCall: { name: 'lookup', args: toolArguments() } }], role: 'model' }, ...finish, index: 0 }], usageMetadata, modelVersion: 'gemini-2.5-flash', ...(v() === 'added' ? { responseId: id() } : {}) });
     });
 
     this.on('POST', '/api/chat', (request, res) => {
       if (missing(request.body)) return sendJson(res, 404, { error: v() === 'error' ? { message: `model "${MISSING_MODEL}" not found (${id()})` } : `model "${MISSING_MODEL}" not found (${id()})` });
       const words = text().split(' ');
       // Ollama's lines have no event names either: its renamed field is done_reason.
-      const done: Record<string, unknown> = { model: 'llama3.2', created_at: '2026-01-01T00:00:00Z', message: { role: 'assistant', content: '' }, done: true, ...(v() === 'renamed' ? { stop_reason: 'stop' } : { done_reason: 'stop' }), total_duration: v() === 'retyped' ? String(n()) : n(), eval_count: n() };
+      const done: Record<string, unknown> = { model: 'llama3.2', created_at: '2026-01-01T00:00:00Z', message: { role: 'assistant', content: '', tool_calls: [{ function: { name: 'lookup', arguments: toolArguments() } }] }, done: true, ...(v() === 'renamed' ? { stop_reason: 'stop' } : { done_reason: or('stop', 'length') }), total_duration: v() === 'retyped' ? String(n()) : n(), eval_count: n() };
       if (v() === 'added') done['thinking'] = '';
       if (v() === 'removed') delete done['eval_count'];
       const lines = [...words.map((w) => ({ model: 'llama3.2', created_at: `2026-01-0${n() % 9}T00:00:00Z`, message: { role: 'assistant', content: `${w} ` }, done: false })), done];

@@ -10,6 +10,7 @@ import { readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
 import type { ServerOptions } from '../../config/options.js';
 import { compareShapes, describeFinding } from '../../drift/compare.js';
+import { knownFinishReasons } from '../../drift/dialect.js';
 import type { DriftReport } from '../../drift/report.js';
 import { selectRecordings, type Selected } from '../../drift/select.js';
 import { dialectOf } from '../../faults/dialects.js';
@@ -88,7 +89,8 @@ function changes(before: Awaited<ReturnType<typeof snapshot>>, after: Awaited<Re
     else if (now.digest === was.digest) {
       if (sent.has(file)) out.push({ file, change: 'unchanged', findings: [] });
     } else {
-      const findings = was.recording && now.recording ? compareShapes(shapeOf(was.recording.response), shapeOf(now.recording.response)).map(describeFinding) : [];
+      const shapes = was.recording && now.recording ? [shapeOf(was.recording.response), shapeOf(now.recording.response)] as const : undefined;
+      const findings = shapes ? compareShapes(shapes[0], shapes[1], knownFinishReasons(was.recording!.request.endpoint, shapes[0].finishReasons)).map(describeFinding) : [];
       out.push({ file, change: 'rewritten', findings });
     }
   }
