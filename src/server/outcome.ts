@@ -13,6 +13,7 @@ import { AnswerError } from '../errors.js';
 import { sendOwnError } from './error-handler.js';
 import { applyFault } from './faulted.js';
 import { missLink } from './inspector/links.js';
+import type { JournalInput, JournalKind } from './journal.js';
 import type { KeyedContext, RequestContext } from './request-context.js';
 import type { ProxyState } from './state.js';
 
@@ -39,35 +40,35 @@ export type Outcome =
 
 /** Journal, usage and log for the outcome, then the answer if it is not yet sent. */
 export function conclude(state: ProxyState, context: RequestContext, outcome: Outcome): FastifyReply | Promise<FastifyReply> {
-  const { client, key, reply, startedAt } = context;
+  const { client, key, reply } = context;
   const { journal, usage, log } = state;
-  const noted = { method: client.method, path: client.path, testId: client.testId, startedAt, ...(key ? { key: key.key } : {}) };
-  // The entry is complete (status, duration) when the answer has ended.
-  const answering = { ...noted, response: reply.raw };
   const endpoint = key?.endpoint ?? client.path;
   switch (outcome.kind) {
     case 'answered': {
       if (outcome.repeated) noteRepeat(state, context as KeyedContext, outcome.occurrence);
       usage.hit(recordingId(key!.key, outcome.occurrence), endpoint);
-      journal.add({ ...answering, kind: 'hit', ...replayedError(state, key!.key, outcome.occurrence, outcome.prepared.status) });
-      return outcome.atOnce ? sendNow(reply, outcome.prepared) : sendPrepared(reply, outcome.prepared, state.config.paceFactor, startedAt);
+      const hit = noted(context, 'hit', true);
+      const message = replayedError(state, key!.key, outcome.occurrence, outcome.prepared.status);
+      if (message !== undefined) hit.message = message;
+      journal.add(hit);
+      return outcome.atOnce ? sendNow(reply, outcome.prepared) : sendPrepared(reply, outcome.prepared, state.config.paceFactor, context.startedAt);
     }
     case 'recorded': {
       usage.forwarded(endpoint);
       usage.record(recordingId(key!.key, outcome.occurrence), endpoint);
-      journal.add({ ...answering, kind: 'recorded' });
+      journal.add(noted(context, 'recorded', true));
       const file = path.relative(state.store.dir, state.store.fileOf(key!.key, outcome.occurrence) ?? '');
       log.info({ key: key!.key, occurrence: outcome.occurrence, endpoint: client.path, file }, 'llm-replay: recorded');
       return reply;
     }
     case 'passed-through':
       usage.forwarded(endpoint);
-      journal.add({ ...answering, kind: 'forwarded' });
+      journal.add(noted(context, 'forwarded', true));
       return reply;
     case 'miss': {
       const { report } = outcome;
       const body = client.body.kind === 'json' ? { body: client.body.value, bodyBytes: client.body.bytes.length } : {};
-      const entry = journal.add({ ...noted, kind: 'miss', status: 404, miss: report, ...body });
+      const entry = journal.add({ ...noted(context, 'miss', false), status: 404, miss: report, ...body });
       report.message += `\nSee it in the inspector: ${missLink(state.url, entry.seq)}`;
       usage.miss(report, endpoint, client.run);
       log.warn({ key: key?.key, method: key?.method, endpoint: client.path, testId: client.testId }, report.message);
@@ -91,7 +92,7 @@ export function conclude(state: ProxyState, context: RequestContext, outcome: Ou
       });
       usage.fault(endpoint);
       log.info({ key: key!.key, endpoint: client.path, testId: client.testId, arrival: chosen.arrival, injectedFault: chosen.rule.text, source: chosen.source }, `llm-replay: injected fault ${chosen.rule.text}`);
-      journal.add({ ...answering, kind: 'fault', message: `injected fault ${chosen.rule.text} (${chosen.source})` });
+      journal.add({ ...noted(context, 'fault', true), message: `injected fault ${chosen.rule.text} (${chosen.source})` });
       const { fault } = chosen.rule;
       if (outcome.recorded) usage.hit(recordingId(key!.key, outcome.occurrence), endpoint);
       else if (!fault.reset && fault.status === undefined) usage.forwarded(endpoint);
@@ -100,7 +101,7 @@ export function conclude(state: ProxyState, context: RequestContext, outcome: Ou
     case 'error': {
       if (outcome.forwarded) usage.forwarded(endpoint);
       if (outcome.level) log[outcome.level]({ key: key?.key, occurrence: context.position?.occurrence, endpoint: client.path }, `llm-replay: ${outcome.reason}`);
-      journal.add({ ...answering, kind: 'failed', message: outcome.reason });
+      journal.add({ ...noted(context, 'failed', true), message: outcome.reason });
       const { answer } = outcome;
       if (answer instanceof AnswerError) return sendOwnError(reply, answer, client.path);
       return answer ? reply.code(answer.status).headers(answer.headers ?? {}).send(answer.body) : reply;
@@ -108,13 +109,25 @@ export function conclude(state: ProxyState, context: RequestContext, outcome: Ou
   }
 }
 
+/**
+ * The journal's note of the request as `kind`; `answering`: the entry is completed (status,
+ * duration) when the answer has ended. Built field by field: it runs for every request,
+ * where object spreads cost more than the rest of the bookkeeping.
+ */
+function noted({ client, key, reply, startedAt }: RequestContext, kind: JournalKind, answering: boolean): JournalInput {
+  const input: JournalInput = { kind, method: client.method, path: client.path, testId: client.testId, startedAt };
+  if (key) input.key = key.key;
+  if (answering) input.response = reply.raw;
+  return input;
+}
+
 /** A replayed error (any non-2xx) names its file, logged and in the journal: a frozen failure is found by name. */
-function replayedError(state: ProxyState, key: string, occurrence: number, status: number): { message?: string } {
-  if (status >= 200 && status < 300) return {};
+function replayedError(state: ProxyState, key: string, occurrence: number, status: number): string | undefined {
+  if (status >= 200 && status < 300) return undefined;
   const file = path.relative(state.store.dir, state.store.fileOf(key, occurrence) ?? '');
   const message = `replayed the recorded ${status} from ${file} (delete the file to record it again)`;
   state.log.warn({ key, occurrence, file }, `llm-replay: ${message}`);
-  return { message };
+  return message;
 }
 
 function noteRepeat(state: ProxyState, { client, key, position }: KeyedContext, answered: number): void {
