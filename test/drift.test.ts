@@ -323,6 +323,32 @@ describe('drift', () => {
     expect((await selectRecordings(dir, { olderThanMs: 86_400_000 }, Date.now() + 2 * 86_400_000)).selected).toHaveLength(REQUESTS.length);
   });
 
+  it('spends a budget on the stalest recordings first: unknown age, then the oldest', async () => {
+    const aged = await tempDir();
+    try {
+      const all = (await selectRecordings(dir, { endpoint: '/v1/chat/completions' }, Date.now())).selected.slice(0, 3);
+      const at = ['2025-06-01T00:00:00Z', undefined, '2024-01-01T00:00:00Z'];
+      await Promise.all(all.map(async (one, i) => {
+        const recording = JSON.parse(await readFile(path.join(dir, one.file), 'utf8'));
+        if (at[i] === undefined) delete recording.response.origin;
+        else recording.response.origin = { ...recording.response.origin, recorded_at: at[i] };
+        await writeFile(path.join(aged, one.file), JSON.stringify(recording));
+      }));
+      const chosen = (await selectRecordings(aged, { maxRequests: 2 }, Date.now())).selected.map((s) => s.file);
+      expect(chosen).toEqual([all[1]!.file, all[2]!.file]);
+    } finally {
+      await removeDir(aged);
+    }
+  });
+
+  it('checks that --report can be written before sending anything', async () => {
+    const before = upstream.received.length;
+    await withKeysQuietly(async () => {
+      await expect(runDrift(dir, { upstream: upstream.url, concurrency: '2', timeout: '10000', stateDir: `${dir}.state`, report: path.join(dir, 'no-such-folder', 'r.json') })).rejects.toThrow(/--report .*no-such-folder/);
+    });
+    expect(upstream.received.length).toBe(before);
+  });
+
   it('exits 0 with no drift, 1 with drift, and refuses bad options as a failed check', async () => {
     await withKeysQuietly(async () => {
       upstream.variant = 'text';

@@ -101,6 +101,7 @@ export async function checkDrift(selected: Selected[], options: DriftOptions, on
     if (findings.length === 0) return;
     const endpoint = recording.request.endpoint;
     const model = modelOf(recording);
+    findings.sort((a, b) => a.where.localeCompare(b.where));
     drifted.push({ file, endpoint, model, findings: findings.map(describeFinding), recorded, live });
     const groupKey = `${endpoint}\n${model}`;
     let group = groups.get(groupKey);
@@ -113,7 +114,10 @@ export async function checkDrift(selected: Selected[], options: DriftOptions, on
     }
   });
   const byName = (a: string, b: string) => a.localeCompare(b);
-  for (const group of groups.values()) for (const finding of group.findings) finding.files.sort(byName);
+  for (const group of groups.values()) {
+    group.findings.sort((a, b) => byName(a.where, b.where) || byName(a.text, b.text));
+    for (const finding of group.findings) finding.files.sort(byName);
+  }
   return {
     checkedAt: new Date().toISOString(),
     recordingsDir: path.resolve(options.recordingsDir),

@@ -12,7 +12,7 @@ export interface Selection {
   endpoint?: string;
   /** Only recordings at least this old (ms); those of unknown age count as old. */
   olderThanMs?: number;
-  /** At most this many, spread evenly over the rest. */
+  /** At most this many, spread evenly over the rest (stalest first). */
   sample?: number;
   maxRequests?: number;
   maxTokens?: number;
@@ -54,6 +54,7 @@ export async function selectRecordings(dir: string, selection: Selection, now: n
   const store = await RecordingStore.open(dir);
   const selected: Selected[] = [];
   const unreadable: string[] = [];
+  const ages = new Map<Selected, number | undefined>();
   for (const { file } of store.filesWithIds()) {
     let recording: Recording;
     try {
@@ -67,8 +68,11 @@ export async function selectRecordings(dir: string, selection: Selection, now: n
     const age = ageMs(recording.response.origin, now);
     if (selection.olderThanMs !== undefined && age !== undefined && age < selection.olderThanMs) continue;
     selected.push({ file: path.relative(store.dir, file), recording, tokens: recordedTokens(recording) });
+    ages.set(selected[selected.length - 1]!, age);
   }
-  selected.sort((a, b) => a.file.localeCompare(b.file));
+  // Budgets and samples take the stalest first: unknown age, then oldest; by name among equals.
+  const staleness = (one: Selected) => ages.get(one) ?? Number.POSITIVE_INFINITY;
+  selected.sort((a, b) => staleness(b) - staleness(a) || a.file.localeCompare(b.file));
   let chosen = selected;
   if (selection.sample !== undefined && selection.sample < chosen.length) {
     const step = chosen.length / selection.sample;

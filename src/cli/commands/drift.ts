@@ -3,7 +3,9 @@
 // with --refresh). Exit 0 none, 1 drift, 2 the check itself failed (no key, a key
 // refused, the upstream unreachable or overloaded, bad options), after printing
 // and saving what drift it did find.
-import { writeFile } from 'node:fs/promises';
+import { constants } from 'node:fs';
+import { access, writeFile } from 'node:fs/promises';
+import path from 'node:path';
 import { Command, Option } from 'commander';
 import { DEFAULT_CONFIG_FILE, readConfigFile } from '../../config/config-file.js';
 import { defaultStateDir, type ServerOptions } from '../../config/options.js';
@@ -85,6 +87,13 @@ export async function runDrift(dir: string, flags: DriftFlags): Promise<number> 
       throw new DriftCheckError(`--upstream must be a URL, not ${JSON.stringify(flags.upstream)}`);
     }
   }
+  // A report that cannot be written is found out before any paid request, not after.
+  if (flags.report !== undefined) {
+    const folder = path.dirname(path.resolve(flags.report));
+    await access(folder, constants.W_OK).catch(() => {
+      throw new DriftCheckError(`--report ${flags.report}: the folder ${folder} does not exist or cannot be written`);
+    });
+  }
   const { selected, unreadable } = await selectRecordings(dir, selection, Date.now());
   const tokens = selected.reduce((sum, one) => sum + one.tokens, 0);
   const keys = keyDestinations(selected, { upstream, env: process.env });
@@ -122,11 +131,11 @@ export function registerDriftCommand(program: Command, defaultDir: string): void
     .description("send recorded requests to the live API with your key and report where the answers' shapes differ from the recordings (exit 0 none, 1 drift, 2 the check failed)")
     .argument('[dir]', 'the recordings directory', defaultDir)
     .option('-u, --upstream <url>', "send to this API instead of each recording's own origin")
-    .option('--sample <n>', 'at most n recordings, spread evenly')
+    .option('--sample <n>', 'at most n recordings, spread evenly, stalest first')
     .option('--test-id <text>', 'only test ids containing this')
     .option('--endpoint <text>', 'only endpoints containing this')
     .option('--older-than <age>', 'only recordings at least this old (30d, 12h, 90m, 2w; unknown age counts as old)')
-    .option('--max-requests <n>', 'send at most n requests')
+    .option('--max-requests <n>', 'send at most n requests (the stalest first: unknown age, then oldest)')
     .option('--max-tokens <n>', 'spend at most about n tokens (estimated from the recordings\' usage)')
     .addOption(new Option('--concurrency <n>', 'requests in flight at once').default('4'))
     .option('--rate <n>', 'start at most n requests a second')
