@@ -483,6 +483,33 @@ describe('drift --refresh', () => {
     }
   });
 
+  it('stopped part-way, prints what it had already changed and exits 2', async () => {
+    const own = await tempDir();
+    try {
+      const recorder = await serve({ mode: 'record', recordings: own, upstream: upstream.url });
+      upstream.variant = 'base';
+      for (const input of ['one', 'two']) {
+        const answer = await fetch(`${recorder.url}/v1/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: 'Bearer sk-record', 'x-test-id': 'tests/a.test.ts::two' }, body: JSON.stringify({ model: 'gpt-4o', messages: [{ role: 'user', content: input }] }) });
+        await answer.arrayBuffer();
+      }
+      await recorder.close();
+      upstream.variant = 'added';
+      // The check's two requests and the refresh's first are answered; the refresh's second stalls past the timeout.
+      upstream.fail('stall', 3);
+      let code = 0;
+      const printed = await withKeysQuietly(async () => {
+        code = await runDrift(own, { upstream: upstream.url, concurrency: '1', timeout: '1500', stateDir: `${own}.state`, refresh: true });
+      }).finally(() => upstream.fail(undefined));
+      expect(code).toBe(2);
+      expect(printed.out).toMatch(/refreshed:\n {2}[0-9a-f]{64}\.json: choices\[\]\.message\.refusal: added \(null\)/);
+      expect(printed.out).toContain('stopped part-way, nothing more sent: refreshing');
+      expect(printed.err).toContain('the files listed above were already changed');
+    } finally {
+      upstream.variant = 'base';
+      await removeDir(own);
+    }
+  });
+
   it('sends a stateful flow again from its start, in order, so a later request names the new upstream objects', async () => {
     const own = await tempDir();
     const stateful = await statefulOpenAi().start();

@@ -17,7 +17,6 @@ import { dialectOf } from '../../faults/dialects.js';
 import { authHeaders, checkKeyHost } from '../../drift/keys.js';
 import { liveMethod, liveUrl, pathOf, requestBody, upstreamOf } from '../../drift/send.js';
 import { shapeOf } from '../../drift/shape.js';
-import { DriftCheckError } from '../../errors.js';
 import { TEST_ID_HEADER } from '../../request/control-headers.js';
 import { RecordingStore } from '../../recordings/store.js';
 import type { Recording } from '../../recordings/recording.js';
@@ -52,6 +51,8 @@ export interface RefreshResult {
   files: RefreshedFile[];
   /** Requests whose answer was not written (an error the proxy does not record, such as a 429 or 401). */
   notRecorded: string[];
+  /** Why the refresh stopped part-way (nothing more was sent); what it had changed is in `files`. */
+  stopped?: string;
 }
 
 /** When it was recorded: the recorded time, else the file's modification time. */
@@ -114,7 +115,9 @@ export async function refreshDrifted(dir: string, plan: RefreshPlan, options: Re
   const { faults: _faults, ...serverOptions } = options.server;
   const before = await snapshot(dir);
   const notRecorded: string[] = [];
+  let stopped: string | undefined;
   for (const [upstream, indexes] of byUpstream) {
+    if (stopped !== undefined) break;
     const server = await startServer({ ...serverOptions, mode: 'record', recordings: dir, upstream, stateDir: options.stateDir, port: 0, host: '127.0.0.1', logLevel: 'silent' });
     const statuses = new Map<string, number>();
     try {
@@ -128,7 +131,8 @@ export async function refreshDrifted(dir: string, plan: RefreshPlan, options: Re
           answer = await fetch(`${server.url}${pathOf(recording)}`, { method: liveMethod(recording), headers, ...(body ? { body } : {}), signal: AbortSignal.timeout(options.timeoutMs) });
           await answer.arrayBuffer();
         } catch (error) {
-          throw new DriftCheckError(`refreshing ${file} through ${upstream} failed: ${(error as Error).message}`);
+          stopped = `refreshing ${file} through ${upstream} failed: ${(error as Error).message}`;
+          break;
         }
         statuses.set(file, answer.status);
       }
@@ -141,7 +145,7 @@ export async function refreshDrifted(dir: string, plan: RefreshPlan, options: Re
     }
   }
   const after = await snapshot(dir);
-  return { files: changes(before, after, new Set(plan.sends.map((s) => s.file))), notRecorded };
+  return { files: changes(before, after, new Set(plan.sends.map((s) => s.file))), notRecorded, ...(stopped !== undefined ? { stopped } : {}) };
 }
 
 export function formatRefresh(result: RefreshResult): string {
@@ -152,5 +156,6 @@ export function formatRefresh(result: RefreshResult): string {
     else lines.push(`  ${file}: ${change === 'new' ? 'new (a later occurrence)' : 'removed (an occurrence the flow no longer reaches)'}`);
   }
   for (const line of result.notRecorded) lines.push(`  not re-recorded: ${line}`);
+  if (result.stopped !== undefined) lines.push(`  stopped part-way, nothing more sent: ${result.stopped}`);
   return lines.join('\n');
 }

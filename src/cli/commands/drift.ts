@@ -120,6 +120,10 @@ export async function runDrift(dir: string, flags: DriftFlags): Promise<number> 
     const result = await refreshDrifted(dir, plan, { upstream, server: fromFile, stateDir, timeoutMs, env: process.env, configHosts });
     // --json keeps stdout to the report alone.
     (flags.json ? process.stderr : process.stdout).write(`${formatRefresh(result)}\n`);
+    if (result.stopped !== undefined) {
+      process.stderr.write(`llm-replay drift: --refresh ${result.stopped}; the files listed above were already changed\n`);
+      return 2;
+    }
   }
   if (report.failed.length > 0) return 2;
   return report.drifted.length > 0 ? 1 : 0;
