@@ -15,6 +15,7 @@ import { liveUrl } from '../src/drift/send.js';
 import { checkKeyHost } from '../src/drift/keys.js';
 import { compareShapes, describeFinding } from '../src/drift/compare.js';
 import { knownFinishReasons } from '../src/drift/dialect.js';
+import { shapeOf } from '../src/drift/shape.js';
 import { statusOf } from '../src/recordings/recording.js';
 import type { Recording } from '../src/recordings/recording.js';
 import { driftReportPath, saveDriftReport } from '../src/drift/report-file.js';
@@ -199,6 +200,16 @@ describe('drift', () => {
 
   it.each(SHAPE_CHANGES)('reports every finding of a shape %s, and nothing else', async (change) => {
     expect(texts(await driftAgainst(change)).sort()).toEqual(EVERY_FINDING[change]);
+  });
+
+  it('keeps array elements apart by their type, so a new kind in a mixed array is reported', () => {
+    const answer = (content: unknown[]) => shapeOf({ status: 200, is_streaming: false, headers: { 'content-type': 'application/json' }, body: { content } as never });
+    const text = { type: 'text', text: 'hi' };
+    const findings = compareShapes(answer([text]), answer([text, { type: 'tool_use', id: 'toolu_1', name: 'f', input: { a: 1 } }])).map(describeFinding);
+    expect(findings).toEqual(['content[type=tool_use]: added (object)']);
+    expect(compareShapes(answer([text, { type: 'tool_use', id: 'toolu_1' }]), answer([text, { type: 'tool_use', id: 7 }])).map(describeFinding)).toEqual(['content[type=tool_use].id: retyped (string -> number)']);
+    // An array empty on one side says nothing of its elements.
+    expect(compareShapes(answer([]), answer([text]))).toEqual([]);
   });
 
   it('reports a finish reason only when neither the API nor a recording of the endpoint has it', () => {

@@ -10,8 +10,8 @@ export function describeFinding(finding: Finding): string {
   return `${where}: ${change} (${recorded} -> ${live})`;
 }
 
-/** The path one step up (`a.b[]` -> `a.b`, `a.b` -> `a`), '' at the top. */
-const parentOf = (path: string) => path.replace(/(\[\]|\.[^.[\]]*)$/, '');
+/** The path one step up (`a.b[]` or `a.b[type=x]` -> `a.b`, `a.b` -> `a`). */
+const parentOf = (path: string) => path.replace(/(\[[^\]]*\]|\.[^.[\]]*)$/, '');
 
 /**
  * Whether the side without `path` said nothing about it: its nearest ancestor there
@@ -23,7 +23,7 @@ function unknownOn(side: PathTypes, path: string): boolean {
   for (let at = parentOf(path); at !== child; child = at, at = parentOf(at)) {
     const types = side[at];
     if (!types) continue;
-    return types.every((t) => t === 'null') || (child === `${at}[]` && types.includes('array'));
+    return types.every((t) => t === 'null') || (child.startsWith(`${at}[`) && types.includes('array') && !Object.keys(side).some((p) => p.startsWith(`${at}[`)));
   }
   return false;
 }

@@ -33,7 +33,8 @@ function isToolArguments(parent: Record<string, unknown>, name: string, path: st
 function walk(value: JsonValue, path: string, paths: Map<string, Set<string>>, finish: Set<string>): void {
   if (path !== '') addType(paths, path, value);
   if (Array.isArray(value)) {
-    for (const element of value) walk(element, `${path}[]`, paths, finish);
+    // Elements that name their type are kept apart by it, so a mixed array (text and tool_use blocks) hides no change of one kind.
+    for (const element of value) walk(element, `${path}[${isJsonObject(element) && typeof element['type'] === 'string' ? `type=${element['type']}` : ''}]`, paths, finish);
   } else if (isJsonObject(value) && !('isLosslessNumber' in value)) {
     for (const [name, member] of Object.entries(value)) {
       if (FINISH_FIELDS.has(name) && typeof member === 'string') finish.add(member);
