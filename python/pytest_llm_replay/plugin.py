@@ -1,4 +1,5 @@
-"""The pytest plugin: one llm-replay server per session (per xdist worker), each
+"""The pytest plugin: one llm-replay server per session (per xdist worker; in record
+mode the workers share the controller's, as one record server holds a directory), each
 test's id and run scope in its clients' base URLs, and a test that had a replay
 miss fails with the miss report, even when the code under test swallowed the error.
 """
@@ -11,7 +12,7 @@ from typing import Dict, Optional
 import pytest
 
 from .admin import Admin
-from .server import LlmReplayServer, ServerStartError, server_command
+from .server import LlmReplayServer, ServerStartError, SharedServer, server_command
 from .test_id import base_url_for
 
 MODES = ("replay", "record", "record-if-missing", "live")
@@ -22,6 +23,7 @@ URL_VARIABLE = "LLM_REPLAY_URL"
 PLACEHOLDER_KEY = "llm-replay-placeholder"
 PLACEHOLDER_KEYS = {"", PLACEHOLDER_KEY, "llm-replay", "unused", "unused-in-replay", "placeholder", "dummy", "fake", "none", "test"}
 MARKER = "llm_replay"
+SHARED_URL = "llm_replay_shared_url"
 
 _STATE = pytest.StashKey["_Session"]()
 
@@ -42,9 +44,22 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", f"{MARKER}(mode=None, test_id=None): this test's llm-replay mode (switched for it) or test id (instead of its node id)")
-    if _is_xdist_controller(config) or config.option.help or config.option.version:
-        return  # each xdist worker starts its own server; --help needs none
-    config.stash[_STATE] = _Session.start(config)
+    if config.option.help or config.option.version:
+        return
+    if _is_xdist_controller(config):
+        # Each worker starts its own server, but `record` holds its directory's lock, so a
+        # second record server on it is refused: the workers then share the controller's.
+        if _mode(config) == "record":
+            config.stash[_STATE] = _Session.start(config)
+        return
+    config.stash[_STATE] = _Session.start(config, getattr(config, "workerinput", {}).get(SHARED_URL))
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_configure_node(node) -> None:  # xdist's hook, in the controller, for each worker
+    state = node.config.stash.get(_STATE, None)
+    if state is not None:
+        node.workerinput[SHARED_URL] = state.server.url
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
@@ -56,6 +71,10 @@ def pytest_unconfigure(config: pytest.Config) -> None:
 def _is_xdist_controller(config: pytest.Config) -> bool:
     workers = getattr(config.option, "numprocesses", None)
     return bool(workers) and not hasattr(config, "workerinput")
+
+
+def _mode(config: pytest.Config) -> str:
+    return _option(config, "--llm-replay-mode", "LLM_REPLAY_MODE") or "replay"
 
 
 def _option(config: pytest.Config, name: str, variable: str) -> Optional[str]:
@@ -75,9 +94,9 @@ class _Session:
         self.saved_env = {name: os.environ.get(name) for name in ("OPENAI_BASE_URL", "ANTHROPIC_BASE_URL", "OLLAMA_HOST", URL_VARIABLE, "OPENAI_API_KEY", "ANTHROPIC_API_KEY")}
 
     @classmethod
-    def start(cls, config: pytest.Config) -> "_Session":
+    def start(cls, config: pytest.Config, shared_url: Optional[str] = None) -> "_Session":
         root = Path(str(config.rootpath))
-        mode = _option(config, "--llm-replay-mode", "LLM_REPLAY_MODE") or "replay"
+        mode = _mode(config)
         if mode not in MODES:
             raise pytest.UsageError(f"llm-replay: LLM_REPLAY_MODE={mode} is not one of {', '.join(MODES)}")
         recordings = Path(_option(config, "--llm-replay-recordings", "LLM_REPLAY_RECORDINGS") or root / "recordings")
@@ -105,7 +124,7 @@ class _Session:
         # One scope per session and worker: sessions sharing a server keep their own occurrence counts.
         run = f"{os.environ.get(RUN_VARIABLE) or 'pytest-' + uuid.uuid4().hex[:12]}-{worker}"
         try:
-            server = LlmReplayServer(server_command(root), args, cwd=root)
+            server = SharedServer(shared_url) if shared_url else LlmReplayServer(server_command(root), args, cwd=root)
         except ServerStartError as error:
             raise pytest.UsageError(str(error)) from None
         state = cls(server, run, mode, routes)

@@ -129,6 +129,13 @@ class LlmReplayServer:
         self._listening.wait(start_timeout)
         if not self.url:
             code = self.process.poll()
+            self._reader.join(1)
+            if code is None and not self._reader.is_alive():
+                # Its output ended: it exited (a refusal at start), just not reaped yet.
+                try:
+                    code = self.process.wait(5)
+                except subprocess.TimeoutExpired:
+                    pass
             self.stop()
             why = f"exited with {code}" if code is not None else f"did not start within {start_timeout:.0f} s"
             raise ServerStartError(f"llm-replay ({' '.join(self.command)}) {why}:\n{self.output()}")
@@ -170,3 +177,17 @@ class LlmReplayServer:
             os.killpg(self.process.pid, signum)
         except (ProcessLookupError, PermissionError):
             pass
+
+
+class SharedServer:
+    """A server another process started and stops (the xdist controller's, in a worker)."""
+
+    def __init__(self, url: str):
+        self.url = url
+
+    def output(self) -> str:
+        return ""
+
+    def stop(self) -> None:
+        pass
+

@@ -138,6 +138,21 @@ def test_xdist_workers_each_replay_with_their_own_server_and_run(pytester, upstr
     assert len(urls) == 2
 
 
+
+def test_xdist_workers_record_through_the_controllers_one_server(pytester, upstream, tmp_path):
+    # One record server holds a directory's lock: a server per worker refused the second.
+    pytester.makepyfile(test_sdk=SDK_TESTS)
+    folder = tmp_path / "recordings"
+    pytester.makeconftest("import os\n\ndef pytest_sessionfinish(session):\n    open(f'urls-{os.getpid()}.txt', 'w').write(os.environ.get('LLM_REPLAY_URL', ''))\n")
+    result = record(pytester, upstream, folder, "-n", "2")
+    result.assert_outcomes(passed=8)
+    assert "2 workers" in result.stdout.str()
+    assert len(upstream.received) == 8
+    assert sorted(r["test_id"] for r in recordings(folder)) == sorted([*NODE_IDS, "a chosen id"])
+    urls = {path.read_text() for path in Path(pytester.path).glob("urls-*.txt")} - {""}
+    assert len(urls) == 1
+    assert not _listening(urls.pop())
+
 def _listening(url: str) -> bool:
     parsed = urllib.parse.urlparse(url)
     try:
