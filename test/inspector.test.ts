@@ -117,6 +117,11 @@ describe('one recording', () => {
     expect(offsets.at(-1)! - offsets[0]!).toBeGreaterThan(0);
     expect(shown.path.startsWith(dir)).toBe(true);
     expect(JSON.parse(shown.raw.text).test_id).toBe(STREAM_TEST);
+    // When and against what, from response.origin, for the page to show its age.
+    const origin = JSON.parse(shown.raw.text).response.origin;
+    expect(shown.origin).toEqual({ upstream: origin.upstream, recordedAt: origin.recorded_at, model: origin.model });
+    expect(shown.origin!.upstream).toMatch(/^127\.0\.0\.1:\d+$/);
+    expect(Date.parse(shown.origin!.recordedAt!)).toBeGreaterThan(Date.now() - 10 * 60_000);
   });
 
   it('Anthropic: system, an image as a placeholder, a tool call and its result, and the streamed answer', async () => {

@@ -108,6 +108,14 @@ function rawTab(view: RecordingView): Child {
   );
 }
 
+/** Its age and upstream, so a stale recording shows before drift says so; the exact time, model and versions on hover. */
+function originFact({ origin }: RecordingView): HTMLElement {
+  if (!origin) return h('span', { class: 'muted origin', title: 'no response.origin: recorded by an older llm-replay or by llama-stack' }, 'age unknown');
+  const at = origin.recordedAt === undefined ? undefined : Date.parse(origin.recordedAt);
+  const title = [origin.recordedAt && `recorded at ${origin.recordedAt}`, origin.model && `answered by ${origin.model}`, ...Object.entries(origin.versionHeaders ?? {}).map(([name, value]) => `${name}: ${value}`)].filter(Boolean).join('\n');
+  return h('span', { class: 'origin', title }, h('span', { class: 'fact-name' }, 'recorded'), `${at === undefined ? 'at a time not kept' : ago(at)} from ${origin.upstream}`);
+}
+
 export function recordingHeader(view: RecordingView): HTMLElement {
   const { row } = view;
   const use = row.recorded ? 'recorded this run' : row.lastUsedMs !== undefined ? `used ${ago(row.lastUsedMs)} · ${row.hits}×` : 'unused this run';
@@ -123,7 +131,7 @@ export function recordingHeader(view: RecordingView): HTMLElement {
       row.streaming && h('span', { class: 'tag stream-tag' }, `stream · ${view.stream?.chunks ?? 0} chunks`),
       row.occurrence > 1 && h('span', { class: 'tag' }, `occurrence ${row.occurrence}`),
     ),
-    h('div', { class: 'facts' }, h('span', null, h('span', { class: 'fact-name' }, 'model'), row.model || '—'), h('span', null, h('span', { class: 'fact-name' }, 'test'), testLabel(row.testId)), h('span', null, h('span', { class: 'fact-name' }, 'size'), bytes(row.bytes)), h('span', { class: row.lastUsedMs !== undefined || row.recorded ? 'used' : 'muted' }, use)),
+    h('div', { class: 'facts' }, h('span', null, h('span', { class: 'fact-name' }, 'model'), row.model || '—'), h('span', null, h('span', { class: 'fact-name' }, 'test'), testLabel(row.testId)), h('span', null, h('span', { class: 'fact-name' }, 'size'), bytes(row.bytes)), h('span', { class: row.lastUsedMs !== undefined || row.recorded ? 'used' : 'muted' }, use), originFact(view)),
     h('div', { class: 'ids' }, h('span', { class: 'fact-name' }, 'key'), h('code', { class: 'key', title: row.key }, row.key), copyButton(row.key, 'Copy key'), h('span', { class: 'fact-name' }, 'file'), h('code', { class: 'path', title: view.path }, row.file), copyButton(view.path, 'Copy path')),
   );
 }

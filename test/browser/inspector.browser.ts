@@ -89,6 +89,10 @@ describe('the inspector page', () => {
     const chunks = (seed('gpt-5.5', 'Streaming Response').response as unknown[]).length;
     expect(events).toBe(chunks + 1); // every chunk, then data: [DONE]
     expect(await page.locator('.track .tick').count()).toBeGreaterThan(chunks);
+    // Its age and upstream (response.origin), the exact time on hover.
+    const origin = page.locator('.detail-head .origin');
+    await expect.poll(() => origin.textContent()).toMatch(/^recorded(just now|\d+ s ago) from 127\.0\.0\.1:\d+$/);
+    expect(await origin.getAttribute('title')).toMatch(/^recorded at \d{4}-\d\d-\d\dT/);
   });
 
   it('shows a request that misses in the journal as it arrives, with its diff', async () => {

@@ -50,6 +50,8 @@ export interface RecordingView {
   answer?: Answer;
   stream?: { format: string; chunks: number; text: string; toolCalls: Array<{ id?: string; name?: string; arguments: string }>; timeline: Timeline };
   embeddings?: EmbeddingShape;
+  /** When and against what it was recorded (`response.origin`); older files and llama-stack's have none. */
+  origin?: { recordedAt?: string; upstream: string; model?: string; versionHeaders?: Record<string, string> };
   raw: { text: string; truncated: boolean; bytes: number };
 }
 

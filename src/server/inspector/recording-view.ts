@@ -30,6 +30,10 @@ export async function recordingView(store: RecordingStore, row: ListedRecording)
     response: { status: statusOf(response), streaming: response.is_streaming, headers: response.headers ?? {} },
     raw: { text: raw.length > RAW_LIMIT ? raw.slice(0, RAW_LIMIT) : raw, truncated: raw.length > RAW_LIMIT, bytes: Buffer.byteLength(raw) },
   };
+  if (response.origin) {
+    const { upstream, recorded_at: recordedAt, model, version_headers: versionHeaders } = response.origin;
+    view.origin = { upstream, ...(recordedAt ? { recordedAt } : {}), ...(model ? { model } : {}), ...(versionHeaders ? { versionHeaders } : {}) };
+  }
   const conversation = conversationOf(request.endpoint, requestBody);
   if (conversation) view.conversation = conversation;
   if (response.is_exception) {
