@@ -8,7 +8,7 @@ import { DriftingUpstream, MISSING_MODEL, SHAPE_CHANGES, type Variant } from './
 import { openAiSse, sendEvents } from './support/fake-upstream.js';
 import { json, listFiles, openai, removeDir, serve, tempDir } from './support/harness.js';
 import type { RunningServer } from '../src/index.js';
-import { checkDrift } from '../src/drift/check.js';
+import { checkDrift, formatDriftReport } from '../src/drift/check.js';
 import type { DriftReport } from '../src/drift/report.js';
 import { selectRecordings } from '../src/drift/select.js';
 import { liveUrl } from '../src/drift/send.js';
@@ -521,6 +521,31 @@ describe('drift --refresh', () => {
     }
   });
 
+  it('says a file the upstream refused to answer again (429) once, as not re-recorded, never also as re-recorded', async () => {
+    const own = await tempDir();
+    try {
+      const recorder = await serve({ mode: 'record', recordings: own, upstream: upstream.url });
+      upstream.variant = 'base';
+      const answer = await fetch(`${recorder.url}/v1/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: 'Bearer sk-record', 'x-test-id': 'tests/a.test.ts::one' }, body: JSON.stringify({ model: 'gpt-4o', messages: [{ role: 'user', content: 'one' }] }) });
+      await answer.arrayBuffer();
+      await recorder.close();
+      const [file] = Object.keys(await bytesOf(own));
+      upstream.variant = 'added';
+      // The check's request is answered; the refresh's is rate limited (not recorded).
+      upstream.fail(429, 1);
+      let code = 0;
+      const printed = await withKeysQuietly(async () => {
+        code = await runDrift(own, { upstream: upstream.url, concurrency: '1', timeout: '10000', stateDir: `${own}.state`, refresh: true });
+      }).finally(() => upstream.fail(undefined));
+      expect(code).toBe(1);
+      expect(printed.out).toContain(`not re-recorded: ${file}: the upstream answered 429, which is not recorded`);
+      expect(printed.out).not.toContain(`${file}: re-recorded`);
+    } finally {
+      upstream.variant = 'base';
+      await removeDir(own);
+    }
+  });
+
   it('sends a stateful flow again from its start, in order, so a later request names the new upstream objects', async () => {
     const own = await tempDir();
     const stateful = await statefulOpenAi().start();
@@ -547,5 +572,22 @@ describe('drift --refresh', () => {
       await rm(`${own}.fresh-state`, { recursive: true, force: true });
       await removeDir(own);
     }
+  });
+});
+
+describe('the text report', () => {
+  it("shows a live member name's control characters as code points, so an answer cannot write to the terminal", () => {
+    const report = {
+      groups: [{ endpoint: '/v1/chat/completions', model: 'gpt-4o', findings: [{ text: 'choices[].message.\u001b[2Jx\r\nfake\u202e: added (string)', files: ['a.json'] }] }],
+      drifted: [{}],
+      unchanged: 0,
+      failed: [],
+      notSent: 0,
+    } as unknown as DriftReport;
+    const text = formatDriftReport(report);
+    expect(text).toContain('message.[U+001B][2Jx[U+000D][U+000A]fake[U+202E]: added (string)');
+    expect(text.split('\n')).toHaveLength(3);
+    expect(text).not.toMatch(/[\u0000-\u0009\u000b-\u001f\u202e]/);
+    expect(text).toContain('1 recording checked: 1 drifted');
   });
 });

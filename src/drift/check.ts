@@ -130,6 +130,10 @@ export async function checkDrift(selected: Selected[], options: DriftOptions, on
   };
 }
 
+/** Control characters and bidirectional overrides: a live answer's member names could otherwise move the cursor or recolour the terminal. */
+const UNPRINTABLE = /[\u0000-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/g;
+const printable = (line: string) => line.replace(UNPRINTABLE, (char) => `[U+${char.charCodeAt(0).toString(16).toUpperCase().padStart(4, '0')}]`);
+
 export function formatDriftReport(report: DriftReport): string {
   const lines: string[] = [];
   for (const group of report.groups) {
@@ -143,9 +147,9 @@ export function formatDriftReport(report: DriftReport): string {
   for (const { file, reason } of report.failed) lines.push(`  ${reason.startsWith(`${file}: `) ? reason : `${file}: ${reason}`}`);
   const checked = report.drifted.length + report.unchanged;
   lines.push(
-    `${checked} recordings checked: ${report.drifted.length} drifted, ${report.unchanged} unchanged` +
+    `${checked} recording${checked === 1 ? '' : 's'} checked: ${report.drifted.length} drifted, ${report.unchanged} unchanged` +
       (report.failed.length > 0 ? `; ${report.failed.length} failed` : '') +
       (report.notSent > 0 ? `; ${report.notSent} not sent (the check stopped)` : ''),
   );
-  return lines.join('\n');
+  return lines.map(printable).join('\n');
 }

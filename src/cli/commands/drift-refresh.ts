@@ -115,6 +115,7 @@ export async function refreshDrifted(dir: string, plan: RefreshPlan, options: Re
   const { faults: _faults, ...serverOptions } = options.server;
   const before = await snapshot(dir);
   const notRecorded: string[] = [];
+  const unrecorded = new Set<string>();
   let stopped: string | undefined;
   for (const [upstream, indexes] of byUpstream) {
     if (stopped !== undefined) break;
@@ -141,11 +142,15 @@ export async function refreshDrifted(dir: string, plan: RefreshPlan, options: Re
     }
     // Once closed, every write has landed: what the server did not record (a retryable status, a refused key) is said.
     for (const [file, status] of statuses) {
-      if (!server.usage.recorded.has(path.basename(file).replace(/\.json$/, ''))) notRecorded.push(`${file}: the upstream answered ${status}, which is not recorded`);
+      if (server.usage.recorded.has(path.basename(file).replace(/\.json$/, ''))) continue;
+      notRecorded.push(`${file}: the upstream answered ${status}, which is not recorded`);
+      unrecorded.add(file);
     }
   }
   const after = await snapshot(dir);
-  return { files: changes(before, after, new Set(plan.sends.map((s) => s.file))), notRecorded, ...(stopped !== undefined ? { stopped } : {}) };
+  // A file the server did not record is said once, as not re-recorded, never also as "re-recorded, the same".
+  const rerecorded = new Set(plan.sends.map((s) => s.file).filter((file) => !unrecorded.has(file)));
+  return { files: changes(before, after, rerecorded), notRecorded, ...(stopped !== undefined ? { stopped } : {}) };
 }
 
 export function formatRefresh(result: RefreshResult): string {

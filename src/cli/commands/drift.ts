@@ -98,7 +98,7 @@ export async function runDrift(dir: string, flags: DriftFlags): Promise<number> 
   const tokens = selected.reduce((sum, one) => sum + one.tokens, 0);
   const keys = keyDestinations(selected, { upstream, env: process.env });
   process.stderr.write(
-    `llm-replay drift: ${selected.length} requests to send, about ${tokens} tokens (from the recordings' usage)${keys.length ? `; keys: ${keys.join(', ')}` : ''}${unreadable.length ? `; ${unreadable.length} unreadable files skipped (llm-replay verify says why)` : ''}\n`,
+    `llm-replay drift: ${selected.length} request${selected.length === 1 ? '' : 's'} to send, about ${tokens} tokens (from the recordings' usage)${keys.length ? `; keys: ${keys.join(', ')}` : ''}${unreadable.length ? `; ${unreadable.length} unreadable files skipped (llm-replay verify says why)` : ''}\n`,
   );
   confirmCost(selected.length, tokens, flags.yes, 'narrow with --sample, --max-requests, --max-tokens');
   const bar = progress('checking');
