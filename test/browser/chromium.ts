@@ -4,7 +4,7 @@ import { existsSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { chromium, type BrowserContext } from 'playwright-core';
+import { chromium, type BrowserContext, type Page } from 'playwright-core';
 
 export const CHROMIUM = process.env['CHROMIUM'] ?? '/usr/bin/chromium';
 
@@ -29,4 +29,16 @@ export async function launch(options: { colorScheme?: 'light' | 'dark' } = {}): 
       await rm(profile, { recursive: true, force: true });
     },
   };
+}
+
+/** Console errors and warnings, page errors and failed requests of `page`, pushed onto `problems` (a test then expects none). */
+export function watchProblems(page: Page, problems: string[]): void {
+  page.on('console', (message) => {
+    if (message.type() === 'error' || message.type() === 'warning') problems.push(`console ${message.type()}: ${message.text()}`);
+  });
+  page.on('pageerror', (error) => problems.push(`page error: ${error.message}`));
+  page.on('requestfailed', (request) => {
+    // The live journal's stream is cut when the page goes away; anything else failing is a problem.
+    if (!request.url().includes('/journal/events')) problems.push(`request failed: ${request.url()} ${request.failure()?.errorText}`);
+  });
 }

@@ -15,7 +15,7 @@ import { selectRecordings } from '../../src/drift/select.js';
 import type { DriftReport } from '../../src/drift/report.js';
 import { DriftingUpstream, MISSING_MODEL } from '../support/drifting-upstream.js';
 import { removeDir, serve, tempDir } from '../support/harness.js';
-import { launch } from './chromium.js';
+import { launch, watchProblems } from './chromium.js';
 
 const REQUESTS: Array<[string, unknown]> = [
   ['/v1/chat/completions', { model: 'gpt-4o', messages: [{ role: 'user', content: 'rings?' }] }],
@@ -52,13 +52,7 @@ beforeAll(async () => {
   server = await serve({ recordings: dir });
   browser = await launch();
   page = await browser.context.newPage();
-  page.on('console', (message) => {
-    if (message.type() === 'error' || message.type() === 'warning') problems.push(`console ${message.type()}: ${message.text()}`);
-  });
-  page.on('pageerror', (error) => problems.push(`page error: ${error.message}`));
-  page.on('requestfailed', (request) => {
-    if (!request.url().includes('/journal/events')) problems.push(`request failed: ${request.url()} ${request.failure()?.errorText}`);
-  });
+  watchProblems(page, problems);
 });
 
 afterAll(async () => {

@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startServer, type RunningServer } from '../../src/index.js';
 import { removeDir, tempDir } from '../support/harness.js';
 import { seed, seedText } from '../support/seeds.js';
-import { launch } from './chromium.js';
+import { launch, watchProblems } from './chromium.js';
 import { corpusCalls, recordCorpus, STREAM_TEST } from '../support/corpus.js';
 
 const SHOTS = process.env['UPDATE_SCREENSHOTS'] ? new URL('./screenshots/', import.meta.url).pathname : path.join(tmpdir(), 'llm-replay-screenshots');
@@ -28,14 +28,7 @@ beforeAll(async () => {
   await mkdir(SHOTS, { recursive: true });
   browser = await launch();
   page = await browser.context.newPage();
-  page.on('console', (message) => {
-    if (message.type() === 'error' || message.type() === 'warning') problems.push(`console ${message.type()}: ${message.text()}`);
-  });
-  page.on('pageerror', (error) => problems.push(`page error: ${error.message}`));
-  page.on('requestfailed', (request) => {
-    // The live journal's stream is cut when the page goes away; anything else failing is a problem.
-    if (!request.url().includes('/journal/events')) problems.push(`request failed: ${request.url()} ${request.failure()?.errorText}`);
-  });
+  watchProblems(page, problems);
 });
 
 afterAll(async () => {

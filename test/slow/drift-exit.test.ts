@@ -36,11 +36,11 @@ afterAll(async () => {
 });
 
 /** The command, asynchronously: the fake upstream answers from this process meanwhile. */
-function drift(args: string[], keys: Record<string, string> = KEYS): Promise<{ code: number | null; stdout: string; stderr: string }> {
+function drift(args: string[], keys: Record<string, string> = KEYS, target = dir): Promise<{ code: number | null; stdout: string; stderr: string }> {
   const env: Record<string, string | undefined> = { ...process.env, LLM_REPLAY_STATE_DIR: `${dir}.state`, ...keys };
   for (const name of ['OPENAI_API_KEY', 'ANTHROPIC_API_KEY', 'GEMINI_API_KEY', 'GOOGLE_API_KEY']) if (!(name in keys)) delete env[name];
   return new Promise((resolve) => {
-    execFile(process.execPath, [BIN, 'drift', dir, ...args], { env, timeout: 30_000 }, (error, stdout, stderr) =>
+    execFile(process.execPath, [BIN, 'drift', target, ...args], { env, timeout: 30_000 }, (error, stdout, stderr) =>
       resolve({ code: error ? (typeof error.code === 'number' ? error.code : null) : 0, stdout, stderr }),
     );
   });
@@ -86,6 +86,10 @@ describe('llm-replay drift exits', () => {
       expect(result.code, `${bad.join(' ')}: ${result.stderr}`).toBe(2);
       expect(result.stdout).toBe('');
     }
+    // A file named where the directory goes: the check failed (not drift), said in one line.
+    const notDir = await drift([], KEYS, BIN);
+    expect(notDir.code).toBe(2);
+    expect(notDir.stderr).toMatch(/^llm-replay drift: ENOTDIR: not a directory, scandir '.*llm-replay\.js'\n$/);
   });
 
   // The recording of /v1/messages had a 200: each of these is the check failing, not drift.

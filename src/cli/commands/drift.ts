@@ -154,8 +154,9 @@ export function registerDriftCommand(program: Command, defaultDir: string): void
       try {
         process.exitCode = await runDrift(dir, flags);
       } catch (error) {
-        if (!(error instanceof LlmReplayError) && (error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
-        process.stderr.write(`llm-replay drift: ${(error as Error).message}\n`);
+        // Whatever stopped the check, it is not drift: exit 2, so CI tells the two apart. A file system error names its path.
+        const said = error instanceof LlmReplayError || typeof (error as NodeJS.ErrnoException).code === 'string';
+        process.stderr.write(`llm-replay drift: ${said ? (error as Error).message : ((error as Error).stack ?? String(error))}\n`);
         process.exitCode = 2;
       }
     });
