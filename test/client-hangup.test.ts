@@ -62,7 +62,7 @@ describe('a client that hangs up after the final event', () => {
     await concluded(server, 5);
     await server.close();
     // Each journal entry is complete, though its client had gone before it was added.
-    expect(server.app.llmReplay.journal.entries().map((entry) => entry.status)).toEqual([200, 200, 200, 200, 200]);
+    expect(server.app.journal.entries().map((entry) => entry.status)).toEqual([200, 200, 200, 200, 200]);
     const recorded = (await recordingsIn(ws.dir)).map((f) => f.data.request.endpoint as string).sort();
     expect(recorded).toEqual(['/anthropic/v1/messages', '/gemini/v1beta/models/gemini-2.0-flash:streamGenerateContent', '/ollama/api/chat', '/v1/chat/completions', '/v1/responses']);
   });

@@ -157,7 +157,7 @@ describe('failures in record modes', () => {
       fetch(`${server.url}/v1/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-test-id': 'report', 'x-llm-replay-run': `run-${i}` }, body: JSON.stringify(question) }),
     );
     // Each request counts its occurrence the moment it starts waiting.
-    while (server.app.llmReplay.occurrences.size < 8) await new Promise((resolve) => setTimeout(resolve, 5));
+    while (server.app.occurrences.size < 8) await new Promise((resolve) => setTimeout(resolve, 5));
     release();
     const responses = await Promise.all(answers);
     expect(calls).toBe(1);

@@ -25,6 +25,10 @@ import { LAYOUTS } from '../recordings/layout.js';
 export const MODES = ['replay', 'record', 'record-if-missing', 'live'] as const;
 export type Mode = (typeof MODES)[number];
 
+export function isRecordingMode(mode: Mode): boolean {
+  return mode === 'record' || mode === 'record-if-missing';
+}
+
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 
 /** What an option's schema carries beyond its type, and the JSON Schema words read from it. */

@@ -26,7 +26,7 @@ function describeScope(scope: FaultScope): Record<string, string> {
 }
 
 export const faultsAdmin: FastifyPluginAsync = async (app) => {
-  const { faults } = app.llmReplay;
+  const { faults } = app;
   const invalid = { code: 'llm_replay_bad_fault', hint: 'send {"faults": "status=429;on=1"} (a string or a list), with "test_id" and/or "run" to limit them to one test or run' } as const;
 
   app.get<{ Querystring: ScopeQuery }>('/faults', { schema: { querystring: scopeQuery }, config: { invalid } }, async (request) => {

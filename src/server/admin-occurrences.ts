@@ -13,7 +13,7 @@ const resetBody = Type.Union([
 const resetCount = Type.Object({ reset: Type.Integer() });
 
 export const occurrencesAdmin: FastifyPluginAsync = async (app) => {
-  const { occurrences, usage } = app.llmReplay;
+  const { occurrences, usage } = app;
   const invalid = { code: 'llm_replay_bad_reset', hint: 'send {"test_id": "...", "run": "..."} (either or both, or nothing to reset every count)' } as const;
   app.post<{ Body: Static<typeof resetBody> }>('/occurrences/reset', jsonBody(resetBody, invalid, resetCount), async (request) => {
     const { test_id: testId, run } = request.body ?? {};

@@ -5,14 +5,12 @@
 // mode at runtime, the faults to inject (admin-faults.ts), resetting occurrence counts
 // (admin-occurrences.ts), and the inspector page with its API (inspector/).
 import path from 'node:path';
-import type { FastifyPluginAsync } from 'fastify';
+import type { FastifyInstance, FastifyPluginAsync } from 'fastify';
 import { redactUrl } from '../secrets/redact.js';
 import Type, { type Static } from 'typebox';
-import { MODES, type Mode } from '../config/schema.js';
+import { isRecordingMode, MODES, type Mode } from '../config/schema.js';
 import { jsonBody, parseJsonBodies } from './admin-body.js';
-import { IdMapper } from '../proxy/ids.js';
 import { AnswerError } from '../errors.js';
-import { isRecordingMode, type ProxyState } from './state.js';
 import { cannotWriteIn } from '../recordings/atomic-write.js';
 import { RecordLockError } from '../recordings/record-lock.js';
 import { faultsAdmin } from './admin-faults.js';
@@ -24,10 +22,10 @@ import { ADMIN_PREFIX } from '../request/control-headers.js';
 export { ADMIN_PREFIX };
 
 /** Files of recordings this run neither answered from nor wrote. */
-export function unusedFiles(state: ProxyState): string[] {
+function unusedFiles({ store, usage }: Pick<FastifyInstance, 'store' | 'usage'>): string[] {
   const out: string[] = [];
-  for (const { id, file } of state.store.filesWithIds()) {
-    if (!state.usage.hits.has(id) && !state.usage.recorded.has(id)) out.push(path.relative(state.store.dir, file));
+  for (const { id, file } of store.filesWithIds()) {
+    if (!usage.hits.has(id) && !usage.recorded.has(id)) out.push(path.relative(store.dir, file));
   }
   return out.sort();
 }
@@ -38,8 +36,7 @@ export function adminNotFound(request: { method: string; url: string }): never {
 }
 
 export const adminPlugin: FastifyPluginAsync<{ access: AdminAccess }> = async (app, { access }) => {
-  const state = app.llmReplay;
-  const { config, usage, store } = state;
+  const { config, usage, store } = app;
   // First, so every route registered in this plugin (here or in its child plugins) is covered.
   app.addHook('onRequest', requireAdminToken(access, ADMIN_PREFIX));
   parseJsonBodies(app);
@@ -61,7 +58,7 @@ export const adminPlugin: FastifyPluginAsync<{ access: AdminAccess }> = async (a
     return usage.missesOf(testId, run);
   });
 
-  app.get('/unused', async () => ({ unused: unusedFiles(state) }));
+  app.get('/unused', async () => ({ unused: unusedFiles(app) }));
 
   app.get('/usage', async () => usage.toFile(config.mode, config.recordingsDir));
 
@@ -76,15 +73,13 @@ export const adminPlugin: FastifyPluginAsync<{ access: AdminAccess }> = async (a
     }
     if (next === 'record') {
       try {
-        state.store.lockForRecording();
+        store.lockForRecording();
       } catch (error) {
         if (!(error instanceof RecordLockError)) throw error;
         throw new AnswerError('llm_replay_directory_locked', `${error.message}; the mode stays ${config.mode}`, 'mode');
       }
     }
-    if (isRecordingMode(next) && !state.ids && config.statefulIds) {
-      state.ids = await IdMapper.open(path.join(config.stateDir, 'upstream-ids.jsonl'));
-    }
+    if (isRecordingMode(next)) await app.upstreamIds.open();
     const previous = config.mode;
     config.mode = next;
     app.log.info(`llm-replay: mode ${previous} -> ${next}`);
@@ -93,7 +88,7 @@ export const adminPlugin: FastifyPluginAsync<{ access: AdminAccess }> = async (a
 
   await app.register(faultsAdmin);
   await app.register(occurrencesAdmin);
-  await app.register(inspectorPlugin);
+  await app.register(inspectorPlugin, { needsToken: access.token !== undefined });
 
   // The whole prefix is reserved: what no route above answers is a 404 here, never forwarded.
   app.all('/', adminNotFound);

@@ -1,12 +1,13 @@
 // The HTTP server: fastify with two plugins, the proxy (proxy-plugin.ts: raw bodies,
-// the catch-all route, the upstream agent) and the admin endpoints with the inspector
-// (admin.ts: JSON bodies, route schemas), its resources and their shutdown, and
-// errors rendered by error-handler.ts.
+// the catch-all route) and the admin endpoints with the inspector (admin.ts: JSON
+// bodies, route schemas), its resources and their shutdown (resources.ts: the upstream
+// agent among them), and errors rendered by error-handler.ts.
 import { access, constants, mkdir, stat } from 'node:fs/promises';
 import path from 'node:path';
 import Fastify, { LogController, type FastifyInstance } from 'fastify';
 import { resolveConfig, type ServerConfig, type ServerOptions } from '../config/options.js';
 import { ConfigError } from '../errors.js';
+import { isRecordingMode } from '../config/schema.js';
 import { errorHandler } from './error-handler.js';
 import { proxyPlugin } from './proxy-plugin.js';
 import { registerResources } from './resources.js';
@@ -16,21 +17,13 @@ import { ANSWER_HEADERS } from '../wire/answer-headers.js';
 import { rewriteTestIdPath } from '../request/test-id-path.js';
 import { answerClientError, refuseTooManyHeaders } from './header-limits.js';
 import { closeQuietConnectionsOnClose } from './quiet-connections.js';
-import { isRecordingMode, type ProxyState } from './state.js';
-import { ReplayAnswers } from '../replay/answers.js';
-import { IdMapper } from '../proxy/ids.js';
-import { upstreamAgent } from '../proxy/forward.js';
 import { redactUrl } from '../secrets/redact.js';
 import { RecordingCatalogue } from '../recordings/catalogue.js';
 import { RecordingStore } from '../recordings/store.js';
+import type { Usage } from './usage.js';
 import { cannotWriteIn } from '../recordings/atomic-write.js';
 import { RecordLockError } from '../recordings/record-lock.js';
-import { Usage } from './usage.js';
-import { OccurrenceCounts } from './occurrences.js';
-import { FaultRegistry } from '../faults/registry.js';
-import { Journal } from './journal.js';
 import { pageLink } from './inspector/links.js';
-import { KeyThread } from '../keys/key-thread.js';
 
 export interface RunningServer {
   /** The server's base URL, e.g. http://127.0.0.1:8787 (clients add /v1). */
@@ -51,10 +44,6 @@ export interface RunningServer {
   close(): Promise<void>;
 }
 
-function isRecording(config: ServerConfig): boolean {
-  return isRecordingMode(config.mode);
-}
-
 async function prepareRecordingsDir(config: ServerConfig): Promise<void> {
   const dir = config.recordingsDir;
   let info;
@@ -62,7 +51,7 @@ async function prepareRecordingsDir(config: ServerConfig): Promise<void> {
     info = await stat(dir);
   } catch {
     // A first run: say how to begin rather than only what is missing.
-    if (!isRecording(config)) throw new ConfigError('recordings', `directory ${dir} does not exist, so ${config.mode} mode has nothing to answer from. To start: run once with --mode record-if-missing (LLM_REPLAY_MODE=record-if-missing) and a real API key to record what the tests send, or create it (mkdir -p ${dir}) to start empty`);
+    if (!isRecordingMode(config.mode)) throw new ConfigError('recordings', `directory ${dir} does not exist, so ${config.mode} mode has nothing to answer from. To start: run once with --mode record-if-missing (LLM_REPLAY_MODE=record-if-missing) and a real API key to record what the tests send, or create it (mkdir -p ${dir}) to start empty`);
     await mkdir(dir, { recursive: true }).catch((error: NodeJS.ErrnoException) => {
       throw new ConfigError('recordings', `cannot create ${dir} (${error.code ?? error.message})`);
     });
@@ -72,7 +61,7 @@ async function prepareRecordingsDir(config: ServerConfig): Promise<void> {
   await access(dir, constants.R_OK | constants.X_OK).catch(() => {
     throw new ConfigError('recordings', `directory ${dir} is not readable`);
   });
-  const cannot = isRecording(config) ? cannotWriteIn(dir) : undefined;
+  const cannot = isRecordingMode(config.mode) ? cannotWriteIn(dir) : undefined;
   if (cannot) throw new ConfigError('recordings', `directory ${dir} is not writable (${cannot}), and ${config.mode} mode writes its recordings there`);
 }
 
@@ -111,7 +100,7 @@ function lockForRecording(store: RecordingStore): void {
 export async function startServer(options: ServerOptions = {}): Promise<RunningServer> {
   const config = resolveConfig({ port: 0, logLevel: 'warn', ...options });
   await prepareRecordingsDir(config);
-  const store = await RecordingStore.open(config.recordingsDir, { removeStaleTemps: isRecording(config) });
+  const store = await RecordingStore.open(config.recordingsDir, { removeStaleTemps: isRecordingMode(config.mode) });
   const app = Fastify({
     logger:
       config.logLevel === 'silent'
@@ -139,30 +128,9 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
   app.server.maxHeadersCount = 0;
   app.addHook('onRequest', refuseTooManyHeaders);
   app.setErrorHandler(errorHandler(config));
-  const ids = isRecording(config) && config.statefulIds ? await IdMapper.open(path.join(config.stateDir, 'upstream-ids.jsonl')) : undefined;
-  const usage = new Usage();
-  const faults = new FaultRegistry(config.faults);
-  const catalogue = new RecordingCatalogue(store);
-  // Occurrence counts start at zero with every server start.
-  const occurrences = new OccurrenceCounts();
-  const keyThread = new KeyThread(config.rules ? { rules: config.rules } : {});
-  const state: ProxyState = { config, store, catalogue, answers: new ReplayAnswers(store), ids, usage, journal: new Journal(), upstream: upstreamAgent(config.upstreamTimeoutMs), url: '', log: app.log, inflight: new Map(), occurrences, faults, keyThread, loggedCauses: new Set(), needsAdminToken: false };
-  app.decorate('llmReplay', state);
-  let served = false;
-  // Shutdown, once requests in flight have finished and the resources have closed (their writes landed): the usage file.
-  // Added before the resources: fastify runs onClose hooks last added first.
-  app.addHook('onClose', async () => {
-    if (!app.server.listening && !served) return;
-    try {
-      await usage.write(config.usageDir, config.mode, config.recordingsDir);
-    } catch (error) {
-      app.log.warn(`llm-replay: cannot write the usage file to ${config.usageDir}: ${(error as Error).message}`);
-    }
-  });
-  await registerResources(app, state);
+  await registerResources(app, config, store);
   closeQuietConnectionsOnClose(app);
   const access = adminAccessFor(config.host, config.adminToken);
-  state.needsAdminToken = access.token !== undefined;
   // Before the routes, so it covers every answer; the inspector page's files keep their own policy.
   // Not async: a stream's head then goes out as it did without the hook, before a cut can end it.
   app.addHook('onSend', (request, reply, payload, done) => {
@@ -176,13 +144,12 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
 
   try {
     if (config.mode === 'record') lockForRecording(store);
-    await reportUnusableFiles(app, store, catalogue, config);
+    await reportUnusableFiles(app, store, app.catalogue, config);
     // The CLI prints its own one-line start-up message; fastify's "Server listening" would repeat it.
     const level = app.log.level;
     if (config.logLevel !== 'silent') app.log.level = 'warn';
     try {
       await app.listen({ port: config.port, host: config.host });
-      served = true;
     } finally {
       app.log.level = level;
     }
@@ -197,18 +164,17 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
   if (warning) app.log.warn(warning);
   const address = app.server.address();
   const port = typeof address === 'object' && address ? address.port : config.port;
-  const host = config.host.includes(':') ? `[${config.host}]` : config.host;
-  state.url = `http://${host}:${port}`;
+  const { url } = app;
   return {
-    url: state.url,
+    url,
     port,
     config,
     store,
-    catalogue,
-    usage,
+    catalogue: app.catalogue,
+    usage: app.usage,
     app,
     adminToken: access.token,
-    inspectorUrl: access.generated ? `${pageLink(state.url)}?token=${encodeURIComponent(access.token!)}` : pageLink(state.url),
+    inspectorUrl: access.generated ? `${pageLink(url)}?token=${encodeURIComponent(access.token!)}` : pageLink(url),
     ...(warning ? { warning } : {}),
     /** Stops accepting requests, lets those in flight finish, then runs the onClose hooks (writes, usage file). */
     close: () => app.close(),

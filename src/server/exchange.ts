@@ -6,7 +6,7 @@ import type { IdMapper } from '../proxy/ids.js';
 import { recordingId } from '../recordings/occurrence.js';
 import type { ClientRequest } from '../request/client-request.js';
 import type { RequestContext } from './request-context.js';
-import type { ProxyState } from './state.js';
+import type { FastifyInstance } from 'fastify';
 
 /** The route's upstream base, plus the path the client called less the route's prefix. */
 function upstreamUrlFor(config: ServerConfig, client: ClientRequest, ids?: IdMapper): URL {
@@ -17,11 +17,14 @@ function upstreamUrlFor(config: ServerConfig, client: ClientRequest, ids?: IdMap
   return new URL(ids ? ids.toUpstream(url) : url);
 }
 
+export type ExchangeServer = Pick<FastifyInstance, 'config' | 'upstreamIds' | 'upstream'>;
+
 /** The exchange to forward: plain in live mode; keyed, with real ids, in the record modes. */
-export function exchangeOf(state: ProxyState, context: RequestContext): Exchange {
-  const { config, ids } = state;
+export function exchangeOf(server: ExchangeServer, context: RequestContext): Exchange {
+  const { config } = server;
+  const ids = server.upstreamIds.mapper;
   const { client, key, position, startedAt } = context;
-  const plain: Exchange = { client, dispatcher: state.upstream, upstreamUrl: upstreamUrlFor(config, client), startedAt };
+  const plain: Exchange = { client, dispatcher: server.upstream, upstreamUrl: upstreamUrlFor(config, client), startedAt };
   if (config.mode === 'live' || !key || !position) return plain;
   const exchange: Exchange = { ...plain, key, recordTiming: config.recordTiming, recordRetryable: config.recordRetryable, recordAuthErrors: config.recordAuthErrors };
   if (!ids) return exchange;
@@ -34,6 +37,6 @@ export function exchangeOf(state: ProxyState, context: RequestContext): Exchange
     upstreamBody = Buffer.from(text, 'latin1');
     forwarded += text;
   }
-  // Each occurrence mints its own ids: a second identical request makes new upstream state.
+  // Each occurrence mints its own ids: a second identical request makes new upstream server.
   return { ...exchange, upstreamUrl, ...(upstreamBody ? { upstreamBody } : {}), ids: ids.session(recordingId(key.key, position.occurrence), forwarded) };
 }

@@ -2,7 +2,7 @@
 // recorded: an HTTP error or a reset is answered without the upstream or the
 // recording; any other fault is applied to what the mode would answer (the
 // recording, or the upstream's answer passed through unrecorded).
-import type { FastifyReply } from 'fastify';
+import type { FastifyInstance, FastifyReply } from 'fastify';
 import { AnswerError } from '../errors.js';
 import { answerSignal, delay, eventsOf, writeFaulted, type AnswerToFault } from '../faults/apply.js';
 import { dialectOf, errorAnswer } from '../faults/dialects.js';
@@ -13,24 +13,25 @@ import { streamFormatOf } from '../proxy/capture.js';
 import { FAULT_HEADER } from '../request/control-headers.js';
 import type { PreparedResponse } from '../replay/prepare.js';
 import { answerEvents } from '../replay/send.js';
-import { exchangeOf } from './exchange.js';
+import { exchangeOf, type ExchangeServer } from './exchange.js';
 import { answeringOccurrence } from './occurrences.js';
 import type { Outcome } from './outcome.js';
-import { miss } from './replay-mode.js';
+import { miss, type ReplayServer } from './replay-mode.js';
 import type { KeyedContext } from './request-context.js';
-import type { ProxyState } from './state.js';
+
+export type FaultServer = ReplayServer & ExchangeServer & Pick<FastifyInstance, 'faults'>;
 
 /**
  * The fault outcome when a fault hits the request (or a miss, when it is to be applied
  * to a recording there is not); undefined when no fault applies and the mode answers.
  * Throws on a malformed fault header.
  */
-export function faultOutcome(state: ProxyState, context: KeyedContext): Outcome | Promise<Outcome> | undefined {
+export function faultOutcome(server: FaultServer, context: KeyedContext): Outcome | Promise<Outcome> | undefined {
   const { client, key, position } = context;
-  const { config } = state;
+  const { config } = server;
   let chosen: ChosenFault | undefined;
   try {
-    chosen = state.faults.choose(client, key.key, position.arrival);
+    chosen = server.faults.choose(client, key.key, position.arrival);
   } catch (error) {
     if (!(error instanceof FaultSpecError)) throw error;
     position.giveBack();
@@ -40,22 +41,22 @@ export function faultOutcome(state: ProxyState, context: KeyedContext): Outcome 
   // A faulted exchange is not the real one: the retry gets this occurrence.
   position.giveBack();
   const { fault } = chosen.rule;
-  const entry = config.mode === 'replay' ? state.store.entry(key.key) : undefined;
+  const entry = config.mode === 'replay' ? server.store.entry(key.key) : undefined;
   // The recording a fault is applied to: the one this occurrence would get.
   const occurrence = (entry && answeringOccurrence(entry, position.occurrence)?.occurrence) ?? position.occurrence;
   const replays = config.mode === 'replay' || config.mode === 'record-if-missing';
-  const recorded = fault.reset || fault.status !== undefined || !replays ? undefined : state.answers.lookup(key.key, occurrence);
+  const recorded = fault.reset || fault.status !== undefined || !replays ? undefined : server.answers.lookup(key.key, occurrence);
   if (config.mode === 'replay' && !recorded && !fault.reset && fault.status === undefined) {
-    return miss(state, context, `\nThe fault ${chosen.rule.text} is applied to a recorded answer, and a faulted exchange is never recorded: record this request once without the fault.`);
+    return miss(server, context, `\nThe fault ${chosen.rule.text} is applied to a recorded answer, and a faulted exchange is never recorded: record this request once without the fault.`);
   }
   return { kind: 'fault', chosen, occurrence, recorded };
 }
 
 /** Answers with the fault: after its latency, a reset, an error status, or the answer (recorded or forwarded) broken as it says. */
-export async function applyFault(state: ProxyState, context: KeyedContext, outcome: Extract<Outcome, { kind: 'fault' }>): Promise<FastifyReply> {
+export async function applyFault(server: FaultServer, context: KeyedContext, outcome: Extract<Outcome, { kind: 'fault' }>): Promise<FastifyReply> {
   const { fault } = outcome.chosen.rule;
   const { request, reply, key, startedAt } = context;
-  const signal = answerSignal(reply.raw, state.faults.closed);
+  const signal = answerSignal(reply.raw, server.faults.closed);
   if (fault.latencyMs && !(await delay(fault.latencyMs, signal))) {
     reply.hijack();
     reply.raw.destroy();
@@ -73,12 +74,12 @@ export async function applyFault(state: ProxyState, context: KeyedContext, outco
   if (outcome.recorded) {
     const prepared = await outcome.recorded;
     reply.hijack();
-    await writeFaulted(reply.raw, replayed(prepared, state.config.paceFactor, startedAt), fault, signal);
+    await writeFaulted(reply.raw, replayed(prepared, server.config.paceFactor, startedAt), fault, signal);
     return reply;
   }
   // Forwarded, passed through with the fault, never recorded: the forwarder hands over the upstream's answer instead of sending it.
   await forward(reply, {
-    ...exchangeOf(state, context),
+    ...exchangeOf(server, context),
     deliver: (source, contentType) => {
       const format = streamFormatOf(contentType);
       reply.hijack();

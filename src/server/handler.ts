@@ -1,7 +1,7 @@
 // One request, top to bottom: build its context at the edge (keyed on the keying
 // thread when its body is large), let a fault or the mode decide its outcome, then
 // `conclude` turns the outcome into bookkeeping and the answer.
-import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { routeFor } from '../config/options.js';
 import { OFF_THREAD_BYTES } from '../keys/key-thread.js';
 import { readMultipartParts, type ClientRequest } from '../request/client-request.js';
@@ -11,48 +11,47 @@ import { conclude, type Outcome } from './outcome.js';
 import { live, record, recordIfMissing } from './record-mode.js';
 import { replay } from './replay-mode.js';
 import { clientRequestOf, keyedContext, type KeyedContext, type RequestContext } from './request-context.js';
-import type { ProxyState } from './state.js';
 
-export function createHandler(state: ProxyState) {
+export function createHandler(server: FastifyInstance) {
   return function handle(request: FastifyRequest, reply: FastifyReply): FastifyReply | Promise<FastifyReply> {
     const startedAt = performance.now();
     const client = clientRequestOf(request);
     // Live mode keys nothing, unless a fault may need the key.
-    if (state.config.mode === 'live' && !state.faults.armed(client.headers)) return passThrough({ request, reply, client, startedAt });
+    if (server.config.mode === 'live' && !server.faults.armed(client.headers)) return passThrough({ request, reply, client, startedAt });
     if (client.body.kind === 'bytes' && isMultipart(client.body.contentType)) return readMultipartParts(client).then(() => handleKeyed(request, reply, client, startedAt));
     const body = Buffer.isBuffer(request.body) ? request.body : undefined;
     if (body && body.length >= OFF_THREAD_BYTES) {
       // Keyed on the keying thread, so that other requests go on being answered meanwhile
       // (undefined when there is no keying thread to be had: the key is then computed here).
-      const upstreamHost = routeFor(state.config.routes, client.path).upstream.host;
+      const upstreamHost = routeFor(server.config.routes, client.path).upstream.host;
       const raw = { method: request.method, url: request.raw.url ?? '/', headers: request.headers as Record<string, string | string[] | undefined>, body };
-      return state.keyThread.key({ scheme: state.config.keyScheme, raw, upstreamHost }).then((key) => handleKeyed(request, reply, client, startedAt, key));
+      return server.keyThread.key({ scheme: server.config.keyScheme, raw, upstreamHost }).then((key) => handleKeyed(request, reply, client, startedAt, key));
     }
     return handleKeyed(request, reply, client, startedAt);
   };
 
   function handleKeyed(request: FastifyRequest, reply: FastifyReply, client: ClientRequest, startedAt: number, known?: string): FastifyReply | Promise<FastifyReply> {
-    const context = keyedContext(state, request, reply, client, startedAt, known);
-    const faulted = state.faults.armed(client.headers) ? faultOutcome(state, context) : undefined;
+    const context = keyedContext(server, request, reply, client, startedAt, known);
+    const faulted = server.faults.armed(client.headers) ? faultOutcome(server, context) : undefined;
     // Keyed only for the faults: live mode's bookkeeping stays by path.
-    if (!faulted && state.config.mode === 'live') return passThrough({ request, reply, client, startedAt });
+    if (!faulted && server.config.mode === 'live') return passThrough({ request, reply, client, startedAt });
     const outcome = faulted ?? decide(context);
     // Most replays are decided without an await, and answered so.
-    return outcome instanceof Promise ? outcome.then((settled) => conclude(state, context, settled)) : conclude(state, context, outcome);
+    return outcome instanceof Promise ? outcome.then((settled) => conclude(server, context, settled)) : conclude(server, context, outcome);
   }
 
   function passThrough(context: RequestContext): Promise<FastifyReply> {
-    return live(state, context).then((outcome) => conclude(state, context, outcome));
+    return live(server, context).then((outcome) => conclude(server, context, outcome));
   }
 
   function decide(context: KeyedContext): Outcome | Promise<Outcome> {
-    switch (state.config.mode) {
+    switch (server.config.mode) {
       case 'replay':
-        return replay(state, context);
+        return replay(server, context);
       case 'record':
-        return record(state, context);
+        return record(server, context);
       default:
-        return recordIfMissing(state, context);
+        return recordIfMissing(server, context);
     }
   }
 }

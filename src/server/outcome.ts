@@ -2,7 +2,7 @@
 // into the journal entry, the usage count and the log line, then sends what is still
 // to be sent (forwarding writes its answer while it forwards: see `sent` below).
 import path from 'node:path';
-import type { FastifyReply } from 'fastify';
+import type { FastifyInstance, FastifyReply } from 'fastify';
 import type { ChosenFault } from '../faults/registry.js';
 import type { PreparedResponse } from '../replay/prepare.js';
 import type { MissReport } from '../replay/miss-report.js';
@@ -11,11 +11,10 @@ import { recordingId } from '../recordings/occurrence.js';
 import { RUN_HEADER } from '../request/control-headers.js';
 import { AnswerError } from '../errors.js';
 import { sendOwnError } from './error-handler.js';
-import { applyFault } from './faulted.js';
+import { applyFault, type FaultServer } from './faulted.js';
 import { missLink } from './inspector/links.js';
 import type { JournalInput, JournalKind } from './journal.js';
 import type { KeyedContext, RequestContext } from './request-context.js';
-import type { ProxyState } from './state.js';
 
 /** An answer of llm-replay's own to send. */
 export interface OwnAnswer {
@@ -39,25 +38,27 @@ export type Outcome =
   | { kind: 'error'; reason: string; level?: 'debug' | 'warn' | 'error'; answer?: AnswerError | OwnAnswer; forwarded?: boolean };
 
 /** Journal, usage and log for the outcome, then the answer if it is not yet sent. */
-export function conclude(state: ProxyState, context: RequestContext, outcome: Outcome): FastifyReply | Promise<FastifyReply> {
+type ConcludeServer = FaultServer & Pick<FastifyInstance, 'journal' | 'usage' | 'log' | 'url'>;
+
+export function conclude(server: ConcludeServer, context: RequestContext, outcome: Outcome): FastifyReply | Promise<FastifyReply> {
   const { client, key, reply } = context;
-  const { journal, usage, log } = state;
+  const { journal, usage, log } = server;
   const endpoint = key?.endpoint ?? client.path;
   switch (outcome.kind) {
     case 'answered': {
-      if (outcome.repeated) noteRepeat(state, context as KeyedContext, outcome.occurrence);
+      if (outcome.repeated) noteRepeat(server, context as KeyedContext, outcome.occurrence);
       usage.hit(recordingId(key!.key, outcome.occurrence), endpoint);
       const hit = noted(context, 'hit', true);
-      const message = replayedError(state, key!.key, outcome.occurrence, outcome.prepared.status);
+      const message = replayedError(server, key!.key, outcome.occurrence, outcome.prepared.status);
       if (message !== undefined) hit.message = message;
       journal.add(hit);
-      return outcome.atOnce ? sendNow(reply, outcome.prepared) : sendPrepared(reply, outcome.prepared, state.config.paceFactor, context.startedAt);
+      return outcome.atOnce ? sendNow(reply, outcome.prepared) : sendPrepared(reply, outcome.prepared, server.config.paceFactor, context.startedAt);
     }
     case 'recorded': {
       usage.forwarded(endpoint);
       usage.record(recordingId(key!.key, outcome.occurrence), endpoint);
       journal.add(noted(context, 'recorded', true));
-      const file = path.relative(state.store.dir, state.store.fileOf(key!.key, outcome.occurrence) ?? '');
+      const file = path.relative(server.store.dir, server.store.fileOf(key!.key, outcome.occurrence) ?? '');
       log.info({ key: key!.key, occurrence: outcome.occurrence, endpoint: client.path, file }, 'llm-replay: recorded');
       return reply;
     }
@@ -69,7 +70,7 @@ export function conclude(state: ProxyState, context: RequestContext, outcome: Ou
       const { report } = outcome;
       const body = client.body.kind === 'json' ? { body: client.body.value, bodyBytes: client.body.bytes.length } : {};
       const entry = journal.add({ ...noted(context, 'miss', false), status: 404, miss: report, ...body });
-      report.message += `\nSee it in the inspector: ${missLink(state.url, entry.seq)}`;
+      report.message += `\nSee it in the inspector: ${missLink(server.url, entry.seq)}`;
       usage.miss(report, endpoint, client.run);
       log.warn({ key: key?.key, method: key?.method, endpoint: client.path, testId: client.testId }, report.message);
       // 404: the official SDKs retry 408, 409, 429 and 5xx, never a 404.
@@ -78,7 +79,7 @@ export function conclude(state: ProxyState, context: RequestContext, outcome: Ou
     case 'fault': {
       const { chosen } = outcome;
       const run = client.headers[RUN_HEADER];
-      state.faults.record({
+      server.faults.record({
         at: new Date().toISOString(),
         test_id: client.testId,
         run: (Array.isArray(run) ? run[0] : run) ?? null,
@@ -96,7 +97,7 @@ export function conclude(state: ProxyState, context: RequestContext, outcome: Ou
       const { fault } = chosen.rule;
       if (outcome.recorded) usage.hit(recordingId(key!.key, outcome.occurrence), endpoint);
       else if (!fault.reset && fault.status === undefined) usage.forwarded(endpoint);
-      return applyFault(state, context as KeyedContext, outcome);
+      return applyFault(server, context as KeyedContext, outcome);
     }
     case 'error': {
       if (outcome.forwarded) usage.forwarded(endpoint);
@@ -122,18 +123,18 @@ function noted({ client, key, reply, startedAt }: RequestContext, kind: JournalK
 }
 
 /** A replayed error (any non-2xx) names its file, logged and in the journal: a frozen failure is found by name. */
-function replayedError(state: ProxyState, key: string, occurrence: number, status: number): string | undefined {
+function replayedError(server: Pick<FastifyInstance, 'store' | 'log'>, key: string, occurrence: number, status: number): string | undefined {
   if (status >= 200 && status < 300) return undefined;
-  const file = path.relative(state.store.dir, state.store.fileOf(key, occurrence) ?? '');
+  const file = path.relative(server.store.dir, server.store.fileOf(key, occurrence) ?? '');
   const message = `replayed the recorded ${status} from ${file} (delete the file to record it again)`;
-  state.log.warn({ key, occurrence, file }, `llm-replay: ${message}`);
+  server.log.warn({ key, occurrence, file }, `llm-replay: ${message}`);
   return message;
 }
 
-function noteRepeat(state: ProxyState, { client, key, position }: KeyedContext, answered: number): void {
+function noteRepeat(server: Pick<FastifyInstance, 'usage' | 'log'>, { client, key, position }: KeyedContext, answered: number): void {
   const repeat = { key: key.key, testId: client.testId, run: client.run, occurrence: position.occurrence, answered };
-  state.usage.repeat(repeat, key.endpoint);
-  state.log.warn(
+  server.usage.repeat(repeat, key.endpoint);
+  server.log.warn(
     { ...repeat, endpoint: client.path },
     `llm-replay: ${key.method} ${client.path} was sent ${position.occurrence} times in this test but recorded ${answered === 1 ? 'once' : `up to occurrence ${answered}`}: answering the last recording again (--strict-occurrences makes this a miss)`,
   );

@@ -9,22 +9,24 @@ import { toLlamaStackForm } from '../recordings/llama-stack-form.js';
 import { recordingId } from '../recordings/occurrence.js';
 import type { Recording } from '../recordings/recording.js';
 import { AnswerError } from '../errors.js';
-import { exchangeOf } from './exchange.js';
+import { exchangeOf, type ExchangeServer } from './exchange.js';
 import type { Outcome } from './outcome.js';
 import { answeredFrom } from './replay-mode.js';
 import type { KeyedContext, RequestContext } from './request-context.js';
-import type { ProxyState } from './state.js';
+import type { FastifyInstance } from 'fastify';
 
-export async function live(state: ProxyState, context: RequestContext): Promise<Outcome> {
+type RecordServer = ExchangeServer & Pick<FastifyInstance, 'store' | 'answers' | 'inflight' | 'loggedCauses' | 'log'>;
+
+export async function live(state: RecordServer, context: RequestContext): Promise<Outcome> {
   await forward(context.reply, exchangeOf(state, context));
   return { kind: 'passed-through' };
 }
 
-export async function record(state: ProxyState, context: KeyedContext): Promise<Outcome> {
+export async function record(state: RecordServer, context: KeyedContext): Promise<Outcome> {
   return recordedOutcome(state, context, await forwardAndWrite(state, context));
 }
 
-export async function recordIfMissing(state: ProxyState, context: KeyedContext): Promise<Outcome> {
+export async function recordIfMissing(state: RecordServer, context: KeyedContext): Promise<Outcome> {
   const { key, position } = context;
   const id = recordingId(key.key, position.occurrence);
   const recorded = state.answers.lookup(key.key, position.occurrence);
@@ -48,7 +50,7 @@ export async function recordIfMissing(state: ProxyState, context: KeyedContext):
 }
 
 /** Forwards, and writes the recording of this occurrence when the exchange completed. */
-async function forwardAndWrite(state: ProxyState, context: KeyedContext): Promise<ForwardOutcome> {
+async function forwardAndWrite(state: RecordServer, context: KeyedContext): Promise<ForwardOutcome> {
   const { key, position, client } = context;
   const relativeDir = recordingDirFor(state.config.layout, client.testId);
   const { occurrence } = position;
@@ -70,14 +72,14 @@ async function forwardAndWrite(state: ProxyState, context: KeyedContext): Promis
 }
 
 /** Which run and test last recorded each key on this server. */
-const recordedBy = new WeakMap<ProxyState, Map<string, string>>();
+const recordedBy = new WeakMap<RecordServer, Map<string, string>>();
 
 /**
  * Two runs or tests recording the same request on one server each keep their files (no
  * run removes what another wrote), so its sequence can end up holding occurrences of
  * both: said once per change of hands, naming both.
  */
-function warnIfMixed(state: ProxyState, { key, position, client }: KeyedContext): void {
+function warnIfMixed(state: RecordServer, { key, position, client }: KeyedContext): void {
   let byKey = recordedBy.get(state);
   if (!byKey) recordedBy.set(state, (byKey = new Map()));
   const scope = `run '${client.run}', test '${client.testId ?? ''}'`;
@@ -92,7 +94,7 @@ function warnIfMixed(state: ProxyState, { key, position, client }: KeyedContext)
   );
 }
 
-function recordedOutcome(state: ProxyState, { position }: KeyedContext, forwarded: ForwardOutcome): Outcome {
+function recordedOutcome(state: RecordServer, { position }: KeyedContext, forwarded: ForwardOutcome): Outcome {
   if (forwarded.kind === 'recorded') return { kind: 'recorded', occurrence: position.occurrence };
   if (forwarded.kind === 'passed-through') return { kind: 'passed-through' };
   // A cause of the setup (a refused key, a rate limit) is said once, not on every request it affects.

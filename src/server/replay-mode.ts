@@ -6,14 +6,16 @@ import type { PreparedResponse } from '../replay/prepare.js';
 import { answeringOccurrence } from './occurrences.js';
 import type { Outcome } from './outcome.js';
 import type { KeyedContext } from './request-context.js';
-import type { ProxyState } from './state.js';
+import type { FastifyInstance } from 'fastify';
 
-export function replay(state: ProxyState, context: KeyedContext): Outcome | Promise<Outcome> {
-  const { config, answers } = state;
+export type ReplayServer = Pick<FastifyInstance, 'config' | 'store' | 'answers' | 'catalogue'>;
+
+export function replay(server: ReplayServer, context: KeyedContext): Outcome | Promise<Outcome> {
+  const { config, answers } = server;
   const { key, position } = context;
-  const entry = state.store.entry(key.key);
+  const entry = server.store.entry(key.key);
   const answering = entry ? answeringOccurrence(entry, position.occurrence) : undefined;
-  if (!answering || (answering.repeated && config.strictOccurrences)) return miss(state, context);
+  if (!answering || (answering.repeated && config.strictOccurrences)) return miss(server, context);
   const { occurrence, repeated } = answering;
   // Decided without a single await: from memory, or read from its file now.
   let prepared: PreparedResponse | undefined;
@@ -22,7 +24,7 @@ export function replay(state: ProxyState, context: KeyedContext): Outcome | Prom
   } catch (error) {
     return unusable(error);
   }
-  return prepared ? { kind: 'answered', occurrence, prepared, atOnce: config.paceFactor === 0, repeated } : miss(state, context);
+  return prepared ? { kind: 'answered', occurrence, prepared, atOnce: config.paceFactor === 0, repeated } : miss(server, context);
 }
 
 /** The recording once read and prepared; an error when it cannot be. */
@@ -40,9 +42,9 @@ function unusable(error: unknown): Outcome {
 }
 
 /** A miss; `note` adds to the diagnostic (a faulted request says how to record it). */
-export async function miss(state: ProxyState, { client, key, position }: KeyedContext, note = ''): Promise<Outcome> {
+export async function miss(server: Pick<ReplayServer, 'catalogue' | 'store'>, { client, key, position }: KeyedContext, note = ''): Promise<Outcome> {
   // A copy: describeMiss hands out the same report for the same miss again.
-  const report = { ...(await describeMiss(state.catalogue, client, key, { occurrence: position.occurrence, recorded: state.store.entry(key.key) })) };
+  const report = { ...(await describeMiss(server.catalogue, client, key, { occurrence: position.occurrence, recorded: server.store.entry(key.key) })) };
   report.message += note;
   return { kind: 'miss', report };
 }

@@ -5,7 +5,7 @@ import { routeFor } from '../config/options.js';
 import { computeKey, type RequestKey } from '../keys/index.js';
 import { clientRequest, type ClientRequest } from '../request/client-request.js';
 import type { Position } from './occurrences.js';
-import type { ProxyState } from './state.js';
+import type { FastifyInstance } from 'fastify';
 
 export interface RequestContext {
   request: FastifyRequest;
@@ -27,10 +27,10 @@ export function clientRequestOf(request: FastifyRequest): ClientRequest {
 }
 
 /** Keys the request (`known`: the key the keying thread computed) and takes its position in the test's sequence. */
-export function keyedContext(state: ProxyState, request: FastifyRequest, reply: FastifyReply, client: ClientRequest, startedAt: number, known?: string): KeyedContext {
-  const { config } = state;
+export function keyedContext(server: Pick<FastifyInstance, 'config' | 'occurrences'>, request: FastifyRequest, reply: FastifyReply, client: ClientRequest, startedAt: number, known?: string): KeyedContext {
+  const { config } = server;
   const upstreamHost = routeFor(config.routes, client.path).upstream.host;
   const key = computeKey(config.keyScheme, client, { upstreamHost, ...(config.rules ? { rules: config.rules } : {}) }, known);
-  const position = state.occurrences.take(client.run, client.testId, key.key);
+  const position = server.occurrences.take(client.run, client.testId, key.key);
   return { request, reply, client, startedAt, key, position };
 }

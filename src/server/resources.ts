@@ -1,28 +1,142 @@
-// Each resource the server holds with its own shutdown, as its own plugin: the store's
-// writes, the id journal (opened at start, or later when the mode switches to a record
-// mode), the upstream agent, the keying worker, and the fault registry, whose injected
-// delays end at once when the server starts closing. Fastify runs onClose hooks last
-// registered first, so app.ts adds the usage file's before these: it is written once
-// every write has landed.
-import type { FastifyInstance, FastifyPluginAsync } from 'fastify';
-import type { ProxyState } from './state.js';
+// The server's resources, decorated on the fastify instance, each by its own plugin with
+// its own shutdown: this run's usage (its file written once every write has landed, so
+// registered first: fastify runs onClose hooks last registered first), the recordings
+// (the store drains its writes), the id journal of the record modes, the upstream agent,
+// the keying worker, and the fault registry (injected delays end as soon as closing
+// starts). A module takes the few it needs as a Pick of the instance; a request is its
+// own value (its context).
+import path from 'node:path';
+import type { FastifyInstance } from 'fastify';
+import type { Agent } from 'undici';
+import { isRecordingMode } from '../config/schema.js';
+import type { ServerConfig } from '../config/options.js';
+import { FaultRegistry } from '../faults/registry.js';
+import { KeyThread } from '../keys/key-thread.js';
+import { upstreamAgent, type ForwardOutcome } from '../proxy/forward.js';
+import { IdMapper } from '../proxy/ids.js';
+import { RecordingCatalogue } from '../recordings/catalogue.js';
+import type { RecordingStore } from '../recordings/store.js';
+import { ReplayAnswers } from '../replay/answers.js';
+import { Journal } from './journal.js';
+import { OccurrenceCounts } from './occurrences.js';
+import { Usage } from './usage.js';
 
-function resource(name: string, hooks: { preClose?: () => unknown; onClose?: () => unknown }): FastifyPluginAsync {
-  const plugin: FastifyPluginAsync = async (app) => {
-    const { preClose, onClose } = hooks;
-    if (preClose) app.addHook('preClose', async () => void (await preClose()));
-    if (onClose) app.addHook('onClose', async () => void (await onClose()));
-  };
-  Object.defineProperty(plugin, 'name', { value: `llm-replay ${name}` });
-  return plugin;
+declare module 'fastify' {
+  interface FastifyInstance {
+    config: ServerConfig;
+    /** The URL the server listens on (http://127.0.0.1:8787); '' until it listens. */
+    url: string;
+    usage: Usage;
+    store: RecordingStore;
+    catalogue: RecordingCatalogue;
+    answers: ReplayAnswers;
+    upstreamIds: UpstreamIds;
+    /** The agent every forwarded request goes through. */
+    upstream: Agent;
+    keyThread: KeyThread;
+    faults: FaultRegistry;
+    journal: Journal;
+    /** How often each test has sent each request, per run scope; zero at every start. */
+    occurrences: OccurrenceCounts;
+    /** Record-if-missing: the recording in flight per occurrence (`<key>` or `<key>.<n>`), so runs sharing the server record it once. */
+    inflight: Map<string, Promise<ForwardOutcome>>;
+    /** Causes of unrecorded answers already logged (a refused key ...): each is logged once at warn level. */
+    loggedCauses: Set<string>;
+  }
 }
 
-export async function registerResources(app: FastifyInstance, state: ProxyState): Promise<void> {
-  await app.register(resource('store', { onClose: () => state.store.drain().finally(() => state.store.unlock()) }));
-  await app.register(resource('id journal', { onClose: () => state.ids?.drain() }));
-  // Closed after every client connection has: a request still waiting on the upstream is one whose client has gone.
-  await app.register(resource('upstream agent', { onClose: () => state.upstream.destroy() }));
-  await app.register(resource('key worker', { onClose: () => state.keyThread.close() }));
+/** The record modes' deterministic ids: opened at start in a record mode, or when the mode switches to one; never with --no-stateful-ids. */
+export class UpstreamIds {
+  mapper: IdMapper | undefined;
+  private opening: Promise<IdMapper> | undefined;
+
+  constructor(private readonly file: string | undefined) {}
+
+  async open(): Promise<void> {
+    if (!this.file) return;
+    this.opening ??= IdMapper.open(this.file).catch((error: unknown) => {
+      this.opening = undefined;
+      throw error;
+    });
+    this.mapper = await this.opening;
+  }
+}
+
+type Register = (app: FastifyInstance) => void | Promise<void>;
+
+/** A plugin that is not encapsulated (fastify's skip-override, as fastify-plugin sets): its decorators and hooks are the whole server's. */
+function resource(name: string, register: Register) {
+  const plugin = async (app: FastifyInstance) => register(app);
+  Object.defineProperty(plugin, 'name', { value: `llm-replay ${name}` });
+  return Object.assign(plugin, { [Symbol.for('skip-override')]: true });
+}
+
+const usageFile = resource('usage', (app) => {
+  const usage = new Usage();
+  app.decorate('usage', usage);
+  let served = false;
+  app.addHook('onListen', async () => void (served = true));
+  app.addHook('onClose', async () => {
+    if (!served) return;
+    const { usageDir, mode, recordingsDir } = app.config;
+    await usage.write(usageDir, mode, recordingsDir).catch((error: Error) => app.log.warn(`llm-replay: cannot write the usage file to ${usageDir}: ${error.message}`));
+  });
+});
+
+const idJournal = resource('id journal', async (app) => {
+  const { config } = app;
+  const ids = new UpstreamIds(config.statefulIds ? path.join(config.stateDir, 'upstream-ids.jsonl') : undefined);
+  if (isRecordingMode(config.mode)) await ids.open();
+  app.decorate('upstreamIds', ids);
+  app.addHook('onClose', async () => void (await ids.mapper?.drain()));
+});
+
+const upstream = resource('upstream agent', (app) => {
+  const agent = upstreamAgent(app.config.upstreamTimeoutMs);
+  app.decorate('upstream', agent);
+  // Destroyed, not closed, once every client connection has: a request still waiting on the upstream is one whose client has gone.
+  app.addHook('onClose', () => agent.destroy());
+});
+
+const keyWorker = resource('key worker', (app) => {
+  const keyThread = new KeyThread(app.config.rules ? { rules: app.config.rules } : {});
+  app.decorate('keyThread', keyThread);
+  app.addHook('onClose', () => keyThread.close());
+});
+
+const faultRegistry = resource('fault registry', (app) => {
+  const faults = new FaultRegistry(app.config.faults);
+  app.decorate('faults', faults);
   // Injected delays and stalls would otherwise hold the close until their clients gave up.
-  await app.register(resource('fault registry', { preClose: () => state.faults.close() }));
+  app.addHook('preClose', async () => faults.close());
+});
+
+function recordings(store: RecordingStore) {
+  return resource('recordings', (app) => {
+    app.decorate('store', store);
+    app.decorate('catalogue', new RecordingCatalogue(store));
+    app.decorate('answers', new ReplayAnswers(store));
+    app.addHook('onClose', () => store.drain().finally(() => store.unlock()));
+  });
+}
+
+export async function registerResources(app: FastifyInstance, config: ServerConfig, store: RecordingStore): Promise<void> {
+  app.decorate('config', config);
+  app.decorate('url', {
+    getter(this: FastifyInstance) {
+      const address = this.server.address();
+      const host = config.host.includes(':') ? `[${config.host}]` : config.host;
+      return address && typeof address === 'object' ? `http://${host}:${address.port}` : '';
+    },
+  });
+  app.decorate('journal', new Journal());
+  app.decorate('occurrences', new OccurrenceCounts());
+  app.decorate('inflight', new Map<string, Promise<ForwardOutcome>>());
+  app.decorate('loggedCauses', new Set<string>());
+  await app.register(usageFile);
+  await app.register(recordings(store));
+  await app.register(idJournal);
+  await app.register(upstream);
+  await app.register(keyWorker);
+  await app.register(faultRegistry);
 }

@@ -53,7 +53,7 @@ describe('keying large adversarial bodies', () => {
     expect(await listFiles(ws.dir)).toContain(`${here.key}.json`);
 
     const server = await ws.start({ mode: 'replay', keyScheme });
-    const keyThread = server.app.llmReplay.keyThread;
+    const keyThread = server.app.keyThread;
     const order: string[] = [];
     const largeAnswer = send(server.url, large).then(async (answer) => {
       order.push('large');

@@ -7,7 +7,7 @@ import type { ServerResponse } from 'node:http';
 import type { Static } from 'typebox';
 import { AnswerError } from '../../errors.js';
 import type { JournalEntry } from '../journal.js';
-import type { ProxyState } from '../state.js';
+import type { RecordingStore } from '../../recordings/store.js';
 import type { JournalDetail, JournalItem, JournalPage } from './contract.js';
 import { missView } from './miss-view.js';
 import { recordingRows } from './recording-rows.js';
@@ -28,28 +28,27 @@ function filterOf(query: Static<typeof listQuery>): RecordingFilter {
   return Object.fromEntries(Object.entries(given).filter(([, value]) => value !== undefined && value !== '')) as RecordingFilter;
 }
 
-function fileOf(state: ProxyState, key: string | undefined): string | undefined {
-  const file = key === undefined ? undefined : state.store.entry(key)?.files[0];
-  return file === undefined ? undefined : path.relative(state.store.dir, file).split(path.sep).join('/');
+function fileOf(store: RecordingStore, key: string | undefined): string | undefined {
+  const file = key === undefined ? undefined : store.entry(key)?.files[0];
+  return file === undefined ? undefined : path.relative(store.dir, file).split(path.sep).join('/');
 }
 
-function itemOf(state: ProxyState, entry: JournalEntry): JournalItem {
+function itemOf(store: RecordingStore, entry: JournalEntry): JournalItem {
   const { miss, ...rest } = entry;
   const item: JournalItem = { ...rest };
   if (entry.kind !== 'miss') {
-    const file = fileOf(state, entry.key);
+    const file = fileOf(store, entry.key);
     if (file) item.file = file;
   }
   if (miss) {
     item.message = miss.message;
-    if (miss.nearest) item.nearest = { file: path.relative(state.store.dir, path.resolve(miss.nearest.file)).split(path.sep).join('/'), differences: miss.nearest.differences.length };
+    if (miss.nearest) item.nearest = { file: path.relative(store.dir, path.resolve(miss.nearest.file)).split(path.sep).join('/'), differences: miss.nearest.differences.length };
   }
   return item;
 }
 
-export const inspectorApi: FastifyPluginAsync = async (app) => {
-  const state = app.llmReplay;
-  const { store, usage, journal, config, catalogue } = state;
+export const inspectorApi: FastifyPluginAsync<{ needsToken: boolean }> = async (app, { needsToken }) => {
+  const { store, usage, journal, config, catalogue } = app;
   const context = () => ({ source: recordingRows(catalogue), recordingsDir: store.dir, usage, lastUsed: journal.lastUsed });
 
   app.get<{ Querystring: Static<typeof listQuery> }>('/api/recordings', { schema: { querystring: listQuery }, config: { invalid } }, async (request) => {
@@ -66,10 +65,10 @@ export const inspectorApi: FastifyPluginAsync = async (app) => {
   });
 
   const page = (after: number): JournalPage => ({
-    items: journal.entries(after).map((entry) => itemOf(state, entry)),
+    items: journal.entries(after).map((entry) => itemOf(store, entry)),
     next: journal.nextSeq,
     mode: config.mode,
-    url: state.url,
+    url: app.url,
     recordingsDir: store.dir,
     startedAt: usage.startedAt.toISOString(),
   });
@@ -81,8 +80,8 @@ export const inspectorApi: FastifyPluginAsync = async (app) => {
     const { seq } = request.params;
     const entry = journal.entry(seq);
     if (!entry) throw new AnswerError('llm_replay_no_such_request', `request #${request.params.seq} is not in this run's journal (it keeps the most recent requests)`);
-    const detail: JournalDetail = { item: itemOf(state, entry) };
-    const miss = await missView(state, seq);
+    const detail: JournalDetail = { item: itemOf(store, entry) };
+    const miss = await missView(app, seq, needsToken);
     if (miss) detail.miss = miss;
     return detail;
   });
@@ -98,7 +97,7 @@ export const inspectorApi: FastifyPluginAsync = async (app) => {
     // A reader that does not read is dropped, not buffered for: the page reconnects with ?after= and catches up.
     const send = (entry: JournalEntry) => {
       if (res.writableLength > UNREAD_BYTES_KEPT) res.destroy();
-      else res.write(`id: ${entry.seq}\ndata: ${JSON.stringify(itemOf(state, entry))}\n\n`);
+      else res.write(`id: ${entry.seq}\ndata: ${JSON.stringify(itemOf(store, entry))}\n\n`);
     };
     for (const entry of journal.entries(after)) send(entry);
     const stop = journal.listen(send);

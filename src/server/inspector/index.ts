@@ -5,8 +5,9 @@ import { inspectorApi } from './api.js';
 import { driftApi } from './drift-api.js';
 import { inspectorPage } from './page.js';
 
-export const inspectorPlugin: FastifyPluginAsync = async (app) => {
+/** needsToken: whether the admin endpoints want a token (the page's record command then sends one). */
+export const inspectorPlugin: FastifyPluginAsync<{ needsToken: boolean }> = async (app, { needsToken }) => {
   await app.register(inspectorPage);
-  await app.register(inspectorApi);
-  await app.register(driftApi, { stateDir: app.llmReplay.config.stateDir, recordingsDir: app.llmReplay.config.recordingsDir });
+  await app.register(inspectorApi, { needsToken });
+  await app.register(driftApi, { stateDir: app.config.stateDir, recordingsDir: app.config.recordingsDir });
 };

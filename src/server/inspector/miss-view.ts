@@ -6,7 +6,7 @@ import { toPlainJson } from '../../json/lossless.js';
 import { bodyDifferences } from '../../json/diff.js';
 import { sideBySide } from '../../json/side-by-side.js';
 import { ADMIN_PREFIX } from '../../request/control-headers.js';
-import type { ProxyState } from '../state.js';
+import type { FastifyInstance } from 'fastify';
 import type { JournalDetail } from './contract.js';
 
 /** A POSIX shell word. */
@@ -24,7 +24,7 @@ export function vitestNamePattern(testName: string): string {
 }
 
 /** How to record what missed: switch this server over, or restart it, and run the test again. */
-export function recordCommands(state: ProxyState, testId: string | null): Array<{ label: string; command: string }> {
+function recordCommands(server: Pick<FastifyInstance, 'url' | 'config'>, needsToken: boolean, testId: string | null): Array<{ label: string; command: string }> {
   const commands: Array<{ label: string; command: string }> = [];
   const vitest = testId ? /^(.+\.[cm]?[jt]sx?)::(.+)$/.exec(testId) : null;
   const pytest = testId ? /^(.+\.py)::/.test(testId) : false;
@@ -33,34 +33,34 @@ export function recordCommands(state: ProxyState, testId: string | null): Array<
   }
   const or = commands.length > 0 ? 'Or s' : 'S';
   // The token is never shown: the command names the variable that holds it.
-  const token = state.needsAdminToken ? ` -H "authorization: Bearer $LLM_REPLAY_ADMIN_TOKEN"` : '';
+  const token = needsToken ? ` -H "authorization: Bearer $LLM_REPLAY_ADMIN_TOKEN"` : '';
   commands.push({
     label: `${or}witch this server to record what is missing, then run the test again`,
-    command: `curl -X PUT ${state.url}${ADMIN_PREFIX}/mode -H 'content-type: application/json'${token} -d '{"mode": "record-if-missing"}'`,
+    command: `curl -X PUT ${server.url}${ADMIN_PREFIX}/mode -H 'content-type: application/json'${token} -d '{"mode": "record-if-missing"}'`,
   });
-  const relative = path.relative(process.cwd(), state.config.recordingsDir);
-  const dir = relative === '' ? '.' : relative.startsWith('..') ? state.config.recordingsDir : relative;
+  const relative = path.relative(process.cwd(), server.config.recordingsDir);
+  const dir = relative === '' ? '.' : relative.startsWith('..') ? server.config.recordingsDir : relative;
   commands.push({ label: 'Or start it recording what is missing', command: `npx llm-replay serve --mode record-if-missing --recordings ${quote(dir)}` });
   if (pytest) commands.push({ label: 'and run the test', command: `pytest ${quote(testId!)}` });
   return commands;
 }
 
-export async function missView(state: ProxyState, seq: number): Promise<JournalDetail['miss'] | undefined> {
-  const entry = state.journal.entry(seq);
+export async function missView(server: Pick<FastifyInstance, 'url' | 'config' | 'journal' | 'store'>, seq: number, needsToken: boolean): Promise<JournalDetail['miss'] | undefined> {
+  const entry = server.journal.entry(seq);
   const report = entry?.miss;
   if (!entry || !report) return undefined;
-  const kept = state.journal.bodyOf(seq);
+  const kept = server.journal.bodyOf(seq);
   const miss: NonNullable<JournalDetail['miss']> = {
     message: report.message,
     differences: [],
-    commands: recordCommands(state, entry.testId),
+    commands: recordCommands(server, needsToken, entry.testId),
   };
   if (kept) miss.requested = kept.value ?? null;
   if (report.nearest) {
     const file = path.resolve(report.nearest.file);
-    const recording = await state.store.read(file).catch(() => undefined);
+    const recording = await server.store.read(file).catch(() => undefined);
     const key = path.basename(file).replace(/^models-/, '').slice(0, 64);
-    miss.nearest = { file: path.relative(state.store.dir, file).split(path.sep).join('/'), key, testId: report.nearest.testId };
+    miss.nearest = { file: path.relative(server.store.dir, file).split(path.sep).join('/'), key, testId: report.nearest.testId };
     if (recording && kept) {
       const recorded = toPlainJson(recording.request.body);
       const requested = kept.value ?? null;
