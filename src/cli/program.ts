@@ -52,7 +52,7 @@ async function serve(command: Command, flags: Map<string, OptionName>): Promise<
   if (server.warning) process.stderr.write(`${server.warning}\n`);
 }
 
-export function buildProgram(): Command {
+function buildProgram(): Command {
   const program = new Command('llm-replay')
     .description('Record-and-replay HTTP proxy for LLM APIs: point any client\'s base URL at it.')
     .showHelpAfterError('(llm-replay help <command> shows the options)')

@@ -9,7 +9,7 @@ import { envVariable, optionEntries, type OptionName } from '../config/schema.js
 export { envVariable };
 
 /** Markdown to the plain text --help shows: no backticks, no links to README sections. */
-export function plainText(markdown: string): string {
+function plainText(markdown: string): string {
   return markdown.replace(/ \(see \[[^\]]*\]\([^)]*\)\)/g, '').replaceAll('`', '');
 }
 

@@ -21,7 +21,7 @@ export type ServerOptions = Omit<Options, 'logLevel'> & {
   logStream?: NodeJS.WritableStream;
 };
 
-export interface Route {
+interface Route {
   /** '' for the default route. */
   prefix: string;
   upstream: URL;

@@ -29,10 +29,10 @@ export function isRecordingMode(mode: Mode): boolean {
   return mode === 'record' || mode === 'record-if-missing';
 }
 
-export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 
 /** What an option's schema carries beyond its type, and the JSON Schema words read from it. */
-export interface OptionDoc {
+interface OptionDoc {
   description?: string;
   default?: unknown;
   defaultText?: string;

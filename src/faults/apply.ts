@@ -10,7 +10,7 @@ import { SseSplitter } from '../wire/sse.js';
 import { withAnswerHeaders } from '../wire/answer-headers.js';
 import type { Fault } from './spec.js';
 
-export type EventFormat = 'sse' | 'ndjson';
+type EventFormat = 'sse' | 'ndjson';
 
 export interface AnswerToFault {
   status: number;

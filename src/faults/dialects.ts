@@ -7,7 +7,7 @@ import { STATUS_CODES } from 'node:http';
 
 export type Dialect = 'openai' | 'anthropic' | 'ollama' | 'gemini';
 
-export interface ErrorAnswer {
+interface ErrorAnswer {
   status: number;
   headers: Record<string, string>;
   body: Buffer;
@@ -23,7 +23,7 @@ export function dialectOf(path: string): Dialect {
   return 'openai';
 }
 
-export interface ErrorContext {
+interface ErrorContext {
   status: number;
   retryAfterS: number | undefined;
   /** Makes the request id: the same fault of the same request gets the same id. */

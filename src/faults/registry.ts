@@ -7,7 +7,7 @@ import { FAULT_HEADER, RUN_HEADER } from '../request/control-headers.js';
 import { selects } from './schedule.js';
 import { parseFaultRule, type FaultRule } from './spec.js';
 
-export type FaultSource = 'header' | 'test' | 'run' | 'server';
+type FaultSource = 'header' | 'test' | 'run' | 'server';
 
 /** Where admin rules apply: one test id (in one run, when both are given), one run, or (neither) the whole server. */
 export interface FaultScope {
@@ -22,7 +22,7 @@ export interface ChosenFault {
   arrival: number;
 }
 
-export interface Injection {
+interface Injection {
   at: string;
   test_id: string | null;
   run: string | null;

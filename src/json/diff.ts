@@ -6,7 +6,7 @@ export function memberPath(at: string, key: string | number): string {
   return typeof key === 'number' ? `${at}[${key}]` : /^[A-Za-z_]\w*$/.test(key) ? `${at}.${key}` : `${at}[${JSON.stringify(key)}]`;
 }
 
-export interface Difference {
+interface Difference {
   path: string;
   /** JSON text of each side's value; undefined where that side has none. */
   a: string | undefined;

@@ -13,7 +13,7 @@ const HEX_DIGITS = Buffer.from('0123456789abcdef');
  * surrogate pairs for astral characters. Written into one buffer: a long non-ASCII
  * prompt would otherwise cost a string concatenation per character.
  */
-export function pythonString(value: string): string {
+function pythonString(value: string): string {
   if (PLAIN.test(value)) return `"${value}"`;
   const json = JSON.stringify(value);
   let length = json.length;
@@ -49,7 +49,7 @@ export function compareCodePoints(a: string, b: string): number {
   return left.length - right.length;
 }
 
-export function pythonNumber(lexeme: string): string {
+function pythonNumber(lexeme: string): string {
   if (isFloatLexeme(lexeme)) return pythonFloatRepr(Number(lexeme));
   return BigInt(lexeme).toString();
 }

@@ -5,7 +5,7 @@
 // size of the values but for the alignment, O(n log n).
 import { memberPath } from './diff.js';
 
-export interface AlignedLine {
+interface AlignedLine {
   left?: string;
   right?: string;
   changed: boolean;

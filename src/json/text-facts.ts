@@ -4,7 +4,7 @@
 // exactly (a double holds 15 decimal digits); anything longer, or with an exponent,
 // may have been rounded, or read as Infinity or 0.
 
-export interface JsonTextFacts {
+interface JsonTextFacts {
   depth: number;
   /** True when some number may not be exactly what JSON.parse read. */
   roundedNumbers: boolean;

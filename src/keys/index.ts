@@ -41,7 +41,7 @@ export interface RequestKey {
 }
 
 /** One call, no Hash object: every request is hashed once, where createHash's object costs a third of the hashing. */
-export function sha256Hex(text: string | Buffer): string {
+function sha256Hex(text: string | Buffer): string {
   return hash('sha256', text, 'hex');
 }
 

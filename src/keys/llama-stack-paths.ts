@@ -23,7 +23,7 @@ export const SHARED_ENDPOINTS = new Set(['/api/tags', '/v1/models', '/v1/openai/
 /** Model-list endpoints, answered from the union of their recordings. */
 export const MODEL_LIST_ENDPOINTS = new Set(['/api/tags', '/v1/models', '/v1/openai/v1/models']);
 
-export interface LlamaStackEndpoint {
+interface LlamaStackEndpoint {
   /** The recorder's endpoint constant, stored as request.endpoint. */
   endpoint: string;
   /** The path of the recorder's url: what its key hashes. */

@@ -5,7 +5,7 @@ import { isJsonObject, isFloatLexeme, LosslessNumber, mapLeaves, type JsonValue 
 import { pythonFloatRepr, pythonRound } from '../json/python-float.js';
 import { normalizeLlamaStackString } from './llama-stack-strings.js';
 
-export interface NormalizeOptions {
+interface NormalizeOptions {
   /** llama-stack drops stream_options for Bedrock hosts, whose value varies per run. */
   dropStreamOptions?: boolean;
 }

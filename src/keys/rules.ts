@@ -9,8 +9,8 @@ import { ConfigError } from '../errors.js';
 import { isJsonObject, jsonObject, mapLeaves, type JsonValue } from '../json/lossless.js';
 import { normalizeLlamaStackString } from './llama-stack-strings.js';
 
-export const STRING_RULES = ['llama-stack'] as const;
-export type StringRules = (typeof STRING_RULES)[number];
+const STRING_RULES = ['llama-stack'] as const;
+type StringRules = (typeof STRING_RULES)[number];
 
 export const NormalizeRuleSchema = Type.Object(
   {
@@ -25,7 +25,7 @@ export const NormalizeRuleSchema = Type.Object(
   },
   { additionalProperties: false },
 );
-export type NormalizeRule = Static<typeof NormalizeRuleSchema>;
+type NormalizeRule = Static<typeof NormalizeRuleSchema>;
 
 export interface CompiledRules {
   rules: Array<{ path: string; ignore: string[][]; strings?: StringRules; replace: Array<[RegExp, string]> }>;

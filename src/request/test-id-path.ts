@@ -6,16 +6,16 @@
 // segment, percent-encoded (encodeURIComponent); a run of '-' names no run scope.
 import { ADMIN_PREFIX, RUN_HEADER, TEST_ID_HEADER } from './control-headers.js';
 
-export const TEST_ID_PATH_PREFIX = `${ADMIN_PREFIX}/t/`;
+const TEST_ID_PATH_PREFIX = `${ADMIN_PREFIX}/t/`;
 /** The run segment that names no run scope. */
-export const NO_RUN = '-';
+const NO_RUN = '-';
 
 /** The base-URL prefix that gives requests this test id and run: append the client's own path (/v1 ...). */
 export function testIdPathPrefix(testId: string, run = ''): string {
   return `${TEST_ID_PATH_PREFIX}${encodeURIComponent(run || NO_RUN)}/${encodeURIComponent(testId)}`;
 }
 
-export interface PathTestId {
+interface PathTestId {
   testId: string;
   run: string;
   /** The path and query the client called under the prefix. */

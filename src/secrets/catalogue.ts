@@ -24,7 +24,7 @@ export const CREDENTIAL_HEADERS: ReadonlySet<string> = new Set([
  * Query parameters that carry credentials (lower-case): API keys and tokens, and the
  * signatures of presigned URLs (AWS SigV4's X-Amz-*, Google's X-Goog-*, Azure's sig).
  */
-export const CREDENTIAL_QUERY_PARAMS: ReadonlySet<string> = new Set([
+const CREDENTIAL_QUERY_PARAMS: ReadonlySet<string> = new Set([
   'key',
   'api_key',
   'api-key',

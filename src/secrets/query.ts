@@ -3,7 +3,7 @@
 // a URL can be rewritten without re-encoding what it does not touch.
 import { isCredentialQueryParam } from './catalogue.js';
 
-export interface QueryParam {
+interface QueryParam {
   /** The name as written (still percent-encoded). */
   name: string;
   /** The value as written, '' when there is none; undefined for a bare name. */

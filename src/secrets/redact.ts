@@ -8,7 +8,7 @@ import { scrubStreamText } from './stream-text.js';
 
 /** Shorter values are left alone: scrubbing "x" from a recording would wreck it, and no real credential is that short. */
 const MIN_SECRET_LENGTH = 8;
-export const REDACTED = '[redacted]';
+const REDACTED = '[redacted]';
 
 /** The query without credentials, parameters sorted by name then value; '' when none remain. */
 export function canonicalQuery(rawQuery: string): string {
@@ -119,7 +119,7 @@ function scrubBase64(body: string, secrets: readonly string[]): string {
  * bodies kept as base64 (an object with `body_encoding: "base64"`: a text or binary
  * answer can echo a key too); parts without one are returned as they are.
  */
-export function scrubSecrets<T>(value: T, secrets: readonly string[]): T {
+function scrubSecrets<T>(value: T, secrets: readonly string[]): T {
   if (secrets.length === 0) return value;
   if (typeof value === 'string') {
     let out: string = value;

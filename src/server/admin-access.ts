@@ -66,7 +66,7 @@ function isAllowedHost(name: string, allowed: ReadonlySet<string>): boolean {
 }
 
 /** The names given to `allowHosts` (comma-separated), lower-case. */
-export function allowedHostsOf(option: string | undefined): ReadonlySet<string> {
+function allowedHostsOf(option: string | undefined): ReadonlySet<string> {
   return new Set((option ?? '').split(',').map((name) => name.trim().toLowerCase()).filter((name) => name !== ''));
 }
 

@@ -8,7 +8,7 @@ import type { TSchema } from 'typebox';
 import { Compile } from 'typebox/compile';
 import { AnswerError, type ErrorCode } from '../errors.js';
 
-export interface InvalidRequest {
+interface InvalidRequest {
   code: ErrorCode;
   /** What to send instead, added to the message. */
   hint?: string;

@@ -19,8 +19,6 @@ import { occurrencesAdmin } from './admin-occurrences.js';
 import { requireAdminToken, type AdminAccess } from './admin-access.js';
 import { ADMIN_PREFIX } from '../request/control-headers.js';
 
-export { ADMIN_PREFIX };
-
 /** Files of recordings this run neither answered from nor wrote. */
 function unusedFiles({ store, usage }: Pick<FastifyInstance, 'store' | 'usage'>): string[] {
   const out: string[] = [];

@@ -9,7 +9,7 @@ import type { FastifyReply, FastifyRequest, HookHandlerDoneFunction } from 'fast
 import { AnswerError, ERROR_CATALOGUE, type ErrorCode } from '../errors.js';
 import { errorBody } from '../wire/error-body.js';
 
-export const MAX_REQUEST_HEADERS = 1000;
+const MAX_REQUEST_HEADERS = 1000;
 
 /** onRequest: more headers than the limit get 431, never a request with some of them missing. */
 export function refuseTooManyHeaders(request: FastifyRequest, _reply: FastifyReply, done: HookHandlerDoneFunction): void {

@@ -38,7 +38,7 @@ interface Slot {
   body?: { value: unknown; bytes: number };
 }
 
-export interface JournalOptions {
+interface JournalOptions {
   /** Entries kept; older ones fall off. */
   capacity?: number;
   /** Bytes of miss request bodies kept; the oldest bodies are dropped first. */

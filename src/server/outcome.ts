@@ -17,7 +17,7 @@ import type { JournalInput, JournalKind } from './journal.js';
 import type { KeyedContext, RequestContext } from './request-context.js';
 
 /** An answer of llm-replay's own to send. */
-export interface OwnAnswer {
+interface OwnAnswer {
   status: number;
   headers?: Record<string, string>;
   body: unknown;

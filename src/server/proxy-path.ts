@@ -5,7 +5,8 @@
 // path climb out of the upstream's base path (/v1/../../x).
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { AnswerError } from '../errors.js';
-import { ADMIN_PREFIX, adminNotFound } from './admin.js';
+import { adminNotFound } from './admin.js';
+import { ADMIN_PREFIX } from '../request/control-headers.js';
 
 /** The path as an upstream would read it: decoded once, any run of / or \ as one /. */
 function normalized(rawPath: string): string | undefined {
@@ -17,7 +18,7 @@ function normalized(rawPath: string): string | undefined {
 }
 
 /** What is wrong with a path the client asked to be proxied, if anything. */
-export function pathRefusal(rawPath: string): 'admin' | 'dot-segment' | 'bad-encoding' | 'not-a-path' | undefined {
+function pathRefusal(rawPath: string): 'admin' | 'dot-segment' | 'bad-encoding' | 'not-a-path' | undefined {
   // An absolute URL (a forward proxy's request line) or '*': llm-replay only proxies paths to its upstreams.
   if (!rawPath.startsWith('/')) return 'not-a-path';
   // The usual path has none of these: no decoding at all.

@@ -46,7 +46,7 @@ declare module 'fastify' {
 }
 
 /** The record modes' deterministic ids: opened at start in a record mode, or when the mode switches to one; never with --no-stateful-ids. */
-export class UpstreamIds {
+class UpstreamIds {
   mapper: IdMapper | undefined;
   private opening: Promise<IdMapper> | undefined;
 

@@ -9,7 +9,7 @@ import { createHash } from 'node:crypto';
 const LONGEST_KEPT_ID = 64;
 
 /** The map key of a test id ('' for none): itself, or its digest when long. */
-export function testIdKey(testId: string | null): string {
+function testIdKey(testId: string | null): string {
   if (testId === null) return '';
   return testId.length <= LONGEST_KEPT_ID ? testId : `sha256:${createHash('sha256').update(testId).digest('base64url')}`;
 }

@@ -9,7 +9,7 @@ import type { MissReport } from '../replay/miss-report.js';
 import { writeAtomically } from '../recordings/atomic-write.js';
 import { BoundedScopes } from './scopes.js';
 
-export interface EndpointStats {
+interface EndpointStats {
   hits: number;
   misses: number;
   recorded: number;
@@ -58,7 +58,7 @@ const TEST_MISSES_KEPT = 10_000;
 const ENDPOINTS_KEPT = 1000;
 const OTHER_ENDPOINTS = '(other endpoints)';
 /** Usage files kept in a usage folder (the newest): enough for the shards of a run, and a few runs. */
-export const USAGE_FILES_KEPT = 64;
+const USAGE_FILES_KEPT = 64;
 
 /** Misses of one test in one run since that test last started. */
 interface TestMisses {

@@ -1,7 +1,7 @@
 // The OpenAI-style error body every answer of llm-replay's own uses: the official
 // SDKs read `error.message` and `error.code` from it, whatever the provider.
 
-export interface ErrorBody {
+interface ErrorBody {
   error: { message: string; type: string; param: string | null; code: string };
 }
 

@@ -28,7 +28,7 @@ export interface ListedRecording {
   upstream: string | null;
 }
 
-export interface ListFilter {
+interface ListFilter {
   endpoint?: string;
   model?: string;
   testId?: string;
@@ -114,7 +114,7 @@ export function describeRecording(file: string, recording: Recording): ShownReco
   return shown;
 }
 
-export interface RequestDiff {
+interface RequestDiff {
   a: string;
   b: string;
   rows: Array<{ field: string; a: string; b: string }>;

@@ -9,7 +9,7 @@ import { ADMIN_PREFIX } from '../../request/control-headers.js';
 import { RecordingStore } from '../../recordings/store.js';
 import type { UsageFile } from '../../server/usage.js';
 
-export interface PruneReport {
+interface PruneReport {
   usageSources: string[];
   used: number;
   unused: string[];
@@ -52,7 +52,7 @@ async function sameDir(dir: string): Promise<string> {
   return realpath(dir).catch(() => path.resolve(dir));
 }
 
-export async function loadUsage(sources: string[], servers: string[], dir: string): Promise<{ files: string[]; used: Set<string> }> {
+async function loadUsage(sources: string[], servers: string[], dir: string): Promise<{ files: string[]; used: Set<string> }> {
   const used = new Set<string>();
   const files: string[] = [];
   const target = await sameDir(dir);

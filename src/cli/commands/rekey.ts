@@ -10,7 +10,7 @@ import type { CompiledRules } from '../../keys/rules.js';
 import { occurrenceFileName } from '../../recordings/occurrence.js';
 import { RecordingStore } from '../../recordings/store.js';
 
-export interface RekeyReport {
+interface RekeyReport {
   checked: number;
   /** Already named by their key. */
   unchanged: number;

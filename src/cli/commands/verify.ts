@@ -9,13 +9,13 @@ import { parseRecording } from '../../recordings/recording.js';
 import { RecordingStore } from '../../recordings/store.js';
 import type { CompiledRules } from '../../keys/rules.js';
 
-export interface VerifyProblem {
+interface VerifyProblem {
   file: string;
   kind: 'unreadable' | 'key-mismatch' | 'occurrence-mismatch' | 'credentials' | 'unusable' | 'ignored';
   detail: string;
 }
 
-export interface VerifyReport {
+interface VerifyReport {
   checked: number;
   ok: number;
   problems: VerifyProblem[];

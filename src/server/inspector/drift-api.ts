@@ -11,7 +11,7 @@ import { driftReportPath, readDriftReport } from '../../drift/report-file.js';
 import { sideBySide } from '../../json/side-by-side.js';
 import type { DriftView } from './contract.js';
 
-export interface DriftApiOptions {
+interface DriftApiOptions {
   stateDir: string;
   /** The server's recordings directory: a report of another one is said to be so. */
   recordingsDir: string;

@@ -1,5 +1,5 @@
 // Where the inspector page is, for the start-up line and every miss message.
-import { ADMIN_PREFIX } from '../admin.js';
+import { ADMIN_PREFIX } from '../../request/control-headers.js';
 
 /** The page itself, on the server at `base` (http://127.0.0.1:8787). */
 export function pageLink(base: string): string {

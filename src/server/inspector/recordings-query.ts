@@ -63,7 +63,7 @@ function facetsOf(rows: RecordingRow[]): RecordingPage['facets'] {
   return facets;
 }
 
-export interface QueryContext {
+interface QueryContext {
   source: RowSource;
   recordingsDir: string;
   usage: Usage;
