@@ -37,6 +37,6 @@ export function exchangeOf(server: ExchangeServer, context: RequestContext): Exc
     upstreamBody = Buffer.from(text, 'latin1');
     forwarded += text;
   }
-  // Each occurrence mints its own ids: a second identical request makes new upstream server.
+  // Each occurrence mints its own ids: a second identical request makes new upstream state.
   return { ...exchange, upstreamUrl, ...(upstreamBody ? { upstreamBody } : {}), ids: ids.session(recordingId(key.key, position.occurrence), forwarded) };
 }
