@@ -22,7 +22,7 @@ export class HangUps {
 
 /** Waits (bounded) until the server has concluded `count` exchanges, recorded or not: a client that hung up does not wait for the write. */
 export async function concluded(server: RunningServer, count: number): Promise<void> {
-  const done = () => server.app.llmReplay.journal.entries().filter((entry) => entry.kind === 'recorded' || entry.kind === 'failed').length >= count;
+  const done = () => server.app.journal.entries().filter((entry) => entry.kind === 'recorded' || entry.kind === 'failed').length >= count;
   for (let i = 0; i < 1000 && !done(); i++) await new Promise((resolve) => setTimeout(resolve, 5));
   expect(done()).toBe(true);
 }
