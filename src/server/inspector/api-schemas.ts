@@ -1,8 +1,9 @@
 // The inspector API's route schemas: its query strings (coerced by fastify's ajv: "5"
-// is 5, "true" is true) and the journal page's reply, which the page polls, so it is
-// serialized by its schema. The reply schema's type must be contract.ts's, exactly.
+// is 5, "true" is true) and the replies the page asks for most, serialized by their
+// schemas: the journal page it polls and a page of the recordings list (up to 500
+// rows). A reply schema's type must be contract.ts's, exactly.
 import Type, { type Static } from 'typebox';
-import type { JournalItem, JournalPage } from './contract.js';
+import type { JournalItem, JournalPage, ListedRecording, RecordingPage } from './contract.js';
 
 const MAX_LIMIT = 500;
 
@@ -52,7 +53,36 @@ export const journalPage = Type.Object({
   startedAt: Type.String(),
 });
 
+const facet = Type.Object({ value: Type.String(), count: Type.Integer() });
+
+const listedRecording = Type.Object({
+  key: Type.String(),
+  occurrence: Type.Integer(),
+  file: Type.String(),
+  method: Type.String(),
+  endpoint: Type.String(),
+  model: Type.String(),
+  testId: Type.Union([Type.String(), Type.Null()]),
+  status: Type.Integer(),
+  streaming: Type.Boolean(),
+  bytes: Type.Integer(),
+  mtimeMs: Type.Number(),
+  lastUsedMs: Type.Optional(Type.Number()),
+  hits: Type.Integer(),
+  recorded: Type.Boolean(),
+});
+
+export const recordingPage = Type.Object({
+  rows: Type.Array(listedRecording),
+  next: Type.Union([Type.Integer(), Type.Null()]),
+  total: Type.Union([Type.Integer(), Type.Null()]),
+  scanned: Type.Optional(Type.Integer()),
+  indexing: Type.Object({ done: Type.Integer(), total: Type.Integer() }),
+  facets: Type.Object({ endpoints: Type.Array(facet), models: Type.Array(facet), statuses: Type.Array(facet) }),
+});
+
 // A field the contract gains and the schema lacks would be dropped from the reply: the compiler says so.
 type Same<A, B> = [A, keyof A] extends [B, keyof B] ? ([B, keyof B] extends [A, keyof A] ? true : false) : false;
-const sameAsContract: [Same<Static<typeof journalPage>, JournalPage>, Same<Static<typeof journalItem>, JournalItem>] = [true, true];
+type Checked = [Same<Static<typeof journalPage>, JournalPage>, Same<Static<typeof journalItem>, JournalItem>, Same<Static<typeof recordingPage>, RecordingPage>, Same<Static<typeof listedRecording>, ListedRecording>];
+const sameAsContract: Checked = [true, true, true, true];
 void sameAsContract;

@@ -13,7 +13,7 @@ import { missView } from './miss-view.js';
 import { recordingRows } from './recording-rows.js';
 import { recordingView } from './recording-view.js';
 import { listed, queryRecordings, type RecordingFilter } from './recordings-query.js';
-import { afterQuery, fileQuery, journalPage, listQuery, seqParams } from './api-schemas.js';
+import { afterQuery, fileQuery, journalPage, listQuery, recordingPage, seqParams } from './api-schemas.js';
 
 /** Keeps idle event streams open through proxies that close silent connections. */
 const KEEP_ALIVE_MS = 15_000;
@@ -51,7 +51,7 @@ export const inspectorApi: FastifyPluginAsync<{ needsToken: boolean }> = async (
   const { store, usage, journal, config, catalogue } = app;
   const context = () => ({ source: recordingRows(catalogue), recordingsDir: store.dir, usage, lastUsed: journal.lastUsed });
 
-  app.get<{ Querystring: Static<typeof listQuery> }>('/api/recordings', { schema: { querystring: listQuery }, config: { invalid } }, async (request) => {
+  app.get<{ Querystring: Static<typeof listQuery> }>('/api/recordings', { schema: { querystring: listQuery, response: { 200: recordingPage } }, config: { invalid } }, async (request) => {
     const { cursor, limit } = request.query;
     return queryRecordings(context(), filterOf(request.query), cursor, limit);
   });
