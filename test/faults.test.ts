@@ -4,6 +4,7 @@ import { writeFile } from 'node:fs/promises';
 import { connect, createServer } from 'node:net';
 import path from 'node:path';
 import { PassThrough } from 'node:stream';
+import { constants as zlibConstants, createGzip } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import { FakeUpstream, openAiSse, sendEvents, sendJson } from './support/fake-upstream.js';
 import { fakeOpenAi, seed, chatParams } from './support/seeds.js';
@@ -83,6 +84,46 @@ describe('upstream faults', () => {
     const files = await recordingsIn(ws.dir);
     expect(files).toHaveLength(1);
     expect(files[0]!.data.response.status).toBe(503);
+  });
+
+  it("an answer that breaks off after its head is our own 502 in JSON, without the upstream's content type or cookies", async () => {
+    const fake = await upstreamOf(
+      new FakeUpstream().on('POST', '/v1/audio/speech', (_r, res) => {
+        res.writeHead(200, { 'content-type': 'audio/mpeg', 'content-length': '1000', 'set-cookie': 'session=upstream', 'x-request-id': 'req_upstream' });
+        res.write(Buffer.alloc(10));
+        setImmediate(() => res.socket?.destroy());
+      }),
+    );
+    const server = await start({ mode: 'record', upstream: fake.url });
+    const broken = await fetch(`${server.url}/v1/audio/speech`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ model: 'tts-1', input: 'hi', voice: 'alloy' }) });
+    expect(broken.status).toBe(502);
+    expect(broken.headers.get('content-type')).toMatch(/^application\/json/);
+    expect(broken.headers.get('set-cookie')).toBeNull();
+    expect(broken.headers.get('x-request-id')).toBeNull();
+    expect((await json(broken)).error.code).toBe('llm_replay_upstream_error');
+    expect(await listFiles(ws.dir)).toEqual([]);
+  });
+
+  it('a client hanging up on a compressed stream ends the upstream request at once, not at the body timeout', async () => {
+    let upstreamClosed!: () => void;
+    const closed = new Promise<void>((resolve) => (upstreamClosed = resolve));
+    const fake = await upstreamOf(
+      new FakeUpstream().on('POST', '/v1/chat/completions', (_r, res) => {
+        res.writeHead(200, { 'content-type': 'text/event-stream', 'content-encoding': 'gzip' });
+        const gzip = createGzip({ flush: zlibConstants.Z_SYNC_FLUSH });
+        gzip.pipe(res);
+        gzip.write('data: {"id":"c","object":"chat.completion.chunk","choices":[{"index":0,"delta":{"content":"Hi"}}]}\n\n');
+        res.on('close', upstreamClosed);
+      }),
+    );
+    const server = await start({ mode: 'live', upstream: fake.url });
+    const controller = new AbortController();
+    const answer = await fetch(`${server.url}/v1/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ ...streaming.request }), signal: controller.signal });
+    const reader = answer.body!.getReader();
+    expect(new TextDecoder().decode((await reader.read()).value)).toContain('"Hi"');
+    controller.abort();
+    // Awaited: without the destroy reaching undici's body, this waits out the 300 s body timeout and the test times out.
+    await closed;
   });
 });
 

@@ -1,8 +1,9 @@
 // Record and live modes: the request goes to the upstream in one awaited call on the
-// server's undici agent (upstream-agent.ts), and what comes back is handed to the
-// recorder (recorder.ts), which streams it to the client and writes it once complete.
+// server's undici agent (upstreamAgent, a resource of the server's), and what comes back
+// is handed to the recorder (recorder.ts), which streams it to the client and writes it
+// once complete.
 import type { IncomingHttpHeaders } from 'node:http';
-import type { Readable } from 'node:stream';
+import { pipeline, type Readable } from 'node:stream';
 import { createBrotliDecompress, createGunzip, createInflate } from 'node:zlib';
 import type { FastifyReply } from 'fastify';
 import { Agent, type Dispatcher } from 'undici';
@@ -73,8 +74,8 @@ export async function forward(reply: FastifyReply, exchange: Exchange, persist?:
   // The body may be decompressed or re-framed: fastify frames what is actually sent.
   reply.code(response.statusCode).headers(withoutHopHeaders(headers, ['content-encoding']));
   const decode = decompressor(headers['content-encoding'] as string | undefined);
-  if (decode) response.body.on('error', (error) => (decode as unknown as Readable).destroy(error));
-  const body = decode ? (response.body.pipe(decode) as unknown as Readable) : response.body;
+  // pipeline, not pipe: a client hanging up destroys what it was given, and that must reach the upstream's body, or its socket waits out the body timeout.
+  const body = decode ? (pipeline(response.body, decode, () => {}) as unknown as Readable) : response.body;
   return recorder.headersReceived(reply, { status: response.statusCode, headers }, body);
 }
 

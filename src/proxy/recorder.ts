@@ -143,7 +143,7 @@ export class Recorder {
     const outcome = await this.written(recordingOf(this.exchange.client, key, this.exchange.upstreamUrl, { head, response, recordTiming: this.exchange.recordTiming ?? true }));
     if (outcome.kind === 'not-recorded') {
       // Recording is the point of record mode: say it failed rather than answer as if all were well.
-      reply.code(500).send(errorBody(`llm-replay: the answer could not be recorded: ${outcome.reason}`, 'llm_replay_error', 'llm_replay_write_failed'));
+      ownError(reply, 500, errorBody(`llm-replay: the answer could not be recorded: ${outcome.reason}`, 'llm_replay_error', 'llm_replay_write_failed'));
     } else {
       reply.send(bytes);
     }
@@ -152,7 +152,7 @@ export class Recorder {
 
   private bodyBroken(reply: FastifyReply, error: Error): ForwardOutcome {
     const message = `llm-replay: the upstream ${this.exchange.upstreamUrl.origin} broke off its answer: ${error.message}`;
-    reply.code(502).send(upstreamErrorBody(message));
+    ownError(reply, 502, upstreamErrorBody(message));
     return { kind: 'not-recorded', reason: error.message };
   }
 
@@ -172,4 +172,14 @@ async function collect(stream: Readable): Promise<Buffer> {
   const parts: Buffer[] = [];
   for await (const part of stream) parts.push(part as Buffer);
   return Buffer.concat(parts);
+}
+
+/**
+ * An error of our own after the upstream's head was set on the reply: without its headers
+ * (its content type could be audio or HTML, which a JSON body cannot be sent under; its
+ * cookies and request id are not this answer's).
+ */
+function ownError(reply: FastifyReply, status: number, body: object): void {
+  for (const name of Object.keys(reply.getHeaders())) reply.removeHeader(name);
+  reply.code(status).send(body);
 }
