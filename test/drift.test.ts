@@ -444,6 +444,17 @@ describe("the inspector's drift API", () => {
 });
 
 describe('drift --refresh', () => {
+  /** Records one chat request per input, in order, under one test id, from the upstream's base shape. */
+  async function recordChats(recordings: string, testId: string, inputs: string[]): Promise<void> {
+    const recorder = await serve({ mode: 'record', recordings, upstream: upstream.url });
+    upstream.variant = 'base';
+    for (const input of inputs) {
+      const answer = await fetch(`${recorder.url}/v1/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: 'Bearer sk-record', 'x-test-id': testId }, body: JSON.stringify({ model: 'gpt-4o', messages: [{ role: 'user', content: input }] }) });
+      await answer.arrayBuffer();
+    }
+    await recorder.close();
+  }
+
   it('records again every recording of each test that drifted, through record mode (occurrences kept, keys scrubbed), and says what changed', async () => {
     const own = await tempDir();
     try {
@@ -497,13 +508,7 @@ describe('drift --refresh', () => {
   it('stopped part-way, prints what it had already changed and exits 2', async () => {
     const own = await tempDir();
     try {
-      const recorder = await serve({ mode: 'record', recordings: own, upstream: upstream.url });
-      upstream.variant = 'base';
-      for (const input of ['one', 'two']) {
-        const answer = await fetch(`${recorder.url}/v1/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: 'Bearer sk-record', 'x-test-id': 'tests/a.test.ts::two' }, body: JSON.stringify({ model: 'gpt-4o', messages: [{ role: 'user', content: input }] }) });
-        await answer.arrayBuffer();
-      }
-      await recorder.close();
+      await recordChats(own, 'tests/a.test.ts::two', ['one', 'two']);
       upstream.variant = 'added';
       // The check's two requests and the refresh's first are answered; the refresh's second stalls past the timeout.
       upstream.fail('stall', 3);
@@ -524,11 +529,7 @@ describe('drift --refresh', () => {
   it('says a file the upstream refused to answer again (429) once, as not re-recorded, never also as re-recorded', async () => {
     const own = await tempDir();
     try {
-      const recorder = await serve({ mode: 'record', recordings: own, upstream: upstream.url });
-      upstream.variant = 'base';
-      const answer = await fetch(`${recorder.url}/v1/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: 'Bearer sk-record', 'x-test-id': 'tests/a.test.ts::one' }, body: JSON.stringify({ model: 'gpt-4o', messages: [{ role: 'user', content: 'one' }] }) });
-      await answer.arrayBuffer();
-      await recorder.close();
+      await recordChats(own, 'tests/a.test.ts::one', ['one']);
       const [file] = Object.keys(await bytesOf(own));
       upstream.variant = 'added';
       // The check's request is answered; the refresh's is rate limited (not recorded).
