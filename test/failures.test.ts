@@ -117,7 +117,10 @@ describe('failures in record modes', () => {
     expect(await listFiles(ws.dir)).toEqual([]);
     await logs.settled();
     expect(logs.text().match(/the upstream refused the key/g)).toHaveLength(1);
-    expect(logs.text()).toContain('nothing recorded; set OPENAI_API_KEY');
+    // One line, saying "not recorded" once: the log's prefix and the policy's reason do not repeat each other.
+    const said = logs.text().split('\n').find((line) => line.includes('refused the key'))!;
+    expect(said).toContain('not recorded: the upstream refused the key (401); set OPENAI_API_KEY');
+    expect(said.match(/not recorded|nothing recorded|not written/g)).toEqual(['not recorded']);
   });
 
   it('with recordAuthErrors a 401 is written; replayed, it names its file in the log and in the inspector journal', async () => {

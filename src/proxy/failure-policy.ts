@@ -14,7 +14,7 @@ export interface UpstreamHead {
   headers: IncomingHttpHeaders;
 }
 
-/** Why an answer is passed on and not written; `cause` groups the log lines. */
+/** Why an answer is passed on and not written (said after "not recorded: "); `cause` groups the log lines. */
 export interface NotWritten {
   cause: 'retried' | 'refused-key';
   reason: string;
@@ -28,10 +28,10 @@ export interface FailurePolicy {
 /** Undefined when the answer is written. */
 export function notWritten(head: UpstreamHead, policy: FailurePolicy): NotWritten | undefined {
   if (!policy.recordAuthErrors && (head.status === 401 || head.status === 403)) {
-    return { cause: 'refused-key', reason: `the upstream refused the key (${head.status}): nothing recorded; set OPENAI_API_KEY (or your provider's key) or --upstream (--record-auth-errors records such answers)` };
+    return { cause: 'refused-key', reason: `the upstream refused the key (${head.status}); set OPENAI_API_KEY (or your provider's key) or --upstream (--record-auth-errors records such answers)` };
   }
   if (!policy.recordRetryable && isRetried(head)) {
-    return { cause: 'retried', reason: `the upstream answered ${head.status}, which the SDKs retry: passed on, not written (--record-retryable writes it)` };
+    return { cause: 'retried', reason: `the upstream answered ${head.status}, which the SDKs retry: passed on to the client (--record-retryable writes it)` };
   }
   return undefined;
 }
