@@ -1,9 +1,11 @@
 // The record lock of a directory: one record-mode server at a time, and a dead run's lock
-// taken over, including one left under this very pid (a container restarts as pid 1 again).
-import { writeFileSync } from 'node:fs';
+// taken over, including one left under this very pid (a container restarts as pid 1 again)
+// and one whose pid now names an unrelated process (its start time differs).
+import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { LOCK_FILE, RecordLock, RecordLockError } from '../src/recordings/record-lock.js';
+import { processStartTime, startTimeOfStat } from '../src/recordings/process-start.js';
 import { removeDir, tempDir } from './support/harness.js';
 
 describe('the record lock', () => {
@@ -30,5 +32,53 @@ describe('the record lock', () => {
     const lock = new RecordLock(dir);
     lock.acquire();
     lock.release();
+  });
+
+  // A live process other than this one: the test runner that started this worker.
+  const other = process.ppid;
+  const lockNaming = (holder: object) => writeFileSync(path.join(dir, LOCK_FILE), JSON.stringify({ pid: other, token: 'another-run', since: '2026-01-01T00:00:00.000Z', ...holder }));
+
+  it('takes over a lock whose pid is alive but started at another time: the pid was reused by an unrelated process', () => {
+    const started = processStartTime(other);
+    expect(started).toMatch(/^\d+$/);
+    lockNaming({ started: String(BigInt(started!) + 1n) });
+    const lock = new RecordLock(dir);
+    lock.acquire();
+    lock.release();
+  });
+
+  it('refuses a lock whose pid is alive with the start time it names, and says which file to delete', () => {
+    lockNaming({ started: processStartTime(other) });
+    const lock = new RecordLock(dir);
+    expect(() => lock.acquire()).toThrow(`pid ${other}`);
+    expect(() => lock.acquire()).toThrow(`If you are sure no server is recording there, delete ${path.join(dir, LOCK_FILE)}`);
+  });
+
+  it('refuses a lock written before start times were kept while its pid is alive, as before', () => {
+    lockNaming({});
+    expect(() => new RecordLock(dir).acquire()).toThrow(RecordLockError);
+  });
+
+  it("writes its own start time into the lock, so a later server can tell it from a pid's next owner", () => {
+    const lock = new RecordLock(dir);
+    lock.acquire();
+    const written = JSON.parse(readFileSync(path.join(dir, LOCK_FILE), 'utf8')) as { pid: number; started?: string };
+    expect(written).toMatchObject({ pid: process.pid, started: processStartTime(process.pid) });
+    lock.release();
+  });
+});
+
+describe("a process's start time", () => {
+  it('is field 22 of /proc/<pid>/stat, counted after the last parenthesis: a command name may hold spaces and parentheses', () => {
+    const fields = Array.from({ length: 50 }, (_, i) => String(i + 3));
+    expect(startTimeOfStat(`4242 (a) b (c) S ${fields.slice(1).join(' ')}`)).toBe('22');
+    expect(startTimeOfStat(`4242 (x) 1 2 3) ${fields.join(' ')}\n`)).toBe('22');
+    expect(startTimeOfStat('4242 (cut short) S 1 2')).toBeUndefined();
+    expect(startTimeOfStat('no parenthesis')).toBeUndefined();
+  });
+
+  it("reads this process's own, and nothing for a pid that does not exist", () => {
+    expect(processStartTime(process.pid)).toMatch(/^\d+$/);
+    expect(processStartTime(2 ** 22 + 1)).toBeUndefined();
   });
 });

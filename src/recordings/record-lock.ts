@@ -1,13 +1,16 @@
 // One record-mode server per recordings directory. Record mode removes the later
 // occurrences of an older recording of a sequence; two servers doing that in one
 // directory could delete each other's new files. The lock is a file naming its
-// holder's pid; a lock left by a process no longer running (a crash, kill -9) is
-// taken over, one held by a live process is refused with who holds it.
+// holder's pid and, where /proc tells it, the process's start time; a lock left by a
+// process no longer running (a crash, kill -9) is taken over, also when its pid now
+// belongs to another process (the start time differs); one held by a live holder is
+// refused with who holds it and which file to delete if that is wrong.
 import { randomBytes } from 'node:crypto';
 import { readFileSync, unlinkSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { LlmReplayError } from '../errors.js';
 import { processAlive } from './atomic-write.js';
+import { processStartTime } from './process-start.js';
 
 export const LOCK_FILE = '.llm-replay-record.lock';
 
@@ -15,6 +18,8 @@ interface LockHolder {
   pid: number;
   token: string;
   since: string;
+  /** The holder's start time (/proc/<pid>/stat's starttime); absent in older locks and without /proc. */
+  started?: string;
 }
 
 function readHolder(file: string): LockHolder | undefined {
@@ -30,9 +35,10 @@ export class RecordLockError extends LlmReplayError {
   constructor(
     readonly dir: string,
     readonly holder: LockHolder,
+    readonly file: string,
   ) {
     super(
-      `${dir} is being recorded into by another llm-replay in record mode (pid ${holder.pid}, since ${holder.since}): two record-mode servers on one directory could delete or mix each other's recordings. Stop that server, record into another directory, or use record-if-missing (which never removes a file)`,
+      `${dir} is being recorded into by another llm-replay in record mode (pid ${holder.pid}, since ${holder.since}): two record-mode servers on one directory could delete or mix each other's recordings. Stop that server, record into another directory, or use record-if-missing (which never removes a file). If you are sure no server is recording there, delete ${file}`,
     );
   }
 }
@@ -43,10 +49,16 @@ const heldHere = new Set<string>();
 /**
  * A holder with this process's pid is alive only if a server of this process took it: a
  * container restarted after a kill gets the same pid (often 1) and must not refuse itself.
+ * Another pid is the holder only while it runs and started when the holder did: a pid
+ * reused by an unrelated process has another start time. Where either start time is
+ * unknown (an older lock, no /proc), the pid alone decides.
  */
 function holderAlive(holder: LockHolder): boolean {
   if (holder.pid === process.pid) return heldHere.has(holder.token);
-  return processAlive(holder.pid);
+  if (!processAlive(holder.pid)) return false;
+  if (typeof holder.started !== 'string') return true;
+  const started = processStartTime(holder.pid);
+  return started === undefined || started === holder.started;
 }
 
 /** The record lock of one directory, held by one server (a second server in this process is refused too). */
@@ -62,7 +74,8 @@ export class RecordLock {
   /** Takes the lock, or throws RecordLockError naming its holder. Taking it again is a no-op. */
   acquire(): void {
     if (this.held) return;
-    const mine: LockHolder = { pid: process.pid, token: this.token, since: new Date().toISOString() };
+    const started = processStartTime(process.pid);
+    const mine: LockHolder = { pid: process.pid, token: this.token, since: new Date().toISOString(), ...(started ? { started } : {}) };
     // Bounded: a dead holder's lock is removed once, then the create is tried again.
     for (let attempt = 0; attempt < 3; attempt++) {
       try {
@@ -74,7 +87,7 @@ export class RecordLock {
         if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
       }
       const holder = readHolder(this.file);
-      if (holder && holderAlive(holder)) throw new RecordLockError(this.dir, holder);
+      if (holder && holderAlive(holder)) throw new RecordLockError(this.dir, holder, this.file);
       // Unreadable (a holder mid-write is a few bytes away) or dead: taken over.
       if (holder || attempt > 0) {
         try {
@@ -84,7 +97,7 @@ export class RecordLock {
         }
       }
     }
-    throw new RecordLockError(this.dir, readHolder(this.file) ?? { pid: 0, token: '', since: 'unknown' });
+    throw new RecordLockError(this.dir, readHolder(this.file) ?? { pid: 0, token: '', since: 'unknown' }, this.file);
   }
 
   /** Lets the lock go, if this server holds it. */
