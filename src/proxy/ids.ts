@@ -13,6 +13,7 @@ import { isJsonObject, type JsonValue } from '../json/lossless.js';
 import { recordedId } from './response-normalize.js';
 import { hasKeyShape } from '../secrets/catalogue.js';
 import { writeAtomically } from '../recordings/atomic-write.js';
+import { replaceIdStrings } from './id-strings.js';
 
 /** An id the upstream made: a short lower-case prefix, a separator, then at least 8 letters or digits. */
 const ID_SHAPE = /^([a-z]{2,12}[-_])[A-Za-z0-9]{8,}$/;
@@ -187,17 +188,16 @@ export class IdSession {
 
   /**
    * The id replacements one JSON body or chunk needs, as a function over texts that
-   * carry it (its data, or the whole SSE frame around it); undefined when none.
+   * carry it (its data, or the whole SSE frame around it); undefined when none. Ids are
+   * replaced in string values only, never in keys or as parts of other words.
    */
   replacer(value: JsonValue): ((text: string) => string) | undefined {
     const pairs = new Map<string, string>();
     this.pairs(value, true, pairs);
     for (const [real, deterministic] of pairs) if (real === deterministic) pairs.delete(real);
     if (pairs.size === 0) return undefined;
-    return (text) => {
-      let out = text;
-      for (const [real, deterministic] of pairs) out = out.split(real).join(deterministic);
-      return out;
-    };
+    // An upstream-shaped id (a prefix and 8+ letters or digits) inside a string is that id (a URL naming it); any other only as a whole string.
+    const shaped = new Map([...pairs].filter(([real]) => ID_SHAPE.test(real)));
+    return (text) => replaceIdStrings(text, pairs, shaped);
   }
 }

@@ -1,0 +1,93 @@
+// Where an upstream id is rewritten in a JSON text (a body, an NDJSON line, an SSE frame
+// or its data): only in a string value that is the id ("x" never rewrites the key
+// "index" or the text "max x box"), and, for an id shaped as upstreams make them, also
+// where it stands as a whole word inside a string value (a URL or path naming it:
+// ".../batches/msgbatch_01.../results"). One pass over the text: each string is looked
+// up whole, searched only for the few upstream-shaped ids of this event, and no regular
+// expression can backtrack.
+
+/** An id-shaped word inside a string: letters, digits, '-' and '_'. */
+const WORD = /[A-Za-z0-9_-]+/g;
+const BACKSLASH = 92;
+
+/**
+ * `whole`: ids replaced where a string value is exactly the id. `inside`: those of them
+ * (shaped like an upstream's) also replaced as a word within a string value.
+ */
+export function replaceIdStrings(text: string, whole: ReadonlyMap<string, string>, inside: ReadonlyMap<string, string>): string {
+  let out = '';
+  let copied = 0;
+  // The end of the line being scanned: a JSON string never spans a raw line break, so a
+  // quote not closed on its line (an SSE field, a comment) opens no string.
+  let lineEnd = -1;
+  let at = text.indexOf('"');
+  while (at !== -1) {
+    if (lineEnd < at) {
+      lineEnd = text.indexOf('\n', at);
+      if (lineEnd === -1) lineEnd = text.length;
+    }
+    const end = closingQuote(text, at + 1);
+    if (end === -1 || end > lineEnd) {
+      at = lineEnd < text.length ? text.indexOf('"', lineEnd + 1) : -1;
+      continue;
+    }
+    const replaced = isKey(text, end + 1) ? undefined : replacedValue(text, at, end, whole, inside);
+    if (replaced !== undefined) {
+      out += text.slice(copied, at) + JSON.stringify(replaced);
+      copied = end + 1;
+    }
+    at = text.indexOf('"', end + 1);
+  }
+  return copied === 0 ? text : out + text.slice(copied);
+}
+
+/** The index of the quote that closes a string whose text starts at `start`; -1 if none does. */
+function closingQuote(text: string, start: number): number {
+  let from = start;
+  for (;;) {
+    const quote = text.indexOf('"', from);
+    if (quote === -1) return -1;
+    let backslashes = 0;
+    while (quote - backslashes - 1 >= start && text.charCodeAt(quote - backslashes - 1) === BACKSLASH) backslashes++;
+    if (backslashes % 2 === 0) return quote;
+    from = quote + 1;
+  }
+}
+
+/** Whether the string that ended before `after` is an object's key (a ':' follows). */
+function isKey(text: string, after: number): boolean {
+  let at = after;
+  for (;;) {
+    const code = text.charCodeAt(at);
+    if (code === 32 || code === 9 || code === 10 || code === 13) at++;
+    else return code === 58;
+  }
+}
+
+/** The new value of the string from quote `open` to quote `close`, or undefined when it stays. */
+function replacedValue(text: string, open: number, close: number, whole: ReadonlyMap<string, string>, inside: ReadonlyMap<string, string>): string | undefined {
+  let value = text.slice(open + 1, close);
+  if (value.includes('\\')) {
+    try {
+      value = JSON.parse(text.slice(open, close + 1)) as string;
+    } catch {
+      return undefined;
+    }
+  }
+  const id = whole.get(value);
+  if (id !== undefined) return id;
+  if (!containsAny(value, inside)) return undefined;
+  let changed = false;
+  const next = value.replace(WORD, (word) => {
+    const replacement = inside.get(word);
+    if (replacement === undefined) return word;
+    changed = true;
+    return replacement;
+  });
+  return changed ? next : undefined;
+}
+
+function containsAny(value: string, ids: ReadonlyMap<string, string>): boolean {
+  for (const real of ids.keys()) if (value.includes(real)) return true;
+  return false;
+}

@@ -1,0 +1,71 @@
+// Where record mode rewrites an upstream's id: in string values that are the id, and an
+// upstream-shaped id also as a word inside a string (a URL naming it); never inside a
+// key or as part of another word, however short the id.
+import { describe, expect, it } from 'vitest';
+import { IdMapper } from '../src/proxy/ids.js';
+import { parseLossless } from '../src/json/lossless.js';
+import { FakeUpstream, openAiSse, sendEvents, sendJson } from './support/fake-upstream.js';
+import { openai, recordingsIn, workspace } from './support/harness.js';
+
+async function rewrite(text: string): Promise<string> {
+  const mapper = await IdMapper.open(undefined);
+  const replace = mapper.session('a'.repeat(64), '{}').replacer(parseLossless(text));
+  return replace ? replace(text) : text;
+}
+
+describe('id rewriting in a JSON text', () => {
+  it('replaces a short id only where a string value is the id: not in a key, not inside another string', async () => {
+    const body = '{"id":"x","object":"x","choices":[{"index":0,"text":"max x box","x":"xx"}]}';
+    const out = JSON.parse(await rewrite(body));
+    expect(out.id).toMatch(/^rec-[0-9a-f]{12}$/);
+    expect(out).toEqual({ id: out.id, object: out.id, choices: [{ index: 0, text: 'max x box', x: 'xx' }] });
+  });
+
+  it('replaces an upstream-shaped id inside a URL, but not as part of a longer word; escaped strings are read as what they say', async () => {
+    const id = 'batch_01ABCDEFGH';
+    const body = JSON.stringify({
+      id,
+      results_url: `https://api.example/v1/batches/${id}/results`,
+      note: `${id}XYZ and ${id}`,
+      quoted: `"${id}"`,
+    });
+    const out = JSON.parse(await rewrite(body));
+    const minted = out.id as string;
+    expect(minted).toMatch(/^batch_[0-9a-f]{40}$/);
+    expect(out).toEqual({ id: minted, results_url: `https://api.example/v1/batches/${minted}/results`, note: `${id}XYZ and ${minted}`, quoted: `"${minted}"` });
+  });
+
+  it('in an SSE frame, an unclosed quote in a comment line opens no string', async () => {
+    const data = '{"id":"x","index":1}';
+    const mapper = await IdMapper.open(undefined);
+    const replace = mapper.session('b'.repeat(64), '{}').replacer(parseLossless(data))!;
+    const frame = `: a "comment\nevent: x\ndata: ${data}\n\n`;
+    const out = replace(frame);
+    expect(out).toMatch(/^: a "comment\nevent: x\ndata: \{"id":"rec-[0-9a-f]{12}","index":1\}\n\n$/);
+  });
+});
+
+describe('record mode with an upstream whose ids are short', () => {
+  const ws = workspace();
+
+  it("keeps the answer's keys and texts whole, for the client and in the recording, streamed or not", async () => {
+    const whole = { id: 'x', object: 'chat.completion', created: 1, model: 'm', choices: [{ index: 0, message: { role: 'assistant', content: 'max x index' }, finish_reason: 'stop' }] };
+    const chunk = { id: 'x', object: 'chat.completion.chunk', created: 1, model: 'm', choices: [{ index: 0, delta: { content: 'max x index' }, finish_reason: 'stop' }] };
+    const upstream = await ws.upstream(
+      new FakeUpstream().on('POST', '/v1/chat/completions', (request, res) =>
+        JSON.parse(request.body).stream ? sendEvents(res, openAiSse([chunk])) : sendJson(res, 200, whole),
+      ),
+    );
+    const server = await ws.start({ mode: 'record', upstream: upstream.url });
+    const client = openai(server);
+    const answer = await client.chat.completions.create({ model: 'm', messages: [{ role: 'user', content: 'hi' }] });
+    expect(answer.id).toMatch(/^rec-/);
+    expect(answer.choices[0]).toEqual({ index: 0, message: { role: 'assistant', content: 'max x index' }, finish_reason: 'stop' });
+    const streamed = [];
+    for await (const part of await client.chat.completions.create({ model: 'm', messages: [{ role: 'user', content: 'hi' }], stream: true })) streamed.push(part.choices[0]);
+    expect(streamed).toEqual([{ index: 0, delta: { content: 'max x index' }, finish_reason: 'stop' }]);
+    const recorded = (await recordingsIn(ws.dir)).map(({ data }) => data.response.body);
+    const choices = recorded.map((body) => (Array.isArray(body) ? body[0].choices[0] : body.choices[0]));
+    expect(choices).toEqual(expect.arrayContaining([{ index: 0, message: { role: 'assistant', content: 'max x index' }, finish_reason: 'stop' }, { index: 0, delta: { content: 'max x index' }, finish_reason: 'stop' }]));
+  });
+});
