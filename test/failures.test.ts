@@ -121,6 +121,11 @@ describe('failures in record modes', () => {
     const said = logs.text().split('\n').find((line) => line.includes('refused the key'))!;
     expect(said).toContain('not recorded: the upstream refused the key (401); set OPENAI_API_KEY');
     expect(said.match(/not recorded|nothing recorded|not written/g)).toEqual(['not recorded']);
+    // The journal names each one's model and reason, for a test runner to report (the pytest plugin's summary).
+    const journal = (await json(await fetch(`${recorder.url}/_llm-replay/api/journal`))) as { items: Array<{ kind: string; method: string; path: string; model?: string; message?: string }> };
+    expect(journal.items.map(({ kind, method, path, model, message }) => [kind, method, path, model, message?.split(';')[0]])).toEqual(
+      [401, 401, 403].map((status) => ['failed', 'POST', '/v1/chat/completions', `status-${status}`, `not recorded: the upstream refused the key (${status})`]),
+    );
   });
 
   it('with recordAuthErrors a 401 is written; replayed, it names its file in the log and in the inspector journal', async () => {

@@ -49,5 +49,9 @@ class Admin:
         query = urllib.parse.urlencode({"test_id": test_id, "run": run})
         return _call(f"{self.base}/misses?{query}")
 
+    def journal(self, after: int):
+        """This run's requests with sequence numbers above `after`, and the next one's number."""
+        return _call(f"{self.base}/api/journal?after={after}")
+
     def set_mode(self, mode: str) -> None:
         _call(f"{self.base}/mode", "PUT", {"mode": mode})

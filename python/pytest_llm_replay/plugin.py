@@ -1,7 +1,8 @@
 """The pytest plugin: one llm-replay server per session (per xdist worker; in record
 mode the workers share the controller's, as one record server holds a directory), each
-test's id and run scope in its clients' base URLs, and a test that had a replay
-miss fails with the miss report, even when the code under test swallowed the error.
+test's id and run scope in its clients' base URLs, a test that had a replay miss fails
+with the miss report, even when the code under test swallowed the error, and in the
+record modes the terminal summary lists what was passed on but not written.
 """
 
 import os
@@ -12,6 +13,7 @@ from typing import Dict, Optional
 import pytest
 
 from .admin import Admin
+from .not_recorded import WORKER_OUTPUT, NotRecorded, summary
 from .server import LlmReplayServer, ServerStartError, SharedServer, server_command
 from .test_id import base_url_for
 
@@ -26,6 +28,8 @@ MARKER = "llm_replay"
 SHARED_URL = "llm_replay_shared_url"
 
 _STATE = pytest.StashKey["_Session"]()
+# What xdist workers found not recorded, gathered in the controller for its summary.
+_FROM_WORKERS = pytest.StashKey[list]()
 
 
 class MissError(AssertionError):
@@ -91,6 +95,7 @@ class _Session:
         self.run = run
         self.mode = mode
         self.routes = routes
+        self.not_recorded = NotRecorded()
         self.saved_env = {name: os.environ.get(name) for name in ("OPENAI_BASE_URL", "ANTHROPIC_BASE_URL", "OLLAMA_HOST", URL_VARIABLE, "OPENAI_API_KEY", "ANTHROPIC_API_KEY")}
 
     @classmethod
@@ -194,6 +199,8 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
         state.admin.set_mode(mode)
     # A retried or repeated test replays from its first answer again.
     state.admin.reset(test_id, state.run)
+    if (mode or state.mode) in RECORDING_MODES:
+        state.not_recorded.watch(state.admin, test_id)
     state.point_clients(test_id)
 
 
@@ -242,11 +249,37 @@ def pytest_runtest_teardown(item: pytest.Item) -> None:
     state = item.config.stash.get(_STATE, None)
     if state is None:
         return
+    state.not_recorded.read(state.admin)
     if _marked_mode(item) and _marked_mode(item) != state.mode:
         state.admin.set_mode(state.mode)
     # The test is over: a server shared beyond this session keeps nothing of it.
     state.admin.reset(_test_id(item), state.run)
     state.point_clients(None)
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    state = session.config.stash.get(_STATE, None)
+    if state is None:
+        return
+    # A stream the server found cut after the last test ended.
+    state.not_recorded.read(state.admin)
+    if hasattr(session.config, "workerinput"):
+        session.config.workeroutput[WORKER_OUTPUT] = state.not_recorded.found
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_testnodedown(node, error) -> None:  # xdist's hook, in the controller, as each worker ends
+    node.config.stash.setdefault(_FROM_WORKERS, []).extend(getattr(node, "workeroutput", {}).get(WORKER_OUTPUT, []))
+
+
+def pytest_terminal_summary(terminalreporter, config: pytest.Config) -> None:
+    state = config.stash.get(_STATE, None)
+    found = (state.not_recorded.found if state is not None else []) + config.stash.get(_FROM_WORKERS, [])
+    if not found:
+        return
+    terminalreporter.section(f"llm-replay: {len(found)} exchange{'s' if len(found) > 1 else ''} not recorded", sep="=", yellow=True, bold=True)
+    for line in summary(found):
+        terminalreporter.write_line(line)
 
 
 @pytest.fixture(scope="session")

@@ -2,6 +2,7 @@
 bodies, server-sent events), a log of what it received, 127.0.0.1 only."""
 
 import json
+import select
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -51,6 +52,10 @@ class _Handler(BaseHTTPRequestHandler):
     def do_POST(self):
         body = json.loads(self.rfile.read(int(self.headers.get("content-length", 0))) or b"{}")
         self.server.received.append((self.path, dict(self.headers), body))
+        if self.path == "/v1/chat/completions" and body["model"] == "rate-limited":
+            return self._json({"error": {"message": "Rate limit reached", "type": "requests"}}, 429)
+        if self.path == "/v1/chat/completions" and body["model"] == "held-stream":
+            return self._held(next(_chat_stream(body)))
         if self.path == "/v1/chat/completions":
             return self._stream(_chat_stream(body)) if body.get("stream") else self._json(_chat(body))
         if self.path == "/v1/embeddings":
@@ -67,6 +72,18 @@ class _Handler(BaseHTTPRequestHandler):
         self.send_header("content-length", str(len(data)))
         self.end_headers()
         self.wfile.write(data)
+
+    def _held(self, first):
+        """Sends the first event, then holds the stream until the proxy hangs up (its client left)."""
+        self.send_response(200)
+        self.send_header("content-type", "text/event-stream")
+        self.send_header("transfer-encoding", "chunked")
+        self.end_headers()
+        data = first.encode()
+        self.wfile.write(f"{len(data):x}\r\n".encode() + data + b"\r\n")
+        self.wfile.flush()
+        select.select([self.connection], [], [], 30)
+        self.close_connection = True
 
     def _stream(self, events):
         self.send_response(200)

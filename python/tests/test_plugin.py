@@ -75,6 +75,54 @@ def test_records_the_sdks_then_replays_them_with_the_upstream_gone(pytester, ups
     result.assert_outcomes(passed=8)
 
 
+NOT_RECORDED_TESTS = '''
+import openai, pytest
+
+def ask(model, **options):
+    return openai.OpenAI(max_retries=0).chat.completions.create(model=model, messages=[{"role": "user", "content": "Hi"}], **options)
+
+def test_limited():
+    with pytest.raises(openai.RateLimitError):
+        ask("rate-limited")
+
+def test_stops_reading():
+    with ask("held-stream", stream=True) as stream:
+        for chunk in stream:
+            break
+
+def test_recorded():
+    assert ask("gpt-4o-mini").choices[0].message.content == "Answer to: Hi"
+'''
+
+
+def test_a_record_run_ends_with_what_it_did_not_write_by_test_request_and_reason(pytester, upstream, tmp_path):
+    pytester.makepyfile(test_partial=NOT_RECORDED_TESTS)
+    folder = tmp_path / "recordings"
+    result = record(pytester, upstream, folder)
+    result.assert_outcomes(passed=3)
+    out = result.stdout.str()
+    assert "llm-replay: 2 exchanges not recorded" in out
+    assert "test_partial.py::test_limited: POST /v1/chat/completions (model rate-limited): the upstream answered 429, which the SDKs retry" in out
+    assert "test_partial.py::test_stops_reading: POST /v1/chat/completions (model held-stream): the stream broke off" in out
+    assert "test_partial.py::test_recorded:" not in out
+    assert [r["test_id"] for r in recordings(folder)] == ["test_partial.py::test_recorded"]
+
+    replayed = pytester.runpytest_subprocess(f"--llm-replay-recordings={folder}", "test_partial.py::test_recorded")
+    replayed.assert_outcomes(passed=1)
+    assert "not recorded" not in replayed.stdout.str()
+
+
+def test_under_xdist_the_controller_lists_what_its_workers_did_not_write(pytester, upstream, tmp_path):
+    pytester.makepyfile(test_partial=NOT_RECORDED_TESTS)
+    for mode in ("record", "record-if-missing"):  # one server for all workers, then one per worker
+        result = record(pytester, upstream, tmp_path / mode, "-n", "2", f"--llm-replay-mode={mode}")
+        result.assert_outcomes(passed=3)
+        out = result.stdout.str()
+        assert "llm-replay: 2 exchanges not recorded" in out
+        assert "test_partial.py::test_limited: POST /v1/chat/completions (model rate-limited)" in out
+        assert "test_partial.py::test_stops_reading: POST /v1/chat/completions (model held-stream)" in out
+
+
 def test_a_swallowed_miss_fails_its_test_with_the_nearest_recording_and_what_differs(pytester, upstream, tmp_path):
     folder = tmp_path / "recordings"
     pytester.makepyfile(test_one="import openai\n\ndef test_ask():\n    openai.OpenAI(max_retries=0).chat.completions.create(model='gpt-4o-mini', messages=[{'role': 'user', 'content': 'Hello'}])\n")

@@ -2,7 +2,7 @@
 // most specific winning: the request's own x-llm-replay-fault header, rules set for
 // its test id, rules set for its run, and the server-wide rules (option or admin).
 // Within one place the first rule that selects the request applies.
-import type { ClientRequest } from '../request/client-request.js';
+import { requestedModel, type ClientRequest } from '../request/client-request.js';
 import { FAULT_HEADER, RUN_HEADER } from '../request/control-headers.js';
 import { selects } from './schedule.js';
 import { parseFaultRule, type FaultRule } from './spec.js';
@@ -62,12 +62,6 @@ function single(value: string | string[] | undefined): string | undefined {
   return Array.isArray(value) ? value[0] : value;
 }
 
-function modelOf(client: ClientRequest): string | undefined {
-  const { body } = client;
-  const value = body.kind === 'json' && typeof body.value === 'object' && body.value !== null ? (body.value as Record<string, unknown>)['model'] : undefined;
-  return typeof value === 'string' ? value : undefined;
-}
-
 export class FaultRegistry {
   private server: FaultRule[];
   /** test id -> run (ANY_RUN: the test in every run) -> rules. */
@@ -107,7 +101,7 @@ export class FaultRegistry {
     const run = single(headers[RUN_HEADER]) ?? null;
     for (const [source, rules] of this.sources(testId, run, own)) {
       if (!rules || rules.length === 0) continue;
-      const model = modelOf(client);
+      const model = requestedModel(client);
       const index = rules.findIndex((rule, i) => selects(rule.when, { testId, path, model, key, occurrence: arrival, rule: i }));
       const rule = rules[index];
       // The most specific place with rules decides, even when none of its rules hits this arrival.

@@ -42,6 +42,13 @@ export interface ClientRequest {
 
 const JSON_TYPE = /^application\/(?:[\w.+-]+\+)?json\b/i;
 
+/** The model a JSON body names (most LLM APIs' `model` field), if it names one. */
+export function requestedModel(client: ClientRequest): string | undefined {
+  const { body } = client;
+  const value = body.kind === 'json' && typeof body.value === 'object' && body.value !== null ? (body.value as Record<string, unknown>)['model'] : undefined;
+  return typeof value === 'string' ? value : undefined;
+}
+
 /** A body is JSON when it says so (or says nothing) and parses; anything else is kept as bytes. */
 export function classifyBody(bytes: Buffer | undefined, contentType: string | undefined): RequestBody {
   if (!bytes || bytes.length === 0) return { kind: 'none' };

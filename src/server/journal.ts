@@ -22,6 +22,8 @@ export interface JournalInput {
   status?: number;
   /** Why: a miss's diagnostic, a fault's description, why nothing was recorded. */
   message?: string;
+  /** The model the request named, on an entry that was not recorded (what a test runner reports of it). */
+  model?: string;
   miss?: MissReport;
   /** A miss's request body as the client sent it (JSON), kept for its diff while memory allows. */
   body?: unknown;
@@ -74,6 +76,7 @@ export class Journal {
     const entry: JournalEntry = { seq: this.next++, at: now - (performance.now() - input.startedAt), kind: input.kind, method: input.method, path: input.path, testId: input.testId };
     if (input.key !== undefined) entry.key = input.key;
     if (input.message !== undefined) entry.message = input.message;
+    if (input.model !== undefined) entry.model = input.model;
     if (input.miss !== undefined) entry.miss = input.miss;
     if (input.key !== undefined && (input.kind === 'hit' || input.kind === 'recorded')) this.lastUsed.set(input.key, now);
     const slot: Slot = { entry };

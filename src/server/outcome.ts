@@ -9,6 +9,7 @@ import type { MissReport } from '../replay/miss-report.js';
 import { sendNow, sendPrepared } from '../replay/send.js';
 import { recordingId } from '../recordings/occurrence.js';
 import { RUN_HEADER } from '../request/control-headers.js';
+import { requestedModel } from '../request/client-request.js';
 import { AnswerError } from '../errors.js';
 import { sendOwnError } from './error-handler.js';
 import { applyFault, type FaultServer } from './faulted.js';
@@ -102,7 +103,12 @@ export function conclude(server: ConcludeServer, context: RequestContext, outcom
     case 'error': {
       if (outcome.forwarded) usage.forwarded(endpoint);
       if (outcome.level) log[outcome.level]({ key: key?.key, occurrence: context.position?.occurrence, endpoint: client.path }, `llm-replay: ${outcome.reason}`);
-      journal.add({ ...noted(context, 'failed', true), message: outcome.reason });
+      const failed = noted(context, 'failed', true);
+      failed.message = outcome.reason;
+      // Named for whoever reports what was not recorded (the pytest plugin's summary).
+      const model = requestedModel(client);
+      if (model !== undefined) failed.model = model;
+      journal.add(failed);
       const { answer } = outcome;
       if (answer instanceof AnswerError) return sendOwnError(reply, answer, client.path);
       return answer ? reply.code(answer.status).headers(answer.headers ?? {}).send(answer.body) : reply;

@@ -40,6 +40,7 @@ const journalItem = Type.Object({
   status: Type.Optional(Type.Integer()),
   durationMs: Type.Optional(Type.Number()),
   message: Type.Optional(Type.String()),
+  model: Type.Optional(Type.String()),
   file: Type.Optional(Type.String()),
   nearest: Type.Optional(Type.Object({ file: Type.String(), differences: Type.Integer() })),
 });

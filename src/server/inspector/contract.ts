@@ -71,6 +71,8 @@ export interface JournalRecord {
   /** Undefined while its answer is still being sent. */
   durationMs?: number;
   message?: string;
+  /** The model the request named (its body's `model`), on a failed entry. */
+  model?: string;
 }
 
 /** One request of this run, as GET /_llm-replay/api/journal lists it. */
