@@ -3,6 +3,7 @@
 // store request bodies without losing that difference.
 import { isLosslessNumber, LosslessNumber, stringify } from 'lossless-json';
 import { parseLosslessJson } from './lossless-parse.js';
+import { jsonTextFacts } from './text-facts.js';
 
 export { LosslessNumber, isLosslessNumber };
 
@@ -22,9 +23,30 @@ export function parseLossless(text: string): JsonValue {
   return parseLosslessJson(text);
 }
 
-/** Serialises JSON, writing LosslessNumbers exactly as they were parsed. */
+/**
+ * Parses JSON text so that it writes back with every number as written: with
+ * JSON.parse (native, several times faster) when its numbers are all written as
+ * JavaScript writes them, keeping number lexemes otherwise. Throws SyntaxError on invalid input.
+ */
+export function parseKeepingNumbers(text: string): JsonValue {
+  return jsonTextFacts(text).plainNumbers ? (JSON.parse(text) as JsonValue) : parseLosslessJson(text);
+}
+
+/** Whether a value holds a LosslessNumber anywhere (a walk, far cheaper than writing it out). */
+function holdsLosslessNumber(value: unknown): boolean {
+  if (typeof value !== 'object' || value === null) return false;
+  if (isLosslessNumber(value)) return true;
+  if (Array.isArray(value)) {
+    for (const item of value) if (holdsLosslessNumber(item)) return true;
+    return false;
+  }
+  for (const key in value) if (holdsLosslessNumber((value as Record<string, unknown>)[key])) return true;
+  return false;
+}
+
+/** Serialises JSON, writing LosslessNumbers exactly as they were parsed (JSON.stringify's own text, written natively, when there are none). */
 export function stringifyLossless(value: unknown, indent?: number): string {
-  const text = stringify(value, undefined, indent);
+  const text = holdsLosslessNumber(value) ? stringify(value, undefined, indent) : JSON.stringify(value, undefined, indent);
   if (text === undefined) throw new TypeError('value cannot be serialised as JSON');
   return text;
 }

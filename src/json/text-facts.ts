@@ -1,5 +1,6 @@
-// Two facts about valid JSON text, found in one pass outside its strings: how deeply
-// it nests, and whether JSON.parse may have changed the value of a number in it.
+// Facts about valid JSON text, found in one pass outside its strings: how deeply it
+// nests, whether JSON.parse may have changed the value of a number in it, and whether
+// every number is written as JSON.stringify writes what JSON.parse reads of it.
 // A number of up to 15 significant digits without an exponent is always read back
 // exactly (a double holds 15 decimal digits); anything longer, or with an exponent,
 // may have been rounded, or read as Infinity or 0.
@@ -8,6 +9,8 @@ interface JsonTextFacts {
   depth: number;
   /** True when some number may not be exactly what JSON.parse read. */
   roundedNumbers: boolean;
+  /** True when every number reads and writes back as written (`1`, `0.7`; not `1.0`, `1e3`, `0.70`): JSON.parse and JSON.stringify then keep the text's numbers. */
+  plainNumbers: boolean;
 }
 
 const LONGEST_EXACT = 15;
@@ -31,9 +34,19 @@ export function jsonTextFacts(text: string): JsonTextFacts {
   let depth = 0;
   let max = 0;
   let roundedNumbers = false;
+  let plainNumbers = true;
   let digits = 0;
+  /** Where the number being read began, -1 outside one. */
+  let numberStart = -1;
   for (let i = 0; i < text.length; i++) {
     const ch = text.charCodeAt(i);
+    const inNumber = (ch >= 48 && ch <= 57) || ch === 46 || ch === 45 || ch === 43 || ((ch === 101 || ch === 69) && numberStart >= 0);
+    if (inNumber) {
+      if (numberStart < 0) numberStart = i;
+    } else if (numberStart >= 0) {
+      if (plainNumbers && !writtenAsRead(text.slice(numberStart, i))) plainNumbers = false;
+      numberStart = -1;
+    }
     if (ch === 34) {
       i = closingQuote(text, i + 1);
       digits = 0;
@@ -49,5 +62,11 @@ export function jsonTextFacts(text: string): JsonTextFacts {
       digits = 0;
     }
   }
-  return { depth: max, roundedNumbers };
+  if (numberStart >= 0 && !writtenAsRead(text.slice(numberStart))) plainNumbers = false;
+  return { depth: max, roundedNumbers, plainNumbers };
+}
+
+/** Whether JavaScript writes the number a lexeme reads as with the same lexeme. */
+function writtenAsRead(lexeme: string): boolean {
+  return String(Number(lexeme)) === lexeme;
 }

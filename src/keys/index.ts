@@ -160,7 +160,7 @@ function defaultKey(request: ClientRequest, context: KeyContext, known?: string)
     keyedPath: request.path,
     method: request.method,
     // Only recording and miss reports need the lossless body: replay never parses it.
-    storedBody: () => (body.kind === 'json' ? losslessBody(body) : null),
+    storedBody: () => (body.kind === 'json' ? (body.plainNumbers ? (body.value as JsonValue) : losslessBody(body)) : null),
     modelList: false,
   };
 }

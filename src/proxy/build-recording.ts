@@ -2,7 +2,7 @@
 // no upstream base path, no headers) and the answer as the client got it, with
 // the fields that change on every call made constant.
 import type { IncomingHttpHeaders } from 'node:http';
-import { isJsonObject, parseLossless, type JsonValue } from '../json/lossless.js';
+import { isJsonObject, parseKeepingNumbers, type JsonValue } from '../json/lossless.js';
 import type { RequestKey } from '../keys/index.js';
 import type { Recording, RecordedResponse } from '../recordings/recording.js';
 import { answeredModel, VERSION_HEADERS, type RecordingOrigin } from '../recordings/origin.js';
@@ -73,12 +73,12 @@ export function wholeResponse(key: RequestKey, head: UpstreamHead, upstreamBytes
   if (/json/i.test(type) || type === '') {
     try {
       let text = bytes.toString('utf8');
-      let value = parseLossless(text);
+      let value = parseKeepingNumbers(text);
       const replace = ids?.replacer(value);
       if (replace) {
         text = replace(text);
         bytes = Buffer.from(text);
-        value = parseLossless(text);
+        value = parseKeepingNumbers(text);
       }
       body = normalizeResponseObject(value, key.key, !ids);
     } catch {

@@ -3,7 +3,7 @@
 // its framing and timing, for the recording. A stream that breaks off, or ends
 // without the closing event its API always sends, is reported as incomplete.
 import { Transform, type TransformCallback } from 'node:stream';
-import { isJsonObject, parseLossless, type JsonValue } from '../json/lossless.js';
+import { isJsonObject, parseKeepingNumbers, type JsonValue } from '../json/lossless.js';
 import type { StreamEventMeta, StreamFraming } from '../recordings/recording.js';
 import type { IdSession } from './ids.js';
 import { NdjsonSplitter } from '../wire/ndjson.js';
@@ -27,7 +27,7 @@ export interface CapturedStream {
 
 function parseJson(text: string): JsonValue | undefined {
   try {
-    return parseLossless(text);
+    return parseKeepingNumbers(text);
   } catch {
     return undefined;
   }

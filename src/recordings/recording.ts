@@ -3,6 +3,7 @@
 // timing, binary bodies). Files are validated once, when they are read.
 import { RecordingFileError } from '../errors.js';
 import { isJsonObject, parseLossless, toPlainJson, stringifyLossless, type JsonObject, type JsonValue } from '../json/lossless.js';
+import { jsonTextFacts } from '../json/text-facts.js';
 import type { LineEnding, SseField } from '../wire/sse.js';
 import { originProblem, type RecordingOrigin } from './origin.js';
 
@@ -90,27 +91,6 @@ function fail(file: string, message: string): never {
   throw new RecordingFileError(file, message);
 }
 
-/**
- * A number where JSON puts a value: after a member's colon, an array's bracket or a
- * comma. Every number of a recording is found so; text in its strings that looks like
- * one only makes the check stricter.
- */
-const NUMBER_VALUE = /[:[,]\s*(-?\d+(?:\.\d+)?(?:[eE][-+]?\d+)?)/g;
-
-/**
- * Whether every number in the text is written as JavaScript writes the number it
- * reads as: then JSON.parse and JSON.stringify give each one back as written, and
- * exact parsing is not needed to answer with it. One pass over the text.
- */
-function numbersAsWritten(text: string): boolean {
-  NUMBER_VALUE.lastIndex = 0;
-  for (let match = NUMBER_VALUE.exec(text); match !== null; match = NUMBER_VALUE.exec(text)) {
-    const lexeme = match[1] as string;
-    if (String(Number(lexeme)) !== lexeme) return false;
-  }
-  return true;
-}
-
 /** Recordings parsed with JSON.parse because their numbers are written as JSON.stringify writes them. */
 const plainNumbers = new WeakSet<Recording>();
 
@@ -131,7 +111,7 @@ export function parseRecording(text: string, file: string, exactNumbers = true, 
   let plain = !exactNumbers;
   try {
     const mapped = applyIdMapping(text);
-    plain ||= forAnswer && numbersAsWritten(mapped);
+    plain ||= forAnswer && jsonTextFacts(mapped).plainNumbers;
     data = plain ? (JSON.parse(mapped) as JsonValue) : parseLossless(mapped);
   } catch (error) {
     fail(file, `not valid JSON (${(error as Error).message})`);

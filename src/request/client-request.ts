@@ -16,6 +16,8 @@ export type RequestBody =
       value: unknown;
       /** True when JSON.parse may have rounded a number (too many digits, or an exponent): key by losslessBody. */
       roundedNumbers: boolean;
+      /** True when `value` gives back every number as the text writes it: it can be stored as it is. */
+      plainNumbers: boolean;
     }
   | {
       kind: 'bytes';
@@ -62,7 +64,7 @@ export function classifyBody(bytes: Buffer | undefined, contentType: string | un
     if (text.includes('\uFFFD') && !isUtf8(bytes)) throw new TypeError('it is not UTF-8');
     const value: unknown = JSON.parse(text);
     const facts = jsonTextFacts(text);
-    if (facts.depth <= MAX_JSON_DEPTH) return { kind: 'json', text, bytes, value, roundedNumbers: facts.roundedNumbers };
+    if (facts.depth <= MAX_JSON_DEPTH) return { kind: 'json', text, bytes, value, roundedNumbers: facts.roundedNumbers, plainNumbers: facts.plainNumbers };
     invalidJson = `it nests deeper than ${MAX_JSON_DEPTH} levels`;
   } catch (error) {
     invalidJson = error instanceof SyntaxError ? `it is not valid JSON (${error.message})` : (error as Error).message;
