@@ -2,7 +2,8 @@
 // when first needed (the first miss or inspector query: a replay that never misses
 // never reads its directory twice) and kept up to date as the server writes. Bodies are not kept: each entry holds a fixed-size signature of its request
 // body instead (body-signature.ts), enough to find the recording nearest to a replay
-// miss without reading any file but the one shown.
+// miss without reading any file but the one shown. Record mode, which never misses,
+// keeps nothing of what it writes until something asks.
 //
 // Interface (for the miss report, the inspector page and the CLI):
 //   const catalogue = new RecordingCatalogue(store);   // listens to the store's writes
@@ -66,13 +67,16 @@ export class RecordingCatalogue {
   version = 0;
 
   constructor(private readonly store: RecordingStore) {
+    // Until the build starts, nothing is kept: it reads every file the store then indexes, these among them.
     store.onWritten(({ key, file, recording, bytes }) => {
+      if (!this.building) return;
       const relative = this.relative(file);
       this.written.add(relative);
       this.problems.delete(relative);
       this.set(this.entryOf(key, relative, recording, bytes, Date.now()));
     });
     store.onRemoved((file) => {
+      if (!this.building) return;
       const relative = this.relative(file);
       const previous = this.byFile.get(relative);
       if (previous) {
