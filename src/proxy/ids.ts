@@ -108,16 +108,26 @@ export class IdMapper {
 
   private handle: Promise<FileHandle | undefined> | undefined;
 
+  /** Lines waiting for the append in flight to end: written together, one append for all of them. */
+  private queued: string[] = [];
+
   /** Appends to the journal through one open handle, in order. */
   private append(line: string): void {
     const journal = this.journal as string;
     this.handle ??= mkdir(path.dirname(journal), { recursive: true })
       .then(() => open(journal, 'a'))
       .catch(() => undefined);
+    this.queued.push(line);
+    // An append is already waiting to take this line with the others.
+    if (this.queued.length > 1) return;
     // Losing the journal only costs continuing this flow after a restart; the exchange still records.
     this.writing = this.writing
       .then(() => this.handle)
-      .then((handle) => handle?.appendFile(line))
+      .then((handle) => {
+        const lines = this.queued.join('');
+        this.queued = [];
+        return handle?.appendFile(lines);
+      })
       .catch(() => undefined);
   }
 

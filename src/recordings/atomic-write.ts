@@ -7,6 +7,10 @@ import path from 'node:path';
 
 export const TEMP_PREFIX = '.llm-replay-tmp-';
 
+/** Unique within this process by its counter, across processes by pid and a random part drawn once. */
+const tempStem = `${TEMP_PREFIX}${process.pid}-${randomBytes(6).toString('hex')}-`;
+let tempCount = 0;
+
 /** Temp files are named .llm-replay-tmp-<pid>-<random>: is that process still running? */
 export function writerAlive(name: string): boolean {
   const pid = Number(name.slice(TEMP_PREFIX.length).split('-')[0]);
@@ -37,7 +41,7 @@ export async function writeAtomically(file: string, text: string): Promise<void>
     mkdirSync(dir, { recursive: true });
     knownDirs.add(dir);
   }
-  const temp = path.join(dir, `${TEMP_PREFIX}${process.pid}-${randomBytes(6).toString('hex')}`);
+  const temp = path.join(dir, `${tempStem}${++tempCount}`);
   try {
     try {
       writeFileSync(temp, text, { flag: 'wx' });

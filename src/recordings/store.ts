@@ -276,7 +276,7 @@ export class RecordingStore {
     const removal = (options.newSequence && occurrence === 1 && !modelList ? this.removeOlderSequence(key) : undefined) ?? this.removing.get(key)?.catch(() => undefined);
     const existing = this.entry(key);
     const existed = modelList ? undefined : this.fileOf(key, occurrence);
-    const folder = existing && !existing.modelList && !modelList ? path.dirname(existing.files[0] as string) : this.guard.inside(relativeDir);
+    const folder = this.folderFor(existing, relativeDir, modelList);
     const target = existed ?? path.join(folder, options.fileName ?? occurrenceFileName(key, occurrence));
     if (!existing) {
       this.index.set(key, modelList || occurrence !== 1 ? { key, files: [target], occurrences: [occurrence], modelList } : this.folder(folder));
@@ -308,6 +308,11 @@ export class RecordingStore {
       .finally(() => this.pendingWrites.delete(write));
     this.pendingWrites.add(write);
     return write;
+  }
+
+  /** The folder a recording of a key goes in: beside its other occurrences, else where its test's recordings go. */
+  private folderFor(existing: IndexEntry | undefined, relativeDir: string, modelList: boolean): string {
+    return existing && !existing.modelList && !modelList ? path.dirname(existing.files[0] as string) : this.guard.inside(relativeDir);
   }
 
   /** Adds a new file to a key that has recordings: another occurrence, or another part of its model list. */
@@ -348,9 +353,9 @@ export class RecordingStore {
     for (const listener of this.saveListeners) listener(id);
   }
 
-  /** Waits for every write in flight (used on shutdown). */
+  /** Waits for every write in flight (used on shutdown), and for any a finishing exchange starts meanwhile. */
   async drain(): Promise<void> {
-    await Promise.allSettled([...this.pendingWrites]);
+    for (let round = 0; round < 100 && this.pendingWrites.size > 0; round++) await Promise.allSettled([...this.pendingWrites]);
   }
 }
 

@@ -75,8 +75,17 @@ function namesSecret(name: string, catalogued: ReadonlySet<string>): boolean {
   return words.some((word) => SECRET_WORDS.has(word) || SECRET_ENDINGS.test(word));
 }
 
+/** Header names already judged: a client sends the same dozen on every request. */
+const judgedHeaders = new Map<string, boolean>();
+const MAX_JUDGED = 1000;
+
 export function isCredentialHeader(name: string): boolean {
-  return namesSecret(name, CREDENTIAL_HEADERS);
+  let secret = judgedHeaders.get(name);
+  if (secret === undefined) {
+    secret = namesSecret(name, CREDENTIAL_HEADERS);
+    if (judgedHeaders.size < MAX_JUDGED) judgedHeaders.set(name, secret);
+  }
+  return secret;
 }
 
 /** A query parameter's name, as sent (percent-encoded, `+` for space) or decoded. */

@@ -22,21 +22,21 @@ export type ExchangeServer = Pick<FastifyInstance, 'config' | 'upstreamIds' | 'u
 /** The exchange to forward: plain in live mode; keyed, with real ids, in the record modes. */
 export function exchangeOf(server: ExchangeServer, context: RequestContext): Exchange {
   const { config } = server;
-  const ids = server.upstreamIds.mapper;
   const { client, key, position, startedAt } = context;
-  const plain: Exchange = { client, dispatcher: server.upstream, upstreamUrl: upstreamUrlFor(config, client), startedAt };
-  if (config.mode === 'live' || !key || !position) return plain;
-  const exchange: Exchange = { ...plain, key, recordTiming: config.recordTiming, recordRetryable: config.recordRetryable, recordAuthErrors: config.recordAuthErrors };
-  if (!ids) return exchange;
+  if (config.mode === 'live' || !key || !position) return { client, dispatcher: server.upstream, upstreamUrl: upstreamUrlFor(config, client), startedAt };
+  const ids = server.upstreamIds.mapper;
   const upstreamUrl = upstreamUrlFor(config, client, ids);
-  let upstreamBody: Buffer | undefined;
+  const exchange: Exchange = { client, dispatcher: server.upstream, upstreamUrl, startedAt, key, recordTiming: config.recordTiming, recordRetryable: config.recordRetryable, recordAuthErrors: config.recordAuthErrors };
+  if (!ids) return exchange;
   let forwarded = upstreamUrl.href;
   if (client.body.kind !== 'none') {
     // latin1 maps bytes to characters one to one, so any body survives the round trip.
-    const text = ids.toUpstream(client.body.bytes.toString('latin1'));
-    upstreamBody = Buffer.from(text, 'latin1');
-    forwarded += text;
+    const text = client.body.bytes.toString('latin1');
+    const swapped = ids.toUpstream(text);
+    if (swapped !== text) exchange.upstreamBody = Buffer.from(swapped, 'latin1');
+    forwarded += swapped;
   }
   // Each occurrence mints its own ids: a second identical request makes new upstream state.
-  return { ...exchange, upstreamUrl, ...(upstreamBody ? { upstreamBody } : {}), ids: ids.session(recordingId(key.key, position.occurrence), forwarded) };
+  exchange.ids = ids.session(recordingId(key.key, position.occurrence), forwarded);
+  return exchange;
 }
