@@ -4,7 +4,9 @@
 import { createServer } from 'node:http';
 import { createRequire } from 'node:module';
 import Fastify from 'fastify';
-import replyFrom from '@fastify/reply-from';
+import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import replyFrom, { type FastifyReplyFromHooks as ReplyFromOptions } from '@fastify/reply-from';
 import { startServer } from 'llm-replay';
 import { markerFor, withMarker } from './check.js';
 
@@ -27,6 +29,8 @@ interface ChildConfig {
   pauseMs?: number;
   /** upstream: put the request's marker (check.ts) at the start of the answer's text. */
   echo?: boolean;
+  /** reply-from: also write each answer to a new file in this folder (a temporary file renamed into place) before sending it. */
+  writeTo?: string;
 }
 
 const config = JSON.parse(process.argv[2] ?? '{}') as ChildConfig;
@@ -56,7 +60,22 @@ async function listen(): Promise<number> {
       app.removeAllContentTypeParsers();
       app.addContentTypeParser('*', { parseAs: 'buffer' }, (_r, payload, done) => done(null, payload));
       await app.register(replyFrom, { base: config.upstream!, retryMethods: [] });
-      app.post('/*', (request, reply) => reply.from(request.url, { body: request.body as Buffer, contentType: 'application/json' }));
+      const writeTo = config.writeTo;
+      if (writeTo) mkdirSync(writeTo, { recursive: true });
+      let written = 0;
+      // The least a recorder that keeps a file per exchange must do: the answer on disk, atomically, before the client has it.
+      const onResponse: ReplyFromOptions['onResponse'] = (_request, reply, response) => {
+        const parts: Buffer[] = [];
+        response.stream.on('data', (part: Buffer) => parts.push(part));
+        response.stream.on('end', () => {
+          const body = Buffer.concat(parts);
+          const temp = path.join(writeTo!, `.tmp-${written}`);
+          writeFileSync(temp, body, { flag: 'wx' });
+          renameSync(temp, path.join(writeTo!, `${written++}.json`));
+          reply.send(body);
+        });
+      };
+      app.post('/*', (request, reply) => reply.from(request.url, { body: request.body as Buffer, contentType: 'application/json', ...(writeTo ? { onResponse } : {}) }));
       await app.listen({ port: 0, host: '127.0.0.1' });
       return (app.server.address() as { port: number }).port;
     }

@@ -1,6 +1,7 @@
 // Record mode: the latency each recorder adds over the upstream alone, beside a bare
-// @fastify/reply-from pass-through (the ceiling for a proxy), talkback and aimock
-// recording the same way, and the time to the first chunk of a paced stream.
+// @fastify/reply-from pass-through (the ceiling for a proxy), the same pass-through
+// writing each answer to a new file (the least a recorder that keeps files must do),
+// talkback and aimock recording the same way, and the time to the first chunk of a paced stream.
 import { renameSync, writeFileSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
@@ -14,19 +15,20 @@ const COUNT = settings.quick ? 300 : 1000;
 
 /**
  * What the filesystem alone charges for what every recorder must do per exchange:
- * write a recording-sized file beside its target and rename it into place (µs, p50).
+ * create a recording-sized file beside its target and rename it into place under a new
+ * name, as each new recording is (µs, p50).
  */
 async function atomicWriteUs(dir: string): Promise<number> {
   await mkdir(dir, { recursive: true });
   const text = ANSWER.repeat(2);
   const times: number[] = [];
-  for (let i = 0; i < 200; i++) {
+  for (let i = 0; i < 1000; i++) {
     const started = performance.now();
     writeFileSync(path.join(dir, `.tmp-${i}`), text, { flag: 'wx' });
-    renameSync(path.join(dir, `.tmp-${i}`), path.join(dir, `${i % 20}.json`));
+    renameSync(path.join(dir, `.tmp-${i}`), path.join(dir, `${i}.json`));
     times.push((performance.now() - started) * 1000);
   }
-  return times.sort((a, b) => a - b)[100]!;
+  return times.sort((a, b) => a - b)[500]!;
 }
 
 export async function recordMode(bench: Bench): Promise<void> {
@@ -36,6 +38,7 @@ export async function recordMode(bench: Bench): Promise<void> {
   const recorders: Array<{ name: string; child: Child; count: number }> = [
     { name: 'upstream', child: paced, count: COUNT },
     { name: 'replyfrom', child: await spawnServer({ role: 'reply-from', upstream: paced.url }), count: COUNT },
+    { name: 'replyfromWrite', child: await spawnServer({ role: 'reply-from', upstream: paced.url, writeTo: path.join(scratch, 'reply-from-written') }), count: COUNT },
     { name: 'ours', child: await spawnServer({ role: 'llm-replay', mode: 'record', recordings: path.join(scratch, 'recorded'), upstream: paced.url }), count: COUNT },
     { name: 'talkback', child: await spawnServer({ role: 'talkback', tapes: path.join(scratch, 'tapes-recorded'), talkbackMode: 'OVERWRITE', upstream: paced.url }), count: COUNT / 5 },
   ];
@@ -59,7 +62,7 @@ export async function recordMode(bench: Bench): Promise<void> {
       push(cpu, name, measured.cpuUs);
     }
     const streams = chatBodies(20, true);
-    for (const { name, child } of recorders.slice(0, 3)) push(ttfc, name, (await firstByte(child.url, streams, 40)).ttfb);
+    for (const { name, child } of recorders.filter((r) => ['upstream', 'replyfrom', 'ours'].includes(r.name))) push(ttfc, name, (await firstByte(child.url, streams, 40)).ttfb);
     log(`  run ${run + 1}: p50 ${[...p50].map(([name, v]) => `${name} ${v.at(-1)!.toFixed(3)}`).join(', ')} ms`);
   }
   const upstream = p50.get('upstream')!;
@@ -69,6 +72,8 @@ export async function recordMode(bench: Bench): Promise<void> {
     if (name !== 'upstream') results.note(`record.${name}.added_over_upstream_ms`, values.map((v, i) => v - upstream[i]!));
     if (name !== 'upstream' && name !== 'replyfrom') results.note(`record.${name}.added_over_replyfrom_ms`, values.map((v, i) => v - replyFrom[i]!));
   }
+  const replyFromWrite = p50.get('replyfromWrite')!;
+  results.note('record.ours.added_over_replyfrom_write_ms', p50.get('ours')!.map((v, i) => v - replyFromWrite[i]!));
   for (const [name, values] of ttfc) results.note(`record.${name}.ttfc_ms`, values);
   for (const [name, values] of cpu) results.note(`record.${name}.cpu_us`, values);
   results.note('record.fs_write_us', [await atomicWriteUs(path.join(scratch, 'write-probe'))]);

@@ -107,14 +107,14 @@ export async function writeResults(results: Results, run: { pinning: string; min
       '',
       'Latency at p50 with 4 clients, each request a new exchange (non-streaming); time to the first chunk of a stream whose upstream paces 20 chunks 5 ms apart.',
       '',
-      '| | upstream alone | bare reply-from | llm-replay (record) | talkback (record, overwrite) | aimock (--record) |',
-      '| --- | --- | --- | --- | --- | --- |',
-      `| p50 latency, ms | ${cell('record.upstream.p50_ms', 3)} | ${cell('record.replyfrom.p50_ms', 3)} | ${cell('record.ours.p50_ms', 3)} | ${cell('record.talkback.p50_ms', 3)} | ${cell('record.aimock.p50_ms', 3)} |`,
-      `| added over bare reply-from, ms | | | ${cell('record.ours.added_over_replyfrom_ms', 3)} | ${cell('record.talkback.added_over_replyfrom_ms', 3)} | ${cell('record.aimock.added_over_replyfrom_ms', 3)} |`,
-      `| server CPU per exchange, µs | ${cell('record.upstream.cpu_us', 0)} | ${cell('record.replyfrom.cpu_us', 0)} | ${cell('record.ours.cpu_us', 0)} | ${cell('record.talkback.cpu_us', 0)} | ${cell('record.aimock.cpu_us', 0)} |`,
-      `| time to first chunk, ms | ${cell('record.upstream.ttfc_ms', 2)} | ${cell('record.replyfrom.ttfc_ms', 2)} | ${cell('record.ours.ttfc_ms', 2)} | | |`,
+      '| | upstream alone | bare reply-from | reply-from writing each answer to a file | llm-replay (record) | talkback (record, overwrite) | aimock (--record) |',
+      '| --- | --- | --- | --- | --- | --- | --- |',
+      `| p50 latency, ms | ${cell('record.upstream.p50_ms', 3)} | ${cell('record.replyfrom.p50_ms', 3)} | ${cell('record.replyfromWrite.p50_ms', 3)} | ${cell('record.ours.p50_ms', 3)} | ${cell('record.talkback.p50_ms', 3)} | ${cell('record.aimock.p50_ms', 3)} |`,
+      `| added over bare reply-from, ms | | | ${cell('record.replyfromWrite.added_over_replyfrom_ms', 3)} | ${cell('record.ours.added_over_replyfrom_ms', 3)} | ${cell('record.talkback.added_over_replyfrom_ms', 3)} | ${cell('record.aimock.added_over_replyfrom_ms', 3)} |`,
+      `| server CPU per exchange, µs | ${cell('record.upstream.cpu_us', 0)} | ${cell('record.replyfrom.cpu_us', 0)} | ${cell('record.replyfromWrite.cpu_us', 0)} | ${cell('record.ours.cpu_us', 0)} | ${cell('record.talkback.cpu_us', 0)} | ${cell('record.aimock.cpu_us', 0)} |`,
+      `| time to first chunk, ms | ${cell('record.upstream.ttfc_ms', 2)} | ${cell('record.replyfrom.ttfc_ms', 2)} | | ${cell('record.ours.ttfc_ms', 2)} | | |`,
       '',
-      `llm-replay adds ${cell('record.ours.added_over_replyfrom_ms', 3)} ms at p50 over bare reply-from (target < 1 ms: ${verdict(check('record.ours.added_over_replyfrom_ms', (x) => x < 1))}) and ${cell('record.ours.ttfc_added_ms', 2)} ms to the first streamed chunk over the upstream alone.`,
+      `llm-replay adds ${cell('record.ours.added_over_replyfrom_ms', 3)} ms at p50 over bare reply-from (target < 1 ms: ${verdict(check('record.ours.added_over_replyfrom_ms', (x) => x < 1))}), ${cell('record.ours.added_over_replyfrom_write_ms', 3)} ms over the same pass-through writing each answer to a new file, and ${cell('record.ours.ttfc_added_ms', 2)} ms to the first streamed chunk over the upstream alone.`,
       ...notes('record'),
       '',
     );
@@ -208,7 +208,7 @@ function readingNotes(results: Results): string[] {
   }
   if (settings.sections.has('record')) {
     lines.push(
-      `- Where record mode's time goes: llm-replay holds the end of each answer until its recording is on disk (so that a recording exists once the client has its answer). On this machine writing a recording-sized file and renaming it into place costs ${fmt(r('record.fs_write_us'))} µs by itself (p50, measured in the same run), and llm-replay's server spends ${fmt(r('record.ours.cpu_us'))} µs of CPU per exchange against bare reply-from's ${fmt(r('record.replyfrom.cpu_us'))} µs (parsing the answer and the request as JSON with their numbers kept, the key, the recording's text, the write). Stream events are passed on as each one completes, after it is parsed for the recording.`,
+      `- Where record mode's time goes: llm-replay holds the end of each answer until its recording is on disk (so that a recording exists once the client has its answer). On this machine creating a recording-sized file under a new name and renaming it into place costs ${fmt(r('record.fs_write_us'))} µs by itself (p50, measured in the same run), and llm-replay's server spends ${fmt(r('record.ours.cpu_us'))} µs of CPU per exchange against bare reply-from's ${fmt(r('record.replyfrom.cpu_us'))} µs and ${fmt(r('record.replyfromWrite.cpu_us'))} µs for reply-from writing each answer to a file (the rest: reading the request and the answer as JSON, the key, the recording's text with its normalised ids and times, the occurrence and journal bookkeeping). With 4 clients on the server's one core, each exchange waits for the others' CPU, so p50 latency grows by about four times each microsecond of CPU per exchange; writing the recording after the answer ends would not make that CPU any less. Stream events are passed on as each one completes, after it is parsed for the recording.`,
     );
   }
   lines.push('- On two cores the load generator and the server each have one; the anchors are measured the same way in the same run, so the ratios are what to compare, not the absolute figures.');
