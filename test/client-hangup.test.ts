@@ -83,6 +83,9 @@ describe('a client that hangs up after the final event', () => {
     const chat = await openai(server).chat.completions.create({ ...(streaming.request as object), stream: true } as never).asResponse();
     await readUntil(chat, '"finish_reason":"stop"');
     await concluded(server, 2);
+    // The journal (and the log line) says which side cut the stream.
+    const cut = expect.stringMatching(/^not recorded: the client hung up before the stream's final event/);
+    expect(server.app.journal.entries().map((entry) => entry.message)).toEqual([cut, cut]);
     release();
     await server.close();
     expect(await recordingsIn(ws.dir)).toEqual([]);

@@ -81,6 +81,7 @@ describe('streaming', () => {
       return n;
     };
     await expect(consume()).rejects.toThrow();
+    expect(server.app.journal.entries().map((entry) => entry.message)).toEqual([expect.stringMatching(new RegExp(`^not recorded: the upstream ${upstream.url} broke the stream off before its final event`))]);
     await server.close();
     server = undefined;
     expect(await listFiles(dir)).toEqual([]);

@@ -119,7 +119,7 @@ export class Recorder {
     return pipeline(body, capture).then(
       () => written!,
       // The client hung up (or the upstream broke off) after the final event: the stream is complete all the same.
-      (error: Error) => written ?? (capture.finalEventSeen ? write(capture.snapshot()) : this.streamBroken(error)),
+      (error: Error) => written ?? (capture.finalEventSeen ? write(capture.snapshot()) : this.streamBroken(reply, error)),
     );
   }
 
@@ -132,9 +132,14 @@ export class Recorder {
     return outcome.kind === 'not-recorded' ? { ...outcome, cut: true } : outcome;
   }
 
-  /** The upstream (or the client) broke the stream off: nothing is written. */
-  private streamBroken(error: Error): ForwardOutcome {
-    return { kind: 'not-recorded', reason: `the stream broke off: ${error.message}` };
+  /** The client hung up, or the upstream broke the stream off, before its final event: nothing is written. The reason says which. */
+  private streamBroken(reply: FastifyReply, error: Error): ForwardOutcome {
+    // The client's side is gone when its connection ended before the answer was all written.
+    const clientGone = reply.raw.destroyed && !reply.raw.writableFinished;
+    const reason = clientGone
+      ? `the client hung up before the stream's final event (${error.message}); a test that stops reading a stream before its end leaves it unrecorded`
+      : `the upstream ${this.exchange.upstreamUrl.origin} broke the stream off before its final event (${error.message})`;
+    return { kind: 'not-recorded', reason };
   }
 
   /** A whole body arrived: the client gets it once it is written, or a 500 saying it could not be. */

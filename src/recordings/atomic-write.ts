@@ -11,7 +11,7 @@ export const TEMP_PREFIX = '.llm-replay-tmp-';
 const tempStem = `${TEMP_PREFIX}${process.pid}-${randomBytes(6).toString('hex')}-`;
 let tempCount = 0;
 
-/** Temp files are named .llm-replay-tmp-<pid>-<random>: is that process still running? */
+/** Temp files are named .llm-replay-tmp-<pid>-<random>-<n>: is that process still running? */
 export function writerAlive(name: string): boolean {
   const pid = Number(name.slice(TEMP_PREFIX.length).split('-')[0]);
   return Number.isInteger(pid) && pid > 0 && processAlive(pid);
