@@ -103,7 +103,7 @@ def test_a_record_run_ends_with_what_it_did_not_write_by_test_request_and_reason
     out = result.stdout.str()
     assert "llm-replay: 2 exchanges not recorded" in out
     assert "test_partial.py::test_limited: POST /v1/chat/completions (model rate-limited): the upstream answered 429, which the SDKs retry" in out
-    assert "test_partial.py::test_stops_reading: POST /v1/chat/completions (model held-stream): the stream broke off" in out
+    assert "test_partial.py::test_stops_reading: POST /v1/chat/completions (model held-stream): the client hung up before the stream's final event" in out
     assert "test_partial.py::test_recorded:" not in out
     assert [r["test_id"] for r in recordings(folder)] == ["test_partial.py::test_recorded"]
 
