@@ -48,9 +48,11 @@ export async function recordMode(bench: Bench): Promise<void> {
     results.say('record', `aimock was not measured: ${(error as Error).message}.`);
   }
   // New exchanges each time, as recording is in practice (a re-recording also replaces a file).
-  const fresh = chatBodies(settings.runs * recorders.reduce((sum, r) => sum + r.count, 0));
+  const fresh = chatBodies((settings.runs + 1) * recorders.reduce((sum, r) => sum + r.count, 0));
   let taken = 0;
   const take = (n: number) => fresh.slice(taken, (taken += n));
+  // Each server's JIT warmed by a run of the same length before the measured ones, so that no figure is a compiler's.
+  for (const { child, count } of recorders) await latency(child.url, take(count), count, 4, 60_000);
   const p50 = new Map<string, number[]>();
   const cpu = new Map<string, number[]>();
   const ttfc = new Map<string, number[]>();
