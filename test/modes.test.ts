@@ -42,6 +42,36 @@ describe('modes', () => {
     expect(await listFiles(dir)).toEqual([]);
   });
 
+  it('live ends the upstream call when its client hangs up before the answer, and the journal says so', async () => {
+    // The upstream answers only once its request has been ended: never, unless the proxy ends it.
+    let upstreamRequestEnded!: () => void;
+    const ended = new Promise<void>((resolve) => (upstreamRequestEnded = resolve));
+    let arrived!: () => void;
+    const arrival = new Promise<void>((resolve) => (arrived = resolve));
+    const slow = await new FakeUpstream()
+      .on('POST', '/v1/chat/completions', (_request, res) => {
+        res.once('close', () => upstreamRequestEnded());
+        arrived();
+      })
+      .start();
+    try {
+      const server = await start('live', { upstream: slow.url });
+      const client = new AbortController();
+      const asked = fetch(`${server.url}/v1/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"model":"m"}', signal: client.signal }).catch((error: Error) => error);
+      await arrival;
+      client.abort();
+      expect(await asked).toBeInstanceOf(Error);
+      // Bounded: without the abort the proxy would wait out the upstream timeout.
+      let timer: NodeJS.Timeout | undefined;
+      const outcome = await Promise.race([ended.then(() => 'ended'), new Promise((resolve) => (timer = setTimeout(() => resolve('still open after 10 s'), 10_000)))]);
+      clearTimeout(timer);
+      expect(outcome).toBe('ended');
+      await expect.poll(() => server.app.journal.entries().map((entry) => [entry.kind, entry.message])).toEqual([['failed', 'the client hung up before the upstream answered: the upstream call was ended']]);
+    } finally {
+      await slow.stop();
+    }
+  });
+
   it('replay never calls the upstream, even on a miss', async () => {
     const client = openai(await start('replay'));
     await expect(client.chat.completions.create(chatParams(usage))).rejects.toMatchObject({ status: 404 });

@@ -66,8 +66,11 @@ export async function forward(reply: FastifyReply, exchange: Exchange, persist?:
       method: client.method as Dispatcher.HttpMethod,
       headers: forwardedHeaders(client.headers),
       body: client.body.kind === 'none' ? null : (exchange.upstreamBody ?? client.body.bytes),
+      ...(exchange.signal ? { signal: exchange.signal } : {}),
     });
   } catch (error) {
+    // Nobody is left to answer.
+    if (exchange.signal?.aborted) return { kind: 'not-recorded', reason: 'the client hung up before the upstream answered: the upstream call was ended' };
     return (error as Error).name === 'InvalidArgumentError' ? recorder.refused(reply, error as Error) : recorder.upstreamFailed(reply, error as Error);
   }
   const headers = response.headers as IncomingHttpHeaders;

@@ -32,6 +32,8 @@ export interface Exchange extends FailurePolicy {
   recordTiming?: boolean;
   /** performance.now() when the request arrived. */
   startedAt: number;
+  /** Aborts the upstream call (live mode: the client hung up, and nothing is recorded that it could still be for). */
+  signal?: AbortSignal;
   /** Passes an unrecorded answer on itself (its status and headers are set on the reply) instead of sending it as it came: fault injection. */
   deliver?: (body: Readable, contentType: string | undefined) => void;
 }

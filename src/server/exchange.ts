@@ -6,7 +6,7 @@ import type { IdMapper } from '../proxy/ids.js';
 import { recordingId } from '../recordings/occurrence.js';
 import type { ClientRequest } from '../request/client-request.js';
 import type { RequestContext } from './request-context.js';
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyReply } from 'fastify';
 
 /** The route's upstream base, plus the path the client called less the route's prefix. */
 function upstreamUrlFor(config: ServerConfig, client: ClientRequest, ids?: IdMapper): URL {
@@ -19,11 +19,23 @@ function upstreamUrlFor(config: ServerConfig, client: ClientRequest, ids?: IdMap
 
 export type ExchangeServer = Pick<FastifyInstance, 'config' | 'upstreamIds' | 'upstream'>;
 
+/**
+ * Aborted when the client hangs up before its answer has been written: in live mode the
+ * paid upstream call then ends too (the record modes go on, so that the answer is still recorded).
+ */
+function hangUpSignal(reply: FastifyReply): AbortSignal {
+  const controller = new AbortController();
+  reply.raw.once('close', () => {
+    if (!reply.raw.writableFinished) controller.abort();
+  });
+  return controller.signal;
+}
+
 /** The exchange to forward: plain in live mode; keyed, with real ids, in the record modes. */
 export function exchangeOf(server: ExchangeServer, context: RequestContext): Exchange {
   const { config } = server;
   const { client, key, position, startedAt } = context;
-  if (config.mode === 'live' || !key || !position) return { client, dispatcher: server.upstream, upstreamUrl: upstreamUrlFor(config, client), startedAt };
+  if (config.mode === 'live' || !key || !position) return { client, dispatcher: server.upstream, upstreamUrl: upstreamUrlFor(config, client), startedAt, signal: hangUpSignal(context.reply) };
   const ids = server.upstreamIds.mapper;
   const upstreamUrl = upstreamUrlFor(config, client, ids);
   const exchange: Exchange = { client, dispatcher: server.upstream, upstreamUrl, startedAt, key, recordTiming: config.recordTiming, recordRetryable: config.recordRetryable, recordAuthErrors: config.recordAuthErrors };

@@ -18,7 +18,9 @@ import type { FastifyInstance } from 'fastify';
 type RecordServer = ExchangeServer & Pick<FastifyInstance, 'store' | 'answers' | 'inflight' | 'loggedCauses' | 'log'>;
 
 export async function live(state: RecordServer, context: RequestContext): Promise<Outcome> {
-  await forward(context.reply, exchangeOf(state, context));
+  const forwarded = await forward(context.reply, exchangeOf(state, context));
+  // The client already has its answer (a 502, a 400) or has gone: the journal says why.
+  if (forwarded.kind === 'not-recorded') return { kind: 'error', reason: forwarded.reason, forwarded: true };
   return { kind: 'passed-through' };
 }
 
