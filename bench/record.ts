@@ -12,6 +12,9 @@ import type { Bench } from './results.js';
 import { settings } from './settings.js';
 
 const COUNT = settings.quick ? 300 : 1000;
+/** Measured one client at a time too. */
+const SEQUENTIAL = ['upstream', 'replyfrom', 'replyfromWrite', 'ours'];
+const SEQUENTIAL_COUNT = COUNT / 2;
 
 /**
  * What the filesystem alone charges for what every recorder must do per exchange:
@@ -48,12 +51,13 @@ export async function recordMode(bench: Bench): Promise<void> {
     results.say('record', `aimock was not measured: ${(error as Error).message}.`);
   }
   // New exchanges each time, as recording is in practice (a re-recording also replaces a file).
-  const fresh = chatBodies((settings.runs + 1) * recorders.reduce((sum, r) => sum + r.count, 0));
+  const fresh = chatBodies((settings.runs + 1) * recorders.reduce((sum, r) => sum + r.count, 0) + settings.runs * SEQUENTIAL.length * SEQUENTIAL_COUNT);
   let taken = 0;
   const take = (n: number) => fresh.slice(taken, (taken += n));
   // Each server's JIT warmed by a run of the same length before the measured ones, so that no figure is a compiler's.
   for (const { child, count } of recorders) await latency(child.url, take(count), count, 4, 60_000);
   const p50 = new Map<string, number[]>();
+  const alone = new Map<string, number[]>();
   const cpu = new Map<string, number[]>();
   const ttfc = new Map<string, number[]>();
   const push = (map: Map<string, number[]>, name: string, value: number) => map.set(name, [...(map.get(name) ?? []), value]);
@@ -63,6 +67,8 @@ export async function recordMode(bench: Bench): Promise<void> {
       push(p50, name, measured.p50);
       push(cpu, name, measured.cpuUs);
     }
+    // One client at a time: what a suite sending its requests one after another waits per exchange.
+    for (const { name, child } of recorders.filter((r) => SEQUENTIAL.includes(r.name))) push(alone, name, (await latency(child.url, take(SEQUENTIAL_COUNT), SEQUENTIAL_COUNT, 1, 60_000)).p50);
     const streams = chatBodies(20, true);
     for (const { name, child } of recorders.filter((r) => ['upstream', 'replyfrom', 'ours'].includes(r.name))) push(ttfc, name, (await firstByte(child.url, streams, 40)).ttfb);
     log(`  run ${run + 1}: p50 ${[...p50].map(([name, v]) => `${name} ${v.at(-1)!.toFixed(3)}`).join(', ')} ms`);
@@ -74,6 +80,8 @@ export async function recordMode(bench: Bench): Promise<void> {
     if (name !== 'upstream') results.note(`record.${name}.added_over_upstream_ms`, values.map((v, i) => v - upstream[i]!));
     if (name !== 'upstream' && name !== 'replyfrom') results.note(`record.${name}.added_over_replyfrom_ms`, values.map((v, i) => v - replyFrom[i]!));
   }
+  for (const [name, values] of alone) results.note(`record.${name}.alone_p50_ms`, values);
+  results.note('record.ours.alone_added_over_replyfrom_ms', alone.get('ours')!.map((v, i) => v - alone.get('replyfrom')![i]!));
   const replyFromWrite = p50.get('replyfromWrite')!;
   results.note('record.ours.added_over_replyfrom_write_ms', p50.get('ours')!.map((v, i) => v - replyFromWrite[i]!));
   for (const [name, values] of ttfc) results.note(`record.${name}.ttfc_ms`, values);

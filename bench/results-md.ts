@@ -112,9 +112,10 @@ export async function writeResults(results: Results, run: { pinning: string; min
       `| p50 latency, ms | ${cell('record.upstream.p50_ms', 3)} | ${cell('record.replyfrom.p50_ms', 3)} | ${cell('record.replyfromWrite.p50_ms', 3)} | ${cell('record.ours.p50_ms', 3)} | ${cell('record.talkback.p50_ms', 3)} | ${cell('record.aimock.p50_ms', 3)} |`,
       `| added over bare reply-from, ms | | | ${cell('record.replyfromWrite.added_over_replyfrom_ms', 3)} | ${cell('record.ours.added_over_replyfrom_ms', 3)} | ${cell('record.talkback.added_over_replyfrom_ms', 3)} | ${cell('record.aimock.added_over_replyfrom_ms', 3)} |`,
       `| server CPU per exchange, µs | ${cell('record.upstream.cpu_us', 0)} | ${cell('record.replyfrom.cpu_us', 0)} | ${cell('record.replyfromWrite.cpu_us', 0)} | ${cell('record.ours.cpu_us', 0)} | ${cell('record.talkback.cpu_us', 0)} | ${cell('record.aimock.cpu_us', 0)} |`,
+      `| p50 latency with one client, ms | ${cell('record.upstream.alone_p50_ms', 3)} | ${cell('record.replyfrom.alone_p50_ms', 3)} | ${cell('record.replyfromWrite.alone_p50_ms', 3)} | ${cell('record.ours.alone_p50_ms', 3)} | | |`,
       `| time to first chunk, ms | ${cell('record.upstream.ttfc_ms', 2)} | ${cell('record.replyfrom.ttfc_ms', 2)} | | ${cell('record.ours.ttfc_ms', 2)} | | |`,
       '',
-      `llm-replay adds ${cell('record.ours.added_over_replyfrom_ms', 3)} ms at p50 over bare reply-from (target < 1 ms: ${verdict(check('record.ours.added_over_replyfrom_ms', (x) => x < 1))}), ${cell('record.ours.added_over_replyfrom_write_ms', 3)} ms over the same pass-through writing each answer to a new file, and ${cell('record.ours.ttfc_added_ms', 2)} ms to the first streamed chunk over the upstream alone.`,
+      `llm-replay adds ${cell('record.ours.added_over_replyfrom_ms', 3)} ms at p50 over bare reply-from (target < 1 ms: ${verdict(check('record.ours.added_over_replyfrom_ms', (x) => x < 1))}), ${cell('record.ours.added_over_replyfrom_write_ms', 3)} ms over the same pass-through writing each answer to a new file, ${cell('record.ours.alone_added_over_replyfrom_ms', 3)} ms over bare reply-from with one client at a time (a suite that waits for each answer before it sends the next), and ${cell('record.ours.ttfc_added_ms', 2)} ms to the first streamed chunk over the upstream alone.`,
       ...notes('record'),
       '',
     );

@@ -4,7 +4,7 @@
 // before the client's response ends. Each step is one method returning the outcome,
 // which forward() awaits.
 import { pipeline } from 'node:stream/promises';
-import type { Readable } from 'node:stream';
+import { finished, type Readable } from 'node:stream';
 import type { FastifyReply } from 'fastify';
 import type { Dispatcher } from 'undici';
 import type { RequestKey } from '../keys/index.js';
@@ -175,10 +175,13 @@ export class Recorder {
   }
 }
 
-async function collect(stream: Readable): Promise<Buffer> {
-  const parts: Buffer[] = [];
-  for await (const part of stream) parts.push(part as Buffer);
-  return Buffer.concat(parts);
+/** The whole body; rejects when it breaks off. Events, not an async iterator: one promise per body instead of one per chunk. */
+function collect(stream: Readable): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const parts: Buffer[] = [];
+    stream.on('data', (part: Buffer) => parts.push(part));
+    finished(stream, (error) => (error ? reject(error) : resolve(Buffer.concat(parts))));
+  });
 }
 
 /**

@@ -2,7 +2,7 @@
 // into the journal entry, the usage count and the log line, then sends what is still
 // to be sent (forwarding writes its answer while it forwards: see `sent` below).
 import path from 'node:path';
-import type { FastifyInstance, FastifyReply } from 'fastify';
+import type { FastifyBaseLogger, FastifyInstance, FastifyReply } from 'fastify';
 import type { ChosenFault } from '../faults/registry.js';
 import type { PreparedResponse } from '../replay/prepare.js';
 import type { MissReport } from '../replay/miss-report.js';
@@ -59,8 +59,8 @@ export function conclude(server: ConcludeServer, context: RequestContext, outcom
       usage.forwarded(endpoint);
       usage.record(recordingId(key!.key, outcome.occurrence), endpoint);
       journal.add(noted(context, 'recorded', true));
-      const file = path.relative(server.store.dir, server.store.fileOf(key!.key, outcome.occurrence) ?? '');
-      log.info({ key: key!.key, occurrence: outcome.occurrence, endpoint: client.path, file }, 'llm-replay: recorded');
+      // The file's relative path costs more than the rest of the bookkeeping: made only for a log that shows it.
+      if (logsInfo(log)) log.info({ key: key!.key, occurrence: outcome.occurrence, endpoint: client.path, file: path.relative(server.store.dir, server.store.fileOf(key!.key, outcome.occurrence) ?? '') }, 'llm-replay: recorded');
       return reply;
     }
     case 'passed-through':
@@ -114,6 +114,11 @@ export function conclude(server: ConcludeServer, context: RequestContext, outcom
       return answer ? reply.code(answer.status).headers(answer.headers ?? {}).send(answer.body) : reply;
     }
   }
+}
+
+/** Whether the server's log shows `info` lines (fastify's logger when logging is off has no levels). */
+function logsInfo(log: FastifyBaseLogger): boolean {
+  return (log as FastifyBaseLogger & { isLevelEnabled?: (level: string) => boolean }).isLevelEnabled?.('info') ?? false;
 }
 
 /**
