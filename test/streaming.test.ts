@@ -81,9 +81,27 @@ describe('streaming', () => {
       return n;
     };
     await expect(consume()).rejects.toThrow();
-    expect(server.app.journal.entries().map((entry) => entry.message)).toEqual([expect.stringMatching(new RegExp(`^not recorded: the upstream ${upstream.url} broke the stream off before its final event`))]);
+    await expect.poll(() => server!.app.journal.entries().map((entry) => entry.message)).toEqual([expect.stringMatching(new RegExp(`^not recorded: the upstream ${upstream.url} broke the stream off before its final event`))]);
     await server.close();
     server = undefined;
+    expect(await listFiles(dir)).toEqual([]);
+  });
+
+  it('an upstream that breaks off while its client is not reading is named as the side that cut the stream', async () => {
+    // Far more than the sockets hold, so the answer is still unfinished towards the client when the upstream goes.
+    const event = `data: ${JSON.stringify({ id: 'chatcmpl-1', object: 'chat.completion.chunk', created: 0, model: 'm', choices: [{ index: 0, delta: { content: 'x'.repeat(60_000) }, finish_reason: null }] })}\n\n`;
+    upstream = await new FakeUpstream()
+      .on('POST', '/v1/chat/completions', (_request, res) => {
+        res.writeHead(200, { 'content-type': 'text/event-stream' });
+        res.write(event.repeat(40));
+        setImmediate(() => res.socket?.destroy());
+      })
+      .start();
+    server = await serve({ mode: 'record', recordings: dir, upstream: upstream.url });
+    const response = await post(`${server.url}/v1/chat/completions`, { model: 'm', stream: true, messages: [] });
+    // Not read: the client is there, and paused.
+    await expect.poll(() => server!.app.journal.entries().map((entry) => entry.message)).toEqual([expect.stringMatching(new RegExp(`^not recorded: the upstream ${upstream.url} broke the stream off before its final event`))]);
+    await response.body?.cancel();
     expect(await listFiles(dir)).toEqual([]);
   });
 

@@ -117,11 +117,17 @@ export class Recorder {
       if (ended.kind === 'not-recorded' && ended.cut) throw new Error(ended.reason);
     };
     const capture = new StreamCapture(format, this.exchange.startedAt, headMs, onEnd, this.exchange.ids, this.exchange.recordTiming ?? true);
+    // Whichever side failed first cut the stream: each failure takes the other side down after it.
+    let cutBy: 'client' | 'upstream' | undefined;
+    body.once('error', () => (cutBy ??= 'upstream'));
+    reply.raw.once('close', () => {
+      if (!reply.raw.writableFinished) cutBy ??= 'client';
+    });
     reply.send(capture);
     return pipeline(body, capture).then(
       () => written!,
       // The client hung up (or the upstream broke off) after the final event: the stream is complete all the same.
-      (error: Error) => written ?? (capture.finalEventSeen ? write(capture.snapshot()) : this.streamBroken(reply, error)),
+      (error: Error) => written ?? (capture.finalEventSeen ? write(capture.snapshot()) : this.streamBroken(cutBy ?? 'upstream', error)),
     );
   }
 
@@ -135,10 +141,8 @@ export class Recorder {
   }
 
   /** The client hung up, or the upstream broke the stream off, before its final event: nothing is written. The reason says which. */
-  private streamBroken(reply: FastifyReply, error: Error): ForwardOutcome {
-    // The client's side is gone when its connection ended before the answer was all written.
-    const clientGone = reply.raw.destroyed && !reply.raw.writableFinished;
-    const reason = clientGone
+  private streamBroken(cutBy: 'client' | 'upstream', error: Error): ForwardOutcome {
+    const reason = cutBy === 'client'
       ? `the client hung up before the stream's final event (${error.message}); a test that stops reading a stream before its end leaves it unrecorded`
       : `the upstream ${this.exchange.upstreamUrl.origin} broke the stream off before its final event (${error.message})`;
     return { kind: 'not-recorded', reason };
