@@ -42,6 +42,13 @@ describe('a recording made through the proxy', () => {
     dir = await tempDir();
     upstream = await new FakeUpstream()
       .on('POST', '/v1/chat/completions', (request, res) => {
+        if (request.body.includes('"model":"deep"')) {
+          const deep = `${'['.repeat(6000)}1${']'.repeat(6000)}`;
+          const chunk = `{"id":"chatcmpl-1","object":"chat.completion.chunk","created":0,"model":"m","choices":[{"index":0,"delta":{"content":"n"},"finish_reason":null}],"deep":${deep}}`;
+          if (request.body.includes('"stream":true')) return sendEvents(res, [`data: ${chunk}\n\n`, 'data: [DONE]\n\n']);
+          res.writeHead(200, { 'content-type': 'application/json' });
+          return void res.end(`{"id":"chatcmpl-1","object":"chat.completion","created":0,"deep":${deep}}`);
+        }
         const spelling = (JSON.parse(request.body) as { metadata: { spelling: string } }).metadata.spelling;
         const chunk = `{"id":"chatcmpl-1","object":"chat.completion.chunk","created":0,"model":"m","choices":[{"index":0,"delta":{"content":"n"},"finish_reason":null}],"n":${spelling}}`;
         if (request.body.includes('"stream":true')) return sendEvents(res, [`data: ${chunk}\n\n`, 'data: [DONE]\n\n']);
@@ -102,5 +109,18 @@ describe('a recording made through the proxy', () => {
         expect(await ask(body), `${spelling} ${stream}`).toBe(sent[i++]);
       }
     }
+  });
+
+  it('keeps an answer or a stream event nested deeper than 512 levels as the bytes sent, and replays them', async () => {
+    server = await serve({ mode: 'record', recordings: dir, upstream: upstream.url, recordTiming: false });
+    const bodies = [false, true].map((stream) => `{"model":"deep","stream":${stream},"messages":[]}`);
+    const sent = [await ask(bodies[0]!), await ask(bodies[1]!)];
+    expect(sent[0]).toContain('[[[[');
+    expect(sent[1]).toContain('data: [DONE]');
+    await server.close();
+    server = undefined;
+    expect((await listFiles(dir)).filter((file) => file.endsWith('.json'))).toHaveLength(2);
+    server = await serve({ mode: 'replay', recordings: dir });
+    expect([await ask(bodies[0]!), await ask(bodies[1]!)]).toEqual(sent);
   });
 });

@@ -3,7 +3,7 @@
 // store request bodies without losing that difference.
 import { isLosslessNumber, LosslessNumber, stringify } from 'lossless-json';
 import { parseLosslessJson } from './lossless-parse.js';
-import { jsonTextFacts } from './text-facts.js';
+import { jsonTextFacts, MAX_JSON_DEPTH } from './text-facts.js';
 
 export { LosslessNumber, isLosslessNumber };
 
@@ -26,10 +26,14 @@ export function parseLossless(text: string): JsonValue {
 /**
  * Parses JSON text so that it writes back with every number as written: with
  * JSON.parse (native, several times faster) when its numbers are all written as
- * JavaScript writes them, keeping number lexemes otherwise. Throws SyntaxError on invalid input.
+ * JavaScript writes them, keeping number lexemes otherwise. Throws SyntaxError on invalid
+ * input, and on JSON nested deeper than MAX_JSON_DEPTH.
  */
 export function parseKeepingNumbers(text: string): JsonValue {
-  return jsonTextFacts(text).plainNumbers ? (JSON.parse(text) as JsonValue) : parseLosslessJson(text);
+  const facts = jsonTextFacts(text);
+  // Every step after parsing recurses: deeper text is refused here, where callers keep it as text or bytes.
+  if (facts.depth > MAX_JSON_DEPTH) throw new SyntaxError(`the JSON nests deeper than ${MAX_JSON_DEPTH} levels`);
+  return facts.plainNumbers ? (JSON.parse(text) as JsonValue) : parseLosslessJson(text);
 }
 
 /** Whether a value holds a LosslessNumber anywhere (a walk, far cheaper than writing it out). */
