@@ -18,16 +18,19 @@ const LONGEST_EXACT = 15;
 /** JSON nested deeper is kept as bytes: every recursive step after parsing would overflow the stack (Python's json stops near 1000). */
 export const MAX_JSON_DEPTH = 512;
 
-/** The index of the quote that closes a string starting at `start` (one preceded by an even run of backslashes). */
-export function closingQuote(text: string, start: number): number {
+/**
+ * The index of the quote that closes a string starting at `start` (one preceded by an
+ * even run of backslashes), looked for before `limit`; `limit` when there is none.
+ */
+export function closingQuote(text: string, start: number, limit = text.length): number {
   let end = text.indexOf('"', start);
-  while (end >= 0) {
+  while (end >= 0 && end < limit) {
     let backslashes = 0;
     while (end - 1 - backslashes >= start && text.charCodeAt(end - 1 - backslashes) === 92) backslashes++;
     if (backslashes % 2 === 0) return end;
     end = text.indexOf('"', end + 1);
   }
-  return text.length;
+  return limit;
 }
 
 export function jsonTextFacts(text: string): JsonTextFacts {

@@ -6,9 +6,10 @@
 // up whole, searched only for the few upstream-shaped ids of this event, and no regular
 // expression can backtrack.
 
+import { closingQuote } from '../json/text-facts.js';
+
 /** An id-shaped word inside a string: letters, digits, '-' and '_'. */
 const WORD = /[A-Za-z0-9_-]+/g;
-const BACKSLASH = 92;
 
 /**
  * `whole`: ids replaced where a string value is exactly the id. `inside`: those of them
@@ -26,8 +27,9 @@ export function replaceIdStrings(text: string, whole: ReadonlyMap<string, string
       lineEnd = text.indexOf('\n', at);
       if (lineEnd === -1) lineEnd = text.length;
     }
-    const end = closingQuote(text, at + 1);
-    if (end === -1 || end > lineEnd) {
+    // Looked for on this line only: a quote left open on a line would otherwise send every later one to the end of the text.
+    const end = closingQuote(text, at + 1, lineEnd);
+    if (end >= lineEnd) {
       at = lineEnd < text.length ? text.indexOf('"', lineEnd + 1) : -1;
       continue;
     }
@@ -39,19 +41,6 @@ export function replaceIdStrings(text: string, whole: ReadonlyMap<string, string
     at = text.indexOf('"', end + 1);
   }
   return copied === 0 ? text : out + text.slice(copied);
-}
-
-/** The index of the quote that closes a string whose text starts at `start`; -1 if none does. */
-function closingQuote(text: string, start: number): number {
-  let from = start;
-  for (;;) {
-    const quote = text.indexOf('"', from);
-    if (quote === -1) return -1;
-    let backslashes = 0;
-    while (quote - backslashes - 1 >= start && text.charCodeAt(quote - backslashes - 1) === BACKSLASH) backslashes++;
-    if (backslashes % 2 === 0) return quote;
-    from = quote + 1;
-  }
 }
 
 /** Whether the string that ended before `after` is an object's key (a ':' follows). */
