@@ -83,8 +83,8 @@ describe('failures in record modes', () => {
     }
     const written = (await recordingsIn(ws.dir)).map((f) => f.data.response);
     expect(written.map((r) => r.status).sort()).toEqual([400, 404, 422, 503]);
-    // What is written keeps what a client acts on.
-    for (const response of written) expect(response.headers).toEqual({ 'content-type': 'application/json', 'retry-after': '7', 'x-ratelimit-limit-requests': '500' });
+    // What is written keeps what a client acts on, x-should-retry included (the 503 written because it said false).
+    for (const response of written) expect(response.headers).toEqual({ 'content-type': 'application/json', 'retry-after': '7', 'x-ratelimit-limit-requests': '500', ...(response.status === 503 ? { 'x-should-retry': 'false' } : {}) });
   });
 
   it('with recordRetryable the 429 is written too, with its retry-after, and replay gives it back before the 200', async () => {
@@ -102,6 +102,24 @@ describe('failures in record modes', () => {
     expect(raw.status).toBe(429);
     expect(raw.headers.get('retry-after-ms')).toBe('1');
     expect(await ask(client(replayer, { maxRetries: 2 }))).toBe(answerText(2));
+  });
+
+  it('a 429 marked x-should-retry: false is written with that header, so that replay is not retried either', async () => {
+    const upstream = new FakeUpstream().on('POST', '/v1/chat/completions', (_request, res) =>
+      sendJson(res, 429, { error: { message: 'Quota exceeded for the month.', type: 'insufficient_quota', code: 'insufficient_quota' } }, { 'x-should-retry': 'false', 'retry-after': '0' }),
+    );
+    await upstream.start();
+    ws.cleanup.push(() => upstream.stop());
+    const recorder = await ws.start({ mode: 'record', upstream: upstream.url });
+    await expect(ask(client(recorder, { maxRetries: 2 }))).rejects.toMatchObject({ status: 429 });
+    expect(upstream.calls()).toBe(1);
+    const [file] = await recordingsIn(ws.dir);
+    expect(file?.data.response.headers).toMatchObject({ 'x-should-retry': 'false', 'retry-after': '0' });
+    await recorder.close();
+    const replayer = await ws.start({ mode: 'replay' });
+    await expect(ask(client(replayer, { maxRetries: 2 }))).rejects.toMatchObject({ status: 429 });
+    // One request: the SDK did not retry the replayed 429, as it did not retry the recorded one.
+    expect(replayer.app.journal.entries().map((entry) => entry.kind)).toEqual(['hit']);
   });
 
   it('a refused key (401, 403) reaches the SDK and is not written; the log says why once, in plain words', async () => {

@@ -44,14 +44,16 @@ function isRetried(head: UpstreamHead): boolean {
   return status === 408 || status === 409 || status === 429 || status >= 500;
 }
 
-/** The headers a client acts on after an error: how long to wait, what is left of its limits. */
+/** The headers a client acts on after an error: how long to wait, whether to retry at all, what is left of its limits. */
 function actionable(name: string): boolean {
-  return name === 'retry-after' || name === 'retry-after-ms' || name.startsWith('x-ratelimit-');
+  return name === 'retry-after' || name === 'retry-after-ms' || name === 'x-should-retry' || name.startsWith('x-ratelimit-');
 }
 
 /**
  * What a recording keeps of the upstream's headers: the content type, and for an
- * error the headers a client needs to act on it (retry-after, x-ratelimit-*). A
+ * error the headers a client needs to act on it (retry-after, x-should-retry,
+ * x-ratelimit-*: a 429 written because it said x-should-retry: false must say so again
+ * when replayed, or the SDK retries it). A
  * success keeps only the content type: rate-limit counters change on every call and
  * would make each re-recording differ.
  */
