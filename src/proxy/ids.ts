@@ -133,7 +133,12 @@ export class IdMapper {
 
   /** Waits for the journal to be written and closes it (on shutdown). */
   async drain(): Promise<void> {
-    await this.writing;
+    // Appends queued while waiting chain onto `writing`: wait until it stops moving (bounded).
+    for (let round = 0; round < 100; round++) {
+      const writing = this.writing;
+      await writing;
+      if (writing === this.writing) break;
+    }
     const handle = await this.handle;
     this.handle = undefined;
     await handle?.close().catch(() => undefined);

@@ -25,6 +25,11 @@ export type ExchangeServer = Pick<FastifyInstance, 'config' | 'upstreamIds' | 'u
  */
 function hangUpSignal(reply: FastifyReply): AbortSignal {
   const controller = new AbortController();
+  // Gone already (while its body was read): its 'close' has passed.
+  if (reply.raw.destroyed && !reply.raw.writableFinished) {
+    controller.abort();
+    return controller.signal;
+  }
   reply.raw.once('close', () => {
     if (!reply.raw.writableFinished) controller.abort();
   });
