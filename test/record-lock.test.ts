@@ -5,7 +5,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { LOCK_FILE, RecordLock, RecordLockError } from '../src/recordings/record-lock.js';
-import { processStartTime, startTimeOfStat } from '../src/recordings/process-start.js';
+import { endedInStat, processEnded, processStartTime, startTimeOfStat } from '../src/recordings/process-stat.js';
 import { removeDir, tempDir } from './support/harness.js';
 
 describe('the record lock', () => {
@@ -54,6 +54,11 @@ describe('the record lock', () => {
     expect(() => lock.acquire()).toThrow(`If you are sure no server is recording there, delete ${path.join(dir, LOCK_FILE)}`);
   });
 
+  it('says the holder is still running, not what it is: all the lock tells is a live pid', () => {
+    lockNaming({ started: processStartTime(other) });
+    expect(() => new RecordLock(dir).acquire()).toThrow(`is locked for recording by pid ${other} (since 2026-01-01T00:00:00.000Z), which is still running`);
+  });
+
   it('refuses a lock written before start times were kept while its pid is alive, as before', () => {
     lockNaming({});
     expect(() => new RecordLock(dir).acquire()).toThrow(RecordLockError);
@@ -80,5 +85,26 @@ describe("a process's start time", () => {
   it("reads this process's own, and nothing for a pid that does not exist", () => {
     expect(processStartTime(process.pid)).toMatch(/^\d+$/);
     expect(processStartTime(2 ** 22 + 1)).toBeUndefined();
+  });
+});
+
+describe("a process's state", () => {
+  const statWith = (name: string, state: string) => `4242 (${name}) ${state} 1 ${Array.from({ length: 45 }, (_, i) => String(i + 5)).join(' ')}\n`;
+
+  it('is field 3 of /proc/<pid>/stat: Z (a zombie its parent has not reaped) and X (dead) have ended, the others run', () => {
+    expect(endedInStat(statWith('node', 'Z'))).toBe(true);
+    expect(endedInStat(statWith('node', 'X'))).toBe(true);
+    for (const running of ['R', 'S', 'D', 'T', 't', 'I']) expect(endedInStat(statWith('node', running))).toBe(false);
+  });
+
+  it('is read after the last parenthesis: a command name holding ") Z" does not make a running process ended', () => {
+    expect(endedInStat(statWith('a) Z (b', 'S'))).toBe(false);
+    expect(endedInStat(statWith('a) S (b', 'Z'))).toBe(true);
+    expect(endedInStat('no parenthesis Z')).toBe(false);
+  });
+
+  it("says this process has not ended, and nothing for a pid that does not exist", () => {
+    expect(processEnded(process.pid)).toBe(false);
+    expect(processEnded(2 ** 22 + 1)).toBe(false);
   });
 });

@@ -4,6 +4,7 @@
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, renameSync, unlinkSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import { processEnded } from './process-stat.js';
 
 export const TEMP_PREFIX = '.llm-replay-tmp-';
 
@@ -17,14 +18,17 @@ export function writerAlive(name: string): boolean {
   return Number.isInteger(pid) && pid > 0 && processAlive(pid);
 }
 
-/** Whether a process is running (one of another user's counts: kill(0) is refused, not absent). */
+/**
+ * Whether a process is running (one of another user's counts: kill(0) is refused, not
+ * absent). A killed process its parent has not reaped still answers kill(0): /proc says it ended.
+ */
 export function processAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
-    return true;
   } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
+    if ((error as NodeJS.ErrnoException).code !== 'EPERM') return false;
   }
+  return !processEnded(pid);
 }
 
 /** Folders already known to exist: creating them again costs a system call per recording. */

@@ -2,15 +2,16 @@
 // occurrences of an older recording of a sequence; two servers doing that in one
 // directory could delete each other's new files. The lock is a file naming its
 // holder's pid and, where /proc tells it, the process's start time; a lock left by a
-// process no longer running (a crash, kill -9) is taken over, also when its pid now
-// belongs to another process (the start time differs); one held by a live holder is
-// refused with who holds it and which file to delete if that is wrong.
+// process no longer running (a crash, kill -9, a killed process its parent has not
+// reaped) is taken over, also when its pid now belongs to another process (the start
+// time differs); one held by a live holder is refused with who holds it and which file
+// to delete if that is wrong.
 import { randomBytes } from 'node:crypto';
 import { readFileSync, unlinkSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { LlmReplayError } from '../errors.js';
 import { processAlive } from './atomic-write.js';
-import { processStartTime } from './process-start.js';
+import { processStartTime } from './process-stat.js';
 
 export const LOCK_FILE = '.llm-replay-record.lock';
 
@@ -38,7 +39,7 @@ export class RecordLockError extends LlmReplayError {
     readonly file: string,
   ) {
     super(
-      `${dir} is being recorded into by another llm-replay in record mode (pid ${holder.pid}, since ${holder.since}): two record-mode servers on one directory could delete or mix each other's recordings. Stop that server, record into another directory, or use record-if-missing (which never removes a file). If you are sure no server is recording there, delete ${file}`,
+      `${dir} is locked for recording by pid ${holder.pid} (since ${holder.since}), which is still running: two record-mode servers on one directory could delete or mix each other's recordings. If that is an llm-replay recording there, stop it, record into another directory, or use record-if-missing (which never removes a file). If you are sure no server is recording there, delete ${file}`,
     );
   }
 }

@@ -65,7 +65,7 @@ describe('record mode across processes', () => {
   it('a second record-mode server on the same directory is refused, naming who holds it; a killed holder leaves it free', async () => {
     const first = await startCli(['--mode', 'record', '--recordings', dir, '--upstream', 'http://127.0.0.1:9', '--state-dir', `${dir}.state`]);
     const refused = startCli(['--mode', 'record', '--recordings', dir, '--upstream', 'http://127.0.0.1:9', '--state-dir', `${dir}.state`]);
-    await expect(refused).rejects.toThrow(new RegExp(`being recorded into by another llm-replay in record mode \\(pid ${first.child.pid}`));
+    await expect(refused).rejects.toThrow(new RegExp(`locked for recording by pid ${first.child.pid} \\(since [^)]*\\), which is still running`));
     // Replay and record-if-missing never remove a file: they may share the directory.
     const replaying = await startCli(['--mode', 'record-if-missing', '--recordings', dir, '--upstream', 'http://127.0.0.1:9', '--state-dir', `${dir}.state2`]);
     replaying.child.kill('SIGTERM');
