@@ -1,6 +1,6 @@
 // The four modes, upstream errors, replay misses, test ids, arbitrary endpoints and
 // record-if-missing's single upstream call for identical concurrent requests.
-import { mkdir, rename } from 'node:fs/promises';
+import { mkdir, rename, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import OpenAI from 'openai';
@@ -40,6 +40,14 @@ describe('modes', () => {
     expect(answer.choices[0]?.message.content).toBe(seedText(usage));
     expect(answer.id).toBe((usage.response as { id: string }).id);
     expect(await listFiles(dir)).toEqual([]);
+  });
+
+  it('live starts without a recordings directory, answers, and creates none: it reads and writes no recording', async () => {
+    const missing = path.join(dir, 'not-there');
+    const answer = await openai(await start('live', { recordings: missing })).chat.completions.create(chatParams(usage));
+    expect(answer.choices[0]?.message.content).toBe(seedText(usage));
+    await Promise.all(servers.splice(0).map((s) => s.close()));
+    await expect(stat(missing)).rejects.toMatchObject({ code: 'ENOENT' });
   });
 
   it('live ends the upstream call when its client hangs up before the answer, and the journal says so', async () => {

@@ -89,6 +89,11 @@ export class RecordingStore {
   }
 
   /** Indexes a directory. With `removeStaleTemps`, temp files of writers no longer running are deleted. */
+  /** A store of no recordings, for a directory that is not there (live mode, which reads and writes none). */
+  static empty(dir: string): RecordingStore {
+    return new RecordingStore(path.resolve(dir));
+  }
+
   static async open(dir: string, options: { removeStaleTemps?: boolean } = {}): Promise<RecordingStore> {
     const store = new RecordingStore(path.resolve(dir));
     const found = await scanDirectory(store.dir, options.removeStaleTemps ?? false, (file) => store.add(file.key, file.dir, file.name, file.occurrence, file.modelList));

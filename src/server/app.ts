@@ -45,18 +45,21 @@ export interface RunningServer {
   close(): Promise<void>;
 }
 
-async function prepareRecordingsDir(config: ServerConfig): Promise<void> {
+/** Checks the recordings directory for the mode, creating it for a recording mode; false when it is absent and need not be there. */
+async function prepareRecordingsDir(config: ServerConfig): Promise<boolean> {
   const dir = config.recordingsDir;
   let info;
   try {
     info = await stat(dir);
   } catch {
+    // Live mode reads and writes no recording: it runs without the directory.
+    if (config.mode === 'live') return false;
     // A first run: say how to begin rather than only what is missing.
     if (!isRecordingMode(config.mode)) throw new ConfigError('recordings', `directory ${dir} does not exist, so ${config.mode} mode has nothing to answer from. To start: run once with --mode record-if-missing (LLM_REPLAY_MODE=record-if-missing) and a real API key to record what the tests send, or create it (mkdir -p ${dir}) to start empty`);
     await mkdir(dir, { recursive: true }).catch((error: NodeJS.ErrnoException) => {
       throw new ConfigError('recordings', `cannot create ${dir} (${error.code ?? error.message})`);
     });
-    return;
+    return true;
   }
   if (!info.isDirectory()) throw new ConfigError('recordings', `${dir} is not a directory`);
   await access(dir, constants.R_OK | constants.X_OK).catch(() => {
@@ -64,6 +67,7 @@ async function prepareRecordingsDir(config: ServerConfig): Promise<void> {
   });
   const cannot = isRecordingMode(config.mode) ? cannotWriteIn(dir) : undefined;
   if (cannot) throw new ConfigError('recordings', `directory ${dir} is not writable (${cannot}), and ${config.mode} mode writes its recordings there`);
+  return true;
 }
 
 /**
@@ -100,8 +104,7 @@ function lockForRecording(store: RecordingStore): void {
 
 export async function startServer(options: ServerOptions = {}): Promise<RunningServer> {
   const config = resolveConfig({ port: 0, logLevel: 'warn', ...options });
-  await prepareRecordingsDir(config);
-  const store = await RecordingStore.open(config.recordingsDir, { removeStaleTemps: isRecordingMode(config.mode) });
+  const store = (await prepareRecordingsDir(config)) ? await RecordingStore.open(config.recordingsDir, { removeStaleTemps: isRecordingMode(config.mode) }) : RecordingStore.empty(config.recordingsDir);
   const app = Fastify({
     logger:
       config.logLevel === 'silent'
