@@ -6,6 +6,8 @@ stream the server found cut after its test had ended is still told, under its te
 
 from typing import Dict, List, Optional
 
+from .hints import in_plugin_terms
+
 PREFIX = "not recorded: "
 # How a pytest-xdist worker hands its findings to the controller, which prints them.
 WORKER_OUTPUT = "llm_replay_not_recorded"
@@ -43,11 +45,14 @@ class NotRecorded:
 
 
 def summary(found: List[Dict[str, Optional[str]]]) -> List[str]:
-    """The lines of the terminal summary's warning section."""
-    lines = []
+    """The lines of the terminal summary's warning section: an SDK retrying a 429 sends the
+    same request again, so identical lines are one, with how many times, in first-seen order."""
+    counts: Dict[str, int] = {}
     for item in found:
         model = f" (model {item['model']})" if item.get("model") else ""
-        lines.append(f"{item['testId']}: {item['method']} {item['path']}{model}: {item['reason']}")
+        line = f"{item['testId']}: {item['method']} {item['path']}{model}: {in_plugin_terms(item['reason'] or '')}"
+        counts[line] = counts.get(line, 0) + 1
+    lines = [line if count == 1 else f"{line} (×{count})" for line, count in counts.items()]
     lines.append("")
     lines.append("These exchanges reached the tests but were not written: replaying those tests will miss. Fix the cause, then record them again.")
     return lines

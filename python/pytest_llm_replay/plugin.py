@@ -13,6 +13,7 @@ from typing import Dict, Optional
 import pytest
 
 from .admin import Admin
+from .hints import in_plugin_terms
 from .not_recorded import WORKER_OUTPUT, NotRecorded, summary
 from .server import LlmReplayServer, ServerStartError, SharedServer, server_command
 from .test_id import base_url_for
@@ -114,7 +115,7 @@ class _Session:
         if mode == "replay" and not recordings.is_dir():
             raise pytest.UsageError(
                 f"llm-replay: there is no recordings directory at {recordings}, so replay has nothing to answer from. "
-                f"To start: run once with --llm-replay-mode record-if-missing (and a real API key) to record what the tests send, "
+                f"To start: run once with --llm-replay-mode=record-if-missing (and a real API key) to record what the tests send, "
                 f"or create it (mkdir -p {recordings}) to replay nothing yet; --llm-replay-recordings names another."
             )
         args = ["--mode", mode, "--recordings", str(recordings), "--log-level", "warn"]
@@ -168,7 +169,7 @@ def _refuse_placeholder_keys(mode: str, upstream: Optional[str], routes: Dict[st
             raise pytest.UsageError(
                 f"llm-replay: {mode} mode forwards requests to the real API with the clients' keys, and {variable} "
                 f"is {'not set' if not os.environ.get(variable) else 'a placeholder'}: set {variable} to a real key to record "
-                "(it never reaches a recording), or use --llm-replay-mode replay."
+                "(it never reaches a recording), or use --llm-replay-mode=replay."
             )
 
 
@@ -235,7 +236,7 @@ def _fail_on_misses(state: _Session, test_id: str, failure: Optional[BaseExcepti
     count = found.get("count", 0)
     if not count:
         return
-    shown = "\n\n".join(miss["message"] for miss in found.get("misses", []))
+    shown = "\n\n".join(in_plugin_terms(miss["message"]) for miss in found.get("misses", []))
     more = f"\n\n(and {count - len(found['misses'])} more: see the server's log)" if count > len(found.get("misses", [])) else ""
     error = MissError(f"llm-replay: this test made {count} request(s) with no recording:\n\n{shown}{more}")
     if failure is None:

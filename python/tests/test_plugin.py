@@ -157,6 +157,9 @@ def test_skips_after_a_miss():
     # The report names the nearest recording and the field that differs.
     assert "nearest" in output.lower()
     assert "Hello there" in output
+    # Its hint names the plugin's option, which works on the pytest command line, not the server's.
+    assert "run pytest with --llm-replay-mode=record-if-missing" in output
+    assert "--mode record-if-missing" not in output
 
 
 def test_a_repeat_past_the_recording_fails_with_strict_occurrences(pytester, upstream, tmp_path):
@@ -266,6 +269,7 @@ def test_recording_with_a_placeholder_key_is_refused_naming_the_variable(pyteste
     result = pytester.runpytest_subprocess("--llm-replay-mode=record", f"--llm-replay-upstream={upstream.url}", f"--llm-replay-recordings={tmp_path / 'r'}")
     assert result.ret != 0
     assert "set OPENAI_API_KEY to a real key" in result.stderr.str()
+    assert "or use --llm-replay-mode=replay." in result.stderr.str()
     assert upstream.received == []
 
 
@@ -274,4 +278,4 @@ def test_a_first_run_without_recordings_says_how_to_start(pytester, tmp_path):
     result = pytester.runpytest_subprocess(f"--llm-replay-recordings={tmp_path / 'none-yet'}")
     assert result.ret != 0
     error = result.stderr.str()
-    assert "--llm-replay-mode record-if-missing" in error and "mkdir -p" in error
+    assert "--llm-replay-mode=record-if-missing" in error and "mkdir -p" in error
