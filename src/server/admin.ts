@@ -13,6 +13,7 @@ import { jsonBody, parseJsonBodies } from './admin-body.js';
 import { AnswerError } from '../errors.js';
 import { cannotWriteIn } from '../recordings/atomic-write.js';
 import { RecordLockError } from '../recordings/record-lock.js';
+import { releaseRecordLock } from './record-lock-hold.js';
 import { faultsAdmin } from './admin-faults.js';
 import { inspectorPlugin } from './inspector/index.js';
 import { occurrencesAdmin } from './admin-occurrences.js';
@@ -81,6 +82,8 @@ export const adminPlugin: FastifyPluginAsync<{ access: AdminAccess }> = async (a
     const previous = config.mode;
     config.mode = next;
     app.log.info(`llm-replay: mode ${previous} -> ${next}`);
+    // Answered once the lock is free: a second record server may start when this answer comes.
+    if (previous === 'record' && next !== 'record') await releaseRecordLock(app, app.recordModeExchanges);
     return { mode: next, previous };
   });
 

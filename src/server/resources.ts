@@ -19,6 +19,7 @@ import type { RecordingStore } from '../recordings/store.js';
 import { ReplayAnswers } from '../replay/answers.js';
 import { Journal } from './journal.js';
 import { OccurrenceCounts } from './occurrences.js';
+import { RecordModeExchanges, trackRecordModeExchanges } from './record-lock-hold.js';
 import { Usage } from './usage.js';
 
 declare module 'fastify' {
@@ -42,6 +43,8 @@ declare module 'fastify' {
     inflight: Map<string, Promise<ForwardOutcome>>;
     /** Causes of unrecorded answers already logged (a refused key ...): each is logged once at warn level. */
     loggedCauses: Set<string>;
+    /** The exchanges begun in record mode still open: the record lock outlives the mode until they end. */
+    recordModeExchanges: RecordModeExchanges;
   }
 }
 
@@ -117,6 +120,9 @@ function recordings(store: RecordingStore) {
     app.decorate('catalogue', new RecordingCatalogue(store));
     app.decorate('answers', new ReplayAnswers(store));
     app.addHook('onClose', () => store.drain().finally(() => store.unlock()));
+    const exchanges = new RecordModeExchanges();
+    app.decorate('recordModeExchanges', exchanges);
+    trackRecordModeExchanges(app, exchanges);
   });
 }
 

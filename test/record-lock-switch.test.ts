@@ -1,0 +1,99 @@
+// A server that leaves record mode lets the directory's record lock go, so another may
+// record there, but only once the exchanges it began in record mode have ended and are
+// on disk; switching back to record takes the lock again, or answers 409 when another
+// server took it meanwhile.
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { FakeUpstream, sendJson } from './support/fake-upstream.js';
+import { listFiles, removeDir, serve, tempDir } from './support/harness.js';
+import { LOCK_FILE } from '../src/recordings/record-lock.js';
+import type { RunningServer } from '../src/index.js';
+
+let dir: string;
+let upstream: FakeUpstream;
+let release: () => void;
+let reached: Promise<void>;
+const servers: RunningServer[] = [];
+
+beforeEach(async () => {
+  dir = await tempDir();
+  const held = new Promise<void>((resolve) => (release = resolve));
+  let arrived!: () => void;
+  reached = new Promise((resolve) => (arrived = resolve));
+  // Holds the call for the model "held" until the test releases it.
+  upstream = await new FakeUpstream()
+    .on('POST', '/v1/chat/completions', async (request, res) => {
+      if ((JSON.parse(request.body) as { model: string }).model === 'held') {
+        arrived();
+        await held;
+      }
+      sendJson(res, 200, { id: 'chatcmpl-1', object: 'chat.completion', created: 1, model: 'm', choices: [{ index: 0, message: { role: 'assistant', content: 'hi' }, finish_reason: 'stop' }] });
+    })
+    .start();
+});
+
+afterEach(async () => {
+  release();
+  await Promise.all(servers.splice(0).map((server) => server.close()));
+  await upstream.stop();
+  await removeDir(dir);
+});
+
+async function start(mode: 'record' | 'replay'): Promise<RunningServer> {
+  const server = await serve({ mode, recordings: dir, upstream: upstream.url });
+  servers.push(server);
+  return server;
+}
+
+function switchMode(server: RunningServer, mode: string): Promise<Response> {
+  return fetch(`${server.url}/_llm-replay/mode`, { method: 'PUT', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ mode }) });
+}
+
+function ask(server: RunningServer, model: string): Promise<Response> {
+  return fetch(`${server.url}/v1/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: 'Bearer sk-test', 'x-test-id': 'switch' }, body: JSON.stringify({ model, messages: [{ role: 'user', content: 'hello' }] }) });
+}
+
+const lockFile = () => path.join(dir, LOCK_FILE);
+
+describe('the record lock across mode switches', () => {
+  it('goes when the server leaves record mode; switching back takes it again, or is a 409 while another server holds it', async () => {
+    const first = await start('replay');
+    expect((await switchMode(first, 'record')).status).toBe(200);
+    expect(existsSync(lockFile())).toBe(true);
+    await expect(serve({ mode: 'record', recordings: dir, upstream: upstream.url })).rejects.toThrow('which is still running');
+
+    expect((await switchMode(first, 'replay')).status).toBe(200);
+    expect(existsSync(lockFile())).toBe(false);
+    const second = await start('record');
+
+    const refused = await switchMode(first, 'record');
+    expect(refused.status).toBe(409);
+    expect(JSON.stringify(await refused.json())).toContain('llm_replay_directory_locked');
+    expect(((await (await fetch(`${first.url}/_llm-replay/health`)).json()) as { mode: string }).mode).toBe('replay');
+
+    await second.close();
+    expect((await switchMode(first, 'record')).status).toBe(200);
+    expect(existsSync(lockFile())).toBe(true);
+  });
+
+  it('is kept until an exchange begun in record mode has ended and is written, then goes', async () => {
+    const server = await start('record');
+    const answer = ask(server, 'held');
+    await reached;
+    const switched = switchMode(server, 'replay');
+    // The switch itself is immediate: wait for it to show (bounded), then the lock must still be held.
+    for (let look = 0; look < 500; look++) {
+      if (((await (await fetch(`${server.url}/_llm-replay/health`)).json()) as { mode: string }).mode === 'replay') break;
+    }
+    expect(((await (await fetch(`${server.url}/_llm-replay/health`)).json()) as { mode: string }).mode).toBe('replay');
+    expect(existsSync(lockFile())).toBe(true);
+    await expect(serve({ mode: 'record', recordings: dir, upstream: upstream.url })).rejects.toThrow('which is still running');
+
+    release();
+    expect((await answer).status).toBe(200);
+    expect((await switched).status).toBe(200);
+    expect(existsSync(lockFile())).toBe(false);
+    expect((await listFiles(dir)).filter((file) => file.endsWith('.json'))).toHaveLength(1);
+  });
+});
