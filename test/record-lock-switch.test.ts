@@ -96,4 +96,23 @@ describe('the record lock across mode switches', () => {
     expect(existsSync(lockFile())).toBe(false);
     expect((await listFiles(dir)).filter((file) => file.endsWith('.json'))).toHaveLength(1);
   });
+
+  it('is kept for an exchange whose client hung up while its upstream call went on, until its write is done', async () => {
+    const server = await start('record');
+    const client = new AbortController();
+    const answer = fetch(`${server.url}/v1/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-test-id': 'switch' }, body: JSON.stringify({ model: 'held', messages: [] }), signal: client.signal }).catch((error: Error) => error);
+    await reached;
+    client.abort();
+    expect(await answer).toBeInstanceOf(Error);
+    const switched = switchMode(server, 'replay');
+    for (let look = 0; look < 500; look++) {
+      if (((await (await fetch(`${server.url}/_llm-replay/health`)).json()) as { mode: string }).mode === 'replay') break;
+    }
+    // The client has gone, its exchange has not: the upstream still thinks, and its answer will be written.
+    expect(existsSync(lockFile())).toBe(true);
+    release();
+    expect((await switched).status).toBe(200);
+    expect(existsSync(lockFile())).toBe(false);
+    expect((await listFiles(dir)).filter((file) => file.endsWith('.json'))).toHaveLength(1);
+  });
 });

@@ -3,35 +3,28 @@
 // write of a first occurrence removes the older sequence's later files, which only the
 // lock's holder may do; letting the lock go at the switch would let a second record
 // server in while this one still removes files.
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { ADMIN_PREFIX } from '../request/control-headers.js';
+import type { FastifyInstance } from 'fastify';
 
-/** The proxied exchanges begun in record mode whose responses have not yet ended. */
+/** The exchanges begun in record mode that have not yet ended. */
 export class RecordModeExchanges {
   private open = 0;
   private waiting: Array<() => void> = [];
 
-  /** Counts an exchange until its response closes (sent, or its client hung up). */
-  track(reply: FastifyReply): void {
+  /** Counts an exchange until it has ended, its write included: a client that hung up does not end it, as the upstream call and the write go on. */
+  hold<T>(exchange: Promise<T>): Promise<T> {
     this.open++;
-    reply.raw.once('close', () => {
+    const ended = () => {
       if (--this.open > 0) return;
       for (const resolve of this.waiting.splice(0)) resolve();
-    });
+    };
+    exchange.then(ended, ended);
+    return exchange;
   }
 
   /** Resolves once none is open. */
   ended(): Promise<void> {
     return this.open === 0 ? Promise.resolve() : new Promise((resolve) => this.waiting.push(resolve));
   }
-}
-
-/** Counts each proxied exchange that begins in record mode (admin requests are not exchanges: a mode switch waits on these). */
-export function trackRecordModeExchanges(app: FastifyInstance, exchanges: RecordModeExchanges): void {
-  app.addHook('onRequest', (request: FastifyRequest, reply: FastifyReply, done: () => void) => {
-    if (app.config.mode === 'record' && !request.url.startsWith(ADMIN_PREFIX)) exchanges.track(reply);
-    done();
-  });
 }
 
 /**

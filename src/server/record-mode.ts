@@ -15,7 +15,7 @@ import { answeredFrom } from './replay-mode.js';
 import type { KeyedContext, RequestContext } from './request-context.js';
 import type { FastifyInstance } from 'fastify';
 
-type RecordServer = ExchangeServer & Pick<FastifyInstance, 'store' | 'answers' | 'inflight' | 'loggedCauses' | 'log'>;
+type RecordServer = ExchangeServer & Pick<FastifyInstance, 'store' | 'answers' | 'inflight' | 'loggedCauses' | 'log' | 'recordModeExchanges'>;
 
 export async function live(state: RecordServer, context: RequestContext): Promise<Outcome> {
   const forwarded = await forward(context.reply, exchangeOf(state, context));
@@ -25,7 +25,8 @@ export async function live(state: RecordServer, context: RequestContext): Promis
 }
 
 export async function record(state: RecordServer, context: KeyedContext): Promise<Outcome> {
-  return recordedOutcome(state, context, await forwardAndWrite(state, context));
+  // Counted until its write is done, however early its client hung up: leaving record mode lets the lock go only after.
+  return recordedOutcome(state, context, await state.recordModeExchanges.hold(forwardAndWrite(state, context)));
 }
 
 export async function recordIfMissing(state: RecordServer, context: KeyedContext): Promise<Outcome> {

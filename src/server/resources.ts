@@ -19,7 +19,7 @@ import type { RecordingStore } from '../recordings/store.js';
 import { ReplayAnswers } from '../replay/answers.js';
 import { Journal } from './journal.js';
 import { OccurrenceCounts } from './occurrences.js';
-import { RecordModeExchanges, trackRecordModeExchanges } from './record-lock-hold.js';
+import { RecordModeExchanges } from './record-lock-hold.js';
 import { Usage } from './usage.js';
 
 declare module 'fastify' {
@@ -120,9 +120,7 @@ function recordings(store: RecordingStore) {
     app.decorate('catalogue', new RecordingCatalogue(store));
     app.decorate('answers', new ReplayAnswers(store));
     app.addHook('onClose', () => store.drain().finally(() => store.unlock()));
-    const exchanges = new RecordModeExchanges();
-    app.decorate('recordModeExchanges', exchanges);
-    trackRecordModeExchanges(app, exchanges);
+    app.decorate('recordModeExchanges', new RecordModeExchanges());
   });
 }
 
