@@ -59,6 +59,7 @@ export const ERROR_CATALOGUE = {
   llm_replay_bad_mode: { status: 400, type: 'invalid_request_error', when: 'the mode sent to the admin endpoint is not one of the modes' },
   llm_replay_not_writable: { status: 409, type: 'invalid_request_error', when: 'a record mode was asked for and the recordings directory is not writable' },
   llm_replay_directory_locked: { status: 409, type: 'invalid_request_error', when: 'record mode was asked for and another record-mode server holds the recordings directory' },
+  llm_replay_mode_unavailable: { status: 409, type: 'invalid_request_error', when: 'a server started in live mode without its recordings directory was asked for another mode (it reads the directory only at start)' },
   llm_replay_bad_reset: { status: 400, type: 'invalid_request_error', when: 'the occurrence reset body is not {"test_id", "run"}' },
   llm_replay_admin_forbidden: { status: 403, type: 'invalid_request_error', when: 'an admin request without a token came from beyond this machine' },
   llm_replay_host_forbidden: { status: 403, type: 'invalid_request_error', when: 'a proxied request to a loopback server named another host (Host or Origin) than loopback or --allow-hosts' },

@@ -44,8 +44,16 @@ describe('modes', () => {
 
   it('live starts without a recordings directory, answers, and creates none: it reads and writes no recording', async () => {
     const missing = path.join(dir, 'not-there');
-    const answer = await openai(await start('live', { recordings: missing })).chat.completions.create(chatParams(usage));
+    const server = await start('live', { recordings: missing });
+    const answer = await openai(server).chat.completions.create(chatParams(usage));
     expect(answer.choices[0]?.message.content).toBe(seedText(usage));
+    // It read no directory at start, so it cannot become a mode that needs one: it says so, and stays live.
+    for (const mode of ['record', 'record-if-missing', 'replay']) {
+      const refused = await fetch(`${server.url}/_llm-replay/mode`, { method: 'PUT', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ mode }) });
+      expect(refused.status).toBe(409);
+      expect(JSON.stringify(await refused.json())).toContain('llm_replay_mode_unavailable');
+    }
+    expect(((await (await fetch(`${server.url}/_llm-replay/health`)).json()) as { mode: string }).mode).toBe('live');
     await Promise.all(servers.splice(0).map((s) => s.close()));
     await expect(stat(missing)).rejects.toMatchObject({ code: 'ENOENT' });
   });

@@ -115,4 +115,21 @@ describe('the record lock across mode switches', () => {
     expect(existsSync(lockFile())).toBe(false);
     expect((await listFiles(dir)).filter((file) => file.endsWith('.json'))).toHaveLength(1);
   });
+
+  it('a switch away from record that waits on an exchange is answered at once when the server switches back, the lock kept', async () => {
+    const server = await start('record');
+    const answer = ask(server, 'held');
+    await reached;
+    const away = switchMode(server, 'replay');
+    for (let look = 0; look < 500; look++) {
+      if (((await (await fetch(`${server.url}/_llm-replay/health`)).json()) as { mode: string }).mode === 'replay') break;
+    }
+    expect((await switchMode(server, 'record')).status).toBe(200);
+    // The first switch no longer waits for the held exchange: it is answered, and the lock stays with the server back in record mode.
+    expect((await away).status).toBe(200);
+    expect(existsSync(lockFile())).toBe(true);
+    release();
+    expect((await answer).status).toBe(200);
+    expect(existsSync(lockFile())).toBe(true);
+  });
 });

@@ -72,6 +72,8 @@ export class RecordingStore {
   readonly aliases: string[] = [];
 
   private readonly recordLock: RecordLock;
+  /** False for a store made without its directory (empty()): it never read one, and cannot answer or record. */
+  opened = true;
 
   private constructor(readonly dir: string) {
     this.recordLock = new RecordLock(dir);
@@ -88,12 +90,14 @@ export class RecordingStore {
     this.recordLock.release();
   }
 
-  /** Indexes a directory. With `removeStaleTemps`, temp files of writers no longer running are deleted. */
   /** A store of no recordings, for a directory that is not there (live mode, which reads and writes none). */
   static empty(dir: string): RecordingStore {
-    return new RecordingStore(path.resolve(dir));
+    const store = new RecordingStore(path.resolve(dir));
+    store.opened = false;
+    return store;
   }
 
+  /** Indexes a directory. With `removeStaleTemps`, temp files of writers no longer running are deleted. */
   static async open(dir: string, options: { removeStaleTemps?: boolean } = {}): Promise<RecordingStore> {
     const store = new RecordingStore(path.resolve(dir));
     const found = await scanDirectory(store.dir, options.removeStaleTemps ?? false, (file) => store.add(file.key, file.dir, file.name, file.occurrence, file.modelList));

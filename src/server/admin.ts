@@ -66,10 +66,15 @@ export const adminPlugin: FastifyPluginAsync<{ access: AdminAccess }> = async (a
   const modeRoute = jsonBody(modeBody, { code: 'llm_replay_bad_mode', hint: `send {"mode": one of ${MODES.join(', ')}}` }, modeSwitched);
   app.put<{ Body: Static<typeof modeBody> }>('/mode', modeRoute, async (request) => {
     const next: Mode = request.body.mode;
+    if (!store.opened && next !== 'live') {
+      throw new AnswerError('llm_replay_mode_unavailable', `this server started in live mode without its recordings directory ${config.recordingsDir}, which it reads only at start: restart it with --mode ${next}; the mode stays ${config.mode}`, 'mode');
+    }
     const cannot = isRecordingMode(next) ? cannotWriteIn(config.recordingsDir) : undefined;
     if (cannot) {
       throw new AnswerError('llm_replay_not_writable', `${config.recordingsDir} is not writable (${cannot}): ${next} mode could not record; the mode stays ${config.mode}`, 'mode');
     }
+    if (isRecordingMode(next)) await app.upstreamIds.open();
+    // Taken after the await and just before the switch: a release waiting on the last record exchanges must see record mode if the lock is to stay.
     if (next === 'record') {
       try {
         store.lockForRecording();
@@ -78,9 +83,9 @@ export const adminPlugin: FastifyPluginAsync<{ access: AdminAccess }> = async (a
         throw new AnswerError('llm_replay_directory_locked', `${error.message}; the mode stays ${config.mode}`, 'mode');
       }
     }
-    if (isRecordingMode(next)) await app.upstreamIds.open();
     const previous = config.mode;
     config.mode = next;
+    app.recordModeExchanges.modeChanged();
     app.log.info(`llm-replay: mode ${previous} -> ${next}`);
     // Answered once the lock is free: a second record server may start when this answer comes.
     if (previous === 'record' && next !== 'record') await releaseRecordLock(app, app.recordModeExchanges);

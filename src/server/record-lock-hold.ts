@@ -21,9 +21,18 @@ export class RecordModeExchanges {
     return exchange;
   }
 
-  /** Resolves once none is open. */
+  /** Resolves once none is open, or when the mode changes (a release then looks again at whether it is still wanted). */
   ended(): Promise<void> {
     return this.open === 0 ? Promise.resolve() : new Promise((resolve) => this.waiting.push(resolve));
+  }
+
+  /** The server switched modes: whoever waits on ended() looks again. */
+  modeChanged(): void {
+    for (const resolve of this.waiting.splice(0)) resolve();
+  }
+
+  get count(): number {
+    return this.open;
   }
 }
 
@@ -33,7 +42,11 @@ export class RecordModeExchanges {
  * back to record meanwhile (then it keeps it).
  */
 export async function releaseRecordLock(app: FastifyInstance, exchanges: RecordModeExchanges): Promise<void> {
-  await exchanges.ended();
+  // Each round ends when the last exchange does or the mode changes; back in record mode, the lock stays and this answer comes at once.
+  for (let round = 0; round < 10_000 && exchanges.count > 0; round++) {
+    if (app.config.mode === 'record') return;
+    await exchanges.ended();
+  }
   await app.store.drain();
   if (app.config.mode !== 'record') app.store.unlock();
 }
