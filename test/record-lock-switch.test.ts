@@ -56,6 +56,13 @@ function ask(server: RunningServer, model: string): Promise<Response> {
 
 const lockFile = () => path.join(dir, LOCK_FILE);
 
+/** The switch itself is immediate, its answer may wait: looks (bounded) until the server says it is in `mode`. */
+async function untilMode(server: RunningServer, mode: string): Promise<void> {
+  for (let look = 0; look < 500; look++) {
+    if (((await (await fetch(`${server.url}/_llm-replay/health`)).json()) as { mode: string }).mode === mode) return;
+  }
+}
+
 describe('the record lock across mode switches', () => {
   it('goes when the server leaves record mode; switching back takes it again, or is a 409 while another server holds it', async () => {
     const first = await start('replay');
@@ -83,9 +90,7 @@ describe('the record lock across mode switches', () => {
     await reached;
     const switched = switchMode(server, 'replay');
     // The switch itself is immediate: wait for it to show (bounded), then the lock must still be held.
-    for (let look = 0; look < 500; look++) {
-      if (((await (await fetch(`${server.url}/_llm-replay/health`)).json()) as { mode: string }).mode === 'replay') break;
-    }
+    await untilMode(server, 'replay');
     expect(((await (await fetch(`${server.url}/_llm-replay/health`)).json()) as { mode: string }).mode).toBe('replay');
     expect(existsSync(lockFile())).toBe(true);
     await expect(serve({ mode: 'record', recordings: dir, upstream: upstream.url })).rejects.toThrow('which is still running');
@@ -105,9 +110,7 @@ describe('the record lock across mode switches', () => {
     client.abort();
     expect(await answer).toBeInstanceOf(Error);
     const switched = switchMode(server, 'replay');
-    for (let look = 0; look < 500; look++) {
-      if (((await (await fetch(`${server.url}/_llm-replay/health`)).json()) as { mode: string }).mode === 'replay') break;
-    }
+    await untilMode(server, 'replay');
     // The client has gone, its exchange has not: the upstream still thinks, and its answer will be written.
     expect(existsSync(lockFile())).toBe(true);
     release();
@@ -121,9 +124,7 @@ describe('the record lock across mode switches', () => {
     const answer = ask(server, 'held');
     await reached;
     const away = switchMode(server, 'replay');
-    for (let look = 0; look < 500; look++) {
-      if (((await (await fetch(`${server.url}/_llm-replay/health`)).json()) as { mode: string }).mode === 'replay') break;
-    }
+    await untilMode(server, 'replay');
     expect((await switchMode(server, 'record')).status).toBe(200);
     // The first switch no longer waits for the held exchange: it is answered, and the lock stays with the server back in record mode.
     expect((await away).status).toBe(200);
