@@ -11,6 +11,7 @@ import type { RequestKey } from '../keys/index.js';
 import type { Recording } from '../recordings/recording.js';
 import type { ClientRequest } from '../request/client-request.js';
 import { errorBody, upstreamErrorBody } from '../wire/error-body.js';
+import { onHangUp } from '../wire/hang-up.js';
 import { requestSecrets, scrubRecorded } from '../secrets/redact.js';
 import { recordingOf, streamedResponse, wholeResponse, contentTypeOf, type UpstreamHead } from './build-recording.js';
 import { StreamCapture, streamFormatOf, type CapturedStream, type StreamFormat } from './capture.js';
@@ -120,9 +121,7 @@ export class Recorder {
     // Whichever side failed first cut the stream: each failure takes the other side down after it.
     let cutBy: 'client' | 'upstream' | undefined;
     body.once('error', () => (cutBy ??= 'upstream'));
-    reply.raw.once('close', () => {
-      if (!reply.raw.writableFinished) cutBy ??= 'client';
-    });
+    onHangUp(reply.raw, () => (cutBy ??= 'client'));
     reply.send(capture);
     return pipeline(body, capture).then(
       () => written!,

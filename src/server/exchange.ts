@@ -5,6 +5,7 @@ import type { Exchange } from '../proxy/forward.js';
 import type { IdMapper } from '../proxy/ids.js';
 import { recordingId } from '../recordings/occurrence.js';
 import type { ClientRequest } from '../request/client-request.js';
+import { onHangUp } from '../wire/hang-up.js';
 import type { RequestContext } from './request-context.js';
 import type { FastifyInstance, FastifyReply } from 'fastify';
 
@@ -25,14 +26,7 @@ export type ExchangeServer = Pick<FastifyInstance, 'config' | 'upstreamIds' | 'u
  */
 function hangUpSignal(reply: FastifyReply): AbortSignal {
   const controller = new AbortController();
-  // Gone already (while its body was read): its 'close' has passed.
-  if (reply.raw.destroyed && !reply.raw.writableFinished) {
-    controller.abort();
-    return controller.signal;
-  }
-  reply.raw.once('close', () => {
-    if (!reply.raw.writableFinished) controller.abort();
-  });
+  onHangUp(reply.raw, () => controller.abort());
   return controller.signal;
 }
 

@@ -17,60 +17,57 @@ import type { FastifyInstance } from 'fastify';
 
 type RecordServer = ExchangeServer & Pick<FastifyInstance, 'store' | 'answers' | 'inflight' | 'loggedCauses' | 'log' | 'recordModeExchanges'>;
 
-export async function live(state: RecordServer, context: RequestContext): Promise<Outcome> {
-  const forwarded = await forward(context.reply, exchangeOf(state, context));
+export async function live(server: RecordServer, context: RequestContext): Promise<Outcome> {
+  const forwarded = await forward(context.reply, exchangeOf(server, context));
   // The client already has its answer (a 502, a 400) or has gone: the journal says why.
   if (forwarded.kind === 'not-recorded') return { kind: 'error', reason: forwarded.reason, forwarded: true };
   return { kind: 'passed-through' };
 }
 
-export async function record(state: RecordServer, context: KeyedContext): Promise<Outcome> {
+export async function record(server: RecordServer, context: KeyedContext): Promise<Outcome> {
   // Counted until its write is done, however early its client hung up: leaving record mode lets the lock go only after.
-  return recordedOutcome(state, context, await state.recordModeExchanges.hold(forwardAndWrite(state, context)));
+  return recordedOutcome(server, context, await server.recordModeExchanges.hold(forwardAndWrite(server, context)));
 }
 
-export async function recordIfMissing(state: RecordServer, context: KeyedContext): Promise<Outcome> {
+export async function recordIfMissing(server: RecordServer, context: KeyedContext): Promise<Outcome> {
   const { key, position } = context;
   const id = recordingId(key.key, position.occurrence);
-  const recorded = state.answers.lookup(key.key, position.occurrence);
+  const recorded = server.answers.lookup(key.key, position.occurrence);
   if (recorded) return answeredFrom(recorded, position.occurrence);
   // The same occurrence being recorded for another run: wait for it, then answer from it.
-  const leader = state.inflight.get(id);
+  const leader = server.inflight.get(id);
   if (leader) {
     const led = await leader;
-    const hit = state.answers.lookup(key.key, position.occurrence);
+    const hit = server.answers.lookup(key.key, position.occurrence);
     if (hit) return answeredFrom(hit, position.occurrence);
     position.giveBack();
     return answeredAsLed(led);
   }
-  const recording = forwardAndWrite(state, context);
-  state.inflight.set(id, recording);
+  const recording = forwardAndWrite(server, context);
+  server.inflight.set(id, recording);
   try {
-    return recordedOutcome(state, context, await recording);
+    return recordedOutcome(server, context, await recording);
   } finally {
-    state.inflight.delete(id);
+    server.inflight.delete(id);
   }
 }
 
 /** Forwards, and writes the recording of this occurrence when the exchange completed. */
-async function forwardAndWrite(state: RecordServer, context: KeyedContext): Promise<ForwardOutcome> {
+async function forwardAndWrite(server: RecordServer, context: KeyedContext): Promise<ForwardOutcome> {
   const { key, position, client } = context;
-  const relativeDir = recordingDirFor(state.config.layout, client.testId);
+  const relativeDir = recordingDirFor(server.config.layout, client.testId);
   const { occurrence } = position;
   // Record mode records a sequence anew from its first occurrence: the store removes the older one's later occurrences first.
-  const newSequence = state.config.mode === 'record';
+  const newSequence = server.config.mode === 'record';
   const persist = (recording: Recording) => {
-    warnIfMixed(state, context);
-    if (state.config.keyScheme !== 'llama-stack') return state.store.save(key.key, recording, relativeDir, { occurrence, newSequence });
+    warnIfMixed(server, context);
+    if (server.config.keyScheme !== 'llama-stack') return server.store.save(key.key, recording, relativeDir, { occurrence, newSequence });
     const adapted = toLlamaStackForm(recording, key.key, key.modelList);
-    return state.store.save(key.key, adapted.recording, relativeDir, adapted.modelListFile ? { fileName: adapted.modelListFile } : { occurrence, newSequence });
+    return server.store.save(key.key, adapted.recording, relativeDir, adapted.modelListFile ? { fileName: adapted.modelListFile } : { occurrence, newSequence });
   };
-  const outcome = await forward(context.reply, exchangeOf(state, context), persist);
-  if (outcome.kind !== 'recorded') {
-    // Not written: the occurrence is free for the next identical request (the retry).
-    position.giveBack();
-    return outcome;
-  }
+  const outcome = await forward(context.reply, exchangeOf(server, context), persist);
+  // Not written: the occurrence is free for the next identical request (the retry).
+  if (outcome.kind !== 'recorded') position.giveBack();
   return outcome;
 }
 
@@ -82,28 +79,28 @@ const recordedBy = new WeakMap<RecordServer, Map<string, string>>();
  * run removes what another wrote), so its sequence can end up holding occurrences of
  * both: said once per change of hands, naming both.
  */
-function warnIfMixed(state: RecordServer, { key, position, client }: KeyedContext): void {
-  let byKey = recordedBy.get(state);
-  if (!byKey) recordedBy.set(state, (byKey = new Map()));
+function warnIfMixed(server: RecordServer, { key, position, client }: KeyedContext): void {
+  let byKey = recordedBy.get(server);
+  if (!byKey) recordedBy.set(server, (byKey = new Map()));
   const scope = `run '${client.run}', test '${client.testId ?? ''}'`;
   const previous = byKey.get(key.key);
   byKey.set(key.key, scope);
-  const entry = state.store.entry(key.key);
+  const entry = server.store.entry(key.key);
   const sequence = position.occurrence > 1 || (entry !== undefined && entry.occurrences.length > 1);
   if (previous === undefined || previous === scope || !sequence) return;
-  state.log.warn(
+  server.log.warn(
     { key: key.key, occurrence: position.occurrence },
     `llm-replay: occurrence ${position.occurrence} of this request recorded by ${scope} while ${previous} recorded others of it on this server: its recorded sequence now mixes two recordings (nothing is removed that another run wrote); record it again from one run to have one`,
   );
 }
 
-function recordedOutcome(state: RecordServer, { position }: KeyedContext, forwarded: ForwardOutcome): Outcome {
+function recordedOutcome(server: RecordServer, { position }: KeyedContext, forwarded: ForwardOutcome): Outcome {
   if (forwarded.kind === 'recorded') return { kind: 'recorded', occurrence: position.occurrence };
   if (forwarded.kind === 'passed-through') return { kind: 'passed-through' };
   // A cause of the setup (a refused key, a rate limit) is said once, not on every request it affects.
   const { cause } = forwarded;
-  const level = cause && state.loggedCauses.has(cause) ? 'debug' : 'warn';
-  if (cause) state.loggedCauses.add(cause);
+  const level = cause && server.loggedCauses.has(cause) ? 'debug' : 'warn';
+  if (cause) server.loggedCauses.add(cause);
   return { kind: 'error', reason: `not recorded: ${forwarded.reason}`, level, forwarded: true };
 }
 
