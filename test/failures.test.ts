@@ -3,12 +3,11 @@
 // frozen into a recording; deterministic errors are written; what is written keeps
 // retry-after and x-ratelimit-*. Through the openai SDK's own retries, against an
 // upstream whose answer changes on every call.
-import { PassThrough } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import OpenAI from 'openai';
 import { answerText, counterUpstream, type CounterUpstream } from './support/counter-upstream.js';
 import { FakeUpstream, sendJson } from './support/fake-upstream.js';
-import { json, listFiles, recordingsIn, workspace } from './support/harness.js';
+import { capturedLog, json, listFiles, recordingsIn, workspace } from './support/harness.js';
 import type { RunningServer } from '../src/index.js';
 
 const ws = workspace();
@@ -29,14 +28,6 @@ function refusingUpstream(): FakeUpstream {
     const status = Number((JSON.parse(request.body) as { model: string }).model.slice('status-'.length));
     sendJson(res, status, { error: { message: 'Incorrect API key provided: llm-replay.', type: 'invalid_request_error', param: null, code: 'invalid_api_key' } });
   });
-}
-
-/** A log stream for a server, and its text so far. */
-function capturedLog() {
-  const stream = new PassThrough();
-  let text = '';
-  stream.on('data', (part: Buffer) => (text += part.toString()));
-  return { stream, text: () => text, settled: () => new Promise((resolve) => setImmediate(resolve)) };
 }
 
 async function counter(): Promise<CounterUpstream> {

@@ -63,6 +63,16 @@ async function untilMode(server: RunningServer, mode: string): Promise<void> {
   }
 }
 
+/** A record server whose exchange is held at the upstream, switched to replay: the switch shows at once (looked for, bounded), its answer may wait. */
+async function awayWhileHeld(): Promise<{ server: RunningServer; answer: Promise<Response>; away: Promise<Response> }> {
+  const server = await start('record');
+  const answer = ask(server, 'held');
+  await reached;
+  const away = switchMode(server, 'replay');
+  await untilMode(server, 'replay');
+  return { server, answer, away };
+}
+
 describe('the record lock across mode switches', () => {
   it('goes when the server leaves record mode; switching back takes it again, or is a 409 while another server holds it', async () => {
     const first = await start('replay');
@@ -85,12 +95,7 @@ describe('the record lock across mode switches', () => {
   });
 
   it('is kept until an exchange begun in record mode has ended and is written, then goes', async () => {
-    const server = await start('record');
-    const answer = ask(server, 'held');
-    await reached;
-    const switched = switchMode(server, 'replay');
-    // The switch itself is immediate: wait for it to show (bounded), then the lock must still be held.
-    await untilMode(server, 'replay');
+    const { server, answer, away: switched } = await awayWhileHeld();
     expect(((await (await fetch(`${server.url}/_llm-replay/health`)).json()) as { mode: string }).mode).toBe('replay');
     expect(existsSync(lockFile())).toBe(true);
     await expect(serve({ mode: 'record', recordings: dir, upstream: upstream.url })).rejects.toThrow('which is still running');
@@ -120,11 +125,7 @@ describe('the record lock across mode switches', () => {
   });
 
   it('a switch away from record that waits on an exchange is answered at once when the server switches back, the lock kept', async () => {
-    const server = await start('record');
-    const answer = ask(server, 'held');
-    await reached;
-    const away = switchMode(server, 'replay');
-    await untilMode(server, 'replay');
+    const { server, answer, away } = await awayWhileHeld();
     expect((await switchMode(server, 'record')).status).toBe(200);
     // The first switch no longer waits for the held exchange: it is answered, and the lock stays with the server back in record mode.
     expect((await away).status).toBe(200);

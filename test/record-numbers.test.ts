@@ -4,13 +4,12 @@
 // the upstream's bytes.
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { PassThrough } from 'node:stream';
 import { stringify } from 'lossless-json';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { parseLossless, stringifyLossless } from '../src/json/lossless.js';
 import { jsonTextFacts } from '../src/json/text-facts.js';
 import { FakeUpstream, sendEvents } from './support/fake-upstream.js';
-import { listFiles, removeDir, serve, tempDir } from './support/harness.js';
+import { capturedLog, listFiles, removeDir, serve, tempDir } from './support/harness.js';
 import { seed } from './support/seeds.js';
 import type { RunningServer } from '../src/index.js';
 
@@ -72,10 +71,8 @@ describe('a recording made through the proxy', () => {
   }
 
   it('keeps every number as written, plain or not, in the request, the answer and a stream', async () => {
-    const log = new PassThrough();
-    let logged = '';
-    log.on('data', (part: Buffer) => (logged += part.toString()));
-    server = await serve({ mode: 'record', recordings: dir, upstream: upstream.url, recordTiming: false, logLevel: 'info', logStream: log });
+    const log = capturedLog();
+    server = await serve({ mode: 'record', recordings: dir, upstream: upstream.url, recordTiming: false, logLevel: 'info', logStream: log.stream });
     const sent: string[] = [];
     for (const spelling of spellings) {
       for (const stream of [false, true]) {
@@ -88,8 +85,8 @@ describe('a recording made through the proxy', () => {
     const files = (await listFiles(dir)).filter((file) => file.endsWith('.json'));
     expect(files).toHaveLength(spellings.length * 2);
     // At info, each recording is logged with its file (the path is worked out only for a log that shows it).
-    await new Promise((resolve) => setImmediate(resolve));
-    const recordedLines = logged.split('\n').filter((line) => line.includes('llm-replay: recorded'));
+    await log.settled();
+    const recordedLines = log.text().split('\n').filter((line) => line.includes('llm-replay: recorded'));
     expect(recordedLines.map((line) => (JSON.parse(line) as { file: string }).file).sort()).toEqual([...files].sort());
     const texts = await Promise.all(files.map((file) => readFile(path.join(dir, file), 'utf8')));
     for (const spelling of spellings) {

@@ -2,12 +2,11 @@
 // hold a secret never reach a recording, a log line or a state file, nor do their
 // values echoed back by the upstream in any encoding the request carried them in, split
 // across stream events, or as a JSON member name; and verify finds each of these.
-import { PassThrough } from 'node:stream';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { FakeUpstream, openAiSse, sendEvents, sendJson } from './support/fake-upstream.js';
-import { listFiles, removeDir, serve, tempDir } from './support/harness.js';
+import { capturedLog, listFiles, removeDir, serve, tempDir } from './support/harness.js';
 import { findCredentials } from '../src/secrets/credentials.js';
 import { verifyRecordings } from '../src/cli/commands/verify.js';
 import { canonicalQuery, redactUrl, requestSecrets, scrubRecorded } from '../src/secrets/redact.js';
@@ -28,13 +27,6 @@ afterEach(async () => {
 async function everythingWritten(root: string): Promise<string> {
   const files = await listFiles(root);
   return (await Promise.all(files.map((f) => readFile(path.join(root, f), 'utf8')))).join('\n');
-}
-
-function logSink(): { stream: PassThrough; text: () => string } {
-  const stream = new PassThrough();
-  let text = '';
-  stream.on('data', (part: Buffer) => (text += part.toString()));
-  return { stream, text: () => text };
 }
 
 describe('query parameters whose name says secret', () => {
@@ -58,7 +50,7 @@ describe('query parameters whose name says secret', () => {
 
   it('leave request.url, the key and the log; reach the upstream; the key sees the rest of the query', async () => {
     upstream.on('POST', '/v1/chat/completions', (_r, res) => sendJson(res, 200, { id: 'chatcmpl-1', object: 'chat.completion', choices: [] }));
-    const logs = logSink();
+    const logs = capturedLog();
     const server = await serve({ mode: 'record', recordings: dir, upstream: upstream.url, logLevel: 'trace', logStream: logs.stream });
     const body = JSON.stringify({ model: 'gpt-4o', messages: [] });
     const sent = await fetch(`${server.url}/v1/chat/completions?api-version=2024-06-01&${query}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body });

@@ -1,5 +1,6 @@
 // Test scaffolding: temporary recordings directories and servers that are always closed.
 import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { PassThrough } from 'node:stream';
 import { afterEach, beforeEach } from 'vitest';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -14,6 +15,14 @@ export async function tempDir(prefix = 'llm-replay-'): Promise<string> {
 export async function removeDir(dir: string): Promise<void> {
   await rm(dir, { recursive: true, force: true });
   await rm(`${dir}.state`, { recursive: true, force: true });
+}
+
+/** A log stream for a server, its text so far, and a turn of the event loop for lines still on their way. */
+export function capturedLog(): { stream: PassThrough; text: () => string; settled: () => Promise<void> } {
+  const stream = new PassThrough();
+  let text = '';
+  stream.on('data', (part: Buffer) => (text += part.toString()));
+  return { stream, text: () => text, settled: () => new Promise((resolve) => setImmediate(resolve)) };
 }
 
 /** A server on a free port, quiet, keeping its id journal beside its recordings (removed with them). */
