@@ -1,6 +1,6 @@
 // The four modes, upstream errors, replay misses, test ids, arbitrary endpoints and
 // record-if-missing's single upstream call for identical concurrent requests.
-import { mkdir, rename, stat } from 'node:fs/promises';
+import { mkdir, rename, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import OpenAI from 'openai';
@@ -118,6 +118,20 @@ describe('modes', () => {
     expect(answer.choices[0]?.message.content).toBe(seedText(system));
     expect(upstream.calls()).toBe(5);
     expect(await listFiles(dir)).toHaveLength(3);
+  });
+
+  it('record mode holds nothing it wrote in memory: switched to replay, it answers a recording as the file now says', async () => {
+    const recorder = await start('record');
+    await openai(recorder).chat.completions.create(chatParams(usage));
+    const [file] = (await listFiles(dir)).map((name) => path.join(dir, name));
+    const recording = await readJson(file!);
+    recording.response.body.choices[0].message.content = 'edited by hand';
+    await writeFile(file!, JSON.stringify(recording, null, 2));
+    const switched = await fetch(`${recorder.url}/_llm-replay/mode`, { method: 'PUT', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ mode: 'replay' }) });
+    expect(switched.status).toBe(200);
+    const answer = await openai(recorder).chat.completions.create(chatParams(usage));
+    expect(answer.choices[0]?.message.content).toBe('edited by hand');
+    expect(upstream.calls()).toBe(1);
   });
 
   it('finds recordings in any subfolder', async () => {

@@ -274,9 +274,12 @@ export class RecordingStore {
    * Stores a recording of one occurrence of a key: answerable at once from memory, on
    * disk atomically. A later occurrence says which it is inside. `relativeDir` is
    * where a new key goes (later occurrences go beside the first); one already on
-   * disk is rewritten in place. `fileName` names a model list's part.
+   * disk is rewritten in place. `fileName` names a model list's part. `keepInMemory`
+   * false: answered from memory only until it is on disk, then read from its file (record
+   * mode, which answers none of what it writes: thousands of recordings held for nothing
+   * would cost the garbage collector on every exchange).
    */
-  save(key: string, recording: Recording, relativeDir: string, options: { occurrence?: number; fileName?: string; newSequence?: boolean } = {}): Promise<void> {
+  save(key: string, recording: Recording, relativeDir: string, options: { occurrence?: number; fileName?: string; newSequence?: boolean; keepInMemory?: boolean } = {}): Promise<void> {
     const modelList = options.fileName?.startsWith('models-') ?? false;
     // A model list is one answer, the union of its parts: it has no occurrences.
     const occurrence = modelList ? 1 : (options.occurrence ?? 1);
@@ -305,6 +308,7 @@ export class RecordingStore {
     const write = (removal ? removal.then(() => writeAtomically(target, text)) : writeAtomically(target, text))
       .then(
         () => {
+          if (options.keepInMemory === false && this.fresh.get(id) === stored) this.fresh.delete(id);
           const written = { key, file: target, recording: stored, bytes: Buffer.byteLength(text) };
           for (const listener of this.writtenListeners) listener(written);
         },

@@ -58,12 +58,14 @@ async function forwardAndWrite(server: RecordServer, context: KeyedContext): Pro
   const relativeDir = recordingDirFor(server.config.layout, client.testId);
   const { occurrence } = position;
   // Record mode records a sequence anew from its first occurrence: the store removes the older one's later occurrences first.
+  // It answers nothing it writes either: only record-if-missing keeps what it wrote in memory to answer from.
   const newSequence = server.config.mode === 'record';
+  const keepInMemory = !newSequence;
   const persist = (recording: Recording) => {
     warnIfMixed(server, context);
-    if (server.config.keyScheme !== 'llama-stack') return server.store.save(key.key, recording, relativeDir, { occurrence, newSequence });
+    if (server.config.keyScheme !== 'llama-stack') return server.store.save(key.key, recording, relativeDir, { occurrence, newSequence, keepInMemory });
     const adapted = toLlamaStackForm(recording, key.key, key.modelList);
-    return server.store.save(key.key, adapted.recording, relativeDir, adapted.modelListFile ? { fileName: adapted.modelListFile } : { occurrence, newSequence });
+    return server.store.save(key.key, adapted.recording, relativeDir, adapted.modelListFile ? { fileName: adapted.modelListFile, keepInMemory } : { occurrence, newSequence, keepInMemory });
   };
   const outcome = await forward(context.reply, exchangeOf(server, context), persist);
   // Not written: the occurrence is free for the next identical request (the retry).
