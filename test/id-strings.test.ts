@@ -9,8 +9,14 @@ import { openai, recordingsIn, workspace } from './support/harness.js';
 
 async function rewrite(text: string): Promise<string> {
   const mapper = await IdMapper.open(undefined);
-  const replace = mapper.session('a'.repeat(64), '{}').replacer(parseLossless(text));
-  return replace ? replace(text) : text;
+  const value = parseLossless(text);
+  const replace = mapper.session('a'.repeat(64), '{}').replacer(value);
+  if (!replace) return text;
+  const replaced = replace.inText(text);
+  // The parsed value, replaced in place, is what parsing the replaced text gives.
+  replace.inValue(value);
+  expect(value).toEqual(parseLossless(replaced));
+  return replaced;
 }
 
 describe('id rewriting in a JSON text', () => {
@@ -35,12 +41,18 @@ describe('id rewriting in a JSON text', () => {
     expect(out).toEqual({ id: minted, results_url: `https://api.example/v1/batches/${minted}/results`, note: `${id}XYZ and ${minted}`, quoted: `"${minted}"` });
   });
 
+  it('replaces an id held by a member named __proto__ as a member, in the text and in the value', async () => {
+    const out = JSON.parse(await rewrite('{"id":"x","__proto__":"x","list":["x",{"x":"x"}]}'));
+    expect(Object.getOwnPropertyDescriptor(out, '__proto__')?.value).toBe(out.id);
+    expect(out.list).toEqual([out.id, { x: out.id }]);
+  });
+
   it('in an SSE frame, an unclosed quote in a comment line opens no string', async () => {
     const data = '{"id":"x","index":1}';
     const mapper = await IdMapper.open(undefined);
     const replace = mapper.session('b'.repeat(64), '{}').replacer(parseLossless(data))!;
     const frame = `: a "comment\nevent: x\ndata: ${data}\n\n`;
-    const out = replace(frame);
+    const out = replace.inText(frame);
     expect(out).toMatch(/^: a "comment\nevent: x\ndata: \{"id":"rec-[0-9a-f]{12}","index":1\}\n\n$/);
   });
 });

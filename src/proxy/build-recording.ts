@@ -72,13 +72,12 @@ export function wholeResponse(key: RequestKey, head: UpstreamHead, upstreamBytes
   let bytes = upstreamBytes;
   if (/json/i.test(type) || type === '') {
     try {
-      let text = bytes.toString('utf8');
-      let value = parseKeepingNumbers(text);
+      const text = bytes.toString('utf8');
+      const value = parseKeepingNumbers(text);
       const replace = ids?.replacer(value);
       if (replace) {
-        text = replace(text);
-        bytes = Buffer.from(text);
-        value = parseKeepingNumbers(text);
+        bytes = Buffer.from(replace.inText(text));
+        replace.inValue(value);
       }
       body = normalizeResponseObject(value, key.key, !ids);
     } catch {

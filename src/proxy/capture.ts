@@ -5,7 +5,7 @@
 import { Transform, type TransformCallback } from 'node:stream';
 import { isJsonObject, parseKeepingNumbers, type JsonValue } from '../json/lossless.js';
 import type { StreamEventMeta, StreamFraming } from '../recordings/recording.js';
-import type { IdSession } from './ids.js';
+import type { IdReplacement, IdSession } from './ids.js';
 import { NdjsonSplitter } from '../wire/ndjson.js';
 import { SseSplitter, type SseEvent } from '../wire/sse.js';
 
@@ -156,20 +156,18 @@ export class StreamCapture extends Transform {
   }
 
   /** The id replacements an event's JSON needs, if any. */
-  private replacer(value: JsonValue | undefined): ((text: string) => string) | undefined {
+  private replacer(value: JsonValue | undefined): IdReplacement | undefined {
     return this.ids && value !== undefined ? this.ids.replacer(value) : undefined;
   }
 
   private sseEvent(raw: string, event: SseEvent): void {
-    let parsed = event.data === undefined || event.data === '[DONE]' ? undefined : parseJson(event.data);
+    const parsed = event.data === undefined || event.data === '[DONE]' ? undefined : parseJson(event.data);
     const replace = this.replacer(parsed);
-    this.push(replace ? replace(raw) : raw);
+    this.push(replace ? replace.inText(raw) : raw);
     this.offsets.push(this.elapsed());
-    let data = event.data;
-    if (replace && data !== undefined) {
-      data = replace(data);
-      parsed = parseJson(data);
-    }
+    // What is kept of the data is its parsed value when it has one: replaced there, not parsed again.
+    if (replace) replace.inValue(parsed!);
+    const data = event.data;
     if (data === '[DONE]') {
       this.sawDone = this.sawFinal = true;
       return;
@@ -192,10 +190,10 @@ export class StreamCapture extends Transform {
   }
 
   private ndjsonLine(line: string): void {
-    let value = line.trim() === '' ? undefined : parseJson(line);
+    const value = line.trim() === '' ? undefined : parseJson(line);
     const replace = this.replacer(value);
-    const text = replace ? replace(line) : line;
-    if (replace) value = parseJson(text);
+    const text = replace ? replace.inText(line) : line;
+    if (replace) replace.inValue(value!);
     this.push(text);
     if (line.trim() === '') return;
     this.chunks.push(value ?? text.replace(/\r?\n$/, ''));

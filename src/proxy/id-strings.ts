@@ -6,6 +6,7 @@
 // up whole, searched only for the few upstream-shaped ids of this event, and no regular
 // expression can backtrack.
 
+import { isJsonObject, type JsonValue } from '../json/lossless.js';
 import { closingQuote } from '../json/text-facts.js';
 
 /** An id-shaped word inside a string: letters, digits, '-' and '_'. */
@@ -63,6 +64,11 @@ function replacedValue(text: string, open: number, close: number, whole: Readonl
       return undefined;
     }
   }
+  return replacedString(value, whole, inside);
+}
+
+/** A string value with its ids replaced, or undefined when it stays. */
+function replacedString(value: string, whole: ReadonlyMap<string, string>, inside: ReadonlyMap<string, string>): string | undefined {
   const id = whole.get(value);
   if (id !== undefined) return id;
   if (!containsAny(value, inside)) return undefined;
@@ -74,6 +80,32 @@ function replacedValue(text: string, open: number, close: number, whole: Readonl
     return replacement;
   });
   return changed ? next : undefined;
+}
+
+/**
+ * The same replacements in a parsed value, in place: what parsing the replaced text
+ * would give, without parsing it again (string values only, never member names).
+ */
+export function replaceIdValues(value: JsonValue, whole: ReadonlyMap<string, string>, inside: ReadonlyMap<string, string>): void {
+  if (Array.isArray(value)) {
+    for (let i = 0; i < value.length; i++) {
+      const item = value[i] as JsonValue;
+      if (typeof item === 'string') {
+        const replaced = replacedString(item, whole, inside);
+        if (replaced !== undefined) value[i] = replaced;
+      } else replaceIdValues(item, whole, inside);
+    }
+    return;
+  }
+  if (!isJsonObject(value)) return;
+  for (const name in value) {
+    const item = value[name] as JsonValue;
+    if (typeof item === 'string') {
+      const replaced = replacedString(item, whole, inside);
+      // A member named __proto__ (JSON allows it) is set as a member, not as the prototype.
+      if (replaced !== undefined) Object.defineProperty(value, name, { value: replaced, writable: true, enumerable: true, configurable: true });
+    } else replaceIdValues(item, whole, inside);
+  }
 }
 
 function containsAny(value: string, ids: ReadonlyMap<string, string>): boolean {

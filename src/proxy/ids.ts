@@ -13,7 +13,13 @@ import { isJsonObject, type JsonValue } from '../json/lossless.js';
 import { recordedId } from './response-normalize.js';
 import { hasKeyShape } from '../secrets/catalogue.js';
 import { writeAtomically } from '../recordings/atomic-write.js';
-import { replaceIdStrings } from './id-strings.js';
+import { replaceIdStrings, replaceIdValues } from './id-strings.js';
+
+/** One body's or event's id replacements: in a text that carries it, and in its parsed value (in place). */
+export interface IdReplacement {
+  inText(text: string): string;
+  inValue(value: JsonValue): void;
+}
 
 /** An id the upstream made: a short lower-case prefix, a separator, then at least 8 letters or digits. */
 const ID_SHAPE = /^([a-z]{2,12}[-_])[A-Za-z0-9]{8,}$/;
@@ -202,17 +208,17 @@ export class IdSession {
   }
 
   /**
-   * The id replacements one JSON body or chunk needs, as a function over texts that
-   * carry it (its data, or the whole SSE frame around it); undefined when none. Ids are
-   * replaced in string values only, never in keys or as parts of other words.
+   * The id replacements one JSON body or chunk needs, undefined when none: over texts
+   * that carry it (its data, or the whole SSE frame around it), and in the parsed value
+   * itself. Ids are replaced in string values only, never in keys or as parts of other words.
    */
-  replacer(value: JsonValue): ((text: string) => string) | undefined {
+  replacer(value: JsonValue): IdReplacement | undefined {
     const pairs = new Map<string, string>();
     this.pairs(value, true, pairs);
     for (const [real, deterministic] of pairs) if (real === deterministic) pairs.delete(real);
     if (pairs.size === 0) return undefined;
     // An upstream-shaped id (a prefix and 8+ letters or digits) inside a string is that id (a URL naming it); any other only as a whole string.
     const shaped = new Map([...pairs].filter(([real]) => ID_SHAPE.test(real)));
-    return (text) => replaceIdStrings(text, pairs, shaped);
+    return { inText: (text) => replaceIdStrings(text, pairs, shaped), inValue: (parsed) => replaceIdValues(parsed, pairs, shaped) };
   }
 }
