@@ -15,6 +15,8 @@ const COUNT = settings.quick ? 300 : 1000;
 /** Measured one client at a time too. */
 const SEQUENTIAL = ['upstream', 'replyfrom', 'replyfromWrite', 'ours'];
 const SEQUENTIAL_COUNT = COUNT / 2;
+/** Rounds in a run: each recorder answers its count in this many batches, taking turns with the others. */
+const ROUNDS_PER_RUN = 4;
 
 /**
  * What the filesystem alone charges for what every recorder must do per exchange:
@@ -60,18 +62,28 @@ export async function recordMode(bench: Bench): Promise<void> {
   const alone = new Map<string, number[]>();
   const cpu = new Map<string, number[]>();
   const ttfc = new Map<string, number[]>();
+  const runCpu = new Map<string, number>();
   const push = (map: Map<string, number[]>, name: string, value: number) => map.set(name, [...(map.get(name) ?? []), value]);
-  for (let run = 0; run < settings.runs; run++) {
-    for (const { name, child, count } of recorders) {
-      const measured = await latency(child.url, take(count), count, 4, 60_000, child.process.pid);
+  // Each run is ROUNDS_PER_RUN rounds of short batches, the recorders taking turns in an order
+  // that rotates: a burst of noise on the machine falls on one batch of each, not on one recorder's
+  // whole run, and each round's differences are between batches a second apart.
+  for (let round = 0; round < settings.runs * ROUNDS_PER_RUN; round++) {
+    const shift = round % recorders.length;
+    for (const { name, child, count } of [...recorders.slice(shift), ...recorders.slice(0, shift)]) {
+      const batch = count / ROUNDS_PER_RUN;
+      const measured = await latency(child.url, take(batch), batch, 4, 60_000, child.process.pid);
       push(p50, name, measured.p50);
-      push(cpu, name, measured.cpuUs);
+      // Summed over the run: /proc counts CPU in clock ticks of 10 ms, coarse for one batch.
+      runCpu.set(name, (runCpu.get(name) ?? 0) + measured.cpuUs / ROUNDS_PER_RUN);
     }
+    if ((round + 1) % ROUNDS_PER_RUN !== 0) continue;
+    for (const [name, us] of runCpu) push(cpu, name, us);
+    runCpu.clear();
     // One client at a time: what a suite sending its requests one after another waits per exchange.
     for (const { name, child } of recorders.filter((r) => SEQUENTIAL.includes(r.name))) push(alone, name, (await latency(child.url, take(SEQUENTIAL_COUNT), SEQUENTIAL_COUNT, 1, 60_000)).p50);
     const streams = chatBodies(20, true);
     for (const { name, child } of recorders.filter((r) => ['upstream', 'replyfrom', 'ours'].includes(r.name))) push(ttfc, name, (await firstByte(child.url, streams, 40)).ttfb);
-    log(`  run ${run + 1}: p50 ${[...p50].map(([name, v]) => `${name} ${v.at(-1)!.toFixed(3)}`).join(', ')} ms`);
+    log(`  run ${(round + 1) / ROUNDS_PER_RUN}: p50 of its last round ${[...p50].map(([name, v]) => `${name} ${v.at(-1)!.toFixed(3)}`).join(', ')} ms`);
   }
   const upstream = p50.get('upstream')!;
   const replyFrom = p50.get('replyfrom')!;

@@ -105,7 +105,7 @@ export async function writeResults(results: Results, run: { pinning: string; min
     lines.push(
       '## Record mode',
       '',
-      'Latency at p50 with 4 clients, each request a new exchange (non-streaming), after a run of the same length that warms each server; time to the first chunk of a stream whose upstream paces 20 chunks 5 ms apart.',
+      `Latency at p50 with 4 clients, each request a new exchange (non-streaming), after a run of the same length that warms each server. The recorders take turns in short batches (each run is 4 rounds of a quarter of its requests, in an order that rotates), so that noise on the machine falls on all of them alike; the latencies are medians with (min–max) over the ${settings.runs * 4} rounds, each difference taken within a round, and CPU per exchange is over each run. Time to the first chunk of a stream whose upstream paces 20 chunks 5 ms apart.`,
       '',
       '| | upstream alone | bare reply-from | reply-from writing each answer to a file | llm-replay (record) | talkback (record, overwrite) | aimock (--record) |',
       '| --- | --- | --- | --- | --- | --- | --- |',
