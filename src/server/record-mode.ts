@@ -15,7 +15,7 @@ import { answeredFrom } from './replay-mode.js';
 import type { KeyedContext, RequestContext } from './request-context.js';
 import type { FastifyInstance } from 'fastify';
 
-type RecordServer = ExchangeServer & Pick<FastifyInstance, 'store' | 'answers' | 'inflight' | 'loggedCauses' | 'log' | 'recordModeExchanges'>;
+type RecordServer = ExchangeServer & Pick<FastifyInstance, 'store' | 'answers' | 'inflight' | 'loggedCauses' | 'recordedBy' | 'log' | 'recordModeExchanges'>;
 
 export async function live(server: RecordServer, context: RequestContext): Promise<Outcome> {
   const forwarded = await forward(context.reply, exchangeOf(server, context));
@@ -73,20 +73,15 @@ async function forwardAndWrite(server: RecordServer, context: KeyedContext): Pro
   return outcome;
 }
 
-/** Which run and test last recorded each key on this server. */
-const recordedBy = new WeakMap<RecordServer, Map<string, string>>();
-
 /**
  * Two runs or tests recording the same request on one server each keep their files (no
  * run removes what another wrote), so its sequence can end up holding occurrences of
  * both: said once per change of hands, naming both.
  */
 function warnIfMixed(server: RecordServer, { key, position, client }: KeyedContext): void {
-  let byKey = recordedBy.get(server);
-  if (!byKey) recordedBy.set(server, (byKey = new Map()));
   const scope = `run '${client.run}', test '${client.testId ?? ''}'`;
-  const previous = byKey.get(key.key);
-  byKey.set(key.key, scope);
+  const previous = server.recordedBy.get(key.key);
+  server.recordedBy.set(key.key, scope);
   const entry = server.store.entry(key.key);
   const sequence = position.occurrence > 1 || (entry !== undefined && entry.occurrences.length > 1);
   if (previous === undefined || previous === scope || !sequence) return;

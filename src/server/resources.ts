@@ -43,6 +43,8 @@ declare module 'fastify' {
     inflight: Map<string, Promise<ForwardOutcome>>;
     /** Causes of unrecorded answers already logged (a refused key ...): each is logged once at warn level. */
     loggedCauses: Set<string>;
+    /** Which run and test last recorded each key on this server: a sequence recorded by two is warned of once per change of hands. */
+    recordedBy: Map<string, string>;
     /** The exchanges begun in record mode still open: the record lock outlives the mode until they end. */
     recordModeExchanges: RecordModeExchanges;
   }
@@ -137,6 +139,7 @@ export async function registerResources(app: FastifyInstance, config: ServerConf
   app.decorate('occurrences', new OccurrenceCounts());
   app.decorate('inflight', new Map<string, Promise<ForwardOutcome>>());
   app.decorate('loggedCauses', new Set<string>());
+  app.decorate('recordedBy', new Map<string, string>());
   await app.register(usageFile);
   await app.register(recordings(store));
   await app.register(idJournal);
