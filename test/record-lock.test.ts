@@ -2,6 +2,7 @@
 // taken over, including one left under this very pid (a container restarts as pid 1 again)
 // and one whose pid now names an unrelated process (its start time differs).
 import { readFileSync, writeFileSync } from 'node:fs';
+import { hostname } from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { LOCK_FILE, RecordLock, RecordLockError } from '../src/recordings/record-lock.js';
@@ -64,11 +65,23 @@ describe('the record lock', () => {
     expect(() => new RecordLock(dir).acquire()).toThrow(RecordLockError);
   });
 
-  it("writes its own start time into the lock, so a later server can tell it from a pid's next owner", () => {
+  it("writes its own start time and host into the lock, so a later server can tell it from a pid's next owner and from another container's", () => {
     const lock = new RecordLock(dir);
     lock.acquire();
-    const written = JSON.parse(readFileSync(path.join(dir, LOCK_FILE), 'utf8')) as { pid: number; started?: string };
-    expect(written).toMatchObject({ pid: process.pid, started: processStartTime(process.pid) });
+    const written = JSON.parse(readFileSync(path.join(dir, LOCK_FILE), 'utf8')) as { pid: number; started?: string; host?: string };
+    expect(written).toMatchObject({ pid: process.pid, started: processStartTime(process.pid), host: hostname() });
+    lock.release();
+  });
+
+  it("refuses a lock from another host even under this process's pid or a dead one: another container sharing the directory, whose pids it cannot check", () => {
+    for (const pid of [process.pid, 2 ** 22 + 1]) {
+      writeFileSync(path.join(dir, LOCK_FILE), JSON.stringify({ pid, token: 'another-container', since: '2026-01-01T00:00:00.000Z', host: `not-${hostname()}` }));
+      expect(() => new RecordLock(dir).acquire()).toThrow(`is locked for recording by pid ${pid} on host not-${hostname()} (since 2026-01-01T00:00:00.000Z), whose processes this host cannot see`);
+    }
+    // The same host again (a container restarted under its name, as pid 1 again): the pid and its start time decide, as before.
+    writeFileSync(path.join(dir, LOCK_FILE), JSON.stringify({ pid: process.pid, token: 'a-dead-run', since: '2026-01-01T00:00:00.000Z', host: hostname() }));
+    const lock = new RecordLock(dir);
+    lock.acquire();
     lock.release();
   });
 });

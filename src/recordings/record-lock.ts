@@ -1,13 +1,15 @@
 // One record-mode server per recordings directory. Record mode removes the later
 // occurrences of an older recording of a sequence; two servers doing that in one
 // directory could delete each other's new files. The lock is a file naming its
-// holder's pid and, where /proc tells it, the process's start time; a lock left by a
-// process no longer running (a crash, kill -9, a killed process its parent has not
-// reaped) is taken over, also when its pid now belongs to another process (the start
-// time differs); one held by a live holder is refused with who holds it and which file
-// to delete if that is wrong.
+// holder's pid, its host name and, where /proc tells it, the process's start time; a
+// lock left by a process no longer running (a crash, kill -9, a killed process its
+// parent has not reaped) is taken over, also when its pid now belongs to another process
+// (the start time differs); one held by a live holder, or by a process on another host
+// (a container or machine sharing the directory: its pids are not this one's to check),
+// is refused with who holds it and which file to delete if that is wrong.
 import { randomBytes } from 'node:crypto';
 import { readFileSync, unlinkSync, writeFileSync } from 'node:fs';
+import { hostname } from 'node:os';
 import path from 'node:path';
 import { LlmReplayError } from '../errors.js';
 import { processAlive } from './atomic-write.js';
@@ -21,6 +23,13 @@ interface LockHolder {
   since: string;
   /** The holder's start time (/proc/<pid>/stat's starttime); absent in older locks and without /proc. */
   started?: string;
+  /** The holder's host name (a container's is its own); absent in older locks. */
+  host?: string;
+}
+
+/** A holder on another host: its pid names no process here (another container, another machine on a shared folder). */
+function elsewhere(holder: LockHolder): boolean {
+  return typeof holder.host === 'string' && holder.host !== hostname();
 }
 
 function readHolder(file: string): LockHolder | undefined {
@@ -38,8 +47,11 @@ export class RecordLockError extends LlmReplayError {
     readonly holder: LockHolder,
     readonly file: string,
   ) {
+    const who = elsewhere(holder)
+      ? `pid ${holder.pid} on host ${holder.host} (since ${holder.since}), whose processes this host cannot see (another container or machine sharing the directory)`
+      : `pid ${holder.pid} (since ${holder.since}), which is still running`;
     super(
-      `${dir} is locked for recording by pid ${holder.pid} (since ${holder.since}), which is still running: two record-mode servers on one directory could delete or mix each other's recordings. If that is an llm-replay recording there, stop it, record into another directory, or use record-if-missing (which never removes a file). If you are sure no server is recording there, delete ${file}`,
+      `${dir} is locked for recording by ${who}: two record-mode servers on one directory could delete or mix each other's recordings. If that is an llm-replay recording there, stop it, record into another directory, or use record-if-missing (which never removes a file). If you are sure no server is recording there, delete ${file}`,
     );
   }
 }
@@ -52,9 +64,12 @@ const heldHere = new Set<string>();
  * container restarted after a kill gets the same pid (often 1) and must not refuse itself.
  * Another pid is the holder only while it runs and started when the holder did: a pid
  * reused by an unrelated process has another start time. Where either start time is
- * unknown (an older lock, no /proc), the pid alone decides.
+ * unknown (an older lock, no /proc), the pid alone decides. A holder on another host is
+ * taken to be running: nothing here can tell.
  */
 function holderAlive(holder: LockHolder): boolean {
+  // Not to be judged from here: a container's pids repeat another's (both are often 1).
+  if (elsewhere(holder)) return true;
   if (holder.pid === process.pid) return heldHere.has(holder.token);
   if (!processAlive(holder.pid)) return false;
   if (typeof holder.started !== 'string') return true;
@@ -76,7 +91,7 @@ export class RecordLock {
   acquire(): void {
     if (this.held) return;
     const started = processStartTime(process.pid);
-    const mine: LockHolder = { pid: process.pid, token: this.token, since: new Date().toISOString(), ...(started ? { started } : {}) };
+    const mine: LockHolder = { pid: process.pid, token: this.token, since: new Date().toISOString(), host: hostname(), ...(started ? { started } : {}) };
     // Bounded: a dead holder's lock is removed once, then the create is tried again.
     for (let attempt = 0; attempt < 3; attempt++) {
       try {
