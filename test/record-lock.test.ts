@@ -1,11 +1,11 @@
 // The record lock of a directory: one record-mode server at a time, and a dead run's lock
 // taken over, including one left under this very pid (a container restarts as pid 1 again)
 // and one whose pid now names an unrelated process (its start time differs).
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import path from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { LOCK_FILE, RecordLock, RecordLockError } from '../src/recordings/record-lock.js';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { LOCK_FILE, RecordLock, RecordLockError, REFRESH_MS, STALE_MS } from '../src/recordings/record-lock.js';
 import { endedInStat, processEnded, processStartTime, startTimeOfStat } from '../src/recordings/process-stat.js';
 import { removeDir, tempDir } from './support/harness.js';
 
@@ -76,13 +76,40 @@ describe('the record lock', () => {
   it("refuses a lock from another host even under this process's pid or a dead one: another container sharing the directory, whose pids it cannot check", () => {
     for (const pid of [process.pid, 2 ** 22 + 1]) {
       writeFileSync(path.join(dir, LOCK_FILE), JSON.stringify({ pid, token: 'another-container', since: '2026-01-01T00:00:00.000Z', host: `not-${hostname()}` }));
-      expect(() => new RecordLock(dir).acquire()).toThrow(`is locked for recording by pid ${pid} on host not-${hostname()} (since 2026-01-01T00:00:00.000Z), whose processes this host cannot see`);
+      expect(() => new RecordLock(dir).acquire()).toThrow(`is locked for recording by pid ${pid} on host not-${hostname()} (since 2026-01-01T00:00:00.000Z), which has touched the lock within the last 60 s`);
     }
-    // The same host again (a container restarted under its name, as pid 1 again): the pid and its start time decide, as before.
+    // Untouched for longer than a holder lets it be: nobody holds it any more (a killed container's).
+    const longAgo = new Date(Date.now() - STALE_MS - 1000);
+    utimesSync(path.join(dir, LOCK_FILE), longAgo, longAgo);
+    const takenOver = new RecordLock(dir);
+    takenOver.acquire();
+    takenOver.release();
+    // The same host (a container restarted under its name, as pid 1 again): the pid and its start time decide, as before.
     writeFileSync(path.join(dir, LOCK_FILE), JSON.stringify({ pid: process.pid, token: 'a-dead-run', since: '2026-01-01T00:00:00.000Z', host: hostname() }));
     const lock = new RecordLock(dir);
     lock.acquire();
     lock.release();
+  });
+
+  it('is touched by its holder while held, so that a server on another host can tell a live holder from a killed one', () => {
+    vi.useFakeTimers();
+    try {
+      const lock = new RecordLock(dir);
+      lock.acquire();
+      const file = path.join(dir, LOCK_FILE);
+      const longAgo = new Date(Date.now() - 3_600_000);
+      utimesSync(file, longAgo, longAgo);
+      vi.advanceTimersByTime(REFRESH_MS);
+      expect(Math.abs(statSync(file).mtimeMs - Date.now())).toBeLessThan(2000);
+      lock.release();
+      // Released: no longer touched.
+      writeFileSync(file, '{}');
+      utimesSync(file, longAgo, longAgo);
+      vi.advanceTimersByTime(REFRESH_MS * 2);
+      expect(Math.abs(statSync(file).mtimeMs - longAgo.getTime())).toBeLessThan(1);
+    } finally {
+      vi.useRealTimers();
+    }
   });
 });
 

@@ -8,7 +8,7 @@
 // (a container or machine sharing the directory: its pids are not this one's to check),
 // is refused with who holds it and which file to delete if that is wrong.
 import { randomBytes } from 'node:crypto';
-import { readFileSync, unlinkSync, writeFileSync } from 'node:fs';
+import { readFileSync, statSync, unlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import path from 'node:path';
 import { LlmReplayError } from '../errors.js';
@@ -32,6 +32,18 @@ function elsewhere(holder: LockHolder): boolean {
   return typeof holder.host === 'string' && holder.host !== hostname();
 }
 
+/** How often a holder touches its lock file; one untouched for STALE_MS has no holder left (another host's cannot be asked). */
+export const REFRESH_MS = 10_000;
+export const STALE_MS = 6 * REFRESH_MS;
+
+function touchedWithin(file: string, ms: number): boolean {
+  try {
+    return Date.now() - statSync(file).mtimeMs < ms;
+  } catch {
+    return false;
+  }
+}
+
 function readHolder(file: string): LockHolder | undefined {
   try {
     return JSON.parse(readFileSync(file, 'utf8')) as LockHolder;
@@ -48,7 +60,7 @@ export class RecordLockError extends LlmReplayError {
     readonly file: string,
   ) {
     const who = elsewhere(holder)
-      ? `pid ${holder.pid} on host ${holder.host} (since ${holder.since}), whose processes this host cannot see (another container or machine sharing the directory)`
+      ? `pid ${holder.pid} on host ${holder.host} (since ${holder.since}), which has touched the lock within the last ${STALE_MS / 1000} s (another container or machine sharing the directory, whose processes this host cannot see)`
       : `pid ${holder.pid} (since ${holder.since}), which is still running`;
     super(
       `${dir} is locked for recording by ${who}: two record-mode servers on one directory could delete or mix each other's recordings. If that is an llm-replay recording there, stop it, record into another directory, or use record-if-missing (which never removes a file). If you are sure no server is recording there, delete ${file}`,
@@ -65,11 +77,11 @@ const heldHere = new Set<string>();
  * Another pid is the holder only while it runs and started when the holder did: a pid
  * reused by an unrelated process has another start time. Where either start time is
  * unknown (an older lock, no /proc), the pid alone decides. A holder on another host is
- * taken to be running: nothing here can tell.
+ * running while it keeps touching the lock file.
  */
-function holderAlive(holder: LockHolder): boolean {
-  // Not to be judged from here: a container's pids repeat another's (both are often 1).
-  if (elsewhere(holder)) return true;
+function holderAlive(holder: LockHolder, file: string): boolean {
+  // Its pid is not to be judged from here (a container's pids repeat another's, both often 1): its holder touches it while it lives.
+  if (elsewhere(holder)) return touchedWithin(file, STALE_MS);
   if (holder.pid === process.pid) return heldHere.has(holder.token);
   if (!processAlive(holder.pid)) return false;
   if (typeof holder.started !== 'string') return true;
@@ -80,6 +92,7 @@ function holderAlive(holder: LockHolder): boolean {
 /** The record lock of one directory, held by one server (a second server in this process is refused too). */
 export class RecordLock {
   private held = false;
+  private refresh: NodeJS.Timeout | undefined;
   private readonly token = randomBytes(8).toString('hex');
   private readonly file: string;
 
@@ -98,12 +111,13 @@ export class RecordLock {
         writeFileSync(this.file, JSON.stringify(mine), { flag: 'wx' });
         this.held = true;
         heldHere.add(this.token);
+        this.refresh = setInterval(() => this.touch(), REFRESH_MS).unref();
         return;
       } catch (error) {
         if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
       }
       const holder = readHolder(this.file);
-      if (holder && holderAlive(holder)) throw new RecordLockError(this.dir, holder, this.file);
+      if (holder && holderAlive(holder, this.file)) throw new RecordLockError(this.dir, holder, this.file);
       // Unreadable (a holder mid-write is a few bytes away) or dead: taken over.
       if (holder || attempt > 0) {
         try {
@@ -116,10 +130,21 @@ export class RecordLock {
     throw new RecordLockError(this.dir, readHolder(this.file) ?? { pid: 0, token: '', since: 'unknown' }, this.file);
   }
 
+  /** Shows a server on another host that this holder still runs. */
+  private touch(): void {
+    try {
+      const now = new Date();
+      utimesSync(this.file, now, now);
+    } catch {
+      // removed by hand: the next start finds no lock
+    }
+  }
+
   /** Lets the lock go, if this server holds it. */
   release(): void {
     if (!this.held) return;
     this.held = false;
+    clearInterval(this.refresh);
     heldHere.delete(this.token);
     if (readHolder(this.file)?.token !== this.token) return;
     try {
