@@ -7,7 +7,7 @@ import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { spawnAimock } from './aimock.js';
 import { ANSWER, chatBodies, SSE_EVENTS } from './fixtures.js';
-import { firstByte, latency, spawnServer, type Child } from './measure.js';
+import { cpuOf, firstByte, latency, spawnServer, type Child } from './measure.js';
 import type { Bench } from './results.js';
 import { settings } from './settings.js';
 
@@ -16,7 +16,7 @@ const COUNT = settings.quick ? 300 : 1000;
 const SEQUENTIAL = ['upstream', 'replyfrom', 'replyfromWrite', 'ours'];
 const SEQUENTIAL_COUNT = COUNT / 2;
 /** Rounds in a run: each recorder answers its count in this many batches, taking turns with the others. */
-const ROUNDS_PER_RUN = 4;
+export const ROUNDS_PER_RUN = 4;
 
 /**
  * What the filesystem alone charges for what every recorder must do per exchange:
@@ -68,17 +68,18 @@ export async function recordMode(bench: Bench): Promise<void> {
   // that rotates: a burst of noise on the machine falls on one batch of each, not on one recorder's
   // whole run, and each round's differences are between batches a second apart.
   for (let round = 0; round < settings.runs * ROUNDS_PER_RUN; round++) {
+    if (round % ROUNDS_PER_RUN === 0) for (const { name, child } of recorders) runCpu.set(name, await cpuOf(child.process.pid!));
     const shift = round % recorders.length;
     for (const { name, child, count } of [...recorders.slice(shift), ...recorders.slice(0, shift)]) {
       const batch = count / ROUNDS_PER_RUN;
-      const measured = await latency(child.url, take(batch), batch, 4, 60_000, child.process.pid);
+      const measured = await latency(child.url, take(batch), batch, 4, 60_000);
       push(p50, name, measured.p50);
-      // Summed over the run: /proc counts CPU in clock ticks of 10 ms, coarse for one batch.
-      runCpu.set(name, (runCpu.get(name) ?? 0) + measured.cpuUs / ROUNDS_PER_RUN);
     }
     if ((round + 1) % ROUNDS_PER_RUN !== 0) continue;
-    for (const [name, us] of runCpu) push(cpu, name, us);
-    runCpu.clear();
+    // Read once a run (/proc counts CPU in 10 ms ticks, coarse for one batch): a server idles between its own batches, so this is all its work.
+    for (const { name, child, count } of recorders) {
+      push(cpu, name, ((await cpuOf(child.process.pid!)) - runCpu.get(name)!) / count);
+    }
     // One client at a time: what a suite sending its requests one after another waits per exchange.
     for (const { name, child } of recorders.filter((r) => SEQUENTIAL.includes(r.name))) push(alone, name, (await latency(child.url, take(SEQUENTIAL_COUNT), SEQUENTIAL_COUNT, 1, 60_000)).p50);
     const streams = chatBodies(20, true);

@@ -1,5 +1,5 @@
 // What `npm run bench` measures and for how long. The full run (the published
-// RESULTS.md) takes about a quarter of an hour; BENCH_QUICK=1 is the development
+// RESULTS.md) takes about eight minutes; BENCH_QUICK=1 is the development
 // setting (one short run of each, small corpora, results written under bench/dist/
 // so that RESULTS.md is only ever made by a full run). Single settings can be
 // overridden by environment variable, e.g. BENCH_QUICK=1 BENCH_CORPUS=full to try

@@ -4,7 +4,8 @@
 // where it stands as a whole word inside a string value (a URL or path naming it:
 // ".../batches/msgbatch_01.../results"). One pass over the text: each string is looked
 // up whole, searched only for the few upstream-shaped ids of this event, and no regular
-// expression can backtrack.
+// expression can backtrack. The same replacements apply to the parsed value in place
+// (replaceIdValues), so that what is recorded need not be parsed a second time.
 
 import { isJsonObject, type JsonValue } from '../json/lossless.js';
 import { closingQuote } from '../json/text-facts.js';
@@ -87,6 +88,7 @@ function replacedString(value: string, whole: ReadonlyMap<string, string>, insid
  * would give, without parsing it again (string values only, never member names).
  */
 export function replaceIdValues(value: JsonValue, whole: ReadonlyMap<string, string>, inside: ReadonlyMap<string, string>): void {
+  // A scalar at the top cannot change in place; it holds no id field, so it never has replacements.
   if (Array.isArray(value)) {
     for (let i = 0; i < value.length; i++) {
       const item = value[i] as JsonValue;
@@ -102,8 +104,8 @@ export function replaceIdValues(value: JsonValue, whole: ReadonlyMap<string, str
     const item = value[name] as JsonValue;
     if (typeof item === 'string') {
       const replaced = replacedString(item, whole, inside);
-      // A member named __proto__ (JSON allows it) is set as a member, not as the prototype.
-      if (replaced !== undefined) Object.defineProperty(value, name, { value: replaced, writable: true, enumerable: true, configurable: true });
+      // An own member named __proto__ (JSON allows it) stays a member when assigned.
+      if (replaced !== undefined) value[name] = replaced;
     } else replaceIdValues(item, whole, inside);
   }
 }

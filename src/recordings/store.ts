@@ -314,6 +314,8 @@ export class RecordingStore {
         },
         (error: unknown) => {
           // Not on disk means not recorded: forget it so the next request tries again.
+          // Nor is it answered from memory: a file already there keeps what it says.
+          if (this.fresh.get(id) === stored) this.fresh.delete(id);
           if (existed === undefined) this.forget(key, target, id);
           throw new RecordingFileError(target, `cannot be written (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`);
         },

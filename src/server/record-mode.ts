@@ -59,8 +59,9 @@ async function forwardAndWrite(server: RecordServer, context: KeyedContext): Pro
   const { occurrence } = position;
   // Record mode records a sequence anew from its first occurrence: the store removes the older one's later occurrences first.
   // It answers nothing it writes either: only record-if-missing keeps what it wrote in memory to answer from.
-  const newSequence = server.config.mode === 'record';
-  const keepInMemory = !newSequence;
+  const recordMode = server.config.mode === 'record';
+  const newSequence = recordMode;
+  const keepInMemory = !recordMode;
   const persist = (recording: Recording) => {
     warnIfMixed(server, context);
     if (server.config.keyScheme !== 'llama-stack') return server.store.save(key.key, recording, relativeDir, { occurrence, newSequence, keepInMemory });
