@@ -60,6 +60,18 @@ describe('id rewriting in a JSON text', () => {
 describe('record mode with an upstream whose ids are short', () => {
   const ws = workspace();
 
+  it('rewrites an NDJSON stream\'s ids alike for the client and in the recording', async () => {
+    const lines = [{ id: 'run_01ABCDEFGH', message: { content: 'see run_01ABCDEFGH' }, done: false }, { id: 'run_01ABCDEFGH', done: true }].map((line) => `${JSON.stringify(line)}\n`);
+    const upstream = await ws.upstream(new FakeUpstream().on('POST', '/api/chat', (_request, res) => sendEvents(res, lines, { contentType: 'application/x-ndjson' })));
+    const server = await ws.start({ mode: 'record', upstream: upstream.url });
+    const response = await fetch(`${server.url}/api/chat`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ model: 'm', messages: [] }) });
+    const received = (await response.text()).trim().split('\n').map((line) => JSON.parse(line));
+    expect(received[0].id).toMatch(/^run_[0-9a-f]{40}$/);
+    expect(received[0].message.content).toBe(`see ${received[0].id}`);
+    const [recorded] = await recordingsIn(ws.dir);
+    expect(recorded!.data.response.body).toEqual(received);
+  });
+
   it("keeps the answer's keys and texts whole, for the client and in the recording, streamed or not", async () => {
     const whole = { id: 'x', object: 'chat.completion', created: 1, model: 'm', choices: [{ index: 0, message: { role: 'assistant', content: 'max x index' }, finish_reason: 'stop' }] };
     const chunk = { id: 'x', object: 'chat.completion.chunk', created: 1, model: 'm', choices: [{ index: 0, delta: { content: 'max x index' }, finish_reason: 'stop' }] };
