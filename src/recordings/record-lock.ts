@@ -63,7 +63,7 @@ export class RecordLockError extends LlmReplayError {
       ? `pid ${holder.pid} on host ${holder.host} (since ${holder.since}), which has touched the lock within the last ${STALE_MS / 1000} s (another container or machine sharing the directory, whose processes this host cannot see)`
       : `pid ${holder.pid} (since ${holder.since}), which is still running`;
     super(
-      `${dir} is locked for recording by ${who}: two record-mode servers on one directory could delete or mix each other's recordings. If that is an llm-replay recording there, stop it, record into another directory, or use record-if-missing (which never removes a file). If you are sure no server is recording there, delete ${file}`,
+      `${dir} is locked for recording by ${who}: two record-mode servers on one directory could delete or mix each other's recordings. If that is an llm-replay server recording there, stop it, record into another directory, or use record-if-missing (which never removes a file). If you are sure no server is recording there, delete ${file}`,
     );
   }
 }

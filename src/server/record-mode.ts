@@ -57,16 +57,16 @@ async function forwardAndWrite(server: RecordServer, context: KeyedContext): Pro
   const { key, position, client } = context;
   const relativeDir = recordingDirFor(server.config.layout, client.testId);
   const { occurrence } = position;
-  // Record mode records a sequence anew from its first occurrence: the store removes the older one's later occurrences first.
-  // It answers nothing it writes either: only record-if-missing keeps what it wrote in memory to answer from.
+  // Record mode records a sequence anew from its first occurrence (the store removes the older one's later occurrences first),
+  // and answers nothing it writes: only record-if-missing keeps what it wrote in memory to answer from.
   const recordMode = server.config.mode === 'record';
-  const newSequence = recordMode;
-  const keepInMemory = !recordMode;
+  const kept = { keepInMemory: !recordMode };
+  const asOccurrence = { occurrence, newSequence: recordMode, ...kept };
   const persist = (recording: Recording) => {
     warnIfMixed(server, context);
-    if (server.config.keyScheme !== 'llama-stack') return server.store.save(key.key, recording, relativeDir, { occurrence, newSequence, keepInMemory });
+    if (server.config.keyScheme !== 'llama-stack') return server.store.save(key.key, recording, relativeDir, asOccurrence);
     const adapted = toLlamaStackForm(recording, key.key, key.modelList);
-    return server.store.save(key.key, adapted.recording, relativeDir, adapted.modelListFile ? { fileName: adapted.modelListFile, keepInMemory } : { occurrence, newSequence, keepInMemory });
+    return server.store.save(key.key, adapted.recording, relativeDir, adapted.modelListFile ? { fileName: adapted.modelListFile, ...kept } : asOccurrence);
   };
   const outcome = await forward(context.reply, exchangeOf(server, context), persist);
   // Not written: the occurrence is free for the next identical request (the retry).
