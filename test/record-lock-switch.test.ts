@@ -2,11 +2,11 @@
 // record there, but only once the exchanges it began in record mode have ended and are
 // on disk; switching back to record takes the lock again, or answers 409 when another
 // server took it meanwhile.
-import { existsSync } from 'node:fs';
+import { existsSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { FakeUpstream, sendJson } from './support/fake-upstream.js';
-import { listFiles, removeDir, serve, tempDir } from './support/harness.js';
+import { capturedLog, listFiles, removeDir, serve, tempDir } from './support/harness.js';
 import { LOCK_FILE } from '../src/recordings/record-lock.js';
 import type { RunningServer } from '../src/index.js';
 
@@ -133,5 +133,20 @@ describe('the record lock across mode switches', () => {
     release();
     expect((await answer).status).toBe(200);
     expect(existsSync(lockFile())).toBe(true);
+  });
+
+  it("says in the log whose lock it took over, at start and at a switch to record: a dead run's lock goes without a word no more", async () => {
+    const deadRun = () => writeFileSync(lockFile(), JSON.stringify({ pid: process.pid, token: 'a-dead-run', since: '2026-01-01T00:00:00.000Z' }));
+    deadRun();
+    const logs = capturedLog();
+    const recorder = await serve({ mode: 'record', recordings: dir, upstream: upstream.url, logLevel: 'warn', logStream: logs.stream });
+    servers.push(recorder);
+    expect((await switchMode(recorder, 'replay')).status).toBe(200);
+    deadRun();
+    expect((await switchMode(recorder, 'record')).status).toBe(200);
+    await logs.settled();
+    const said = logs.text().split('\n').filter((line) => line.includes('took over the record lock'));
+    expect(said).toHaveLength(2);
+    for (const line of said) expect(line).toContain(`left by pid ${process.pid} (since 2026-01-01T00:00:00.000Z; an earlier run of this pid`);
   });
 });

@@ -5,7 +5,7 @@ import { readFileSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { LOCK_FILE, RecordLock, RecordLockError, REFRESH_MS, STALE_MS } from '../src/recordings/record-lock.js';
+import { LOCK_FILE, RecordLock, RecordLockError, REFRESH_MS, STALE_MS, takenOverMessage } from '../src/recordings/record-lock.js';
 import { endedInStat, processEnded, processStartTime, startTimeOfStat } from '../src/recordings/process-stat.js';
 import { removeDir, tempDir } from './support/harness.js';
 
@@ -20,7 +20,8 @@ describe('the record lock', () => {
 
   it('refuses a second holder in this process while the first holds it, and lets it take over once released', () => {
     const first = new RecordLock(dir);
-    first.acquire();
+    // Nothing taken over: there was no lock.
+    expect(first.acquire()).toBeUndefined();
     const second = new RecordLock(dir);
     expect(() => second.acquire()).toThrow(RecordLockError);
     first.release();
@@ -31,7 +32,10 @@ describe('the record lock', () => {
   it("takes over a lock left under this process's pid by a run that no longer exists", () => {
     writeFileSync(path.join(dir, LOCK_FILE), JSON.stringify({ pid: process.pid, token: 'a-dead-run', since: '2026-01-01T00:00:00.000Z' }));
     const lock = new RecordLock(dir);
-    lock.acquire();
+    // The holder taken over is returned, for the log to say whose lock went and why.
+    const takenOver = lock.acquire();
+    expect(takenOver).toMatchObject({ pid: process.pid, token: 'a-dead-run' });
+    expect(takenOverMessage(dir, takenOver!)).toBe(`took over the record lock of ${dir} left by pid ${process.pid} (since 2026-01-01T00:00:00.000Z; an earlier run of this pid (a restarted container))`);
     lock.release();
   });
 
@@ -44,7 +48,7 @@ describe('the record lock', () => {
     expect(started).toMatch(/^\d+$/);
     lockNaming({ started: String(BigInt(started!) + 1n) });
     const lock = new RecordLock(dir);
-    lock.acquire();
+    expect(takenOverMessage(dir, lock.acquire()!)).toBe(`took over the record lock of ${dir} left by pid ${other} (since 2026-01-01T00:00:00.000Z; no longer running)`);
     lock.release();
   });
 
@@ -82,7 +86,7 @@ describe('the record lock', () => {
     const longAgo = new Date(Date.now() - STALE_MS - 1000);
     utimesSync(path.join(dir, LOCK_FILE), longAgo, longAgo);
     const takenOver = new RecordLock(dir);
-    takenOver.acquire();
+    expect(takenOverMessage(dir, takenOver.acquire()!)).toContain(`left by pid ${2 ** 22 + 1} (since 2026-01-01T00:00:00.000Z; on host not-${hostname()}, untouched for over 60 s)`);
     takenOver.release();
     // The same host (a container restarted under its name, as pid 1 again): the pid and its start time decide, as before.
     writeFileSync(path.join(dir, LOCK_FILE), JSON.stringify({ pid: process.pid, token: 'a-dead-run', since: '2026-01-01T00:00:00.000Z', host: hostname() }));

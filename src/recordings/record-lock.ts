@@ -17,7 +17,7 @@ import { processStartTime } from './process-stat.js';
 
 export const LOCK_FILE = '.llm-replay-record.lock';
 
-interface LockHolder {
+export interface LockHolder {
   pid: number;
   token: string;
   since: string;
@@ -68,6 +68,16 @@ export class RecordLockError extends LlmReplayError {
   }
 }
 
+/** What a start that took over a dead holder's lock logs: whose it was, and why it was judged dead. */
+export function takenOverMessage(dir: string, holder: LockHolder): string {
+  const why = elsewhere(holder)
+    ? `on host ${holder.host}, untouched for over ${STALE_MS / 1000} s`
+    : holder.pid === process.pid
+      ? 'an earlier run of this pid (a restarted container)'
+      : 'no longer running';
+  return `took over the record lock of ${dir} left by pid ${holder.pid} (since ${holder.since}; ${why})`;
+}
+
 /** The tokens of the locks this process holds: a lock naming this pid with another token is a dead run's. */
 const heldHere = new Set<string>();
 
@@ -100,9 +110,13 @@ export class RecordLock {
     this.file = path.join(dir, LOCK_FILE);
   }
 
-  /** Takes the lock, or throws RecordLockError naming its holder. Taking it again is a no-op. */
-  acquire(): void {
-    if (this.held) return;
+  /**
+   * Takes the lock, or throws RecordLockError naming its holder. Taking it again is a
+   * no-op. Returns the dead holder whose lock was taken over, if there was one, for the log.
+   */
+  acquire(): LockHolder | undefined {
+    if (this.held) return undefined;
+    let takenOver: LockHolder | undefined;
     const started = processStartTime(process.pid);
     const mine: LockHolder = { pid: process.pid, token: this.token, since: new Date().toISOString(), host: hostname(), ...(started ? { started } : {}) };
     // Bounded: a dead holder's lock is removed once, then the create is tried again.
@@ -112,7 +126,7 @@ export class RecordLock {
         this.held = true;
         heldHere.add(this.token);
         this.refresh = setInterval(() => this.touch(), REFRESH_MS).unref();
-        return;
+        return takenOver;
       } catch (error) {
         if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
       }
@@ -120,6 +134,7 @@ export class RecordLock {
       if (holder && holderAlive(holder, this.file)) throw new RecordLockError(this.dir, holder, this.file);
       // Unreadable (a holder mid-write is a few bytes away) or dead: taken over.
       if (holder || attempt > 0) {
+        takenOver = holder ?? takenOver;
         try {
           unlinkSync(this.file);
         } catch {

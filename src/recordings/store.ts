@@ -11,7 +11,7 @@ import { parseRecording, serializeRecording, type Recording } from './recording.
 import { writeAtomically } from './atomic-write.js';
 import { occurrenceFileName, recordingId } from './occurrence.js';
 import { scanDirectory } from './directory-scan.js';
-import { RecordLock } from './record-lock.js';
+import { RecordLock, takenOverMessage } from './record-lock.js';
 import { FolderGuard } from './folder-guard.js';
 
 const CACHE_LIMIT = 4096;
@@ -80,9 +80,14 @@ export class RecordingStore {
     this.guard = new FolderGuard(dir);
   }
 
-  /** Takes the directory's record lock (record mode removes files: one such server per directory), or throws RecordLockError naming who holds it. */
-  lockForRecording(): void {
-    this.recordLock.acquire();
+  /**
+   * Takes the directory's record lock (record mode removes files: one such server per
+   * directory), or throws RecordLockError naming who holds it. Returns a line for the log
+   * when a dead holder's lock was taken over.
+   */
+  lockForRecording(): string | undefined {
+    const takenOver = this.recordLock.acquire();
+    return takenOver && takenOverMessage(this.dir, takenOver);
   }
 
   /** Lets the record lock go (on close), if held. */

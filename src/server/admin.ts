@@ -77,7 +77,8 @@ export const adminPlugin: FastifyPluginAsync<{ access: AdminAccess }> = async (a
     // Taken after the await and just before the switch: a release waiting on the last record exchanges must see record mode if the lock is to stay.
     if (next === 'record') {
       try {
-        store.lockForRecording();
+        const takenOver = store.lockForRecording();
+        if (takenOver) app.log.warn(`llm-replay: ${takenOver}`);
       } catch (error) {
         if (!(error instanceof RecordLockError)) throw error;
         throw new AnswerError('llm_replay_directory_locked', `${error.message}; the mode stays ${config.mode}`, 'mode');

@@ -93,9 +93,10 @@ async function reportUnusableFiles(app: FastifyInstance, store: RecordingStore, 
 }
 
 /** Record mode removes older sequences' files: a second record-mode server on the directory is refused at start. */
-function lockForRecording(store: RecordingStore): void {
+function lockForRecording(app: FastifyInstance, store: RecordingStore): void {
   try {
-    store.lockForRecording();
+    const takenOver = store.lockForRecording();
+    if (takenOver) app.log.warn(`llm-replay: ${takenOver}`);
   } catch (error) {
     if (error instanceof RecordLockError) throw new ConfigError('mode', error.message);
     throw error;
@@ -147,7 +148,7 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
   await app.register(adminPlugin, { prefix: ADMIN_PREFIX, access });
 
   try {
-    if (config.mode === 'record') lockForRecording(store);
+    if (config.mode === 'record') lockForRecording(app, store);
     await reportUnusableFiles(app, store, app.catalogue, config);
     // The CLI prints its own one-line start-up message; fastify's "Server listening" would repeat it.
     const level = app.log.level;
