@@ -1,0 +1,119 @@
+// A recording that cannot be written: the client is told (a 500 for a whole answer, a
+// broken stream for a streamed one), nothing half-written is left, the server keeps
+// running, and the answer is not served from memory afterwards as if it had been
+// recorded. The write is made to fail by a folder standing where the recording's file
+// goes (a rename onto a folder fails for root too, where permission bits would not).
+import { mkdir, readdir, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import OpenAI from 'openai';
+import { describe, expect, it } from 'vitest';
+import { answerText, counterUpstream, type CounterUpstream } from './support/counter-upstream.js';
+import { capturedLog, listFiles, removeDir, serve, tempDir, workspace } from './support/harness.js';
+import type { RunningServer } from '../src/index.js';
+
+const ws = workspace();
+const question = { model: 'gpt-4o-mini', messages: [{ role: 'user' as const, content: 'Summarise the report.' }] };
+
+function client(server: RunningServer): OpenAI {
+  return new OpenAI({ baseURL: `${server.url}/v1`, apiKey: 'sk-test', maxRetries: 0, defaultHeaders: { 'x-test-id': 'report' } });
+}
+
+async function counter(): Promise<CounterUpstream> {
+  return ws.upstream(counterUpstream());
+}
+
+/** The file name a request is recorded under, learnt by recording it once into a scratch folder. */
+async function fileNameOf(upstream: CounterUpstream, stream: boolean): Promise<string> {
+  const scratch = await tempDir();
+  try {
+    const recorder = await serve({ mode: 'record', recordings: scratch, upstream: upstream.url });
+    try {
+      if (stream) for await (const _chunk of await client(recorder).chat.completions.create({ ...question, stream: true })) void _chunk;
+      else await client(recorder).chat.completions.create(question);
+    } finally {
+      await recorder.close();
+    }
+    const [name] = (await readdir(scratch)).filter((file) => file.endsWith('.json'));
+    return name!;
+  } finally {
+    await removeDir(scratch);
+  }
+}
+
+/** A folder (not empty) where the recording's file would go: renaming onto it fails. */
+async function blockWrite(name: string): Promise<void> {
+  await mkdir(path.join(ws.dir, name));
+  await writeFile(path.join(ws.dir, name, 'keep.txt'), 'in the way');
+}
+
+describe('a recording that cannot be written', () => {
+  it('a whole answer: the SDK gets a 500 naming the file, nothing is left behind, and a replay misses instead of answering from memory', async () => {
+    const upstream = await counter();
+    const name = await fileNameOf(upstream, false);
+    await blockWrite(name);
+    const logs = capturedLog();
+    const recorder = await ws.start({ mode: 'record', upstream: upstream.url, logLevel: 'warn', logStream: logs.stream });
+    const error = await client(recorder).chat.completions.create(question).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(OpenAI.InternalServerError);
+    expect((error as Error).message).toContain('llm-replay: the answer could not be recorded');
+    expect((error as Error).message).toContain(path.join(ws.dir, name));
+    // No temp file or partial recording: only the folder that was in the way.
+    expect(await listFiles(ws.dir)).toEqual([path.join(name, 'keep.txt')]);
+    // Switched to replay, the server has nothing to answer with: the answer was never recorded.
+    await fetch(`${recorder.url}/_llm-replay/mode`, { method: 'PUT', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ mode: 'replay' }) });
+    expect(await client(recorder).chat.completions.create(question).catch((e: unknown) => e)).toBeInstanceOf(OpenAI.NotFoundError);
+    // The log says what was not written and why, once.
+    await logs.settled();
+    expect(logs.text().match(/not recorded: .*cannot be written \(EISDIR\)/g)).toEqual([`not recorded: ${path.join(ws.dir, name)}: cannot be written (EISDIR)`]);
+  });
+
+  it('record-if-missing asks the upstream again on the next call, and records it once the way is clear', async () => {
+    const upstream = await counter();
+    const name = await fileNameOf(upstream, false);
+    await blockWrite(name);
+    const recorder = await ws.start({ mode: 'record-if-missing', upstream: upstream.url });
+    const before = upstream.count;
+    await expect(client(recorder).chat.completions.create(question)).rejects.toBeInstanceOf(OpenAI.InternalServerError);
+    await removeDir(path.join(ws.dir, name));
+    const answer = await client(recorder).chat.completions.create(question);
+    // A second upstream call, not the first answer served from memory.
+    expect(upstream.count).toBe(before + 2);
+    expect(answer.choices[0]?.message.content).toBe(answerText(before + 2));
+    expect(await listFiles(ws.dir)).toEqual([name]);
+  });
+
+  it('a stream: the SDK sees the stream break instead of a clean end, and nothing is left behind', async () => {
+    const upstream = await counter();
+    const name = await fileNameOf(upstream, true);
+    await blockWrite(name);
+    const recorder = await ws.start({ mode: 'record', upstream: upstream.url });
+    const seen: string[] = [];
+    const read = (async () => {
+      for await (const chunk of await client(recorder).chat.completions.create({ ...question, stream: true })) seen.push(chunk.choices[0]?.delta.content ?? '');
+    })();
+    await expect(read).rejects.toThrow();
+    // The events came through as they arrived; only the end was withheld.
+    expect(seen.join('')).toBe(answerText(upstream.count));
+    expect(await listFiles(ws.dir)).toEqual([path.join(name, 'keep.txt')]);
+    // The server is still up and answers the next request.
+    expect((await fetch(`${recorder.url}/_llm-replay/health`)).status).toBe(200);
+  });
+
+  it('a re-recording in place that cannot be written: the new answer is not served from memory afterwards', async () => {
+    const upstream = await counter();
+    const first = await ws.start({ mode: 'record', upstream: upstream.url });
+    await client(first).chat.completions.create(question);
+    await first.close();
+    const [name] = await listFiles(ws.dir);
+    // A new run re-records occurrence 1 in place; the way is blocked after it has indexed the file.
+    const again = await ws.start({ mode: 'record', upstream: upstream.url });
+    await removeDir(path.join(ws.dir, name!));
+    await blockWrite(name!);
+    await expect(client(again).chat.completions.create(question)).rejects.toBeInstanceOf(OpenAI.InternalServerError);
+    await fetch(`${again.url}/_llm-replay/mode`, { method: 'PUT', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ mode: 'replay' }) });
+    // Whatever replay makes of the blocked file, it is not the answer that failed to be written.
+    const replayed = await client(again).chat.completions.create(question).then((answer) => answer.choices[0]?.message.content, (e: unknown) => e);
+    expect(replayed).not.toBe(answerText(upstream.count));
+    expect(replayed).toBeInstanceOf(OpenAI.APIError);
+  });
+});
