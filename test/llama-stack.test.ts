@@ -207,8 +207,11 @@ describe('layout by test file', () => {
     for (const hostile of ['tests/\u0000/x.py::t', 'tests/../x.py::t', '/abs/x.py::t', `${'a/'.repeat(33)}x.py::t`, 'C:/x.py::t', '.hidden/x.py::t']) {
       expect(recordingDirFor('by-test-file', hostile), hostile).toBe('');
     }
-    // Backslashes are not separators here: the whole thing is a file name, no folder.
-    expect(recordingDirFor('by-test-file', '..\\..\\x.py::t')).toBe('recordings');
+    // A test file at the top of the project: its recordings folder is at the top too.
+    expect(recordingDirFor('by-test-file', 'test_x.py::t')).toBe('recordings');
+    // Backslashes are not separators here, and a file name holding them is odd: the top folder, as for any odd test id.
+    expect(recordingDirFor('by-test-file', '..\\..\\x.py::t')).toBe('');
+    expect(recordingDirFor('by-test-file', 'C:\\x\\test_a.py::t')).toBe('');
     expect(recordingDirFor('flat', 'tests/a/test_x.py::t')).toBe('');
   });
 

@@ -19,9 +19,10 @@ export function recordingDirFor(layout: Layout, testId: string | null): string {
   if (layout !== 'by-test-file' || testId === null) return '';
   const testFile = testId.split('::')[0] ?? '';
   if (!testFile.includes('.py') && !/\.(test|spec)\.[cm]?[jt]sx?$/.test(testFile)) return '';
-  const segments = testFile.split('/').slice(0, -1);
-  if (segments.length > MAX_DEPTH || !segments.every((segment) => SAFE_SEGMENT.test(segment) && !isUnreadFolder(segment))) {
+  const segments = testFile.split('/');
+  // The file's name too: a Windows path (C:\x\test_a.py) is one odd name, not a test file at the top.
+  if (segments.length > MAX_DEPTH + 1 || !segments.every((segment) => SAFE_SEGMENT.test(segment) && !isUnreadFolder(segment))) {
     return '';
   }
-  return [...segments, 'recordings'].join('/');
+  return [...segments.slice(0, -1), 'recordings'].join('/');
 }
