@@ -36,6 +36,23 @@ async function atomicWriteUs(dir: string): Promise<number> {
   return times.sort((a, b) => a - b)[500]!;
 }
 
+/** The items in an order drawn from `seed` (Fisher–Yates over mulberry32): the same seed, the same order. */
+export function shuffled<T>(items: readonly T[], seed: number): T[] {
+  let state = (seed + 1) * 0x9e3779b9;
+  const next = () => {
+    state = (state + 0x6d2b79f5) | 0;
+    let t = Math.imul(state ^ (state >>> 15), 1 | state);
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+    return ((t ^ (t >>> 14)) >>> 0) / 2 ** 32;
+  };
+  const out = [...items];
+  for (let i = out.length - 1; i > 0; i--) {
+    const j = Math.floor(next() * (i + 1));
+    [out[i], out[j]] = [out[j]!, out[i]!];
+  }
+  return out;
+}
+
 export async function recordMode(bench: Bench): Promise<void> {
   const { results, scratch, log } = bench;
   log('record mode');
@@ -65,12 +82,13 @@ export async function recordMode(bench: Bench): Promise<void> {
   const runCpu = new Map<string, number>();
   const push = (map: Map<string, number[]>, name: string, value: number) => map.set(name, [...(map.get(name) ?? []), value]);
   // Each run is ROUNDS_PER_RUN rounds of short batches, the recorders taking turns in an order
-  // that rotates: a burst of noise on the machine falls on one batch of each, not on one recorder's
-  // whole run, and each round's differences are between batches a second apart.
+  // shuffled anew each round (seeded, so that runs repeat): a burst of noise on the machine falls
+  // on one batch of each, not on one recorder's whole run, no recorder always follows the same
+  // neighbour (whose after-work, a garbage collection or the page cache's writeback, it would
+  // pay for), and each round's differences are between batches a second apart.
   for (let round = 0; round < settings.runs * ROUNDS_PER_RUN; round++) {
     if (round % ROUNDS_PER_RUN === 0) for (const { name, child } of recorders) runCpu.set(name, await cpuOf(child.process.pid!));
-    const shift = round % recorders.length;
-    for (const { name, child, count } of [...recorders.slice(shift), ...recorders.slice(0, shift)]) {
+    for (const { name, child, count } of shuffled(recorders, round)) {
       const batch = count / ROUNDS_PER_RUN;
       const measured = await latency(child.url, take(batch), batch, 4, 60_000);
       push(p50, name, measured.p50);

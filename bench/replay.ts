@@ -71,13 +71,13 @@ export async function replaySizes(bench: Bench, upstream: Child, bare: Child): P
       for (const { name, child } of contenders) add(name, await throughput(child.url, bodies, { ...load, pid: child.process.pid! }));
       log(`  run ${run + 1}: ${[...runs].map(([name, r]) => `${name} ${r.rps.at(-1)!.toFixed(0)}`).join(', ')} req/s`);
     }
-    const bareRps = runs.get('bare')!.rps;
+    const anchor = runs.get('bare')!;
     for (const [name, r] of runs) {
       results.note(`${topic}.${name}.rps`, r.rps);
       results.note(`${topic}.${name}.p50`, r.p50);
       results.note(`${topic}.${name}.p99`, r.p99);
       results.note(`${topic}.${name}.cpu_us`, r.cpu);
-      if (name !== 'bare') results.note(`${topic}.${name}.ratio`, r.rps.map((v, i) => v / bareRps[i]!));
+      if (name !== 'bare') noteRatios(results, `${topic}.${name}`, r, anchor);
       if (r.errors > 0) results.say(topic, `${name} answered ${r.errors} requests with an error or a non-2xx status.`);
     }
     results.note(`${topic}.ours.startup_ms`, [ours.ms]);
@@ -106,18 +106,36 @@ export async function replayStreams(bench: Bench, upstream: Child): Promise<void
   const ttfb = new Map<string, number[]>();
   const push = (map: Map<string, number[]>, name: string, value: number) => map.set(name, [...(map.get(name) ?? []), value]);
   const load = { connections: settings.connections, seconds: settings.seconds };
+  const cpu = new Map<string, number[]>();
   for (let run = 0; run < settings.runs; run++) {
     for (const { name, child } of [{ name: 'bare', child: bare }, ...contenders]) {
-      push(rps, name, (await throughput(child.url, bodies, load)).rps);
+      const measured = await throughput(child.url, bodies, { ...load, pid: child.process.pid! });
+      push(rps, name, measured.rps);
+      push(cpu, name, measured.cpuUs);
       push(ttfb, name, (await firstByte(child.url, bodies, 200)).ttfb);
     }
     log(`  run ${run + 1}: ${[...rps].map(([name, r]) => `${name} ${r.at(-1)!.toFixed(0)}`).join(', ')} streams/s`);
   }
-  const bareRps = rps.get('bare')!;
+  const bareRun = { rps: rps.get('bare')!, cpu: cpu.get('bare')! };
   for (const [name, values] of rps) {
     results.note(`stream.${name}.rps`, values);
+    results.note(`stream.${name}.cpu_us`, cpu.get(name)!);
     results.note(`stream.${name}.ttfb_ms`, ttfb.get(name)!);
-    if (name !== 'bare') results.note(`stream.${name}.ratio`, values.map((v, i) => v / bareRps[i]!));
+    if (name !== 'bare') noteRatios(results, `stream.${name}`, { rps: values, cpu: cpu.get(name)! }, bareRun);
   }
   for (const child of [bare, ...contenders.map((c) => c.child)]) await child.stop();
+}
+
+/**
+ * Each run's ratios to the anchor: throughput, CPU per request (the anchor's over this
+ * server's), and the lower of the two, by which a target is judged: on two cores the load
+ * generator caps throughput near the anchor's, so a server can match its req/s while
+ * spending more CPU per request.
+ */
+function noteRatios(results: Bench['results'], name: string, run: { rps: number[]; cpu: number[] }, anchor: { rps: number[]; cpu: number[] }): void {
+  const rps = run.rps.map((v, i) => v / anchor.rps[i]!);
+  const cpu = run.cpu.map((v, i) => anchor.cpu[i]! / v);
+  results.note(`${name}.ratio`, rps);
+  results.note(`${name}.cpu_ratio`, cpu);
+  results.note(`${name}.judged`, rps.map((v, i) => Math.min(v, Number.isFinite(cpu[i]) ? cpu[i]! : v)));
 }

@@ -6,6 +6,8 @@ export interface Sample {
   median: number;
   min: number;
   max: number;
+  /** Every run's (or round's) value, in the order measured: kept in results.json for a second look. */
+  values?: number[];
 }
 
 export function summarize(values: number[]): Sample {
@@ -13,7 +15,7 @@ export function summarize(values: number[]): Sample {
   if (sorted.length === 0) return { median: NaN, min: NaN, max: NaN };
   const mid = Math.floor(sorted.length / 2);
   const median = sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
-  return { median, min: sorted[0]!, max: sorted[sorted.length - 1]! };
+  return { median, min: sorted[0]!, max: sorted[sorted.length - 1]!, values };
 }
 
 export function fmt(sample: Sample, digits = 0): string {
