@@ -6,6 +6,7 @@ import { createRequire } from 'node:module';
 import Fastify from 'fastify';
 import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import { pathToFileURL } from 'node:url';
 import replyFrom, { type FastifyReplyFromHooks as ReplyFromOptions } from '@fastify/reply-from';
 import { startServer } from 'llm-replay';
 import { markerFor, withMarker } from './check.js';
@@ -31,6 +32,9 @@ interface ChildConfig {
   echo?: boolean;
   /** reply-from: also write each answer to a new file in this folder (a temporary file renamed into place) before sending it. */
   writeTo?: string;
+  /** llm-replay: another build to start (the path of its dist/index.js; default this checkout's), and options beyond the benchmark's. */
+  build?: string;
+  options?: Record<string, unknown>;
 }
 
 const config = JSON.parse(process.argv[2] ?? '{}') as ChildConfig;
@@ -43,7 +47,8 @@ function markEvents(events: string[], marker: string): string[] {
 async function listen(): Promise<number> {
   switch (config.role) {
     case 'llm-replay': {
-      const server = await startServer({ mode: config.mode ?? 'replay', recordings: config.recordings!, upstream: config.upstream ?? 'http://127.0.0.1:9', port: 0, logLevel: 'silent', recordTiming: false });
+      const start = config.build ? ((await import(pathToFileURL(path.resolve(config.build)).href)) as { startServer: typeof startServer }).startServer : startServer;
+      const server = await start({ mode: config.mode ?? 'replay', recordings: config.recordings!, upstream: config.upstream ?? 'http://127.0.0.1:9', port: 0, logLevel: 'silent', recordTiming: false, ...config.options });
       return server.port;
     }
     case 'bare-fastify': {
