@@ -7,7 +7,7 @@ import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { LOCK_FILE, RecordLock, RecordLockError, REFRESH_MS, STALE_MS, takenOverMessage } from '../src/recordings/record-lock.js';
 import { endedInStat, processEnded, processStartTime, startTimeOfStat } from '../src/recordings/process-stat.js';
-import { removeDir, tempDir } from './support/harness.js';
+import { listFiles, removeDir, tempDir } from './support/harness.js';
 
 describe('the record lock', () => {
   let dir: string;
@@ -34,7 +34,7 @@ describe('the record lock', () => {
     const lock = new RecordLock(dir);
     // The holder taken over is returned, for the log to say whose lock went and why.
     const takenOver = lock.acquire();
-    expect(takenOver).toMatchObject({ pid: process.pid, token: 'a-dead-run' });
+    expect(takenOver).toMatchObject({ holder: { pid: process.pid, token: 'a-dead-run' } });
     expect(takenOverMessage(dir, takenOver!)).toBe(`took over the record lock of ${dir} left by pid ${process.pid} (since 2026-01-01T00:00:00.000Z; an earlier run of this pid (a restarted container))`);
     lock.release();
   });
@@ -48,8 +48,28 @@ describe('the record lock', () => {
     expect(started).toMatch(/^\d+$/);
     lockNaming({ started: String(BigInt(started!) + 1n) });
     const lock = new RecordLock(dir);
-    expect(takenOverMessage(dir, lock.acquire()!)).toBe(`took over the record lock of ${dir} left by pid ${other} (since 2026-01-01T00:00:00.000Z; no longer running)`);
+    // Said as it is: the pid lives, but as another process.
+    expect(takenOverMessage(dir, lock.acquire()!)).toBe(`took over the record lock of ${dir} left by pid ${other} (since 2026-01-01T00:00:00.000Z; its pid now belongs to another process, started at another time)`);
     lock.release();
+  });
+
+  it('says why it took over a lock whose pid no longer runs', () => {
+    const gone = 2 ** 22 + 1;
+    writeFileSync(path.join(dir, LOCK_FILE), JSON.stringify({ pid: gone, token: 'a-killed-run', since: '2026-01-01T00:00:00.000Z' }));
+    const lock = new RecordLock(dir);
+    expect(takenOverMessage(dir, lock.acquire()!)).toBe(`took over the record lock of ${dir} left by pid ${gone} (since 2026-01-01T00:00:00.000Z; no longer running)`);
+    lock.release();
+  });
+
+  it('takes over an unreadable lock (empty, or not JSON) and says so; its own lock is never seen half-written, and leaves nothing beside it', async () => {
+    for (const content of ['', '{"pid": 12']) {
+      writeFileSync(path.join(dir, LOCK_FILE), content);
+      const lock = new RecordLock(dir);
+      expect(takenOverMessage(dir, lock.acquire()!)).toBe(`took over the record lock of ${dir}: it was unreadable (empty, or not the JSON a lock holds)`);
+      expect(JSON.parse(readFileSync(path.join(dir, LOCK_FILE), 'utf8'))).toMatchObject({ pid: process.pid });
+      expect(await listFiles(dir)).toEqual([]);
+      lock.release();
+    }
   });
 
   it('refuses a lock whose pid is alive with the start time it names, and says which file to delete', () => {

@@ -8,11 +8,11 @@
 // (a container or machine sharing the directory: its pids are not this one's to check),
 // is refused with who holds it and which file to delete if that is wrong.
 import { randomBytes } from 'node:crypto';
-import { readFileSync, statSync, unlinkSync, utimesSync, writeFileSync } from 'node:fs';
+import { linkSync, readFileSync, statSync, unlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import path from 'node:path';
 import { LlmReplayError } from '../errors.js';
-import { processAlive } from './atomic-write.js';
+import { processAlive, TEMP_PREFIX } from './atomic-write.js';
 import { processStartTime } from './process-stat.js';
 
 export const LOCK_FILE = '.llm-replay-record.lock';
@@ -68,35 +68,37 @@ export class RecordLockError extends LlmReplayError {
   }
 }
 
-/** What a start that took over a dead holder's lock logs: whose it was, and why it was judged dead. */
-export function takenOverMessage(dir: string, holder: LockHolder): string {
-  const why = elsewhere(holder)
-    ? `on host ${holder.host}, untouched for over ${STALE_MS / 1000} s`
-    : holder.pid === process.pid
-      ? 'an earlier run of this pid (a restarted container)'
-      : 'no longer running';
-  return `took over the record lock of ${dir} left by pid ${holder.pid} (since ${holder.since}; ${why})`;
+/** A lock taken over: whose it was (undefined for an unreadable one) and why it was judged to have no holder left. */
+export interface TakenOver {
+  holder?: LockHolder;
+  why: string;
+}
+
+/** What a start that took over a lock logs: whose it was, and why it was judged dead. */
+export function takenOverMessage(dir: string, { holder, why }: TakenOver): string {
+  return holder ? `took over the record lock of ${dir} left by pid ${holder.pid} (since ${holder.since}; ${why})` : `took over the record lock of ${dir}: ${why}`;
 }
 
 /** The tokens of the locks this process holds: a lock naming this pid with another token is a dead run's. */
 const heldHere = new Set<string>();
 
 /**
- * A holder with this process's pid is alive only if a server of this process took it: a
- * container restarted after a kill gets the same pid (often 1) and must not refuse itself.
- * Another pid is the holder only while it runs and started when the holder did: a pid
- * reused by an unrelated process has another start time. Where either start time is
- * unknown (an older lock, no /proc), the pid alone decides. A holder on another host is
- * running while it keeps touching the lock file.
+ * Why a lock's holder is no longer there, or undefined while it is. A holder with this
+ * process's pid is alive only if a server of this process took it: a container restarted
+ * after a kill gets the same pid (often 1) and must not refuse itself. Another pid is the
+ * holder only while it runs and started when the holder did: a pid reused by an unrelated
+ * process has another start time. Where either start time is unknown (an older lock, no
+ * /proc), the pid alone decides. A holder on another host is running while it keeps
+ * touching the lock file.
  */
-function holderAlive(holder: LockHolder, file: string): boolean {
+function holderGone(holder: LockHolder, file: string): string | undefined {
   // Its pid is not to be judged from here (a container's pids repeat another's, both often 1): its holder touches it while it lives.
-  if (elsewhere(holder)) return touchedWithin(file, STALE_MS);
-  if (holder.pid === process.pid) return heldHere.has(holder.token);
-  if (!processAlive(holder.pid)) return false;
-  if (typeof holder.started !== 'string') return true;
+  if (elsewhere(holder)) return touchedWithin(file, STALE_MS) ? undefined : `on host ${holder.host}, untouched for over ${STALE_MS / 1000} s`;
+  if (holder.pid === process.pid) return heldHere.has(holder.token) ? undefined : 'an earlier run of this pid (a restarted container)';
+  if (!processAlive(holder.pid)) return 'no longer running';
+  if (typeof holder.started !== 'string') return undefined;
   const started = processStartTime(holder.pid);
-  return started === undefined || started === holder.started;
+  return started === undefined || started === holder.started ? undefined : 'its pid now belongs to another process, started at another time';
 }
 
 /** The record lock of one directory, held by one server (a second server in this process is refused too). */
@@ -112,29 +114,27 @@ export class RecordLock {
 
   /**
    * Takes the lock, or throws RecordLockError naming its holder. Taking it again is a
-   * no-op. Returns the dead holder whose lock was taken over, if there was one, for the log.
+   * no-op. Returns whose lock was taken over and why, if one was, for the log.
    */
-  acquire(): LockHolder | undefined {
+  acquire(): TakenOver | undefined {
     if (this.held) return undefined;
-    let takenOver: LockHolder | undefined;
+    let takenOver: TakenOver | undefined;
     const started = processStartTime(process.pid);
     const mine: LockHolder = { pid: process.pid, token: this.token, since: new Date().toISOString(), host: hostname(), ...(started ? { started } : {}) };
     // Bounded: a dead holder's lock is removed once, then the create is tried again.
     for (let attempt = 0; attempt < 3; attempt++) {
-      try {
-        writeFileSync(this.file, JSON.stringify(mine), { flag: 'wx' });
+      if (this.create(JSON.stringify(mine))) {
         this.held = true;
         heldHere.add(this.token);
         this.refresh = setInterval(() => this.touch(), REFRESH_MS).unref();
         return takenOver;
-      } catch (error) {
-        if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
       }
       const holder = readHolder(this.file);
-      if (holder && holderAlive(holder, this.file)) throw new RecordLockError(this.dir, holder, this.file);
-      // Unreadable (a holder mid-write is a few bytes away) or dead: taken over.
+      const gone = holder && holderGone(holder, this.file);
+      if (holder && !gone) throw new RecordLockError(this.dir, holder, this.file);
+      // Dead, or unreadable twice in a row (a lock is created whole, so only an older version's can be caught mid-write): taken over.
       if (holder || attempt > 0) {
-        takenOver = holder ?? takenOver;
+        takenOver = holder ? { holder, why: gone as string } : (takenOver ?? { why: 'it was unreadable (empty, or not the JSON a lock holds)' });
         try {
           unlinkSync(this.file);
         } catch {
@@ -143,6 +143,37 @@ export class RecordLock {
       }
     }
     throw new RecordLockError(this.dir, readHolder(this.file) ?? { pid: 0, token: '', since: 'unknown' }, this.file);
+  }
+
+  /**
+   * Creates the lock file whole, or returns false when there is one: written beside it and
+   * hard-linked into place (a link fails on an existing name), so no other server ever reads
+   * it half-written. Where links cannot be made, it is created in place.
+   */
+  private create(content: string): boolean {
+    const temp = path.join(this.dir, `${TEMP_PREFIX}${process.pid}-lock-${this.token}`);
+    try {
+      writeFileSync(temp, content);
+      linkSync(temp, this.file);
+      return true;
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code;
+      if (code === 'EEXIST') return false;
+      if (code !== 'EPERM' && code !== 'ENOTSUP' && code !== 'EOPNOTSUPP') throw error;
+    } finally {
+      try {
+        unlinkSync(temp);
+      } catch {
+        // never written
+      }
+    }
+    try {
+      writeFileSync(this.file, content, { flag: 'wx' });
+      return true;
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'EEXIST') return false;
+      throw error;
+    }
   }
 
   /** Shows a server on another host that this holder still runs. */
