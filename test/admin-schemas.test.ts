@@ -35,6 +35,7 @@ const cases: Refused[] = [
   { method: 'PUT', url: '/mode', body: '{"mode": "sometimes"}', code: 'llm_replay_bad_mode', field: 'mode', says: /mode: must be one of "replay", "record"/ },
   { method: 'PUT', url: '/mode', body: '[]', code: 'llm_replay_bad_mode', field: null, says: /the body must be an object/ },
   { method: 'PUT', url: '/mode', body: '{}', code: 'llm_replay_bad_mode', field: 'mode', says: /mode: missing/ },
+  { method: 'PUT', url: '/mode', body: '{"mode": "replay", "test-id": "x"}', code: 'llm_replay_bad_mode', field: 'test-id', says: /the body has a field "test-id" this endpoint does not read/ },
   // Query strings and path parameters, coerced: "2" is a number, "true" a boolean.
   { method: 'GET', url: '/faults?test_id=', code: 'llm_replay_bad_fault', field: 'test_id', says: /test_id: must be a non-empty string/ },
   { method: 'DELETE', url: '/faults?run=', code: 'llm_replay_bad_fault', field: 'run', says: /run: must be a non-empty string/ },

@@ -61,7 +61,7 @@ export const adminPlugin: FastifyPluginAsync<{ access: AdminAccess }> = async (a
 
   app.get('/usage', async () => usage.toFile(config.mode, config.recordingsDir));
 
-  const modeBody = Type.Object({ mode: Type.Union(MODES.map((mode) => Type.Literal(mode))) });
+  const modeBody = Type.Object({ mode: Type.Union(MODES.map((mode) => Type.Literal(mode))) }, { additionalProperties: false });
   const modeSwitched = Type.Object({ mode: Type.String(), previous: Type.String() });
   const modeRoute = jsonBody(modeBody, { code: 'llm_replay_bad_mode', hint: `send {"mode": one of ${MODES.join(', ')}}` }, modeSwitched);
   app.put<{ Body: Static<typeof modeBody> }>('/mode', modeRoute, async (request) => {
