@@ -22,13 +22,42 @@ import { latency, pinLoadGenerator, spawnServer, type Child } from './measure.js
 import { summarize } from './report.js';
 import { shuffled } from './record.js';
 
-const rounds = Number(process.env['AB_ROUNDS'] ?? 12);
-const batch = Number(process.env['AB_BATCH'] ?? 500);
-const sides = process.argv.slice(2);
-if (sides.length !== 2 || !(rounds > 0) || !(batch > 0)) {
-  process.stderr.write('usage: npm run bench:ab -- <A> <B>  (each: reply-from, reply-from-write, . or a dist/index.js path, optionally followed by start options as JSON)\n');
+const USAGE = `usage: npm run bench:ab -- <A> <B>
+  each side: reply-from, reply-from-write, . (this checkout's build) or the path of an
+  llm-replay build's dist/index.js, either optionally followed by start options as JSON
+  (.{"statefulIds":false}); AB_ROUNDS (12) and AB_BATCH (500) set the length`;
+
+/** Exits with the usage and what was wrong, before anything is started. */
+function refuse(why: string): never {
+  process.stderr.write(`bench:ab: ${why}\n${USAGE}\n`);
   process.exit(2);
 }
+
+const rounds = Number(process.env['AB_ROUNDS'] ?? 12);
+const batch = Number(process.env['AB_BATCH'] ?? 500);
+if (!Number.isInteger(rounds) || rounds < 1) refuse(`AB_ROUNDS must be a whole number of rounds, not ${JSON.stringify(process.env['AB_ROUNDS'])}`);
+if (!Number.isInteger(batch) || batch < 1) refuse(`AB_BATCH must be a whole number of exchanges, not ${JSON.stringify(process.env['AB_BATCH'])}`);
+if (process.argv.length !== 4) refuse(`two sides to compare, not ${process.argv.length - 2}`);
+
+type Side = { kind: 'reply-from' | 'reply-from-write' } | { kind: 'llm-replay'; build?: string; options: Record<string, unknown> };
+
+function sideOf(spec: string): Side {
+  if (spec === 'reply-from' || spec === 'reply-from-write') return { kind: spec };
+  const brace = spec.indexOf('{');
+  const build = brace < 0 ? spec : spec.slice(0, brace);
+  if (build !== '.' && !(build.endsWith('.js') && existsSync(build))) refuse(`${spec}: no llm-replay build at ${path.resolve(build)} (give the path of a checkout's dist/index.js, or . for this one)`);
+  let options: unknown = {};
+  try {
+    if (brace >= 0) options = JSON.parse(spec.slice(brace));
+  } catch (error) {
+    refuse(`${spec}: the start options after the path are not JSON (${(error as Error).message})`);
+  }
+  if (typeof options !== 'object' || options === null || Array.isArray(options)) refuse(`${spec}: the start options must be a JSON object`);
+  return { kind: 'llm-replay', options: options as Record<string, unknown>, ...(build === '.' ? {} : { build: path.resolve(build) }) };
+}
+
+const specs = process.argv.slice(2);
+const sides = specs.map(sideOf);
 
 /** CPU time of every thread of a process, in µs, from schedstat (nanoseconds: /proc/<pid>/stat's 10 ms ticks are coarse for a batch). */
 async function threadsCpuOf(pid: number): Promise<number> {
@@ -39,19 +68,9 @@ async function threadsCpuOf(pid: number): Promise<number> {
   return ns / 1000;
 }
 
-function startSide(spec: string, upstream: string, dir: string): Promise<Child> {
-  if (spec === 'reply-from') return spawnServer({ role: 'reply-from', upstream });
-  if (spec === 'reply-from-write') return spawnServer({ role: 'reply-from', upstream, writeTo: dir });
-  const brace = spec.indexOf('{');
-  const build = brace < 0 ? spec : spec.slice(0, brace);
-  if (build !== '.' && !existsSync(build)) throw new Error(`${spec}: no llm-replay build at ${path.resolve(build)} (give the path of a checkout's dist/index.js, or . for this one)`);
-  let options: Record<string, unknown> = {};
-  try {
-    if (brace >= 0) options = JSON.parse(spec.slice(brace)) as Record<string, unknown>;
-  } catch (error) {
-    throw new Error(`${spec}: the start options after the path are not JSON (${(error as Error).message})`);
-  }
-  return spawnServer({ role: 'llm-replay', mode: 'record', recordings: dir, upstream, options, ...(build === '.' ? {} : { build: path.resolve(build) }) });
+function startSide(side: Side, upstream: string, dir: string): Promise<Child> {
+  if (side.kind !== 'llm-replay') return spawnServer({ role: 'reply-from', upstream, ...(side.kind === 'reply-from-write' ? { writeTo: dir } : {}) });
+  return spawnServer({ role: 'llm-replay', mode: 'record', recordings: dir, upstream, options: side.options, ...(side.build ? { build: side.build } : {}) });
 }
 
 const scratch = await mkdtemp(path.join(os.tmpdir(), 'llm-replay-ab-'));
@@ -59,7 +78,7 @@ process.stderr.write(`${pinLoadGenerator()}; ${rounds} rounds of ${batch} exchan
 const upstream = await spawnServer({ role: 'upstream', json: ANSWER, sse: SSE_EVENTS.slice(-20), pauseMs: 5 });
 const servers: Child[] = [];
 try {
-  for (const [i, spec] of sides.entries()) servers.push(await startSide(spec!, upstream.url, path.join(scratch, `side-${i}`)));
+  for (const [i, side] of sides.entries()) servers.push(await startSide(side, upstream.url, path.join(scratch, `side-${i}`)));
   const bodies = chatBodies((rounds + 2) * batch * 2);
   let taken = 0;
   const take = (n: number) => bodies.slice(taken, (taken += n));
@@ -77,7 +96,7 @@ try {
   }
   const median = (values: number[]) => summarize(values).median;
   const differences = (values: number[][]) => values[1]!.map((b, k) => b - values[0]![k]!);
-  for (const [i, spec] of sides.entries()) process.stdout.write(`${i === 0 ? 'A' : 'B'} ${spec}: CPU ${median(cpu[i]!).toFixed(0)} µs per exchange, p50 ${median(p50[i]!).toFixed(3)} ms (medians over the rounds)\n`);
+  for (const [i, spec] of specs.entries()) process.stdout.write(`${i === 0 ? 'A' : 'B'} ${spec}: CPU ${median(cpu[i]!).toFixed(0)} µs per exchange, p50 ${median(p50[i]!).toFixed(3)} ms (medians over the rounds)\n`);
   process.stdout.write(`B - A: CPU ${median(differences(cpu)).toFixed(0)} µs per exchange, p50 ${median(differences(p50)).toFixed(3)} ms (medians of the rounds' differences)\n`);
   process.stdout.write(`each round's CPU difference, µs: ${differences(cpu).map((d) => d.toFixed(0)).join(' ')}\n`);
 } finally {
