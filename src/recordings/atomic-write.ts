@@ -34,39 +34,12 @@ export function processAlive(pid: number): boolean {
 /** Folders already known to exist: creating them again costs a system call per recording. */
 const knownDirs = new Set<string>();
 
-/** Writes asked for in one turn of the event loop, made together at its end. */
-const batch: Array<{ file: string; text: string; resolve: () => void; reject: (error: unknown) => void }> = [];
-
-function writeBatch(): void {
-  for (const { file, text, resolve, reject } of batch.splice(0)) {
-    try {
-      writeNow(file, text);
-      resolve();
-    } catch (error) {
-      reject(error);
-    }
-  }
-}
-
 /**
- * Writes to a temporary file and renames it into place; resolves once it is there.
- * The writes asked for in one turn of the event loop (the answers that ended together)
- * are made one after the other at its end: the file system's code and data stay in the
- * CPU's caches from one to the next, which costs less than each write alone among other
- * work (about 70 µs of CPU a recording at 4 clients on one core; bench/GAPS.md).
+ * Writes to a temporary file and renames it into place. Synchronous on purpose: a
+ * recording is a few kilobytes into the page cache, far quicker done at once than as
+ * four trips through libuv's thread pool, which record mode's latency would pay for.
  */
-export function writeAtomically(file: string, text: string): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (batch.push({ file, text, resolve, reject }) === 1) setImmediate(writeBatch);
-  });
-}
-
-/**
- * Synchronous on purpose: a recording is a few kilobytes into the page cache, far
- * quicker done at once than as four trips through libuv's thread pool, which record
- * mode's latency would pay for.
- */
-function writeNow(file: string, text: string): void {
+export async function writeAtomically(file: string, text: string): Promise<void> {
   const dir = path.dirname(file);
   if (!knownDirs.has(dir)) {
     mkdirSync(dir, { recursive: true });

@@ -1,0 +1,85 @@
+// Recordings saved in one turn of the event loop are stored together at its end: each
+// on its own (one that cannot be written fails alone), in the order asked, nothing of one
+// visible before it is on disk (no request may be answered from a recording that is not
+// there yet, or never will be), and a drain (server close) waits for saves still queued.
+import { existsSync } from 'node:fs';
+import { mkdir, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import type { Recording } from '../src/recordings/recording.js';
+import { RecordingStore } from '../src/recordings/store.js';
+import { listFiles, readJson, removeDir, tempDir } from './support/harness.js';
+
+const keyOf = (letter: string) => letter.repeat(64);
+
+function recordingOf(answer: string): Recording {
+  return {
+    test_id: 't',
+    request: { method: 'POST', url: 'http://127.0.0.1/v1/chat/completions', headers: {}, body: { model: 'm' }, endpoint: '/v1/chat/completions', model: 'm' },
+    response: { body: { answer }, is_streaming: false },
+    id_normalization_mapping: {},
+  };
+}
+
+/** Lets queued microtasks run, but no other turn of the event loop: what any other request would see next at the earliest. */
+async function microtasks(): Promise<void> {
+  for (let i = 0; i < 20; i++) await null;
+}
+
+describe('saving recordings', () => {
+  let dir: string;
+  beforeEach(async () => {
+    dir = await tempDir();
+  });
+  afterEach(async () => {
+    vi.useRealTimers();
+    await removeDir(dir);
+  });
+
+  it('stores the saves of one turn together: one that cannot be written fails alone, the others land, in order, with no temp file left', async () => {
+    const store = await RecordingStore.open(dir);
+    // A folder (not empty) where the second recording's file goes: renaming onto it fails, for root too.
+    await mkdir(path.join(dir, `${keyOf('b')}.json`));
+    await writeFile(path.join(dir, `${keyOf('b')}.json`, 'keep.txt'), 'in the way');
+    const order: string[] = [];
+    store.onWritten(({ key }) => order.push(key[0]!));
+    const saves = ['a', 'b', 'c'].map((letter) => store.save(keyOf(letter), recordingOf(letter), '').then(() => 'stored', (error: Error) => error.message));
+    expect(await Promise.all(saves)).toEqual(['stored', `${path.join(dir, `${keyOf('b')}.json`)}: cannot be written (EISDIR)`, 'stored']);
+    expect(order).toEqual(['a', 'c']);
+    expect(await listFiles(dir)).toEqual([`${keyOf('a')}.json`, path.join(`${keyOf('b')}.json`, 'keep.txt'), `${keyOf('c')}.json`]);
+    expect((await readJson(path.join(dir, `${keyOf('c')}.json`))).response.body).toEqual({ answer: 'c' });
+    expect(store.recordingsOf(keyOf('a'))?.[0]?.response.body).toEqual({ answer: 'a' });
+    expect(store.recordingsOf(keyOf('b'))).toBeUndefined();
+  });
+
+  it('shows nothing of a recording before it is on disk, and nothing of one whose write failed', async () => {
+    const store = await RecordingStore.open(dir);
+    await mkdir(path.join(dir, `${keyOf('b')}.json`));
+    await writeFile(path.join(dir, `${keyOf('b')}.json`, 'keep.txt'), 'in the way');
+    const good = store.save(keyOf('a'), recordingOf('a'), '', { keepInMemory: true });
+    const failing = store.save(keyOf('b'), recordingOf('b'), '', { keepInMemory: true }).catch((error: Error) => error);
+    await microtasks();
+    // Not answerable yet, and not on disk: the two go together.
+    expect(store.recordingsOf(keyOf('a'))).toBeUndefined();
+    expect(existsSync(path.join(dir, `${keyOf('a')}.json`))).toBe(false);
+    await good;
+    expect(existsSync(path.join(dir, `${keyOf('a')}.json`))).toBe(true);
+    expect(store.recordingsOf(keyOf('a'))?.[0]?.response.body).toEqual({ answer: 'a' });
+    expect(await failing).toBeInstanceOf(Error);
+    expect(store.recordingsOf(keyOf('b'))).toBeUndefined();
+  });
+
+  it('drains saves still queued (a server closing right after an answer ended)', async () => {
+    const store = await RecordingStore.open(dir);
+    void store.save(keyOf('a'), recordingOf('a'), '');
+    await store.drain();
+    expect(existsSync(path.join(dir, `${keyOf('a')}.json`))).toBe(true);
+  });
+
+  it('stores recordings while a test fakes the timers', async () => {
+    vi.useFakeTimers();
+    const store = await RecordingStore.open(dir);
+    await store.save(keyOf('a'), recordingOf('a'), '');
+    expect(existsSync(path.join(dir, `${keyOf('a')}.json`))).toBe(true);
+  });
+});
