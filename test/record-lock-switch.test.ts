@@ -147,6 +147,6 @@ describe('the record lock across mode switches', () => {
     await logs.settled();
     const said = logs.text().split('\n').filter((line) => line.includes('took over the record lock'));
     expect(said).toHaveLength(2);
-    for (const line of said) expect(line).toContain(`left by pid ${process.pid} (since 2026-01-01T00:00:00.000Z; an earlier run of this pid`);
+    for (const line of said) expect(line).toContain(`left by pid ${process.pid} (since 2026-01-01T00:00:00.000Z; an earlier process with this pid`);
   });
 });

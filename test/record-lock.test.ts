@@ -35,7 +35,7 @@ describe('the record lock', () => {
     // The holder taken over is returned, for the log to say whose lock went and why.
     const takenOver = lock.acquire();
     expect(takenOver).toMatchObject({ holder: { pid: process.pid, token: 'a-dead-run' } });
-    expect(takenOverMessage(dir, takenOver!)).toBe(`took over the record lock of ${dir} left by pid ${process.pid} (since 2026-01-01T00:00:00.000Z; an earlier run of this pid (a restarted container))`);
+    expect(takenOverMessage(dir, takenOver!)).toBe(`took over the record lock of ${dir} left by pid ${process.pid} (since 2026-01-01T00:00:00.000Z; an earlier process with this pid, as after a container restarts)`);
     lock.release();
   });
 

@@ -94,7 +94,7 @@ const heldHere = new Set<string>();
 function holderGone(holder: LockHolder, file: string): string | undefined {
   // Its pid is not to be judged from here (a container's pids repeat another's, both often 1): its holder touches it while it lives.
   if (elsewhere(holder)) return touchedWithin(file, STALE_MS) ? undefined : `on host ${holder.host}, untouched for over ${STALE_MS / 1000} s`;
-  if (holder.pid === process.pid) return heldHere.has(holder.token) ? undefined : 'an earlier run of this pid (a restarted container)';
+  if (holder.pid === process.pid) return heldHere.has(holder.token) ? undefined : 'an earlier process with this pid, as after a container restarts';
   if (!processAlive(holder.pid)) return 'no longer running';
   if (typeof holder.started !== 'string') return undefined;
   const started = processStartTime(holder.pid);

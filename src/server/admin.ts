@@ -13,7 +13,7 @@ import { jsonBody, parseJsonBodies } from './admin-body.js';
 import { AnswerError } from '../errors.js';
 import { cannotWriteIn } from '../recordings/atomic-write.js';
 import { RecordLockError } from '../recordings/record-lock.js';
-import { releaseRecordLock } from './record-lock-hold.js';
+import { releaseRecordLock, takeRecordLock } from './record-lock-hold.js';
 import { faultsAdmin } from './admin-faults.js';
 import { inspectorPlugin } from './inspector/index.js';
 import { occurrencesAdmin } from './admin-occurrences.js';
@@ -77,8 +77,7 @@ export const adminPlugin: FastifyPluginAsync<{ access: AdminAccess }> = async (a
     // Taken after the await and just before the switch: a release waiting on the last record exchanges must see record mode if the lock is to stay.
     if (next === 'record') {
       try {
-        const takenOver = store.lockForRecording();
-        if (takenOver) app.log.warn(`llm-replay: ${takenOver}`);
+        takeRecordLock(app);
       } catch (error) {
         if (!(error instanceof RecordLockError)) throw error;
         throw new AnswerError('llm_replay_directory_locked', `${error.message}; the mode stays ${config.mode}`, 'mode');

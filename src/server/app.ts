@@ -25,6 +25,7 @@ import type { Usage } from './usage.js';
 import { cannotWriteIn } from '../recordings/atomic-write.js';
 import { RecordLockError } from '../recordings/record-lock.js';
 import { pageLink } from './inspector/links.js';
+import { takeRecordLock } from './record-lock-hold.js';
 
 export interface RunningServer {
   /** The server's base URL, e.g. http://127.0.0.1:8787 (clients add /v1). */
@@ -93,10 +94,9 @@ async function reportUnusableFiles(app: FastifyInstance, store: RecordingStore, 
 }
 
 /** Record mode removes older sequences' files: a second record-mode server on the directory is refused at start. */
-function lockForRecording(app: FastifyInstance, store: RecordingStore): void {
+function lockForRecording(app: FastifyInstance): void {
   try {
-    const takenOver = store.lockForRecording();
-    if (takenOver) app.log.warn(`llm-replay: ${takenOver}`);
+    takeRecordLock(app);
   } catch (error) {
     if (error instanceof RecordLockError) throw new ConfigError('mode', error.message);
     throw error;
@@ -148,7 +148,7 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
   await app.register(adminPlugin, { prefix: ADMIN_PREFIX, access });
 
   try {
-    if (config.mode === 'record') lockForRecording(app, store);
+    if (config.mode === 'record') lockForRecording(app);
     await reportUnusableFiles(app, store, app.catalogue, config);
     // The CLI prints its own one-line start-up message; fastify's "Server listening" would repeat it.
     const level = app.log.level;

@@ -50,3 +50,9 @@ export async function releaseRecordLock(app: FastifyInstance, exchanges: RecordM
   await app.store.drain();
   if (app.config.mode !== 'record') app.store.unlock();
 }
+
+/** Takes the recordings directory's record lock for this server, saying in the log whose lock it took over, if any. Throws RecordLockError while another server holds it. */
+export function takeRecordLock(app: FastifyInstance): void {
+  const takenOver = app.store.lockForRecording();
+  if (takenOver) app.log.warn(`llm-replay: ${takenOver}`);
+}
