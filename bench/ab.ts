@@ -14,13 +14,12 @@
 // set the length. Recordings go to a fresh folder under the system's temp folder,
 // removed at the end.
 import { existsSync } from 'node:fs';
-import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { ANSWER, chatBodies, SSE_EVENTS } from './fixtures.js';
-import { latency, pinLoadGenerator, spawnServer, type Child } from './measure.js';
+import { latency, pinLoadGenerator, shuffled, spawnServer, threadsCpuOf, type Child } from './measure.js';
 import { summarize } from './report.js';
-import { shuffled } from './record.js';
 
 const USAGE = `usage: npm run bench:ab -- <A> <B>
   each side: reply-from, reply-from-write, . (this checkout's build) or the path of an
@@ -59,25 +58,17 @@ function sideOf(spec: string): Side {
 const specs = process.argv.slice(2);
 const sides = specs.map(sideOf);
 
-/** CPU time of every thread of a process, in µs, from schedstat (nanoseconds: /proc/<pid>/stat's 10 ms ticks are coarse for a batch). */
-async function threadsCpuOf(pid: number): Promise<number> {
-  let ns = 0;
-  for (const task of await readdir(`/proc/${pid}/task`)) {
-    ns += Number((await readFile(`/proc/${pid}/task/${task}/schedstat`, 'utf8').catch(() => '0')).split(' ')[0]);
-  }
-  return ns / 1000;
-}
-
 function startSide(side: Side, upstream: string, dir: string): Promise<Child> {
   if (side.kind !== 'llm-replay') return spawnServer({ role: 'reply-from', upstream, ...(side.kind === 'reply-from-write' ? { writeTo: dir } : {}) });
   return spawnServer({ role: 'llm-replay', mode: 'record', recordings: dir, upstream, options: side.options, ...(side.build ? { build: side.build } : {}) });
 }
 
-const scratch = await mkdtemp(path.join(os.tmpdir(), 'llm-replay-ab-'));
 process.stderr.write(`${pinLoadGenerator()}; ${rounds} rounds of ${batch} exchanges a side\n`);
-const upstream = await spawnServer({ role: 'upstream', json: ANSWER, sse: SSE_EVENTS.slice(-20), pauseMs: 5 });
+const scratch = await mkdtemp(path.join(os.tmpdir(), 'llm-replay-ab-'));
 const servers: Child[] = [];
+let upstream: Child | undefined;
 try {
+  upstream = await spawnServer({ role: 'upstream', json: ANSWER, sse: SSE_EVENTS.slice(-20), pauseMs: 5 });
   for (const [i, side] of sides.entries()) servers.push(await startSide(side, upstream.url, path.join(scratch, `side-${i}`)));
   const bodies = chatBodies((rounds + 2) * batch * 2);
   let taken = 0;
@@ -101,6 +92,6 @@ try {
   process.stdout.write(`each round's CPU difference, µs: ${differences(cpu).map((d) => d.toFixed(0)).join(' ')}\n`);
 } finally {
   for (const server of servers) await server.stop();
-  await upstream.stop();
+  await upstream?.stop();
   await rm(scratch, { recursive: true, force: true });
 }

@@ -2,7 +2,7 @@
 // small undici client the time to the first byte of a stream and per-request latency.
 // Every loop is bounded by a duration or a count.
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { readFile } from 'node:fs/promises';
+import { readdir, readFile } from 'node:fs/promises';
 import os from 'node:os';
 import autocannon from 'autocannon';
 import { Pool, request } from 'undici';
@@ -22,6 +22,32 @@ export async function cpuOf(pid: number): Promise<number> {
   const stat = await readFile(`/proc/${pid}/stat`, 'utf8');
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   return (Number(fields[11]) + Number(fields[12])) * 10_000;
+}
+
+/** CPU time of every thread of a process, in µs, from schedstat (nanoseconds: /proc/<pid>/stat's 10 ms ticks are coarse for a batch). */
+export async function threadsCpuOf(pid: number): Promise<number> {
+  let ns = 0;
+  for (const task of await readdir(`/proc/${pid}/task`)) {
+    ns += Number((await readFile(`/proc/${pid}/task/${task}/schedstat`, 'utf8').catch(() => '0')).split(' ')[0]);
+  }
+  return ns / 1000;
+}
+
+/** The items in an order drawn from `seed` (Fisher–Yates over mulberry32): the same seed, the same order. */
+export function shuffled<T>(items: readonly T[], seed: number): T[] {
+  let state = (seed + 1) * 0x9e3779b9;
+  const next = () => {
+    state = (state + 0x6d2b79f5) | 0;
+    let t = Math.imul(state ^ (state >>> 15), 1 | state);
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+    return ((t ^ (t >>> 14)) >>> 0) / 2 ** 32;
+  };
+  const out = [...items];
+  for (let i = out.length - 1; i > 0; i--) {
+    const j = Math.floor(next() * (i + 1));
+    [out[i], out[j]] = [out[j]!, out[i]!];
+  }
+  return out;
 }
 
 /** A request body by its position in the sequence, or a list to cycle through. */

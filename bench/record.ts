@@ -7,7 +7,7 @@ import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { spawnAimock } from './aimock.js';
 import { ANSWER, chatBodies, SSE_EVENTS } from './fixtures.js';
-import { cpuOf, firstByte, latency, spawnServer, type Child } from './measure.js';
+import { cpuOf, firstByte, latency, shuffled, spawnServer, type Child } from './measure.js';
 import type { Bench } from './results.js';
 import { settings } from './settings.js';
 
@@ -34,23 +34,6 @@ async function atomicWriteUs(dir: string): Promise<number> {
     times.push((performance.now() - started) * 1000);
   }
   return times.sort((a, b) => a - b)[500]!;
-}
-
-/** The items in an order drawn from `seed` (Fisher–Yates over mulberry32): the same seed, the same order. */
-export function shuffled<T>(items: readonly T[], seed: number): T[] {
-  let state = (seed + 1) * 0x9e3779b9;
-  const next = () => {
-    state = (state + 0x6d2b79f5) | 0;
-    let t = Math.imul(state ^ (state >>> 15), 1 | state);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 2 ** 32;
-  };
-  const out = [...items];
-  for (let i = out.length - 1; i > 0; i--) {
-    const j = Math.floor(next() * (i + 1));
-    [out[i], out[j]] = [out[j]!, out[i]!];
-  }
-  return out;
 }
 
 export async function recordMode(bench: Bench): Promise<void> {
