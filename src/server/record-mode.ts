@@ -15,7 +15,7 @@ import { answeredFrom } from './replay-mode.js';
 import type { KeyedContext, RequestContext } from './request-context.js';
 import type { FastifyInstance } from 'fastify';
 
-type RecordServer = ExchangeServer & Pick<FastifyInstance, 'store' | 'answers' | 'inflight' | 'loggedCauses' | 'recordedBy' | 'log' | 'recordModeExchanges'>;
+type RecordServer = ExchangeServer & Pick<FastifyInstance, 'store' | 'answers' | 'inflight' | 'loggedCauses' | 'recordedBy' | 'sequenceStarts' | 'log' | 'recordModeExchanges'>;
 
 export async function live(server: RecordServer, context: RequestContext): Promise<Outcome> {
   const forwarded = await forward(context.reply, exchangeOf(server, context));
@@ -62,13 +62,24 @@ async function forwardAndWrite(server: RecordServer, context: KeyedContext): Pro
   const recordMode = server.config.mode === 'record';
   const kept = { keepInMemory: !recordMode };
   const asOccurrence = { occurrence, newSequence: recordMode, ...kept };
-  const persist = (recording: Recording) => {
+  // A later occurrence of a sequence recorded anew is written only once its first has been (or has failed): written
+  // before it, in place over the older sequence's, it would leave that older first with a new later one to a kill.
+  const sequence = `${client.run}\0${client.testId ?? ''}\0${key.key}`;
+  const first = recordMode && occurrence > 1 ? server.sequenceStarts.get(sequence) : undefined;
+  const save = (recording: Recording) => {
     warnIfMixed(server, context);
     if (server.config.keyScheme !== 'llama-stack') return server.store.save(key.key, recording, relativeDir, asOccurrence);
     const adapted = toLlamaStackForm(recording, key.key, key.modelList);
     return server.store.save(key.key, adapted.recording, relativeDir, adapted.modelListFile ? { fileName: adapted.modelListFile, ...kept } : asOccurrence);
   };
-  const outcome = await forward(context.reply, exchangeOf(server, context), persist);
+  const persist = first ? (recording: Recording) => first.then(() => save(recording)) : save;
+  const forwarded = forward(context.reply, exchangeOf(server, context), persist);
+  if (recordMode && occurrence === 1) {
+    const started = forwarded.catch(() => undefined);
+    server.sequenceStarts.set(sequence, started);
+    void started.then(() => server.sequenceStarts.get(sequence) === started && server.sequenceStarts.delete(sequence));
+  }
+  const outcome = await forwarded;
   // Not written: the occurrence is free for the next identical request (the retry).
   if (outcome.kind !== 'recorded') position.giveBack();
   return outcome;

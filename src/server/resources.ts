@@ -45,6 +45,8 @@ declare module 'fastify' {
     loggedCauses: Set<string>;
     /** Which run and test last recorded each key on this server: a sequence recorded by two is warned of once per change of hands. */
     recordedBy: Map<string, string>;
+    /** Record mode: each sequence's first occurrence in flight (per run, test and key), which its later occurrences' writes wait for. */
+    sequenceStarts: Map<string, Promise<unknown>>;
     /** The exchanges begun in record mode still open: the record lock outlives the mode until they end. */
     recordModeExchanges: RecordModeExchanges;
   }
@@ -140,6 +142,7 @@ export async function registerResources(app: FastifyInstance, config: ServerConf
   app.decorate('inflight', new Map<string, Promise<ForwardOutcome>>());
   app.decorate('loggedCauses', new Set<string>());
   app.decorate('recordedBy', new Map<string, string>());
+  app.decorate('sequenceStarts', new Map<string, Promise<unknown>>());
   await app.register(usageFile);
   await app.register(recordings(store));
   await app.register(idJournal);

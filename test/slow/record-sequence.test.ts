@@ -110,4 +110,38 @@ describe('record mode across processes', () => {
       else expect(generation).toBe('old');
     });
   }
+
+  it('identical requests at once, the second answered first: a SIGKILL while the first is still with the upstream leaves the older sequence whole', async () => {
+    await recordOldSequence();
+    let release!: () => void;
+    let reached!: () => void;
+    const atUpstream = new Promise<void>((resolve) => (reached = resolve));
+    const until = new Promise<void>((resolve) => (release = resolve));
+    let secondSent!: () => void;
+    const secondLeft = new Promise<void>((resolve) => (secondSent = resolve));
+    let calls = 0;
+    upstream = await new FakeUpstream()
+      .on('POST', '/v1/chat/completions', async (_request, res) => {
+        const n = ++calls;
+        if (n === 1) {
+          reached();
+          await until;
+        }
+        res.once('finish', () => n === 2 && secondSent());
+        sendJson(res, 200, { id: `chatcmpl-new${n}`, object: 'chat.completion', created: 1, model: 'm', choices: [{ index: 0, message: { role: 'assistant', content: `new ${n}` }, finish_reason: 'stop' }] });
+      })
+      .start();
+    const cli = await startCli(['--mode', 'record', '--recordings', dir, '--upstream', upstream.url, '--state-dir', `${dir}.state`]);
+    void ask(cli.url).catch(() => undefined);
+    await atUpstream;
+    const second = ask(cli.url).catch(() => undefined);
+    await secondLeft;
+    // Occurrence 2's answer has left the upstream: written now, over the older sequence's 2 while its 1 stands, it would
+    // also be answered. It must wait for occurrence 1 instead; the cap only lets a wrong build show itself before the kill.
+    await Promise.race([second, new Promise((resolve) => setTimeout(resolve, 500))]);
+    cli.child.kill('SIGKILL');
+    await cli.exited;
+    release();
+    expect(await sequence()).toEqual([1, 2, 3].map((n) => ({ occurrence: n, answer: `old ${n}` })));
+  });
 });
