@@ -2,7 +2,7 @@
 // on its own (one that cannot be written fails alone), in the order asked, nothing of one
 // visible before it is on disk (no request may be answered from a recording that is not
 // there yet, or never will be), and a drain (server close) waits for saves still queued.
-import { existsSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
@@ -81,5 +81,28 @@ describe('saving recordings', () => {
     const store = await RecordingStore.open(dir);
     await store.save(keyOf('a'), recordingOf('a'), '');
     expect(existsSync(path.join(dir, `${keyOf('a')}.json`))).toBe(true);
+  });
+
+  it('rejects a save that fails before its write (the folder gone) without stopping the others or the drain', async () => {
+    const store = await RecordingStore.open(dir);
+    await removeDir(dir);
+    const saves = [store.save(keyOf('a'), recordingOf('a'), 'tests/x/recordings'), store.save(keyOf('b'), recordingOf('b'), '')].map((save) => save.then(() => 'stored', () => 'refused'));
+    await store.drain();
+    expect(await Promise.all(saves)).toContain('refused');
+  });
+
+  it('re-records a sequence in one step: the older later occurrences removed and occurrence 1 written together, nothing changed before', async () => {
+    const first = await RecordingStore.open(dir);
+    for (const occurrence of [1, 2, 3]) await first.save(keyOf('a'), recordingOf(`old ${occurrence}`), '', { occurrence });
+    const store = await RecordingStore.open(dir);
+    const saved = store.save(keyOf('a'), recordingOf('new 1'), '', { occurrence: 1, newSequence: true });
+    await microtasks();
+    // Looked at synchronously: an awaited listing would itself let the turn end.
+    expect(readdirSync(dir).sort()).toEqual([`${keyOf('a')}.2.json`, `${keyOf('a')}.3.json`, `${keyOf('a')}.json`]);
+    expect(store.recordingsOf(keyOf('a'), 2)).toHaveLength(1);
+    await saved;
+    expect(await listFiles(dir)).toEqual([`${keyOf('a')}.json`]);
+    expect(store.recordingsOf(keyOf('a'), 2)).toBeUndefined();
+    expect((await readJson(path.join(dir, `${keyOf('a')}.json`))).response.body).toEqual({ answer: 'new 1' });
   });
 });

@@ -40,6 +40,11 @@ const knownDirs = new Set<string>();
  * four trips through libuv's thread pool, which record mode's latency would pay for.
  */
 export async function writeAtomically(file: string, text: string): Promise<void> {
+  writeAtomicallyNow(file, text);
+}
+
+/** writeAtomically, done before it returns (throws when it cannot be done). */
+export function writeAtomicallyNow(file: string, text: string): void {
   const dir = path.dirname(file);
   if (!knownDirs.has(dir)) {
     mkdirSync(dir, { recursive: true });

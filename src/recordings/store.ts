@@ -5,12 +5,11 @@
 // recordings, not HTTP: what a recording answers is the replay layer's business.
 // node:timers' own, not the global: a test faking timers must not stop recordings being stored.
 import { setImmediate as atTurnEnd } from 'node:timers';
-import { readFileSync } from 'node:fs';
-import { unlink } from 'node:fs/promises';
+import { readFileSync, unlinkSync } from 'node:fs';
 import path from 'node:path';
 import { RecordingFileError } from '../errors.js';
 import { parseRecording, serializeRecording, type Recording } from './recording.js';
-import { writeAtomically } from './atomic-write.js';
+import { writeAtomicallyNow } from './atomic-write.js';
 import { occurrenceFileName, recordingId } from './occurrence.js';
 import { scanDirectory } from './directory-scan.js';
 import { RecordLock, takenOverMessage } from './record-lock.js';
@@ -59,8 +58,6 @@ export class RecordingStore {
   private readonly removedListeners: Array<(file: string) => void> = [];
   /** Files this process saved: never removed as part of an older sequence. */
   private readonly savedHere = new Set<string>();
-  /** Removals of an older sequence in progress, per key: every write of the key waits for its own. */
-  private readonly removing = new Map<string, Promise<void>>();
   private readonly pendingWrites = new Set<Promise<void>>();
   /** Where a by-test-file folder may be written: never through a link leading out. */
   private readonly guard: FolderGuard;
@@ -253,28 +250,22 @@ export class RecordingStore {
    * record-mode server holds the directory) go first, highest down, so a crash at any
    * point leaves the older sequence's first occurrences and never a hole; then
    * occurrence 1 is written, then the new later ones. Files this process saved (other
-   * runs' or tests' recordings of the same request) are never removed. Taken out of the
-   * index at once, before any await; the write waits for the removal.
+   * runs' or tests' recordings of the same request) are never removed. Throws
+   * RecordingFileError for a file that cannot be removed (the save then fails).
    */
-  private removeOlderSequence(key: string): Promise<void> | undefined {
+  private removeOlderSequence(key: string): void {
     const entry = this.entry(key);
-    if (!entry || entry.modelList) return undefined;
+    if (!entry || entry.modelList) return;
     const stale = entry.files.flatMap((file, i) => ((entry.occurrences[i] as number) > 1 && !this.savedHere.has(file) ? [[file, entry.occurrences[i] as number] as const] : []));
-    if (stale.length === 0) return undefined;
-    for (const [file, occurrence] of stale) this.forget(key, file, recordingId(key, occurrence));
-    const highestFirst = stale.map(([file]) => file).reverse();
-    const removal = (async () => {
-      for (const file of highestFirst) {
-        await unlink(file).catch((error: NodeJS.ErrnoException) => {
-          if (error.code !== 'ENOENT') throw new RecordingFileError(file, `cannot be removed (${error.code ?? error.message})`);
-        });
-        for (const listener of this.removedListeners) listener(file);
+    for (const [file, occurrence] of stale.reverse()) {
+      try {
+        unlinkSync(file);
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw new RecordingFileError(file, `cannot be removed (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`);
       }
-    })().finally(() => {
-      if (this.removing.get(key) === removal) this.removing.delete(key);
-    });
-    this.removing.set(key, removal);
-    return removal;
+      this.forget(key, file, recordingId(key, occurrence));
+      for (const listener of this.removedListeners) listener(file);
+    }
   }
 
   /**
@@ -294,7 +285,14 @@ export class RecordingStore {
    */
   save(key: string, recording: Recording, relativeDir: string, options: SaveOptions = {}): Promise<void> {
     const saved = new Promise<void>((resolve, reject) => {
-      const store = () => this.saveNow(key, recording, relativeDir, options).then(resolve, reject);
+      const store = () => {
+        try {
+          this.saveNow(key, recording, relativeDir, options);
+          resolve();
+        } catch (error) {
+          reject(error);
+        }
+      };
       if (this.saveBatch.push(store) === 1) atTurnEnd(this.runSaveBatch);
     });
     // Counted from now: a drain (server close) waits for saves still queued.
@@ -308,19 +306,30 @@ export class RecordingStore {
     for (const store of this.saveBatch.splice(0)) store();
   };
 
-  private saveNow(key: string, recording: Recording, relativeDir: string, options: SaveOptions): Promise<void> {
+  /**
+   * One save, synchronous from start to end: the older sequence's removal, the write,
+   * then the index and memory, so that nothing of a recording is seen before it is on
+   * disk and a failed one leaves nothing behind it.
+   */
+  private saveNow(key: string, recording: Recording, relativeDir: string, options: SaveOptions): void {
     const modelList = options.fileName?.startsWith('models-') ?? false;
     // A model list is one answer, the union of its parts: it has no occurrences.
     const occurrence = modelList ? 1 : (options.occurrence ?? 1);
     const stored: Recording = occurrence === 1 ? recording : withOccurrence(recording, occurrence);
-    // Before anything is placed: the older sequence's later files leave the index now.
-    const removal = (options.newSequence && occurrence === 1 && !modelList ? this.removeOlderSequence(key) : undefined) ?? this.removing.get(key)?.catch(() => undefined);
     const existing = this.entry(key);
     const existed = modelList ? undefined : this.fileOf(key, occurrence);
-    const folder = this.folderFor(existing, relativeDir, modelList);
-    const target = existed ?? path.join(folder, options.fileName ?? occurrenceFileName(key, occurrence));
-    if (!existing) {
-      this.index.set(key, modelList || occurrence !== 1 ? { key, files: [target], occurrences: [occurrence], modelList } : this.folder(folder));
+    const target = existed ?? path.join(this.folderFor(existing, relativeDir, modelList), options.fileName ?? occurrenceFileName(key, occurrence));
+    // The older sequence's later files go first: a crash before the write leaves its first occurrences.
+    if (options.newSequence && occurrence === 1 && !modelList) this.removeOlderSequence(key);
+    const text = serializeRecording(stored);
+    try {
+      writeAtomicallyNow(target, text);
+    } catch (error) {
+      // Not on disk means not recorded: nothing of it is kept, and the next request tries again.
+      throw new RecordingFileError(target, `cannot be written (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`);
+    }
+    if (!this.entry(key)) {
+      this.index.set(key, modelList || occurrence !== 1 ? { key, files: [target], occurrences: [occurrence], modelList } : this.folder(path.dirname(target)));
       this.count++;
     } else if (existed === undefined) {
       this.place(key, target, occurrence, modelList);
@@ -328,28 +337,12 @@ export class RecordingStore {
     const id = modelList ? key : recordingId(key, occurrence);
     this.savedHere.add(target);
     for (const listener of this.saveListeners) listener(id);
-    if (!modelList) {
+    if (!modelList && options.keepInMemory !== false) {
       this.fresh.set(id, stored);
       if (this.fresh.size > CACHE_LIMIT) this.fresh.delete(this.fresh.keys().next().value as string);
     }
-    const text = serializeRecording(stored);
-    // A removal of the older sequence goes first: a crash before it ends leaves the older sequence's first occurrences.
-    const write = (removal ? removal.then(() => writeAtomically(target, text)) : writeAtomically(target, text))
-      .then(
-        () => {
-          if (options.keepInMemory === false && this.fresh.get(id) === stored) this.fresh.delete(id);
-          const written = { key, file: target, recording: stored, bytes: Buffer.byteLength(text) };
-          for (const listener of this.writtenListeners) listener(written);
-        },
-        (error: unknown) => {
-          // Not on disk means not recorded: forget it so the next request tries again.
-          // Nor is it answered from memory: a file already there keeps what it says.
-          if (this.fresh.get(id) === stored) this.fresh.delete(id);
-          if (existed === undefined) this.forget(key, target, id);
-          throw new RecordingFileError(target, `cannot be written (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`);
-        },
-      );
-    return write;
+    const written = { key, file: target, recording: stored, bytes: Buffer.byteLength(text) };
+    for (const listener of this.writtenListeners) listener(written);
   }
 
   /** The folder a recording of a key goes in: beside its other occurrences, else where its test's recordings go. */
