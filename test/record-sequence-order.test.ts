@@ -71,4 +71,94 @@ describe('a sequence recorded anew by identical requests at once', () => {
     expect(written.map((name) => (/\.(\d+)\.json$/.exec(name)?.[1] ?? '1'))).toEqual(['1', '2']);
     expect(await sequence()).toEqual(['new 1', 'new 2']);
   });
+
+  it('writes three sent at once in order, though the upstream answered the last first', async () => {
+    const old = await ws.upstream(generationUpstream('old'));
+    const first = await ws.start({ mode: 'record', upstream: old.url });
+    for (let i = 0; i < 3; i++) await ask(first);
+    await first.close();
+
+    // Calls 1 and 2 held until released; call 3 answered at once.
+    const held = new Map<number, { reached: Promise<void>; arrive: () => void; release: () => void; until: Promise<void> }>();
+    for (const n of [1, 2]) {
+      let arrive!: () => void;
+      let release!: () => void;
+      const reached = new Promise<void>((resolve) => (arrive = resolve));
+      const until = new Promise<void>((resolve) => (release = resolve));
+      held.set(n, { reached, arrive, release, until });
+    }
+    let thirdSent!: () => void;
+    const thirdLeft = new Promise<void>((resolve) => (thirdSent = resolve));
+    let calls = 0;
+    const fresh = await ws.upstream(
+      new FakeUpstream().on('POST', '/v1/chat/completions', async (_request, res) => {
+        const n = ++calls;
+        const hold = held.get(n);
+        if (hold) {
+          hold.arrive();
+          await hold.until;
+        }
+        if (n === 3) res.once('finish', thirdSent);
+        sendJson(res, 200, { id: `chatcmpl-new${n}`, object: 'chat.completion', created: 1, model: 'm', choices: [{ index: 0, message: { role: 'assistant', content: `new ${n}` }, finish_reason: 'stop' }] });
+      }),
+    );
+    const server = await ws.start({ mode: 'record', upstream: fresh.url });
+    const written: string[] = [];
+    server.app.store.onWritten(({ file }) => written.push(/\.(\d+)\.json$/.exec(file)?.[1] ?? '1'));
+    const one = ask(server);
+    await held.get(1)!.reached;
+    const two = ask(server);
+    await held.get(2)!.reached;
+    const three = ask(server);
+    // Occurrence 3 is answered by the upstream at once, then 2, then 1: each waits for the one before it. The pauses
+    // only let each answer reach the proxy in that order; the order written must not depend on them.
+    await thirdLeft;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    held.get(2)!.release();
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    held.get(1)!.release();
+    expect(await Promise.all([one, two, three])).toEqual(['new 1', 'new 2', 'new 3']);
+    expect(written).toEqual(['1', '2', '3']);
+    expect(await sequence()).toEqual(['new 1', 'new 2', 'new 3']);
+  });
+
+  it('does not write a later occurrence over the older sequence when the first was not recorded: the older stays whole', async () => {
+    const old = await ws.upstream(generationUpstream('old'));
+    const first = await ws.start({ mode: 'record', upstream: old.url });
+    for (let i = 0; i < 3; i++) await ask(first);
+    await first.close();
+
+    let reached!: () => void;
+    let release!: () => void;
+    const atUpstream = new Promise<void>((resolve) => (reached = resolve));
+    const until = new Promise<void>((resolve) => (release = resolve));
+    let secondArrived!: () => void;
+    const secondAtUpstream = new Promise<void>((resolve) => (secondArrived = resolve));
+    let calls = 0;
+    const fresh = await ws.upstream(
+      new FakeUpstream().on('POST', '/v1/chat/completions', async (_request, res) => {
+        const n = ++calls;
+        if (n === 1) {
+          reached();
+          await until;
+          return sendJson(res, 500, { error: { message: 'overloaded', type: 'server_error', param: null, code: null } });
+        }
+        if (n === 2) secondArrived();
+        sendJson(res, 200, { id: `chatcmpl-new${n}`, object: 'chat.completion', created: 1, model: 'm', choices: [{ index: 0, message: { role: 'assistant', content: `new ${n}` }, finish_reason: 'stop' }] });
+      }),
+    );
+    const server = await ws.start({ mode: 'record', upstream: fresh.url });
+    const post = () => fetch(`${server.url}/v1/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-test-id': 'poll' }, body: JSON.stringify({ model: 'm', messages: [{ role: 'user', content: 'done yet?' }] }) });
+    const one = post();
+    await atUpstream;
+    const two = post();
+    // Occurrence 2 is taken and with the upstream before occurrence 1 fails.
+    await secondAtUpstream;
+    release();
+    expect((await one).status).toBe(500);
+    const refused = await two;
+    expect(refused.status).toBe(500);
+    expect(await refused.text()).toContain('occurrence 1 of this request in this test was not recorded, and this one written alone would mix two recordings of the sequence: send them again');
+    expect(await sequence()).toEqual(['old 1', 'old 2', 'old 3']);
+  });
 });

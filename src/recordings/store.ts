@@ -244,6 +244,12 @@ export class RecordingStore {
     this.removedListeners.push(listener);
   }
 
+  /** Whether a key has files this process did not write: an older recording of its sequence, which record mode replaces. */
+  hasOlderFiles(key: string): boolean {
+    const entry = this.entry(key);
+    return entry !== undefined && entry.files.some((file) => !this.savedHere.has(file));
+  }
+
   /**
    * Occurrence 1 of a key is being recorded anew: the later occurrences of the older
    * recording (files this process did not save: from before this server started, as one

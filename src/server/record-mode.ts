@@ -15,7 +15,7 @@ import { answeredFrom } from './replay-mode.js';
 import type { KeyedContext, RequestContext } from './request-context.js';
 import type { FastifyInstance } from 'fastify';
 
-type RecordServer = ExchangeServer & Pick<FastifyInstance, 'store' | 'answers' | 'inflight' | 'loggedCauses' | 'recordedBy' | 'sequenceStarts' | 'log' | 'recordModeExchanges'>;
+type RecordServer = ExchangeServer & Pick<FastifyInstance, 'store' | 'answers' | 'inflight' | 'loggedCauses' | 'recordedBy' | 'sequenceSteps' | 'log' | 'recordModeExchanges'>;
 
 export async function live(server: RecordServer, context: RequestContext): Promise<Outcome> {
   const forwarded = await forward(context.reply, exchangeOf(server, context));
@@ -62,27 +62,56 @@ async function forwardAndWrite(server: RecordServer, context: KeyedContext): Pro
   const recordMode = server.config.mode === 'record';
   const kept = { keepInMemory: !recordMode };
   const asOccurrence = { occurrence, newSequence: recordMode, ...kept };
-  // A later occurrence of a sequence recorded anew is written only once its first has been (or has failed): written
-  // before it, in place over the older sequence's, it would leave that older first with a new later one to a kill.
-  const sequence = `${client.run}\0${client.testId ?? ''}\0${key.key}`;
-  const first = recordMode && occurrence > 1 ? server.sequenceStarts.get(sequence) : undefined;
   const save = (recording: Recording) => {
     warnIfMixed(server, context);
     if (server.config.keyScheme !== 'llama-stack') return server.store.save(key.key, recording, relativeDir, asOccurrence);
     const adapted = toLlamaStackForm(recording, key.key, key.modelList);
     return server.store.save(key.key, adapted.recording, relativeDir, adapted.modelListFile ? { fileName: adapted.modelListFile, ...kept } : asOccurrence);
   };
-  const persist = first ? (recording: Recording) => first.then(() => save(recording)) : save;
-  const forwarded = forward(context.reply, exchangeOf(server, context), persist);
-  if (recordMode && occurrence === 1) {
-    const started = forwarded.catch(() => undefined);
-    server.sequenceStarts.set(sequence, started);
-    void started.then(() => server.sequenceStarts.get(sequence) === started && server.sequenceStarts.delete(sequence));
-  }
+  const step = recordMode ? sequenceStep(server, context) : undefined;
+  const forwarded = forward(context.reply, exchangeOf(server, context), step ? (recording) => step.persist(() => save(recording)) : save);
+  void forwarded.then((done) => step?.ended(done.kind === 'recorded'), () => step?.ended(false));
   const outcome = await forwarded;
   // Not written: the occurrence is free for the next identical request (the retry).
   if (outcome.kind !== 'recorded') position.giveBack();
   return outcome;
+}
+
+/**
+ * An occurrence of a sequence recorded anew is written after the one before it (identical
+ * requests sent at once, a later one answered first: written first, a kill between the two
+ * writes would leave a hole), and, while an older recording of the sequence is on disk, only
+ * if that one was recorded (written after it failed, in place over the older sequence's
+ * files, it would mix two recordings for good). The wait is for the previous occurrence's
+ * write, bounded by --upstream-timeout.
+ */
+function sequenceStep(server: RecordServer, { key, position, client }: KeyedContext): { persist: (save: () => Promise<void>) => Promise<void>; ended: (recorded: boolean) => void } {
+  const sequence = `${client.run}\0${client.testId ?? ''}\0${key.key}\0`;
+  const { occurrence } = position;
+  const previous = occurrence > 1 ? server.sequenceSteps.get(`${sequence}${occurrence - 1}`) : undefined;
+  let settle!: (recorded: boolean) => void;
+  const recorded = new Promise<boolean>((resolve) => (settle = resolve));
+  const id = `${sequence}${occurrence}`;
+  server.sequenceSteps.set(id, recorded);
+  void recorded.then(() => server.sequenceSteps.get(id) === recorded && server.sequenceSteps.delete(id));
+  return {
+    async persist(save) {
+      const before = previous ? await settledWithin(previous, server.config.upstreamTimeoutMs) : true;
+      // With no older recording of the sequence left to mix with, a later occurrence stands on its own (its first is recorded on the retry).
+      if (before === false && server.store.hasOlderFiles(key.key)) throw new Error(`occurrence ${occurrence - 1} of this request in this test was not recorded, and this one written alone would mix two recordings of the sequence: send them again`);
+      if (before === undefined) throw new Error(`occurrence ${occurrence - 1} of this request in this test was still being recorded after ${server.config.upstreamTimeoutMs} ms, and this one is written only after it: send them again`);
+      await save();
+      settle(true);
+    },
+    ended: (done) => settle(done),
+  };
+}
+
+/** What `promise` resolves to, or undefined once `ms` have passed first. */
+function settledWithin<T>(promise: Promise<T>, ms: number): Promise<T | undefined> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<undefined>((resolve) => (timer = setTimeout(() => resolve(undefined), ms).unref()));
+  return Promise.race([promise, late]).finally(() => clearTimeout(timer));
 }
 
 /**

@@ -45,8 +45,8 @@ declare module 'fastify' {
     loggedCauses: Set<string>;
     /** Which run and test last recorded each key on this server: a sequence recorded by two is warned of once per change of hands. */
     recordedBy: Map<string, string>;
-    /** Record mode: each sequence's first occurrence in flight (per run, test and key), which its later occurrences' writes wait for. */
-    sequenceStarts: Map<string, Promise<unknown>>;
+    /** Record mode: each occurrence in flight (per run, test, key and occurrence), resolving to whether it was recorded; the next occurrence's write waits for it. */
+    sequenceSteps: Map<string, Promise<boolean>>;
     /** The exchanges begun in record mode still open: the record lock outlives the mode until they end. */
     recordModeExchanges: RecordModeExchanges;
   }
@@ -142,7 +142,7 @@ export async function registerResources(app: FastifyInstance, config: ServerConf
   app.decorate('inflight', new Map<string, Promise<ForwardOutcome>>());
   app.decorate('loggedCauses', new Set<string>());
   app.decorate('recordedBy', new Map<string, string>());
-  app.decorate('sequenceStarts', new Map<string, Promise<unknown>>());
+  app.decorate('sequenceSteps', new Map<string, Promise<boolean>>());
   await app.register(usageFile);
   await app.register(recordings(store));
   await app.register(idJournal);
