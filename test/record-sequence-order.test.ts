@@ -35,25 +35,33 @@ async function sequence(): Promise<string[]> {
   return Promise.all(files.map(async (file) => (JSON.parse(await readFile(path.join(ws.dir, file), 'utf8')) as { response: { body: { choices: Array<{ message: { content: string } }> } } }).response.body.choices[0]!.message.content));
 }
 
+/** Something a test waits for, and how to say it happened. */
+function signal(): { done: Promise<void>; fire: () => void } {
+  let fire!: () => void;
+  const done = new Promise<void>((resolve) => (fire = resolve));
+  return { done, fire };
+}
+
+/** The older sequence, recorded by an earlier server: "old 1", "old 2", "old 3". */
+async function recordOldSequence(): Promise<void> {
+  const old = await ws.upstream(generationUpstream('old'));
+  const first = await ws.start({ mode: 'record', upstream: old.url });
+  for (let i = 0; i < 3; i++) await ask(first);
+  await first.close();
+  expect(await sequence()).toEqual(['old 1', 'old 2', 'old 3']);
+}
+
 describe('a sequence recorded anew by identical requests at once', () => {
   it('writes the first occurrence before a later one answered first, answers both, and removes the older sequence past them', async () => {
-    const old = await ws.upstream(generationUpstream('old'));
-    const first = await ws.start({ mode: 'record', upstream: old.url });
-    for (let i = 0; i < 3; i++) await ask(first);
-    await first.close();
-    expect(await sequence()).toEqual(['old 1', 'old 2', 'old 3']);
+    await recordOldSequence();
 
-    let release!: () => void;
-    let reached!: () => void;
-    const atUpstream = new Promise<void>((resolve) => (reached = resolve));
-    const until = new Promise<void>((resolve) => (release = resolve));
-    let secondSent!: () => void;
-    const secondLeft = new Promise<void>((resolve) => (secondSent = resolve));
+    const { fire: reached, done: atUpstream } = signal();
+    const { fire: release, done: until } = signal();
+    const { fire: secondSent, done: secondLeft } = signal();
     const fresh = await ws.upstream(generationUpstream('new', { until, reached, secondSent }));
     const server = await ws.start({ mode: 'record', upstream: fresh.url });
     const written: string[] = [];
-    let secondWritten!: () => void;
-    const secondOnDisk = new Promise<void>((resolve) => (secondWritten = resolve));
+    const { fire: secondWritten, done: secondOnDisk } = signal();
     server.app.store.onWritten(({ file }) => {
       written.push(path.basename(file));
       if (/\.2\.json$/.test(file)) secondWritten();
@@ -73,22 +81,16 @@ describe('a sequence recorded anew by identical requests at once', () => {
   });
 
   it('writes three sent at once in order, though the upstream answered the last first', async () => {
-    const old = await ws.upstream(generationUpstream('old'));
-    const first = await ws.start({ mode: 'record', upstream: old.url });
-    for (let i = 0; i < 3; i++) await ask(first);
-    await first.close();
+    await recordOldSequence();
 
     // Calls 1 and 2 held until released; call 3 answered at once.
     const held = new Map<number, { reached: Promise<void>; arrive: () => void; release: () => void; until: Promise<void> }>();
     for (const n of [1, 2]) {
-      let arrive!: () => void;
-      let release!: () => void;
-      const reached = new Promise<void>((resolve) => (arrive = resolve));
-      const until = new Promise<void>((resolve) => (release = resolve));
+      const { fire: arrive, done: reached } = signal();
+      const { fire: release, done: until } = signal();
       held.set(n, { reached, arrive, release, until });
     }
-    let thirdSent!: () => void;
-    const thirdLeft = new Promise<void>((resolve) => (thirdSent = resolve));
+    const { fire: thirdSent, done: thirdLeft } = signal();
     let calls = 0;
     const fresh = await ws.upstream(
       new FakeUpstream().on('POST', '/v1/chat/completions', async (_request, res) => {
@@ -123,17 +125,11 @@ describe('a sequence recorded anew by identical requests at once', () => {
   });
 
   it('does not write a later occurrence over the older sequence when the first was not recorded: the older stays whole', async () => {
-    const old = await ws.upstream(generationUpstream('old'));
-    const first = await ws.start({ mode: 'record', upstream: old.url });
-    for (let i = 0; i < 3; i++) await ask(first);
-    await first.close();
+    await recordOldSequence();
 
-    let reached!: () => void;
-    let release!: () => void;
-    const atUpstream = new Promise<void>((resolve) => (reached = resolve));
-    const until = new Promise<void>((resolve) => (release = resolve));
-    let secondArrived!: () => void;
-    const secondAtUpstream = new Promise<void>((resolve) => (secondArrived = resolve));
+    const { fire: reached, done: atUpstream } = signal();
+    const { fire: release, done: until } = signal();
+    const { fire: secondArrived, done: secondAtUpstream } = signal();
     let calls = 0;
     const fresh = await ws.upstream(
       new FakeUpstream().on('POST', '/v1/chat/completions', async (_request, res) => {
