@@ -3,8 +3,6 @@
 // recordings just written kept in memory until first read, and atomic writes so a
 // crash or a concurrent request never leaves a half-written recording. It knows
 // recordings, not HTTP: what a recording answers is the replay layer's business.
-// node:timers' own, not the global: a test faking timers must not stop recordings being stored.
-import { setImmediate as atTurnEnd } from 'node:timers';
 import { readFileSync, unlinkSync } from 'node:fs';
 import path from 'node:path';
 import { RecordingFileError } from '../errors.js';
@@ -14,6 +12,7 @@ import { occurrenceFileName, recordingId } from './occurrence.js';
 import { scanDirectory } from './directory-scan.js';
 import { RecordLock, takenOverMessage } from './record-lock.js';
 import { FolderGuard } from './folder-guard.js';
+import { TurnBatch } from './turn-batch.js';
 
 const CACHE_LIMIT = 4096;
 
@@ -58,7 +57,8 @@ export class RecordingStore {
   private readonly removedListeners: Array<(file: string) => void> = [];
   /** Files this process saved: never removed as part of an older sequence. */
   private readonly savedHere = new Set<string>();
-  private readonly pendingWrites = new Set<Promise<void>>();
+  /** The saves of each turn, made together at its end. */
+  private readonly saves = new TurnBatch();
   /** Where a by-test-file folder may be written: never through a link leading out. */
   private readonly guard: FolderGuard;
   /** Recordings just written, by recording id, prepared for replay only if they are asked for. */
@@ -290,27 +290,8 @@ export class RecordingStore {
    * own write: no request is answered from a recording that is not on disk yet.
    */
   save(key: string, recording: Recording, relativeDir: string, options: SaveOptions = {}): Promise<void> {
-    const saved = new Promise<void>((resolve, reject) => {
-      const store = () => {
-        try {
-          this.saveNow(key, recording, relativeDir, options);
-          resolve();
-        } catch (error) {
-          reject(error);
-        }
-      };
-      if (this.saveBatch.push(store) === 1) atTurnEnd(this.runSaveBatch);
-    });
-    // Counted from now: a drain (server close) waits for saves still queued.
-    this.pendingWrites.add(saved);
-    void saved.catch(() => undefined).finally(() => this.pendingWrites.delete(saved));
-    return saved;
+    return this.saves.run(() => this.saveNow(key, recording, relativeDir, options));
   }
-
-  private readonly saveBatch: Array<() => void> = [];
-  private readonly runSaveBatch = (): void => {
-    for (const store of this.saveBatch.splice(0)) store();
-  };
 
   /**
    * One save, synchronous from start to end: the older sequence's removal, the write,
@@ -394,9 +375,9 @@ export class RecordingStore {
     for (const listener of this.saveListeners) listener(id);
   }
 
-  /** Waits for every write in flight (used on shutdown), and for any a finishing exchange starts meanwhile. */
-  async drain(): Promise<void> {
-    for (let round = 0; round < 100 && this.pendingWrites.size > 0; round++) await Promise.allSettled([...this.pendingWrites]);
+  /** Waits for every save queued (used on shutdown), and for any a finishing exchange asks for meanwhile. */
+  drain(): Promise<void> {
+    return this.saves.drain();
   }
 }
 
