@@ -154,7 +154,41 @@ describe('a sequence recorded anew by identical requests at once', () => {
     expect((await one).status).toBe(500);
     const refused = await two;
     expect(refused.status).toBe(500);
-    expect(await refused.text()).toContain('occurrence 1 of this request in this test was not recorded, and this one written alone would mix two recordings of the sequence: send them again');
+    expect(await refused.text()).toContain('occurrence 1 of this request in this test was not recorded, and this one written alone would leave a hole in the sequence, or mix two recordings of it: send them again');
     expect(await sequence()).toEqual(['old 1', 'old 2', 'old 3']);
+  });
+
+  it('does not write a later occurrence after a middle one that was not recorded, once the first has replaced the older sequence: no hole', async () => {
+    await recordOldSequence();
+    const { fire: reached, done: atUpstream } = signal();
+    const { fire: release, done: until } = signal();
+    const { fire: thirdArrived, done: thirdAtUpstream } = signal();
+    let calls = 0;
+    const fresh = await ws.upstream(
+      new FakeUpstream().on('POST', '/v1/chat/completions', async (_request, res) => {
+        const n = ++calls;
+        if (n === 2) {
+          reached();
+          await until;
+          return sendJson(res, 429, { error: { message: 'slow down', type: 'rate_limit_exceeded', param: null, code: null } });
+        }
+        if (n === 3) thirdArrived();
+        sendJson(res, 200, { id: `chatcmpl-new${n}`, object: 'chat.completion', created: 1, model: 'm', choices: [{ index: 0, message: { role: 'assistant', content: `new ${n}` }, finish_reason: 'stop' }] });
+      }),
+    );
+    const server = await ws.start({ mode: 'record', upstream: fresh.url });
+    const post = () => fetch(`${server.url}/v1/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-test-id': 'poll' }, body: JSON.stringify({ model: 'm', messages: [{ role: 'user', content: 'done yet?' }] }) });
+    expect((await post()).status).toBe(200);
+    expect(await sequence()).toEqual(['new 1']);
+    const two = post();
+    await atUpstream;
+    const three = post();
+    await thirdAtUpstream;
+    release();
+    expect((await two).status).toBe(429);
+    const refused = await three;
+    expect(refused.status).toBe(500);
+    expect(await refused.text()).toContain('occurrence 2 of this request in this test was not recorded');
+    expect(await sequence()).toEqual(['new 1']);
   });
 });

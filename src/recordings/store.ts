@@ -244,10 +244,17 @@ export class RecordingStore {
     this.removedListeners.push(listener);
   }
 
-  /** Whether a key has files this process did not write: an older recording of its sequence, which record mode replaces. */
-  hasOlderFiles(key: string): boolean {
+  /** Keys whose older recording this process began replacing (record mode wrote their occurrence 1 anew over one). */
+  private readonly replaced = new Set<string>();
+
+  /**
+   * Whether a key's sequence is an older recording being replaced: it has files this process
+   * did not write, or record mode already wrote its occurrence 1 anew over such files (a
+   * later occurrence then written out of turn would leave a hole in the new one).
+   */
+  replacingOlder(key: string): boolean {
     const entry = this.entry(key);
-    return entry !== undefined && entry.files.some((file) => !this.savedHere.has(file));
+    return this.replaced.has(key) || (entry !== undefined && entry.files.some((file) => !this.savedHere.has(file)));
   }
 
   /**
@@ -307,7 +314,8 @@ export class RecordingStore {
     const existed = modelList ? undefined : this.fileOf(key, occurrence);
     const target = existed ?? path.join(this.folderFor(existing, relativeDir, modelList), options.fileName ?? occurrenceFileName(key, occurrence));
     // The older sequence's later files go first: a crash before the write leaves its first occurrences.
-    if (options.newSequence && occurrence === 1 && !modelList) this.removeOlderSequence(key);
+    const replacing = options.newSequence === true && occurrence === 1 && !modelList && this.replacingOlder(key);
+    if (replacing) this.removeOlderSequence(key);
     const text = serializeRecording(stored);
     try {
       writeAtomicallyNow(target, text);
@@ -322,6 +330,7 @@ export class RecordingStore {
       this.place(key, target, occurrence, modelList);
     }
     const id = modelList ? key : recordingId(key, occurrence);
+    if (replacing) this.replaced.add(key);
     this.savedHere.add(target);
     for (const listener of this.saveListeners) listener(id);
     if (!modelList && options.keepInMemory !== false) {
@@ -334,7 +343,9 @@ export class RecordingStore {
 
   /** The folder a recording of a key goes in: beside its other occurrences, else where its test's recordings go. */
   private folderFor(existing: IndexEntry | undefined, relativeDir: string, modelList: boolean): string {
-    return existing && !existing.modelList && !modelList ? path.dirname(existing.files[0] as string) : this.guard.inside(relativeDir);
+    // Beside the first occurrence, when there is one (an older sequence's later files alone are about to go).
+    const first = existing && !existing.modelList && !modelList ? existing.files[existing.occurrences.indexOf(1)] : undefined;
+    return first !== undefined ? path.dirname(first) : this.guard.inside(relativeDir);
   }
 
   /** Adds a new file to a key that has recordings: another occurrence, or another part of its model list. */

@@ -68,7 +68,8 @@ async function forwardAndWrite(server: RecordServer, context: KeyedContext): Pro
     const adapted = toLlamaStackForm(recording, key.key, key.modelList);
     return server.store.save(key.key, adapted.recording, relativeDir, adapted.modelListFile ? { fileName: adapted.modelListFile, ...kept } : asOccurrence);
   };
-  const step = recordMode ? sequenceStep(server, context) : undefined;
+  // A llama-stack model list is one answer, with no occurrences to keep in order.
+  const step = recordMode && !key.modelList ? sequenceStep(server, context) : undefined;
   const forwarded = forward(context.reply, exchangeOf(server, context), step ? (recording) => step.persist(() => save(recording)) : save);
   void forwarded.then((done) => step?.ended(done.kind === 'recorded'), () => step?.ended(false));
   const outcome = await forwarded;
@@ -80,9 +81,9 @@ async function forwardAndWrite(server: RecordServer, context: KeyedContext): Pro
 /**
  * An occurrence of a sequence recorded anew is written after the one before it (identical
  * requests sent at once, a later one answered first: written first, a kill between the two
- * writes would leave a hole), and, while an older recording of the sequence is on disk, only
- * if that one was recorded (written after it failed, in place over the older sequence's
- * files, it would mix two recordings for good). The wait is for the previous occurrence's
+ * writes would leave a hole), and, while an older recording of the sequence is being
+ * replaced, only if that one was recorded (written after it failed, it would leave a hole
+ * in the new sequence, or mix it with the older one's files, for good). The wait is for the previous occurrence's
  * write, bounded by --upstream-timeout.
  */
 function sequenceStep(server: RecordServer, { key, position, client }: KeyedContext): { persist: (save: () => Promise<void>) => Promise<void>; ended: (recorded: boolean) => void } {
@@ -97,8 +98,8 @@ function sequenceStep(server: RecordServer, { key, position, client }: KeyedCont
   return {
     async persist(save) {
       const before = previous ? await settledWithin(previous, server.config.upstreamTimeoutMs) : true;
-      // With no older recording of the sequence left to mix with, a later occurrence stands on its own (its first is recorded on the retry).
-      if (before === false && server.store.hasOlderFiles(key.key)) throw new Error(`occurrence ${occurrence - 1} of this request in this test was not recorded, and this one written alone would mix two recordings of the sequence: send them again`);
+      // Recording a sequence from nothing, a later occurrence stands on its own (the one before is recorded on the retry).
+      if (before === false && server.store.replacingOlder(key.key)) throw new Error(`occurrence ${occurrence - 1} of this request in this test was not recorded, and this one written alone would leave a hole in the sequence, or mix two recordings of it: send them again`);
       if (before === undefined) throw new Error(`occurrence ${occurrence - 1} of this request in this test was still being recorded after ${server.config.upstreamTimeoutMs} ms, and this one is written only after it: send them again`);
       await save();
       settle(true);
