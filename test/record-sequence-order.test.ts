@@ -11,23 +11,34 @@ import type { RunningServer } from '../src/index.js';
 
 const ws = workspace();
 
-/** Answers "<generation> <n>" to its n-th call; `holdFirst` keeps the first call until released, and says when the second's answer has left. */
-function generationUpstream(generation: string, holdFirst?: { until: Promise<void>; reached: () => void; secondSent: () => void }): FakeUpstream {
+/** How the upstream treats one call: held until `until`, refused with `status`; `arrived` when it comes, `sent` once its answer has left. */
+interface CallScript {
+  until?: Promise<void>;
+  status?: number;
+  arrived?: () => void;
+  sent?: () => void;
+}
+
+/** Answers "<generation> <n>" to its n-th call, as `script` says for that call. */
+function generationUpstream(generation: string, script: Record<number, CallScript> = {}): FakeUpstream {
   let calls = 0;
   return new FakeUpstream().on('POST', '/v1/chat/completions', async (_request, res) => {
     const n = ++calls;
-    if (holdFirst && n === 1) {
-      holdFirst.reached();
-      await holdFirst.until;
-    }
-    if (holdFirst && n === 2) res.once('finish', holdFirst.secondSent);
+    const call = script[n] ?? {};
+    call.arrived?.();
+    if (call.until) await call.until;
+    if (call.sent) res.once('finish', call.sent);
+    if (call.status) return sendJson(res, call.status, { error: { message: `refused with ${call.status}`, type: 'server_error', param: null, code: null } });
     sendJson(res, 200, { id: `chatcmpl-${generation}${n}`, object: 'chat.completion', created: 1, model: 'm', choices: [{ index: 0, message: { role: 'assistant', content: `${generation} ${n}` }, finish_reason: 'stop' }] });
   });
 }
 
+function post(server: RunningServer): Promise<Response> {
+  return fetch(`${server.url}/v1/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-test-id': 'poll' }, body: JSON.stringify({ model: 'm', messages: [{ role: 'user', content: 'done yet?' }] }) });
+}
+
 async function ask(server: RunningServer): Promise<string> {
-  const response = await fetch(`${server.url}/v1/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-test-id': 'poll' }, body: JSON.stringify({ model: 'm', messages: [{ role: 'user', content: 'done yet?' }] }) });
-  return ((await response.json()) as { choices: Array<{ message: { content: string } }> }).choices[0]!.message.content;
+  return ((await (await post(server)).json()) as { choices: Array<{ message: { content: string } }> }).choices[0]!.message.content;
 }
 
 async function sequence(): Promise<string[]> {
@@ -58,7 +69,7 @@ describe('a sequence recorded anew by identical requests at once', () => {
     const { fire: reached, done: atUpstream } = signal();
     const { fire: release, done: until } = signal();
     const { fire: secondSent, done: secondLeft } = signal();
-    const fresh = await ws.upstream(generationUpstream('new', { until, reached, secondSent }));
+    const fresh = await ws.upstream(generationUpstream('new', { 1: { arrived: reached, until }, 2: { sent: secondSent } }));
     const server = await ws.start({ mode: 'record', upstream: fresh.url });
     const written: string[] = [];
     const { fire: secondWritten, done: secondOnDisk } = signal();
@@ -84,41 +95,30 @@ describe('a sequence recorded anew by identical requests at once', () => {
     await recordOldSequence();
 
     // Calls 1 and 2 held until released; call 3 answered at once.
-    const held = new Map<number, { reached: Promise<void>; arrive: () => void; release: () => void; until: Promise<void> }>();
-    for (const n of [1, 2]) {
-      const { fire: arrive, done: reached } = signal();
-      const { fire: release, done: until } = signal();
-      held.set(n, { reached, arrive, release, until });
-    }
+    const [first, second] = [1, 2].map(() => ({ arrival: signal(), release: signal() }));
     const { fire: thirdSent, done: thirdLeft } = signal();
-    let calls = 0;
     const fresh = await ws.upstream(
-      new FakeUpstream().on('POST', '/v1/chat/completions', async (_request, res) => {
-        const n = ++calls;
-        const hold = held.get(n);
-        if (hold) {
-          hold.arrive();
-          await hold.until;
-        }
-        if (n === 3) res.once('finish', thirdSent);
-        sendJson(res, 200, { id: `chatcmpl-new${n}`, object: 'chat.completion', created: 1, model: 'm', choices: [{ index: 0, message: { role: 'assistant', content: `new ${n}` }, finish_reason: 'stop' }] });
+      generationUpstream('new', {
+        1: { arrived: first!.arrival.fire, until: first!.release.done },
+        2: { arrived: second!.arrival.fire, until: second!.release.done },
+        3: { sent: thirdSent },
       }),
     );
     const server = await ws.start({ mode: 'record', upstream: fresh.url });
     const written: string[] = [];
     server.app.store.onWritten(({ file }) => written.push(/\.(\d+)\.json$/.exec(file)?.[1] ?? '1'));
     const one = ask(server);
-    await held.get(1)!.reached;
+    await first!.arrival.done;
     const two = ask(server);
-    await held.get(2)!.reached;
+    await second!.arrival.done;
     const three = ask(server);
     // Occurrence 3 is answered by the upstream at once, then 2, then 1: each waits for the one before it. The pauses
     // only let each answer reach the proxy in that order; the order written must not depend on them.
     await thirdLeft;
     await new Promise((resolve) => setTimeout(resolve, 100));
-    held.get(2)!.release();
+    second!.release.fire();
     await new Promise((resolve) => setTimeout(resolve, 100));
-    held.get(1)!.release();
+    first!.release.fire();
     expect(await Promise.all([one, two, three])).toEqual(['new 1', 'new 2', 'new 3']);
     expect(written).toEqual(['1', '2', '3']);
     expect(await sequence()).toEqual(['new 1', 'new 2', 'new 3']);
@@ -130,24 +130,11 @@ describe('a sequence recorded anew by identical requests at once', () => {
     const { fire: reached, done: atUpstream } = signal();
     const { fire: release, done: until } = signal();
     const { fire: secondArrived, done: secondAtUpstream } = signal();
-    let calls = 0;
-    const fresh = await ws.upstream(
-      new FakeUpstream().on('POST', '/v1/chat/completions', async (_request, res) => {
-        const n = ++calls;
-        if (n === 1) {
-          reached();
-          await until;
-          return sendJson(res, 500, { error: { message: 'overloaded', type: 'server_error', param: null, code: null } });
-        }
-        if (n === 2) secondArrived();
-        sendJson(res, 200, { id: `chatcmpl-new${n}`, object: 'chat.completion', created: 1, model: 'm', choices: [{ index: 0, message: { role: 'assistant', content: `new ${n}` }, finish_reason: 'stop' }] });
-      }),
-    );
+    const fresh = await ws.upstream(generationUpstream('new', { 1: { arrived: reached, until, status: 500 }, 2: { arrived: secondArrived } }));
     const server = await ws.start({ mode: 'record', upstream: fresh.url });
-    const post = () => fetch(`${server.url}/v1/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-test-id': 'poll' }, body: JSON.stringify({ model: 'm', messages: [{ role: 'user', content: 'done yet?' }] }) });
-    const one = post();
+    const one = post(server);
     await atUpstream;
-    const two = post();
+    const two = post(server);
     // Occurrence 2 is taken and with the upstream before occurrence 1 fails.
     await secondAtUpstream;
     release();
@@ -163,26 +150,13 @@ describe('a sequence recorded anew by identical requests at once', () => {
     const { fire: reached, done: atUpstream } = signal();
     const { fire: release, done: until } = signal();
     const { fire: thirdArrived, done: thirdAtUpstream } = signal();
-    let calls = 0;
-    const fresh = await ws.upstream(
-      new FakeUpstream().on('POST', '/v1/chat/completions', async (_request, res) => {
-        const n = ++calls;
-        if (n === 2) {
-          reached();
-          await until;
-          return sendJson(res, 429, { error: { message: 'slow down', type: 'rate_limit_exceeded', param: null, code: null } });
-        }
-        if (n === 3) thirdArrived();
-        sendJson(res, 200, { id: `chatcmpl-new${n}`, object: 'chat.completion', created: 1, model: 'm', choices: [{ index: 0, message: { role: 'assistant', content: `new ${n}` }, finish_reason: 'stop' }] });
-      }),
-    );
+    const fresh = await ws.upstream(generationUpstream('new', { 2: { arrived: reached, until, status: 429 }, 3: { arrived: thirdArrived } }));
     const server = await ws.start({ mode: 'record', upstream: fresh.url });
-    const post = () => fetch(`${server.url}/v1/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-test-id': 'poll' }, body: JSON.stringify({ model: 'm', messages: [{ role: 'user', content: 'done yet?' }] }) });
-    expect((await post()).status).toBe(200);
+    expect((await post(server)).status).toBe(200);
     expect(await sequence()).toEqual(['new 1']);
-    const two = post();
+    const two = post(server);
     await atUpstream;
-    const three = post();
+    const three = post(server);
     await thirdAtUpstream;
     release();
     expect((await two).status).toBe(429);

@@ -57,6 +57,8 @@ export class RecordingStore {
   private readonly removedListeners: Array<(file: string) => void> = [];
   /** Files this process saved: never removed as part of an older sequence. */
   private readonly savedHere = new Set<string>();
+  /** Keys whose older recording this process began replacing (record mode wrote their occurrence 1 anew over one). */
+  private readonly replaced = new Set<string>();
   /** The saves of each turn, made together at its end. */
   private readonly saves = new TurnBatch();
   /** Where a by-test-file folder may be written: never through a link leading out. */
@@ -243,9 +245,6 @@ export class RecordingStore {
   onRemoved(listener: (file: string) => void): void {
     this.removedListeners.push(listener);
   }
-
-  /** Keys whose older recording this process began replacing (record mode wrote their occurrence 1 anew over one). */
-  private readonly replaced = new Set<string>();
 
   /**
    * Whether a key's sequence is an older recording being replaced: it has files this process
