@@ -6,7 +6,8 @@
 // before forwarding. The real ids are upstream state, not test data: they are kept
 // in a journal outside the recordings directory, so re-recording a flow from scratch
 // writes byte-identical files, and the mapping survives restarts.
-import { mkdir, open, readFile, type FileHandle } from 'node:fs/promises';
+import { closeSync, mkdirSync, openSync, writeSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
 import { createHash } from 'node:crypto';
 import path from 'node:path';
 import { isJsonObject, type JsonValue } from '../json/lossless.js';
@@ -35,9 +36,6 @@ function isIdField(name: string): boolean {
 export class IdMapper {
   private readonly minted = new Map<string, string>(); // deterministic -> real
   private readonly known = new Map<string, string>(); // real -> deterministic
-  /** Journal appends, one after another so lines never interleave. */
-  private writing: Promise<void> = Promise.resolve();
-
   private constructor(private readonly journal: string | undefined) {}
 
   /** Loads the journal of earlier sessions; `journal` undefined keeps the mapping in memory only. */
@@ -108,46 +106,46 @@ export class IdMapper {
       : recordedId(key);
     this.remember(deterministic, real);
     // An id shaped like a key (an API that lists keys) is kept in memory only: no credential reaches a file.
-    if (this.journal && !hasKeyShape(real)) this.append(JSON.stringify({ id: deterministic, upstream: real, key }) + '\n');
+    if (this.journal && !hasKeyShape(real)) this.queued.push(JSON.stringify({ id: deterministic, upstream: real, key }) + '\n');
     return deterministic;
   }
 
-  private handle: Promise<FileHandle | undefined> | undefined;
+  /** The journal, open for appending once the first id is minted (null: it cannot be). */
+  private fd: number | null | undefined;
 
-  /** Lines waiting for the append in flight to end: written together, one append for all of them. */
+  /** Lines minted since the last flush. */
   private queued: string[] = [];
 
-  /** Appends to the journal through one open handle, in order. */
-  private append(line: string): void {
+  /**
+   * Appends the lines minted for one body or event, in one write, before its answer goes
+   * on: synchronous, as a recording is (a few hundred bytes into the page cache cost less
+   * at once than a trip through libuv's thread pool and its promises, on every exchange).
+   */
+  flush(): void {
+    if (this.queued.length === 0) return;
+    const lines = this.queued.join('');
+    this.queued = [];
     const journal = this.journal as string;
-    this.handle ??= mkdir(path.dirname(journal), { recursive: true })
-      .then(() => open(journal, 'a'))
-      .catch(() => undefined);
-    this.queued.push(line);
-    // An append is already waiting to take this line with the others.
-    if (this.queued.length > 1) return;
-    // Losing the journal only costs continuing this flow after a restart; the exchange still records.
-    this.writing = this.writing
-      .then(() => this.handle)
-      .then((handle) => {
-        const lines = this.queued.join('');
-        this.queued = [];
-        return handle?.appendFile(lines);
-      })
-      .catch(() => undefined);
+    try {
+      if (this.fd === undefined) {
+        mkdirSync(path.dirname(journal), { recursive: true });
+        this.fd = openSync(journal, 'a');
+      }
+      if (this.fd === null) return;
+      // A short write (a full disk) goes on from where it stopped: a torn line would take the next one with it.
+      const bytes = Buffer.from(lines);
+      for (let at = 0; at < bytes.length; ) at += writeSync(this.fd, bytes, at);
+    } catch {
+      // Losing the journal only costs continuing this flow after a restart; the exchange still records.
+      this.fd ??= null;
+    }
   }
 
-  /** Waits for the journal to be written and closes it (on shutdown). */
-  async drain(): Promise<void> {
-    // Appends queued while waiting chain onto `writing`: wait until it stops moving (bounded).
-    for (let round = 0; round < 100; round++) {
-      const writing = this.writing;
-      await writing;
-      if (writing === this.writing) break;
-    }
-    const handle = await this.handle;
-    this.handle = undefined;
-    await handle?.close().catch(() => undefined);
+  /** Writes what is left and closes the journal (on shutdown). */
+  drain(): void {
+    this.flush();
+    if (typeof this.fd === 'number') closeSync(this.fd);
+    this.fd = undefined;
   }
 
   /** @internal */
@@ -215,6 +213,7 @@ export class IdSession {
   replacer(value: JsonValue): IdReplacement | undefined {
     const pairs = new Map<string, string>();
     this.pairs(value, true, pairs);
+    this.mapper.flush();
     for (const [real, deterministic] of pairs) if (real === deterministic) pairs.delete(real);
     if (pairs.size === 0) return undefined;
     // An upstream-shaped id (a prefix and 8+ letters or digits) inside a string is that id (a URL naming it); any other only as a whole string.

@@ -95,7 +95,7 @@ const idJournal = resource('id journal', async (app) => {
   const ids = new UpstreamIds(config.statefulIds ? path.join(config.stateDir, 'upstream-ids.jsonl') : undefined);
   if (isRecordingMode(config.mode)) await ids.open();
   app.decorate('upstreamIds', ids);
-  app.addHook('onClose', async () => void (await ids.mapper?.drain()));
+  app.addHook('onClose', async () => ids.mapper?.drain());
 });
 
 const upstream = resource('upstream agent', (app) => {
