@@ -1,9 +1,10 @@
 // A stream is complete once its API's final event has arrived, whatever the client
 // does next. Clients often hang up right there (the Python SDKs close the connection
 // after [DONE] or message_stop) while the upstream ends its response a little later:
-// the exchange is recorded all the same. A client that hangs up before the final event
-// leaves nothing written. The Node SDKs here; the Python SDKs in
-// test/slow/python-hangup.test.ts.
+// the exchange is recorded all the same, and where the API closes its stream with an
+// event of its own, the recording is on disk before the client sees that event. A client
+// that hangs up before the final event leaves nothing written. The Node SDKs here; the
+// Python SDKs in test/slow/python-hangup.test.ts.
 import Anthropic from '@anthropic-ai/sdk';
 import { Ollama } from 'ollama';
 import { describe, expect, it } from 'vitest';
@@ -29,8 +30,13 @@ async function readUntil(response: Response, final: string): Promise<string> {
   return text;
 }
 
+/** The endpoints recorded so far. */
+async function recorded(): Promise<string[]> {
+  return (await recordingsIn(ws.dir)).map((f) => f.data.request.endpoint as string).sort();
+}
+
 describe('a client that hangs up after the final event', () => {
-  it('is recorded for every streaming API: chat [DONE], Responses, Anthropic, Ollama, Gemini', async () => {
+  it('is recorded for every streaming API, before the client sees the closing event where there is one: chat [DONE], Responses, Anthropic, Ollama; Gemini', async () => {
     const hangUps = new HangUps();
     ws.cleanup.push(async () => hangUps.hungUp());
     const sse = hangUps.script(': keep-alive\n\n');
@@ -43,17 +49,22 @@ describe('a client that hangs up after the final event', () => {
     // Chat completions: the Node SDK reads on to the end after [DONE], so its raw body is read up to [DONE], then dropped.
     const chat = await client.chat.completions.create({ ...(streaming.request as object), stream: true } as never).asResponse();
     expect(await readUntil(chat, 'data: [DONE]')).toContain('data: [DONE]');
+    // The upstream has not ended its response (it waits for the hang-up): the recording is there already.
+    expect(await recorded()).toEqual(['/v1/chat/completions']);
     hangUps.hungUp();
     // Leaving the loop aborts the SDK's request.
     for await (const event of await client.responses.create({ model: 'gpt-5.1', input: 'hello', stream: true })) if (event.type === 'response.completed') break;
+    expect(await recorded()).toEqual(['/v1/chat/completions', '/v1/responses']);
     hangUps.hungUp();
     const anthropic = new Anthropic({ baseURL: `${server.url}/anthropic`, apiKey: 'sk-ant-test', maxRetries: 0, defaultHeaders: { 'x-test-id': 'hangup' } });
     for await (const event of await anthropic.messages.create({ model: 'claude-sonnet-4-5', max_tokens: 64, messages: [{ role: 'user', content: 'Rings?' }], stream: true })) if (event.type === 'message_stop') break;
+    expect(await recorded()).toEqual(['/anthropic/v1/messages', '/v1/chat/completions', '/v1/responses']);
     hangUps.hungUp();
     const ollama = new Ollama({ host: `${server.url}/ollama`, headers: { 'x-test-id': 'hangup' } });
     // Leaving ollama's loop does not end its request: abort() does.
     const parts = await ollama.chat({ model: 'llama3.2:3b', messages: [{ role: 'user', content: 'Rings?' }], stream: true });
     for await (const part of parts) if (part.done) break;
+    expect(await recorded()).toEqual(['/anthropic/v1/messages', '/ollama/api/chat', '/v1/chat/completions', '/v1/responses']);
     parts.abort();
     hangUps.hungUp();
     const gemini = await fetch(`${server.url}/gemini/v1beta/models/gemini-2.0-flash:streamGenerateContent?alt=sse`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-test-id': 'hangup' }, body: JSON.stringify({ contents: [{ role: 'user', parts: [{ text: 'Rings?' }] }] }) });
@@ -63,8 +74,8 @@ describe('a client that hangs up after the final event', () => {
     await server.close();
     // Each journal entry is complete, though its client had gone before it was added.
     expect(server.app.journal.entries().map((entry) => entry.status)).toEqual([200, 200, 200, 200, 200]);
-    const recorded = (await recordingsIn(ws.dir)).map((f) => f.data.request.endpoint as string).sort();
-    expect(recorded).toEqual(['/anthropic/v1/messages', '/gemini/v1beta/models/gemini-2.0-flash:streamGenerateContent', '/ollama/api/chat', '/v1/chat/completions', '/v1/responses']);
+    // Gemini's stream closes with the end of its body: recorded once its client had gone.
+    expect(await recorded()).toEqual(['/anthropic/v1/messages', '/gemini/v1beta/models/gemini-2.0-flash:streamGenerateContent', '/ollama/api/chat', '/v1/chat/completions', '/v1/responses']);
   });
 
   it('a client that hangs up before the final event leaves nothing written', async () => {

@@ -103,6 +103,28 @@ describe('a recording that cannot be written', () => {
     expect((await fetch(`${recorder.url}/_llm-replay/health`)).status).toBe(200);
   });
 
+  it('a stream read only to its closing event, as the Python SDKs read it: the closing event never comes, so the client cannot take it for a success', async () => {
+    const upstream = await counter();
+    const name = await fileNameOf(upstream, true);
+    await blockWrite(name);
+    const recorder = await ws.start({ mode: 'record', upstream: upstream.url });
+    const response = await fetch(`${recorder.url}/v1/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-test-id': 'report' }, body: JSON.stringify({ ...question, stream: true }) });
+    const reader = response.body!.getReader();
+    let text = '';
+    const read = (async () => {
+      for (;;) {
+        const { done, value } = await reader.read();
+        if (done) return 'ended';
+        text += Buffer.from(value).toString();
+        if (text.includes('data: [DONE]')) return 'closing event';
+      }
+    })();
+    await expect(read).rejects.toThrow();
+    expect(text).toContain(`"content":"${answerText(upstream.count).split(' ')[0]}`);
+    expect(text).not.toContain('[DONE]');
+    expect(await listFiles(ws.dir)).toEqual([path.join(name, 'keep.txt')]);
+  });
+
   it('a re-recording in place that cannot be written: the new answer is not served from memory afterwards', async () => {
     const upstream = await counter();
     const first = await ws.start({ mode: 'record', upstream: upstream.url });

@@ -1,7 +1,8 @@
 // Record mode's view of an upstream stream: every event is passed to the client
 // the moment it is complete (never held back for the whole stream) and kept, with
-// its framing and timing, for the recording. A stream that breaks off, or ends
-// without the closing event its API always sends, is reported as incomplete.
+// its framing and timing, for the recording; the API's closing event only once the
+// recording is written. A stream that breaks off, or ends without the closing event
+// its API always sends, is reported as incomplete.
 import { Transform, type TransformCallback } from 'node:stream';
 import { isJsonObject, parseKeepingNumbers, type JsonValue } from '../json/lossless.js';
 import type { StreamEventMeta, StreamFraming } from '../recordings/recording.js';
@@ -55,16 +56,25 @@ function missingTerminator(chunks: JsonValue[], sawDone: boolean, format: Stream
 }
 
 /**
- * The event after which a known streaming API sends nothing more that matters: a
- * stream cut after it (the Python SDKs close the connection right after `[DONE]`)
- * is complete.
+ * The event that closes a stream in its API's own framing (`[DONE]` aside, which the
+ * splitter reports as such): nothing the API sends after it belongs to the answer.
  */
-function isFinalEvent(value: JsonValue, format: StreamFormat): boolean {
+function isClosingEvent(value: JsonValue, format: StreamFormat): boolean {
   if (!isJsonObject(value)) return false;
   if (format === 'ndjson') return value['done'] === true;
   const type = value['type'];
-  if (type === 'message_stop' || type === 'response.completed' || type === 'response.failed' || type === 'response.incomplete') return true;
-  // Gemini: the last chunk carries the candidate's finishReason.
+  return type === 'message_stop' || type === 'response.completed' || type === 'response.failed' || type === 'response.incomplete';
+}
+
+/**
+ * The event after which a known streaming API sends nothing more that matters: a
+ * stream cut after it (the Python SDKs close the connection right after `[DONE]`)
+ * is complete. A closing event, or Gemini's last chunk, which carries the candidate's
+ * finishReason (its stream closes with the end of its body).
+ */
+function isFinalEvent(value: JsonValue, format: StreamFormat): boolean {
+  if (isClosingEvent(value, format)) return true;
+  if (!isJsonObject(value) || format === 'ndjson') return false;
   const candidates = value['candidates'];
   return Array.isArray(candidates) && candidates.some((candidate) => isJsonObject(candidate) && typeof candidate['finishReason'] === 'string');
 }
@@ -79,14 +89,21 @@ export class StreamCapture extends Transform {
   private sawDone = false;
   private sawFinal = false;
   private result: CapturedStream | undefined;
+  /**
+   * The closing event and what followed it in its chunk, once it has arrived: held back
+   * until the stream is written, so that a client that stops at the closing event (the
+   * Python SDKs) has a recording on disk, or sees the stream break, when it stops.
+   */
+  private held: string[] | undefined;
 
   constructor(
     private readonly format: StreamFormat,
     private readonly startedAt: number,
     private readonly headMs: number,
     /**
-     * Called once the upstream has ended, before the client's response ends: the
-     * recording is on disk by the time the client has seen the whole stream.
+     * Called once, at the API's closing event (before it is passed on) or else once the
+     * upstream has ended (before the client's response ends): the recording is on disk
+     * by the time the client has seen the whole stream.
      */
     private readonly onEnd: (captured: CapturedStream) => Promise<void>,
     /** Rewrites the ids of each event before it reaches the client and the recording. */
@@ -124,16 +141,34 @@ export class StreamCapture extends Transform {
   }
 
   override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
+    const closedBefore = this.result !== undefined || this.held !== undefined;
     try {
       if (this.format === 'sse') for (const { raw, event } of this.sse.push(chunk)) this.sseEvent(raw, event);
       else for (const line of this.ndjson.push(chunk)) this.ndjsonLine(line);
-      callback();
     } catch (error) {
       callback(error as Error);
+      return;
     }
+    if (closedBefore || this.held === undefined) return callback();
+    // The closing event came in this chunk: the stream is whole. Written now, the client then gets its end; the upstream's next bytes wait.
+    this.result = this.snapshot();
+    this.onEnd(this.result).then(
+      () => {
+        for (const text of this.held!) this.push(text);
+        this.held = undefined;
+        callback();
+      },
+      (error: Error) => callback(error),
+    );
   }
 
   override _flush(callback: TransformCallback): void {
+    if (this.result !== undefined) {
+      // Written at its closing event: what trails it goes to the client as it came.
+      if (this.format === 'sse') for (const { raw } of this.sse.end()) this.push(raw);
+      else for (const line of this.ndjson.end()) this.push(line);
+      return callback();
+    }
     let unterminated = false;
     if (this.format === 'sse') {
       unterminated = this.sse.pending;
@@ -160,14 +195,28 @@ export class StreamCapture extends Transform {
     return this.ids && value !== undefined ? this.ids.replacer(value) : undefined;
   }
 
+  /** Passes text on to the client, after the closing event if that is held back. */
+  private pass(text: string): void {
+    if (this.held) this.held.push(text);
+    else this.push(text);
+  }
+
+  /** Whether the stream has closed: what comes after is passed on and not recorded. */
+  private get pastClosingEvent(): boolean {
+    return this.held !== undefined || this.result !== undefined;
+  }
+
   private sseEvent(raw: string, event: SseEvent): void {
-    const parsed = event.data === undefined || event.data === '[DONE]' ? undefined : parseJson(event.data);
+    if (this.pastClosingEvent) return this.pass(raw);
+    const data = event.data;
+    const parsed = data === undefined || data === '[DONE]' ? undefined : parseJson(data);
     const replace = this.replacer(parsed);
-    this.push(replace ? replace.inText(raw) : raw);
+    const text = replace ? replace.inText(raw) : raw;
+    if (data === '[DONE]' || (parsed !== undefined && isClosingEvent(parsed, 'sse'))) this.held = [text];
+    else this.push(text);
     this.offsets.push(this.elapsed());
     // What is kept of the data is its parsed value when it has one: replaced there, not parsed again.
     if (replace) replace.inValue(parsed!);
-    const data = event.data;
     if (data === '[DONE]') {
       this.sawDone = this.sawFinal = true;
       return;
@@ -190,11 +239,13 @@ export class StreamCapture extends Transform {
   }
 
   private ndjsonLine(line: string): void {
+    if (this.pastClosingEvent) return this.pass(line);
     const value = line.trim() === '' ? undefined : parseJson(line);
     const replace = this.replacer(value);
     const text = replace ? replace.inText(line) : line;
     if (replace) replace.inValue(value!);
-    this.push(text);
+    if (value !== undefined && isClosingEvent(value, 'ndjson')) this.held = [text];
+    else this.push(text);
     if (line.trim() === '') return;
     this.chunks.push(value ?? text.replace(/\r?\n$/, ''));
     if (value !== undefined && isFinalEvent(value, 'ndjson')) this.sawFinal = true;

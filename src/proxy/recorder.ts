@@ -109,7 +109,7 @@ export class Recorder {
   }
 
   private async streamed(reply: FastifyReply, key: RequestKey, head: UpstreamHead, body: Readable, format: StreamFormat): Promise<ForwardOutcome> {
-    // Written once: when the upstream ends, or when the stream breaks after its final event.
+    // Written once: at the API's closing event, else when the upstream ends, or when the stream breaks after its final event.
     let written: Promise<ForwardOutcome> | undefined;
     const write = (captured: CapturedStream) => (written ??= this.streamEnded(key, head, captured));
     const headMs = Math.round(performance.now() - this.exchange.startedAt);

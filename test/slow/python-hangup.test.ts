@@ -4,13 +4,17 @@
 // message_stop is closed by its `with` block. The upstream ends its response 30 ms after
 // the last event and only after the script says it has closed, so the hang-up always
 // comes first, as it does against a real API that ends a little later: each exchange is
-// recorded all the same.
-import { execFileSync, spawn } from 'node:child_process';
+// recorded all the same. A stream that cannot be recorded never reaches its closing
+// event, so the SDK raises instead of ending as if all were well.
+import { execFile, execFileSync, spawn } from 'node:child_process';
+import { promisify } from 'node:util';
+import { mkdir, readdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { expect, it } from 'vitest';
 import { concluded, HangUps } from '../support/hang-ups.js';
-import { recordingsIn, workspace } from '../support/harness.js';
+import { counterUpstream } from '../support/counter-upstream.js';
+import { listFiles, recordingsIn, removeDir, serve, tempDir, workspace } from '../support/harness.js';
 import { fakeAnthropic } from '../support/providers.js';
 import { fakeOpenAi, seed } from '../support/seeds.js';
 
@@ -50,4 +54,37 @@ it('streams the Python openai and anthropic SDKs read to their final event and c
   await concluded(server, 2);
   await server.close();
   expect((await recordingsIn(ws.dir)).map((f) => f.data.request.endpoint).sort()).toEqual(['/anthropic/v1/messages', '/v1/chat/completions']);
+}, 120_000);
+
+// Reads a chat stream to its end and prints "complete", or the error it raised.
+const readStream = `
+import sys, openai
+client = openai.OpenAI(base_url=sys.argv[1] + "/v1", api_key="sk-test", max_retries=0)
+try:
+    for chunk in client.chat.completions.create(model="gpt-4o-mini", messages=[{"role": "user", "content": "Summarise the report."}], stream=True):
+        pass
+    print("complete", flush=True)
+except Exception as error:
+    print("raised", type(error).__name__, flush=True)
+`;
+
+it('a stream that cannot be recorded raises in the Python openai SDK instead of ending at [DONE] as if recorded', async () => {
+  const python = execFileSync('bash', [path.join(root, 'test/support/python-venv.sh')], { encoding: 'utf8' }).trim();
+  // Not execFileSync: the servers answer on this process's event loop.
+  const run = async (url: string) => (await promisify(execFile)(python, ['-c', readStream, url], { encoding: 'utf8', timeout: 60_000 })).stdout.trim();
+  const upstream = await ws.upstream(counterUpstream());
+  // The file this request is recorded under, learnt by recording it once elsewhere.
+  const scratch = await tempDir();
+  const first = await serve({ mode: 'record', recordings: scratch, upstream: upstream.url });
+  expect(await run(first.url)).toBe('complete');
+  await first.close();
+  const [name] = (await readdir(scratch)).filter((file) => file.endsWith('.json'));
+  await removeDir(scratch);
+  // A folder where the file goes: the rename onto it fails.
+  await mkdir(path.join(ws.dir, name!));
+  await writeFile(path.join(ws.dir, name!, 'keep.txt'), 'in the way');
+  const server = await ws.start({ mode: 'record', upstream: upstream.url });
+  expect(await run(server.url)).toMatch(/^raised /);
+  // Nothing written, nothing half-written left.
+  expect(await listFiles(ws.dir)).toEqual([path.join(name!, 'keep.txt')]);
 }, 120_000);
