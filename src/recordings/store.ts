@@ -13,17 +13,11 @@ import { scanDirectory } from './directory-scan.js';
 import { RecordLock, takenOverMessage } from './record-lock.js';
 import { FolderGuard } from './folder-guard.js';
 import { TurnBatch } from './turn-batch.js';
+import { RecordingIndex, type IndexEntry } from './recording-index.js';
+
+export type { IndexEntry } from './recording-index.js';
 
 const CACHE_LIMIT = 4096;
-
-export interface IndexEntry {
-  key: string;
-  /** Absolute paths: one per occurrence in ascending order, or the parts of a llama-stack model list. */
-  files: string[];
-  /** The occurrence of each file (1 for every part of a model list). */
-  occurrences: number[];
-  modelList: boolean;
-}
 
 /** A recording that has just reached the disk. */
 export interface WrittenRecording {
@@ -34,24 +28,9 @@ export interface WrittenRecording {
   bytes: number;
 }
 
-/** Where an occurrence goes among the sorted ones: its index, and whether it is there already. */
-function slotOf(entry: IndexEntry, occurrence: number): { index: number; found: boolean } {
-  let index = 0;
-  while (index < entry.occurrences.length && (entry.occurrences[index] as number) < occurrence) index++;
-  return { index, found: entry.occurrences[index] === occurrence };
-}
-
 export class RecordingStore {
-  /**
-   * Where each key's files are. For the usual key, recorded once as `<key>.json`, only
-   * its folder is kept, one string shared by every file in it (a large directory
-   * holds 100,000 keys: an entry object and an absolute path each cost several times
-   * the key); anything else (more occurrences, model lists) keeps its whole entry.
-   */
-  private readonly index = new Map<string, string | IndexEntry>();
-  private readonly folders = new Map<string, string>();
-  /** How many recordings: one per occurrence, one per model list. */
-  private count = 0;
+  /** Where each key's files are. */
+  private readonly index = new RecordingIndex();
   private readonly saveListeners: Array<(id: string) => void> = [];
   private readonly writtenListeners: Array<(written: WrittenRecording) => void> = [];
   private readonly removedListeners: Array<(file: string) => void> = [];
@@ -106,7 +85,10 @@ export class RecordingStore {
   /** Indexes a directory. With `removeStaleTemps`, temp files of writers no longer running are deleted. */
   static async open(dir: string, options: { removeStaleTemps?: boolean } = {}): Promise<RecordingStore> {
     const store = new RecordingStore(path.resolve(dir));
-    const found = await scanDirectory(store.dir, options.removeStaleTemps ?? false, (file) => store.add(file.key, file.dir, file.name, file.occurrence, file.modelList));
+    const found = await scanDirectory(store.dir, options.removeStaleTemps ?? false, (file) => {
+      const duplicated = store.index.found(file.key, file.dir, file.name, file.occurrence, file.modelList);
+      if (duplicated !== undefined) store.skipped.push({ file: path.join(file.dir, file.name), reason: `duplicate of ${path.relative(store.dir, duplicated)}` });
+    });
     store.skipped.push(...found.skipped);
     store.unreadFolders.push(...found.unreadFolders);
     store.aliases.push(...found.aliases);
@@ -115,7 +97,7 @@ export class RecordingStore {
 
   /** How many recordings: one per occurrence, one per model list. */
   get size(): number {
-    return this.count;
+    return this.index.size;
   }
 
   has(key: string): boolean {
@@ -123,62 +105,16 @@ export class RecordingStore {
   }
 
   entry(key: string): IndexEntry | undefined {
-    const found = this.index.get(key);
-    return typeof found === 'string' ? { key, files: [path.join(found, `${key}.json`)], occurrences: [1], modelList: false } : found;
+    return this.index.entry(key);
   }
 
-  *entries(): IterableIterator<IndexEntry> {
-    for (const key of this.index.keys()) yield this.entry(key)!;
+  entries(): IterableIterator<IndexEntry> {
+    return this.index.entries();
   }
 
   /** Every file with the recording id usage data names it by (`<key>`, `<key>.<n>`; a model list's parts: `<key>`). */
-  *filesWithIds(): Generator<{ id: string; file: string; key: string; occurrence: number }> {
-    for (const entry of this.entries()) {
-      for (const [i, file] of entry.files.entries()) {
-        const occurrence = entry.occurrences[i] as number;
-        yield { id: recordingId(entry.key, occurrence), file, key: entry.key, occurrence };
-      }
-    }
-  }
-
-  /** Indexes one file found by the scan. */
-  private add(key: string, dir: string, name: string, occurrence: number, modelList: boolean): void {
-    const existing = this.index.get(key);
-    if (existing === undefined) {
-      this.index.set(key, modelList || occurrence !== 1 ? { key, files: [path.join(dir, name)], occurrences: [occurrence], modelList } : dir);
-      this.count++;
-      return;
-    }
-    const entry = this.full(key);
-    if (modelList && entry.modelList) {
-      entry.files.push(path.join(dir, name));
-      entry.occurrences.push(1);
-      return;
-    }
-    const slot = !modelList && !entry.modelList ? slotOf(entry, occurrence) : { index: 0, found: true };
-    if (slot.found) {
-      this.skipped.push({ file: path.join(dir, name), reason: `duplicate of ${path.relative(this.dir, entry.files[slot.index] ?? '')}` });
-      return;
-    }
-    entry.files.splice(slot.index, 0, path.join(dir, name));
-    entry.occurrences.splice(slot.index, 0, occurrence);
-    this.count++;
-  }
-
-  /** A key's entry as an object kept in the index, to be changed in place. */
-  private full(key: string): IndexEntry {
-    const found = this.index.get(key);
-    if (typeof found !== 'string') return found as IndexEntry;
-    const entry = this.entry(key) as IndexEntry;
-    this.index.set(key, entry);
-    return entry;
-  }
-
-  /** One string per folder, however many recordings are saved into it. */
-  private folder(dir: string): string {
-    let shared = this.folders.get(dir);
-    if (shared === undefined) this.folders.set(dir, (shared = dir));
-    return shared;
+  filesWithIds(): Generator<{ id: string; file: string; key: string; occurrence: number }> {
+    return this.index.filesWithIds();
   }
 
   /** Reads and validates one recording file (`exactNumbers` false: numbers as JSON.parse reads them, for a look only). */
@@ -204,12 +140,7 @@ export class RecordingStore {
 
   /** The file of one occurrence of a key (a model list's first part), if recorded. */
   fileOf(key: string, occurrence: number): string | undefined {
-    const found = this.index.get(key);
-    if (found === undefined) return undefined;
-    if (typeof found === 'string') return occurrence === 1 ? path.join(found, `${key}.json`) : undefined;
-    if (found.modelList) return found.files[0];
-    const slot = slotOf(found, occurrence);
-    return slot.found ? found.files[slot.index] : undefined;
+    return this.index.fileOf(key, occurrence);
   }
 
   /**
@@ -218,9 +149,7 @@ export class RecordingStore {
    * cannot be used.
    */
   recordingsOf(key: string, occurrence = 1): Recording[] | undefined {
-    const entry = this.index.get(key);
-    if (entry === undefined) return undefined;
-    if (typeof entry !== 'string' && entry.modelList) return entry.files.map((file) => this.readNow(file, true, true));
+    if (this.index.isModelList(key)) return this.index.entry(key)!.files.map((file) => this.readNow(file, true, true));
     const id = recordingId(key, occurrence);
     const recording = this.fresh.get(id);
     if (recording) {
@@ -322,12 +251,7 @@ export class RecordingStore {
       // Not on disk means not recorded: nothing of it is kept, and the next request tries again.
       throw new RecordingFileError(target, `cannot be written (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`);
     }
-    if (!this.entry(key)) {
-      this.index.set(key, modelList || occurrence !== 1 ? { key, files: [target], occurrences: [occurrence], modelList } : this.folder(path.dirname(target)));
-      this.count++;
-    } else if (existed === undefined) {
-      this.place(key, target, occurrence, modelList);
-    }
+    if (existed === undefined) this.index.written(key, target, occurrence, modelList);
     const id = modelList ? key : recordingId(key, occurrence);
     if (replacing) this.replaced.add(key);
     this.savedHere.add(target);
@@ -347,40 +271,8 @@ export class RecordingStore {
     return first !== undefined ? path.dirname(first) : this.guard.inside(relativeDir);
   }
 
-  /** Adds a new file to a key that has recordings: another occurrence, or another part of its model list. */
-  private place(key: string, file: string, occurrence: number, modelList: boolean): void {
-    const entry = this.full(key);
-    if (modelList !== entry.modelList) {
-      // A key recorded one way and now the other (a listing that failed, then answered): the new file replaces the old.
-      this.count += 1 - (entry.modelList ? 1 : entry.files.length);
-      this.index.set(key, { key, files: [file], occurrences: [occurrence], modelList });
-      return;
-    }
-    if (modelList) {
-      if (!entry.files.includes(file)) {
-        entry.files.push(file);
-        entry.occurrences.push(1);
-      }
-      return;
-    }
-    const slot = slotOf(entry, occurrence);
-    entry.files.splice(slot.index, 0, file);
-    entry.occurrences.splice(slot.index, 0, occurrence);
-    this.count++;
-  }
-
   private forget(key: string, file: string, id: string): void {
-    const entry = this.index.get(key) === undefined ? undefined : this.full(key);
-    const at = entry ? entry.files.indexOf(file) : -1;
-    if (entry && at >= 0) {
-      entry.files.splice(at, 1);
-      entry.occurrences.splice(at, 1);
-      if (!entry.modelList) this.count--;
-      if (entry.files.length === 0) {
-        this.index.delete(key);
-        if (entry.modelList) this.count--;
-      }
-    }
+    this.index.removed(key, file);
     this.fresh.delete(id);
     for (const listener of this.saveListeners) listener(id);
   }
