@@ -102,6 +102,50 @@ describe('a client that hangs up after the final event', () => {
     expect(await recordingsIn(ws.dir)).toEqual([]);
   });
 
+  it('an upstream that breaks off after the closing event while its write waits: the client still gets the closing event, and it is recorded', async () => {
+    // Occurrence 1 is held before its [DONE], so occurrence 2 (answered whole, then the connection closed) is written only after it.
+    let release!: () => void;
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    ws.cleanup.push(async () => release());
+    const events = openAiSse(streaming.response as unknown[]);
+    let firstArrived!: () => void;
+    const arrived = new Promise<void>((resolve) => (firstArrived = resolve));
+    let secondBroken!: () => void;
+    const broken = new Promise<void>((resolve) => (secondBroken = resolve));
+    let calls = 0;
+    const fake = await ws.upstream(
+      new FakeUpstream().on('POST', '/v1/chat/completions', async (_request, res) => {
+        const call = ++calls;
+        res.writeHead(200, { 'content-type': 'text/event-stream' });
+        if (call === 2) {
+          return void res.write(events.join(''), () => {
+            res.socket?.destroy();
+            secondBroken();
+          });
+        }
+        res.write(events.slice(0, -1).join(''));
+        firstArrived();
+        await gate;
+        res.end(events.at(-1));
+      }),
+    );
+    const server = await ws.start({ mode: 'record', upstream: fake.url });
+    const client = openai(server, { testId: 'broken-off' });
+    const first = client.chat.completions.create({ ...(streaming.request as object), stream: true } as never).asResponse();
+    await arrived;
+    const second = await client.chat.completions.create({ ...(streaming.request as object), stream: true } as never).asResponse();
+    // Occurrence 2's [DONE] waits on occurrence 1's write while its upstream breaks off (a bounded wait for the proxy to see it: a correct build passes regardless).
+    await broken;
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    release();
+    expect(await (await first).text()).toContain('data: [DONE]');
+    expect(await second.text()).toContain('data: [DONE]');
+    await concluded(server, 2);
+    expect(server.app.journal.entries().map((entry) => entry.kind)).toEqual(['recorded', 'recorded']);
+    await server.close();
+    expect((await recordingsIn(ws.dir)).map((f) => f.file).sort()).toHaveLength(2);
+  });
+
   it('an upstream that breaks off after the final event leaves the stream recorded', async () => {
     // Every event, [DONE] last, then the connection closed without the response's end.
     const fake = await ws.upstream(

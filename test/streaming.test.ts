@@ -127,6 +127,25 @@ describe('streaming', () => {
     expect(await listFiles(dir)).toEqual([]);
   });
 
+  it('a closing event the upstream ends its body on, with no blank line after it, reaches the client after the write', async () => {
+    const chunks = seed('gpt-5.1-chat', 'Streaming Response').response as unknown[];
+    const events = openAiSse(chunks);
+    const body = `${events.slice(0, -1).join('')}data: [DONE]\n`;
+    upstream = new FakeUpstream().on('POST', '/v1/chat/completions', (_r, res) => {
+      res.writeHead(200, { 'content-type': 'text/event-stream' });
+      res.end(body);
+    });
+    await upstream.start();
+    server = await serve({ mode: 'record', recordings: dir, upstream: upstream.url });
+    // As sent, but for the ids (made deterministic): every event, and the [DONE] the body ended on.
+    const text = await (await post(`${server.url}/v1/chat/completions`, streamRequest)).text();
+    expect(text.split('\n\n')).toHaveLength(chunks.length + 1);
+    expect(text.endsWith('}\n\ndata: [DONE]\n')).toBe(true);
+    const [recording] = await recordingsIn(dir);
+    expect(recording?.data.response.stream.done).toBe(true);
+    expect(recording?.data.response.body).toHaveLength(chunks.length);
+  });
+
   it('replays Responses streams with their event: lines and no [DONE]', async () => {
     const events = responsesStream('You said: hi');
     upstream = await fakeOpenAi().start();

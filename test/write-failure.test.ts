@@ -3,12 +3,12 @@
 // running, and the answer is not served from memory afterwards as if it had been
 // recorded. The write is made to fail by a folder standing where the recording's file
 // goes (a rename onto a folder fails for root too, where permission bits would not).
-import { mkdir, readdir, writeFile } from 'node:fs/promises';
+import { readdir } from 'node:fs/promises';
 import path from 'node:path';
 import OpenAI from 'openai';
 import { describe, expect, it } from 'vitest';
 import { answerText, counterUpstream, type CounterUpstream } from './support/counter-upstream.js';
-import { capturedLog, listFiles, removeDir, serve, tempDir, workspace } from './support/harness.js';
+import { blockWrite, capturedLog, listFiles, removeDir, serve, tempDir, workspace } from './support/harness.js';
 import type { RunningServer } from '../src/index.js';
 
 const ws = workspace();
@@ -44,17 +44,12 @@ async function fileNameOf(upstream: CounterUpstream, stream: boolean): Promise<s
   }
 }
 
-/** A folder (not empty) where the recording's file would go: renaming onto it fails. */
-async function blockWrite(name: string): Promise<void> {
-  await mkdir(path.join(ws.dir, name));
-  await writeFile(path.join(ws.dir, name, 'keep.txt'), 'in the way');
-}
 
 describe('a recording that cannot be written', () => {
   it('a whole answer: the SDK gets a 500 naming the file, nothing is left behind, and a replay misses instead of answering from memory', async () => {
     const upstream = await counter();
     const name = await fileNameOf(upstream, false);
-    await blockWrite(name);
+    await blockWrite(ws.dir, name);
     const logs = capturedLog();
     const recorder = await ws.start({ mode: 'record', upstream: upstream.url, logLevel: 'warn', logStream: logs.stream });
     const error = await client(recorder).chat.completions.create(question).catch((e: unknown) => e);
@@ -74,7 +69,7 @@ describe('a recording that cannot be written', () => {
   it('record-if-missing asks the upstream again on the next call, and records it once the way is clear', async () => {
     const upstream = await counter();
     const name = await fileNameOf(upstream, false);
-    await blockWrite(name);
+    await blockWrite(ws.dir, name);
     const recorder = await ws.start({ mode: 'record-if-missing', upstream: upstream.url });
     const before = upstream.count;
     await expect(client(recorder).chat.completions.create(question)).rejects.toBeInstanceOf(OpenAI.InternalServerError);
@@ -89,7 +84,7 @@ describe('a recording that cannot be written', () => {
   it('a stream: the SDK sees the stream break instead of a clean end, and nothing is left behind', async () => {
     const upstream = await counter();
     const name = await fileNameOf(upstream, true);
-    await blockWrite(name);
+    await blockWrite(ws.dir, name);
     const recorder = await ws.start({ mode: 'record', upstream: upstream.url });
     const seen: string[] = [];
     const read = (async () => {
@@ -106,7 +101,7 @@ describe('a recording that cannot be written', () => {
   it('a stream read only to its closing event, as the Python SDKs read it: the closing event never comes, so the client cannot take it for a success', async () => {
     const upstream = await counter();
     const name = await fileNameOf(upstream, true);
-    await blockWrite(name);
+    await blockWrite(ws.dir, name);
     const recorder = await ws.start({ mode: 'record', upstream: upstream.url });
     const response = await fetch(`${recorder.url}/v1/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-test-id': 'report' }, body: JSON.stringify({ ...question, stream: true }) });
     const reader = response.body!.getReader();
@@ -134,7 +129,7 @@ describe('a recording that cannot be written', () => {
     // A new run re-records occurrence 1 in place; the way is blocked after it has indexed the file.
     const again = await ws.start({ mode: 'record', upstream: upstream.url });
     await removeDir(path.join(ws.dir, name!));
-    await blockWrite(name!);
+    await blockWrite(ws.dir, name!);
     await expect(client(again).chat.completions.create(question)).rejects.toBeInstanceOf(OpenAI.InternalServerError);
     expect((await switchToReplay(again)).status).toBe(200);
     // Replay reads the file (the folder in its way), never the answer that failed to be written.

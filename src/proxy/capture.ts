@@ -57,13 +57,17 @@ function missingTerminator(chunks: JsonValue[], sawDone: boolean, format: Stream
 
 /**
  * The event that closes a stream in its API's own framing (`[DONE]` aside, which the
- * splitter reports as such): nothing the API sends after it belongs to the answer.
+ * splitter reports as such), judged against the stream's first object (`value` itself
+ * when it is the first), as missingTerminator judges its absence: nothing the API sends
+ * after it belongs to the answer.
  */
-function isClosingEvent(value: JsonValue, format: StreamFormat): boolean {
-  if (!isJsonObject(value)) return false;
-  if (format === 'ndjson') return value['done'] === true;
+function isClosingEvent(value: JsonValue, first: JsonValue, format: StreamFormat): boolean {
+  if (!isJsonObject(value) || !isJsonObject(first)) return false;
+  if (format === 'ndjson') return 'done' in first && value['done'] === true;
   const type = value['type'];
-  return type === 'message_stop' || type === 'response.completed' || type === 'response.failed' || type === 'response.incomplete';
+  const opening = first['type'];
+  if (type === 'message_stop') return opening === 'message_start';
+  return (type === 'response.completed' || type === 'response.failed' || type === 'response.incomplete') && typeof opening === 'string' && opening.startsWith('response.');
 }
 
 /**
@@ -72,8 +76,8 @@ function isClosingEvent(value: JsonValue, format: StreamFormat): boolean {
  * is complete. A closing event, or Gemini's last chunk, which carries the candidate's
  * finishReason (its stream closes with the end of its body).
  */
-function isFinalEvent(value: JsonValue, format: StreamFormat): boolean {
-  if (isClosingEvent(value, format)) return true;
+function isFinalEvent(value: JsonValue, first: JsonValue, format: StreamFormat): boolean {
+  if (isClosingEvent(value, first, format)) return true;
   if (!isJsonObject(value) || format === 'ndjson') return false;
   const candidates = value['candidates'];
   return Array.isArray(candidates) && candidates.some((candidate) => isJsonObject(candidate) && typeof candidate['finishReason'] === 'string');
@@ -95,6 +99,8 @@ export class StreamCapture extends Transform {
    * Python SDKs) has a recording on disk, or sees the stream break, when it stops.
    */
   private held: string[] | undefined;
+  /** The stream's first JSON object: which API's framing it follows. */
+  private firstObject: JsonValue | undefined;
 
   constructor(
     private readonly format: StreamFormat,
@@ -114,9 +120,9 @@ export class StreamCapture extends Transform {
     super();
   }
 
-  /** The captured stream, once the upstream has ended. */
-  get captured(): CapturedStream | undefined {
-    return this.result;
+  /** Whether the API's closing event has arrived: the stream is whole, and what follows it is passed on, unrecorded. */
+  get closingEventSeen(): boolean {
+    return this.held !== undefined || this.result !== undefined;
   }
 
   /** Whether the API's final event has passed: what follows it cannot make the stream incomplete. */
@@ -141,7 +147,7 @@ export class StreamCapture extends Transform {
   }
 
   override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
-    const closedBefore = this.result !== undefined || this.held !== undefined;
+    const closedBefore = this.closingEventSeen;
     try {
       if (this.format === 'sse') for (const { raw, event } of this.sse.push(chunk)) this.sseEvent(raw, event);
       else for (const line of this.ndjson.push(chunk)) this.ndjsonLine(line);
@@ -150,16 +156,8 @@ export class StreamCapture extends Transform {
       return;
     }
     if (closedBefore || this.held === undefined) return callback();
-    // The closing event came in this chunk: the stream is whole. Written now, the client then gets its end; the upstream's next bytes wait.
-    this.result = this.snapshot();
-    this.onEnd(this.result).then(
-      () => {
-        for (const text of this.held!) this.push(text);
-        this.held = undefined;
-        callback();
-      },
-      (error: Error) => callback(error),
-    );
+    // The closing event came in this chunk: the stream is whole, written now; the upstream's next bytes wait.
+    this.writeThenRelease(this.snapshot(), callback);
   }
 
   override _flush(callback: TransformCallback): void {
@@ -178,10 +176,22 @@ export class StreamCapture extends Transform {
       unterminated = rest.length > 0;
       for (const line of rest) this.ndjsonLine(line);
     }
-    this.result = this.snapshot(unterminated);
-    // A recording that cannot be written ends the client's stream with an error, not as if complete.
-    this.onEnd(this.result).then(
-      () => callback(),
+    this.writeThenRelease(this.snapshot(unterminated), callback);
+  }
+
+  /**
+   * Writes the stream, then passes on the closing event and what followed it; a
+   * recording that cannot be written errors the stream instead, so the client never
+   * sees it end as if complete.
+   */
+  private writeThenRelease(captured: CapturedStream, callback: TransformCallback): void {
+    this.result = captured;
+    this.onEnd(captured).then(
+      () => {
+        for (const text of this.held ?? []) this.push(text);
+        this.held = undefined;
+        callback();
+      },
       (error: Error) => callback(error),
     );
   }
@@ -201,18 +211,13 @@ export class StreamCapture extends Transform {
     else this.push(text);
   }
 
-  /** Whether the stream has closed: what comes after is passed on and not recorded. */
-  private get pastClosingEvent(): boolean {
-    return this.held !== undefined || this.result !== undefined;
-  }
-
   private sseEvent(raw: string, event: SseEvent): void {
-    if (this.pastClosingEvent) return this.pass(raw);
+    if (this.closingEventSeen) return this.pass(raw);
     const data = event.data;
     const parsed = data === undefined || data === '[DONE]' ? undefined : parseJson(data);
     const replace = this.replacer(parsed);
     const text = replace ? replace.inText(raw) : raw;
-    if (data === '[DONE]' || (parsed !== undefined && isClosingEvent(parsed, 'sse'))) this.held = [text];
+    if (data === '[DONE]' || (parsed !== undefined && isClosingEvent(parsed, this.firstObject ?? parsed, 'sse'))) this.held = [text];
     else this.push(text);
     this.offsets.push(this.elapsed());
     // What is kept of the data is its parsed value when it has one: replaced there, not parsed again.
@@ -221,7 +226,7 @@ export class StreamCapture extends Transform {
       this.sawDone = this.sawFinal = true;
       return;
     }
-    if (parsed !== undefined && isFinalEvent(parsed, 'sse')) this.sawFinal = true;
+    if (parsed !== undefined && isFinalEvent(parsed, this.firstObject ?? parsed, 'sse')) this.sawFinal = true;
     const meta: StreamEventMeta = {};
     if (event.comments.length > 0) meta.comments = event.comments;
     if (event.event !== undefined) meta.event = event.event;
@@ -233,22 +238,24 @@ export class StreamCapture extends Transform {
     } else {
       if (parsed === undefined) meta.text = true;
       this.chunks.push(parsed ?? data);
+      if (this.firstObject === undefined && isJsonObject(parsed)) this.firstObject = parsed;
     }
     if (Object.keys(meta).length > 0) this.plainEvents = false;
     this.metas.push(meta);
   }
 
   private ndjsonLine(line: string): void {
-    if (this.pastClosingEvent) return this.pass(line);
+    if (this.closingEventSeen) return this.pass(line);
     const value = line.trim() === '' ? undefined : parseJson(line);
     const replace = this.replacer(value);
     const text = replace ? replace.inText(line) : line;
     if (replace) replace.inValue(value!);
-    if (value !== undefined && isClosingEvent(value, 'ndjson')) this.held = [text];
+    if (value !== undefined && isClosingEvent(value, this.firstObject ?? value, 'ndjson')) this.held = [text];
     else this.push(text);
     if (line.trim() === '') return;
     this.chunks.push(value ?? text.replace(/\r?\n$/, ''));
-    if (value !== undefined && isFinalEvent(value, 'ndjson')) this.sawFinal = true;
+    if (this.firstObject === undefined && isJsonObject(value)) this.firstObject = value;
+    if (value !== undefined && isFinalEvent(value, this.firstObject ?? value, 'ndjson')) this.sawFinal = true;
     this.offsets.push(this.elapsed());
   }
 }

@@ -116,6 +116,9 @@ export class IdMapper {
   /** Lines minted since the last flush. */
   private queued: string[] = [];
 
+  /** A write failed part-way (a full disk): the journal may end inside a line, which the next write must not extend. */
+  private torn = false;
+
   /**
    * Appends the lines minted for one body or event, in one write, before its answer goes
    * on: synchronous, as a recording is (a few hundred bytes into the page cache cost less
@@ -123,7 +126,8 @@ export class IdMapper {
    */
   flush(): void {
     if (this.queued.length === 0) return;
-    const lines = this.queued.join('');
+    // After a torn write, a line of its own: the reader skips the torn one and reads this.
+    const bytes = Buffer.from((this.torn ? '\n' : '') + this.queued.join(''));
     this.queued = [];
     const journal = this.journal as string;
     try {
@@ -132,9 +136,10 @@ export class IdMapper {
         this.fd = openSync(journal, 'a');
       }
       if (this.fd === null) return;
-      // A short write (a full disk) goes on from where it stopped: a torn line would take the next one with it.
-      const bytes = Buffer.from(lines);
+      this.torn = true;
+      // A short write goes on from where it stopped.
       for (let at = 0; at < bytes.length; ) at += writeSync(this.fd, bytes, at);
+      this.torn = false;
     } catch {
       // Losing the journal only costs continuing this flow after a restart; the exchange still records.
       this.fd ??= null;
@@ -144,7 +149,11 @@ export class IdMapper {
   /** Writes what is left and closes the journal (on shutdown). */
   drain(): void {
     this.flush();
-    if (typeof this.fd === 'number') closeSync(this.fd);
+    try {
+      if (typeof this.fd === 'number') closeSync(this.fd);
+    } catch {
+      // what was written stays written
+    }
     this.fd = undefined;
   }
 

@@ -3,7 +3,6 @@
 // is complete, then ended or broken) or a whole body. A complete answer is written
 // before the client's response ends. Each step is one method returning the outcome,
 // which forward() awaits.
-import { pipeline } from 'node:stream/promises';
 import { finished, type Readable } from 'node:stream';
 import type { FastifyReply } from 'fastify';
 import type { Dispatcher } from 'undici';
@@ -123,7 +122,7 @@ export class Recorder {
     body.once('error', () => (cutBy ??= 'upstream'));
     onHangUp(reply.raw, () => (cutBy ??= 'client'));
     reply.send(capture);
-    return pipeline(body, capture).then(
+    return through(body, capture).then(
       () => written!,
       // The client hung up (or the upstream broke off) after the final event: the stream is complete all the same.
       (error: Error) => written ?? (capture.finalEventSeen ? write(capture.snapshot()) : this.streamBroken(cutBy ?? 'upstream', error)),
@@ -176,6 +175,21 @@ export class Recorder {
       return { kind: 'not-recorded', reason: (error as Error).message };
     }
   }
+}
+
+/**
+ * The upstream's body through the capture, settled once the capture has taken all of it.
+ * Past the API's closing event the answer is whole: an upstream that breaks off then only
+ * ends the capture, which still passes the closing event on once it is written (pipeline
+ * would destroy it, and the event with it). Before it, the break cuts the capture; and
+ * a capture destroyed by its client's hang-up ends the upstream's body, whose socket
+ * would otherwise wait out the body timeout.
+ */
+function through(body: Readable, capture: StreamCapture): Promise<void> {
+  body.on('error', (error) => (capture.closingEventSeen ? capture.end() : capture.destroy(error)));
+  capture.once('close', () => body.destroy());
+  body.pipe(capture);
+  return new Promise((resolve, reject) => finished(capture, { readable: false }, (error) => (error ? reject(error) : resolve())));
 }
 
 /** The whole body; rejects when it breaks off. Events, not an async iterator: one promise per body instead of one per chunk. */

@@ -15,8 +15,6 @@ import { FolderGuard } from './folder-guard.js';
 import { TurnBatch } from './turn-batch.js';
 import { RecordingIndex, type IndexEntry } from './recording-index.js';
 
-export type { IndexEntry } from './recording-index.js';
-
 const CACHE_LIMIT = 4096;
 
 /** A recording that has just reached the disk. */
@@ -149,6 +147,7 @@ export class RecordingStore {
    * cannot be used.
    */
   recordingsOf(key: string, occurrence = 1): Recording[] | undefined {
+    if (!this.index.has(key)) return undefined;
     if (this.index.isModelList(key)) return this.index.entry(key)!.files.map((file) => this.readNow(file, true, true));
     const id = recordingId(key, occurrence);
     const recording = this.fresh.get(id);

@@ -12,7 +12,7 @@ import { signBody } from '../recordings/body-signature.js';
 import type { CatalogueEntry, RecordingCatalogue } from '../recordings/catalogue.js';
 import { parseRecording } from '../recordings/recording.js';
 import { comparableBody, comparableBytes, jsonInBytes, type BytesDescription } from '../recordings/comparable-body.js';
-import type { IndexEntry } from '../recordings/store.js';
+import type { IndexEntry } from '../recordings/recording-index.js';
 
 export interface MissReport {
   message: string;

@@ -7,7 +7,7 @@
 // takes it. Every arrival is counted too, given back or not: the n in a fault's
 // "on=n" (the n-th time the test sent the request), in the same scope, reset with it.
 // Bounded: past POSITIONS_KEPT counts, the tests used longest ago start again.
-import type { IndexEntry } from '../recordings/store.js';
+import type { IndexEntry } from '../recordings/recording-index.js';
 import { BoundedScopes } from './scopes.js';
 
 /** Positions taken for one request in one test: the next new one, and any given back. */

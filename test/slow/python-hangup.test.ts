@@ -8,13 +8,13 @@
 // event, so the SDK raises instead of ending as if all were well.
 import { execFile, execFileSync, spawn } from 'node:child_process';
 import { promisify } from 'node:util';
-import { mkdir, readdir, writeFile } from 'node:fs/promises';
+import { readdir } from 'node:fs/promises';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { expect, it } from 'vitest';
 import { concluded, HangUps } from '../support/hang-ups.js';
 import { counterUpstream } from '../support/counter-upstream.js';
-import { listFiles, recordingsIn, removeDir, serve, tempDir, workspace } from '../support/harness.js';
+import { blockWrite, listFiles, recordingsIn, removeDir, serve, tempDir, workspace } from '../support/harness.js';
 import { fakeAnthropic } from '../support/providers.js';
 import { fakeOpenAi, seed } from '../support/seeds.js';
 
@@ -56,16 +56,17 @@ it('streams the Python openai and anthropic SDKs read to their final event and c
   expect((await recordingsIn(ws.dir)).map((f) => f.data.request.endpoint).sort()).toEqual(['/anthropic/v1/messages', '/v1/chat/completions']);
 }, 120_000);
 
-// Reads a chat stream to its end and prints "complete", or the error it raised.
+// Reads a chat stream to its end and prints "complete" or "raised", and the chunks it had.
 const readStream = `
 import sys, openai
 client = openai.OpenAI(base_url=sys.argv[1] + "/v1", api_key="sk-test", max_retries=0)
+chunks = 0
 try:
     for chunk in client.chat.completions.create(model="gpt-4o-mini", messages=[{"role": "user", "content": "Summarise the report."}], stream=True):
-        pass
-    print("complete", flush=True)
+        chunks += 1
+    print("complete", chunks, flush=True)
 except Exception as error:
-    print("raised", type(error).__name__, flush=True)
+    print("raised", chunks, type(error).__name__, flush=True)
 `;
 
 it('a stream that cannot be recorded raises in the Python openai SDK instead of ending at [DONE] as if recorded', async () => {
@@ -76,15 +77,16 @@ it('a stream that cannot be recorded raises in the Python openai SDK instead of 
   // The file this request is recorded under, learnt by recording it once elsewhere.
   const scratch = await tempDir();
   const first = await serve({ mode: 'record', recordings: scratch, upstream: upstream.url });
-  expect(await run(first.url)).toBe('complete');
+  expect(await run(first.url)).toMatch(/^complete [1-9]/);
   await first.close();
   const [name] = (await readdir(scratch)).filter((file) => file.endsWith('.json'));
   await removeDir(scratch);
-  // A folder where the file goes: the rename onto it fails.
-  await mkdir(path.join(ws.dir, name!));
-  await writeFile(path.join(ws.dir, name!, 'keep.txt'), 'in the way');
+  await blockWrite(ws.dir, name!);
   const server = await ws.start({ mode: 'record', upstream: upstream.url });
-  expect(await run(server.url)).toMatch(/^raised /);
+  const asked = upstream.count;
+  // Every chunk came through as it arrived; only the end was withheld (a server that is not there raises with none).
+  expect(await run(server.url)).toMatch(/^raised [1-9]\d* /);
+  expect(upstream.count).toBe(asked + 1);
   // Nothing written, nothing half-written left.
   expect(await listFiles(ws.dir)).toEqual([path.join(name!, 'keep.txt')]);
 }, 120_000);

@@ -1,5 +1,5 @@
 // Test scaffolding: temporary recordings directories and servers that are always closed.
-import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { PassThrough } from 'node:stream';
 import { afterEach, beforeEach } from 'vitest';
 import { tmpdir } from 'node:os';
@@ -95,4 +95,10 @@ export function workspace() {
     await removeDir(ws.dir);
   });
   return ws;
+}
+
+/** A folder (not empty) where the recording file `name` would go in `dir`: renaming onto it fails, for root too. */
+export async function blockWrite(dir: string, name: string): Promise<void> {
+  await mkdir(path.join(dir, name));
+  await writeFile(path.join(dir, name, 'keep.txt'), 'in the way');
 }
