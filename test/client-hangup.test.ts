@@ -5,10 +5,11 @@
 // event of its own, the recording is on disk before the client sees that event. A client
 // that hangs up before the final event leaves nothing written. The Node SDKs here; the
 // Python SDKs in test/slow/python-hangup.test.ts.
+import diagnosticsChannel from 'node:diagnostics_channel';
 import Anthropic from '@anthropic-ai/sdk';
 import { Ollama } from 'ollama';
 import { describe, expect, it } from 'vitest';
-import { FakeUpstream, openAiSse } from './support/fake-upstream.js';
+import { FakeUpstream, openAiSse, sendEvents } from './support/fake-upstream.js';
 import { concluded, HangUps } from './support/hang-ups.js';
 import { openai, recordingsIn, workspace } from './support/harness.js';
 import { anthropicEvents, fakeAnthropic, fakeGemini, fakeOllama } from './support/providers.js';
@@ -78,6 +79,21 @@ describe('a client that hangs up after the final event', () => {
     expect(await recorded()).toEqual(['/anthropic/v1/messages', '/gemini/v1beta/models/gemini-2.0-flash:streamGenerateContent', '/ollama/api/chat', '/v1/chat/completions', '/v1/responses']);
   });
 
+  it('an Anthropic stream that ends in an error event is recorded when the client hangs up there', async () => {
+    const hangUps = new HangUps();
+    ws.cleanup.push(async () => hangUps.hungUp());
+    const overloaded = 'event: error\ndata: {"type":"error","error":{"type":"overloaded_error","message":"Overloaded"}}\n\n';
+    const fake = await ws.upstream(new FakeUpstream().on('POST', '/v1/messages', (_request, res) => sendEvents(res, [...anthropicEvents().slice(0, 4), overloaded], hangUps.script(': keep-alive\n\n')())));
+    const server = await ws.start({ mode: 'record', routes: { '/anthropic': fake.url } });
+    const response = await fetch(`${server.url}/anthropic/v1/messages`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-api-key': 'sk-ant-test', 'anthropic-version': '2023-06-01' }, body: JSON.stringify({ model: 'claude-sonnet-4-5', max_tokens: 64, messages: [{ role: 'user', content: 'Rings?' }], stream: true }) });
+    expect(await readUntil(response, 'overloaded_error')).toContain('event: error');
+    hangUps.hungUp();
+    await concluded(server, 1);
+    await server.close();
+    const [recording] = await recordingsIn(ws.dir);
+    expect(recording?.data.response.body.at(-1)).toMatchObject({ type: 'error' });
+  });
+
   it('a client that hangs up before the final event leaves nothing written', async () => {
     // The final events are held back until the clients have gone.
     let release!: () => void;
@@ -129,14 +145,24 @@ describe('a client that hangs up after the final event', () => {
         res.end(events.at(-1));
       }),
     );
+    // undici reports a request's error on this channel before the body it was reading errors.
+    const channel = diagnosticsChannel.channel('undici:request:error');
+    const upstreamError = new Promise<void>((resolve) => {
+      const seen = () => {
+        channel.unsubscribe(seen);
+        resolve();
+      };
+      channel.subscribe(seen);
+    });
     const server = await ws.start({ mode: 'record', upstream: fake.url });
     const client = openai(server, { testId: 'broken-off' });
     const first = client.chat.completions.create({ ...(streaming.request as object), stream: true } as never).asResponse();
     await arrived;
     const second = await client.chat.completions.create({ ...(streaming.request as object), stream: true } as never).asResponse();
-    // Occurrence 2's [DONE] waits on occurrence 1's write while its upstream breaks off (a bounded wait for the proxy to see it: a correct build passes regardless).
+    // Occurrence 2's [DONE] waits on occurrence 1's write while its upstream breaks off: released once the proxy's undici has seen the break.
     await broken;
-    await new Promise((resolve) => setTimeout(resolve, 50));
+    await upstreamError;
+    await new Promise((resolve) => setImmediate(resolve));
     release();
     expect(await (await first).text()).toContain('data: [DONE]');
     expect(await second.text()).toContain('data: [DONE]');

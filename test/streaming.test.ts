@@ -146,6 +146,19 @@ describe('streaming', () => {
     expect(recording?.data.response.body).toHaveLength(chunks.length);
   });
 
+  it('an NDJSON stream whose closing line ends the body without its newline is whole: passed on and recorded', async () => {
+    const body = '{"model":"m","message":{"role":"assistant","content":"Hi"},"done":false}\n{"model":"m","message":{"role":"assistant","content":""},"done":true}';
+    upstream = new FakeUpstream().on('POST', '/api/chat', (_r, res) => {
+      res.writeHead(200, { 'content-type': 'application/x-ndjson' });
+      res.end(body);
+    });
+    await upstream.start();
+    server = await serve({ mode: 'record', recordings: dir, upstream: upstream.url });
+    expect(await (await post(`${server.url}/api/chat`, { model: 'm', messages: [{ role: 'user', content: 'Hi?' }] })).text()).toBe(body);
+    const [recording] = await recordingsIn(dir);
+    expect(recording?.data.response.body).toHaveLength(2);
+  });
+
   it('replays Responses streams with their event: lines and no [DONE]', async () => {
     const events = responsesStream('You said: hi');
     upstream = await fakeOpenAi().start();

@@ -44,7 +44,6 @@ async function fileNameOf(upstream: CounterUpstream, stream: boolean): Promise<s
   }
 }
 
-
 describe('a recording that cannot be written', () => {
   it('a whole answer: the SDK gets a 500 naming the file, nothing is left behind, and a replay misses instead of answering from memory', async () => {
     const upstream = await counter();

@@ -73,12 +73,16 @@ function isClosingEvent(value: JsonValue, first: JsonValue, format: StreamFormat
 /**
  * The event after which a known streaming API sends nothing more that matters: a
  * stream cut after it (the Python SDKs close the connection right after `[DONE]`)
- * is complete. A closing event, or Gemini's last chunk, which carries the candidate's
- * finishReason (its stream closes with the end of its body).
+ * is complete. A closing event; an Anthropic or Responses error event; or Gemini's
+ * last chunk, which carries the candidate's finishReason (its stream closes with the
+ * end of its body).
  */
 function isFinalEvent(value: JsonValue, first: JsonValue, format: StreamFormat): boolean {
   if (isClosingEvent(value, first, format)) return true;
-  if (!isJsonObject(value) || format === 'ndjson') return false;
+  if (!isJsonObject(value) || !isJsonObject(first) || format === 'ndjson') return false;
+  // An error event ends an Anthropic or Responses stream (the SDKs raise and hang up there), as missingTerminator accepts.
+  const opening = first['type'];
+  if (value['type'] === 'error' && typeof opening === 'string' && (opening === 'message_start' || opening.startsWith('response.'))) return true;
   const candidates = value['candidates'];
   return Array.isArray(candidates) && candidates.some((candidate) => isJsonObject(candidate) && typeof candidate['finishReason'] === 'string');
 }
@@ -120,8 +124,8 @@ export class StreamCapture extends Transform {
     super();
   }
 
-  /** Whether the API's closing event has arrived: the stream is whole, and what follows it is passed on, unrecorded. */
-  get closingEventSeen(): boolean {
+  /** Whether the stream is whole: its API's closing event has arrived (what follows is passed on, unrecorded), or its end has been captured. */
+  get whole(): boolean {
     return this.held !== undefined || this.result !== undefined;
   }
 
@@ -147,7 +151,7 @@ export class StreamCapture extends Transform {
   }
 
   override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
-    const closedBefore = this.closingEventSeen;
+    const closedBefore = this.whole;
     try {
       if (this.format === 'sse') for (const { raw, event } of this.sse.push(chunk)) this.sseEvent(raw, event);
       else for (const line of this.ndjson.push(chunk)) this.ndjsonLine(line);
@@ -173,8 +177,9 @@ export class StreamCapture extends Transform {
       for (const { raw, event } of this.sse.end()) this.sseEvent(raw, event);
     } else {
       const rest = this.ndjson.end();
-      unterminated = rest.length > 0;
       for (const line of rest) this.ndjsonLine(line);
+      // A last line without its newline that closes the stream ("done": true) ended it all the same.
+      unterminated = rest.length > 0 && this.held === undefined;
     }
     this.writeThenRelease(this.snapshot(unterminated), callback);
   }
@@ -212,7 +217,7 @@ export class StreamCapture extends Transform {
   }
 
   private sseEvent(raw: string, event: SseEvent): void {
-    if (this.closingEventSeen) return this.pass(raw);
+    if (this.whole) return this.pass(raw);
     const data = event.data;
     const parsed = data === undefined || data === '[DONE]' ? undefined : parseJson(data);
     const replace = this.replacer(parsed);
@@ -245,7 +250,7 @@ export class StreamCapture extends Transform {
   }
 
   private ndjsonLine(line: string): void {
-    if (this.closingEventSeen) return this.pass(line);
+    if (this.whole) return this.pass(line);
     const value = line.trim() === '' ? undefined : parseJson(line);
     const replace = this.replacer(value);
     const text = replace ? replace.inText(line) : line;

@@ -119,11 +119,19 @@ export class Recorder {
     const capture = new StreamCapture(format, this.exchange.startedAt, headMs, onEnd, this.exchange.ids, this.exchange.recordTiming ?? true);
     // Whichever side failed first cut the stream: each failure takes the other side down after it.
     let cutBy: 'client' | 'upstream' | undefined;
-    body.once('error', () => (cutBy ??= 'upstream'));
+    let upstreamError: Error | undefined;
+    body.once('error', (error: Error) => {
+      cutBy ??= 'upstream';
+      upstreamError = error;
+    });
     onHangUp(reply.raw, () => (cutBy ??= 'client'));
     reply.send(capture);
     return through(body, capture).then(
-      () => written!,
+      () => {
+        // Past the closing event the client had a clean end: an upstream that keeps breaking its connections is still seen in the log.
+        if (upstreamError) reply.log.info({ endpoint: this.exchange.client.path }, `llm-replay: the upstream ${this.exchange.upstreamUrl.origin} broke the stream off after its closing event (${upstreamError.message}); the answer was whole and is recorded`);
+        return written!;
+      },
       // The client hung up (or the upstream broke off) after the final event: the stream is complete all the same.
       (error: Error) => written ?? (capture.finalEventSeen ? write(capture.snapshot()) : this.streamBroken(cutBy ?? 'upstream', error)),
     );
@@ -186,7 +194,7 @@ export class Recorder {
  * would otherwise wait out the body timeout.
  */
 function through(body: Readable, capture: StreamCapture): Promise<void> {
-  body.on('error', (error) => (capture.closingEventSeen ? capture.end() : capture.destroy(error)));
+  body.on('error', (error) => (capture.whole ? capture.end() : capture.destroy(error)));
   capture.once('close', () => body.destroy());
   body.pipe(capture);
   return new Promise((resolve, reject) => finished(capture, { readable: false }, (error) => (error ? reject(error) : resolve())));
