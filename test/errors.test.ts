@@ -49,11 +49,34 @@ describe('a miss in the dialect of each SDK', () => {
     expect((await json(response)).error).toMatchObject({ code: 404, status: 'NOT_FOUND', message: expect.stringContaining('llm-replay: no recording'), details: [{ reason: 'llm_replay_recording_not_found', domain: 'llm-replay' }] });
   });
 
+  it('a path the router cannot decode is llm_replay_bad_path, in the dialect of its path, like other bad paths', async () => {
+    const server = await ws.start({ mode: 'replay' });
+    const openaiPath = await fetch(`${server.url}/v1/chat/%ZZ?key=secret`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' });
+    expect(openaiPath.status).toBe(400);
+    expect(await json(openaiPath)).toEqual({ error: { message: 'llm-replay: the path of POST /v1/chat/%ZZ has a malformed percent-encoding; it is not forwarded', type: 'invalid_request_error', param: null, code: 'llm_replay_bad_path' } });
+    const anthropic = await fetch(`${server.url}/v1/messages/%ZZ`, { method: 'POST', body: '{}' });
+    expect(await json(anthropic)).toMatchObject({ type: 'error', error: { code: 'llm_replay_bad_path', message: expect.stringContaining('/v1/messages/%ZZ has a malformed percent-encoding') } });
+    expect((await fetch(`${server.url}/_llm-replay/health`)).status).toBe(200);
+  });
+
   it('the admin endpoints answer OpenAI-shaped, whatever their path looks like', async () => {
     const server = await ws.start({ mode: 'replay' });
     const response = await fetch(`${server.url}/_llm-replay/api/journal?after=x`);
     expect(response.status).toBe(400);
     expect(await json(response)).toEqual({ error: { message: 'llm-replay: after: must be a whole number', type: 'invalid_request_error', param: 'after', code: 'llm_replay_bad_inspector_query' } });
+  });
+});
+
+describe("record mode's own errors in the dialect of each SDK", () => {
+  it('an upstream that cannot be reached: Ollama raises with the message, Anthropic reads its own error shape', async () => {
+    const server = await ws.start({ mode: 'record', upstream: 'http://127.0.0.1:9' });
+    const ollama = (await new Ollama({ host: server.url }).chat({ model: 'llama-x', messages: [{ role: 'user', content: 'hi' }] }).catch((e: unknown) => e)) as Error & { status_code: number };
+    expect(ollama.status_code).toBe(502);
+    expect(ollama.message).toMatch(/^llm-replay: the upstream http:\/\/127\.0\.0\.1:9 failed: /);
+    const anthropic = new Anthropic({ baseURL: server.url, apiKey: 'sk-test', maxRetries: 0 });
+    const error = (await anthropic.messages.create({ model: 'claude-x', max_tokens: 10, messages: [{ role: 'user', content: 'hi' }] }).catch((e: unknown) => e)) as { status: number; error: unknown };
+    expect(error.status).toBe(502);
+    expect(error.error).toMatchObject({ type: 'error', error: { type: 'upstream_error', code: 'llm_replay_upstream_error', message: expect.stringContaining('llm-replay: the upstream') } });
   });
 });
 

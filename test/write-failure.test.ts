@@ -65,6 +65,19 @@ describe('a recording that cannot be written', () => {
     expect(logs.text().match(/not recorded: .*cannot be written \(EISDIR\)/g)).toEqual([`not recorded: ${path.join(ws.dir, name)}: cannot be written (EISDIR)`]);
   });
 
+  it('a whole answer: the SDK is told not to retry (each retry a paid call that could not be recorded either)', async () => {
+    const upstream = await counter();
+    const name = await fileNameOf(upstream, false);
+    await blockWrite(ws.dir, name);
+    const recorder = await ws.start({ mode: 'record', upstream: upstream.url });
+    const asked = upstream.count;
+    const retrying = new OpenAI({ baseURL: `${recorder.url}/v1`, apiKey: 'sk-test', maxRetries: 2, defaultHeaders: { 'x-test-id': 'report' } });
+    const error = (await retrying.chat.completions.create(question).catch((e: unknown) => e)) as InstanceType<typeof OpenAI.APIError>;
+    expect(error.status).toBe(500);
+    expect(error.headers?.get('x-should-retry')).toBe('false');
+    expect(upstream.count).toBe(asked + 1);
+  });
+
   it('record-if-missing asks the upstream again on the next call, and records it once the way is clear', async () => {
     const upstream = await counter();
     const name = await fileNameOf(upstream, false);

@@ -71,7 +71,7 @@ export async function forward(reply: FastifyReply, exchange: Exchange, persist?:
   } catch (error) {
     // Nobody is left to answer.
     if (exchange.signal?.aborted) return { kind: 'not-recorded', reason: 'the client hung up before the upstream answered: the upstream call was ended' };
-    return (error as Error).name === 'InvalidArgumentError' ? recorder.refused(reply, error as Error) : recorder.upstreamFailed(reply, error as Error);
+    return (error as Error).name === 'InvalidArgumentError' ? recorder.refused(error as Error) : recorder.upstreamFailed(error as Error);
   }
   const headers = response.headers as IncomingHttpHeaders;
   // The body may be decompressed or re-framed: fastify frames what is actually sent.

@@ -9,7 +9,7 @@ import type { Dispatcher } from 'undici';
 import type { RequestKey } from '../keys/index.js';
 import type { Recording } from '../recordings/recording.js';
 import type { ClientRequest } from '../request/client-request.js';
-import { errorBody, upstreamErrorBody } from '../wire/error-body.js';
+import { AnswerError } from '../errors.js';
 import { onHangUp } from '../wire/hang-up.js';
 import { requestSecrets, scrubRecorded } from '../secrets/redact.js';
 import { recordingOf, streamedResponse, wholeResponse, contentTypeOf, type UpstreamHead } from './build-recording.js';
@@ -43,8 +43,9 @@ export type ForwardOutcome =
   /**
    * `cut`: a stream's client connection is ended with an error, never as if the answer were complete.
    * `answer`: the whole answer the client got, for requests that waited on this one.
+   * `error`: llm-replay's own error for the client, not yet sent: the server sends it in the caller's dialect.
    */
-  | { kind: 'not-recorded'; reason: string; cut?: boolean; answer?: FailedAnswer; cause?: NotWritten['cause'] }
+  | { kind: 'not-recorded'; reason: string; cut?: boolean; answer?: FailedAnswer; cause?: NotWritten['cause']; error?: AnswerError }
   | { kind: 'passed-through' };
 
 /** Writes a recording; rejects with a message when it cannot. */
@@ -58,20 +59,18 @@ export class Recorder {
   ) {}
 
   /** The request cannot be sent as it is (undici refuses its method, path or a header). */
-  refused(reply: FastifyReply, error: Error): ForwardOutcome {
-    const message = `llm-replay: cannot forward ${this.exchange.client.method} ${this.exchange.upstreamUrl.pathname}: ${error.message}`;
-    reply.code(400).send(errorBody(message, 'invalid_request_error', 'llm_replay_bad_url'));
-    return { kind: 'not-recorded', reason: message };
+  refused(error: Error): ForwardOutcome {
+    const message = `cannot forward ${this.exchange.client.method} ${this.exchange.upstreamUrl.pathname}: ${error.message}`;
+    return { kind: 'not-recorded', reason: `llm-replay: ${message}`, error: new AnswerError('llm_replay_bad_url', message) };
   }
 
   /** No answer: the upstream could not be reached, or stayed silent too long. */
-  upstreamFailed(reply: FastifyReply, error: Error & { code?: string }): ForwardOutcome {
+  upstreamFailed(error: Error & { code?: string }): ForwardOutcome {
     // Silent past --upstream-timeout (or never connected) is a gateway timeout; anything else the upstream did wrong is a bad gateway.
     const status = error.code === 'UND_ERR_HEADERS_TIMEOUT' || error.code === 'UND_ERR_CONNECT_TIMEOUT' ? 504 : 502;
     const cause = (error.cause as Error | undefined)?.message;
-    const message = `llm-replay: the upstream ${this.exchange.upstreamUrl.origin} failed: ${error.message}${cause && cause !== error.message ? ` (${cause})` : ''}`;
-    reply.code(status).send(upstreamErrorBody(message));
-    return { kind: 'not-recorded', reason: error.message };
+    const message = `the upstream ${this.exchange.upstreamUrl.origin} failed: ${error.message}${cause && cause !== error.message ? ` (${cause})` : ''}`;
+    return { kind: 'not-recorded', reason: error.message, error: new AnswerError('llm_replay_upstream_error', message, null, status) };
   }
 
   /** The upstream's head arrived: pass the body through, capture a stream, or collect a whole body. */
@@ -159,18 +158,17 @@ export class Recorder {
     const { bytes, response } = wholeResponse(key, head, upstreamBytes, this.exchange.ids);
     const outcome = await this.written(recordingOf(this.exchange.client, key, this.exchange.upstreamUrl, { head, response, recordTiming: this.exchange.recordTiming ?? true }));
     if (outcome.kind === 'not-recorded') {
-      // Recording is the point of record mode: say it failed rather than answer as if all were well.
-      ownError(reply, 500, errorBody(`llm-replay: the answer could not be recorded: ${outcome.reason}`, 'llm_replay_error', 'llm_replay_write_failed'));
-    } else {
-      reply.send(bytes);
+      // Recording is the point of record mode: say it failed rather than answer as if all were well, and that asking again (a paid call) would not help.
+      withoutUpstreamHead(reply).header('x-should-retry', 'false');
+      return { ...outcome, error: new AnswerError('llm_replay_write_failed', `the answer could not be recorded: ${outcome.reason}`) };
     }
+    reply.send(bytes);
     return outcome;
   }
 
   private bodyBroken(reply: FastifyReply, error: Error): ForwardOutcome {
-    const message = `llm-replay: the upstream ${this.exchange.upstreamUrl.origin} broke off its answer: ${error.message}`;
-    ownError(reply, 502, upstreamErrorBody(message));
-    return { kind: 'not-recorded', reason: error.message };
+    withoutUpstreamHead(reply);
+    return { kind: 'not-recorded', reason: error.message, error: new AnswerError('llm_replay_upstream_error', `the upstream ${this.exchange.upstreamUrl.origin} broke off its answer: ${error.message}`) };
   }
 
   /** Writes the recording, with the request's own credentials scrubbed from all of it: recorded, or not with the write's error. */
@@ -210,11 +208,11 @@ function collect(stream: Readable): Promise<Buffer> {
 }
 
 /**
- * An error of our own after the upstream's head was set on the reply: without its headers
- * (its content type could be audio or HTML, which a JSON body cannot be sent under; its
- * cookies and request id are not this answer's).
+ * The reply without the upstream's head, for an error of our own after it was set: not
+ * its headers (its content type could be audio or HTML, which a JSON body cannot be sent
+ * under; its cookies and request id are not this answer's).
  */
-function ownError(reply: FastifyReply, status: number, body: object): void {
+function withoutUpstreamHead(reply: FastifyReply): FastifyReply {
   for (const name of Object.keys(reply.getHeaders())) reply.removeHeader(name);
-  reply.code(status).send(body);
+  return reply;
 }

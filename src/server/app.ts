@@ -4,11 +4,12 @@
 // agent among them), and errors rendered by error-handler.ts.
 import { access, constants, mkdir, stat } from 'node:fs/promises';
 import path from 'node:path';
-import Fastify, { LogController, type FastifyInstance } from 'fastify';
+import Fastify, { LogController, type FastifyInstance, type FastifyReply } from 'fastify';
 import { resolveConfig, type ServerConfig, type ServerOptions } from '../config/options.js';
 import { ConfigError } from '../errors.js';
 import { isRecordingMode } from '../config/schema.js';
-import { errorHandler } from './error-handler.js';
+import { errorHandler, sendOwnError } from './error-handler.js';
+import { pathRefused } from './proxy-path.js';
 import { proxyPlugin } from './proxy-plugin.js';
 import { registerResources } from './resources.js';
 import { adminPlugin } from './admin.js';
@@ -120,6 +121,12 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
     bodyLimit: config.bodyLimit,
     // A test id and run carried in the path become their headers before routing.
     rewriteUrl: (req) => rewriteTestIdPath(req),
+    // A path the router cannot decode is refused as the proxy refuses other bad paths, in the caller's dialect.
+    frameworkErrors: (error, request, reply) => {
+      const url = request.raw.url ?? '/';
+      if (error.code === 'FST_ERR_BAD_URL') return sendOwnError(reply, pathRefused(request.method, url, 'bad-encoding'), url.split('?')[0]!);
+      return (reply as FastifyReply).send(error);
+    },
     // A client has headersTimeoutMs for its headers and bodyTimeoutMs more for its body,
     // then gets 408: trickling connections cannot pile up. Checked every second (Node: 30 s).
     requestTimeout: config.headersTimeoutMs + config.bodyTimeoutMs,

@@ -13,6 +13,7 @@ import { streamFormatOf } from '../proxy/capture.js';
 import { FAULT_HEADER } from '../request/control-headers.js';
 import type { PreparedResponse } from '../replay/prepare.js';
 import { answerEvents } from '../replay/send.js';
+import { sendOwnError } from './error-handler.js';
 import { exchangeOf, type ExchangeServer } from './exchange.js';
 import { answeringOccurrence } from './occurrences.js';
 import type { Outcome } from './outcome.js';
@@ -78,7 +79,7 @@ export async function applyFault(server: FaultServer, context: KeyedContext, out
     return reply;
   }
   // Forwarded, passed through with the fault, never recorded: the forwarder hands over the upstream's answer instead of sending it.
-  await forward(reply, {
+  const forwarded = await forward(reply, {
     ...exchangeOf(server, context),
     deliver: (source, contentType) => {
       const format = streamFormatOf(contentType);
@@ -87,6 +88,8 @@ export async function applyFault(server: FaultServer, context: KeyedContext, out
       void writeFaulted(reply.raw, answer, fault, signal).finally(() => source.destroy());
     },
   });
+  // No answer to fault (the upstream unreachable): our own error, as without the fault.
+  if (forwarded.kind === 'not-recorded' && forwarded.error) return sendOwnError(reply, forwarded.error, context.client.path);
   return reply;
 }
 

@@ -36,11 +36,17 @@ export async function refuseUnsafePaths(request: FastifyRequest, reply: FastifyR
   const refusal = pathRefusal(q < 0 ? url : url.slice(0, q));
   if (refusal === undefined) return undefined;
   if (refusal === 'admin') return adminNotFound(request);
+  throw pathRefused(request.method, url, refusal);
+}
+
+/** The error a refused path is answered with, naming the path (not its query, which can carry a key). */
+export function pathRefused(method: string, url: string, refusal: 'dot-segment' | 'bad-encoding' | 'not-a-path'): AnswerError {
   const why =
     refusal === 'bad-encoding'
       ? 'has a malformed percent-encoding'
       : refusal === 'not-a-path'
         ? 'is not a path: llm-replay forwards paths to its configured upstreams, it is no forward proxy for absolute URLs'
         : "has a '.' or '..' segment, which could leave the upstream's base path";
-  throw new AnswerError('llm_replay_bad_path', `the path of ${request.method} ${url.slice(0, q < 0 ? url.length : q)} ${why}; it is not forwarded`);
+  const q = url.indexOf('?');
+  return new AnswerError('llm_replay_bad_path', `the path of ${method} ${url.slice(0, q < 0 ? url.length : q)} ${why}; it is not forwarded`);
 }

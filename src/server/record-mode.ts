@@ -2,7 +2,8 @@
 // (answer from a recording when there is one, else record it once however many runs
 // ask) and live (forward, write nothing). The answer is written to the client while it
 // is forwarded (a stream is passed on event by event), so these return the outcome
-// only for its bookkeeping.
+// for its bookkeeping, and for an error of llm-replay's own (the upstream unreachable,
+// a write that failed) the error, which conclude sends in the caller's dialect.
 import { forward, type ForwardOutcome } from '../proxy/forward.js';
 import { recordingDirFor } from '../recordings/layout.js';
 import { toLlamaStackForm } from '../recordings/llama-stack-form.js';
@@ -19,8 +20,8 @@ type RecordServer = ExchangeServer & Pick<FastifyInstance, 'store' | 'answers' |
 
 export async function live(server: RecordServer, context: RequestContext): Promise<Outcome> {
   const forwarded = await forward(context.reply, exchangeOf(server, context));
-  // The client already has its answer (a 502, a 400) or has gone: the journal says why.
-  if (forwarded.kind === 'not-recorded') return { kind: 'error', reason: forwarded.reason, forwarded: true };
+  // The client gets our own error (a 502, a 400: sent by conclude, in its SDK's dialect) or has gone: the journal says why.
+  if (forwarded.kind === 'not-recorded') return { kind: 'error', reason: forwarded.reason, forwarded: true, ...(forwarded.error ? { answer: forwarded.error } : {}) };
   return { kind: 'passed-through' };
 }
 
@@ -140,7 +141,7 @@ function recordedOutcome(server: RecordServer, { position }: KeyedContext, forwa
   const { cause } = forwarded;
   const level = cause && server.loggedCauses.has(cause) ? 'debug' : 'warn';
   if (cause) server.loggedCauses.add(cause);
-  return { kind: 'error', reason: `not recorded: ${forwarded.reason}`, level, forwarded: true };
+  return { kind: 'error', reason: `not recorded: ${forwarded.reason}`, level, forwarded: true, ...(forwarded.error ? { answer: forwarded.error } : {}) };
 }
 
 /**
