@@ -1,6 +1,7 @@
 // llm-replay's own errors: one catalogue (src/errors.ts) that the README lists, each
 // thrown and rendered by the server's error handler in the dialect of the caller's SDK.
 import { readFileSync } from 'node:fs';
+import { createServer } from 'node:http';
 import Anthropic from '@anthropic-ai/sdk';
 import { Ollama } from 'ollama';
 import { describe, expect, it } from 'vitest';
@@ -54,6 +55,7 @@ describe('a miss in the dialect of each SDK', () => {
     const openaiPath = await fetch(`${server.url}/v1/chat/%ZZ?key=secret`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' });
     expect(openaiPath.status).toBe(400);
     expect(await json(openaiPath)).toEqual({ error: { message: 'llm-replay: the path of POST /v1/chat/%ZZ has a malformed percent-encoding; it is not forwarded', type: 'invalid_request_error', param: null, code: 'llm_replay_bad_path' } });
+    expect(openaiPath.headers.get('x-content-type-options')).toBe('nosniff');
     const anthropic = await fetch(`${server.url}/v1/messages/%ZZ`, { method: 'POST', body: '{}' });
     expect(await json(anthropic)).toMatchObject({ type: 'error', error: { code: 'llm_replay_bad_path', message: expect.stringContaining('/v1/messages/%ZZ has a malformed percent-encoding') } });
     expect((await fetch(`${server.url}/_llm-replay/health`)).status).toBe(200);
@@ -77,6 +79,29 @@ describe("record mode's own errors in the dialect of each SDK", () => {
     const error = (await anthropic.messages.create({ model: 'claude-x', max_tokens: 10, messages: [{ role: 'user', content: 'hi' }] }).catch((e: unknown) => e)) as { status: number; error: unknown };
     expect(error.status).toBe(502);
     expect(error.error).toMatchObject({ type: 'error', error: { type: 'upstream_error', code: 'llm_replay_upstream_error', message: expect.stringContaining('llm-replay: the upstream') } });
+  });
+
+  it('a fault on a request whose upstream cannot be reached: the same error, in the same dialect', async () => {
+    const server = await ws.start({ mode: 'record', upstream: 'http://127.0.0.1:9' });
+    const ollama = new Ollama({ host: server.url, headers: { 'x-llm-replay-fault': 'latency=10ms' } });
+    const error = (await ollama.chat({ model: 'llama-x', messages: [{ role: 'user', content: 'hi' }] }).catch((e: unknown) => e)) as Error & { status_code: number };
+    expect(error.status_code).toBe(502);
+    expect(error.message).toMatch(/^llm-replay: the upstream http:\/\/127\.0\.0\.1:9 failed: /);
+  });
+
+  it('identical requests of two runs at once in record-if-missing: the one that waited gets the same status as the one that asked', async () => {
+    // An upstream that never answers: both wait past --upstream-timeout.
+    const silent = createServer(() => undefined);
+    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+    ws.cleanup.push(() => new Promise((resolve) => silent.close(resolve)));
+    silent.on('connection', (socket) => ws.cleanup.push(async () => socket.destroy()));
+    const server = await ws.start({ mode: 'record-if-missing', upstream: `http://127.0.0.1:${(silent.address() as { port: number }).port}`, upstreamTimeoutMs: 200 });
+    const ask = (run: string) => fetch(`${server.url}/v1/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-llm-replay-run': run }, body: JSON.stringify({ model: 'm', messages: [] }) });
+    const answers = await Promise.all([ask('a'), ask('b')]);
+    expect(answers.map((answer) => answer.status)).toEqual([504, 504]);
+    const bodies = (await Promise.all(answers.map(json))) as Array<{ error: { code: string; message: string } }>;
+    expect(bodies.map((body) => body.error.code)).toEqual(['llm_replay_upstream_error', 'llm_replay_upstream_error']);
+    expect(bodies.filter((body) => body.error.message.includes('an identical request'))).toHaveLength(1);
   });
 });
 

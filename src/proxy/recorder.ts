@@ -9,7 +9,7 @@ import type { Dispatcher } from 'undici';
 import type { RequestKey } from '../keys/index.js';
 import type { Recording } from '../recordings/recording.js';
 import type { ClientRequest } from '../request/client-request.js';
-import { AnswerError } from '../errors.js';
+import { AnswerError, RecordingFileError } from '../errors.js';
 import { onHangUp } from '../wire/hang-up.js';
 import { requestSecrets, scrubRecorded } from '../secrets/redact.js';
 import { recordingOf, streamedResponse, wholeResponse, contentTypeOf, type UpstreamHead } from './build-recording.js';
@@ -44,8 +44,9 @@ export type ForwardOutcome =
    * `cut`: a stream's client connection is ended with an error, never as if the answer were complete.
    * `answer`: the whole answer the client got, for requests that waited on this one.
    * `error`: llm-replay's own error for the client, not yet sent: the server sends it in the caller's dialect.
+   * `unwritable`: the recordings directory refused the file.
    */
-  | { kind: 'not-recorded'; reason: string; cut?: boolean; answer?: FailedAnswer; cause?: NotWritten['cause']; error?: AnswerError }
+  | { kind: 'not-recorded'; reason: string; cut?: boolean; answer?: FailedAnswer; cause?: NotWritten['cause']; error?: AnswerError; unwritable?: true }
   | { kind: 'passed-through' };
 
 /** Writes a recording; rejects with a message when it cannot. */
@@ -158,8 +159,9 @@ export class Recorder {
     const { bytes, response } = wholeResponse(key, head, upstreamBytes, this.exchange.ids);
     const outcome = await this.written(recordingOf(this.exchange.client, key, this.exchange.upstreamUrl, { head, response, recordTiming: this.exchange.recordTiming ?? true }));
     if (outcome.kind === 'not-recorded') {
-      // Recording is the point of record mode: say it failed rather than answer as if all were well, and that asking again (a paid call) would not help.
-      withoutUpstreamHead(reply).header('x-should-retry', 'false');
+      // Recording is the point of record mode: say it failed rather than answer as if all were well; and when the directory refused the file, that asking again (a paid call) would not help.
+      withoutUpstreamHead(reply);
+      if (outcome.unwritable) reply.header('x-should-retry', 'false');
       return { ...outcome, error: new AnswerError('llm_replay_write_failed', `the answer could not be recorded: ${outcome.reason}`) };
     }
     reply.send(bytes);
@@ -178,7 +180,8 @@ export class Recorder {
       await this.persist!(scrubRecorded(recording, requestSecrets(client.headers, client.query)));
       return { kind: 'recorded' };
     } catch (error) {
-      return { kind: 'not-recorded', reason: (error as Error).message };
+      // The directory refused the file: asking again would not do better. Anything else (a sequence's order) may.
+      return { kind: 'not-recorded', reason: (error as Error).message, ...(error instanceof RecordingFileError ? { unwritable: true as const } : {}) };
     }
   }
 }

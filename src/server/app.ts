@@ -124,7 +124,8 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
     // A path the router cannot decode is refused as the proxy refuses other bad paths, in the caller's dialect.
     frameworkErrors: (error, request, reply) => {
       const url = request.raw.url ?? '/';
-      if (error.code === 'FST_ERR_BAD_URL') return sendOwnError(reply, pathRefused(request.method, url, 'bad-encoding'), url.split('?')[0]!);
+      // This reply runs no onSend hook: the answer headers are set here.
+      if (error.code === 'FST_ERR_BAD_URL') return sendOwnError(reply.headers(ANSWER_HEADERS), pathRefused(request.method, url, 'bad-encoding'), url.split('?')[0]!);
       return (reply as FastifyReply).send(error);
     },
     // A client has headersTimeoutMs for its headers and bodyTimeoutMs more for its body,

@@ -153,5 +153,7 @@ function answeredAsLed(led: ForwardOutcome): Outcome {
   const reason = led.kind === 'not-recorded' ? led.reason : led.kind === 'recorded' ? 'it was not found after it was written' : 'passed through';
   const message = `answered as the identical request it waited on: ${reason}`;
   if (led.kind === 'not-recorded' && led.answer) return { kind: 'error', reason: message, answer: { status: led.answer.status, headers: led.answer.headers, body: led.answer.body } };
+  // The same error of our own (a 504 for a silent upstream, a 500 for a file that cannot be written), saying it was another's.
+  if (led.kind === 'not-recorded' && led.error) return { kind: 'error', reason: message, answer: new AnswerError(led.error.code, `an identical request (the same occurrence, from another run) was being recorded and was not: ${led.error.message}`, null, led.error.status) };
   return { kind: 'error', reason: message, answer: new AnswerError('llm_replay_upstream_error', `an identical request (the same occurrence, from another run) was being recorded and was not (${reason}); send it again`) };
 }
