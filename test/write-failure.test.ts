@@ -5,9 +5,11 @@
 // goes (a rename onto a folder fails for root too, where permission bits would not).
 import { readdir } from 'node:fs/promises';
 import path from 'node:path';
+import Anthropic from '@anthropic-ai/sdk';
 import OpenAI from 'openai';
 import { describe, expect, it } from 'vitest';
 import { answerText, counterUpstream, type CounterUpstream } from './support/counter-upstream.js';
+import { fakeAnthropic } from './support/providers.js';
 import { blockWrite, capturedLog, listFiles, removeDir, serve, tempDir, workspace } from './support/harness.js';
 import type { RunningServer } from '../src/index.js';
 
@@ -93,7 +95,7 @@ describe('a recording that cannot be written', () => {
     expect(await listFiles(ws.dir)).toEqual([name]);
   });
 
-  it('a stream: the SDK sees the stream break instead of a clean end, and nothing is left behind', async () => {
+  it('a stream: the SDK raises with the reason instead of ending cleanly, and nothing is left behind', async () => {
     const upstream = await counter();
     const name = await fileNameOf(upstream, true);
     await blockWrite(ws.dir, name);
@@ -102,7 +104,8 @@ describe('a recording that cannot be written', () => {
     const read = (async () => {
       for await (const chunk of await client(recorder).chat.completions.create({ ...question, stream: true })) seen.push(chunk.choices[0]?.delta.content ?? '');
     })();
-    await expect(read).rejects.toThrow();
+    // An error event in OpenAI's framing before the cut: the SDK raises its message.
+    await expect(read).rejects.toThrow(/^llm-replay: the stream could not be recorded: .*cannot be written/);
     // The events came through as they arrived; only the end was withheld.
     expect(seen.join('')).toBe(answerText(upstream.count));
     expect(await listFiles(ws.dir)).toEqual([path.join(name, 'keep.txt')]);
@@ -129,7 +132,26 @@ describe('a recording that cannot be written', () => {
     await expect(read).rejects.toThrow();
     expect(text).toContain(`"content":"${answerText(upstream.count).split(' ')[0]}`);
     expect(text).not.toContain('[DONE]');
+    expect(text).toContain('"code":"llm_replay_write_failed"');
     expect(await listFiles(ws.dir)).toEqual([path.join(name, 'keep.txt')]);
+  });
+
+  it("an Anthropic stream: its SDK raises an APIError with the reason, from an error event in Anthropic's framing", async () => {
+    const upstream = await ws.upstream(fakeAnthropic());
+    const ask = (server: RunningServer) => new Anthropic({ baseURL: `${server.url}/anthropic`, apiKey: 'sk-ant-test', maxRetries: 0 }).messages.create({ model: 'claude-x', max_tokens: 64, messages: [{ role: 'user', content: 'Rings?' }], stream: true });
+    const scratch = await tempDir();
+    const first = await serve({ mode: 'record', recordings: scratch, routes: { '/anthropic': upstream.url } });
+    for await (const _event of await ask(first)) void _event;
+    await first.close();
+    const [name] = (await readdir(scratch)).filter((file) => file.endsWith('.json'));
+    await removeDir(scratch);
+    await blockWrite(ws.dir, name!);
+    const recorder = await ws.start({ mode: 'record', routes: { '/anthropic': upstream.url } });
+    const read = (async () => {
+      for await (const _event of await ask(recorder)) void _event;
+    })();
+    await expect(read).rejects.toBeInstanceOf(Anthropic.APIError);
+    await expect(read).rejects.toThrow(/the stream could not be recorded: .*cannot be written/);
   });
 
   it('a re-recording in place that cannot be written: the new answer is not served from memory afterwards', async () => {

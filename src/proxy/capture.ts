@@ -87,6 +87,21 @@ function isFinalEvent(value: JsonValue, first: JsonValue, format: StreamFormat):
   return Array.isArray(candidates) && candidates.some((candidate) => isJsonObject(candidate) && typeof candidate['finishReason'] === 'string');
 }
 
+/**
+ * An error in the stream's own framing, sent before a stream is cut for a reason of
+ * llm-replay's own (its recording could not be written), so that its SDK raises with
+ * the reason instead of a bare broken connection: OpenAI's chat and completions streams,
+ * Anthropic's and Ollama's carry errors this way. Others get the cut alone.
+ */
+function errorInFraming(format: StreamFormat, first: JsonValue | undefined, message: string): string | undefined {
+  if (!isJsonObject(first)) return undefined;
+  if (format === 'ndjson') return 'done' in first ? `${JSON.stringify({ error: message })}\n` : undefined;
+  if (first['type'] === 'message_start') return `event: error\ndata: ${JSON.stringify({ type: 'error', error: { type: 'api_error', message } })}\n\n`;
+  const object = first['object'];
+  if (object === 'chat.completion.chunk' || object === 'text_completion') return `data: ${JSON.stringify({ error: { message, type: 'llm_replay_error', param: null, code: 'llm_replay_write_failed' } })}\n\n`;
+  return undefined;
+}
+
 export class StreamCapture extends Transform {
   private readonly sse = new SseSplitter();
   private readonly ndjson = new NdjsonSplitter();
@@ -186,8 +201,9 @@ export class StreamCapture extends Transform {
 
   /**
    * Writes the stream, then passes on the closing event and what followed it; a
-   * recording that cannot be written errors the stream instead, so the client never
-   * sees it end as if complete.
+   * recording that cannot be written errors the stream instead (an error event its SDK
+   * raises with, where its API has one, then the cut), so the client never sees it end
+   * as if complete.
    */
   private writeThenRelease(captured: CapturedStream, callback: TransformCallback): void {
     this.result = captured;
@@ -197,7 +213,12 @@ export class StreamCapture extends Transform {
         this.held = undefined;
         callback();
       },
-      (error: Error) => callback(error),
+      (error: Error) => {
+        // A stream the upstream left incomplete is cut as it was; one of ours that could not be recorded says why.
+        const event = captured.incomplete ? undefined : errorInFraming(this.format, this.firstObject, `llm-replay: the stream could not be recorded: ${error.message}`);
+        if (event !== undefined) this.push(event);
+        callback(error);
+      },
     );
   }
 
