@@ -34,57 +34,68 @@ function parseJson(text: string): JsonValue | undefined {
   }
 }
 
-/** The closing event each known streaming API always sends; unknown APIs end with the body. */
-function missingTerminator(chunks: JsonValue[], sawDone: boolean, format: StreamFormat): string | undefined {
-  const first = chunks.find(isJsonObject);
-  const last = chunks[chunks.length - 1];
-  if (!first) return undefined;
-  if (format === 'ndjson') {
-    return 'done' in first && !(isJsonObject(last) && last['done'] === true) ? 'the last line did not say "done": true' : undefined;
-  }
+/**
+ * The known streaming APIs whose streams end with an event of their own, told by a
+ * stream's first object: OpenAI's chat and completions (`data: [DONE]`), Anthropic's
+ * (`message_stop`), Responses (`response.completed` ...) and Ollama's (`"done": true`).
+ * Others (Gemini, unknown APIs) end with the body.
+ */
+type Framing = 'chat' | 'anthropic' | 'responses' | 'ollama' | undefined;
+
+function framingOf(first: JsonValue | undefined, format: StreamFormat): Framing {
+  if (!isJsonObject(first)) return undefined;
+  if (format === 'ndjson') return 'done' in first ? 'ollama' : undefined;
   const object = first['object'];
-  if ((object === 'chat.completion.chunk' || object === 'text_completion') && !sawDone) return 'no closing "data: [DONE]"';
-  const types = chunks.filter(isJsonObject).map((chunk) => chunk['type']);
-  if (typeof first['type'] === 'string') {
-    const type = first['type'];
-    if (type.startsWith('response.') && !types.some((t) => t === 'response.completed' || t === 'response.failed' || t === 'response.incomplete' || t === 'error')) {
-      return 'no closing response.completed event';
-    }
-    if (type === 'message_start' && !types.some((t) => t === 'message_stop' || t === 'error')) return 'no closing message_stop event';
-  }
-  return undefined;
+  if (object === 'chat.completion.chunk' || object === 'text_completion') return 'chat';
+  const type = first['type'];
+  if (type === 'message_start') return 'anthropic';
+  return typeof type === 'string' && type.startsWith('response.') ? 'responses' : undefined;
 }
 
-/**
- * The event that closes a stream in its API's own framing (`[DONE]` aside, which the
- * splitter reports as such), judged against the stream's first object (`value` itself
- * when it is the first), as missingTerminator judges its absence: nothing the API sends
- * after it belongs to the answer.
- */
-function isClosingEvent(value: JsonValue, first: JsonValue, format: StreamFormat): boolean {
-  if (!isJsonObject(value) || !isJsonObject(first)) return false;
-  if (format === 'ndjson') return 'done' in first && value['done'] === true;
+/** The event that closes a stream in its API's framing (chat's `[DONE]` aside, which the splitter reports as such): nothing the API sends after it belongs to the answer. */
+function isClosingEvent(value: JsonValue | undefined, framing: Framing): boolean {
+  if (!isJsonObject(value)) return false;
   const type = value['type'];
-  const opening = first['type'];
-  if (type === 'message_stop') return opening === 'message_start';
-  return (type === 'response.completed' || type === 'response.failed' || type === 'response.incomplete') && typeof opening === 'string' && opening.startsWith('response.');
+  switch (framing) {
+    case 'ollama':
+      return value['done'] === true;
+    case 'anthropic':
+      return type === 'message_stop';
+    case 'responses':
+      return type === 'response.completed' || type === 'response.failed' || type === 'response.incomplete';
+    default:
+      return false;
+  }
 }
 
 /**
  * The event after which a known streaming API sends nothing more that matters: a
  * stream cut after it (the Python SDKs close the connection right after `[DONE]`)
- * is complete. A closing event; an Anthropic or Responses error event; or Gemini's
- * last chunk, which carries the candidate's finishReason (its stream closes with the
- * end of its body).
+ * is complete. A closing event; an Anthropic or Responses error event (the SDKs raise
+ * and hang up there); or Gemini's last chunk, which carries the candidate's
+ * finishReason (its stream closes with the end of its body).
  */
-function isFinalEvent(value: JsonValue, first: JsonValue, format: StreamFormat): boolean {
-  if (isClosingEvent(value, first, format)) return true;
-  if (!isJsonObject(value) || !isJsonObject(first) || format === 'ndjson') return false;
-  // An error event ends an Anthropic or Responses stream (the SDKs raise and hang up there), as missingTerminator accepts.
-  const opening = first['type'];
-  if (value['type'] === 'error' && typeof opening === 'string' && (opening === 'message_start' || opening.startsWith('response.'))) return true;
+function isFinalEvent(value: JsonValue | undefined, framing: Framing): boolean {
+  if (!isJsonObject(value)) return false;
+  if (isClosingEvent(value, framing) || (value['type'] === 'error' && (framing === 'anthropic' || framing === 'responses'))) return true;
   const candidates = value['candidates'];
   return Array.isArray(candidates) && candidates.some((candidate) => isJsonObject(candidate) && typeof candidate['finishReason'] === 'string');
+}
+
+/** What a stream lacks of the end its API always sends (`last`: its last chunk), if anything. */
+function missingTerminator(framing: Framing, last: JsonValue | undefined, sawDone: boolean, sawFinal: boolean): string | undefined {
+  switch (framing) {
+    case 'ollama':
+      return isClosingEvent(last, framing) ? undefined : 'the last line did not say "done": true';
+    case 'chat':
+      return sawDone ? undefined : 'no closing "data: [DONE]"';
+    case 'anthropic':
+      return sawFinal ? undefined : 'no closing message_stop event';
+    case 'responses':
+      return sawFinal ? undefined : 'no closing response.completed event';
+    default:
+      return undefined;
+  }
 }
 
 /**
@@ -93,13 +104,17 @@ function isFinalEvent(value: JsonValue, first: JsonValue, format: StreamFormat):
  * the reason instead of a bare broken connection: OpenAI's chat and completions streams,
  * Anthropic's and Ollama's carry errors this way. Others get the cut alone.
  */
-function errorInFraming(format: StreamFormat, first: JsonValue | undefined, message: string): string | undefined {
-  if (!isJsonObject(first)) return undefined;
-  if (format === 'ndjson') return 'done' in first ? `${JSON.stringify({ error: message })}\n` : undefined;
-  if (first['type'] === 'message_start') return `event: error\ndata: ${JSON.stringify({ type: 'error', error: { type: 'api_error', message } })}\n\n`;
-  const object = first['object'];
-  if (object === 'chat.completion.chunk' || object === 'text_completion') return `data: ${JSON.stringify({ error: { message, type: 'llm_replay_error', param: null, code: 'llm_replay_write_failed' } })}\n\n`;
-  return undefined;
+function errorInFraming(framing: Framing, message: string): string | undefined {
+  switch (framing) {
+    case 'ollama':
+      return `${JSON.stringify({ error: message })}\n`;
+    case 'anthropic':
+      return `event: error\ndata: ${JSON.stringify({ type: 'error', error: { type: 'api_error', message } })}\n\n`;
+    case 'chat':
+      return `data: ${JSON.stringify({ error: { message, type: 'llm_replay_error', param: null, code: 'llm_replay_write_failed' } })}\n\n`;
+    default:
+      return undefined;
+  }
 }
 
 export class StreamCapture extends Transform {
@@ -118,8 +133,9 @@ export class StreamCapture extends Transform {
    * Python SDKs) has a recording on disk, or sees the stream break, when it stops.
    */
   private held: string[] | undefined;
-  /** The stream's first JSON object: which API's framing it follows. */
-  private firstObject: JsonValue | undefined;
+  /** Whether the stream's first JSON object has come, and which API's framing it shows. */
+  private framed = false;
+  private framing: Framing;
 
   constructor(
     private readonly format: StreamFormat,
@@ -159,7 +175,7 @@ export class StreamCapture extends Transform {
     }
     if (this.keepTiming) framing.timing = { head_ms: this.headMs, offsets_ms: this.offsets };
     const captured: CapturedStream = { chunks: this.chunks, framing };
-    const missing = missingTerminator(this.chunks, this.sawDone, this.format);
+    const missing = missingTerminator(this.framing, this.chunks[this.chunks.length - 1], this.sawDone, this.sawFinal);
     if (missing) captured.incomplete = `the stream ended early: ${missing}`;
     else if (unterminated && this.format === 'ndjson') captured.incomplete = 'the stream ended inside a line';
     return captured;
@@ -215,7 +231,7 @@ export class StreamCapture extends Transform {
       },
       (error: Error) => {
         // A stream the upstream left incomplete is cut as it was; one of ours that could not be recorded says why.
-        const event = captured.incomplete ? undefined : errorInFraming(this.format, this.firstObject, `llm-replay: the stream could not be recorded: ${error.message}`);
+        const event = captured.incomplete ? undefined : errorInFraming(this.framing, `llm-replay: the stream could not be recorded: ${error.message}`);
         if (event !== undefined) this.push(event);
         callback(error);
       },
@@ -231,6 +247,15 @@ export class StreamCapture extends Transform {
     return this.ids && value !== undefined ? this.ids.replacer(value) : undefined;
   }
 
+  /** The stream's framing, told by its first JSON object (`value`, when it is that first one). */
+  private framingWith(value: JsonValue | undefined): Framing {
+    if (!this.framed && isJsonObject(value)) {
+      this.framed = true;
+      this.framing = framingOf(value, this.format);
+    }
+    return this.framing;
+  }
+
   /** Passes text on to the client, after the closing event if that is held back. */
   private pass(text: string): void {
     if (this.held) this.held.push(text);
@@ -243,7 +268,9 @@ export class StreamCapture extends Transform {
     const parsed = data === undefined || data === '[DONE]' ? undefined : parseJson(data);
     const replace = this.replacer(parsed);
     const text = replace ? replace.inText(raw) : raw;
-    if (data === '[DONE]' || (parsed !== undefined && isClosingEvent(parsed, this.firstObject ?? parsed, 'sse'))) this.held = [text];
+    const framing = this.framingWith(parsed);
+    const closing = data === '[DONE]' || isClosingEvent(parsed, framing);
+    if (closing) this.held = [text];
     else this.push(text);
     this.offsets.push(this.elapsed());
     // What is kept of the data is its parsed value when it has one: replaced there, not parsed again.
@@ -252,7 +279,7 @@ export class StreamCapture extends Transform {
       this.sawDone = this.sawFinal = true;
       return;
     }
-    if (parsed !== undefined && isFinalEvent(parsed, this.firstObject ?? parsed, 'sse')) this.sawFinal = true;
+    if (closing || isFinalEvent(parsed, framing)) this.sawFinal = true;
     const meta: StreamEventMeta = {};
     if (event.comments.length > 0) meta.comments = event.comments;
     if (event.event !== undefined) meta.event = event.event;
@@ -264,7 +291,6 @@ export class StreamCapture extends Transform {
     } else {
       if (parsed === undefined) meta.text = true;
       this.chunks.push(parsed ?? data);
-      if (this.firstObject === undefined && isJsonObject(parsed)) this.firstObject = parsed;
     }
     if (Object.keys(meta).length > 0) this.plainEvents = false;
     this.metas.push(meta);
@@ -276,12 +302,13 @@ export class StreamCapture extends Transform {
     const replace = this.replacer(value);
     const text = replace ? replace.inText(line) : line;
     if (replace) replace.inValue(value!);
-    if (value !== undefined && isClosingEvent(value, this.firstObject ?? value, 'ndjson')) this.held = [text];
+    const framing = this.framingWith(value);
+    const closing = isClosingEvent(value, framing);
+    if (closing) this.held = [text];
     else this.push(text);
     if (line.trim() === '') return;
     this.chunks.push(value ?? text.replace(/\r?\n$/, ''));
-    if (this.firstObject === undefined && isJsonObject(value)) this.firstObject = value;
-    if (value !== undefined && isFinalEvent(value, this.firstObject ?? value, 'ndjson')) this.sawFinal = true;
+    if (closing) this.sawFinal = true;
     this.offsets.push(this.elapsed());
   }
 }
