@@ -3,15 +3,14 @@
 // running, and the answer is not served from memory afterwards as if it had been
 // recorded. The write is made to fail by a folder standing where the recording's file
 // goes (a rename onto a folder fails for root too, where permission bits would not).
-import { readdir } from 'node:fs/promises';
 import path from 'node:path';
 import Anthropic from '@anthropic-ai/sdk';
 import OpenAI from 'openai';
 import { describe, expect, it } from 'vitest';
 import { answerText, counterUpstream, type CounterUpstream } from './support/counter-upstream.js';
 import { fakeAnthropic } from './support/providers.js';
-import { blockWrite, capturedLog, listFiles, removeDir, serve, tempDir, workspace } from './support/harness.js';
-import type { RunningServer } from '../src/index.js';
+import { blockWrite, capturedLog, listFiles, recordedFileName, removeDir, workspace } from './support/harness.js';
+import type { RunningServer, ServerOptions } from '../src/index.js';
 
 const ws = workspace();
 const question = { model: 'gpt-4o-mini', messages: [{ role: 'user' as const, content: 'Summarise the report.' }] };
@@ -28,31 +27,26 @@ async function counter(): Promise<CounterUpstream> {
   return ws.upstream(counterUpstream());
 }
 
-/** The file name a request is recorded under, learnt by recording it once into a scratch folder. */
-async function fileNameOf(upstream: CounterUpstream, stream: boolean): Promise<string> {
-  const scratch = await tempDir();
-  try {
-    const recorder = await serve({ mode: 'record', recordings: scratch, upstream: upstream.url });
-    try {
-      if (stream) for await (const _chunk of await client(recorder).chat.completions.create({ ...question, stream: true })) void _chunk;
-      else await client(recorder).chat.completions.create(question);
-    } finally {
-      await recorder.close();
-    }
-    const [name] = (await readdir(scratch)).filter((file) => file.endsWith('.json'));
-    return name!;
-  } finally {
-    await removeDir(scratch);
-  }
+/** A server in `options.mode` whose recording of the question (`stream`: asked for as a stream) cannot be written, its upstream, and the file's name. */
+async function blocked(stream: boolean, options: ServerOptions): Promise<{ upstream: CounterUpstream; name: string; recorder: RunningServer }> {
+  const upstream = await counter();
+  const name = await fileNameOf(upstream, stream);
+  await blockWrite(ws.dir, name);
+  return { upstream, name, recorder: await ws.start({ ...options, upstream: upstream.url }) };
+}
+
+/** The file name a request is recorded under (`stream`: asked for as a stream). */
+function fileNameOf(upstream: CounterUpstream, stream: boolean): Promise<string> {
+  return recordedFileName({ upstream: upstream.url }, async (recorder) => {
+    if (stream) for await (const _chunk of await client(recorder).chat.completions.create({ ...question, stream: true })) void _chunk;
+    else await client(recorder).chat.completions.create(question);
+  });
 }
 
 describe('a recording that cannot be written', () => {
   it('a whole answer: the SDK gets a 500 naming the file, nothing is left behind, and a replay misses instead of answering from memory', async () => {
-    const upstream = await counter();
-    const name = await fileNameOf(upstream, false);
-    await blockWrite(ws.dir, name);
     const logs = capturedLog();
-    const recorder = await ws.start({ mode: 'record', upstream: upstream.url, logLevel: 'warn', logStream: logs.stream });
+    const { name, recorder } = await blocked(false, { mode: 'record', logLevel: 'warn', logStream: logs.stream });
     const error = await client(recorder).chat.completions.create(question).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(OpenAI.InternalServerError);
     expect((error as Error).message).toContain('llm-replay: the answer could not be recorded');
@@ -68,10 +62,7 @@ describe('a recording that cannot be written', () => {
   });
 
   it('a whole answer: the SDK is told not to retry (each retry a paid call that could not be recorded either)', async () => {
-    const upstream = await counter();
-    const name = await fileNameOf(upstream, false);
-    await blockWrite(ws.dir, name);
-    const recorder = await ws.start({ mode: 'record', upstream: upstream.url });
+    const { upstream, recorder } = await blocked(false, { mode: 'record' });
     const asked = upstream.count;
     const retrying = new OpenAI({ baseURL: `${recorder.url}/v1`, apiKey: 'sk-test', maxRetries: 2, defaultHeaders: { 'x-test-id': 'report' } });
     const error = (await retrying.chat.completions.create(question).catch((e: unknown) => e)) as InstanceType<typeof OpenAI.APIError>;
@@ -81,10 +72,7 @@ describe('a recording that cannot be written', () => {
   });
 
   it('record-if-missing asks the upstream again on the next call, and records it once the way is clear', async () => {
-    const upstream = await counter();
-    const name = await fileNameOf(upstream, false);
-    await blockWrite(ws.dir, name);
-    const recorder = await ws.start({ mode: 'record-if-missing', upstream: upstream.url });
+    const { upstream, name, recorder } = await blocked(false, { mode: 'record-if-missing' });
     const before = upstream.count;
     await expect(client(recorder).chat.completions.create(question)).rejects.toBeInstanceOf(OpenAI.InternalServerError);
     await removeDir(path.join(ws.dir, name));
@@ -96,10 +84,7 @@ describe('a recording that cannot be written', () => {
   });
 
   it('a stream: the SDK raises with the reason instead of ending cleanly, and nothing is left behind', async () => {
-    const upstream = await counter();
-    const name = await fileNameOf(upstream, true);
-    await blockWrite(ws.dir, name);
-    const recorder = await ws.start({ mode: 'record', upstream: upstream.url });
+    const { upstream, name, recorder } = await blocked(true, { mode: 'record' });
     const seen: string[] = [];
     const read = (async () => {
       for await (const chunk of await client(recorder).chat.completions.create({ ...question, stream: true })) seen.push(chunk.choices[0]?.delta.content ?? '');
@@ -114,10 +99,7 @@ describe('a recording that cannot be written', () => {
   });
 
   it('a stream read only to its closing event, as the Python SDKs read it: the closing event never comes, so the client cannot take it for a success', async () => {
-    const upstream = await counter();
-    const name = await fileNameOf(upstream, true);
-    await blockWrite(ws.dir, name);
-    const recorder = await ws.start({ mode: 'record', upstream: upstream.url });
+    const { upstream, name, recorder } = await blocked(true, { mode: 'record' });
     const response = await fetch(`${recorder.url}/v1/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-test-id': 'report' }, body: JSON.stringify({ ...question, stream: true }) });
     const reader = response.body!.getReader();
     let text = '';
@@ -139,13 +121,10 @@ describe('a recording that cannot be written', () => {
   it("an Anthropic stream: its SDK raises an APIError with the reason, from an error event in Anthropic's framing", async () => {
     const upstream = await ws.upstream(fakeAnthropic());
     const ask = (server: RunningServer) => new Anthropic({ baseURL: `${server.url}/anthropic`, apiKey: 'sk-ant-test', maxRetries: 0 }).messages.create({ model: 'claude-x', max_tokens: 64, messages: [{ role: 'user', content: 'Rings?' }], stream: true });
-    const scratch = await tempDir();
-    const first = await serve({ mode: 'record', recordings: scratch, routes: { '/anthropic': upstream.url } });
-    for await (const _event of await ask(first)) void _event;
-    await first.close();
-    const [name] = (await readdir(scratch)).filter((file) => file.endsWith('.json'));
-    await removeDir(scratch);
-    await blockWrite(ws.dir, name!);
+    const name = await recordedFileName({ routes: { '/anthropic': upstream.url } }, async (recorder) => {
+      for await (const _event of await ask(recorder)) void _event;
+    });
+    await blockWrite(ws.dir, name);
     const recorder = await ws.start({ mode: 'record', routes: { '/anthropic': upstream.url } });
     const read = (async () => {
       for await (const _event of await ask(recorder)) void _event;

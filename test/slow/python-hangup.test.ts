@@ -8,13 +8,12 @@
 // event, so the SDK raises instead of ending as if all were well.
 import { execFile, execFileSync, spawn } from 'node:child_process';
 import { promisify } from 'node:util';
-import { readdir } from 'node:fs/promises';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { expect, it } from 'vitest';
 import { concluded, HangUps } from '../support/hang-ups.js';
 import { counterUpstream } from '../support/counter-upstream.js';
-import { blockWrite, listFiles, recordingsIn, removeDir, serve, tempDir, workspace } from '../support/harness.js';
+import { blockWrite, listFiles, recordedFileName, recordingsIn, workspace } from '../support/harness.js';
 import { fakeAnthropic } from '../support/providers.js';
 import { fakeOpenAi, seed } from '../support/seeds.js';
 
@@ -75,18 +74,13 @@ it('a stream that cannot be recorded raises an APIError with the reason in the P
   const run = async (url: string) => (await promisify(execFile)(python, ['-c', readStream, url], { encoding: 'utf8', timeout: 60_000 })).stdout.trim();
   const upstream = await ws.upstream(counterUpstream());
   // The file this request is recorded under, learnt by recording it once elsewhere.
-  const scratch = await tempDir();
-  const first = await serve({ mode: 'record', recordings: scratch, upstream: upstream.url });
-  expect(await run(first.url)).toMatch(/^complete [1-9]/);
-  await first.close();
-  const [name] = (await readdir(scratch)).filter((file) => file.endsWith('.json'));
-  await removeDir(scratch);
-  await blockWrite(ws.dir, name!);
+  const name = await recordedFileName({ upstream: upstream.url }, async (first) => expect(await run(first.url)).toMatch(/^complete [1-9]/));
+  await blockWrite(ws.dir, name);
   const server = await ws.start({ mode: 'record', upstream: upstream.url });
   const asked = upstream.count;
   // Every chunk came through as it arrived (a server that is not there raises with none); the end was withheld, the reason given in OpenAI's framing.
   expect(await run(server.url)).toMatch(/^raised [1-9]\d* APIError llm-replay: the stream could not be recorded: .*cannot be written/);
   expect(upstream.count).toBe(asked + 1);
   // Nothing written, nothing half-written left.
-  expect(await listFiles(ws.dir)).toEqual([path.join(name!, 'keep.txt')]);
+  expect(await listFiles(ws.dir)).toEqual([path.join(name, 'keep.txt')]);
 }, 120_000);

@@ -97,6 +97,23 @@ export function workspace() {
   return ws;
 }
 
+/** The file name a request is recorded under, learnt by recording it once (`ask` sends it) into a scratch folder. */
+export async function recordedFileName(options: ServerOptions, ask: (server: RunningServer) => Promise<unknown>): Promise<string> {
+  const scratch = await tempDir();
+  try {
+    const recorder = await serve({ mode: 'record', ...options, recordings: scratch });
+    try {
+      await ask(recorder);
+    } finally {
+      await recorder.close();
+    }
+    const [name] = (await readdir(scratch)).filter((file) => file.endsWith('.json'));
+    return name!;
+  } finally {
+    await removeDir(scratch);
+  }
+}
+
 /** A folder (not empty) where the recording file `name` would go in `dir`: renaming onto it fails, for root too. */
 export async function blockWrite(dir: string, name: string): Promise<void> {
   await mkdir(path.join(dir, name));
