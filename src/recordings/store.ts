@@ -6,7 +6,7 @@
 import { readFileSync, unlinkSync } from 'node:fs';
 import path from 'node:path';
 import { RecordingFileError } from '../errors.js';
-import { parseRecording, serializeRecording, type Recording } from './recording.js';
+import { hasPlainNumbers, parseRecording, serializeRecording, withPlainNumbers, type Recording } from './recording.js';
 import { writeAtomicallyNow } from './atomic-write.js';
 import { occurrenceFileName, recordingId } from './occurrence.js';
 import { scanDirectory } from './directory-scan.js';
@@ -244,8 +244,9 @@ export class RecordingStore {
     const replacing = options.newSequence === true && occurrence === 1 && !modelList && this.replacingOlder(key);
     if (replacing) this.removeOlderSequence(key);
     const text = serializeRecording(stored);
+    let bytes: number;
     try {
-      writeAtomicallyNow(target, text);
+      bytes = writeAtomicallyNow(target, text);
     } catch (error) {
       // Not on disk means not recorded: nothing of it is kept, and the next request tries again.
       throw new RecordingFileError(target, `cannot be written (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`);
@@ -259,7 +260,7 @@ export class RecordingStore {
       this.fresh.set(id, stored);
       if (this.fresh.size > CACHE_LIMIT) this.fresh.delete(this.fresh.keys().next().value as string);
     }
-    const written = { key, file: target, recording: stored, bytes: Buffer.byteLength(text) };
+    const written = { key, file: target, recording: stored, bytes };
     for (const listener of this.writtenListeners) listener(written);
   }
 
@@ -292,5 +293,6 @@ interface SaveOptions {
 /** A later occurrence's recording, saying which it is (after test_id, where a reader looks first). */
 function withOccurrence(recording: Recording, occurrence: number): Recording {
   const { test_id, ...rest } = recording;
-  return { test_id, occurrence, ...rest };
+  const numbered = { test_id, occurrence, ...rest };
+  return hasPlainNumbers(recording) ? withPlainNumbers(numbered) : numbered;
 }
