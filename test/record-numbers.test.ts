@@ -48,11 +48,11 @@ describe('a recording made through the proxy', () => {
           res.writeHead(200, { 'content-type': 'application/json' });
           return void res.end(`{"id":"chatcmpl-1","object":"chat.completion","created":0,"deep":${deep}}`);
         }
-        const spelling = (JSON.parse(request.body) as { metadata: { spelling: string } }).metadata.spelling;
+        const { spelling, answer } = (JSON.parse(request.body) as { metadata: { spelling: string; answer?: string } }).metadata;
         const chunk = `{"id":"chatcmpl-1","object":"chat.completion.chunk","created":0,"model":"m","choices":[{"index":0,"delta":{"content":"n"},"finish_reason":null}],"n":${spelling}}`;
         if (request.body.includes('"stream":true')) return sendEvents(res, [`data: ${chunk}\n\n`, 'data: [DONE]\n\n']);
         res.writeHead(200, { 'content-type': 'application/json' });
-        res.end(`{"id":"chatcmpl-1","object":"chat.completion","created":0,"model":"m","choices":[],"usage":{"n":${spelling},"list":[${spelling},2,0.5]}}`);
+        res.end(`{"id":"chatcmpl-1","object":"chat.completion","created":0,"model":"m","choices":[],"usage":{"n":${answer ?? spelling},"list":[${answer ?? spelling},2,0.5]}}`);
       })
       .start();
   });
@@ -104,6 +104,30 @@ describe('a recording made through the proxy', () => {
       for (const stream of [false, true]) {
         const body = `{"model":"m","temperature":${spelling},"stream":${stream},"metadata":{"spelling":"${spelling}"},"messages":[{"role":"user","content":"n ${stream}"}]}`;
         expect(await ask(body), `${spelling} ${stream}`).toBe(sent[i++]);
+      }
+    }
+  });
+
+  it('keeps the numbers of each side as written when only one side has plain numbers, in later occurrences too', async () => {
+    server = await serve({ mode: 'record', recordings: dir, upstream: upstream.url, recordTiming: false });
+    // Plain request with an answer that is not, and the other way round; each sent twice (occurrences 1 and 2).
+    const pairs = [['0.5', '1.0'], ['1.0', '0.5'], ['0.25', '1e5']] as const;
+    for (const [sent, answer] of pairs) {
+      const body = `{"model":"m","temperature":${sent},"metadata":{"spelling":"${sent}","answer":"${answer}"},"messages":[{"role":"user","content":"mixed"}]}`;
+      for (let i = 0; i < 2; i++) expect(await ask(body)).toContain(`"n":${answer},`);
+    }
+    await server.close();
+    server = undefined;
+    const files = (await listFiles(dir)).filter((file) => file.endsWith('.json'));
+    expect(files).toHaveLength(pairs.length * 2);
+    const texts = await Promise.all(files.map((file) => readFile(path.join(dir, file), 'utf8')));
+    for (const [sent, answer] of pairs) {
+      const mine = texts.filter((text) => text.includes(`"spelling": "${sent}"`));
+      expect(mine, sent).toHaveLength(2);
+      for (const text of mine) {
+        expect(text).toContain(`"temperature": ${sent},`);
+        expect(text).toContain(`"n": ${answer},`);
+        expect(text).not.toContain('isLosslessNumber');
       }
     }
   });

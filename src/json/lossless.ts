@@ -30,10 +30,15 @@ export function parseLossless(text: string): JsonValue {
  * input, and on JSON nested deeper than MAX_JSON_DEPTH.
  */
 export function parseKeepingNumbers(text: string): JsonValue {
+  return parseSayingHow(text).value;
+}
+
+/** parseKeepingNumbers, saying whether the value came from JSON.parse (plainNumbers: it holds no LosslessNumber). */
+export function parseSayingHow(text: string): { value: JsonValue; plainNumbers: boolean } {
   const facts = jsonTextFacts(text);
   // Every step after parsing recurses: deeper text is refused here, where callers keep it as text or bytes.
   if (facts.depth > MAX_JSON_DEPTH) throw new SyntaxError(`the JSON nests deeper than ${MAX_JSON_DEPTH} levels`);
-  return facts.plainNumbers ? (JSON.parse(text) as JsonValue) : parseLosslessJson(text);
+  return facts.plainNumbers ? { value: JSON.parse(text) as JsonValue, plainNumbers: true } : { value: parseLosslessJson(text), plainNumbers: false };
 }
 
 /** Whether a value holds a LosslessNumber anywhere (a walk, far cheaper than writing it out). */

@@ -2,9 +2,9 @@
 // no upstream base path, no headers) and the answer as the client got it, with
 // the fields that change on every call made constant.
 import type { IncomingHttpHeaders } from 'node:http';
-import { isJsonObject, parseKeepingNumbers, type JsonValue } from '../json/lossless.js';
+import { isJsonObject, parseSayingHow, type JsonValue } from '../json/lossless.js';
 import type { RequestKey } from '../keys/index.js';
-import type { Recording, RecordedResponse } from '../recordings/recording.js';
+import { withPlainNumbers, type Recording, type RecordedResponse } from '../recordings/recording.js';
 import { answeredModel, VERSION_HEADERS, type RecordingOrigin } from '../recordings/origin.js';
 import type { ClientRequest } from '../request/client-request.js';
 import { canonicalQuery } from '../secrets/redact.js';
@@ -35,7 +35,8 @@ function originOf(upstream: URL, head: UpstreamHead, response: RecordedResponse,
   return origin;
 }
 
-export function recordingOf(client: ClientRequest, key: RequestKey, upstream: URL, answer: { head: UpstreamHead; response: RecordedResponse; recordTiming: boolean }): Recording {
+/** `answer.plainNumbers`: the answer's body holds no LosslessNumber (it came from JSON.parse, or is not JSON). */
+export function recordingOf(client: ClientRequest, key: RequestKey, upstream: URL, answer: { head: UpstreamHead; response: RecordedResponse; recordTiming: boolean; plainNumbers?: boolean }): Recording {
   const response = { ...answer.response, origin: originOf(upstream, answer.head, answer.response, answer.recordTiming) };
   const body = key.storedBody();
   const query = canonicalQuery(client.query);
@@ -52,7 +53,10 @@ export function recordingOf(client: ClientRequest, key: RequestKey, upstream: UR
     request['body_encoding'] = 'base64';
     request['content_type'] = client.body.contentType;
   }
-  return { test_id: client.testId, request, response, id_normalization_mapping: {} };
+  const recording: Recording = { test_id: client.testId, request, response, id_normalization_mapping: {} };
+  // The stored body is the client's own, as JSON.parse read it (the default scheme's), or none.
+  const plainRequest = body === null || (client.body.kind === 'json' && client.body.plainNumbers && body === client.body.value);
+  return answer.plainNumbers && plainRequest ? withPlainNumbers(recording) : recording;
 }
 
 export function streamedResponse(key: RequestKey, head: UpstreamHead, captured: CapturedStream, ids: IdSession | undefined): RecordedResponse {
@@ -66,14 +70,18 @@ export function streamedResponse(key: RequestKey, head: UpstreamHead, captured: 
 }
 
 /** A whole (non-stream) answer: the bytes for the client (ids rewritten) and what to store. */
-export function wholeResponse(key: RequestKey, head: UpstreamHead, upstreamBytes: Buffer, ids: IdSession | undefined): { bytes: Buffer; response: RecordedResponse } {
+export function wholeResponse(key: RequestKey, head: UpstreamHead, upstreamBytes: Buffer, ids: IdSession | undefined): { bytes: Buffer; response: RecordedResponse; plainNumbers: boolean } {
   const type = contentTypeOf(head.headers) ?? '';
   let body: JsonValue | undefined;
   let bytes = upstreamBytes;
+  // Base64, null, or what JSON.parse read.
+  let plainNumbers = true;
   if (/json/i.test(type) || type === '') {
     try {
       const text = bytes.toString('utf8');
-      const value = parseKeepingNumbers(text);
+      const parsed = parseSayingHow(text);
+      const value = parsed.value;
+      plainNumbers = parsed.plainNumbers;
       const replace = ids?.replacer(value);
       if (replace) {
         bytes = Buffer.from(replace.inText(text));
@@ -82,10 +90,11 @@ export function wholeResponse(key: RequestKey, head: UpstreamHead, upstreamBytes
       body = normalizeResponseObject(value, key.key, !ids);
     } catch {
       body = undefined;
+      plainNumbers = true;
     }
   }
   const kept = { is_streaming: false, status: head.status, headers: keptHeaders(head.headers, head.status) };
   const response: RecordedResponse =
     body === undefined && bytes.length > 0 ? { body: bytes.toString('base64'), ...kept, body_encoding: 'base64' } : { body: body ?? null, ...kept };
-  return { bytes, response };
+  return { bytes, response, plainNumbers };
 }

@@ -156,8 +156,8 @@ export class Recorder {
 
   /** A whole body arrived: the client gets it once it is written, or a 500 saying it could not be. */
   private async bodyReceived(reply: FastifyReply, key: RequestKey, head: UpstreamHead, upstreamBytes: Buffer): Promise<ForwardOutcome> {
-    const { bytes, response } = wholeResponse(key, head, upstreamBytes, this.exchange.ids);
-    const outcome = await this.written(recordingOf(this.exchange.client, key, this.exchange.upstreamUrl, { head, response, recordTiming: this.exchange.recordTiming ?? true }));
+    const { bytes, response, plainNumbers } = wholeResponse(key, head, upstreamBytes, this.exchange.ids);
+    const outcome = await this.written(recordingOf(this.exchange.client, key, this.exchange.upstreamUrl, { head, response, recordTiming: this.exchange.recordTiming ?? true, plainNumbers }));
     if (outcome.kind === 'not-recorded') {
       // Recording is the point of record mode: say it failed rather than answer as if all were well; and when the directory refused the file, that asking again (a paid call) would not help.
       withoutUpstreamHead(reply);

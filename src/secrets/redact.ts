@@ -84,7 +84,8 @@ export function requestSecrets(headers: Record<string, string | string[] | undef
     if (value === undefined || !isCredentialHeader(name)) continue;
     for (const one of Array.isArray(value) ? value : [value]) for (const part of partsOf(name.toLowerCase(), one)) values.add(part);
   }
-  for (const param of queryParams(rawQuery)) {
+  // Most requests have no query: not split for nothing on every exchange.
+  for (const param of rawQuery === '' ? [] : queryParams(rawQuery)) {
     if (!param.credential || param.value === undefined) continue;
     values.add(param.value);
     values.add(decodeQueryText(param.value));
