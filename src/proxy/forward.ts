@@ -1,14 +1,15 @@
-// Record and live modes: the request goes to the upstream in one awaited call on the
-// server's undici agent (upstreamAgent, a resource of the server's), and what comes back
-// is handed to the recorder (recorder.ts), which streams it to the client and writes it
-// once complete.
+// Record and live modes: the request goes to the upstream in one call on the server's
+// undici agent (upstreamAgent, a resource of the server's; upstream-call.ts), and what
+// comes back is handed to the recorder (recorder.ts), which streams it to the client or
+// takes it whole, and writes it once complete.
 import type { IncomingHttpHeaders } from 'node:http';
-import { pipeline, type Readable } from 'node:stream';
+import { finished, pipeline, type Readable } from 'node:stream';
 import { createBrotliDecompress, createGunzip, createInflate } from 'node:zlib';
 import type { FastifyReply } from 'fastify';
 import { Agent, type Dispatcher } from 'undici';
 import { CONTROL_HEADERS } from '../request/control-headers.js';
 import { Recorder, type Exchange, type ForwardOutcome, type Persist } from './recorder.js';
+import { UpstreamCall, type UpstreamBody } from './upstream-call.js';
 
 export type { Exchange, ForwardOutcome, Persist } from './recorder.js';
 
@@ -58,28 +59,47 @@ function decompressor(encoding: string | undefined): NodeJS.ReadWriteStream | un
 export async function forward(reply: FastifyReply, exchange: Exchange, persist?: Persist): Promise<ForwardOutcome> {
   const { client, upstreamUrl } = exchange;
   const recorder = new Recorder(exchange, persist);
-  let response: Dispatcher.ResponseData;
-  try {
-    response = await exchange.dispatcher.request({
+  const call = new UpstreamCall(exchange.signal);
+  exchange.dispatcher.dispatch(
+    {
       origin: upstreamUrl.origin,
       path: `${upstreamUrl.pathname}${upstreamUrl.search}`,
       method: client.method as Dispatcher.HttpMethod,
       headers: forwardedHeaders(client.headers),
       body: client.body.kind === 'none' ? null : (exchange.upstreamBody ?? client.body.bytes),
-      ...(exchange.signal ? { signal: exchange.signal } : {}),
-    });
+    },
+    call,
+  );
+  let head;
+  try {
+    head = await call.head;
   } catch (error) {
     // Nobody is left to answer.
     if (exchange.signal?.aborted) return { kind: 'not-recorded', reason: 'the client hung up before the upstream answered: the upstream call was ended' };
     return (error as Error).name === 'InvalidArgumentError' ? recorder.refused(error as Error) : recorder.upstreamFailed(error as Error);
   }
-  const headers = response.headers as IncomingHttpHeaders;
+  const { status, headers } = head;
   // The body may be decompressed or re-framed: fastify frames what is actually sent.
-  reply.code(response.statusCode).headers(withoutHopHeaders(headers, ['content-encoding']));
-  const decode = decompressor(headers['content-encoding'] as string | undefined);
+  reply.code(status).headers(withoutHopHeaders(headers, ['content-encoding']));
+  return recorder.headersReceived(reply, { status, headers }, decoded(call, headers['content-encoding'] as string | undefined));
+}
+
+/** The body as the client is to get it: undone when the upstream compressed it. */
+function decoded(call: UpstreamCall, encoding: string | undefined): UpstreamBody {
+  const decode = decompressor(encoding);
+  if (!decode) return call;
   // pipeline, not pipe: a client hanging up destroys what it was given, and that must reach the upstream's body, or its socket waits out the body timeout.
-  const body = decode ? (pipeline(response.body, decode, () => {}) as unknown as Readable) : response.body;
-  return recorder.headersReceived(reply, { status: response.statusCode, headers }, body);
+  const stream = () => pipeline(call.stream(), decode, () => {}) as unknown as Readable;
+  return { stream, whole: () => collect(stream()) };
+}
+
+/** The whole of a stream; rejects when it breaks off. Events, not an async iterator: one promise per body instead of one per chunk. */
+function collect(stream: Readable): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const parts: Buffer[] = [];
+    stream.on('data', (part: Buffer) => parts.push(part));
+    finished(stream, (error) => (error ? reject(error) : resolve(Buffer.concat(parts))));
+  });
 }
 
 /** The agent every forwarded request goes through: TLS verified, never retried, silent past `timeoutMs` is a timeout. */

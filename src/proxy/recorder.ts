@@ -16,6 +16,7 @@ import { recordingOf, streamedResponse, wholeResponse, contentTypeOf, type Upstr
 import { StreamCapture, streamFormatOf, type CapturedStream, type StreamFormat } from './capture.js';
 import type { IdSession } from './ids.js';
 import { keptHeaders, notWritten, type FailedAnswer, type FailurePolicy, type NotWritten } from './failure-policy.js';
+import type { UpstreamBody } from './upstream-call.js';
 
 export interface Exchange extends FailurePolicy {
   client: ClientRequest;
@@ -74,31 +75,31 @@ export class Recorder {
     return { kind: 'not-recorded', reason: error.message, error: new AnswerError('llm_replay_upstream_error', message, null, status) };
   }
 
-  /** The upstream's head arrived: pass the body through, capture a stream, or collect a whole body. */
-  headersReceived(reply: FastifyReply, head: UpstreamHead, body: Readable): ForwardOutcome | Promise<ForwardOutcome> {
+  /** The upstream's head arrived: pass the body through, capture a stream, or take a whole body. */
+  headersReceived(reply: FastifyReply, head: UpstreamHead, body: UpstreamBody): ForwardOutcome | Promise<ForwardOutcome> {
     const { key } = this.exchange;
     if (!key || !this.persist) {
-      if (this.exchange.deliver) this.exchange.deliver(body, contentTypeOf(head.headers));
-      else reply.send(body);
+      if (this.exchange.deliver) this.exchange.deliver(body.stream(), contentTypeOf(head.headers));
+      else reply.send(body.stream());
       return { kind: 'passed-through' };
     }
     const format = streamFormatOf(contentTypeOf(head.headers));
     const passed = notWritten(head, this.exchange);
     if (passed) return this.passedNotWritten(reply, head, body, format, passed);
-    if (format) return this.streamed(reply, key, head, body, format);
-    return collect(body).then(
+    if (format) return this.streamed(reply, key, head, body.stream(), format);
+    return body.whole().then(
       (bytes) => this.bodyReceived(reply, key, head, bytes),
       (error: Error) => this.bodyBroken(reply, error),
     );
   }
 
   /** An answer the failure policy does not write: passed to the client as it came. */
-  private passedNotWritten(reply: FastifyReply, head: UpstreamHead, body: Readable, format: StreamFormat | undefined, { cause, reason }: NotWritten): ForwardOutcome | Promise<ForwardOutcome> {
+  private passedNotWritten(reply: FastifyReply, head: UpstreamHead, body: UpstreamBody, format: StreamFormat | undefined, { cause, reason }: NotWritten): ForwardOutcome | Promise<ForwardOutcome> {
     if (format) {
-      reply.send(body);
+      reply.send(body.stream());
       return { kind: 'not-recorded', reason, cause };
     }
-    return collect(body).then(
+    return body.whole().then(
       (bytes) => {
         reply.send(bytes);
         return { kind: 'not-recorded', reason, cause, answer: { status: head.status, headers: keptHeaders(head.headers, head.status), body: bytes } };
@@ -199,15 +200,6 @@ function through(body: Readable, capture: StreamCapture): Promise<void> {
   capture.once('close', () => body.destroy());
   body.pipe(capture);
   return new Promise((resolve, reject) => finished(capture, { readable: false }, (error) => (error ? reject(error) : resolve())));
-}
-
-/** The whole body; rejects when it breaks off. Events, not an async iterator: one promise per body instead of one per chunk. */
-function collect(stream: Readable): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
-    const parts: Buffer[] = [];
-    stream.on('data', (part: Buffer) => parts.push(part));
-    finished(stream, (error) => (error ? reject(error) : resolve(Buffer.concat(parts))));
-  });
 }
 
 /**
