@@ -82,9 +82,11 @@ export class UpstreamCall implements Dispatcher.DispatchHandler, UpstreamBody {
 
   whole(): Promise<Buffer> {
     if (this.taker) throw new Error('the upstream body was already taken');
-    if (this.failure) return Promise.reject(this.failure);
-    if (this.ended) return Promise.resolve(Buffer.concat(this.parts));
-    return new Promise((resolve, reject) => (this.taker = { whole: true, resolve, reject }));
+    return new Promise((resolve, reject) => {
+      this.taker = { whole: true, resolve, reject };
+      if (this.failure) reject(this.failure);
+      else if (this.ended) resolve(Buffer.concat(this.parts));
+    });
   }
 
   stream(): Readable {
