@@ -9,6 +9,7 @@ import OpenAI from 'openai';
 import { describe, expect, it } from 'vitest';
 import { answerText, counterUpstream, type CounterUpstream } from './support/counter-upstream.js';
 import { fakeAnthropic } from './support/providers.js';
+import { fakeOpenAi } from './support/seeds.js';
 import { blockWrite, capturedLog, listFiles, recordedFileName, removeDir, workspace } from './support/harness.js';
 import type { RunningServer, ServerOptions } from '../src/index.js';
 
@@ -131,6 +132,25 @@ describe('a recording that cannot be written', () => {
     })();
     await expect(read).rejects.toBeInstanceOf(Anthropic.APIError);
     await expect(read).rejects.toThrow(/the stream could not be recorded: .*cannot be written/);
+  });
+
+  it("a Responses stream: the OpenAI SDK raises an APIError with the reason, from an error event in the Responses framing", async () => {
+    const upstream = await ws.upstream(fakeOpenAi());
+    const ask = (server: RunningServer) => client(server).responses.create({ model: 'gpt-4o', input: 'Rings?', stream: true });
+    const name = await recordedFileName({ upstream: upstream.url }, async (recorder) => {
+      for await (const _event of await ask(recorder)) void _event;
+    });
+    await blockWrite(ws.dir, name);
+    const recorder = await ws.start({ mode: 'record', upstream: upstream.url });
+    const events: string[] = [];
+    const read = (async () => {
+      for await (const event of await ask(recorder)) events.push(event.type);
+    })();
+    await expect(read).rejects.toBeInstanceOf(OpenAI.APIError);
+    await expect(read).rejects.toThrow(/the stream could not be recorded: .*cannot be written/);
+    // Every event up to the closing one came; the closing one did not.
+    expect(events).toContain('response.output_text.done');
+    expect(events).not.toContain('response.completed');
   });
 
   it('a re-recording in place that cannot be written: the new answer is not served from memory afterwards', async () => {

@@ -101,8 +101,8 @@ function missingTerminator(framing: Framing, last: JsonValue | undefined, sawDon
 /**
  * An error in the stream's own framing, sent before a stream is cut for a reason of
  * llm-replay's own (its recording could not be written), so that its SDK raises with
- * the reason instead of a bare broken connection: OpenAI's chat and completions streams,
- * Anthropic's and Ollama's carry errors this way. Others get the cut alone.
+ * the reason instead of a bare broken connection: OpenAI's chat, completions and Responses
+ * streams, Anthropic's and Ollama's carry errors this way. Others (Gemini's) get the cut alone.
  */
 function errorInFraming(framing: Framing, message: string): string | undefined {
   switch (framing) {
@@ -112,6 +112,9 @@ function errorInFraming(framing: Framing, message: string): string | undefined {
       return `event: error\ndata: ${JSON.stringify({ type: 'error', error: { type: 'api_error', message } })}\n\n`;
     case 'chat':
       return `data: ${JSON.stringify({ error: { message, type: 'llm_replay_error', param: null, code: 'llm_replay_write_failed' } })}\n\n`;
+    case 'responses':
+      // The Responses API's own error event, with the `error` member the OpenAI SDKs raise an APIError on.
+      return `event: error\ndata: ${JSON.stringify({ type: 'error', code: 'llm_replay_write_failed', message, param: null, error: { message, type: 'llm_replay_error', param: null, code: 'llm_replay_write_failed' } })}\n\n`;
     default:
       return undefined;
   }
