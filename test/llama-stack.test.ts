@@ -10,7 +10,7 @@ import { modelListDigest } from '../src/recordings/llama-stack-form.js';
 import { recordingDirFor } from '../src/recordings/layout.js';
 import { FakeUpstream, sendJson } from './support/fake-upstream.js';
 import { fakeOpenAi, modelsResponse, seed, chatParams, streamParams } from './support/seeds.js';
-import { listFiles, openai, readJson, recordingsIn, removeDir, serve, tempDir, json } from './support/harness.js';
+import { capturedLog, listFiles, openai, readJson, recordingsIn, removeDir, serve, tempDir, json } from './support/harness.js';
 import type { RunningServer } from '../src/index.js';
 import { formatVerifyReport, verifyRecordings } from '../src/cli/commands/verify.js';
 
@@ -68,6 +68,20 @@ describe('serving llama-stack recordings', () => {
       .chat.completions.create({ model: 'gpt-4o', messages: [{ role: 'user', content: 'What are the 5 Ds of dodgeball?' }], stream: true })
       .catch((e: Error) => e);
     expect((error as Error).message).toMatch(/test id: recorded "tests\/integration\/responses\/test_conversation_responses.py::.*", requested null/);
+  });
+
+  it('a provider-data header that is not JSON leaves the request without a test id, and the log says so once', async () => {
+    const log = capturedLog();
+    const server = await start({ logLevel: 'warn', logStream: log.stream });
+    const client = new OpenAI({ baseURL: `${server.url}/v1`, apiKey: 'none', maxRetries: 0, defaultHeaders: { 'X-LlamaStack-Provider-Data': "{'__test_id': 'single quotes'}" } });
+    for (let i = 0; i < 2; i++) {
+      const error = await client.chat.completions.create({ model: 'gpt-4o', messages: [{ role: 'user', content: 'What are the 5 Ds of dodgeball?' }], stream: true }).catch((e: Error) => e);
+      expect(error).toBeInstanceOf(OpenAI.NotFoundError);
+    }
+    await log.settled();
+    const said = log.text().split('\n').filter((line) => line.includes('x-llamastack-provider-data is not JSON'));
+    expect(said).toHaveLength(1);
+    expect(said[0]).toContain('the request has no test id');
   });
 
   it('verify finds every name matching its key, and reports a renamed file', async () => {

@@ -37,6 +37,8 @@ export interface ClientRequest {
   headers: Record<string, string | string[] | undefined>;
   body: RequestBody;
   testId: string | null;
+  /** Why a llama-stack provider-data header, where a test id can be, could not be read: the request then has none. */
+  testIdUnread?: string;
   /** The run scope (x-llm-replay-run): occurrences are counted per run, test id and key. '' when none. */
   run: string;
 }
@@ -76,15 +78,18 @@ export function classifyBody(bytes: Buffer | undefined, contentType: string | un
 export function clientRequest(method: string, url: string, headers: Record<string, string | string[] | undefined>, body: Buffer | undefined): ClientRequest {
   const q = url.indexOf('?');
   const contentType = headers['content-type'];
-  return {
+  const { testId, unread } = testIdFrom(headers);
+  const request: ClientRequest = {
     method: method.toUpperCase(),
     path: q < 0 ? url : url.slice(0, q),
     query: q < 0 ? '' : url.slice(q + 1),
     headers,
     body: classifyBody(body, typeof contentType === 'string' ? contentType : undefined),
-    testId: testIdFrom(headers),
+    testId,
     run: runFrom(headers),
   };
+  if (unread !== undefined) request.testIdUnread = unread;
+  return request;
 }
 
 /** A multipart body is keyed by its parts: parse them once, before keying. */

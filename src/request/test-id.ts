@@ -10,21 +10,23 @@ function single(value: string | string[] | undefined): string | undefined {
   return Array.isArray(value) ? value[0] : value;
 }
 
-export function testIdFrom(headers: Record<string, string | string[] | undefined>): string | null {
+/** The test id a request carries, null when none; `unread`: why a provider-data header that could carry one was not read. */
+export function testIdFrom(headers: Record<string, string | string[] | undefined>): { testId: string | null; unread?: string } {
   const direct = single(headers[TEST_ID_HEADER]);
-  if (direct !== undefined && direct !== '') return direct;
+  if (direct !== undefined && direct !== '') return { testId: direct };
+  let unread: string | undefined;
   for (const name of PROVIDER_DATA_HEADERS) {
     const raw = single(headers[name]);
     if (!raw) continue;
     try {
       const data = JSON.parse(raw) as unknown;
       const id = typeof data === 'object' && data !== null ? (data as Record<string, unknown>)['__test_id'] : undefined;
-      if (typeof id === 'string' && id !== '') return id;
-    } catch {
-      // not JSON: carries no test id
+      if (typeof id === 'string' && id !== '') return { testId: id };
+    } catch (error) {
+      unread ??= `${name} is not JSON (${(error as Error).message})`;
     }
   }
-  return null;
+  return unread === undefined ? { testId: null } : { testId: null, unread };
 }
 
 /** The run scope a request names, '' when none. */

@@ -16,6 +16,7 @@ export function createHandler(server: FastifyInstance) {
   return function handle(request: FastifyRequest, reply: FastifyReply): FastifyReply | Promise<FastifyReply> {
     const startedAt = performance.now();
     const client = clientRequestOf(request);
+    if (client.testIdUnread !== undefined) sayTestIdUnread(server, client);
     // Live mode keys nothing, unless a fault may need the key.
     if (server.config.mode === 'live' && !server.faults.armed(client.headers)) return passThrough({ request, reply, client, startedAt });
     if (client.body.kind === 'bytes' && isMultipart(client.body.contentType)) return readMultipartParts(client).then(() => handleKeyed(request, reply, client, startedAt));
@@ -54,4 +55,12 @@ export function createHandler(server: FastifyInstance) {
         return recordIfMissing(server, context);
     }
   }
+}
+
+/** A provider-data header that is not JSON leaves its requests without a test id: said at warn once per server, then at debug. */
+function sayTestIdUnread(server: FastifyInstance, client: ClientRequest): void {
+  const cause = 'test-id-unread';
+  const level = server.loggedCauses.has(cause) ? 'debug' : 'warn';
+  server.loggedCauses.add(cause);
+  server.log[level]({ endpoint: client.path }, `llm-replay: ${client.testIdUnread}: the request has no test id (llama-stack's clients send {"__test_id": "..."} there; x-test-id names one too)`);
 }
