@@ -48,7 +48,8 @@ async function listen(): Promise<number> {
   switch (config.role) {
     case 'llm-replay': {
       const start = config.build ? ((await import(pathToFileURL(path.resolve(config.build)).href)) as { startServer: typeof startServer }).startServer : startServer;
-      const server = await start({ mode: config.mode ?? 'replay', recordings: config.recordings!, upstream: config.upstream ?? 'http://127.0.0.1:9', port: 0, logLevel: 'silent', recordTiming: false, ...config.options });
+      // The state folder beside the recordings, in the run's scratch folder: removed with it, not left in the OS temp folder.
+      const server = await start({ mode: config.mode ?? 'replay', recordings: config.recordings!, stateDir: `${config.recordings!}.state`, upstream: config.upstream ?? 'http://127.0.0.1:9', port: 0, logLevel: 'silent', recordTiming: false, ...config.options });
       return server.port;
     }
     case 'bare-fastify': {
