@@ -57,6 +57,44 @@ describe('id rewriting in a JSON text', () => {
   });
 });
 
+describe('id rewriting, the text and its value', () => {
+  /** A small seeded generator: the same cases on every run. */
+  function generator(seed: number): () => number {
+    let state = seed;
+    return () => ((state = (state * 1103515245 + 12345) % 2147483648) / 2147483648);
+  }
+
+  /** JSON text with some characters written as \\u escapes (as some upstreams write them). */
+  function escapedText(value: unknown, random: () => number): string {
+    return JSON.stringify(value).replace(/[a-z_]/g, (ch) => (random() < 0.05 ? `\\u${ch.charCodeAt(0).toString(16).padStart(4, '0')}` : ch));
+  }
+
+  it('gives the same value parsed from the rewritten text as the value rewritten in place, ids spelt with escapes included', async () => {
+    const random = generator(7);
+    const pick = <T>(items: readonly T[]): T => items[Math.floor(random() * items.length)] as T;
+    const top = 'chatcmpl-AbCdEfGh1234';
+    const nested = 'file-QwErTyUiOp99';
+    const pieces = [top, nested, 'x', '', 'see ', `/v1/files/${nested}/content`, `${nested}X`, 'line\nbreak', '"quoted"', 'é'];
+    for (let n = 0; n < 300; n++) {
+      const member = (): unknown => {
+        const kind = random();
+        if (kind < 0.5) return Array.from({ length: 1 + Math.floor(random() * 3) }, () => pick(pieces)).join(pick(['', ' ', '/']));
+        if (kind < 0.65) return Math.floor(random() * 10);
+        if (kind < 0.8) return [member(), member()];
+        return { [pick(['id', 'file_id', 'text', nested, 'url'])]: member(), other: member() };
+      };
+      const value = { id: top, object: 'chat.completion', data: member(), more: [member(), member()] };
+      const text = escapedText(value, random);
+      const key = n.toString(16).padStart(64, '0');
+      const replace = (await IdMapper.open(undefined)).session(key, '{}').replacer(parseLossless(text))!;
+      const inPlace = parseLossless(text);
+      const rewritten = replace.inText(text);
+      replace.inValue(inPlace);
+      expect(inPlace, text).toEqual(parseLossless(rewritten));
+    }
+  });
+});
+
 describe('record mode with an upstream whose ids are short', () => {
   const ws = workspace();
 
