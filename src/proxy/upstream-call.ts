@@ -126,7 +126,8 @@ class BodyStream extends Readable {
   }
 
   override _destroy(error: Error | null, callback: (error?: Error | null) => void): void {
-    this.call.abort(error ?? new errors.RequestAbortedError());
+    // Every stream is destroyed once read to its end: an error (and its stack trace) is made only for a call still going.
+    this.call.abort(error ?? undefined);
     callback(error);
   }
 }
