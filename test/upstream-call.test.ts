@@ -113,6 +113,27 @@ describe('an upstream call', () => {
     await expect(nowhere.head).rejects.toThrow(/ECONNREFUSED/);
   });
 
+  it('a stream taken after the call broke off, listened to a turn later, does not bring the process down', async () => {
+    const upstream = call('/broken');
+    await upstream.head;
+    // The failure lands before the body is taken.
+    await expect(closes[0]).resolves.toBe(false);
+    for (let turn = 0; turn < 10; turn++) await new Promise((resolve) => setImmediate(resolve));
+    const uncaught: unknown[] = [];
+    const note = (error: unknown) => uncaught.push(error);
+    process.prependListener('uncaughtException', note);
+    try {
+      const stream = upstream.stream();
+      await new Promise((resolve) => setImmediate(resolve));
+      const failed = new Promise((resolve) => stream.on('error', resolve));
+      expect(stream.destroyed).toBe(true);
+      await Promise.race([failed, new Promise((resolve) => setImmediate(resolve))]);
+    } finally {
+      process.off('uncaughtException', note);
+    }
+    expect(uncaught).toEqual([]);
+  });
+
   it('ends the call when its signal is aborted: before the head, the head rejects', async () => {
     const controller = new AbortController();
     controller.abort();

@@ -30,11 +30,17 @@ export function parseLossless(text: string): JsonValue {
  * input, and on JSON nested deeper than MAX_JSON_DEPTH.
  */
 export function parseKeepingNumbers(text: string): JsonValue {
-  return parseSayingHow(text).value;
+  return parsedJson(text).value;
 }
 
-/** parseKeepingNumbers, saying whether the value came from JSON.parse (plainNumbers: it holds no LosslessNumber). */
-export function parseSayingHow(text: string): { value: JsonValue; plainNumbers: boolean } {
+/** A JSON text's value, and whether JSON.parse read it (`plainNumbers`: no LosslessNumber is in it). */
+export interface ParsedJson {
+  value: JsonValue;
+  plainNumbers: boolean;
+}
+
+/** parseKeepingNumbers, saying how the value was read. */
+export function parsedJson(text: string): ParsedJson {
   const facts = jsonTextFacts(text);
   // Every step after parsing recurses: deeper text is refused here, where callers keep it as text or bytes.
   if (facts.depth > MAX_JSON_DEPTH) throw new SyntaxError(`the JSON nests deeper than ${MAX_JSON_DEPTH} levels`);

@@ -2,7 +2,7 @@
 // no upstream base path, no headers) and the answer as the client got it, with
 // the fields that change on every call made constant.
 import type { IncomingHttpHeaders } from 'node:http';
-import { isJsonObject, parseSayingHow, type JsonValue } from '../json/lossless.js';
+import { isJsonObject, parsedJson, type JsonValue } from '../json/lossless.js';
 import type { RequestKey } from '../keys/index.js';
 import { withPlainNumbers, type Recording, type RecordedResponse } from '../recordings/recording.js';
 import { answeredModel, VERSION_HEADERS, type RecordingOrigin } from '../recordings/origin.js';
@@ -79,7 +79,7 @@ export function wholeResponse(key: RequestKey, head: UpstreamHead, upstreamBytes
   if (/json/i.test(type) || type === '') {
     try {
       const text = bytes.toString('utf8');
-      const parsed = parseSayingHow(text);
+      const parsed = parsedJson(text);
       const value = parsed.value;
       plainNumbers = parsed.plainNumbers;
       const replace = ids?.replacer(value);

@@ -1,7 +1,7 @@
 // One call to the upstream, through undici's dispatch: its head, then its body either
 // taken whole (collected as it arrives) or as a stream for the client. undici's request()
 // would make every body a stream with its events and its async scope, which the whole
-// answers record mode writes (most of them) only collect again: some 5 µs an exchange here.
+// answers record mode writes (most of them) only collect again.
 import type { IncomingHttpHeaders } from 'node:http';
 import { Readable } from 'node:stream';
 import { errors, type Dispatcher } from 'undici';
@@ -27,7 +27,7 @@ export class UpstreamCall implements Dispatcher.DispatchHandler, UpstreamBody {
   private headSettled = false;
   private settleHead!: { resolve: (head: CallHead) => void; reject: (error: Error) => void };
   private controller: Dispatcher.DispatchController | undefined;
-  /** What arrived before the body was taken. */
+  /** The body's chunks so far: all of it for a whole taker, what came before it was taken for a stream. */
   private parts: Buffer[] = [];
   private ended = false;
   private failure: Error | undefined;
@@ -63,8 +63,16 @@ export class UpstreamCall implements Dispatcher.DispatchHandler, UpstreamBody {
     this.ended = true;
     const taker = this.taker;
     if (!taker) return;
-    if (taker.whole) taker.resolve(Buffer.concat(this.parts));
+    if (taker.whole) taker.resolve(this.joined());
     else taker.stream.push(null);
+  }
+
+  /** The whole body, its chunks let go. */
+  private joined(): Buffer {
+    const { parts } = this;
+    this.parts = [];
+    // One chunk (most answers of a few KB) is the body already: no copy.
+    return parts.length === 1 ? (parts[0] as Buffer) : Buffer.concat(parts);
   }
 
   onResponseError(_controller: Dispatcher.DispatchController, error: Error): void {
@@ -77,7 +85,7 @@ export class UpstreamCall implements Dispatcher.DispatchHandler, UpstreamBody {
     const taker = this.taker;
     if (!taker) return;
     if (taker.whole) taker.reject(error);
-    else if (!taker.stream.destroyed) taker.stream.destroy(error);
+    else destroyed(taker.stream, error);
   }
 
   whole(): Promise<Buffer> {
@@ -85,7 +93,7 @@ export class UpstreamCall implements Dispatcher.DispatchHandler, UpstreamBody {
     return new Promise((resolve, reject) => {
       this.taker = { whole: true, resolve, reject };
       if (this.failure) reject(this.failure);
-      else if (this.ended) resolve(Buffer.concat(this.parts));
+      else if (this.ended) resolve(this.joined());
     });
   }
 
@@ -95,13 +103,13 @@ export class UpstreamCall implements Dispatcher.DispatchHandler, UpstreamBody {
     this.taker = { whole: false, stream };
     for (const part of this.parts) stream.push(part);
     this.parts = [];
-    if (this.failure) stream.destroy(this.failure);
+    if (this.failure) destroyed(stream, this.failure);
     else if (this.ended) stream.push(null);
     return stream;
   }
 
-  /** @internal The stream asks for more. */
-  resume(): void {
+  /** The body stream asks for more: the socket is read again. */
+  readMore(): void {
     this.controller?.resume();
   }
 
@@ -110,7 +118,8 @@ export class UpstreamCall implements Dispatcher.DispatchHandler, UpstreamBody {
     if (this.ended || this.failure) return;
     const why = reason ?? (this.signal?.reason instanceof Error ? this.signal.reason : new errors.RequestAbortedError());
     const taker = this.taker;
-    if (taker && !taker.whole && !taker.stream.destroyed) taker.stream.destroy(why);
+    // A stream still open is destroyed, and its _destroy comes back here to end the call.
+    if (taker && !taker.whole && !taker.stream.destroyed) destroyed(taker.stream, why);
     else this.controller?.abort(why);
   }
 }
@@ -122,7 +131,7 @@ class BodyStream extends Readable {
   }
 
   override _read(): void {
-    this.call.resume();
+    this.call.readMore();
   }
 
   override _destroy(error: Error | null, callback: (error?: Error | null) => void): void {
@@ -130,4 +139,15 @@ class BodyStream extends Readable {
     this.call.abort(error ?? undefined);
     callback(error);
   }
+}
+
+/**
+ * Destroys a body stream with an error of the call's own. It is given a listener that does
+ * nothing first, as undici gives its own bodies: an error no one listens for yet (the
+ * stream not yet handed on) must not bring the server down.
+ */
+function destroyed(stream: BodyStream, error: Error): void {
+  if (stream.destroyed) return;
+  stream.on('error', () => {});
+  stream.destroy(error);
 }

@@ -91,7 +91,7 @@ function fail(file: string, message: string): never {
   throw new RecordingFileError(file, message);
 }
 
-/** Recordings parsed with JSON.parse because their numbers are written as JSON.stringify writes them. */
+/** Recordings with no LosslessNumber in them: read with JSON.parse (their numbers are written as JSON.stringify writes them), or made from bodies JSON.parse read. */
 const plainNumbers = new WeakSet<Recording>();
 
 /** The recording's numbers are plain numbers that JSON.stringify writes as they were recorded (no LosslessNumber inside). */
