@@ -9,26 +9,29 @@ import type { FastifyReply } from 'fastify';
 import { Agent, type Dispatcher } from 'undici';
 import { CONTROL_HEADERS } from '../request/control-headers.js';
 import { Recorder, type Exchange, type ForwardOutcome, type Persist } from './recorder.js';
-import { UpstreamCall, type UpstreamBody } from './upstream-call.js';
+import { UpstreamCall, type CallHead, type UpstreamBody } from './upstream-call.js';
 
 export type { Exchange, ForwardOutcome, Persist } from './recorder.js';
 
 /** Headers of one hop (RFC 9110 7.6.1), and those the proxy frames itself. */
-const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'te', 'trailer', 'upgrade', 'host', 'content-length', 'http2-settings']);
+const HOP_BY_HOP = ['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'te', 'trailer', 'upgrade', 'host', 'content-length', 'http2-settings'];
 
-function withoutHopHeaders(headers: IncomingHttpHeaders, drop: readonly string[]): IncomingHttpHeaders {
+/** The headers `drop` names are left out, with those of one hop and those the Connection header names. */
+function withoutHopHeaders(headers: IncomingHttpHeaders, drop: ReadonlySet<string>): IncomingHttpHeaders {
   const connection = headers['connection'];
   const named = connection ? String(connection).toLowerCase().split(',').map((name) => name.trim()) : [];
   const out: IncomingHttpHeaders = {};
   for (const name in headers) {
     const value = headers[name];
-    if (value !== undefined && !HOP_BY_HOP.has(name) && !drop.includes(name) && !named.includes(name)) out[name] = value;
+    if (value !== undefined && !drop.has(name) && !named.includes(name)) out[name] = value;
   }
   return out;
 }
 
 /** `expect`: Node already answered "100 Continue" and read the body (undici refuses the header). */
-const NOT_FORWARDED = [...CONTROL_HEADERS, 'expect'];
+const NOT_FORWARDED = new Set([...HOP_BY_HOP, ...CONTROL_HEADERS, 'expect']);
+/** The body may be decompressed or re-framed: fastify frames what is actually sent. */
+const NOT_ANSWERED = new Set([...HOP_BY_HOP, 'content-encoding']);
 
 /** What the upstream is sent: the client's headers less the proxy's own and the hop's. */
 function forwardedHeaders(headers: IncomingHttpHeaders): IncomingHttpHeaders {
@@ -70,7 +73,7 @@ export async function forward(reply: FastifyReply, exchange: Exchange, persist?:
     },
     call,
   );
-  let head;
+  let head: CallHead;
   try {
     head = await call.head;
   } catch (error) {
@@ -79,8 +82,7 @@ export async function forward(reply: FastifyReply, exchange: Exchange, persist?:
     return (error as Error).name === 'InvalidArgumentError' ? recorder.refused(error as Error) : recorder.upstreamFailed(error as Error);
   }
   const { status, headers } = head;
-  // The body may be decompressed or re-framed: fastify frames what is actually sent.
-  reply.code(status).headers(withoutHopHeaders(headers, ['content-encoding']));
+  reply.code(status).headers(withoutHopHeaders(headers, NOT_ANSWERED));
   return recorder.headersReceived(reply, { status, headers }, decoded(call, headers['content-encoding'] as string | undefined));
 }
 
