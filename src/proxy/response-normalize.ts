@@ -10,9 +10,15 @@ export function recordedId(key: string): string {
   return `rec-${key.slice(0, 12)}`;
 }
 
-const TIMESTAMPS = ['created_at', 'completed_at'];
+/** What each field made constant becomes: `created` 0 (but a model's), a timestamp 0 or the epoch as text, a duration 0. */
+const CONSTANT_FIELDS = new Map<string, 'created' | 'timestamp' | 'duration'>([
+  ['created', 'created'],
+  ['created_at', 'timestamp'],
+  ['completed_at', 'timestamp'],
+  ...DURATIONS.map((field) => [field, 'duration'] as const),
+]);
 
-/** Timestamps and durations at any depth (a Responses event carries its response nested). */
+/** Timestamps and durations at any depth (a Responses event carries its response nested): one pass over each object's members. */
 function normalizeTimes(value: JsonValue): void {
   if (Array.isArray(value)) {
     for (const item of value) normalizeTimes(item);
@@ -20,15 +26,18 @@ function normalizeTimes(value: JsonValue): void {
   }
   if (!isJsonObject(value)) return;
   const object: JsonObject = value;
-  if ('created' in object && object['object'] !== 'model' && object['created'] !== null) object['created'] = 0;
-  for (const field of TIMESTAMPS) {
-    const current = object[field];
-    if (current !== undefined && current !== null) object[field] = typeof current === 'string' ? EPOCH_ISO : 0;
+  for (const name in object) {
+    const item = object[name];
+    if (item === null || item === undefined) continue;
+    const field = CONSTANT_FIELDS.get(name);
+    if (field === undefined) {
+      if (typeof item === 'object') normalizeTimes(item);
+    } else if (field === 'timestamp') {
+      object[name] = typeof item === 'string' ? EPOCH_ISO : 0;
+    } else if (field === 'duration' || object['object'] !== 'model') {
+      object[name] = 0;
+    }
   }
-  for (const field of DURATIONS) {
-    if (object[field] !== undefined && object[field] !== null) object[field] = 0;
-  }
-  for (const item of Object.values(object)) if (typeof item === 'object' && item !== null) normalizeTimes(item);
 }
 
 /**
