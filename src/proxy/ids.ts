@@ -187,7 +187,8 @@ export class IdSession {
     }
     if (!isJsonObject(value)) return;
     const isModel = value['object'] === 'model';
-    for (const [name, item] of Object.entries(value)) {
+    for (const name in value) {
+      const item = value[name];
       if (typeof item === 'object' && item !== null) {
         if (name.endsWith('_ids') && Array.isArray(item)) {
           for (const id of item) if (typeof id === 'string') this.consider(id, false, out);
