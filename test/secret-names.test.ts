@@ -179,4 +179,25 @@ describe('verify', () => {
     const recording = { response: { body: { a: 'fn-key%200123%2F456%2B789', b: 'fn-key+0123%2f456%2b789', c: 'oauth/code+0123' } } };
     expect(scrubRecorded(recording, secrets)).toEqual({ response: { body: { a: '[redacted]', b: '[redacted]', c: '[redacted]' } } });
   });
+
+  it("each request's own secrets, however many requests came before with others", () => {
+    const first = requestSecrets({ authorization: 'Bearer sk-first-0123456789' }, '');
+    const second = requestSecrets({ authorization: 'Bearer sk-second-0123456789' }, '');
+    expect(first).toContain('sk-first-0123456789');
+    expect(second).toContain('sk-second-0123456789');
+    expect(second).not.toContain('sk-first-0123456789');
+    expect(requestSecrets({ authorization: 'Bearer sk-first-0123456789' }, 'key=query-secret-0123')).toContain('query-secret-0123');
+    expect(requestSecrets({ 'content-type': 'application/json' }, '')).toEqual([]);
+  });
+
+  it('scrubs a secret that JSON writes escaped (a quote or backslash in a password), and one only base64 holds', () => {
+    const password = 'pa"ss\\word-0123';
+    const secrets = requestSecrets({ authorization: `Basic ${Buffer.from(`user:${password}`).toString('base64')}` }, '');
+    const scrubbed = scrubRecorded({ response: { body: { echo: `your password is ${password}` } } }, secrets);
+    expect(scrubbed).toEqual({ response: { body: { echo: 'your password is [redacted]' } } });
+    const key = 'sk-live-0123456789abcdef';
+    const binary = { response: { body: Buffer.from(`\u0000key=${key}\u0001`).toString('base64'), body_encoding: 'base64' } };
+    const kept = scrubRecorded(binary, requestSecrets({ authorization: `Bearer ${key}` }, ''));
+    expect(Buffer.from(kept.response.body, 'base64').toString()).toBe('\u0000key=[redacted]\u0001');
+  });
 });

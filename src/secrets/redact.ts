@@ -77,18 +77,41 @@ function partsOf(name: string, value: string): string[] {
   return parts;
 }
 
+/** The secrets of the credentials last seen: a suite sends the same key with every request. */
+const secretsOf = new Map<string, readonly string[]>();
+const SECRETS_KEPT = 64;
+const NONE: readonly string[] = [];
+
 /** The exact credential values a request carried (headers and query), in every encoding, longest first. */
-export function requestSecrets(headers: Record<string, string | string[] | undefined>, rawQuery: string): string[] {
+export function requestSecrets(headers: Record<string, string | string[] | undefined>, rawQuery: string): readonly string[] {
+  // The credentials themselves name the answer: worked out once for each set of them.
+  let carried = '';
+  for (const name in headers) {
+    const value = headers[name];
+    if (value !== undefined && isCredentialHeader(name)) carried += `${name}\n${Array.isArray(value) ? value.join('\n') : value}\n\n`;
+  }
+  // Most requests have no query: not split for nothing on every exchange.
+  const params = rawQuery === '' ? [] : queryParams(rawQuery).filter((param) => param.credential && param.value !== undefined);
+  for (const param of params) carried += `?${param.value as string}\n`;
+  if (carried === '') return NONE;
+  let secrets = secretsOf.get(carried);
+  if (secrets === undefined) {
+    secrets = secretsFrom(headers, params);
+    if (secretsOf.size >= SECRETS_KEPT) secretsOf.clear();
+    secretsOf.set(carried, secrets);
+  }
+  return secrets;
+}
+
+function secretsFrom(headers: Record<string, string | string[] | undefined>, params: ReadonlyArray<{ value?: string | undefined }>): readonly string[] {
   const values = new Set<string>();
   for (const [name, value] of Object.entries(headers)) {
     if (value === undefined || !isCredentialHeader(name)) continue;
     for (const one of Array.isArray(value) ? value : [value]) for (const part of partsOf(name.toLowerCase(), one)) values.add(part);
   }
-  // Most requests have no query: not split for nothing on every exchange.
-  for (const param of rawQuery === '' ? [] : queryParams(rawQuery)) {
-    if (!param.credential || param.value === undefined) continue;
-    values.add(param.value);
-    values.add(decodeQueryText(param.value));
+  for (const param of params) {
+    values.add(param.value as string);
+    values.add(decodeQueryText(param.value as string));
   }
   const found = new Set<string>();
   for (const value of values) if (value.length >= MIN_SECRET_LENGTH) for (const spelling of encodings(value)) found.add(spelling);
@@ -168,12 +191,27 @@ function renamedMembers(value: Record<string, unknown>, secrets: readonly string
  * A recording (or any value) scrubbed of `secrets`; a streamed answer's chunks first as
  * the text they join into, so a secret split across two events is found too.
  */
+/** Whether JSON.stringify writes a string holding `secret` with the secret unchanged in it. */
+function writtenAsIs(secret: string): boolean {
+  return !/["\\\u0000-\u001f\ud800-\udfff]/.test(secret);
+}
+
 export function scrubRecorded<T>(value: T, secrets: readonly string[]): T {
   if (secrets.length === 0) return value;
   const response = (value as { response?: { is_streaming?: unknown; body?: unknown } } | null)?.response;
-  if (response?.is_streaming === true && Array.isArray(response.body)) {
-    const body = scrubStreamText(response.body, secrets, REDACTED);
-    if (body !== response.body) value = { ...value, response: { ...response, body } };
+  const streamed = response?.is_streaming === true && Array.isArray(response.body);
+  // Most recordings hold none of the request's secrets: one search of the JSON text tells,
+  // where JSON writes each secret as it is (no quote, backslash, control character or
+  // surrogate in it), no body is kept as base64 (whose bytes are searched decoded), and a
+  // stream's events are not each other's neighbours in it.
+  if (!streamed && secrets.every(writtenAsIs)) {
+    const text = JSON.stringify(value);
+    if (!text.includes('"body_encoding":"base64"') && !secrets.some((secret) => text.includes(secret))) return value;
+  }
+  if (streamed) {
+    const chunks = (response as { body: unknown[] }).body;
+    const body = scrubStreamText(chunks, secrets, REDACTED);
+    if (body !== chunks) value = { ...value, response: { ...response, body } };
   }
   return scrubSecrets(value, secrets);
 }
