@@ -8,6 +8,9 @@ import autocannon from 'autocannon';
 import { Pool, request } from 'undici';
 import type { Role } from './child.js';
 
+/** What every request of the benchmark carries: a JSON body, and an API key as every SDK sends one (record mode scrubs each request's credentials from what it writes). */
+export const REQUEST_HEADERS = { 'content-type': 'application/json', authorization: 'Bearer sk-bench-0123456789abcdefghijklmnopqrstuv' } as const;
+
 export interface Throughput {
   rps: number;
   p50: number;
@@ -93,7 +96,7 @@ function load(url: string, bodies: Bodies, options: LoadOptions): Promise<Omit<T
           {
             method: 'POST',
             path: options.path ?? '/v1/chat/completions',
-            headers: { 'content-type': 'application/json', ...options.headers },
+            headers: { ...REQUEST_HEADERS, ...options.headers },
             setupRequest: (request) => ({ ...request, body: bodyAt(bodies, next++) }),
           },
         ],
@@ -123,7 +126,7 @@ export async function firstByte(url: string, bodies: Bodies, count: number): Pro
   const totals: number[] = [];
   for (let i = 0; i < count; i++) {
     const started = performance.now();
-    const response = await pool.request({ path: '/v1/chat/completions', method: 'POST', headers: { 'content-type': 'application/json' }, body: bodyAt(bodies, i) });
+    const response = await pool.request({ path: '/v1/chat/completions', method: 'POST', headers: REQUEST_HEADERS, body: bodyAt(bodies, i) });
     let first = 0;
     for await (const _part of response.body) if (first === 0) first = performance.now() - started;
     totals.push(performance.now() - started);
@@ -143,7 +146,7 @@ export async function latency(url: string, bodies: Bodies, count: number, concur
   const worker = async () => {
     for (let i = next++; i < count; i = next++) {
       const started = performance.now();
-      const response = await pool.request({ path: '/v1/chat/completions', method: 'POST', headers: { 'content-type': 'application/json' }, body: bodyAt(bodies, i) });
+      const response = await pool.request({ path: '/v1/chat/completions', method: 'POST', headers: REQUEST_HEADERS, body: bodyAt(bodies, i) });
       await response.body.text();
       times[i] = performance.now() - started;
       statuses.set(response.statusCode, (statuses.get(response.statusCode) ?? 0) + 1);
@@ -161,7 +164,7 @@ export async function latency(url: string, bodies: Bodies, count: number, concur
 /** One request: its status and text, giving up after `timeoutMs`. */
 export async function ask(url: string, body: string, timeoutMs = 60_000): Promise<{ status: number; text: string; ms: number }> {
   const started = performance.now();
-  const response = await request(`${url}/v1/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body, headersTimeout: timeoutMs, bodyTimeout: timeoutMs });
+  const response = await request(`${url}/v1/chat/completions`, { method: 'POST', headers: REQUEST_HEADERS, body, headersTimeout: timeoutMs, bodyTimeout: timeoutMs });
   const text = await response.body.text();
   return { status: response.statusCode, text, ms: performance.now() - started };
 }
