@@ -141,6 +141,30 @@ it('credential values the upstream echoes back are scrubbed from what is written
   expect(written).toContain('your key is [redacted]');
 });
 
+it("a key in llama-stack's provider-data header reaches the upstream and never a file, echoed or not", async () => {
+  const key = 'sk-proj-ProviderData0123456789abcdefghij';
+  const aws = 'wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY';
+  let forwarded: string | undefined;
+  upstream.on('POST', '/v1/echo-provider', (request, res) => {
+    forwarded = String(request.headers['x-llamastack-provider-data']);
+    sendJson(res, 200, { id: 'chatcmpl-1', object: 'chat.completion', created: 1, choices: [{ index: 0, message: { role: 'assistant', content: `you sent ${forwarded}` } }] });
+  });
+  const server = await serve({ mode: 'record', recordings: dir, upstream: upstream.url });
+  const providerData = JSON.stringify({ __test_id: 'tests/test_x.py::test_y', openai_api_key: key, nested: { aws_secret_access_key: aws }, region: 'us-east-1' });
+  const answer = await fetch(`${server.url}/v1/echo-provider`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-llamastack-provider-data': providerData }, body: '{"model": "gpt-4o"}' });
+  expect(await answer.text()).toContain(key);
+  await server.close();
+  expect(forwarded).toBe(providerData);
+  const files = await listFiles(dir);
+  expect(files).toHaveLength(1);
+  const written = await readFile(path.join(dir, files[0]!), 'utf8');
+  expect(written).not.toContain(key);
+  expect(written).not.toContain(aws);
+  // What is not a credential stays: the test id, and the region.
+  expect(written).toContain('"test_id": "tests/test_x.py::test_y"');
+  expect(written).toContain('us-east-1');
+});
+
 it('an echoed key is scrubbed from answers kept as base64 too (text, XML, binary), and verify reads inside them', async () => {
   const key = 'sk-proj-InPlainText0123456789abcdefghij';
   upstream.on('POST', '/v1/echo-text', (request, res) => {

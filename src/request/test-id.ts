@@ -2,9 +2,8 @@
 // (JSON with "__test_id"), as its server-mode test clients send it; and which run
 // of the suite, from x-llm-replay-run.
 
+import { PROVIDER_DATA_HEADERS } from '../secrets/catalogue.js';
 import { RUN_HEADER, TEST_ID_HEADER } from './control-headers.js';
-
-const PROVIDER_DATA_HEADERS = ['x-llamastack-provider-data', 'x-ogx-provider-data'];
 
 function single(value: string | string[] | undefined): string | undefined {
   return Array.isArray(value) ? value[0] : value;

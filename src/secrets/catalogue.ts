@@ -21,6 +21,14 @@ export const CREDENTIAL_HEADERS: ReadonlySet<string> = new Set([
 ]);
 
 /**
+ * Headers holding a JSON object of per-request settings, some of them credentials, by
+ * member name: llama-stack's provider data (`{"openai_api_key": "sk-...", "__test_id": "..."}`).
+ * They are forwarded (an llama-stack server upstream reads them), and their credential
+ * members are scrubbed from what is written as any credential is.
+ */
+export const PROVIDER_DATA_HEADERS: readonly string[] = ['x-llamastack-provider-data', 'x-ogx-provider-data'];
+
+/**
  * Query parameters that carry credentials (lower-case): API keys and tokens, and the
  * signatures of presigned URLs (AWS SigV4's X-Amz-*, Google's X-Goog-*, Azure's sig).
  */
@@ -73,6 +81,11 @@ function namesSecret(name: string, catalogued: ReadonlySet<string>): boolean {
   // A paging cursor (`pageToken`, `next_page_token`, `continuationToken`) tells one page from another: it stays in the key.
   if (words.some((word) => PAGING_WORDS.has(word))) return false;
   return words.some((word) => SECRET_WORDS.has(word) || SECRET_ENDINGS.test(word));
+}
+
+/** Whether a member of a provider-data object holds a credential (`openai_api_key`, `aws_secret_access_key`), judged as a query parameter's name is. */
+export function isCredentialMember(name: string): boolean {
+  return namesSecret(name, CREDENTIAL_QUERY_PARAMS);
 }
 
 /** Header names already judged: a client sends the same dozen on every request. */

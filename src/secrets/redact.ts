@@ -2,7 +2,7 @@
 // URLs, keys and log lines, and the exact credential values a request carried are
 // scrubbed, in every encoding the request could have carried them in, from everything
 // written for it (an upstream may echo them back).
-import { isCredentialHeader } from './catalogue.js';
+import { isCredentialHeader, isCredentialMember, PROVIDER_DATA_HEADERS } from './catalogue.js';
 import { decodeQueryText, queryParams, withoutCredentials } from './query.js';
 import { scrubStreamText } from './stream-text.js';
 
@@ -88,7 +88,7 @@ export function requestSecrets(headers: Record<string, string | string[] | undef
   let carried = '';
   for (const name in headers) {
     const value = headers[name];
-    if (value !== undefined && isCredentialHeader(name)) carried += `${name}\n${Array.isArray(value) ? value.join('\n') : value}\n\n`;
+    if (value !== undefined && (isCredentialHeader(name) || PROVIDER_DATA_HEADERS.includes(name))) carried += `${name}\n${Array.isArray(value) ? value.join('\n') : value}\n\n`;
   }
   // Most requests have no query: not split for nothing on every exchange.
   const params = rawQuery === '' ? [] : queryParams(rawQuery).filter((param) => param.credential && param.value !== undefined);
@@ -106,8 +106,12 @@ export function requestSecrets(headers: Record<string, string | string[] | undef
 function secretsFrom(headers: Record<string, string | string[] | undefined>, params: ReadonlyArray<{ value?: string | undefined }>): readonly string[] {
   const values = new Set<string>();
   for (const [name, value] of Object.entries(headers)) {
-    if (value === undefined || !isCredentialHeader(name)) continue;
-    for (const one of Array.isArray(value) ? value : [value]) for (const part of partsOf(name.toLowerCase(), one)) values.add(part);
+    if (value === undefined) continue;
+    if (PROVIDER_DATA_HEADERS.includes(name)) {
+      for (const one of Array.isArray(value) ? value : [value]) for (const secret of providerDataSecrets(one)) values.add(secret);
+    } else if (isCredentialHeader(name)) {
+      for (const one of Array.isArray(value) ? value : [value]) for (const part of partsOf(name.toLowerCase(), one)) values.add(part);
+    }
   }
   for (const param of params) {
     values.add(param.value as string);
@@ -116,6 +120,26 @@ function secretsFrom(headers: Record<string, string | string[] | undefined>, par
   const found = new Set<string>();
   for (const value of values) if (value.length >= MIN_SECRET_LENGTH) for (const spelling of encodings(value)) found.add(spelling);
   return [...found].filter((secret) => secret.length >= MIN_SECRET_LENGTH).sort((a, b) => b.length - a.length);
+}
+
+/** The credential members' values of a provider-data header (JSON): none when it is not JSON. */
+function providerDataSecrets(text: string): string[] {
+  let data: unknown;
+  try {
+    data = JSON.parse(text);
+  } catch {
+    return [];
+  }
+  const found: string[] = [];
+  const walk = (value: unknown, depth: number): void => {
+    if (typeof value !== 'object' || value === null || depth > 8) return;
+    for (const [name, item] of Object.entries(value)) {
+      if (typeof item === 'string' && isCredentialMember(name)) found.push(item);
+      else walk(item, depth + 1);
+    }
+  };
+  walk(data, 0);
+  return found;
 }
 
 /** A body kept as base64 (not JSON, not text the recording could hold): the secrets scrubbed from its bytes. */
