@@ -6,7 +6,7 @@ import Anthropic from '@anthropic-ai/sdk';
 import { Ollama } from 'ollama';
 import { describe, expect, it } from 'vitest';
 import { ERROR_CATALOGUE } from '../src/errors.js';
-import { json, openai, workspace } from './support/harness.js';
+import { json, listFiles, openai, workspace } from './support/harness.js';
 
 const ws = workspace();
 const README = new URL('../README.md', import.meta.url);
@@ -87,6 +87,23 @@ describe("record mode's own errors in the dialect of each SDK", () => {
     const error = (await ollama.chat({ model: 'llama-x', messages: [{ role: 'user', content: 'hi' }] }).catch((e: unknown) => e)) as Error & { status_code: number };
     expect(error.status_code).toBe(502);
     expect(error.message).toMatch(/^llm-replay: the upstream http:\/\/127\.0\.0\.1:9 failed: /);
+  });
+
+  it('an upstream that goes silent in the middle of a whole answer: 504, saying so, nothing recorded', async () => {
+    const halting = createServer((_request, response) => {
+      response.writeHead(200, { 'content-type': 'application/json', 'content-length': '100' });
+      response.write('{"id":"chatcmpl-1",');
+    });
+    await new Promise<void>((resolve) => halting.listen(0, '127.0.0.1', resolve));
+    ws.cleanup.push(() => new Promise((resolve) => halting.close(resolve)));
+    halting.on('connection', (socket) => ws.cleanup.push(async () => socket.destroy()));
+    const server = await ws.start({ mode: 'record', upstream: `http://127.0.0.1:${(halting.address() as { port: number }).port}`, upstreamTimeoutMs: 200 });
+    const answer = await fetch(`${server.url}/v1/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ model: 'm', messages: [] }) });
+    expect(answer.status).toBe(504);
+    const body = (await json(answer)) as { error: { code: string; message: string } };
+    expect(body.error.code).toBe('llm_replay_upstream_error');
+    expect(body.error.message).toContain('went silent in the middle of its answer');
+    expect((await listFiles(ws.dir)).filter((file) => file.endsWith('.json'))).toEqual([]);
   });
 
   it('identical requests of two runs at once in record-if-missing: the one that waited gets the same status as the one that asked', async () => {

@@ -169,9 +169,12 @@ export class Recorder {
     return outcome;
   }
 
-  private bodyBroken(reply: FastifyReply, error: Error): ForwardOutcome {
+  private bodyBroken(reply: FastifyReply, error: Error & { code?: string }): ForwardOutcome {
     withoutUpstreamHead(reply);
-    return { kind: 'not-recorded', reason: error.message, error: new AnswerError('llm_replay_upstream_error', `the upstream ${this.exchange.upstreamUrl.origin} broke off its answer: ${error.message}`) };
+    // Silent past --upstream-timeout in the middle of its answer is a gateway timeout, as before its head.
+    const silent = error.code === 'UND_ERR_BODY_TIMEOUT';
+    const message = silent ? `the upstream ${this.exchange.upstreamUrl.origin} went silent in the middle of its answer: ${error.message}` : `the upstream ${this.exchange.upstreamUrl.origin} broke off its answer: ${error.message}`;
+    return { kind: 'not-recorded', reason: error.message, error: new AnswerError('llm_replay_upstream_error', message, null, silent ? 504 : 502) };
   }
 
   /** Writes the recording, with the request's own credentials scrubbed from all of it: recorded, or not with the write's error. */
