@@ -5,8 +5,11 @@
 // the recording setup, not the code under test. Both are passed to the client and
 // not written (recordRetryable, recordAuthErrors write them, to test error handling
 // from a recording); the retry that succeeds is what gets recorded. Other errors
-// (400, 404, 422 ...) are deterministic and written.
+// (400, 404, 422 ...) are deterministic and written. An answer in a content coding
+// llm-replay cannot undo (content-coding.ts) is passed on as it came, its coding
+// named, and not written: a recording of bytes nothing can read would be replayed for ever.
 import type { IncomingHttpHeaders } from 'node:http';
+import { unreadableCoding } from './content-coding.js';
 
 /** The upstream's status line and headers. */
 export interface UpstreamHead {
@@ -16,7 +19,7 @@ export interface UpstreamHead {
 
 /** Why an answer is passed on and not written (said after "not recorded: "); `cause` groups the log lines. */
 export interface NotWritten {
-  cause: 'retried' | 'refused-key';
+  cause: 'retried' | 'refused-key' | 'unreadable-coding';
   reason: string;
 }
 
@@ -27,6 +30,10 @@ export interface FailurePolicy {
 
 /** Undefined when the answer is written. */
 export function notWritten(head: UpstreamHead, policy: FailurePolicy): NotWritten | undefined {
+  const coding = unreadableCoding(head.headers);
+  if (coding !== undefined) {
+    return { cause: 'unreadable-coding', reason: `the upstream compressed its answer (content-encoding: ${coding}), which llm-replay cannot undo (it asks for identity; gzip, deflate and br it undoes): passed on as it came` };
+  }
   if (!policy.recordAuthErrors && (head.status === 401 || head.status === 403)) {
     return { cause: 'refused-key', reason: `the upstream refused the key (${head.status}); set OPENAI_API_KEY (or your provider's key) or --upstream (--record-auth-errors records such answers)` };
   }

@@ -4,12 +4,12 @@
 // takes it whole, and writes it once complete.
 import type { IncomingHttpHeaders } from 'node:http';
 import { finished, pipeline, type Readable } from 'node:stream';
-import { createBrotliDecompress, createGunzip, createInflate } from 'node:zlib';
 import type { FastifyReply } from 'fastify';
 import { Agent, type Dispatcher } from 'undici';
 import { CONTROL_HEADERS } from '../request/control-headers.js';
 import { Recorder, type Exchange, type ForwardOutcome, type Persist } from './recorder.js';
 import { UpstreamCall, type CallHead, type UpstreamBody } from './upstream-call.js';
+import { decodersFor } from './content-coding.js';
 
 export type { Exchange, ForwardOutcome, Persist } from './recorder.js';
 
@@ -30,8 +30,10 @@ function withoutHopHeaders(headers: IncomingHttpHeaders, drop: ReadonlySet<strin
 
 /** `expect`: Node already answered "100 Continue" and read the body (undici refuses the header). */
 const NOT_FORWARDED = new Set([...HOP_BY_HOP, ...CONTROL_HEADERS, 'expect']);
-/** The body may be decompressed or re-framed: fastify frames what is actually sent. */
-const NOT_ANSWERED = new Set([...HOP_BY_HOP, 'content-encoding']);
+/** The body may be re-framed: fastify frames what is actually sent. */
+const NOT_ANSWERED = new Set(HOP_BY_HOP);
+/** A body decompressed here is sent without its coding. */
+const NOT_ANSWERED_DECODED = new Set([...HOP_BY_HOP, 'content-encoding']);
 
 /** What the upstream is sent: the client's headers less the proxy's own and the hop's. */
 function forwardedHeaders(headers: IncomingHttpHeaders): IncomingHttpHeaders {
@@ -39,20 +41,6 @@ function forwardedHeaders(headers: IncomingHttpHeaders): IncomingHttpHeaders {
   // The proxy has to read what it records; compressed answers would have to be undone anyway.
   out['accept-encoding'] = 'identity';
   return out;
-}
-
-function decompressor(encoding: string | undefined): NodeJS.ReadWriteStream | undefined {
-  switch ((encoding ?? '').trim().toLowerCase()) {
-    case 'gzip':
-    case 'x-gzip':
-      return createGunzip();
-    case 'deflate':
-      return createInflate();
-    case 'br':
-      return createBrotliDecompress();
-    default:
-      return undefined;
-  }
 }
 
 /**
@@ -82,16 +70,17 @@ export async function forward(reply: FastifyReply, exchange: Exchange, persist?:
     return (error as Error).name === 'InvalidArgumentError' ? recorder.refused(error as Error) : recorder.upstreamFailed(error as Error);
   }
   const { status, headers } = head;
-  reply.code(status).headers(withoutHopHeaders(headers, NOT_ANSWERED));
-  return recorder.headersReceived(reply, { status, headers }, decoded(call, headers['content-encoding'] as string | undefined));
+  // A coding llm-replay cannot undo stays on the answer, which is passed on as it came (the failure policy does not write it).
+  const decoders = decodersFor(headers);
+  reply.code(status).headers(withoutHopHeaders(headers, decoders && decoders.length > 0 ? NOT_ANSWERED_DECODED : NOT_ANSWERED));
+  return recorder.headersReceived(reply, { status, headers }, decoders ? decoded(call, decoders) : call);
 }
 
 /** The body as the client is to get it: undone when the upstream compressed it. */
-function decoded(call: UpstreamCall, encoding: string | undefined): UpstreamBody {
-  const decode = decompressor(encoding);
-  if (!decode) return call;
+function decoded(call: UpstreamCall, decoders: ReadonlyArray<() => NodeJS.ReadWriteStream>): UpstreamBody {
+  if (decoders.length === 0) return call;
   // pipeline, not pipe: a client hanging up destroys what it was given, and that must reach the upstream's body, or its socket waits out the body timeout.
-  const stream = () => pipeline(call.stream(), decode, () => {}) as unknown as Readable;
+  const stream = () => (pipeline as (...streams: unknown[]) => Readable)(call.stream(), ...decoders.map((decoder) => decoder()), () => {});
   return { stream, whole: () => collect(stream()) };
 }
 

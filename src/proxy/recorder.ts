@@ -102,7 +102,10 @@ export class Recorder {
     return body.whole().then(
       (bytes) => {
         reply.send(bytes);
-        return { kind: 'not-recorded', reason, cause, answer: { status: head.status, headers: keptHeaders(head.headers, head.status), body: bytes } };
+        const headers = keptHeaders(head.headers, head.status);
+        // Bytes in a coding passed on as they came say so to the requests that waited on them too.
+        if (cause === 'unreadable-coding') headers['content-encoding'] = String(head.headers['content-encoding']);
+        return { kind: 'not-recorded', reason, cause, answer: { status: head.status, headers, body: bytes } };
       },
       (error: Error) => this.bodyBroken(reply, error),
     );

@@ -1,0 +1,59 @@
+// Upstreams are asked for identity, but some compress all the same: gzip, deflate and
+// br are undone (one or several in a row), recorded as the plain answer and sent to the
+// client without the coding; an answer in any other coding is passed on as it came,
+// with its Content-Encoding, and not written.
+import { brotliCompressSync, gzipSync } from 'node:zlib';
+import { request } from 'undici';
+import { describe, expect, it } from 'vitest';
+import { FakeUpstream } from './support/fake-upstream.js';
+import { capturedLog, listFiles, workspace } from './support/harness.js';
+
+const ws = workspace();
+const ANSWER = '{"id":"chatcmpl-1","object":"chat.completion","created":1,"choices":[{"index":0,"message":{"role":"assistant","content":"compressed twice"}}]}';
+const OPAQUE = Buffer.from([0x28, 0xb5, 0x2f, 0xfd, 0x00, 0x58, 0x61, 0x62, 0x63]);
+
+function upstream(): FakeUpstream {
+  return new FakeUpstream()
+    .on('POST', '/v1/twice', (_request, res) => {
+      res.writeHead(200, { 'content-type': 'application/json', 'content-encoding': 'gzip, br' });
+      res.end(brotliCompressSync(gzipSync(ANSWER)));
+    })
+    .on('POST', '/v1/zstd', (_request, res) => {
+      res.writeHead(200, { 'content-type': 'application/json', 'content-encoding': 'zstd' });
+      res.end(OPAQUE);
+    });
+}
+
+async function ask(url: string, path: string): Promise<{ status: number; coding: unknown; body: Buffer }> {
+  const response = await request(`${url}${path}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"model":"m"}' });
+  return { status: response.statusCode, coding: response.headers['content-encoding'], body: Buffer.from(await response.body.arrayBuffer()) };
+}
+
+describe('an answer the upstream compressed', () => {
+  it('in codings applied one after the other (gzip, then br): undone, recorded plain, replayed plain', async () => {
+    const fake = await ws.upstream(upstream());
+    const recorder = await ws.start({ mode: 'record', upstream: fake.url });
+    const recorded = await ask(recorder.url, '/v1/twice');
+    expect({ status: recorded.status, coding: recorded.coding }).toEqual({ status: 200, coding: undefined });
+    expect(JSON.parse(recorded.body.toString()).choices[0].message.content).toBe('compressed twice');
+    await recorder.close();
+    const replayer = await ws.start({ mode: 'replay' });
+    const replayed = await ask(replayer.url, '/v1/twice');
+    expect(replayed.coding).toBeUndefined();
+    expect(JSON.parse(replayed.body.toString()).choices[0].message.content).toBe('compressed twice');
+  });
+
+  it('in a coding llm-replay cannot undo: passed on as it came, its coding named, not written, and the log says why once', async () => {
+    const fake = await ws.upstream(upstream());
+    const log = capturedLog();
+    const recorder = await ws.start({ mode: 'record', upstream: fake.url, logLevel: 'warn', logStream: log.stream });
+    for (let i = 0; i < 2; i++) expect(await ask(recorder.url, '/v1/zstd')).toEqual({ status: 200, coding: 'zstd', body: OPAQUE });
+    expect((await listFiles(ws.dir)).filter((file) => file.endsWith('.json'))).toEqual([]);
+    await log.settled();
+    const said = log.text().split('\n').filter((line) => line.includes('content-encoding: zstd'));
+    expect(said).toHaveLength(1);
+    expect(said[0]).toContain('cannot undo');
+    const live = await ws.start({ mode: 'live', upstream: fake.url });
+    expect(await ask(live.url, '/v1/zstd')).toEqual({ status: 200, coding: 'zstd', body: OPAQUE });
+  });
+});
