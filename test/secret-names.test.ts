@@ -201,3 +201,24 @@ describe('verify', () => {
     expect(Buffer.from(kept.response.body, 'base64').toString()).toBe('\u0000key=[redacted]\u0001');
   });
 });
+
+describe("llama-stack's provider-data headers", () => {
+  const scrubbed = (header: string, text: string) => scrubRecorded({ response: { body: { text } } }, requestSecrets({ 'x-llamastack-provider-data': header }, '')).response.body.text;
+
+  it('give up every string under a member named as a credential, at any depth, and a bearer token alone', () => {
+    expect(scrubbed('{"openai_api_key": "sk-proj-0123456789abcdef"}', 'key sk-proj-0123456789abcdef')).toBe('key [redacted]');
+    expect(scrubbed('{"api_key": ["sk-list-0123456789abcdef"]}', 'sk-list-0123456789abcdef')).toBe('[redacted]');
+    expect(scrubbed('{"mcp_headers": {"https://mcp.example": {"Authorization": "Bearer tok-0123456789abcdef"}}}', 'got tok-0123456789abcdef')).toBe('got [redacted]');
+    const deep = `${'{"a":'.repeat(40)}{"secret_token": "deep-0123456789abcdef"}${'}'.repeat(40)}`;
+    expect(scrubbed(deep, 'deep-0123456789abcdef')).toBe('[redacted]');
+    // What is not a credential stays.
+    expect(scrubbed('{"__test_id": "tests/test_a.py::test_b", "region": "us-east-1-long"}', 'us-east-1-long tests/test_a.py::test_b')).toBe('us-east-1-long tests/test_a.py::test_b');
+  });
+
+  it('sent twice (joined with ", ") or not JSON at all: still scrubbed', () => {
+    expect(scrubbed('{"openai_api_key": "sk-one-0123456789abcdef"}, {"openai_api_key": "sk-two-0123456789abcdef"}', 'sk-one-0123456789abcdef sk-two-0123456789abcdef')).toBe('[redacted] [redacted]');
+    const single = "{'openai_api_key': 'sk-proj-Quoted0123456789abcdefgh'}";
+    expect(scrubbed(single, `you sent ${single}`)).toBe('you sent [redacted]');
+    expect(scrubbed(single, 'your key sk-proj-Quoted0123456789abcdefgh')).toBe('your key [redacted]');
+  });
+});

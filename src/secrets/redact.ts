@@ -2,7 +2,7 @@
 // URLs, keys and log lines, and the exact credential values a request carried are
 // scrubbed, in every encoding the request could have carried them in, from everything
 // written for it (an upstream may echo them back).
-import { isCredentialHeader, isCredentialMember, PROVIDER_DATA_HEADERS } from './catalogue.js';
+import { hasKeyShape, isCredentialHeader, isCredentialMember, PROVIDER_DATA_HEADERS } from './catalogue.js';
 import { decodeQueryText, queryParams, withoutCredentials } from './query.js';
 import { scrubStreamText } from './stream-text.js';
 
@@ -122,23 +122,36 @@ function secretsFrom(headers: Record<string, string | string[] | undefined>, par
   return [...found].filter((secret) => secret.length >= MIN_SECRET_LENGTH).sort((a, b) => b.length - a.length);
 }
 
-/** The credential members' values of a provider-data header (JSON): none when it is not JSON. */
+/**
+ * The credentials in a provider-data header: every string under a member whose name says
+ * secret, at any depth, with its parts as an Authorization header's (`Bearer <token>`).
+ * A header sent twice (joined with ", ") is read as both; one that is not JSON at all
+ * is a credential whole, since what it holds cannot be told, and so is each word of it
+ * shaped like a key.
+ */
 function providerDataSecrets(text: string): string[] {
   let data: unknown;
   try {
     data = JSON.parse(text);
   } catch {
-    return [];
+    try {
+      data = JSON.parse(`[${text}]`);
+    } catch {
+      // Its words shaped like keys too: an echo of the key alone is scrubbed as well.
+      return [text, ...[...text.matchAll(/[A-Za-z0-9_.~-]+/g)].map(([word]) => word).filter(hasKeyShape)];
+    }
   }
   const found: string[] = [];
-  const walk = (value: unknown, depth: number): void => {
-    if (typeof value !== 'object' || value === null || depth > 8) return;
-    for (const [name, item] of Object.entries(value)) {
-      if (typeof item === 'string' && isCredentialMember(name)) found.push(item);
-      else walk(item, depth + 1);
+  // A walk with its own stack: a header nested thousands deep cannot overflow the call stack.
+  const pending: Array<{ value: unknown; secret: boolean }> = [{ value: data, secret: false }];
+  for (let next = pending.pop(); next !== undefined; next = pending.pop()) {
+    const { value, secret } = next;
+    if (typeof value === 'string') {
+      if (secret) found.push(...partsOf('authorization', value));
+    } else if (typeof value === 'object' && value !== null) {
+      for (const [name, item] of Object.entries(value)) pending.push({ value: item, secret: secret || (!Array.isArray(value) && isCredentialMember(name)) });
     }
-  };
-  walk(data, 0);
+  }
   return found;
 }
 
@@ -211,15 +224,15 @@ function renamedMembers(value: Record<string, unknown>, secrets: readonly string
   return out;
 }
 
-/**
- * A recording (or any value) scrubbed of `secrets`; a streamed answer's chunks first as
- * the text they join into, so a secret split across two events is found too.
- */
 /** Whether JSON.stringify writes a string holding `secret` with the secret unchanged in it. */
 function writtenAsIs(secret: string): boolean {
   return !/["\\\u0000-\u001f\ud800-\udfff]/.test(secret);
 }
 
+/**
+ * A recording (or any value) scrubbed of `secrets`; a streamed answer's chunks first as
+ * the text they join into, so a secret split across two events is found too.
+ */
 export function scrubRecorded<T>(value: T, secrets: readonly string[]): T {
   if (secrets.length === 0) return value;
   const response = (value as { response?: { is_streaming?: unknown; body?: unknown } } | null)?.response;
