@@ -73,7 +73,7 @@ describe('serving llama-stack recordings', () => {
   it('a provider-data header that is not JSON leaves the request without a test id, and the log says so once', async () => {
     const log = capturedLog();
     const server = await start({ logLevel: 'warn', logStream: log.stream });
-    const client = new OpenAI({ baseURL: `${server.url}/v1`, apiKey: 'none', maxRetries: 0, defaultHeaders: { 'X-LlamaStack-Provider-Data': "{'__test_id': 'single quotes'}" } });
+    const client = new OpenAI({ baseURL: `${server.url}/v1`, apiKey: 'none', maxRetries: 0, defaultHeaders: { 'X-LlamaStack-Provider-Data': '{"__test_id": unquoted-id, "api_key": sk-unquoted-0123456789}' } });
     for (let i = 0; i < 2; i++) {
       const error = await client.chat.completions.create({ model: 'gpt-4o', messages: [{ role: 'user', content: 'What are the 5 Ds of dodgeball?' }], stream: true }).catch((e: Error) => e);
       expect(error).toBeInstanceOf(OpenAI.NotFoundError);
@@ -83,7 +83,7 @@ describe('serving llama-stack recordings', () => {
     expect(said).toHaveLength(1);
     expect(said[0]).toContain('the request has no test id');
     // Not the parser's message, which quotes the header's text (it may hold a key).
-    expect(said[0]).not.toContain('single quotes');
+    expect(said[0]).not.toContain('unquoted');
   });
 
   it('verify finds every name matching its key, and reports a renamed file', async () => {
