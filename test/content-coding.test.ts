@@ -20,12 +20,21 @@ function upstream(): FakeUpstream {
     })
     .on('POST', '/v1/zstd', (_request, res) => {
       res.writeHead(200, { 'content-type': 'application/json', 'content-encoding': 'zstd' });
-      res.end(OPAQUE);
+      // Late, so that an identical request of another run waits on this one.
+      setTimeout(() => res.end(OPAQUE), 100);
+    })
+    .on('HEAD', '/v1/files/f', (_request, res) => {
+      res.writeHead(200, { 'content-type': 'application/json', 'content-encoding': 'gzip', 'content-length': '20' });
+      res.end();
+    })
+    .on('POST', '/v1/none', (_request, res) => {
+      res.writeHead(204, { 'content-encoding': 'gzip' });
+      res.end();
     });
 }
 
-async function ask(url: string, path: string): Promise<{ status: number; coding: unknown; body: Buffer }> {
-  const response = await request(`${url}${path}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"model":"m"}' });
+async function ask(url: string, path: string, run = ''): Promise<{ status: number; coding: unknown; body: Buffer }> {
+  const response = await request(`${url}${path}`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-llm-replay-run': run }, body: '{"model":"m"}' });
   return { status: response.statusCode, coding: response.headers['content-encoding'], body: Buffer.from(await response.body.arrayBuffer()) };
 }
 
@@ -55,5 +64,23 @@ describe('an answer the upstream compressed', () => {
     expect(said[0]).toContain('cannot undo');
     const live = await ws.start({ mode: 'live', upstream: fake.url });
     expect(await ask(live.url, '/v1/zstd')).toEqual({ status: 200, coding: 'zstd', body: OPAQUE });
+  });
+
+  it('in a coding llm-replay cannot undo, to an identical request of another run that waited on it: the same bytes, its coding named', async () => {
+    const fake = await ws.upstream(upstream());
+    const server = await ws.start({ mode: 'record-if-missing', upstream: fake.url });
+    const answers = await Promise.all([ask(server.url, '/v1/zstd', 'a'), ask(server.url, '/v1/zstd', 'b')]);
+    expect(answers).toEqual([{ status: 200, coding: 'zstd', body: OPAQUE }, { status: 200, coding: 'zstd', body: OPAQUE }]);
+    expect(fake.calls('/v1/zstd')).toBe(1);
+  });
+
+  it('with no body (HEAD, 204): nothing to undo, its coding kept, no error', async () => {
+    const fake = await ws.upstream(upstream());
+    const server = await ws.start({ mode: 'record', upstream: fake.url });
+    const head = await request(`${server.url}/v1/files/f`, { method: 'HEAD' });
+    await head.body.dump();
+    expect({ status: head.statusCode, coding: head.headers['content-encoding'] }).toEqual({ status: 200, coding: 'gzip' });
+    const none = await ask(server.url, '/v1/none');
+    expect({ status: none.status, coding: none.coding, bytes: none.body.length }).toEqual({ status: 204, coding: 'gzip', bytes: 0 });
   });
 });

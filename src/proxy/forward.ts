@@ -71,7 +71,8 @@ export async function forward(reply: FastifyReply, exchange: Exchange, persist?:
   }
   const { status, headers } = head;
   // A coding llm-replay cannot undo stays on the answer, which is passed on as it came (the failure policy does not write it).
-  const decoders = decodersFor(headers);
+  // An answer with no body (HEAD, 204, 304) has nothing to undo: its coding names what a body would have been.
+  const decoders = client.method === 'HEAD' || status === 204 || status === 304 ? [] : decodersFor(headers);
   reply.code(status).headers(withoutHopHeaders(headers, decoders && decoders.length > 0 ? NOT_ANSWERED_DECODED : NOT_ANSWERED));
   return recorder.headersReceived(reply, { status, headers }, decoders ? decoded(call, decoders) : call);
 }
