@@ -222,3 +222,15 @@ describe("llama-stack's provider-data headers", () => {
     expect(scrubbed(single, 'your key sk-proj-Quoted0123456789abcdefgh')).toBe('your key [redacted]');
   });
 });
+
+describe('verify on very long strings (a base64 image of a few MB)', () => {
+  it('reads a run of 12 million base64 characters, a form body of as many, and still finds a key after them', () => {
+    const image = 'iVBORw0KGgo'.padEnd(12_000_000, 'A');
+    expect(findCredentials({ request: { body: { image } } })).toEqual([]);
+    expect(findCredentials({ body: `x?${'a'.repeat(12_000_000)}=b` })).toEqual([]);
+    const key = `sk-proj-${'k'.repeat(40)}`;
+    expect(findCredentials({ image: `${image} ${key}` })).toEqual(['OpenAI API key']);
+    // Its base64, after the long run: found as the run is read 64 KB at a time.
+    expect(findCredentials({ image: `${'B'.repeat(65_536 * 3)}${Buffer.from(` ${key} `).toString('base64')}` })).toEqual(['OpenAI API key']);
+  });
+});

@@ -8,10 +8,15 @@ import { decodeQueryText, queryParams } from './query.js';
 import { joinedStreamTexts } from './stream-text.js';
 
 const TOKEN = /[A-Za-z0-9_.~-]+/g;
-/** A URL's query, or a form body: what follows '?' up to a space or quote. */
-const QUERY = /(?:^|\?)([^?#\s"]*=[^#\s"]*)/g;
-/** A run that may be base64 of a key (the shortest key shape is 20 characters, 28 in base64). */
-const BASE64 = /[A-Za-z0-9+/_-]{28,}={0,2}/g;
+/**
+ * A URL's query, or a form body: what follows '?' up to a space or quote. Repeats are
+ * bounded (a name of 4 KB, a value of 64 KB at a time): an unbounded one keeps a
+ * backtracking entry for every character, and a string of a few million (a base64
+ * image) overflows the pattern's stack.
+ */
+const QUERY = /(?:^|\?)([^?#\s"]{0,4096}=[^#\s"]{0,65536})/g;
+/** A run that may be base64 of a key (the shortest key shape is 20 characters, 28 in base64), read 64 KB at a time (a multiple of 4: the parts decode as the whole would). */
+const BASE64 = /[A-Za-z0-9+/_-]{28,65536}={0,2}/g;
 /** Query values shorter than this are not taken for credentials (`key=id`). */
 const MIN_QUERY_VALUE = 8;
 
