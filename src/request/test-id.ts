@@ -21,12 +21,20 @@ export function testIdFrom(headers: Record<string, string | string[] | undefined
       const data = JSON.parse(raw) as unknown;
       const id = typeof data === 'object' && data !== null ? (data as Record<string, unknown>)['__test_id'] : undefined;
       if (typeof id === 'string' && id !== '') return { testId: id };
+      if (id !== undefined) unread ??= `${name}'s "__test_id" is ${whatItIs(id)}`;
     } catch {
       // Not the parser's message: it quotes the text around the error, which may be a key.
       unread ??= `${name} is not JSON`;
     }
   }
   return unread === undefined ? { testId: null } : { testId: null, unread };
+}
+
+/** What a "__test_id" that names no test id is instead. */
+function whatItIs(id: unknown): string {
+  if (id === '') return 'empty';
+  if (id === null) return 'null, not a string';
+  return `${Array.isArray(id) ? 'an array' : `a ${typeof id}`}, not a string`;
 }
 
 /** The run scope a request names, '' when none. */
