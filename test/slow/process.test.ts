@@ -21,9 +21,11 @@ afterEach(async () => {
 
 const chunk = (i: number, text: string) => ({ id: `chatcmpl-${i}abcdefgh`, object: 'chat.completion.chunk', created: 1, model: 'm', choices: [{ index: 0, delta: { content: text }, finish_reason: null }] });
 
-function slowUpstream(release?: Promise<void>): FakeUpstream {
+/** `heldFrom`: requests numbered from `n` are answered only once `until` settles. */
+function slowUpstream(release?: Promise<void>, heldFrom?: { n: number; until: Promise<void> }): FakeUpstream {
   return new FakeUpstream().on('POST', '/v1/chat/completions', async (request, res) => {
     const body = JSON.parse(request.body) as { n: number; stream?: boolean };
+    if (heldFrom && body.n >= heldFrom.n) await heldFrom.until;
     if (!body.stream) return sendJson(res, 200, { id: `chatcmpl-${body.n}xxxxxxxx`, object: 'chat.completion', created: 1, model: 'm', choices: [{ index: 0, message: { role: 'assistant', content: `answer ${body.n}` }, finish_reason: 'stop' }] });
     const events = openAiSse(Array.from({ length: 8 }, (_, i) => chunk(body.n, `part ${i} `)));
     return sendEvents(res, events, release ? { holdBefore: { index: 4, until: release } } : { pauseMs: 5 });
@@ -32,7 +34,9 @@ function slowUpstream(release?: Promise<void>): FakeUpstream {
 
 describe('process faults', () => {
   it('SIGKILL during heavy recording leaves only valid recordings; the next start ignores and clears temp files', async () => {
-    upstream = await slowUpstream().start();
+    // The second half is answered only after the kill: however fast the server, it is killed mid-recording.
+    let killed!: () => void;
+    upstream = await slowUpstream(undefined, { n: 150, until: new Promise((resolve) => (killed = resolve)) }).start();
     const cli = await startCli(['--mode', 'record', '--recordings', dir, '--upstream', upstream.url, '--state-dir', `${dir}.state`]);
     let completed = 0;
     const requests = Array.from({ length: 300 }, (_, n) =>
@@ -43,6 +47,7 @@ describe('process faults', () => {
     while (completed < 60) await new Promise((resolve) => setTimeout(resolve, 5));
     cli.child.kill('SIGKILL');
     await cli.exited;
+    killed();
     await Promise.all(requests);
 
     const files = await listFiles(dir);
