@@ -14,17 +14,21 @@ const DECODERS: ReadonlyMap<string, Decoder> = new Map([
   ['br', createBrotliDecompress],
 ]);
 
+const NONE: readonly string[] = [];
+
 /** The codings of an answer, in the order they were applied ('identity' is none). */
-function codingsOf(headers: IncomingHttpHeaders): string[] {
+function codingsOf(headers: IncomingHttpHeaders): readonly string[] {
   const value = headers['content-encoding'];
-  const text = Array.isArray(value) ? value.join(',') : (value ?? '');
+  // Most answers name none: nothing made for them, on every exchange (the forwarder and the failure policy both ask).
+  if (value === undefined) return NONE;
+  const text = Array.isArray(value) ? value.join(',') : value;
   return text.split(',').map((coding) => coding.trim().toLowerCase()).filter((coding) => coding !== '' && coding !== 'identity');
 }
 
 /** The decoders that undo an answer's codings, last applied first; undefined when one of them is not known. */
 export function decodersFor(headers: IncomingHttpHeaders): Decoder[] | undefined {
   const decoders: Decoder[] = [];
-  for (const coding of codingsOf(headers).reverse()) {
+  for (const coding of [...codingsOf(headers)].reverse()) {
     const decoder = DECODERS.get(coding);
     if (!decoder) return undefined;
     decoders.push(decoder);

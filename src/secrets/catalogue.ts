@@ -126,9 +126,21 @@ export const KEY_SHAPES: ReadonlyArray<readonly [name: string, shape: RegExp]> =
   ['JSON web token', /^eyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8}/],
 ];
 
-/** True when a token of `text` has the shape of a common key. */
+/** A run of the characters keys are made of. */
+const KEY_TOKEN = /[A-Za-z0-9_.~-]+/g;
+
+function keyShaped(token: string): boolean {
+  return KEY_SHAPES.some(([, shape]) => shape.test(token));
+}
+
+/** The tokens of `text` that have the shape of a common key. */
+export function keyShapedTokens(text: string): string[] {
+  return [...text.matchAll(KEY_TOKEN)].map(([token]) => token).filter(keyShaped);
+}
+
+/** True when a token of `text` has the shape of a common key (stops at the first). */
 export function hasKeyShape(text: string): boolean {
-  for (const match of text.matchAll(/[A-Za-z0-9_.~-]+/g)) for (const [, shape] of KEY_SHAPES) if (shape.test(match[0])) return true;
+  for (const [token] of text.matchAll(KEY_TOKEN)) if (keyShaped(token)) return true;
   return false;
 }
 

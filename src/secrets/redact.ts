@@ -2,7 +2,7 @@
 // URLs, keys and log lines, and the exact credential values a request carried are
 // scrubbed, in every encoding the request could have carried them in, from everything
 // written for it (an upstream may echo them back).
-import { hasKeyShape, isCredentialHeader, isCredentialMember, PROVIDER_DATA_HEADERS } from './catalogue.js';
+import { isCredentialHeader, isCredentialMember, keyShapedTokens, PROVIDER_DATA_HEADERS } from './catalogue.js';
 import { decodeQueryText, queryParams, withoutCredentials } from './query.js';
 import { scrubStreamText } from './stream-text.js';
 
@@ -138,7 +138,7 @@ function providerDataSecrets(text: string): string[] {
       data = JSON.parse(`[${text}]`);
     } catch {
       // Its words shaped like keys too: an echo of the key alone is scrubbed as well.
-      return [text, ...[...text.matchAll(/[A-Za-z0-9_.~-]+/g)].map(([word]) => word).filter(hasKeyShape)];
+      return [text, ...keyShapedTokens(text)];
     }
   }
   const found: string[] = [];
