@@ -11,7 +11,7 @@ import type { Recording } from '../recordings/recording.js';
 import type { ClientRequest } from '../request/client-request.js';
 import { AnswerError, RecordingFileError } from '../errors.js';
 import { onHangUp } from '../wire/hang-up.js';
-import { requestSecrets, scrubRecorded } from '../secrets/redact.js';
+import { requestSecrets } from '../secrets/redact.js';
 import { recordingOf, streamedResponse, wholeResponse, contentTypeOf, type UpstreamHead } from './build-recording.js';
 import { StreamCapture, streamFormatOf, type CapturedStream, type StreamFormat } from './capture.js';
 import type { IdSession } from './ids.js';
@@ -50,8 +50,8 @@ export type ForwardOutcome =
   | { kind: 'not-recorded'; reason: string; cut?: boolean; answer?: FailedAnswer; cause?: NotWritten['cause']; error?: AnswerError; unwritable?: true }
   | { kind: 'passed-through' };
 
-/** Writes a recording; rejects with a message when it cannot. */
-export type Persist = (recording: Recording) => Promise<void>;
+/** Writes a recording with `secrets` (the request's credentials) scrubbed from it; rejects with a message when it cannot. */
+export type Persist = (recording: Recording, secrets: readonly string[]) => Promise<void>;
 
 export class Recorder {
   constructor(
@@ -184,7 +184,7 @@ export class Recorder {
   private async written(recording: Recording): Promise<ForwardOutcome> {
     const { client } = this.exchange;
     try {
-      await this.persist!(scrubRecorded(recording, requestSecrets(client.headers, client.query)));
+      await this.persist!(recording, requestSecrets(client.headers, client.query));
       return { kind: 'recorded' };
     } catch (error) {
       // The directory refused the file: asking again would not do better. Anything else (a sequence's order) may.

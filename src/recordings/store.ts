@@ -6,6 +6,7 @@
 import { readFileSync, unlinkSync } from 'node:fs';
 import path from 'node:path';
 import { RecordingFileError } from '../errors.js';
+import { scrubRecorded } from '../secrets/redact.js';
 import { hasPlainNumbers, parseRecording, serializeRecording, withPlainNumbers, type Recording } from './recording.js';
 import { writeAtomicallyNow } from './atomic-write.js';
 import { occurrenceFileName, recordingId } from './occurrence.js';
@@ -236,14 +237,23 @@ export class RecordingStore {
     const modelList = options.fileName?.startsWith('models-') ?? false;
     // A model list is one answer, the union of its parts: it has no occurrences.
     const occurrence = modelList ? 1 : (options.occurrence ?? 1);
-    const stored: Recording = occurrence === 1 ? recording : withOccurrence(recording, occurrence);
+    let stored: Recording = occurrence === 1 ? recording : withOccurrence(recording, occurrence);
     const existing = this.entry(key);
     const existed = modelList ? undefined : this.fileOf(key, occurrence);
     const target = existed ?? path.join(this.folderFor(existing, relativeDir, modelList), options.fileName ?? occurrenceFileName(key, occurrence));
     // The older sequence's later files go first: a crash before the write leaves its first occurrences.
     const replacing = options.newSequence === true && occurrence === 1 && !modelList && this.replacingOlder(key);
     if (replacing) this.removeOlderSequence(key);
-    const text = serializeRecording(stored);
+    let text = serializeRecording(stored);
+    // The request's credentials, wherever the answer echoed them, never reach the file: its text tells whether any is in it.
+    if (options.secrets !== undefined && options.secrets.length > 0) {
+      const scrubbed = scrubRecorded(stored, options.secrets, text);
+      if (scrubbed !== stored) {
+        // Only strings change: numbers read by JSON.parse are still.
+        stored = hasPlainNumbers(stored) ? withPlainNumbers(scrubbed) : scrubbed;
+        text = serializeRecording(stored);
+      }
+    }
     let bytes: number;
     try {
       bytes = writeAtomicallyNow(target, text);
@@ -284,6 +294,8 @@ export class RecordingStore {
 }
 
 interface SaveOptions {
+  /** The credentials of the request it answers: scrubbed from what is written and kept, wherever they are in it. */
+  secrets?: readonly string[];
   occurrence?: number;
   fileName?: string;
   newSequence?: boolean;

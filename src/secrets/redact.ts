@@ -229,11 +229,16 @@ function writtenAsIs(secret: string): boolean {
   return !/["\\\u0000-\u001f\ud800-\udfff]/.test(secret);
 }
 
+/** A body kept as base64, in JSON text of any indent (a quote in a string value is escaped, so this is a member). */
+const BASE64_BODY = /"body_encoding":\s*"base64"/;
+
 /**
  * A recording (or any value) scrubbed of `secrets`; a streamed answer's chunks first as
- * the text they join into, so a secret split across two events is found too.
+ * the text they join into, so a secret split across two events is found too. `text`: its
+ * JSON (any indent), when the caller has made it already. The value itself comes back
+ * when it holds none.
  */
-export function scrubRecorded<T>(value: T, secrets: readonly string[]): T {
+export function scrubRecorded<T>(value: T, secrets: readonly string[], text?: string): T {
   if (secrets.length === 0) return value;
   const response = (value as { response?: { is_streaming?: unknown; body?: unknown } } | null)?.response;
   const streamed = response?.is_streaming === true && Array.isArray(response.body);
@@ -242,8 +247,8 @@ export function scrubRecorded<T>(value: T, secrets: readonly string[]): T {
   // surrogate in it), no body is kept as base64 (whose bytes are searched decoded), and a
   // stream's events are not each other's neighbours in it.
   if (!streamed && secrets.every(writtenAsIs)) {
-    const text = JSON.stringify(value);
-    if (!text.includes('"body_encoding":"base64"') && !secrets.some((secret) => text.includes(secret))) return value;
+    const json = text ?? JSON.stringify(value);
+    if (!BASE64_BODY.test(json) && !secrets.some((secret) => json.includes(secret))) return value;
   }
   if (streamed) {
     const chunks = (response as { body: unknown[] }).body;

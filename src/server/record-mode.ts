@@ -62,16 +62,16 @@ async function forwardAndWrite(server: RecordServer, context: KeyedContext): Pro
   // and answers nothing it writes: only record-if-missing keeps what it wrote in memory to answer from.
   const recordMode = server.config.mode === 'record';
   const kept = { keepInMemory: !recordMode };
-  const asOccurrence = { occurrence, newSequence: recordMode, ...kept };
-  const save = (recording: Recording) => {
+  const save = (recording: Recording, secrets: readonly string[]) => {
     warnIfMixed(server, context);
+    const asOccurrence = { occurrence, newSequence: recordMode, secrets, ...kept };
     if (server.config.keyScheme !== 'llama-stack') return server.store.save(key.key, recording, relativeDir, asOccurrence);
     const adapted = toLlamaStackForm(recording, key.key, key.modelList);
-    return server.store.save(key.key, adapted.recording, relativeDir, adapted.modelListFile ? { fileName: adapted.modelListFile, ...kept } : asOccurrence);
+    return server.store.save(key.key, adapted.recording, relativeDir, adapted.modelListFile ? { fileName: adapted.modelListFile, secrets, ...kept } : asOccurrence);
   };
   // A llama-stack model list is one answer, with no occurrences to keep in order.
   const step = recordMode && !key.modelList ? sequenceStep(server, context) : undefined;
-  const forwarded = forward(context.reply, exchangeOf(server, context), step ? (recording) => step.persist(() => save(recording)) : save);
+  const forwarded = forward(context.reply, exchangeOf(server, context), step ? (recording, secrets) => step.persist(() => save(recording, secrets)) : save);
   void forwarded.then((done) => step?.ended(done.kind === 'recorded'), () => step?.ended(false));
   const outcome = await forwarded;
   // Not written: the occurrence is free for the next identical request (the retry).
