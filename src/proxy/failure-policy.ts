@@ -62,12 +62,16 @@ function actionable(name: string): boolean {
  * x-ratelimit-*: a 429 written because it said x-should-retry: false must say so again
  * when replayed, or the SDK retries it). A
  * success keeps only the content type: rate-limit counters change on every call and
- * would make each re-recording differ.
+ * would make each re-recording differ. An answer to HEAD (`method`) keeps its
+ * content-length too: the length of what a GET would get is all it says, and its
+ * body, which is none, cannot give it back.
  */
-export function keptHeaders(headers: IncomingHttpHeaders, status: number): Record<string, string> {
+export function keptHeaders(headers: IncomingHttpHeaders, status: number, method?: string): Record<string, string> {
   const kept: Record<string, string> = {};
   const type = headers['content-type'];
   if (type) kept['content-type'] = Array.isArray(type) ? (type[0] as string) : type;
+  const length = headers['content-length'];
+  if (method === 'HEAD' && length !== undefined) kept['content-length'] = length;
   if (status < 400) return kept;
   for (const [name, value] of Object.entries(headers)) {
     if (value !== undefined && actionable(name)) kept[name] = Array.isArray(value) ? value.join(', ') : value;
