@@ -1,6 +1,8 @@
-// An answer to HEAD has no body; its Content-Length is the length of what a GET would
-// get. Every mode that forwards passes the upstream's on, rather than the length of the
-// nothing it sent (0) or none at all; replay gives back the one its recording holds.
+// Answers with no body: to HEAD, a 204, a 304. An answer to HEAD's Content-Length is
+// the length of what a GET would get: every mode that forwards passes the upstream's
+// on, rather than the length of the nothing it sent (0) or none at all, and replay
+// gives back the one its recording holds. Replay never claims a length for the
+// recorded `null` of a body that is not there.
 import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { request } from 'undici';
@@ -70,5 +72,36 @@ describe('HEAD', () => {
     await writeFile(path.join(ws.dir, `${await keyOfRecording('default', without)}.json`), JSON.stringify(without, null, 2));
     const again = await ws.start({ mode: 'replay' });
     expect(await head(again.url)).toEqual({ status: 200, length: '0', bytes: 0 });
+  });
+});
+
+describe('204 and 304', () => {
+  it('are recorded, then replayed with no body and no length but 0 (a client reading a 304 that claims 4 bytes fails)', async () => {
+    const fake = await ws.upstream(
+      new FakeUpstream()
+        .on('GET', '/v1/files/file-abc', (_request, res) => {
+          res.writeHead(304, { etag: '"v1"' });
+          res.end();
+        })
+        .on('DELETE', '/v1/files/file-abc', (_request, res) => {
+          res.writeHead(204);
+          res.end();
+        }),
+    );
+    const answers = async (url: string) => {
+      const notModified = await request(`${url}/v1/files/file-abc`, { headers: { 'if-none-match': '"v1"' } });
+      const deleted = await request(`${url}/v1/files/file-abc`, { method: 'DELETE' });
+      const bytes = (await notModified.body.arrayBuffer()).byteLength + (await deleted.body.arrayBuffer()).byteLength;
+      return { statuses: [notModified.statusCode, deleted.statusCode], lengths: [notModified.headers['content-length'], deleted.headers['content-length']], bytes };
+    };
+    const recorder = await ws.start({ mode: 'record', upstream: fake.url });
+    const recorded = await answers(recorder.url);
+    await recorder.close();
+    expect(await recordingsIn(ws.dir)).toHaveLength(2);
+    await fake.stop();
+    const replayer = await ws.start({ mode: 'replay' });
+    const replayed = await answers(replayer.url);
+    expect(replayed).toEqual({ statuses: [304, 204], lengths: ['0', undefined], bytes: 0 });
+    expect(replayed).toEqual(recorded);
   });
 });
