@@ -8,6 +8,8 @@
 // (400, 404, 422 ...) are deterministic and written. An answer in a content coding
 // llm-replay cannot undo (content-coding.ts) is passed on as it came, its coding
 // named, and not written: a recording of bytes nothing can read would be replayed for ever.
+// An answer with no body (to HEAD, a 204, a 304) has no bytes to read, whatever its
+// coding: it is written like any other.
 import type { IncomingHttpHeaders } from 'node:http';
 import { unreadableCoding } from './content-coding.js';
 
@@ -15,6 +17,8 @@ import { unreadableCoding } from './content-coding.js';
 export interface UpstreamHead {
   status: number;
   headers: IncomingHttpHeaders;
+  /** The answer has no body (to HEAD, a 204, a 304): its content headers describe one that is not there. */
+  bodiless?: boolean;
 }
 
 /** Why an answer is passed on and not written (said after "not recorded: "); `cause` groups the log lines. */
@@ -30,7 +34,7 @@ export interface FailurePolicy {
 
 /** Undefined when the answer is written. */
 export function notWritten(head: UpstreamHead, policy: FailurePolicy): NotWritten | undefined {
-  const coding = unreadableCoding(head.headers);
+  const coding = head.bodiless ? undefined : unreadableCoding(head.headers);
   if (coding !== undefined) {
     return { cause: 'unreadable-coding', reason: `the upstream compressed its answer (content-encoding: ${coding}), which llm-replay cannot undo (it asks for identity; gzip, deflate and br it undoes): passed on as it came` };
   }
