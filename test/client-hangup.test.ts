@@ -58,7 +58,7 @@ describe('a client that hangs up after the final event', () => {
     expect(await recorded()).toEqual(['/v1/chat/completions', '/v1/responses']);
     hangUps.hungUp();
     const anthropic = new Anthropic({ baseURL: `${server.url}/anthropic`, apiKey: 'sk-ant-test', maxRetries: 0, defaultHeaders: { 'x-test-id': 'hangup' } });
-    for await (const event of await anthropic.messages.create({ model: 'claude-sonnet-4-5', max_tokens: 64, messages: [{ role: 'user', content: 'Rings?' }], stream: true })) if (event.type === 'message_stop') break;
+    for await (const event of await anthropic.messages.create({ model: 'claude-sonnet-4-6', max_tokens: 64, messages: [{ role: 'user', content: 'Rings?' }], stream: true })) if (event.type === 'message_stop') break;
     expect(await recorded()).toEqual(['/anthropic/v1/messages', '/v1/chat/completions', '/v1/responses']);
     hangUps.hungUp();
     const ollama = new Ollama({ host: `${server.url}/ollama`, headers: { 'x-test-id': 'hangup' } });
@@ -85,7 +85,7 @@ describe('a client that hangs up after the final event', () => {
     const overloaded = 'event: error\ndata: {"type":"error","error":{"type":"overloaded_error","message":"Overloaded"}}\n\n';
     const fake = await ws.upstream(new FakeUpstream().on('POST', '/v1/messages', (_request, res) => sendEvents(res, [...anthropicEvents().slice(0, 4), overloaded], hangUps.script(': keep-alive\n\n')())));
     const server = await ws.start({ mode: 'record', routes: { '/anthropic': fake.url } });
-    const response = await fetch(`${server.url}/anthropic/v1/messages`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-api-key': 'sk-ant-test', 'anthropic-version': '2023-06-01' }, body: JSON.stringify({ model: 'claude-sonnet-4-5', max_tokens: 64, messages: [{ role: 'user', content: 'Rings?' }], stream: true }) });
+    const response = await fetch(`${server.url}/anthropic/v1/messages`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-api-key': 'sk-ant-test', 'anthropic-version': '2023-06-01' }, body: JSON.stringify({ model: 'claude-sonnet-4-6', max_tokens: 64, messages: [{ role: 'user', content: 'Rings?' }], stream: true }) });
     expect(await readUntil(response, 'overloaded_error')).toContain('event: error');
     hangUps.hungUp();
     await concluded(server, 1);
@@ -106,7 +106,7 @@ describe('a client that hangs up after the final event', () => {
       routes: { '/anthropic': (await ws.upstream(fakeAnthropic(holdLast(anthropicEvents().length)))).url },
     });
     const anthropic = new Anthropic({ baseURL: `${server.url}/anthropic`, apiKey: 'sk-ant-test', maxRetries: 0 });
-    for await (const event of await anthropic.messages.create({ model: 'claude-sonnet-4-5', max_tokens: 64, messages: [{ role: 'user', content: 'Rings?' }], stream: true })) if (event.type === 'message_delta') break;
+    for await (const event of await anthropic.messages.create({ model: 'claude-sonnet-4-6', max_tokens: 64, messages: [{ role: 'user', content: 'Rings?' }], stream: true })) if (event.type === 'message_delta') break;
     const chat = await openai(server).chat.completions.create({ ...(streaming.request as object), stream: true } as never).asResponse();
     await readUntil(chat, '"finish_reason":"stop"');
     await concluded(server, 2);

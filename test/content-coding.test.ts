@@ -1,7 +1,7 @@
 // Upstreams are asked for identity, but some compress all the same: gzip, deflate and
 // br are undone (one or several in a row), recorded as the plain answer and sent to the
 // client without the coding; an answer in any other coding is passed on as it came,
-// with its Content-Encoding, and not written.
+// with its Content-Encoding, and not written, unless it has no body to read.
 import { brotliCompressSync, gzipSync } from 'node:zlib';
 import { request } from 'undici';
 import { describe, expect, it } from 'vitest';
@@ -29,6 +29,18 @@ function upstream(): FakeUpstream {
     })
     .on('POST', '/v1/none', (_request, res) => {
       res.writeHead(204, { 'content-encoding': 'gzip' });
+      res.end();
+    })
+    .on('HEAD', '/v1/files/z', (_request, res) => {
+      res.writeHead(200, { 'content-type': 'application/json', 'content-encoding': 'zstd', 'content-length': '20' });
+      res.end();
+    })
+    .on('POST', '/v1/none-zstd', (_request, res) => {
+      res.writeHead(204, { 'content-encoding': 'zstd' });
+      res.end();
+    })
+    .on('GET', '/v1/files/z', (_request, res) => {
+      res.writeHead(304, { 'content-encoding': 'zstd', etag: '"z"' });
       res.end();
     });
 }
@@ -82,5 +94,27 @@ describe('an answer the upstream compressed', () => {
     expect({ status: head.statusCode, coding: head.headers['content-encoding'] }).toEqual({ status: 200, coding: 'gzip' });
     const none = await ask(server.url, '/v1/none');
     expect({ status: none.status, coding: none.coding, bytes: none.body.length }).toEqual({ status: 204, coding: 'gzip', bytes: 0 });
+  });
+
+  it('with no body (HEAD, 204, 304) in a coding llm-replay cannot undo: nothing to read, so recorded like any other, and replayed', async () => {
+    const fake = await ws.upstream(upstream());
+    const log = capturedLog();
+    const recorder = await ws.start({ mode: 'record', upstream: fake.url, logLevel: 'warn', logStream: log.stream });
+    const bodiless = async (url: string) => {
+      const head = await request(`${url}/v1/files/z`, { method: 'HEAD' });
+      const notModified = await request(`${url}/v1/files/z`, { headers: { 'if-none-match': '"z"' } });
+      const none = await ask(url, '/v1/none-zstd');
+      const bytes = (await head.body.arrayBuffer()).byteLength + (await notModified.body.arrayBuffer()).byteLength + none.body.length;
+      return { statuses: [head.statusCode, notModified.statusCode, none.status], bytes };
+    };
+    expect(await bodiless(recorder.url)).toEqual({ statuses: [200, 304, 204], bytes: 0 });
+    await recorder.close();
+    await log.settled();
+    expect(log.text()).not.toContain('zstd');
+    const files = (await listFiles(ws.dir)).filter((file) => file.endsWith('.json'));
+    expect(files).toHaveLength(3);
+    await fake.stop();
+    const replayer = await ws.start({ mode: 'replay' });
+    expect(await bodiless(replayer.url)).toEqual({ statuses: [200, 304, 204], bytes: 0 });
   });
 });

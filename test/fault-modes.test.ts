@@ -271,7 +271,7 @@ describe('the seeded schedule', () => {
     const first = await schedule(inProcess.url);
     expect(first).toMatch(/X/);
     expect(first).toMatch(/\./);
-    const child = await startCli(['--recordings', ws.dir, '--faults', RULE]);
+    const child = await startCli(['--recordings', ws.dir, '--state-dir', `${ws.dir}.state`, '--faults', RULE]);
     ws.cleanup.push(async () => {
       child.child.kill('SIGTERM');
       await child.exited;

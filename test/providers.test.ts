@@ -44,8 +44,8 @@ type Results = Awaited<ReturnType<typeof exercise>>;
 
 async function exercise(server: RunningServer) {
   const anthropic = new Anthropic({ baseURL: `${server.url}/anthropic`, apiKey: 'sk-ant-api03-test-key-0000000000', maxRetries: 0 });
-  const message = await anthropic.messages.create({ model: 'claude-sonnet-4-5', max_tokens: 64, messages: [{ role: 'user', content: 'Which planet has rings?' }] });
-  const stream = anthropic.messages.stream({ model: 'claude-sonnet-4-5', max_tokens: 64, messages: [{ role: 'user', content: 'Which planet has rings?' }] });
+  const message = await anthropic.messages.create({ model: 'claude-sonnet-4-6', max_tokens: 64, messages: [{ role: 'user', content: 'Which planet has rings?' }] });
+  const stream = anthropic.messages.stream({ model: 'claude-sonnet-4-6', max_tokens: 64, messages: [{ role: 'user', content: 'Which planet has rings?' }] });
   const events: string[] = [];
   stream.on('streamEvent', (event) => events.push(event.type));
   const streamedText = await stream.finalText();

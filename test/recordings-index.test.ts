@@ -140,8 +140,7 @@ describe('the recordings index', () => {
     expect(store.has(shared!.key)).toBe(true);
     expect(store.skipped).toEqual([]);
     expect(store.aliases.map((file) => path.relative(ws.dir, file)).sort()).toEqual(['a-alias', `${inOther!.key}.json`, 'z-alias'].sort());
-    const server = await startServer({ mode: 'replay', recordings: ws.dir, port: 0, strict: true, logLevel: 'silent' });
-    ws.cleanup.push(() => server.close());
+    const server = await ws.start({ mode: 'replay', strict: true });
     base = server.url;
     expect((await chat('in a real folder')).status).toBe(200);
     expect((await chat('in another folder')).status).toBe(200);

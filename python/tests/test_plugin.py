@@ -33,11 +33,11 @@ def test_embeddings():
     assert [item.embedding for item in answer.data] == [[0.5, -0.25, 0.0], [0.5, -0.25, 1.0]]
 
 def test_anthropic():
-    answer = anthropic.Anthropic(max_retries=0).messages.create(model="claude-sonnet-4-5", max_tokens=64, messages=[{"role": "user", "content": "Bonjour"}])
+    answer = anthropic.Anthropic(max_retries=0).messages.create(model="claude-sonnet-4-6", max_tokens=64, messages=[{"role": "user", "content": "Bonjour"}])
     assert answer.content[0].text == "Bonjour from Claude"
 
 def test_anthropic_stream():
-    with anthropic.Anthropic(max_retries=0).messages.stream(model="claude-sonnet-4-5", max_tokens=64, messages=[{"role": "user", "content": "Bonjour"}]) as stream:
+    with anthropic.Anthropic(max_retries=0).messages.stream(model="claude-sonnet-4-6", max_tokens=64, messages=[{"role": "user", "content": "Bonjour"}]) as stream:
         assert stream.get_final_text() == "Bonjour streamed"
 
 @pytest.mark.asyncio

@@ -1,7 +1,7 @@
 // The content codings llm-replay undoes (it asks upstreams for identity, but some
 // compress all the same): gzip, deflate and br, one or several in a row. An answer in
 // any other coding (zstd, compress) cannot be read, so it is passed on as it came, with
-// its Content-Encoding, and not written.
+// its Content-Encoding, and not written (unless it has no body: failure-policy.ts).
 import { createBrotliDecompress, createGunzip, createInflate } from 'node:zlib';
 import type { IncomingHttpHeaders } from 'node:http';
 

@@ -8,6 +8,8 @@
 // (400, 404, 422 ...) are deterministic and written. An answer in a content coding
 // llm-replay cannot undo (content-coding.ts) is passed on as it came, its coding
 // named, and not written: a recording of bytes nothing can read would be replayed for ever.
+// An answer with no body (to HEAD, a 204, a 304) has no bytes to read, whatever its
+// coding: it is written like any other.
 import type { IncomingHttpHeaders } from 'node:http';
 import { unreadableCoding } from './content-coding.js';
 
@@ -15,6 +17,8 @@ import { unreadableCoding } from './content-coding.js';
 export interface UpstreamHead {
   status: number;
   headers: IncomingHttpHeaders;
+  /** The answer has no body (to HEAD, a 204, a 304): its content headers describe one that is not there. */
+  bodiless?: boolean;
 }
 
 /** Why an answer is passed on and not written (said after "not recorded: "); `cause` groups the log lines. */
@@ -30,7 +34,7 @@ export interface FailurePolicy {
 
 /** Undefined when the answer is written. */
 export function notWritten(head: UpstreamHead, policy: FailurePolicy): NotWritten | undefined {
-  const coding = unreadableCoding(head.headers);
+  const coding = head.bodiless ? undefined : unreadableCoding(head.headers);
   if (coding !== undefined) {
     return { cause: 'unreadable-coding', reason: `the upstream compressed its answer (content-encoding: ${coding}), which llm-replay cannot undo (it asks for identity; gzip, deflate and br it undoes): passed on as it came` };
   }
@@ -62,12 +66,16 @@ function actionable(name: string): boolean {
  * x-ratelimit-*: a 429 written because it said x-should-retry: false must say so again
  * when replayed, or the SDK retries it). A
  * success keeps only the content type: rate-limit counters change on every call and
- * would make each re-recording differ.
+ * would make each re-recording differ. An answer to HEAD (`method`) keeps its
+ * content-length too: the length of what a GET would get is all it says, and its
+ * body, which is none, cannot give it back.
  */
-export function keptHeaders(headers: IncomingHttpHeaders, status: number): Record<string, string> {
+export function keptHeaders(headers: IncomingHttpHeaders, status: number, method?: string): Record<string, string> {
   const kept: Record<string, string> = {};
   const type = headers['content-type'];
   if (type) kept['content-type'] = Array.isArray(type) ? (type[0] as string) : type;
+  const length = headers['content-length'];
+  if (method === 'HEAD' && length !== undefined) kept['content-length'] = length;
   if (status < 400) return kept;
   for (const [name, value] of Object.entries(headers)) {
     if (value !== undefined && actionable(name)) kept[name] = Array.isArray(value) ? value.join(', ') : value;

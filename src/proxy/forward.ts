@@ -34,6 +34,8 @@ const NOT_FORWARDED = new Set([...HOP_BY_HOP, ...CONTROL_HEADERS, 'expect']);
 const NOT_ANSWERED = new Set(HOP_BY_HOP);
 /** A body decompressed here is sent without its coding. */
 const NOT_ANSWERED_DECODED = new Set([...HOP_BY_HOP, 'content-encoding']);
+/** A HEAD answer's length is the length of what a GET would get, not the framing of a body sent: passed on (fastify keeps a HEAD reply's own). */
+const NOT_ANSWERED_HEAD = new Set(HOP_BY_HOP.filter((name) => name !== 'content-length'));
 
 /** What the upstream is sent: the client's headers less the proxy's own and the hop's. */
 function forwardedHeaders(headers: IncomingHttpHeaders): IncomingHttpHeaders {
@@ -70,11 +72,12 @@ export async function forward(reply: FastifyReply, exchange: Exchange, persist?:
     return (error as Error).name === 'InvalidArgumentError' ? recorder.refused(error as Error) : recorder.upstreamFailed(error as Error);
   }
   const { status, headers } = head;
+  // An answer with no body (to HEAD, a 204, a 304) has nothing to undo: its coding names what a body would have been.
+  const bodiless = client.method === 'HEAD' || status === 204 || status === 304;
   // A coding llm-replay cannot undo stays on the answer, which is passed on as it came (the failure policy does not write it).
-  // An answer with no body (HEAD, 204, 304) has nothing to undo: its coding names what a body would have been.
-  const decoders = client.method === 'HEAD' || status === 204 || status === 304 ? [] : decodersFor(headers);
-  reply.code(status).headers(withoutHopHeaders(headers, decoders && decoders.length > 0 ? NOT_ANSWERED_DECODED : NOT_ANSWERED));
-  return recorder.headersReceived(reply, { status, headers }, decoders ? decoded(call, decoders) : call);
+  const decoders = bodiless ? [] : decodersFor(headers);
+  reply.code(status).headers(withoutHopHeaders(headers, client.method === 'HEAD' ? NOT_ANSWERED_HEAD : decoders && decoders.length > 0 ? NOT_ANSWERED_DECODED : NOT_ANSWERED));
+  return recorder.headersReceived(reply, { status, headers, bodiless }, decoders ? decoded(call, decoders) : call);
 }
 
 /** The body as the client is to get it: undone when the upstream compressed it. */

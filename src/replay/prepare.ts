@@ -144,6 +144,19 @@ function ownedHeaders(headers: Record<string, string> | undefined): Record<strin
   return out;
 }
 
+const NO_BODY = Buffer.alloc(0);
+
+/**
+ * An answer with no body (to HEAD, a 204, a 304): none is sent, and no length of its
+ * recorded `null` is claimed (a client reading a 304 that says 4 bytes fails). An
+ * answer to HEAD gets the content-length the upstream gave, when recorded: the length
+ * of what a GET would get, which fastify keeps on a HEAD reply; without it, fastify's own (0).
+ */
+function bodilessAnswer(method: string, status: number, headers: Record<string, string>, recorded: Record<string, string> | undefined): PreparedResponse {
+  if (method === 'HEAD') for (const [name, value] of Object.entries(recorded ?? {})) if (name.toLowerCase() === 'content-length') headers['content-length'] = owned(value);
+  return { status, headers, body: NO_BODY };
+}
+
 /** JSON text of a recording's values: JSON.stringify's own when its numbers are plain (the same text, several times faster). */
 function jsonWriter(recording: Recording): (value: JsonValue) => string {
   return hasPlainNumbers(recording) ? (value) => JSON.stringify(value) : (value) => stringifyLossless(value);
@@ -158,6 +171,7 @@ export function prepareResponse(recording: Recording): PreparedResponse {
     return { status, headers: { ...headers, 'content-type': JSON_TYPE }, body: ownBytes(json(body)) };
   }
   const status = response.status ?? 200;
+  if (recording.request.method === 'HEAD' || status === 204 || status === 304) return bodilessAnswer(recording.request.method, status, headers, response.headers);
   if (response.is_streaming && Array.isArray(response.body)) {
     const framing = response.stream ?? inferFraming(recording.request.endpoint, response.body);
     headers['content-type'] ??= framing.format === 'ndjson' ? NDJSON_TYPE : SSE_TYPE;

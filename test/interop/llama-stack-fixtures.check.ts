@@ -30,11 +30,12 @@ beforeAll(async () => {
   served = mkdtempSync(path.join(tmpdir(), 'llm-replay-interop-'));
   cpSync(root, served, { recursive: true });
   writeFileSync(path.join(served, `${SEED_004_KEY}.json`), seed004.text);
-  server = await startServer({ mode: 'replay', recordings: served, keyScheme: 'llama-stack', port: 0, logLevel: 'silent' });
+  server = await startServer({ mode: 'replay', recordings: served, stateDir: `${served}.state`, keyScheme: 'llama-stack', port: 0, logLevel: 'silent' });
 });
 afterAll(async () => {
   await server.close();
   rmSync(served, { recursive: true, force: true });
+  rmSync(`${served}.state`, { recursive: true, force: true });
 });
 
 /** A client that sends the body bytes Python would have sent instead of the SDK's own JSON. */

@@ -29,7 +29,7 @@ function runAsync(args: string[], env: Record<string, string> = {}): Promise<{ s
 
 describe('llm-replay serve', () => {
   it('prints one start-up line with mode, directory, count and base URL, and stops cleanly on SIGTERM', async () => {
-    const child = spawn(process.execPath, [BIN, 'serve', '--recordings', new URL('../../recordings', import.meta.url).pathname, '--port', '0', '--log-level', 'warn']);
+    const child = spawn(process.execPath, [BIN, 'serve', '--recordings', new URL('../../recordings', import.meta.url).pathname, '--state-dir', `${dir}.state`, '--port', '0', '--log-level', 'warn']);
     const line = await new Promise<string>((resolve, reject) => {
       let out = '';
       child.stdout.on('data', (part: Buffer) => {

@@ -23,7 +23,7 @@ afterEach(async () => {
 function runExample(env: Record<string, string> = {}) {
   return spawnSync(process.execPath, [VITEST, 'run', '--root', EXAMPLE], {
     encoding: 'utf8',
-    env: { ...process.env, LLM_REPLAY_RECORDINGS: copy, NO_COLOR: '1', ...env },
+    env: { ...process.env, LLM_REPLAY_RECORDINGS: copy, LLM_REPLAY_STATE_DIR: `${copy}.state`, NO_COLOR: '1', ...env },
     timeout: 120_000,
   });
 }

@@ -33,7 +33,7 @@ afterEach(async () => {
 function runJest(env: Record<string, string>): Promise<{ status: number | null; output: string }> {
   const child = spawn(process.execPath, [JEST, '--ci'], {
     cwd: EXAMPLE,
-    env: { ...process.env, LLM_REPLAY_RECORDINGS: dir, NO_COLOR: '1', OPENAI_API_KEY: '', OPENAI_BASE_URL: '', ...env },
+    env: { ...process.env, LLM_REPLAY_RECORDINGS: dir, LLM_REPLAY_STATE_DIR: `${dir}.state`, NO_COLOR: '1', OPENAI_API_KEY: '', OPENAI_BASE_URL: '', ...env },
     timeout: 120_000,
   });
   let output = '';

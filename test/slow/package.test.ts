@@ -94,7 +94,7 @@ describe('the published package', () => {
   it('installs offline into a fresh project: --version, serve in replay mode, an openai SDK call, the inspector page', async () => {
     const bin = path.join(project, 'node_modules/.bin/llm-replay');
     expect((await run(bin, ['--version'])).stdout.trim()).toBe(manifest.version);
-    const server = await startCli(['--recordings', path.join(root, 'recordings')], { bin, cwd: project });
+    const server = await startCli(['--recordings', path.join(root, 'recordings'), '--state-dir', path.join(project, 'state')], { bin, cwd: project });
     try {
       const client = new OpenAI({ baseURL: `${server.url}/v1`, apiKey: 'unused', maxRetries: 0 });
       const answer = await client.chat.completions.create({ model: 'openai/gpt-5.1-chat', messages: [{ role: 'user', content: 'What are the three laws of thermodynamics?' }] });

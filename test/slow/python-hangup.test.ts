@@ -29,7 +29,7 @@ client = openai.OpenAI(base_url=base + "/v1", api_key="sk-test", max_retries=0)
 text = "".join(chunk.choices[0].delta.content or "" for chunk in client.chat.completions.create(**request) if chunk.choices)
 print("closed", flush=True)
 claude = anthropic.Anthropic(base_url=base + "/anthropic", api_key="sk-ant-test", max_retries=0)
-with claude.messages.create(model="claude-sonnet-4-5", max_tokens=64, messages=[{"role": "user", "content": "Rings?"}], stream=True) as stream:
+with claude.messages.create(model="claude-sonnet-4-6", max_tokens=64, messages=[{"role": "user", "content": "Rings?"}], stream=True) as stream:
     for event in stream:
         if event.type == "message_stop":
             break

@@ -27,9 +27,13 @@ async function namedSnippets(): Promise<Map<string, string>> {
   return out;
 }
 
-/** Runs a command to its end (async: the fake upstream answers from this process meanwhile). */
+/**
+ * Runs a command to its end (async: the fake upstream answers from this process meanwhile).
+ * Its temp folder is the scratch project's: the snippets give no state dir, so the
+ * default one (under the OS temp folder) goes there and is removed with it.
+ */
 function run(command: string, args: string[], cwd: string, env: Record<string, string> = {}): Promise<{ status: number | null; output: string }> {
-  const child = spawn(command, args, { cwd, env: { ...process.env, NO_COLOR: '1', OPENAI_BASE_URL: '', OPENAI_API_KEY: '', ...env }, timeout: 180_000 });
+  const child = spawn(command, args, { cwd, env: { ...process.env, TMPDIR: path.join(scratch, 'tmp'), NO_COLOR: '1', OPENAI_BASE_URL: '', OPENAI_API_KEY: '', ...env }, timeout: 180_000 });
   let output = '';
   child.stdout.on('data', (part: Buffer) => (output += part.toString()));
   child.stderr.on('data', (part: Buffer) => (output += part.toString()));
@@ -53,6 +57,7 @@ async function project(name: string, files: string[]): Promise<string> {
 
 beforeAll(async () => {
   scratch = path.join(root, `.readme-snippets-${process.pid}`);
+  await mkdir(path.join(scratch, 'tmp'), { recursive: true });
   snippets = await namedSnippets();
   upstream = await new FakeUpstream()
     .on('POST', '/v1/chat/completions', (_request, res) => {

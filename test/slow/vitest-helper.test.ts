@@ -15,7 +15,7 @@ const ws = workspace();
 /** Runs the project's tests (not spawnSync: the fake upstream answering them runs in this process). */
 function runProject(env: Record<string, string>): Promise<{ status: number; output: string }> {
   return new Promise((resolve) => {
-    execFile(process.execPath, [VITEST, 'run', '--root', PROJECT], { env: { ...process.env, LLM_REPLAY_RECORDINGS: ws.dir, NO_COLOR: '1', OPENAI_API_KEY: 'sk-test', ...env }, timeout: 120_000 }, (error, stdout, stderr) =>
+    execFile(process.execPath, [VITEST, 'run', '--root', PROJECT], { env: { ...process.env, LLM_REPLAY_RECORDINGS: ws.dir, LLM_REPLAY_STATE_DIR: `${ws.dir}.state`, NO_COLOR: '1', OPENAI_API_KEY: 'sk-test', ...env }, timeout: 120_000 }, (error, stdout, stderr) =>
       resolve({ status: error ? ((error as { code?: number }).code ?? 1) : 0, output: stdout + stderr }),
     );
   });
