@@ -38,14 +38,17 @@ describe('HEAD', () => {
     expect(fake.calls()).toBe(1);
   });
 
-  it('in record mode the answer is recorded as one without a body', async () => {
+  it('in record mode the answer is recorded as one without a body, with its content-length, which replay gives back', async () => {
     const fake = await ws.upstream(upstream());
     const server = await ws.start({ mode: 'record', upstream: fake.url });
     await head(server.url);
     await server.close();
+    await fake.stop();
     const [file] = await recordingsIn(ws.dir);
     expect(file?.data.request.method).toBe('HEAD');
-    expect(file?.data.response).toMatchObject({ body: null, status: 200, is_streaming: false });
+    expect(file?.data.response).toMatchObject({ body: null, status: 200, is_streaming: false, headers: { 'content-length': LENGTH } });
+    const replay = await ws.start({ mode: 'replay' });
+    expect(await head(replay.url)).toEqual({ status: 200, length: LENGTH, bytes: 0 });
   });
 
   it('a recording keeps the content-length of an answer to HEAD, and of no other', () => {

@@ -93,7 +93,7 @@ export function wholeResponse(key: RequestKey, head: UpstreamHead, upstreamBytes
       plainNumbers = true;
     }
   }
-  const kept = { is_streaming: false, status: head.status, headers: keptHeaders(head.headers, head.status) };
+  const kept = { is_streaming: false, status: head.status, headers: keptHeaders(head.headers, head.status, key.method) };
   const response: RecordedResponse =
     body === undefined && bytes.length > 0 ? { body: bytes.toString('base64'), ...kept, body_encoding: 'base64' } : { body: body ?? null, ...kept };
   return { bytes, response, plainNumbers };

@@ -102,7 +102,7 @@ export class Recorder {
     return body.whole().then(
       (bytes) => {
         reply.send(bytes);
-        const headers = keptHeaders(head.headers, head.status);
+        const headers = keptHeaders(head.headers, head.status, this.exchange.client.method);
         // Bytes in a coding passed on as they came say so to the requests that waited on them too.
         if (cause === 'unreadable-coding') headers['content-encoding'] = String(head.headers['content-encoding']);
         return { kind: 'not-recorded', reason, cause, answer: { status: head.status, headers, body: bytes } };
