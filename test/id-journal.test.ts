@@ -75,6 +75,45 @@ describe('the upstream-id journal after a crash', () => {
     expect(second.toUpstream(`resp_${'1'.repeat(40)}`)).toBe('resp_UPSTREAMaaaa0001');
   });
 
+  it('reads a line appended after a last line cut just before its line break', async () => {
+    await writeFile(journal, line(`resp_${'1'.repeat(40)}`, 'resp_UPSTREAMaaaa0001').trimEnd());
+    const first = await IdMapper.open(journal);
+    expect(first.size).toBe(1);
+    const minted = mintFor(first, 'resp_UPSTREAMeeee0005');
+    first.drain();
+
+    const second = await IdMapper.open(journal);
+    expect(second.toUpstream(`resp_${'1'.repeat(40)}`)).toBe('resp_UPSTREAMaaaa0001');
+    expect(second.toUpstream(minted)).toBe('resp_UPSTREAMeeee0005');
+  });
+
+  describe('a journal that cannot be rewritten at start (its folder takes no new file)', () => {
+    const realRenameSync = fs.renameSync;
+    afterEach(() => {
+      fs.renameSync = realRenameSync;
+      syncBuiltinESMExports();
+    });
+
+    it('still starts the next line on its own after the torn one', async () => {
+      await writeFile(journal, line(`resp_${'1'.repeat(40)}`, 'resp_UPSTREAMaaaa0001') + line(`resp_${'2'.repeat(40)}`, 'resp_UPSTREAMbbbb0002').slice(0, 25));
+      fs.renameSync = (() => {
+        throw Object.assign(new Error('EACCES: permission denied, rename'), { code: 'EACCES' });
+      }) as typeof fs.renameSync;
+      syncBuiltinESMExports();
+      const first = await IdMapper.open(journal);
+      fs.renameSync = realRenameSync;
+      syncBuiltinESMExports();
+      // Not rewritten: the torn line is still there.
+      expect(await readFile(journal, 'utf8')).not.toMatch(/\n$/);
+      const minted = mintFor(first, 'resp_UPSTREAMeeee0005');
+      first.drain();
+
+      const second = await IdMapper.open(journal);
+      expect(second.toUpstream(minted)).toBe('resp_UPSTREAMeeee0005');
+      expect(second.toUpstream(`resp_${'1'.repeat(40)}`)).toBe('resp_UPSTREAMaaaa0001');
+    });
+  });
+
   describe('a write that fails part-way (a full disk)', () => {
     const realWriteSync = fs.writeSync;
     afterEach(() => {

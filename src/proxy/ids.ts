@@ -59,7 +59,9 @@ export class IdMapper {
       }
     }
     // Compacted when it holds more than it gives: ids past the limit, torn or key-shaped lines.
-    if (lines.length > mapper.size) await mapper.compact();
+    const rewritten = lines.length > mapper.size && (await mapper.compact());
+    // Ending inside a line (a crash mid-append, even one cut just before its line break) and not rewritten: the next line starts on its own.
+    if (!rewritten && text !== '' && !text.endsWith('\n')) mapper.torn = true;
     return mapper;
   }
 
@@ -78,10 +80,13 @@ export class IdMapper {
     }
   }
 
-  /** Rewrites the journal with the ids kept, in order (atomically: a crash leaves the old one). */
-  private async compact(): Promise<void> {
+  /** Rewrites the journal with the ids kept, in order (atomically: a crash leaves the old one); whether it could. */
+  private async compact(): Promise<boolean> {
     const lines = [...this.minted].map(([id, upstream]) => JSON.stringify({ id, upstream }) + '\n');
-    await writeAtomically(this.journal as string, lines.join('')).catch(() => undefined);
+    return writeAtomically(this.journal as string, lines.join('')).then(
+      () => true,
+      () => false,
+    );
   }
 
   /** Swaps deterministic ids for the upstream's real ones, anywhere in a path, query or body. */
