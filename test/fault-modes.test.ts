@@ -7,7 +7,6 @@ import { describe, expect, it } from 'vitest';
 import { readConfigFile } from '../src/config/config-file.js';
 import { startServer, type RunningServer } from '../src/index.js';
 import { FAULT_HEADER } from '../src/request/control-headers.js';
-import { startCli } from './support/cli-process.js';
 import { FakeUpstream } from './support/fake-upstream.js';
 import { answerText, counterUpstream } from './support/counter-upstream.js';
 import { json, listFiles, recordingsIn, workspace } from './support/harness.js';
@@ -249,36 +248,6 @@ describe('where faults come from', () => {
     expect((await admin(server, 'PUT', '', { test_id: 't' })).body.error.message).toContain('send {"faults"');
     expect((await admin(server, 'GET')).body.in_force.tests).toEqual({});
     await expect(startServer({ mode: 'replay', recordings: ws.dir, faults: 'rate=2;status=500' })).rejects.toThrow(/^faults: expected a fault rule such as .*, got "rate=2;status=500" \("rate=2": expected a fraction from 0 to 1/);
-  });
-});
-
-describe('the seeded schedule', () => {
-  const RULE = 'status=500;rate=0.4;seed=nightly';
-
-  /** Which of 3 requests x 8 occurrences x 2 tests the server faulted, in order. */
-  async function schedule(url: string): Promise<string> {
-    const marks: string[] = [];
-    for (const testId of ['a.test.ts::one', 'a.test.ts::two']) {
-      for (let occurrence = 0; occurrence < 8; occurrence++) {
-        for (const n of [1, 2, 3]) marks.push((await chat(url, { ...usage.request, n }, { 'x-test-id': testId })).status === 500 ? 'X' : '.');
-      }
-    }
-    return marks.join('');
-  }
-
-  it('fails the same requests of the same tests in two processes, and another seed others', async () => {
-    const inProcess = await ws.start({ mode: 'replay', faults: RULE });
-    const first = await schedule(inProcess.url);
-    expect(first).toMatch(/X/);
-    expect(first).toMatch(/\./);
-    const child = await startCli(['--recordings', ws.dir, '--state-dir', `${ws.dir}.state`, '--faults', RULE]);
-    ws.cleanup.push(async () => {
-      child.child.kill('SIGTERM');
-      await child.exited;
-    });
-    expect(await schedule(child.url)).toBe(first);
-    const other = await ws.start({ mode: 'replay', faults: RULE.replace('nightly', 'weekly') });
-    expect(await schedule(other.url)).not.toBe(first);
   });
 });
 
