@@ -108,3 +108,26 @@ describe('204 and 304', () => {
     expect(replayed).toEqual(recorded);
   });
 });
+
+describe('an answer with no body under a stream content type', () => {
+  it('HEAD on a streaming endpoint is an answer without a body, recorded and replayed, never a stream cut before its end', async () => {
+    const fake = await ws.upstream(
+      new FakeUpstream().on('HEAD', '/v1/responses/resp_abc/events', (_request, res) => {
+        res.writeHead(200, { 'content-type': 'text/event-stream', 'content-length': '0' });
+        res.end();
+      }),
+    );
+    const ask = async (url: string) => {
+      const response = await request(`${url}/v1/responses/resp_abc/events`, { method: 'HEAD' });
+      return { status: response.statusCode, type: response.headers['content-type'], bytes: (await response.body.arrayBuffer()).byteLength };
+    };
+    const recorder = await ws.start({ mode: 'record', upstream: fake.url });
+    expect(await ask(recorder.url)).toEqual({ status: 200, type: 'text/event-stream', bytes: 0 });
+    await recorder.close();
+    await fake.stop();
+    const [file] = await recordingsIn(ws.dir);
+    expect(file?.data.response).toMatchObject({ body: null, status: 200, is_streaming: false });
+    const replayer = await ws.start({ mode: 'replay' });
+    expect(await ask(replayer.url)).toEqual({ status: 200, type: 'text/event-stream', bytes: 0 });
+  });
+});

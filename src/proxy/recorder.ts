@@ -83,7 +83,8 @@ export class Recorder {
       else reply.send(body.stream());
       return { kind: 'passed-through' };
     }
-    const format = streamFormatOf(contentTypeOf(head.headers));
+    // No body (HEAD, 204, 304): no stream either, whatever its content type says of the GET.
+    const format = head.bodiless ? undefined : streamFormatOf(contentTypeOf(head.headers));
     const passed = notWritten(head, this.exchange);
     if (passed) return this.passedNotWritten(reply, head, body, format, passed);
     if (format) return this.streamed(reply, key, head, body.stream(), format);
