@@ -123,6 +123,29 @@ describe('gateway headers and echoes', () => {
     expect(written).not.toContain('x-echo-portkey');
   });
 
+  it("under llama-stack's key scheme: a password with a quote and a backslash echoed in an error, and a key in a model list's ids, never reach a file", async () => {
+    const password = 'pa"ss\\word-9876543';
+    const key = 'sk-proj-ModelListEcho0123456789abcdef';
+    const secretOf = (authorization: string) => (authorization.startsWith('Basic ') ? Buffer.from(authorization.slice(6), 'base64').toString().split(':')[1]! : authorization.slice(7));
+    upstream
+      .on('POST', '/v1/embeddings', (request, res) => sendJson(res, 400, { error: { message: `Incorrect API key provided: ${secretOf(String(request.headers['authorization']))}`, type: 'invalid_request_error' } }))
+      .on('GET', '/v1/models', (request, res) => sendJson(res, 200, { object: 'list', data: [{ id: `m-${secretOf(String(request.headers['authorization']))}`, object: 'model', created: 1, owned_by: 'o' }] }));
+    const server = await serve({ mode: 'record', recordings: dir, upstream: upstream.url, keyScheme: 'llama-stack' });
+    const basic = `Basic ${Buffer.from(`user:${password}`).toString('base64')}`;
+    const refused = await fetch(`${server.url}/v1/embeddings`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: basic }, body: '{"model": "e", "input": "x"}' });
+    expect(await refused.text()).toContain(JSON.stringify(password).slice(1, -1));
+    const listed = await fetch(`${server.url}/v1/models`, { headers: { authorization: `Bearer ${key}` } });
+    expect(await listed.text()).toContain(`m-${key}`);
+    await server.close();
+    const files = await listFiles(dir);
+    // The error (llama-stack writes a 4xx as an exception quoting its JSON) and the model list.
+    expect(files.length).toBe(2);
+    const written = await everythingWritten(dir);
+    const escaped = (value: string) => JSON.stringify(value).slice(1, -1);
+    for (const value of [password, key]) for (const spelling of [value, escaped(value), escaped(escaped(value))]) expect(written).not.toContain(spelling);
+    expect(written).toContain('[redacted]');
+  });
+
   it('a secret split across two stream events is scrubbed from the joined text; every event keeps its place', async () => {
     const key = 'sk-proj-SplitAcross0123456789abcdefgh';
     upstream.on('POST', '/v1/chat/completions', (request, res) => {
@@ -195,6 +218,9 @@ describe('verify', () => {
     const secrets = requestSecrets({ authorization: `Basic ${Buffer.from(`user:${password}`).toString('base64')}` }, '');
     const scrubbed = scrubRecorded({ response: { body: { echo: `your password is ${password}` } } }, secrets);
     expect(scrubbed).toEqual({ response: { body: { echo: 'your password is [redacted]' } } });
+    // Quoted as JSON inside a string (an error message that quotes the request): escaped there too.
+    const quoted = scrubRecorded({ response: { body: { message: `bad request: ${JSON.stringify({ password })}` } } }, secrets);
+    expect(quoted).toEqual({ response: { body: { message: 'bad request: {"password":"[redacted]"}' } } });
     const key = 'sk-live-0123456789abcdef';
     const binary = { response: { body: Buffer.from(`\u0000key=${key}\u0001`).toString('base64'), body_encoding: 'base64' } };
     const kept = scrubRecorded(binary, requestSecrets({ authorization: `Bearer ${key}` }, ''));

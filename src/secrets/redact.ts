@@ -30,7 +30,9 @@ export function redactUrl(url: string): string {
 
 /**
  * The spellings a value may be echoed in: as is, percent-encoded (either case of hex),
- * form-encoded (`+` for space), and base64 (standard and URL-safe, without padding).
+ * form-encoded (`+` for space), base64 (standard and URL-safe, without padding), and
+ * JSON-escaped (a quote or backslash in it), as in JSON text quoted inside a string (an
+ * error message that quotes the request, llama-stack's "Error code: 400 - {...}").
  */
 function encodings(value: string): string[] {
   const percent = encodeURIComponent(value);
@@ -39,6 +41,7 @@ function encodings(value: string): string[] {
   const bytes = Buffer.from(value, 'utf8');
   return [
     value,
+    JSON.stringify(value).slice(1, -1),
     percent,
     lower(percent),
     form,

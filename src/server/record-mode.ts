@@ -10,6 +10,7 @@ import { toLlamaStackForm } from '../recordings/llama-stack-form.js';
 import { recordingId } from '../recordings/occurrence.js';
 import type { Recording } from '../recordings/recording.js';
 import { AnswerError } from '../errors.js';
+import { scrubRecorded } from '../secrets/redact.js';
 import { exchangeOf, type ExchangeServer } from './exchange.js';
 import type { Outcome } from './outcome.js';
 import { answeredFrom } from './replay-mode.js';
@@ -66,7 +67,8 @@ async function forwardAndWrite(server: RecordServer, context: KeyedContext): Pro
     warnIfMixed(server, context);
     const asOccurrence = { occurrence, newSequence: recordMode, secrets, ...kept };
     if (server.config.keyScheme !== 'llama-stack') return server.store.save(key.key, recording, relativeDir, asOccurrence);
-    const adapted = toLlamaStackForm(recording, key.key, key.modelList);
+    // Scrubbed before it is adapted: the adapted form quotes the answer's JSON inside strings (an error's message), escaping a secret anew, and names a model list's part by its ids.
+    const adapted = toLlamaStackForm(scrubRecorded(recording, secrets), key.key, key.modelList);
     return server.store.save(key.key, adapted.recording, relativeDir, adapted.modelListFile ? { fileName: adapted.modelListFile, secrets, ...kept } : asOccurrence);
   };
   // A llama-stack model list is one answer, with no occurrences to keep in order.
