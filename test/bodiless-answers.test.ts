@@ -55,7 +55,6 @@ describe('HEAD', () => {
     const headers = { 'content-type': 'application/octet-stream', 'content-length': LENGTH, etag: '"v1"' };
     expect(keptHeaders(headers, 200, 'HEAD')).toEqual({ 'content-type': 'application/octet-stream', 'content-length': LENGTH });
     expect(keptHeaders(headers, 200, 'GET')).toEqual({ 'content-type': 'application/octet-stream' });
-    expect(keptHeaders(headers, 200)).toEqual({ 'content-type': 'application/octet-stream' });
   });
 
   it('in replay: the content-length the recording holds, no body; without one, 0 (not the length of its null)', async () => {
@@ -79,7 +78,7 @@ describe('HEAD', () => {
 });
 
 describe('204 and 304', () => {
-  it('are recorded, then replayed with no body and no length but 0 (a client reading a 304 that claims 4 bytes fails)', async () => {
+  it('are recorded, then replayed with no body and no length (a client reading a 304 that claims 4 bytes fails; a 304 may claim only the 200\'s)', async () => {
     const fake = await ws.upstream(
       new FakeUpstream()
         .on('GET', '/v1/files/file-abc', (_request, res) => {
@@ -104,7 +103,8 @@ describe('204 and 304', () => {
     await fake.stop();
     const replayer = await ws.start({ mode: 'replay' });
     const replayed = await answers(replayer.url);
-    expect(replayed).toEqual({ statuses: [304, 204], lengths: ['0', undefined], bytes: 0 });
+    // No length on either: a 304's could only be the 200's.
+    expect(replayed).toEqual({ statuses: [304, 204], lengths: [undefined, undefined], bytes: 0 });
     expect(replayed).toEqual(recorded);
   });
 });

@@ -43,7 +43,7 @@ describe('saving recordings', () => {
     await writeFile(path.join(dir, `${keyOf('b')}.json`, 'keep.txt'), 'in the way');
     const order: string[] = [];
     store.onWritten(({ key }) => order.push(key[0]!));
-    const saves = ['a', 'b', 'c'].map((letter) => store.save(keyOf(letter), recordingOf(letter), '').then(() => 'stored', (error: Error) => error.message));
+    const saves = ['a', 'b', 'c'].map((letter) => store.save(keyOf(letter), recordingOf(letter), '', { secrets: [] }).then(() => 'stored', (error: Error) => error.message));
     expect(await Promise.all(saves)).toEqual(['stored', `${path.join(dir, `${keyOf('b')}.json`)}: cannot be written (EISDIR)`, 'stored']);
     expect(order).toEqual(['a', 'c']);
     expect(await listFiles(dir)).toEqual([`${keyOf('a')}.json`, path.join(`${keyOf('b')}.json`, 'keep.txt'), `${keyOf('c')}.json`]);
@@ -56,8 +56,8 @@ describe('saving recordings', () => {
     const store = await RecordingStore.open(dir);
     await mkdir(path.join(dir, `${keyOf('b')}.json`));
     await writeFile(path.join(dir, `${keyOf('b')}.json`, 'keep.txt'), 'in the way');
-    const good = store.save(keyOf('a'), recordingOf('a'), '', { keepInMemory: true });
-    const failing = store.save(keyOf('b'), recordingOf('b'), '', { keepInMemory: true }).catch((error: Error) => error);
+    const good = store.save(keyOf('a'), recordingOf('a'), '', { secrets: [], keepInMemory: true });
+    const failing = store.save(keyOf('b'), recordingOf('b'), '', { secrets: [], keepInMemory: true }).catch((error: Error) => error);
     await microtasks();
     // Not answerable yet, and not on disk: the two go together.
     expect(store.recordingsOf(keyOf('a'))).toBeUndefined();
@@ -71,7 +71,7 @@ describe('saving recordings', () => {
 
   it('drains saves still queued (a server closing right after an answer ended)', async () => {
     const store = await RecordingStore.open(dir);
-    void store.save(keyOf('a'), recordingOf('a'), '');
+    void store.save(keyOf('a'), recordingOf('a'), '', { secrets: [] });
     await store.drain();
     expect(existsSync(path.join(dir, `${keyOf('a')}.json`))).toBe(true);
   });
@@ -79,23 +79,23 @@ describe('saving recordings', () => {
   it('stores recordings while a test fakes the timers', async () => {
     vi.useFakeTimers();
     const store = await RecordingStore.open(dir);
-    await store.save(keyOf('a'), recordingOf('a'), '');
+    await store.save(keyOf('a'), recordingOf('a'), '', { secrets: [] });
     expect(existsSync(path.join(dir, `${keyOf('a')}.json`))).toBe(true);
   });
 
   it('rejects a save that fails before its write (the folder gone) without stopping the others or the drain', async () => {
     const store = await RecordingStore.open(dir);
     await removeDir(dir);
-    const saves = [store.save(keyOf('a'), recordingOf('a'), 'tests/x/recordings'), store.save(keyOf('b'), recordingOf('b'), '')].map((save) => save.then(() => 'stored', () => 'refused'));
+    const saves = [store.save(keyOf('a'), recordingOf('a'), 'tests/x/recordings', { secrets: [] }), store.save(keyOf('b'), recordingOf('b'), '', { secrets: [] })].map((save) => save.then(() => 'stored', () => 'refused'));
     await store.drain();
     expect(await Promise.all(saves)).toContain('refused');
   });
 
   it('re-records a sequence in one step: the older later occurrences removed and occurrence 1 written together, nothing changed before', async () => {
     const first = await RecordingStore.open(dir);
-    for (const occurrence of [1, 2, 3]) await first.save(keyOf('a'), recordingOf(`old ${occurrence}`), '', { occurrence });
+    for (const occurrence of [1, 2, 3]) await first.save(keyOf('a'), recordingOf(`old ${occurrence}`), '', { secrets: [], occurrence });
     const store = await RecordingStore.open(dir);
-    const saved = store.save(keyOf('a'), recordingOf('new 1'), '', { occurrence: 1, newSequence: true });
+    const saved = store.save(keyOf('a'), recordingOf('new 1'), '', { secrets: [], occurrence: 1, newSequence: true });
     await microtasks();
     // Looked at synchronously: an awaited listing would itself let the turn end.
     expect(readdirSync(dir).sort()).toEqual([`${keyOf('a')}.2.json`, `${keyOf('a')}.3.json`, `${keyOf('a')}.json`]);

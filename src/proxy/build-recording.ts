@@ -64,7 +64,7 @@ export function streamedResponse(key: RequestKey, head: UpstreamHead, captured: 
     body: captured.chunks.map((chunk) => normalizeResponseObject(chunk, key.key, !ids)),
     is_streaming: true,
     status: head.status,
-    headers: keptHeaders(head.headers, head.status),
+    headers: keptHeaders(head.headers, head.status, key.method),
     stream: captured.framing,
   };
 }

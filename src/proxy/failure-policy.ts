@@ -70,7 +70,7 @@ function actionable(name: string): boolean {
  * content-length too: the length of what a GET would get is all it says, and its
  * body, which is none, cannot give it back.
  */
-export function keptHeaders(headers: IncomingHttpHeaders, status: number, method?: string): Record<string, string> {
+export function keptHeaders(headers: IncomingHttpHeaders, status: number, method: string): Record<string, string> {
   const kept: Record<string, string> = {};
   const type = headers['content-type'];
   if (type) kept['content-type'] = Array.isArray(type) ? (type[0] as string) : type;

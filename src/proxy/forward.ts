@@ -10,6 +10,7 @@ import { CONTROL_HEADERS } from '../request/control-headers.js';
 import { Recorder, type Exchange, type ForwardOutcome, type Persist } from './recorder.js';
 import { UpstreamCall, type CallHead, type UpstreamBody } from './upstream-call.js';
 import { decodersFor } from './content-coding.js';
+import { hasNoBody } from '../wire/bodiless.js';
 
 export type { Exchange, ForwardOutcome, Persist } from './recorder.js';
 
@@ -73,7 +74,7 @@ export async function forward(reply: FastifyReply, exchange: Exchange, persist?:
   }
   const { status, headers } = head;
   // An answer with no body (to HEAD, a 204, a 304) has nothing to undo: its coding names what a body would have been.
-  const bodiless = client.method === 'HEAD' || status === 204 || status === 304;
+  const bodiless = hasNoBody(client.method, status);
   // A coding llm-replay cannot undo stays on the answer, which is passed on as it came (the failure policy does not write it).
   const decoders = bodiless ? [] : decodersFor(headers);
   reply.code(status).headers(withoutHopHeaders(headers, client.method === 'HEAD' ? NOT_ANSWERED_HEAD : decoders && decoders.length > 0 ? NOT_ANSWERED_DECODED : NOT_ANSWERED));

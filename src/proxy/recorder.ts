@@ -11,6 +11,7 @@ import type { Recording } from '../recordings/recording.js';
 import type { ClientRequest } from '../request/client-request.js';
 import { AnswerError, RecordingFileError } from '../errors.js';
 import { onHangUp } from '../wire/hang-up.js';
+import { payloadFor } from '../wire/bodiless.js';
 import { requestSecrets } from '../secrets/redact.js';
 import { recordingOf, streamedResponse, wholeResponse, contentTypeOf, type UpstreamHead } from './build-recording.js';
 import { StreamCapture, streamFormatOf, type CapturedStream, type StreamFormat } from './capture.js';
@@ -102,7 +103,7 @@ export class Recorder {
     }
     return body.whole().then(
       (bytes) => {
-        reply.send(bytes);
+        reply.send(payloadFor(head.status, bytes));
         const headers = keptHeaders(head.headers, head.status, this.exchange.client.method);
         // Bytes in a coding passed on as they came say so to the requests that waited on them too.
         if (cause === 'unreadable-coding') headers['content-encoding'] = String(head.headers['content-encoding']);
@@ -169,7 +170,7 @@ export class Recorder {
       if (outcome.unwritable) reply.header('x-should-retry', 'false');
       return { ...outcome, error: new AnswerError('llm_replay_write_failed', `the answer could not be recorded: ${outcome.reason}`) };
     }
-    reply.send(bytes);
+    reply.send(payloadFor(head.status, bytes));
     return outcome;
   }
 
@@ -181,7 +182,7 @@ export class Recorder {
     return { kind: 'not-recorded', reason: error.message, error: new AnswerError('llm_replay_upstream_error', message, null, silent ? 504 : 502) };
   }
 
-  /** Writes the recording, with the request's own credentials scrubbed from all of it: recorded, or not with the write's error. */
+  /** Hands the recording to be written with the request's own credentials (the save scrubs them from all of it): recorded, or not with the write's error. */
   private async written(recording: Recording): Promise<ForwardOutcome> {
     const { client } = this.exchange;
     try {

@@ -224,7 +224,7 @@ export class RecordingStore {
    * alone among other work (bench/GAPS.md). Nothing of a recording is visible before its
    * own write: no request is answered from a recording that is not on disk yet.
    */
-  save(key: string, recording: Recording, relativeDir: string, options: SaveOptions = {}): Promise<void> {
+  save(key: string, recording: Recording, relativeDir: string, options: SaveOptions): Promise<void> {
     return this.saves.run(() => this.saveNow(key, recording, relativeDir, options));
   }
 
@@ -237,23 +237,13 @@ export class RecordingStore {
     const modelList = options.fileName?.startsWith('models-') ?? false;
     // A model list is one answer, the union of its parts: it has no occurrences.
     const occurrence = modelList ? 1 : (options.occurrence ?? 1);
-    let stored: Recording = occurrence === 1 ? recording : withOccurrence(recording, occurrence);
+    const { recording: stored, text } = writable(occurrence === 1 ? recording : withOccurrence(recording, occurrence), options.secrets);
     const existing = this.entry(key);
     const existed = modelList ? undefined : this.fileOf(key, occurrence);
     const target = existed ?? path.join(this.folderFor(existing, relativeDir, modelList), options.fileName ?? occurrenceFileName(key, occurrence));
     // The older sequence's later files go first: a crash before the write leaves its first occurrences.
     const replacing = options.newSequence === true && occurrence === 1 && !modelList && this.replacingOlder(key);
     if (replacing) this.removeOlderSequence(key);
-    let text = serializeRecording(stored);
-    // The request's credentials, wherever the answer echoed them, never reach the file: its text tells whether any is in it.
-    if (options.secrets !== undefined && options.secrets.length > 0) {
-      const scrubbed = scrubRecorded(stored, options.secrets, text);
-      if (scrubbed !== stored) {
-        // Only strings change: numbers read by JSON.parse are still.
-        stored = hasPlainNumbers(stored) ? withPlainNumbers(scrubbed) : scrubbed;
-        text = serializeRecording(stored);
-      }
-    }
     let bytes: number;
     try {
       bytes = writeAtomicallyNow(target, text);
@@ -294,12 +284,26 @@ export class RecordingStore {
 }
 
 interface SaveOptions {
-  /** The credentials of the request it answers: scrubbed from what is written and kept, wherever they are in it. */
-  secrets?: readonly string[];
+  /** The credentials of the request it answers (none: `[]`, said, never forgotten): scrubbed from what is written and kept, wherever they are in it. */
+  secrets: readonly string[];
   occurrence?: number;
   fileName?: string;
   newSequence?: boolean;
   keepInMemory?: boolean;
+}
+
+/**
+ * The recording as it is written and kept, with its text: the request's credentials,
+ * wherever the answer echoed them, scrubbed. The text made for the file tells whether
+ * any is in it; only then is the recording walked and made again.
+ */
+function writable(recording: Recording, secrets: readonly string[]): { recording: Recording; text: string } {
+  const text = serializeRecording(recording);
+  const scrubbed = secrets.length === 0 ? recording : scrubRecorded(recording, secrets, text);
+  if (scrubbed === recording) return { recording, text };
+  // Only strings change: numbers read by JSON.parse are still.
+  const marked = hasPlainNumbers(recording) ? withPlainNumbers(scrubbed) : scrubbed;
+  return { recording: marked, text: serializeRecording(marked) };
 }
 
 /** A later occurrence's recording, saying which it is (after test_id, where a reader looks first). */

@@ -5,6 +5,7 @@ import { isJsonObject, stringifyLossless, type JsonValue } from '../json/lossles
 import { compareCodePoints } from '../json/python-dumps.js';
 import { hasPlainNumbers, unwrapTyped, type Recording, type StreamEventMeta, type StreamFraming } from '../recordings/recording.js';
 import { formatSseEvent, type SseEvent } from '../wire/sse.js';
+import { hasNoBody } from '../wire/bodiless.js';
 
 export interface PreparedResponse {
   status: number;
@@ -171,7 +172,7 @@ export function prepareResponse(recording: Recording): PreparedResponse {
     return { status, headers: { ...headers, 'content-type': JSON_TYPE }, body: ownBytes(json(body)) };
   }
   const status = response.status ?? 200;
-  if (recording.request.method === 'HEAD' || status === 204 || status === 304) return bodilessAnswer(recording.request.method, status, headers, response.headers);
+  if (hasNoBody(recording.request.method, status)) return bodilessAnswer(recording.request.method, status, headers, response.headers);
   if (response.is_streaming && Array.isArray(response.body)) {
     const framing = response.stream ?? inferFraming(recording.request.endpoint, response.body);
     headers['content-type'] ??= framing.format === 'ndjson' ? NDJSON_TYPE : SSE_TYPE;

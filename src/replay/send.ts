@@ -3,6 +3,7 @@ import { Readable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { FastifyReply } from 'fastify';
 import type { PreparedResponse } from './prepare.js';
+import { payloadFor } from '../wire/bodiless.js';
 
 /** A stream's events, each sent when it was recorded to have been sent (divided by `factor`). */
 function pacedEvents(events: Buffer[], offsets: number[], factor: number, startedAt: number): Readable {
@@ -27,7 +28,7 @@ export function answerEvents(prepared: PreparedResponse, paceFactor: number, sta
 export function sendNow(reply: FastifyReply, prepared: PreparedResponse): FastifyReply {
   reply.code(prepared.status).headers(prepared.headers);
   prepared.wire ??= prepared.body ?? Buffer.concat(prepared.events ?? []);
-  return reply.send(prepared.wire);
+  return reply.send(payloadFor(prepared.status, prepared.wire));
 }
 
 /** Sends a prepared answer: at once, or for a stream with recorded timing, at its recorded pace. */
