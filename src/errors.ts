@@ -44,7 +44,7 @@ export class DriftCheckError extends LlmReplayError {
  */
 export const ERROR_CATALOGUE = {
   llm_replay_recording_not_found: { status: 404, type: 'llm_replay_miss', when: 'replay found no recording for the request (the message says which is nearest)' },
-  llm_replay_bad_recording: { status: 500, type: 'llm_replay_error', when: 'the recording file that answers cannot be read or parsed' },
+  llm_replay_bad_recording: { status: 500, type: 'llm_replay_error', when: 'the recording file that answers cannot be read or parsed (with `x-should-retry: false`: a broken file does not mend itself, so the SDKs do not send it again)' },
   llm_replay_write_failed: { status: 500, type: 'llm_replay_error', when: 'a whole answer could not be written in a record mode (with `x-should-retry: false` when the directory refused the file: the SDKs do not send it again)' },
   llm_replay_upstream_error: { status: 502, type: 'upstream_error', when: 'the upstream cannot be reached or broke off (504 when it stayed silent past --upstream-timeout)' },
   llm_replay_bad_url: { status: 400, type: 'invalid_request_error', when: 'the request URL cannot be forwarded' },
@@ -74,11 +74,16 @@ export const ERROR_CATALOGUE = {
 
 export type ErrorCode = keyof typeof ERROR_CATALOGUE;
 
+/** Errors that asking again cannot mend: sent with `x-should-retry: false`, which the official SDKs obey (a 500 they would otherwise send twice more). */
+const FINAL: ReadonlySet<ErrorCode> = new Set(['llm_replay_bad_recording']);
+
 /** A request llm-replay answers with one of its own errors: thrown, and rendered by the server's error handler. */
 export class AnswerError extends LlmReplayError {
   override name = 'AnswerError';
   readonly status: number;
   readonly type: string;
+  /** Asking again cannot mend it. */
+  readonly final: boolean;
   constructor(
     readonly code: ErrorCode,
     message: string,
@@ -90,5 +95,6 @@ export class AnswerError extends LlmReplayError {
     super(message);
     this.status = status ?? ERROR_CATALOGUE[code].status;
     this.type = ERROR_CATALOGUE[code].type;
+    this.final = FINAL.has(code);
   }
 }

@@ -1,11 +1,16 @@
 // llm-replay's own errors: one catalogue (src/errors.ts) that the README lists, each
 // thrown and rendered by the server's error handler in the dialect of the caller's SDK.
 import { readFileSync } from 'node:fs';
+import { writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import OpenAI from 'openai';
 import { createServer } from 'node:http';
 import Anthropic from '@anthropic-ai/sdk';
 import { Ollama } from 'ollama';
 import { describe, expect, it } from 'vitest';
 import { ERROR_CATALOGUE } from '../src/errors.js';
+import { keyOfRecording } from '../src/keys/index.js';
+import type { Recording } from '../src/recordings/recording.js';
 import { json, listFiles, openai, workspace } from './support/harness.js';
 
 const ws = workspace();
@@ -137,5 +142,28 @@ describe("the admin plugin's bodies and route schemas", () => {
     expect((await json(broken)).error).toMatchObject({ code: 'llm_replay_bad_mode', message: expect.stringContaining('the body is not JSON') });
     const reset = await fetch(`${server.url}/_llm-replay/occurrences/reset`, { method: 'POST', headers: { 'content-type': 'application/json' } });
     expect(await json(reset)).toEqual({ reset: 0 });
+  });
+});
+
+describe('a recording file that cannot be read', () => {
+  it('answers 500 naming it, with x-should-retry: false, so an SDK that retries 500s asks once', async () => {
+    const body = { model: 'gpt-x', messages: [{ role: 'user', content: 'broken file' }] };
+    const recording: Recording = {
+      test_id: null,
+      request: { method: 'POST', url: 'https://api.openai.com/v1/chat/completions', headers: {}, body, endpoint: '/v1/chat/completions', model: 'gpt-x' },
+      response: { body: null, is_streaming: false },
+      id_normalization_mapping: {},
+    };
+    const file = `${await keyOfRecording('default', recording)}.json`;
+    await writeFile(path.join(ws.dir, file), '{"request": {"method": "POST"');
+    const server = await ws.start({ mode: 'replay' });
+    // The SDK's own default: two retries of a 500 unless told not to.
+    const client = new OpenAI({ baseURL: `${server.url}/v1`, apiKey: 'sk-test', maxRetries: 2 });
+    const error = (await client.chat.completions.create(body as OpenAI.ChatCompletionCreateParamsNonStreaming).catch((e: unknown) => e)) as { status: number; code: string; headers: Headers; message: string };
+    expect(error).toMatchObject({ status: 500, code: 'llm_replay_bad_recording' });
+    expect(error.message).toContain(file);
+    expect(error.headers.get('x-should-retry')).toBe('false');
+    const journal = (await json(await fetch(`${server.url}/_llm-replay/api/journal`))) as { items: unknown[] };
+    expect(journal.items).toHaveLength(1);
   });
 });

@@ -18,6 +18,7 @@ export function sendOwnError(reply: FastifyReply, error: OwnError, path: string)
   const message = error.message.startsWith(PREFIX) ? error.message : `${PREFIX}${error.message}`;
   const dialect = path === ADMIN_PREFIX || path.startsWith(`${ADMIN_PREFIX}/`) ? 'openai' : dialectOf(path);
   const answer = ownErrorAnswer(dialect, { status: error.status, type: error.type, code: error.code, message, param: error.param });
+  if (error instanceof AnswerError && error.final) reply.header('x-should-retry', 'false');
   return reply.code(answer.status).headers(answer.headers).send(answer.body);
 }
 
