@@ -182,4 +182,28 @@ describe('failures in record modes', () => {
     expect(responses.map((r) => r.headers.get('retry-after'))).toEqual(Array(8).fill('3'));
     expect(await listFiles(ws.dir)).toEqual([]);
   });
+  it("the requests waiting on an answer that is not written get it without the first request's credentials", async () => {
+    let release!: () => void;
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    const upstream = new FakeUpstream().on('POST', '/v1/chat/completions', async (request, res) => {
+      await gate;
+      sendJson(res, 429, { error: { message: `rate limit for key ${String(request.headers['authorization']).slice(7)}`, type: 'rate_limit_exceeded', param: null, code: null } });
+    });
+    await upstream.start();
+    ws.cleanup.push(() => upstream.stop());
+    const server = await ws.start({ mode: 'record-if-missing', upstream: upstream.url });
+    const ask = (run: string, key: string) => fetch(`${server.url}/v1/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${key}`, 'x-test-id': 'report', 'x-llm-replay-run': run }, body: JSON.stringify(question) });
+    const first = ask('first', 'sk-proj-FirstClientKey0123456789abc');
+    while (server.app.occurrences.size < 1) await new Promise((resolve) => setTimeout(resolve, 5));
+    const second = ask('second', 'sk-proj-SecondClientKey0123456789ab');
+    while (server.app.occurrences.size < 2) await new Promise((resolve) => setTimeout(resolve, 5));
+    release();
+    const [own, waited] = await Promise.all([first, second]);
+    // The first client gets its answer as the upstream sent it; the one that waited, without the other's key.
+    expect(await own.text()).toContain('sk-proj-FirstClientKey0123456789abc');
+    expect(waited.status).toBe(429);
+    const text = await waited.text();
+    expect(text).not.toContain('FirstClientKey');
+    expect(text).toContain('rate limit for key [redacted]');
+  });
 });

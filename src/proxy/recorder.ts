@@ -12,7 +12,7 @@ import type { ClientRequest } from '../request/client-request.js';
 import { AnswerError, RecordingFileError } from '../errors.js';
 import { onHangUp } from '../wire/hang-up.js';
 import { payloadFor } from '../wire/bodiless.js';
-import { requestSecrets } from '../secrets/redact.js';
+import { requestSecrets, scrubBytes } from '../secrets/redact.js';
 import { recordingOf, streamedResponse, wholeResponse, contentTypeOf, type UpstreamHead } from './build-recording.js';
 import { StreamCapture, streamFormatOf, type CapturedStream, type StreamFormat } from './capture.js';
 import type { IdSession } from './ids.js';
@@ -107,7 +107,9 @@ export class Recorder {
         const headers = keptHeaders(head.headers, head.status, this.exchange.client.method);
         // Bytes in a coding passed on as they came say so to the requests that waited on them too.
         if (cause === 'unreadable-coding') headers['content-encoding'] = String(head.headers['content-encoding']);
-        return { kind: 'not-recorded', reason, cause, answer: { status: head.status, headers, body: bytes } };
+        // Those requests (other runs, other clients, other keys) never get this request's credentials echoed back.
+        const { client } = this.exchange;
+        return { kind: 'not-recorded', reason, cause, answer: { status: head.status, headers, body: scrubBytes(bytes, requestSecrets(client.headers, client.query)) } };
       },
       (error: Error) => this.bodyBroken(reply, error),
     );

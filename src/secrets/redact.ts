@@ -160,8 +160,14 @@ function providerDataSecrets(text: string): string[] {
 
 /** A body kept as base64 (not JSON, not text the recording could hold): the secrets scrubbed from its bytes. */
 function scrubBase64(body: string, secrets: readonly string[]): string {
-  let bytes = Buffer.from(body, 'base64');
-  let changed = false;
+  const bytes = Buffer.from(body, 'base64');
+  const scrubbed = scrubBytes(bytes, secrets);
+  return scrubbed === bytes ? body : scrubbed.toString('base64');
+}
+
+/** Bytes with every secret in them (as UTF-8) replaced by [redacted]; the same buffer when none is there. */
+export function scrubBytes(body: Buffer, secrets: readonly string[]): Buffer {
+  let bytes = body;
   for (const secret of secrets) {
     const needle = Buffer.from(secret, 'utf8');
     if (bytes.indexOf(needle) < 0) continue;
@@ -173,9 +179,8 @@ function scrubBase64(body: string, secrets: readonly string[]): string {
     }
     parts.push(bytes.subarray(from));
     bytes = Buffer.concat(parts);
-    changed = true;
   }
-  return changed ? bytes.toString('base64') : body;
+  return bytes;
 }
 
 /**
