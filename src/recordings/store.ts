@@ -6,8 +6,8 @@
 import { readFileSync, unlinkSync } from 'node:fs';
 import path from 'node:path';
 import { RecordingFileError } from '../errors.js';
-import { scrubRecorded } from '../secrets/redact.js';
-import { hasPlainNumbers, parseRecording, serializeRecording, withPlainNumbers, type Recording } from './recording.js';
+import { parseRecording, type Recording } from './recording.js';
+import { storedForm } from './stored-form.js';
 import { writeAtomicallyNow } from './atomic-write.js';
 import { occurrenceFileName, recordingId } from './occurrence.js';
 import { scanDirectory } from './directory-scan.js';
@@ -237,7 +237,7 @@ export class RecordingStore {
     const modelList = options.fileName?.startsWith('models-') ?? false;
     // A model list is one answer, the union of its parts: it has no occurrences.
     const occurrence = modelList ? 1 : (options.occurrence ?? 1);
-    const { recording: stored, text } = writable(occurrence === 1 ? recording : withOccurrence(recording, occurrence), options.secrets);
+    const { recording: stored, text } = storedForm(recording, occurrence, options.secrets);
     const existing = this.entry(key);
     const existed = modelList ? undefined : this.fileOf(key, occurrence);
     const target = existed ?? path.join(this.folderFor(existing, relativeDir, modelList), options.fileName ?? occurrenceFileName(key, occurrence));
@@ -290,25 +290,4 @@ interface SaveOptions {
   fileName?: string;
   newSequence?: boolean;
   keepInMemory?: boolean;
-}
-
-/**
- * The recording as it is written and kept, with its text: the request's credentials,
- * wherever the answer echoed them, scrubbed. The text made for the file tells whether
- * any is in it; only then is the recording walked and made again.
- */
-function writable(recording: Recording, secrets: readonly string[]): { recording: Recording; text: string } {
-  const text = serializeRecording(recording);
-  const scrubbed = secrets.length === 0 ? recording : scrubRecorded(recording, secrets, text);
-  if (scrubbed === recording) return { recording, text };
-  // Only strings change: numbers read by JSON.parse are still.
-  const marked = hasPlainNumbers(recording) ? withPlainNumbers(scrubbed) : scrubbed;
-  return { recording: marked, text: serializeRecording(marked) };
-}
-
-/** A later occurrence's recording, saying which it is (after test_id, where a reader looks first). */
-function withOccurrence(recording: Recording, occurrence: number): Recording {
-  const { test_id, ...rest } = recording;
-  const numbered = { test_id, occurrence, ...rest };
-  return hasPlainNumbers(recording) ? withPlainNumbers(numbered) : numbered;
 }
