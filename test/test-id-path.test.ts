@@ -5,7 +5,9 @@ import { describe, expect, it } from 'vitest';
 import { answerText, counterUpstream } from './support/counter-upstream.js';
 import { listFiles, readJson, workspace } from './support/harness.js';
 import { parseTestIdPath, testIdPathPrefix } from '../src/request/test-id-path.js';
+import { testIdFrom } from '../src/request/test-id.js';
 import type { RunningServer } from '../src/index.js';
+import { connect } from 'node:net';
 import path from 'node:path';
 
 const ws = workspace();
@@ -58,5 +60,41 @@ describe('the test id in the path', () => {
     expect([await ask(r2), await ask(r2)]).toEqual([answerText(1), answerText(2)]);
     const other = viaPath(replayer, 'another test', 'r2');
     await expect(ask(other)).rejects.toThrow(/another test/);
+  });
+});
+
+/** A chat request with X-Test-Id sent as the UTF-8 bytes of `id` (fetch and undici refuse such a header), over a raw socket. */
+async function askWithRawTestId(server: RunningServer, id: string): Promise<string> {
+  const { port } = new URL(server.url);
+  const body = Buffer.from(JSON.stringify(poll));
+  const head = `POST /v1/chat/completions HTTP/1.1\r\nhost: 127.0.0.1:${port}\r\nauthorization: Bearer sk-test\r\ncontent-type: application/json\r\ncontent-length: ${body.length}\r\nconnection: close\r\nx-test-id: `;
+  const socket = connect(Number(port), '127.0.0.1');
+  socket.write(Buffer.concat([Buffer.from(head), Buffer.from(id, 'utf8'), Buffer.from('\r\n\r\n'), body]));
+  const chunks: Buffer[] = [];
+  for await (const chunk of socket) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+describe('a non-ASCII test id in X-Test-Id', () => {
+  it('is read as the UTF-8 its bytes are, the same test id as in the path', async () => {
+    const id = 'tests/ünï.py::test_ok[\u202e]';
+    const upstream = await counterUpstream().start();
+    ws.cleanup.push(() => upstream.stop());
+    const recorder = await ws.start({ mode: 'record', upstream: upstream.url });
+    expect(await askWithRawTestId(recorder, id)).toMatch(/^HTTP\/1\.1 200/);
+    await recorder.close();
+    await upstream.stop();
+    const [file] = (await listFiles(ws.dir)).filter((f) => f.endsWith('.json'));
+    expect((await readJson(path.join(ws.dir, file!))).test_id).toBe(id);
+
+    const replayer = await ws.start({ mode: 'replay' });
+    expect(await ask(viaPath(replayer, id))).toBe(answerText(1));
+    expect(await askWithRawTestId(replayer, id)).toContain(answerText(1));
+  });
+
+  it('is read as UTF-8 wherever Node read it as Latin-1, and left as it was read when its bytes are not UTF-8 (a client that sent ü as the Latin-1 byte)', () => {
+    expect(testIdFrom({ 'x-test-id': 't\u00fcst' })).toEqual({ testId: 'tüst' });
+    expect(testIdFrom({ 'x-test-id': 'tests/\u00c3\u00bcn.py::t' })).toEqual({ testId: 'tests/ün.py::t' });
+    expect(testIdFrom({ 'x-llamastack-provider-data': '{"__test_id": "\u00c3\u00bc"}' })).toEqual({ testId: 'ü' });
   });
 });

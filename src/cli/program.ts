@@ -74,7 +74,7 @@ function buildProgram(): Command {
     });
 
   registerToolCommands(program, fail);
-  registerDriftCommand(program, process.env['LLM_REPLAY_RECORDINGS'] ?? './recordings');
+  registerDriftCommand(program);
 
   return program;
 }

@@ -13,8 +13,7 @@ import { formatVerifyReport, verifyRecordings } from './commands/verify.js';
 import { formatRekeyReport, rekeyRecordings } from './commands/rekey.js';
 import { colour, progress, table } from './terminal.js';
 import { formatAge } from '../recordings/origin.js';
-
-const DEFAULT_DIR = process.env['LLM_REPLAY_RECORDINGS'] ?? './recordings';
+import { defaultRecordingsDir, recordingsDirOf, withRecordingsDir } from './recordings-dir.js';
 
 function print(text: string): void {
   process.stdout.write(text.endsWith('\n') ? text : `${text}\n`);
@@ -65,15 +64,13 @@ export function registerToolCommands(program: Command, fail: (message: string) =
   const schemeOption = () => new Option('-k, --key-scheme <scheme>', 'the key scheme the names follow (default: the config file\'s, else default)').choices(KEY_SCHEMES).env('LLM_REPLAY_KEY_SCHEME');
   const configOption = () => new Option('-c, --config <file>', `the config file whose keyScheme and normalize rules the keys are made with (default ./${DEFAULT_CONFIG_FILE} when present)`).env('LLM_REPLAY_CONFIG');
 
-  program
-    .command('verify')
-    .description('check every recording: it parses, its name is the key of its request, it holds no credentials (exit 1 if not)')
-    .argument('[dir]', 'the recordings directory', DEFAULT_DIR)
+  withRecordingsDir(program.command('verify').description('check every recording: it parses, its name is the key of its request, it holds no credentials (exit 1 if not)'))
     .addOption(schemeOption())
     .addOption(configOption())
     .option('--json', 'print the report as JSON')
-    .action((dir: string, options: { keyScheme?: KeyScheme; config?: string; json?: boolean }) =>
+    .action((given: string | undefined, options: { recordings?: string; keyScheme?: KeyScheme; config?: string; json?: boolean }, command: Command) =>
       guard(async () => {
+        const dir = recordingsDirOf(command, given, options.recordings);
         const { scheme, rules } = keying(options);
         const bar = progress('verifying');
         const report = await verifyRecordings(dir, scheme, bar.update, rules);
@@ -83,16 +80,14 @@ export function registerToolCommands(program: Command, fail: (message: string) =
       }),
     );
 
-  program
-    .command('rekey')
-    .description('rename every recording to the key of its request under the scheme and rules now in force (exit 1 if any cannot be)')
-    .argument('[dir]', 'the recordings directory', DEFAULT_DIR)
+  withRecordingsDir(program.command('rekey').description('rename every recording to the key of its request under the scheme and rules now in force (exit 1 if any cannot be)'))
     .addOption(schemeOption())
     .addOption(configOption())
     .option('--dry-run', 'only report what would be renamed')
     .option('--json', 'print the report as JSON')
-    .action((dir: string, options: { keyScheme?: KeyScheme; config?: string; dryRun?: boolean; json?: boolean }) =>
+    .action((given: string | undefined, options: { recordings?: string; keyScheme?: KeyScheme; config?: string; dryRun?: boolean; json?: boolean }, command: Command) =>
       guard(async () => {
+        const dir = recordingsDirOf(command, given, options.recordings);
         const { scheme, rules } = keying(options);
         const bar = progress('rekeying');
         const report = await rekeyRecordings(dir, scheme, rules, options.dryRun === true, bar.update);
@@ -102,16 +97,14 @@ export function registerToolCommands(program: Command, fail: (message: string) =
       }),
     );
 
-  program
-    .command('list')
-    .description('a table of the recordings: key, endpoint, model, test id, streaming, size, date, age (since recorded; unknown when the file does not say)')
-    .argument('[dir]', 'the recordings directory', DEFAULT_DIR)
+  withRecordingsDir(program.command('list').description('a table of the recordings: key, endpoint, model, test id, streaming, size, date, age (since recorded; unknown when the file does not say)'))
     .option('--endpoint <text>', 'only endpoints containing this')
     .option('--model <text>', 'only models containing this')
     .option('--test-id <text>', 'only test ids containing this')
     .option('--json', 'print JSON instead of a table')
-    .action((dir: string, options: { endpoint?: string; model?: string; testId?: string; json?: boolean }) =>
+    .action((given: string | undefined, options: { recordings?: string; endpoint?: string; model?: string; testId?: string; json?: boolean }, command: Command) =>
       guard(async () => {
+        const dir = recordingsDirOf(command, given, options.recordings);
         const bar = progress('reading');
         const rows = await listRecordings(dir, options, bar.update);
         bar.done();
@@ -129,7 +122,7 @@ export function registerToolCommands(program: Command, fail: (message: string) =
     .command('show')
     .description('one recording: its request, and its answer (for a stream: the text and tool calls it carried, and its chunk count)')
     .argument('<key|file>', 'a key, a unique key prefix, or a file')
-    .option('-r, --recordings <dir>', 'the recordings directory', DEFAULT_DIR)
+    .option('-r, --recordings <dir>', 'the recordings directory', defaultRecordingsDir())
     .option('--json', 'print JSON')
     .action((which: string, options: { recordings: string; json?: boolean }) =>
       guard(async () => {
@@ -144,7 +137,7 @@ export function registerToolCommands(program: Command, fail: (message: string) =
     .description('two recordings\' requests side by side: the fields that differ')
     .argument('<a>', 'a key, a unique key prefix, or a file')
     .argument('<b>', 'a key, a unique key prefix, or a file')
-    .option('-r, --recordings <dir>', 'the recordings directory', DEFAULT_DIR)
+    .option('-r, --recordings <dir>', 'the recordings directory', defaultRecordingsDir())
     .option('--json', 'print JSON')
     .action((a: string, b: string, options: { recordings: string; json?: boolean }) =>
       guard(async () => {
@@ -155,16 +148,14 @@ export function registerToolCommands(program: Command, fail: (message: string) =
       }),
     );
 
-  program
-    .command('prune')
-    .description('the recordings no run used (a dry run: --delete removes them), from usage files or a running server')
-    .argument('[dir]', 'the recordings directory', DEFAULT_DIR)
+  withRecordingsDir(program.command('prune').description('the recordings no run used (a dry run: --delete removes them), from usage files or a running server'))
     .option('--usage <file|dir...>', 'usage files, or folders of them (several shards: give them all); default: the usage folder of this recordings directory')
     .option('--server <url...>', 'also use the usage of a running llm-replay server')
     .option('--delete', 'remove the unused recordings')
     .option('--json', 'print JSON')
-    .action((dir: string, options: { usage?: string[]; server?: string[]; delete?: boolean; json?: boolean }) =>
+    .action((given: string | undefined, options: { recordings?: string; usage?: string[]; server?: string[]; delete?: boolean; json?: boolean }, command: Command) =>
       guard(async () => {
+        const dir = recordingsDirOf(command, given, options.recordings);
         const sources = options.usage ?? (options.server ? [] : [resolveConfig({ recordings: dir }).usageDir]);
         // What will be deleted is printed before anything is (with --json, the report says it after).
         const showFirst = (files: string[]) => print(files.map((f) => `deleting: ${f}`).join('\n'));

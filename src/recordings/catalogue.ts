@@ -78,6 +78,7 @@ export class RecordingCatalogue {
     store.onRemoved((file) => {
       if (!this.building) return;
       const relative = this.relative(file);
+      this.problems.delete(relative);
       const previous = this.byFile.get(relative);
       if (previous) {
         this.index.remove(previous);

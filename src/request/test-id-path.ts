@@ -5,6 +5,7 @@
 // keyed and counted exactly as those headers would be. Each of the two is one path
 // segment, percent-encoded (encodeURIComponent); a run of '-' names no run scope.
 import { ADMIN_PREFIX, RUN_HEADER, TEST_ID_HEADER } from './control-headers.js';
+import { wireHeaderValue } from './header-text.js';
 
 const TEST_ID_PATH_PREFIX = `${ADMIN_PREFIX}/t/`;
 /** The run segment that names no run scope. */
@@ -52,7 +53,8 @@ export function rewriteTestIdPath(raw: { url?: string; headers: Record<string, s
   const url = raw.url ?? '/';
   const found = parseTestIdPath(url);
   if (!found) return url;
-  raw.headers[TEST_ID_HEADER] = found.testId;
+  // As a client would send it in the header: read back as every X-Test-Id is (header-text.ts).
+  raw.headers[TEST_ID_HEADER] = wireHeaderValue(found.testId);
   if (found.run) raw.headers[RUN_HEADER] = found.run;
   else delete raw.headers[RUN_HEADER];
   return found.url;

@@ -4,18 +4,25 @@
 
 import { PROVIDER_DATA_HEADERS } from '../secrets/catalogue.js';
 import { RUN_HEADER, TEST_ID_HEADER } from './control-headers.js';
+import { headerText } from './header-text.js';
 
 function single(value: string | string[] | undefined): string | undefined {
   return Array.isArray(value) ? value[0] : value;
 }
 
+/** A header's value as text: UTF-8 read as such (header-text.ts). */
+function textOf(value: string | string[] | undefined): string | undefined {
+  const one = single(value);
+  return one === undefined ? undefined : headerText(one);
+}
+
 /** The test id a request carries, null when none; `unread`: why a provider-data header that could carry one was not read. */
 export function testIdFrom(headers: Record<string, string | string[] | undefined>): { testId: string | null; unread?: string } {
-  const direct = single(headers[TEST_ID_HEADER]);
+  const direct = textOf(headers[TEST_ID_HEADER]);
   if (direct !== undefined && direct !== '') return { testId: direct };
   let unread: string | undefined;
   for (const name of PROVIDER_DATA_HEADERS) {
-    const raw = single(headers[name]);
+    const raw = textOf(headers[name]);
     if (!raw) continue;
     try {
       const data = JSON.parse(raw) as unknown;

@@ -13,6 +13,7 @@ type FilterName = (typeof FILTERS)[number];
 const PAGE = 100;
 
 export function recordingRow(row: ListedRecording): HTMLElement {
+  if (row.unreadable !== undefined) return h('div', { class: 'row rec-row' }, h('span', { class: 'cell mono' }, row.file), h('span', { class: 'cell unreadable', title: row.unreadable }, `unreadable: ${row.unreadable}`));
   const used = row.recorded ? h('span', { class: 'used' }, 'recorded') : row.lastUsedMs !== undefined ? h('span', { class: 'used', title: `${row.hits} hit(s) this run` }, ago(row.lastUsedMs), row.hits > 1 ? h('span', { class: 'muted' }, ` ×${row.hits}`) : null) : h('span', { class: 'muted' }, '—');
   return h(
     'div',

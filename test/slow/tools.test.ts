@@ -76,6 +76,21 @@ describe('llm-replay list, show, diff', () => {
     expect(JSON.parse(cli('list', ws.dir, '--json', '--test-id', 'nope').stdout)).toEqual([]);
   });
 
+  it('takes the recordings directory as [dir] or as -r/--recordings, as serve does, and refuses two', async () => {
+    await recordSome();
+    const verified = cli('verify', '-r', ws.dir);
+    expect(verified.stderr).toBe('');
+    expect(verified.stdout).toContain('3 recordings: 3 ok');
+    expect(JSON.parse(cli('list', '--recordings', ws.dir, '--json').stdout)).toHaveLength(3);
+    expect(cli('prune', '-r', ws.dir, '--json').status).not.toBe(2);
+    // The same folder twice is no conflict; two folders are.
+    expect(cli('verify', ws.dir, '-r', `${ws.dir}/`).stdout).toContain('3 recordings: 3 ok');
+    const two = cli('verify', ws.dir, '-r', path.join(ws.dir, 'other'));
+    expect(two.status).toBe(2);
+    expect(two.stderr).toContain(`two recordings directories: ${JSON.stringify(ws.dir)} (the [dir] argument) and ${JSON.stringify(path.join(ws.dir, 'other'))} (-r/--recordings)`);
+    expect(cli('drift', ws.dir, '--recordings', path.join(ws.dir, 'other')).status).toBe(2);
+  });
+
   it('shows a stream as its text and chunk count, and tool calls', async () => {
     await recordSome();
     const [stream] = (await recordingsIn(ws.dir)).filter((f) => f.data.response.is_streaming);

@@ -16,12 +16,14 @@ import { configHostsOf } from '../../drift/keys.js';
 import { reportText, saveDriftReport } from '../../drift/report-file.js';
 import { selectRecordings, type Selection } from '../../drift/select.js';
 import { progress } from '../terminal.js';
+import { recordingsDirOf, withRecordingsDir } from '../recordings-dir.js';
 import { formatRefresh, planRefresh, refreshDrifted } from './drift-refresh.js';
 
 /** Above these, the check asks for --yes before spending the user's money. */
 export const CONFIRM_ABOVE = { requests: 50, tokens: 100_000 };
 
 interface DriftFlags {
+  recordings?: string;
   upstream?: string;
   sample?: string;
   testId?: string;
@@ -129,11 +131,8 @@ export async function runDrift(dir: string, flags: DriftFlags): Promise<number> 
   return report.drifted.length > 0 ? 1 : 0;
 }
 
-export function registerDriftCommand(program: Command, defaultDir: string): void {
-  program
-    .command('drift')
-    .description("send recorded requests to the live API with your key and report where the answers' shapes differ from the recordings (exit 0 none, 1 drift, 2 the check failed)")
-    .argument('[dir]', 'the recordings directory', defaultDir)
+export function registerDriftCommand(program: Command): void {
+  withRecordingsDir(program.command('drift').description("send recorded requests to the live API with your key and report where the answers' shapes differ from the recordings (exit 0 none, 1 drift, 2 the check failed)"))
     .option('-u, --upstream <url>', "send to this API instead of each recording's own origin")
     .option('--sample <n>', 'at most n recordings, spread evenly, stalest first')
     .option('--test-id <text>', 'only test ids containing this')
@@ -150,7 +149,8 @@ export function registerDriftCommand(program: Command, defaultDir: string): void
     .option('--json', 'print the report as JSON')
     .option('--refresh', 'record again what drifted (every recording of each test that drifted), through a record-mode server, and print what changed')
     .option('-y, --yes', `send even when that is more than ${CONFIRM_ABOVE.requests} requests or ${CONFIRM_ABOVE.tokens} tokens`)
-    .action(async (dir: string, flags: DriftFlags) => {
+    .action(async (given: string | undefined, flags: DriftFlags, command: Command) => {
+      const dir = recordingsDirOf(command, given, flags.recordings);
       try {
         process.exitCode = await runDrift(dir, flags);
       } catch (error) {

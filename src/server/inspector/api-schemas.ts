@@ -71,6 +71,7 @@ const listedRecording = Type.Object({
   lastUsedMs: Type.Optional(Type.Number()),
   hits: Type.Integer(),
   recorded: Type.Boolean(),
+  unreadable: Type.Optional(Type.String()),
 });
 
 export const recordingPage = Type.Object({

@@ -60,7 +60,11 @@ export const inspectorApi: FastifyPluginAsync<{ needsToken: boolean }> = async (
     const { file } = request.query;
     // Only files the catalogue knows: the query never names a path to read.
     const row = recordingRows(catalogue).byFile(file);
-    if (!row) throw new AnswerError('llm_replay_no_such_recording', `no recording ${JSON.stringify(file)} in ${store.dir}`, 'file');
+    if (!row) {
+      const unreadable = catalogue.problems.get(file);
+      if (unreadable !== undefined) throw new AnswerError('llm_replay_bad_recording', `recording ${path.join(store.dir, file)} is there but cannot be used: ${unreadable}`, 'file');
+      throw new AnswerError('llm_replay_no_such_recording', `no recording ${JSON.stringify(file)} in ${store.dir}`, 'file');
+    }
     return recordingView(store, listed(row, context()));
   });
 

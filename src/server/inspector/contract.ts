@@ -18,6 +18,11 @@ export interface ListedRecording extends RecordingRow {
   hits: number;
   /** This run wrote it. */
   recorded: boolean;
+  /**
+   * Why the file cannot be used (not JSON, or not a recording): it is listed all the same, so
+   * the list counts every file; its facts other than key, occurrence and file are then empty.
+   */
+  unreadable?: string;
 }
 
 export interface Facet {

@@ -9,6 +9,8 @@ export interface RowSource {
   rows(): RecordingRow[];
   /** A row by its file, relative to the recordings directory. */
   byFile(file: string): RecordingRow | undefined;
+  /** Files the catalogue could not read (relative to the recordings directory), with why. */
+  unreadable(): Array<{ file: string; reason: string }>;
   /** Files read of files known: the list is complete when they are equal. */
   progress(): { done: number; total: number };
 }
@@ -28,6 +30,7 @@ export function recordingRows(catalogue: RecordingCatalogue): RowSource {
       return cached.rows;
     },
     byFile: (file) => catalogue.get(file),
+    unreadable: () => [...catalogue.problems].map(([file, reason]) => ({ file, reason })).sort((a, b) => naturally.compare(a.file, b.file)),
     progress() {
       const { read, total } = catalogue.progress;
       return catalogue.complete ? { done: catalogue.size, total: catalogue.size } : { done: read, total };

@@ -3,6 +3,7 @@
 // a bounded number per page, and stops as soon as the page is full.
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
+import { parseRecordingId } from '../../recordings/occurrence.js';
 import type { Usage } from '../usage.js';
 import type { Facet, ListedRecording, RecordingPage, RecordingRow } from './contract.js';
 import type { RowSource } from './recording-rows.js';
@@ -72,20 +73,29 @@ interface QueryContext {
 
 /** A row as the page gets it: the catalogue's facts (not its body signature) and what this run did with it. */
 export function listed(row: RecordingRow, context: Pick<QueryContext, 'usage' | 'lastUsed'>): ListedRecording {
-  const { key, occurrence, file, method, endpoint, model, testId, status, streaming, bytes, mtimeMs } = row;
+  const { key, occurrence, file, method, endpoint, model, testId, status, streaming, bytes, mtimeMs, unreadable } = row as RecordingRow & { unreadable?: string };
   const lastUsedMs = context.lastUsed.get(key);
   return {
     ...{ key, occurrence, file, method, endpoint, model, testId, status, streaming, bytes, mtimeMs },
+    ...(unreadable !== undefined ? { unreadable } : {}),
     ...(lastUsedMs !== undefined ? { lastUsedMs } : {}),
     hits: context.usage.hits.get(key) ?? 0,
     recorded: context.usage.recorded.has(key),
   };
 }
 
+/** A file the catalogue could not read, as a row: nothing known of it but its name and why. */
+function unreadableRow({ file, reason }: { file: string; reason: string }): RecordingRow & { unreadable: string } {
+  const { key, occurrence } = parseRecordingId(path.posix.basename(file, '.json')) ?? { key: '', occurrence: 1 };
+  return { key, occurrence, file, method: '', endpoint: '', model: '', testId: null, status: 0, streaming: false, bytes: 0, mtimeMs: 0, unreadable: reason };
+}
+
 /** One page of the rows matching `filter`, from `cursor` (a position in the filtered order). */
 export async function queryRecordings(context: QueryContext, filter: RecordingFilter, cursor: number, limit: number): Promise<RecordingPage> {
   const all = context.source.rows();
-  const filtered = all.filter((row) => matches(row, filter, context.usage));
+  // Unreadable files first, and only in the unfiltered list: no filter can say anything of them.
+  const unreadable = Object.keys(filter).length === 0 ? context.source.unreadable().map(unreadableRow) : [];
+  const filtered = [...unreadable, ...all.filter((row) => matches(row, filter, context.usage))];
   const base = { indexing: context.source.progress(), facets: facetsOf(all) };
   if (!filter.text) {
     const rows = filtered.slice(cursor, cursor + limit).map((row) => listed(row, context));

@@ -1,0 +1,66 @@
+// A recording file that is there but cannot be used (not JSON, or not a recording):
+// the inspector lists it, marked unreadable with why, and asking for it says so,
+// where before the list dropped it and the API answered "no recording".
+import { writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import type { RecordingPage } from '../src/server/inspector/contract.js';
+import { startServer, type RunningServer } from '../src/index.js';
+import { removeDir, tempDir } from './support/harness.js';
+
+const NOT_JSON = `${'a'.repeat(64)}.json`;
+const NOT_A_RECORDING = `${'b'.repeat(64)}.2.json`;
+let dir: string;
+let server: RunningServer;
+
+beforeAll(async () => {
+  dir = await tempDir();
+  await writeFile(path.join(dir, NOT_JSON), '{"request": {');
+  await writeFile(path.join(dir, NOT_A_RECORDING), '{"hello": "world"}');
+  server = await startServer({ recordings: dir, stateDir: `${dir}.state`, port: 0, logLevel: 'silent' });
+});
+
+afterAll(async () => {
+  await server?.close();
+  await removeDir(dir);
+});
+
+async function get(url: string): Promise<{ status: number; body: Record<string, unknown> }> {
+  const response = await server.app.inject({ method: 'GET', url: `/_llm-replay${url}` });
+  return { status: response.statusCode, body: response.json() };
+}
+
+async function list(query: string): Promise<RecordingPage> {
+  // The list reads the directory in the background: wait until it has read every file.
+  await server.app.catalogue.build();
+  return (await get(`/api/recordings?${query}`)).body as unknown as RecordingPage;
+}
+
+it('lists every file the health count counts, the unreadable ones marked with why', async () => {
+  const page = await list('');
+  const health = (await get('/health')).body as { recordings: number };
+  expect(page.total).toBe(health.recordings);
+  expect(page.rows.map((row) => [row.file, row.key, row.occurrence])).toEqual([
+    [NOT_JSON, 'a'.repeat(64), 1],
+    [NOT_A_RECORDING, 'b'.repeat(64), 2],
+  ]);
+  expect(page.rows[0]!.unreadable).toMatch(/JSON/i);
+  expect(page.rows[1]!.unreadable).toMatch(/request/);
+  // A filter asks about what the file says, which nothing says of these.
+  expect((await list('endpoint=chat')).total).toBe(0);
+});
+
+it('asking for an unreadable file says it is there and why it cannot be used, not that there is none', async () => {
+  await list('');
+  for (const file of [NOT_JSON, NOT_A_RECORDING]) {
+    const { status, body } = await get(`/api/recording?file=${encodeURIComponent(file)}`);
+    const error = body.error as { code: string; message: string; param: string };
+    expect(status).toBe(500);
+    expect(error.code).toBe('llm_replay_bad_recording');
+    expect(error.message).toContain(path.join(dir, file));
+    expect(error.message).toContain('cannot be used');
+    expect(error.param).toBe('file');
+  }
+  const missing = await get(`/api/recording?file=${'c'.repeat(64)}.json`);
+  expect(missing.status).toBe(404);
+});
