@@ -7,7 +7,7 @@ import OpenAI from 'openai';
 import { classifyBody } from '../src/request/client-request.js';
 import { computeKey } from '../src/keys/index.js';
 import { modelListDigest } from '../src/recordings/llama-stack-form.js';
-import { recordingDirFor } from '../src/recordings/layout.js';
+import { recordingPlace } from '../src/recordings/layout.js';
 import { FakeUpstream, sendJson } from './support/fake-upstream.js';
 import { fakeOpenAi, modelsResponse, seed, chatParams, streamParams } from './support/seeds.js';
 import { capturedLog, listFiles, openai, readJson, recordingsIn, removeDir, serve, tempDir, json } from './support/harness.js';
@@ -219,16 +219,16 @@ describe('recording in llama-stack form', () => {
 
 describe('layout by test file', () => {
   it('never leaves the recordings directory, whatever the test id holds', () => {
-    expect(recordingDirFor('by-test-file', 'tests/a/test_x.py::t')).toBe('tests/a/recordings');
+    expect(recordingPlace('by-test-file', 'tests/a/test_x.py::t').dir).toBe('tests/a/recordings');
     for (const hostile of ['tests/\u0000/x.py::t', 'tests/../x.py::t', '/abs/x.py::t', `${'a/'.repeat(33)}x.py::t`, 'C:/x.py::t', '.hidden/x.py::t']) {
-      expect(recordingDirFor('by-test-file', hostile), hostile).toBe('');
+      expect(recordingPlace('by-test-file', hostile).dir, hostile).toBe('');
     }
     // A test file at the top of the project: its recordings folder is at the top too.
-    expect(recordingDirFor('by-test-file', 'test_x.py::t')).toBe('recordings');
+    expect(recordingPlace('by-test-file', 'test_x.py::t').dir).toBe('recordings');
     // Backslashes are not separators here, and a file name holding them is odd: the top folder, as for any odd test id.
-    expect(recordingDirFor('by-test-file', '..\\..\\x.py::t')).toBe('');
-    expect(recordingDirFor('by-test-file', 'C:\\x\\test_a.py::t')).toBe('');
-    expect(recordingDirFor('flat', 'tests/a/test_x.py::t')).toBe('');
+    expect(recordingPlace('by-test-file', '..\\..\\x.py::t').dir).toBe('');
+    expect(recordingPlace('by-test-file', 'C:\\x\\test_a.py::t').dir).toBe('');
+    expect(recordingPlace('flat', 'tests/a/test_x.py::t').dir).toBe('');
   });
 
   it('says once, at warn, which test id could not have its folder and where its recordings go instead (then at debug)', async () => {

@@ -35,8 +35,3 @@ export function recordingPlace(layout: Layout, testId: string | null): Recording
   if (odd !== undefined) return { dir: '', refused: `its test file's path has ${JSON.stringify(odd)}, not a plain name of a folder the index reads` };
   return { dir: [...segments.slice(0, -1), 'recordings'].join('/') };
 }
-
-/** The folder of recordingPlace. */
-export function recordingDirFor(layout: Layout, testId: string | null): string {
-  return recordingPlace(layout, testId).dir;
-}

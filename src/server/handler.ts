@@ -3,8 +3,6 @@
 // `conclude` turns the outcome into bookkeeping and the answer.
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { routeFor } from '../config/options.js';
-import { isRecordingMode } from '../config/schema.js';
-import { recordingPlace } from '../recordings/layout.js';
 import { OFF_THREAD_BYTES } from '../keys/key-thread.js';
 import { readMultipartParts, type ClientRequest } from '../request/client-request.js';
 import { isMultipart } from '../request/multipart.js';
@@ -19,7 +17,6 @@ export function createHandler(server: FastifyInstance) {
     const startedAt = performance.now();
     const client = clientRequestOf(request);
     if (client.testIdUnread !== undefined) sayTestIdUnread(server, client);
-    if (server.config.layout === 'by-test-file' && isRecordingMode(server.config.mode)) sayTestFileRefused(server, client);
     // Live mode keys nothing, unless a fault may need the key.
     if (server.config.mode === 'live' && !server.faults.armed(client.headers)) return passThrough({ request, reply, client, startedAt });
     if (client.body.kind === 'bytes' && isMultipart(client.body.contentType)) return readMultipartParts(client).then(() => handleKeyed(request, reply, client, startedAt));
@@ -66,14 +63,4 @@ function sayTestIdUnread(server: FastifyInstance, client: ClientRequest): void {
   const level = server.loggedCauses.has(cause) ? 'debug' : 'warn';
   server.loggedCauses.add(cause);
   server.log[level]({ endpoint: client.path }, `llm-replay: ${client.testIdUnread}: the request has no test id (llama-stack's clients send {"__test_id": "..."} there; x-test-id names one too)`);
-}
-
-/** A test id whose test file cannot have its recordings folder (it would lead outside the directory, say): said at warn once per server, then at debug. */
-function sayTestFileRefused(server: FastifyInstance, client: ClientRequest): void {
-  const { refused } = recordingPlace(server.config.layout, client.testId);
-  if (refused === undefined) return;
-  const cause = 'test-file-refused';
-  const level = server.loggedCauses.has(cause) ? 'debug' : 'warn';
-  server.loggedCauses.add(cause);
-  server.log[level]({ testId: client.testId }, `llm-replay: test id ${JSON.stringify(client.testId)}: ${refused}, so --layout by-test-file writes its recordings in the top folder, ${server.store.dir}, instead`);
 }

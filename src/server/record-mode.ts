@@ -5,10 +5,11 @@
 // for its bookkeeping, and for an error of llm-replay's own (the upstream unreachable,
 // a write that failed) the error, which conclude sends in the caller's dialect.
 import { forward, type ForwardOutcome } from '../proxy/forward.js';
-import { recordingDirFor } from '../recordings/layout.js';
+import { recordingPlace } from '../recordings/layout.js';
 import { toLlamaStackForm } from '../recordings/llama-stack-form.js';
 import { recordingId } from '../recordings/occurrence.js';
 import type { Recording } from '../recordings/recording.js';
+import type { ClientRequest } from '../request/client-request.js';
 import { AnswerError } from '../errors.js';
 import { scrubRecorded } from '../secrets/redact.js';
 import { exchangeOf, type ExchangeServer } from './exchange.js';
@@ -57,7 +58,9 @@ export async function recordIfMissing(server: RecordServer, context: KeyedContex
 /** Forwards, and writes the recording of this occurrence when the exchange completed. */
 async function forwardAndWrite(server: RecordServer, context: KeyedContext): Promise<ForwardOutcome> {
   const { key, position, client } = context;
-  const relativeDir = recordingDirFor(server.config.layout, client.testId);
+  const place = recordingPlace(server.config.layout, client.testId);
+  if (place.refused !== undefined) sayTestFileRefused(server, client, place.refused);
+  const relativeDir = place.dir;
   const { occurrence } = position;
   // Record mode records a sequence anew from its first occurrence (the store removes the older one's later occurrences first),
   // and answers nothing it writes: only record-if-missing keeps what it wrote in memory to answer from.
@@ -134,6 +137,14 @@ function warnIfMixed(server: RecordServer, { key, position, client }: KeyedConte
     { key: key.key, occurrence: position.occurrence },
     `llm-replay: occurrence ${position.occurrence} of this request recorded by ${scope} while ${previous} recorded others of it on this server: its recorded sequence now mixes two recordings (nothing is removed that another run wrote); record it again from one run to have one`,
   );
+}
+
+/** A test id whose test file cannot have its recordings folder (it would lead outside the directory, say): said at warn once per server, then at debug. */
+function sayTestFileRefused(server: RecordServer, client: ClientRequest, refused: string): void {
+  const cause = 'test-file-refused';
+  const level = server.loggedCauses.has(cause) ? 'debug' : 'warn';
+  server.loggedCauses.add(cause);
+  server.log[level]({ testId: client.testId }, `llm-replay: test id ${JSON.stringify(client.testId)}: ${refused}, so --layout by-test-file writes its recordings in the top folder, ${server.store.dir}, instead`);
 }
 
 function recordedOutcome(server: RecordServer, { position }: KeyedContext, forwarded: ForwardOutcome): Outcome {
