@@ -22,6 +22,7 @@ import { driftReportPath, saveDriftReport } from '../src/drift/report-file.js';
 import type { DriftGroup, GroupedFinding } from '../src/drift/report.js';
 import { runDrift } from '../src/cli/commands/drift.js';
 import { planRefresh, refreshDrifted } from '../src/cli/commands/drift-refresh.js';
+import { wireHeaderValue } from '../src/request/header-text.js';
 import { statefulOpenAi } from './support/stateful-upstream.js';
 
 const env = { OPENAI_API_KEY: 'sk-drift-test', ANTHROPIC_API_KEY: 'sk-ant-drift-test', GEMINI_API_KEY: 'gm-drift-test' };
@@ -459,16 +460,18 @@ describe('drift --refresh', () => {
     const own = await tempDir();
     try {
       const recorder = await serve({ mode: 'record', recordings: own, upstream: upstream.url });
+      // A test id past Latin-1, sent as its UTF-8 bytes: the refresh must send it back the same way (fetch refuses it as text).
+      const poll = 'tests/poll.test.ts::polls → twice';
       const send = async (testId: string, endpoint: string, body: unknown) => {
-        const answer = await fetch(`${recorder.url}${endpoint}`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: 'Bearer sk-record', 'x-test-id': testId }, body: JSON.stringify(body) });
+        const answer = await fetch(`${recorder.url}${endpoint}`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: 'Bearer sk-record', 'x-test-id': wireHeaderValue(testId) }, body: JSON.stringify(body) });
         await answer.arrayBuffer();
       };
       upstream.variant = 'base';
       const [endpoint, body] = REQUESTS[0]!;
       // A poll: the same request twice, two occurrences; then another request of the same test, and another test's (whose shapes the change leaves alone).
-      await send('tests/poll.test.ts::polls', endpoint, body);
-      await send('tests/poll.test.ts::polls', endpoint, body);
-      await send('tests/poll.test.ts::polls', '/v1/embeddings', { model: 'text-embedding-3-small', input: '' });
+      await send(poll, endpoint, body);
+      await send(poll, endpoint, body);
+      await send(poll, '/v1/embeddings', { model: 'text-embedding-3-small', input: '' });
       await send('tests/other.test.ts::asks', '/v1/messages', { model: MISSING_MODEL, max_tokens: 100, messages: [{ role: 'user', content: 'rings?' }] });
       await recorder.close();
       const before = await bytesOf(own);
@@ -489,6 +492,7 @@ describe('drift --refresh', () => {
         expect(after[file]).not.toBe(before[file]);
         expect(printed.out).toContain(`${file}: choices[].message.refusal: added (null)`);
         expect(JSON.parse(after[file]!).response.body.choices[0].message.refusal).toBeNull();
+        expect(JSON.parse(after[file]!).test_id).toBe(poll);
       }
       expect(JSON.parse(after[chatFiles.find((f) => f.endsWith('.2.json'))!]!).occurrence).toBe(2);
       // The same test's other request was sent again (its shape did not change); the other test's was not.

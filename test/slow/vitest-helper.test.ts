@@ -4,6 +4,8 @@
 // starts each test's occurrence counts again, so every run of the test sees its
 // answers in order.
 import { execFile } from 'node:child_process';
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
 import { expect, it } from 'vitest';
 import { counterUpstream } from '../support/counter-upstream.js';
 import { listFiles, workspace } from '../support/harness.js';
@@ -28,7 +30,11 @@ it('a polling test records its occurrences and replays them in order, run after 
   expect(recorded.output).toMatch(/Tests\s+1 passed/);
   // The test ran twice; the second run started from occurrence 1 again and overwrote the first's three.
   expect(upstream.count).toBe(6);
-  expect(await listFiles(ws.dir)).toHaveLength(3);
+  const files = await listFiles(ws.dir);
+  expect(files).toHaveLength(3);
+  // The test's name reaches the recording, what a header cannot carry as text percent-encoded (as the Jest environment's).
+  const recording = JSON.parse(await readFile(path.join(ws.dir, files[0]!), 'utf8')) as { test_id: string };
+  expect(recording.test_id).toBe('poll.spec.ts::polls until the status changes %E2%86%92 three times %E2%9C%85');
   await upstream.stop();
   const replayed = await runProject({ LLM_REPLAY_MODE: 'replay' });
   expect(replayed.output).toMatch(/Tests\s+1 passed/);

@@ -18,6 +18,7 @@ import { authHeaders, checkKeyHost } from '../../drift/keys.js';
 import { liveMethod, liveUrl, pathOf, requestBody, upstreamOf } from '../../drift/send.js';
 import { shapeOf } from '../../drift/shape.js';
 import { TEST_ID_HEADER } from '../../request/control-headers.js';
+import { wireHeaderValue } from '../../request/header-text.js';
 import { RecordingStore } from '../../recordings/store.js';
 import type { Recording } from '../../recordings/recording.js';
 import { startServer } from '../../server/app.js';
@@ -126,7 +127,7 @@ export async function refreshDrifted(dir: string, plan: RefreshPlan, options: Re
         const { recording, file } = plan.sends[index]!;
         const { body, contentType } = requestBody(recording);
         const headers: Record<string, string> = { ...auth[index]!, ...(contentType ? { 'content-type': contentType } : {}) };
-        if (recording.test_id !== null) headers[TEST_ID_HEADER] = recording.test_id;
+        if (recording.test_id !== null) headers[TEST_ID_HEADER] = wireHeaderValue(recording.test_id);
         let answer: Response;
         try {
           answer = await fetch(`${server.url}${pathOf(recording)}`, { method: liveMethod(recording), headers, ...(body ? { body } : {}), signal: AbortSignal.timeout(options.timeoutMs) });
