@@ -50,6 +50,13 @@ it('lists every file the health count counts, the unreadable ones marked with wh
   expect((await list('endpoint=chat')).total).toBe(0);
 });
 
+it('counts the unreadable files in the Recordings tab count, as the health count does', async () => {
+  const page = await list('');
+  const health = (await get('/health')).body as { recordings: number };
+  expect(health.recordings).toBe(2);
+  expect(page.indexing).toEqual({ done: health.recordings, total: health.recordings });
+});
+
 it('asking for an unreadable file says it is there and why it cannot be used, not that there is none', async () => {
   await list('');
   for (const file of [NOT_JSON, NOT_A_RECORDING]) {

@@ -11,7 +11,7 @@ export interface RowSource {
   byFile(file: string): RecordingRow | undefined;
   /** Files the catalogue could not read (relative to the recordings directory), with why. */
   unreadable(): Array<{ file: string; reason: string }>;
-  /** Files read of files known: the list is complete when they are equal. */
+  /** Files read of files known, unreadable ones included: the list is complete when they are equal. */
   progress(): { done: number; total: number };
 }
 
@@ -33,7 +33,9 @@ export function recordingRows(catalogue: RecordingCatalogue): RowSource {
     unreadable: () => [...catalogue.problems].map(([file, reason]) => ({ file, reason })).sort((a, b) => naturally.compare(a.file, b.file)),
     progress() {
       const { read, total } = catalogue.progress;
-      return catalogue.complete ? { done: catalogue.size, total: catalogue.size } : { done: read, total };
+      // Files it could not read are listed too (unreadable), and the health count counts them.
+      const files = catalogue.size + catalogue.problems.size;
+      return catalogue.complete ? { done: files, total: files } : { done: read, total };
     },
   };
 }
