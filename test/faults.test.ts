@@ -263,7 +263,7 @@ describe('slow clients and odd recordings', () => {
     expect(framed.headers.get('content-encoding')).toBeNull();
     expect(framed.headers.get('transfer-encoding')).toBeNull();
     expect(framed.headers.get('content-length')).toBe(String(JSON.stringify({ id: 'chatcmpl-1', object: 'chat.completion', choices: [] }).length));
-    for (const [content, file, why] of [['numeric', numeric, '"response.headers.x-count" must be a string, not 5'], ['newline', newline, '"response.headers.x-note" holds a character a header value cannot']] as const) {
+    for (const [content, file, why] of [['numeric', numeric, '"response.headers.x-count" must be a string, not a number'], ['newline', newline, '"response.headers.x-note" holds a character a header value cannot']] as const) {
       const broken = await ask(content);
       expect(broken.status).toBe(500);
       const message = (await json(broken)).error.message as string;

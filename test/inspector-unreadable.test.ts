@@ -6,18 +6,23 @@ import path from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import type { RecordingPage } from '../src/server/inspector/contract.js';
 import { startServer, type RunningServer } from '../src/index.js';
-import { removeDir, tempDir } from './support/harness.js';
+import { parseRecording } from '../src/recordings/recording.js';
+import { capturedLog, removeDir, tempDir } from './support/harness.js';
 
 const NOT_JSON = `${'a'.repeat(64)}.json`;
 const NOT_A_RECORDING = `${'b'.repeat(64)}.2.json`;
+/** A credential where the JSON breaks: JSON.parse's message quotes the text around it. */
+const FAKE_KEY = 'sk-live-FAKE0123456789abcdef';
+const BROKEN = `{"request": {"api_key": ${FAKE_KEY}`;
 let dir: string;
 let server: RunningServer;
+const log = capturedLog();
 
 beforeAll(async () => {
   dir = await tempDir();
-  await writeFile(path.join(dir, NOT_JSON), '{"request": {');
+  await writeFile(path.join(dir, NOT_JSON), BROKEN);
   await writeFile(path.join(dir, NOT_A_RECORDING), '{"hello": "world"}');
-  server = await startServer({ recordings: dir, stateDir: `${dir}.state`, port: 0, logLevel: 'silent' });
+  server = await startServer({ recordings: dir, stateDir: `${dir}.state`, port: 0, logLevel: 'warn', logStream: log.stream });
 });
 
 afterAll(async () => {
@@ -70,4 +75,26 @@ it('asking for an unreadable file says it is there and why it cannot be used, no
   }
   const missing = await get(`/api/recording?file=${'c'.repeat(64)}.json`);
   expect(missing.status).toBe(404);
+});
+
+it('says where a file stops being JSON and what the parser expected, quoting none of it: it may hold a credential', async () => {
+  const [row] = (await list('')).rows;
+  const { body } = await get(`/api/recording?file=${encodeURIComponent(NOT_JSON)}`);
+  await log.settled();
+  // Read as the list, as an answer and as an exact-number read do: JSON.parse, then this project's parser.
+  const reasons = [row!.unreadable!, (body.error as { message: string }).message, log.text()];
+  for (const [exactNumbers, forAnswer] of [[false, false], [true, true], [true, false]]) {
+    try {
+      parseRecording(BROKEN, 'broken.json', exactNumbers, forAnswer);
+    } catch (error) {
+      reasons.push((error as Error).message);
+    }
+  }
+  expect(reasons).toHaveLength(6);
+  expect(log.text()).toContain(`${NOT_JSON}: not valid JSON (`);
+  expect(row!.unreadable).toMatch(/^not valid JSON \(.+ at line 1, column 25\)$/);
+  for (const reason of reasons) {
+    expect(reason).toContain('line 1, column 25');
+    expect(reason).not.toContain('sk-live');
+  }
 });

@@ -56,11 +56,21 @@ class Parser {
     const raw = text.slice(start, end);
     this.i = end + 1;
     if (raw.indexOf('\\') < 0) {
-      if (CONTROL.test(raw)) return this.fail('no control character in a string');
+      if (CONTROL.test(raw)) {
+        this.i = start + raw.search(CONTROL);
+        return this.fail('a string without control characters');
+      }
       return raw;
     }
     // Escapes (and the checks on them) are JSON.parse's own.
-    return JSON.parse(text.slice(start - 1, end + 1)) as string;
+    try {
+      return JSON.parse(text.slice(start - 1, end + 1)) as string;
+    } catch (error) {
+      // Its position is in the string alone: said in the text, as every other failure is.
+      const at = /at position (\d+)/.exec((error as Error).message);
+      this.i = start - 1 + (at ? Number(at[1]) : 0);
+      return this.fail('a valid escape or character in a string');
+    }
   }
 
   number(): LosslessNumber {

@@ -3,6 +3,7 @@
 // timing, binary bodies). Files are validated once, when they are read.
 import { RecordingFileError } from '../errors.js';
 import { isJsonObject, parseLossless, toPlainJson, stringifyLossless, type JsonObject, type JsonValue } from '../json/lossless.js';
+import { parseProblem } from '../json/parse-problem.js';
 import { jsonTextFacts } from '../json/text-facts.js';
 import type { LineEnding, SseField } from '../wire/sse.js';
 import { originProblem, type RecordingOrigin } from './origin.js';
@@ -115,12 +116,14 @@ export function parseRecording(text: string, file: string, exactNumbers = true, 
   if (text.trim() === '') fail(file, 'the file is empty');
   let data: JsonValue;
   let plain = !exactNumbers;
+  let parsed = text;
   try {
-    const mapped = applyIdMapping(text);
-    plain ||= forAnswer && jsonTextFacts(mapped).plainNumbers;
-    data = plain ? (JSON.parse(mapped) as JsonValue) : parseLossless(mapped);
+    parsed = applyIdMapping(text);
+    plain ||= forAnswer && jsonTextFacts(parsed).plainNumbers;
+    data = plain ? (JSON.parse(parsed) as JsonValue) : parseLossless(parsed);
   } catch (error) {
-    fail(file, `not valid JSON (${(error as Error).message})`);
+    // The parsers quote the text, which may hold a credential: the reason is shown and logged.
+    fail(file, `not valid JSON (${parseProblem(error, parsed)})`);
   }
   if (!isJsonObject(data)) fail(file, 'not a recording: the top level is not an object');
   const request = data['request'];
@@ -167,7 +170,8 @@ function checkHeaders(headers: unknown, file: string): void {
   if (!isJsonObject(headers)) fail(file, '"response.headers" must be an object of header names to strings');
   for (const [name, value] of Object.entries(headers)) {
     if (!HEADER_NAME.test(name)) fail(file, `"response.headers" has ${JSON.stringify(name)}, which is not a header name`);
-    if (typeof value !== 'string') fail(file, `"response.headers.${name}" must be a string, not ${JSON.stringify(value)}`);
+    // Its kind, not the value: a list of cookies or a token the reason would show and log.
+    if (typeof value !== 'string') fail(file, `"response.headers.${name}" must be a string, not ${Array.isArray(value) ? 'a list' : value === null ? 'null' : `a ${typeof value}`}`);
     if (!HEADER_VALUE.test(value)) fail(file, `"response.headers.${name}" holds a character a header value cannot (a line break or other control character)`);
   }
 }
