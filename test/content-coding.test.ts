@@ -45,8 +45,9 @@ function upstream(): FakeUpstream {
     });
 }
 
-async function ask(url: string, path: string, run = ''): Promise<{ status: number; coding: unknown; body: Buffer }> {
-  const response = await request(`${url}${path}`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-llm-replay-run': run }, body: '{"model":"m"}' });
+async function ask(url: string, path: string, run = '', authorization?: string): Promise<{ status: number; coding: unknown; body: Buffer }> {
+  const headers = { 'content-type': 'application/json', 'x-llm-replay-run': run, ...(authorization ? { authorization } : {}) };
+  const response = await request(`${url}${path}`, { method: 'POST', headers, body: '{"model":"m"}' });
   return { status: response.statusCode, coding: response.headers['content-encoding'], body: Buffer.from(await response.body.arrayBuffer()) };
 }
 
@@ -78,12 +79,19 @@ describe('an answer the upstream compressed', () => {
     expect(await ask(live.url, '/v1/zstd')).toEqual({ status: 200, coding: 'zstd', body: OPAQUE });
   });
 
-  it('in a coding llm-replay cannot undo, to an identical request of another run that waited on it: the same bytes, its coding named', async () => {
-    const fake = await ws.upstream(upstream());
+  it('in a coding llm-replay cannot undo, to identical requests of other runs that waited on it: not shared (it cannot be scrubbed of its credentials), each asks on its own', async () => {
+    // The answer names the key it was asked with, as an echo of the request would: compressed, nothing could scrub it.
+    const fake = await ws.upstream(
+      upstream().on('POST', '/v1/zstd-echo', (request, res) => {
+        res.writeHead(200, { 'content-type': 'application/json', 'content-encoding': 'zstd' });
+        setTimeout(() => res.end(Buffer.concat([OPAQUE, Buffer.from(String(request.headers.authorization))])), 100);
+      }),
+    );
     const server = await ws.start({ mode: 'record-if-missing', upstream: fake.url });
-    const answers = await Promise.all([ask(server.url, '/v1/zstd', 'a'), ask(server.url, '/v1/zstd', 'b')]);
-    expect(answers).toEqual([{ status: 200, coding: 'zstd', body: OPAQUE }, { status: 200, coding: 'zstd', body: OPAQUE }]);
-    expect(fake.calls('/v1/zstd')).toBe(1);
+    const runs = ['a', 'b', 'c'];
+    const answers = await Promise.all(runs.map((run) => ask(server.url, '/v1/zstd-echo', run, `Bearer sk-run-${run}-0123456789`)));
+    expect(answers).toEqual(runs.map((run) => ({ status: 200, coding: 'zstd', body: Buffer.concat([OPAQUE, Buffer.from(`Bearer sk-run-${run}-0123456789`)]) })));
+    expect(fake.calls('/v1/zstd-echo')).toBe(3);
   });
 
   it('with no body (HEAD, 204): nothing to undo, its coding kept, no error', async () => {

@@ -44,7 +44,7 @@ export type ForwardOutcome =
   | { kind: 'recorded' }
   /**
    * `cut`: a stream's client connection is ended with an error, never as if the answer were complete.
-   * `answer`: the whole answer the client got, for requests that waited on this one.
+   * `answer`: the whole answer the client got, for requests that waited on this one (none when its bytes could not be read).
    * `error`: llm-replay's own error for the client, not yet sent: the server sends it in the caller's dialect.
    * `unwritable`: the recordings directory refused the file.
    */
@@ -104,10 +104,11 @@ export class Recorder {
     return body.whole().then(
       (bytes) => {
         reply.send(payloadFor(head.status, bytes));
+        // Bytes in a coding llm-replay cannot undo cannot be scrubbed of this request's credentials: not
+        // offered to the requests that waited on it (other runs, other keys), which ask on their own.
+        if (cause === 'unreadable-coding') return { kind: 'not-recorded', reason, cause };
         const headers = keptHeaders(head.headers, head.status, this.exchange.client.method);
-        // Bytes in a coding passed on as they came say so to the requests that waited on them too.
-        if (cause === 'unreadable-coding') headers['content-encoding'] = String(head.headers['content-encoding']);
-        // Those requests (other runs, other clients, other keys) never get this request's credentials echoed back.
+        // Those requests never get this request's credentials echoed back.
         const { client } = this.exchange;
         return { kind: 'not-recorded', reason, cause, answer: { status: head.status, headers, body: scrubBytes(bytes, requestSecrets(client.headers, client.query)) } };
       },

@@ -43,15 +43,19 @@ export async function recordIfMissing(server: RecordServer, context: KeyedContex
     const led = await leader;
     const hit = server.answers.lookup(key.key, position.occurrence);
     if (hit) return answeredFrom(hit, position.occurrence);
-    position.giveBack();
-    return answeredAsLed(led);
+    // An answer in a coding llm-replay cannot undo is not shared (it could not be scrubbed of the other request's credentials): this one asks on its own.
+    if (!(led.kind === 'not-recorded' && led.cause === 'unreadable-coding')) {
+      position.giveBack();
+      return answeredAsLed(led);
+    }
   }
   const recording = forwardAndWrite(server, context);
   server.inflight.set(id, recording);
   try {
     return recordedOutcome(server, context, await recording);
   } finally {
-    server.inflight.delete(id);
+    // Requests that waited on one and then ask on their own each take the place: only this one's entry goes.
+    if (server.inflight.get(id) === recording) server.inflight.delete(id);
   }
 }
 
