@@ -92,6 +92,23 @@ describe('a non-ASCII test id in X-Test-Id', () => {
     expect(await askWithRawTestId(replayer, id)).toContain(answerText(1));
   });
 
+  it('in the path, is kept as it is when its characters look like UTF-8 read as Latin-1 (Ã¼): the same test id as in the header', async () => {
+    // As Latin-1 bytes, C3 BC, valid UTF-8 for ü: only sent as its UTF-8 bytes is it read back as Ã¼.
+    const id = 'tests/\u00c3\u00bc.py::test_ok';
+    const upstream = await counterUpstream().start();
+    ws.cleanup.push(() => upstream.stop());
+    const recorder = await ws.start({ mode: 'record', upstream: upstream.url });
+    expect(await ask(viaPath(recorder, id))).toBe(answerText(1));
+    await recorder.close();
+    await upstream.stop();
+    const [file] = (await listFiles(ws.dir)).filter((f) => f.endsWith('.json'));
+    expect((await readJson(path.join(ws.dir, file!))).test_id).toBe(id);
+
+    const replayer = await ws.start({ mode: 'replay' });
+    expect(await askWithRawTestId(replayer, id)).toContain(answerText(1));
+    expect(await ask(viaPath(replayer, id))).toBe(answerText(1));
+  });
+
   it('is read as UTF-8 wherever Node read it as Latin-1, and left as it was read when its bytes are not UTF-8 (a client that sent ü as the Latin-1 byte)', () => {
     expect(testIdFrom({ 'x-test-id': 't\u00fcst' })).toEqual({ testId: 'tüst' });
     expect(testIdFrom({ 'x-test-id': 'tests/\u00c3\u00bcn.py::t' })).toEqual({ testId: 'tests/ün.py::t' });
