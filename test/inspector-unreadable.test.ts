@@ -6,7 +6,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import type { RecordingPage } from '../src/server/inspector/contract.js';
 import { startServer, type RunningServer } from '../src/index.js';
-import { parseRecording } from '../src/recordings/recording.js';
+import { parseRecording, type Recording } from '../src/recordings/recording.js';
 import { capturedLog, removeDir, tempDir } from './support/harness.js';
 
 const NOT_JSON = `${'a'.repeat(64)}.json`;
@@ -96,5 +96,33 @@ it('says where a file stops being JSON and what the parser expected, quoting non
   for (const reason of reasons) {
     expect(reason).toContain('line 1, column 25');
     expect(reason).not.toContain('sk-live');
+  }
+});
+
+it('forgets an unreadable file once it is written anew or removed', async () => {
+  const own = await tempDir();
+  const key = 'c'.repeat(64);
+  await writeFile(path.join(own, `${key}.json`), '{');
+  await writeFile(path.join(own, `${key}.2.json`), '{');
+  const recorder = await startServer({ recordings: own, stateDir: `${own}.state`, port: 0, logLevel: 'silent' });
+  const page = async () => {
+    await recorder.catalogue.build();
+    const page = (await recorder.app.inject({ method: 'GET', url: '/_llm-replay/api/recordings' })).json() as RecordingPage;
+    return { rows: page.rows.map((row) => [row.file, row.unreadable !== undefined]), indexing: page.indexing };
+  };
+  try {
+    expect(await page()).toEqual({ rows: [[`${key}.2.json`, true], [`${key}.json`, true]], indexing: { done: 2, total: 2 } });
+    const recording: Recording = {
+      test_id: 't',
+      request: { method: 'POST', url: 'http://127.0.0.1/v1/chat/completions', headers: {}, body: { model: 'm' }, endpoint: '/v1/chat/completions', model: 'm' },
+      response: { body: { answer: 'a' }, is_streaming: false },
+      id_normalization_mapping: {},
+    };
+    // Its first occurrence recorded anew: written over the first file, the older sequence's second removed.
+    await recorder.store.save(key, recording, '', { secrets: [], newSequence: true });
+    expect(await page()).toEqual({ rows: [[`${key}.json`, false]], indexing: { done: 1, total: 1 } });
+  } finally {
+    await recorder.close();
+    await removeDir(own);
   }
 });
