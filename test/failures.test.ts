@@ -3,7 +3,7 @@
 // frozen into a recording; deterministic errors are written; what is written keeps
 // retry-after and x-ratelimit-*. Through the openai SDK's own retries, against an
 // upstream whose answer changes on every call.
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import OpenAI from 'openai';
 import { answerText, counterUpstream, type CounterUpstream } from './support/counter-upstream.js';
 import { FakeUpstream, sendJson } from './support/fake-upstream.js';
@@ -11,6 +11,8 @@ import { capturedLog, json, listFiles, recordingsIn, workspace } from './support
 import type { RunningServer } from '../src/index.js';
 
 const ws = workspace();
+/** How long a request may take to reach its place among those waiting: bounded, so a request that never does fails the test. */
+const WAITING = { timeout: 10_000, interval: 5 };
 const question = { model: 'gpt-4o-mini', messages: [{ role: 'user' as const, content: 'Summarise the report.' }] };
 const limited = { status: 429, headers: { 'retry-after-ms': '1', 'x-ratelimit-remaining-requests': '0' } };
 
@@ -174,7 +176,7 @@ describe('failures in record modes', () => {
       fetch(`${server.url}/v1/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-test-id': 'report', 'x-llm-replay-run': `run-${i}` }, body: JSON.stringify(question) }),
     );
     // Each request counts its occurrence the moment it starts waiting.
-    while (server.app.occurrences.size < 8) await new Promise((resolve) => setTimeout(resolve, 5));
+    await vi.waitFor(() => expect(server.app.occurrences.size).toBeGreaterThanOrEqual(8), WAITING);
     release();
     const responses = await Promise.all(answers);
     expect(calls).toBe(1);
@@ -194,9 +196,9 @@ describe('failures in record modes', () => {
     const server = await ws.start({ mode: 'record-if-missing', upstream: upstream.url });
     const ask = (run: string, key: string) => fetch(`${server.url}/v1/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${key}`, 'x-test-id': 'report', 'x-llm-replay-run': run }, body: JSON.stringify(question) });
     const first = ask('first', 'sk-proj-FirstClientKey0123456789abc');
-    while (server.app.occurrences.size < 1) await new Promise((resolve) => setTimeout(resolve, 5));
+    await vi.waitFor(() => expect(server.app.occurrences.size).toBeGreaterThanOrEqual(1), WAITING);
     const second = ask('second', 'sk-proj-SecondClientKey0123456789ab');
-    while (server.app.occurrences.size < 2) await new Promise((resolve) => setTimeout(resolve, 5));
+    await vi.waitFor(() => expect(server.app.occurrences.size).toBeGreaterThanOrEqual(2), WAITING);
     release();
     const [own, waited] = await Promise.all([first, second]);
     // The first client gets its answer as the upstream sent it; the one that waited, without the other's key.
