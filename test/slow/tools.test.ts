@@ -82,13 +82,29 @@ describe('llm-replay list, show, diff', () => {
     expect(verified.stderr).toBe('');
     expect(verified.stdout).toContain('3 recordings: 3 ok');
     expect(JSON.parse(cli('list', '--recordings', ws.dir, '--json').stdout)).toHaveLength(3);
-    expect(cli('prune', '-r', ws.dir, '--json').status).not.toBe(2);
     // The same folder twice is no conflict; two folders are.
     expect(cli('verify', ws.dir, '-r', `${ws.dir}/`).stdout).toContain('3 recordings: 3 ok');
     const two = cli('verify', ws.dir, '-r', path.join(ws.dir, 'other'));
     expect(two.status).toBe(2);
     expect(two.stderr).toContain(`two recordings directories: ${JSON.stringify(ws.dir)} (the [dir] argument) and ${JSON.stringify(path.join(ws.dir, 'other'))} (-r/--recordings)`);
     expect(cli('drift', ws.dir, '--recordings', path.join(ws.dir, 'other')).status).toBe(2);
+
+    // prune works on the folder -r names, not the default one (which holds a recording no run used).
+    const defaultDir = `${ws.dir}.default`;
+    cleanup.push(() => removeDir(defaultDir));
+    const [kept, ...unused] = await recordingsIn(ws.dir);
+    await mkdir(defaultDir);
+    await writeFile(path.join(defaultDir, path.basename(unused[0]!.file)), JSON.stringify(unused[0]!.data));
+    const usageDir = `${ws.dir}.state/prune-r`;
+    const run = await serve({ mode: 'replay', recordings: ws.dir, usageDir });
+    const asked = await fetch(`${run.url}/v1/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-test-id': kept!.data.test_id }, body: JSON.stringify(kept!.data.request.body) });
+    expect(asked.status).toBe(200);
+    await run.close();
+    const pruned = spawnSync(process.execPath, [BIN, 'prune', '-r', ws.dir, '--usage', usageDir, '--delete', '--json'], { encoding: 'utf8', env: { ...process.env, NO_COLOR: '1', LLM_REPLAY_RECORDINGS: defaultDir } });
+    expect(pruned.status).toBe(0);
+    expect(JSON.parse(pruned.stdout)).toMatchObject({ deleted: true, used: 1, unused: unused.map((f) => f.file).sort() });
+    expect(await listFiles(ws.dir)).toEqual([kept!.file]);
+    expect(await listFiles(defaultDir)).toEqual([path.basename(unused[0]!.file)]);
   });
 
   it('shows a stream as its text and chunk count, and tool calls', async () => {
