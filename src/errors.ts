@@ -74,7 +74,11 @@ export const ERROR_CATALOGUE = {
 
 export type ErrorCode = keyof typeof ERROR_CATALOGUE;
 
-/** Errors that asking again cannot mend: sent with `x-should-retry: false`, which the official SDKs obey (a 500 they would otherwise send twice more). */
+/**
+ * Errors that asking again cannot mend: sent with `x-should-retry: false`, which the official SDKs
+ * obey (a 500 they would otherwise send twice more). Others are final only where they are made so
+ * (a write the directory refused).
+ */
 const FINAL: ReadonlySet<ErrorCode> = new Set(['llm_replay_bad_recording']);
 
 /** A request llm-replay answers with one of its own errors: thrown, and rendered by the server's error handler. */
@@ -91,10 +95,12 @@ export class AnswerError extends LlmReplayError {
     readonly param: string | null = null,
     /** Another status than the code's, where its catalogue entry names one (a 504 for a silent upstream). */
     status?: number,
+    /** Asking again cannot mend this one, whatever its code (the code's own: FINAL). */
+    final?: boolean,
   ) {
     super(message);
     this.status = status ?? ERROR_CATALOGUE[code].status;
     this.type = ERROR_CATALOGUE[code].type;
-    this.final = FINAL.has(code);
+    this.final = final ?? FINAL.has(code);
   }
 }

@@ -170,8 +170,7 @@ export class Recorder {
     if (outcome.kind === 'not-recorded') {
       // Recording is the point of record mode: say it failed rather than answer as if all were well; and when the directory refused the file, that asking again (a paid call) would not help.
       withoutUpstreamHead(reply);
-      if (outcome.unwritable) reply.header('x-should-retry', 'false');
-      return { ...outcome, error: new AnswerError('llm_replay_write_failed', `the answer could not be recorded: ${outcome.reason}`) };
+      return { ...outcome, error: new AnswerError('llm_replay_write_failed', `the answer could not be recorded: ${outcome.reason}`, null, undefined, outcome.unwritable === true) };
     }
     reply.send(payloadFor(head.status, bytes));
     return outcome;
