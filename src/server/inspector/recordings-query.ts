@@ -72,8 +72,8 @@ interface QueryContext {
 }
 
 /** A row as the page gets it: the catalogue's facts (not its body signature) and what this run did with it. */
-export function listed(row: RecordingRow, context: Pick<QueryContext, 'usage' | 'lastUsed'>): ListedRecording {
-  const { key, occurrence, file, method, endpoint, model, testId, status, streaming, bytes, mtimeMs, unreadable } = row as RecordingRow & { unreadable?: string };
+export function listed(row: RecordingRow & { unreadable?: string }, context: Pick<QueryContext, 'usage' | 'lastUsed'>): ListedRecording {
+  const { key, occurrence, file, method, endpoint, model, testId, status, streaming, bytes, mtimeMs, unreadable } = row;
   const lastUsedMs = context.lastUsed.get(key);
   return {
     ...{ key, occurrence, file, method, endpoint, model, testId, status, streaming, bytes, mtimeMs },
