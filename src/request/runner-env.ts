@@ -22,7 +22,8 @@ export function adminHeaders(): Record<string, string> {
 export function testIdFor(testPath: string | undefined, testName: string | undefined, root = process.env[ROOT_VARIABLE] ?? process.cwd()): string | undefined {
   if (!testName) return undefined;
   const file = testPath ? path.relative(root, testPath).split(path.sep).join('/') : '';
-  // Header values are Latin-1: anything else is percent-encoded.
+  // fetch sends a header's characters as Latin-1 bytes and refuses any past U+00FF, and the
+  // server reads them as UTF-8 when they are: anything but printable ASCII is percent-encoded.
   return `${file}::${testName}`.replace(/[^\x20-\x7e]/gu, (ch) => encodeURIComponent(ch));
 }
 
