@@ -44,7 +44,7 @@ export class DriftCheckError extends LlmReplayError {
  */
 export const ERROR_CATALOGUE = {
   llm_replay_recording_not_found: { status: 404, type: 'llm_replay_miss', when: 'replay found no recording for the request (the message says which is nearest)' },
-  llm_replay_bad_recording: { status: 500, type: 'llm_replay_error', when: 'the recording file that answers, or that the inspector was asked for, cannot be read or parsed (the answer to a request with `x-should-retry: false`: a broken file does not mend itself, so the SDKs do not send it again)' },
+  llm_replay_bad_recording: { status: 500, type: 'llm_replay_error', when: 'the recording file that answers, or that the inspector was asked for, cannot be read or parsed (answered with `x-should-retry: false`: a broken file does not mend itself, so the SDKs do not send it again)' },
   llm_replay_write_failed: { status: 500, type: 'llm_replay_error', when: 'a whole answer could not be written in a record mode (with `x-should-retry: false` when the directory refused the file: the SDKs do not send it again)' },
   llm_replay_upstream_error: { status: 502, type: 'upstream_error', when: 'the upstream cannot be reached or broke off (504 when it stayed silent past --upstream-timeout)' },
   llm_replay_bad_url: { status: 400, type: 'invalid_request_error', when: 'the request URL cannot be forwarded' },
