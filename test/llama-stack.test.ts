@@ -228,6 +228,9 @@ describe('layout by test file', () => {
     // Backslashes are not separators here, and a file name holding them is odd: the top folder, as for any odd test id.
     expect(recordingPlace('by-test-file', '..\\..\\x.py::t').dir).toBe('');
     expect(recordingPlace('by-test-file', 'C:\\x\\test_a.py::t').dir).toBe('');
+    // A drive's root leads outside; a colon in a name is an odd name, and said so.
+    expect(recordingPlace('by-test-file', 'C:/x/test_a.py::t').refused).toBe('its test file would lead outside the recordings directory');
+    expect(recordingPlace('by-test-file', 'x:y.py::t')).toEqual({ dir: '', refused: 'its test file\'s path has "x:y.py", not a plain name of a folder the index reads' });
     expect(recordingPlace('flat', 'tests/a/test_x.py::t').dir).toBe('');
   });
 

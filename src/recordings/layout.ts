@@ -8,8 +8,11 @@ export type Layout = (typeof LAYOUTS)[number];
 
 const SAFE_SEGMENT = /^[A-Za-z0-9_][A-Za-z0-9_.+=@-]{0,127}$/;
 const MAX_DEPTH = 32;
-/** A path from the root or a drive, or through '..' (either separator). */
-const LEADS_OUTSIDE = /^(?:[\\/]|[A-Za-z]:)|(?:^|[\\/])\.\.(?:[\\/]|$)/;
+/**
+ * A path from the root or a drive's root, or through '..' (either separator). A colon alone
+ * (x:y.py, drive-relative on Windows) is refused below, as a name no folder may have.
+ */
+const LEADS_OUTSIDE = /^(?:[\\/]|[A-Za-z]:[\\/])|(?:^|[\\/])\.\.(?:[\\/]|$)/;
 
 /** Folders the index does not read (hidden ones, node_modules): no recording is ever written into one. */
 export function isUnreadFolder(name: string): boolean {
