@@ -93,10 +93,15 @@ export class AnswerError extends LlmReplayError {
     message: string,
     /** The request field or header at fault. */
     readonly param: string | null = null,
-    /** Another status than the code's, where its catalogue entry names one (a 504 for a silent upstream). */
-    status?: number,
-    /** Asking again cannot mend this one, whatever its code (the code's own: FINAL). */
-    final?: boolean,
+    {
+      status,
+      final,
+    }: {
+      /** Another status than the code's, where its catalogue entry names one (a 504 for a silent upstream). */
+      status?: number;
+      /** Asking again cannot mend this one, whatever its code (the code's own: FINAL). */
+      final?: boolean;
+    } = {},
   ) {
     super(message);
     this.status = status ?? ERROR_CATALOGUE[code].status;

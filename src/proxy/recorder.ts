@@ -73,7 +73,7 @@ export class Recorder {
     const status = error.code === 'UND_ERR_HEADERS_TIMEOUT' || error.code === 'UND_ERR_CONNECT_TIMEOUT' ? 504 : 502;
     const cause = (error.cause as Error | undefined)?.message;
     const message = `the upstream ${this.exchange.upstreamUrl.origin} failed: ${error.message}${cause && cause !== error.message ? ` (${cause})` : ''}`;
-    return { kind: 'not-recorded', reason: error.message, error: new AnswerError('llm_replay_upstream_error', message, null, status) };
+    return { kind: 'not-recorded', reason: error.message, error: new AnswerError('llm_replay_upstream_error', message, null, { status }) };
   }
 
   /** The upstream's head arrived: pass the body through, capture a stream, or take a whole body. */
@@ -170,7 +170,7 @@ export class Recorder {
     if (outcome.kind === 'not-recorded') {
       // Recording is the point of record mode: say it failed rather than answer as if all were well; and when the directory refused the file, that asking again (a paid call) would not help.
       withoutUpstreamHead(reply);
-      return { ...outcome, error: new AnswerError('llm_replay_write_failed', `the answer could not be recorded: ${outcome.reason}`, null, undefined, outcome.unwritable === true) };
+      return { ...outcome, error: new AnswerError('llm_replay_write_failed', `the answer could not be recorded: ${outcome.reason}`, null, { final: outcome.unwritable === true }) };
     }
     reply.send(payloadFor(head.status, bytes));
     return outcome;
@@ -181,7 +181,7 @@ export class Recorder {
     // Silent past --upstream-timeout in the middle of its answer is a gateway timeout, as before its head.
     const silent = error.code === 'UND_ERR_BODY_TIMEOUT';
     const message = silent ? `the upstream ${this.exchange.upstreamUrl.origin} went silent in the middle of its answer: ${error.message}` : `the upstream ${this.exchange.upstreamUrl.origin} broke off its answer: ${error.message}`;
-    return { kind: 'not-recorded', reason: error.message, error: new AnswerError('llm_replay_upstream_error', message, null, silent ? 504 : 502) };
+    return { kind: 'not-recorded', reason: error.message, error: new AnswerError('llm_replay_upstream_error', message, null, { status: silent ? 504 : 502 }) };
   }
 
   /** Hands the recording to be written with the request's own credentials (the save scrubs them from all of it): recorded, or not with the write's error. */
