@@ -6,10 +6,11 @@
 import path from 'node:path';
 import Anthropic from '@anthropic-ai/sdk';
 import OpenAI from 'openai';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { answerText, counterUpstream, type CounterUpstream } from './support/counter-upstream.js';
 import { fakeAnthropic } from './support/providers.js';
 import { fakeOpenAi } from './support/seeds.js';
+import { FakeUpstream, sendJson } from './support/fake-upstream.js';
 import { blockWrite, capturedLog, listFiles, recordedFileName, removeDir, workspace } from './support/harness.js';
 import type { RunningServer, ServerOptions } from '../src/index.js';
 
@@ -70,6 +71,31 @@ describe('a recording that cannot be written', () => {
     expect(error.status).toBe(500);
     expect(error.headers?.get('x-should-retry')).toBe('false');
     expect(upstream.count).toBe(asked + 1);
+  });
+
+  it('record-if-missing: a run that waited on the request whose write the directory refused is told not to retry too', async () => {
+    // The upstream holds its answer until the second run waits on the first.
+    let gate = Promise.resolve();
+    const completion = { id: 'chatcmpl-1', object: 'chat.completion', created: 1, model: question.model, choices: [{ index: 0, message: { role: 'assistant', content: 'held', refusal: null }, finish_reason: 'stop', logprobs: null }] };
+    const upstream = await ws.upstream(new FakeUpstream().on('POST', '/v1/chat/completions', async (_request, res) => {
+      await gate;
+      sendJson(res, 200, completion);
+    }));
+    const name = await recordedFileName({ upstream: upstream.url }, (recorder) => client(recorder).chat.completions.create(question));
+    await blockWrite(ws.dir, name);
+    let release!: () => void;
+    gate = new Promise<void>((resolve) => (release = resolve));
+    const recorder = await ws.start({ mode: 'record-if-missing', upstream: upstream.url });
+    const asked = (run: string) =>
+      new OpenAI({ baseURL: `${recorder.url}/v1`, apiKey: 'sk-test', maxRetries: 0, defaultHeaders: { 'x-test-id': 'report', 'x-llm-replay-run': run } }).chat.completions.create(question).catch((error: unknown) => error as InstanceType<typeof OpenAI.APIError>);
+    const runs = [asked('a'), asked('b')];
+    await vi.waitFor(() => expect(recorder.app.occurrences.size).toBe(2), { timeout: 10_000 });
+    release();
+    for (const error of await Promise.all(runs)) {
+      expect(error).toBeInstanceOf(OpenAI.InternalServerError);
+      expect((error as InstanceType<typeof OpenAI.APIError>).headers?.get('x-should-retry')).toBe('false');
+    }
+    expect(upstream.calls('/v1/chat/completions')).toBe(2);
   });
 
   it('record-if-missing asks the upstream again on the next call, and records it once the way is clear', async () => {

@@ -38,12 +38,12 @@ export async function recordIfMissing(server: RecordServer, context: KeyedContex
   const recorded = server.answers.lookup(key.key, position.occurrence);
   if (recorded) return answeredFrom(recorded, position.occurrence);
   // The same occurrence being recorded for another run: wait for it, then answer from it.
-  const leader = server.inflight.get(id);
-  if (leader) {
+  for (let leader = server.inflight.get(id); leader; leader = server.inflight.get(id)) {
     const led = await leader;
     const hit = server.answers.lookup(key.key, position.occurrence);
     if (hit) return answeredFrom(hit, position.occurrence);
-    // An answer in a coding llm-replay cannot undo is not shared (it could not be scrubbed of the other request's credentials): this one asks on its own.
+    // An answer in a coding llm-replay cannot undo is not shared (it could not be scrubbed of the other request's credentials):
+    // the first request to wake asks on its own and the others wait on it, so the upstream is still asked once at a time.
     if (!(led.kind === 'not-recorded' && led.cause === 'unreadable-coding')) {
       position.giveBack();
       return answeredAsLed(led);
@@ -164,13 +164,14 @@ function recordedOutcome(server: RecordServer, { position }: KeyedContext, forwa
 /**
  * The request this one waited on was not written: it gets the same answer (a 429 with
  * its retry-after, a 503), or a 502 when there was no whole answer, so its client
- * retries as it would have; the waiters never become one paid upstream call each.
+ * retries as it would have; the waiters never become one paid upstream call each (but
+ * for an answer in a coding that cannot be scrubbed, which is not shared: see recordIfMissing).
  */
 function answeredAsLed(led: ForwardOutcome): Outcome {
   const reason = led.kind === 'not-recorded' ? led.reason : led.kind === 'recorded' ? 'it was not found after it was written' : 'passed through';
   const message = `answered as the identical request it waited on: ${reason}`;
   if (led.kind === 'not-recorded' && led.answer) return { kind: 'error', reason: message, answer: { status: led.answer.status, headers: led.answer.headers, body: led.answer.body } };
   // The same error of our own (a 504 for a silent upstream, a 500 for a file that cannot be written), saying it was another's.
-  if (led.kind === 'not-recorded' && led.error) return { kind: 'error', reason: message, answer: new AnswerError(led.error.code, `an identical request (the same occurrence, from another run) was being recorded and was not: ${led.error.message}`, null, led.error.status) };
+  if (led.kind === 'not-recorded' && led.error) return { kind: 'error', reason: message, answer: new AnswerError(led.error.code, `an identical request (the same occurrence, from another run) was being recorded and was not: ${led.error.message}`, null, { status: led.error.status, final: led.error.final }) };
   return { kind: 'error', reason: message, answer: new AnswerError('llm_replay_upstream_error', `an identical request (the same occurrence, from another run) was being recorded and was not (${reason}); send it again`) };
 }
