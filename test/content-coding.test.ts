@@ -4,7 +4,7 @@
 // with its Content-Encoding, and not written, unless it has no body to read.
 import { brotliCompressSync, gzipSync } from 'node:zlib';
 import { request } from 'undici';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { FakeUpstream } from './support/fake-upstream.js';
 import { capturedLog, listFiles, workspace } from './support/harness.js';
 
@@ -79,19 +79,32 @@ describe('an answer the upstream compressed', () => {
     expect(await ask(live.url, '/v1/zstd')).toEqual({ status: 200, coding: 'zstd', body: OPAQUE });
   });
 
-  it('in a coding llm-replay cannot undo, to identical requests of other runs that waited on it: not shared (it cannot be scrubbed of its credentials), each asks on its own', async () => {
+  it('in a coding llm-replay cannot undo, to identical requests of other runs that waited on it: not shared (it cannot be scrubbed of its credentials); each asks in turn, the upstream never twice at once', async () => {
     // The answer names the key it was asked with, as an echo of the request would: compressed, nothing could scrub it.
+    // The first call is held until the other runs wait on it; at most one call is in flight at any time.
+    let release!: () => void;
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    let inFlight = 0;
+    let mostAtOnce = 0;
     const fake = await ws.upstream(
-      upstream().on('POST', '/v1/zstd-echo', (request, res) => {
+      upstream().on('POST', '/v1/zstd-echo', async (request, res) => {
+        mostAtOnce = Math.max(mostAtOnce, ++inFlight);
+        await gate;
+        // Each answer takes a while: calls made at once would overlap.
+        await new Promise((resolve) => setTimeout(resolve, 50));
         res.writeHead(200, { 'content-type': 'application/json', 'content-encoding': 'zstd' });
-        setTimeout(() => res.end(Buffer.concat([OPAQUE, Buffer.from(String(request.headers.authorization))])), 100);
+        res.end(Buffer.concat([OPAQUE, Buffer.from(String(request.headers.authorization))]), () => inFlight--);
       }),
     );
     const server = await ws.start({ mode: 'record-if-missing', upstream: fake.url });
     const runs = ['a', 'b', 'c'];
-    const answers = await Promise.all(runs.map((run) => ask(server.url, '/v1/zstd-echo', run, `Bearer sk-run-${run}-0123456789`)));
-    expect(answers).toEqual(runs.map((run) => ({ status: 200, coding: 'zstd', body: Buffer.concat([OPAQUE, Buffer.from(`Bearer sk-run-${run}-0123456789`)]) })));
+    const answers = Promise.all(runs.map((run) => ask(server.url, '/v1/zstd-echo', run, `Bearer sk-run-${run}-0123456789`)));
+    await vi.waitFor(() => expect(server.app.occurrences.size).toBe(3), { timeout: 10_000 });
+    release();
+    expect(await answers).toEqual(runs.map((run) => ({ status: 200, coding: 'zstd', body: Buffer.concat([OPAQUE, Buffer.from(`Bearer sk-run-${run}-0123456789`)]) })));
     expect(fake.calls('/v1/zstd-echo')).toBe(3);
+    expect(mostAtOnce).toBe(1);
+    expect(server.app.inflight.size).toBe(0);
   });
 
   it('with no body (HEAD, 204): nothing to undo, its coding kept, no error', async () => {
