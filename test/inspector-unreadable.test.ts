@@ -99,6 +99,24 @@ it('says where a file stops being JSON and what the parser expected, quoting non
   }
 });
 
+it('names a response header that cannot be sent by its place and kind, quoting neither its name nor its value: either may be a credential', async () => {
+  const recording = (headers: unknown) => JSON.stringify({ request: { method: 'POST', url: 'http://x/v1/chat/completions', body: {} }, response: { body: {}, headers } });
+  const reasonOf = (text: string) => {
+    try {
+      parseRecording(text, 'headers.json', false, false);
+    } catch (error) {
+      return (error as Error).message;
+    }
+    throw new Error('read without complaint');
+  };
+  const badName = reasonOf(recording({ 'content-type': 'application/json', 'Authorization: Bearer sk-live-NAME0123456789': 'x' }));
+  expect(badName).toContain('its member 2');
+  expect(badName).not.toContain('sk-live');
+  const objectValue = reasonOf(recording({ 'set-cookie': { token: 'sk-live-VALUE0123456789' } }));
+  expect(objectValue).toContain('must be a string, not an object');
+  expect(objectValue).not.toContain('sk-live');
+});
+
 it('forgets an unreadable file once it is written anew or removed', async () => {
   const own = await tempDir();
   const key = 'c'.repeat(64);

@@ -168,10 +168,13 @@ const HEADER_VALUE = /^[\t\x20-\x7e\x80-\xff]*$/;
 function checkHeaders(headers: unknown, file: string): void {
   if (headers === undefined) return;
   if (!isJsonObject(headers)) fail(file, '"response.headers" must be an object of header names to strings');
+  let place = 0;
   for (const [name, value] of Object.entries(headers)) {
-    if (!HEADER_NAME.test(name)) fail(file, `"response.headers" has ${JSON.stringify(name)}, which is not a header name`);
+    place++;
+    // Named by its place, not quoted: a name that is not a header name may be a whole "Authorization: Bearer ..." line.
+    if (!HEADER_NAME.test(name)) fail(file, `"response.headers" has a name that is not a header name (its member ${place}, of ${name.length} characters)`);
     // Its kind, not the value: a list of cookies or a token the reason would show and log.
-    if (typeof value !== 'string') fail(file, `"response.headers.${name}" must be a string, not ${Array.isArray(value) ? 'a list' : value === null ? 'null' : `a ${typeof value}`}`);
+    if (typeof value !== 'string') fail(file, `"response.headers.${name}" must be a string, not ${Array.isArray(value) ? 'a list' : value === null ? 'null' : typeof value === 'object' ? 'an object' : `a ${typeof value}`}`);
     if (!HEADER_VALUE.test(value)) fail(file, `"response.headers.${name}" holds a character a header value cannot (a line break or other control character)`);
   }
 }
