@@ -13,10 +13,17 @@ import { parseLosslessJson } from './lossless-parse.js';
  */
 const AT_POSITION = /^([^"]*?)(?: in JSON)? at position (\d+)/s;
 
+/** Files past this are not parsed a second time only to find where they stop being JSON (this project's parser takes seconds over megabytes). */
+const REPARSED_UP_TO = 1 << 20;
+
 function lineAndColumn(text: string, position: number): string {
-  const before = text.slice(0, position);
-  const line = before.split('\n').length;
-  return `line ${line}, column ${position - before.lastIndexOf('\n')}`;
+  let line = 1;
+  let lineStart = 0;
+  for (let at = text.indexOf('\n'); at !== -1 && at < position; at = text.indexOf('\n', at + 1)) {
+    line++;
+    lineStart = at + 1;
+  }
+  return `line ${line}, column ${position - lineStart + 1}`;
 }
 
 function atPosition(message: string, text: string): string | undefined {
@@ -29,12 +36,14 @@ export function parseProblem(error: unknown, text: string): string {
   const message = error instanceof Error ? error.message : String(error);
   const said = atPosition(message, text);
   if (said !== undefined) return said;
-  // JSON.parse says no position for an unexpected token or end: this project's parser finds it.
-  try {
-    parseLosslessJson(text);
-  } catch (again) {
-    const found = atPosition(again instanceof Error ? again.message : '', text);
-    if (found !== undefined) return found;
+  // JSON.parse says no position for an unexpected token or end: this project's parser finds it, in a file of a reasonable size.
+  if (text.length <= REPARSED_UP_TO) {
+    try {
+      parseLosslessJson(text);
+    } catch (again) {
+      const found = atPosition(again instanceof Error ? again.message : '', text);
+      if (found !== undefined) return found;
+    }
   }
   // Neither said where: the words before anything quoted.
   return message.split(/['",]/)[0]!.trim() || 'unreadable';
