@@ -38,7 +38,9 @@ describe('recording origin', () => {
     const origin = await recordOne(true);
     expect(origin).toMatchObject({ upstream: new URL(upstream.url).host, model: 'gpt-4o-2024-08-06', version_headers: { 'openai-version': '2020-10-01' } });
     expect(Date.parse(origin.recorded_at)).toBeGreaterThanOrEqual(before - 1000);
-    const [listed] = await listRecordings(dir, {});
+    const {
+      rows: [listed],
+    } = await listRecordings(dir, {});
     expect(listed).toMatchObject({ recordedAt: origin.recorded_at, upstream: new URL(upstream.url).host });
   });
 
@@ -49,7 +51,9 @@ describe('recording origin', () => {
 
   it("loads files without it (llama-stack's): age unknown", async () => {
     await copyFile(new URL('./fixtures/llama-stack-seed-004.json', import.meta.url), path.join(dir, '302b9a7e33b5e584ddffd841d097425b4026d50c61ddf894b8e9dfa73a4e533f.json'));
-    const [listed] = await listRecordings(dir, {});
+    const {
+      rows: [listed],
+    } = await listRecordings(dir, {});
     expect(listed?.recordedAt).toBeNull();
     expect(formatAge(undefined)).toBe('unknown');
   });

@@ -32,3 +32,17 @@ export function table(rows: string[][]): string {
   for (const row of rows) row.forEach((cell, i) => (widths[i] = Math.max(widths[i] ?? 0, cell.length)));
   return rows.map((row) => row.map((cell, i) => (i === row.length - 1 ? cell : cell.padEnd(widths[i] ?? 0))).join('  ')).join('\n');
 }
+
+/** What a terminal would act on rather than show (controls, bidirectional and other format characters; not the joiner inside emoji). */
+const UNSHOWN = /[\p{Cc}\p{Cf}\u2028\u2029]/gu;
+
+/**
+ * `text` as a table cell: what a terminal would act on shown as its code point ([U+202E]
+ * would otherwise reverse the rest of the line), and cut to `max` characters.
+ */
+export function printable(text: string, max = Infinity): string {
+  const shown = text.replace(UNSHOWN, (char) => (char === '\u200d' ? char : `[U+${char.codePointAt(0)!.toString(16).toUpperCase().padStart(4, '0')}]`));
+  if (shown.length <= max) return shown;
+  const chars = [...shown];
+  return chars.length <= max ? shown : `${chars.slice(0, max - 1).join('')}…`;
+}

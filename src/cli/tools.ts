@@ -7,16 +7,24 @@ import { DEFAULT_CONFIG_FILE, readConfigFile } from '../config/config-file.js';
 import { compileRules } from '../keys/rules.js';
 import { ConfigError, LlmReplayError } from '../errors.js';
 import { KEY_SCHEMES, type KeyScheme } from '../keys/index.js';
-import { describeRecording, diffRequests, findRecording, listRecordings, type ShownRecording } from './commands/inspect.js';
+import { describeRecording, diffRequests, findRecording, listRecordings, type RecordingList, type ShownRecording } from './commands/inspect.js';
 import { prune } from './commands/prune.js';
 import { formatVerifyReport, verifyRecordings } from './commands/verify.js';
 import { formatRekeyReport, rekeyRecordings } from './commands/rekey.js';
-import { colour, progress, table } from './terminal.js';
+import { colour, printable, progress, table } from './terminal.js';
 import { formatAge } from '../recordings/origin.js';
 import { defaultRecordingsDir, recordingsDirOf, withRecordingsDir } from './recordings-dir.js';
 
 function print(text: string): void {
   process.stdout.write(text.endsWith('\n') ? text : `${text}\n`);
+}
+
+/** Files `list` leaves out, said on stderr (so that --json stays a list of recordings): a count that silently fell short would read as all there is. */
+function sayNotListed(notListed: RecordingList['notListed']): void {
+  if (notListed.length === 0) return;
+  const shown = notListed.slice(0, 10).map(({ file, reason }) => `  ${printable(file)}: ${printable(reason)}`);
+  const more = notListed.length > shown.length ? [`  and ${notListed.length - shown.length} more`] : [];
+  process.stderr.write([`llm-replay list: ${notListed.length} ${notListed.length === 1 ? 'file is' : 'files are'} not listed (llm-replay verify checks them all):`, ...shown, ...more].join('\n') + '\n');
 }
 
 function formatSize(bytes: number): string {
@@ -106,15 +114,17 @@ export function registerToolCommands(program: Command, fail: (message: string) =
       guard(async () => {
         const dir = recordingsDirOf(command, given, options.recordings);
         const bar = progress('reading');
-        const rows = await listRecordings(dir, options, bar.update);
+        const { rows, notListed } = await listRecordings(dir, options, bar.update);
         bar.done();
+        sayNotListed(notListed);
         if (options.json) return print(JSON.stringify(rows, null, 2));
         const c = colour();
         const now = Date.now();
         const header = ['KEY', 'METHOD', 'ENDPOINT', 'MODEL', 'TEST ID', 'STREAM', 'STATUS', 'SIZE', 'DATE', 'AGE'];
-        const body = rows.map((r) => [`${r.key.slice(0, 12)}${r.occurrence > 1 ? `.${r.occurrence}` : ''}`, r.method, r.endpoint, r.model || '-', r.testId ?? '-', r.streaming ? 'yes' : 'no', String(r.status), formatSize(r.size), r.modified.slice(0, 10), formatAge(r.recordedAt === null ? undefined : now - Date.parse(r.recordedAt))]);
+        // What the files say is shown, never acted on by the terminal, and a long test id does not widen every row.
+        const body = rows.map((r) => [`${r.key.slice(0, 12)}${r.occurrence > 1 ? `.${r.occurrence}` : ''}`, printable(r.method, 12), printable(r.endpoint, 60), printable(r.model, 40) || '-', r.testId === null ? '-' : printable(r.testId, 60), r.streaming ? 'yes' : 'no', String(r.status), formatSize(r.size), r.modified.slice(0, 10), formatAge(r.recordedAt === null ? undefined : now - Date.parse(r.recordedAt))]);
         const text = table([header, ...body]).split('\n');
-        print([c('bold', text[0] ?? ''), ...text.slice(1), c('dim', `${rows.length} recordings`)].join('\n'));
+        print([c('bold', text[0] ?? ''), ...text.slice(1), c('dim', `${rows.length} recordings${notListed.length > 0 ? ` (${notListed.length} other ${notListed.length === 1 ? 'file' : 'files'} not listed)` : ''}`)].join('\n'));
       }),
     );
 

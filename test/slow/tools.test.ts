@@ -76,6 +76,26 @@ describe('llm-replay list, show, diff', () => {
     expect(JSON.parse(cli('list', ws.dir, '--json', '--test-id', 'nope').stdout)).toEqual([]);
   });
 
+  it('says which files it leaves out, and shows what a file says without the terminal acting on it', async () => {
+    await recordSome();
+    const [first] = await recordingsIn(ws.dir);
+    const hostile = `\u202eevil.py::t${'x'.repeat(5000)}`;
+    await writeFile(path.join(ws.dir, first!.file), JSON.stringify({ ...first!.data, test_id: hostile }));
+    await writeFile(path.join(ws.dir, `${'f'.repeat(64)}.json`), '{"request": not json');
+    await writeFile(path.join(ws.dir, 'notes.json'), '{}');
+    const listed = cli('list', ws.dir);
+    expect(listed.status).toBe(0);
+    expect(listed.stderr).toContain('llm-replay list: 2 files are not listed (llm-replay verify checks them all):');
+    expect(listed.stderr).toContain(`${'f'.repeat(64)}.json: not valid JSON`);
+    expect(listed.stderr).toContain('notes.json: ');
+    expect(listed.stdout).toContain('3 recordings (2 other files not listed)');
+    expect(listed.stdout).not.toContain('\u202e');
+    expect(listed.stdout).toContain('[U+202E]evil.py::txxx');
+    expect(Math.max(...listed.stdout.split('\n').map((line) => line.length))).toBeLessThan(300);
+    // verify's counts add up: recordings ok and with problems; the misnamed file apart.
+    expect(cli('verify', ws.dir).stdout).toContain('4 recordings: 2 ok, 2 with problems; 1 other file not usable as a recording');
+  });
+
   it('takes the recordings directory as [dir] or as -r/--recordings, as serve does, and refuses two', async () => {
     await recordSome();
     const verified = cli('verify', '-r', ws.dir);

@@ -38,17 +38,25 @@ function matches(value: string | null, wanted: string | undefined): boolean {
   return wanted === undefined || (value ?? '').includes(wanted);
 }
 
-export async function listRecordings(dir: string, filter: ListFilter, onProgress?: (done: number, total: number) => void): Promise<ListedRecording[]> {
+/** The recordings listed, and the files in the directory that are not (unreadable, or not named as a recording), with why. */
+export interface RecordingList {
+  rows: ListedRecording[];
+  notListed: Array<{ file: string; reason: string }>;
+}
+
+export async function listRecordings(dir: string, filter: ListFilter, onProgress?: (done: number, total: number) => void): Promise<RecordingList> {
   const store = await RecordingStore.open(dir);
   const files = [...store.filesWithIds()];
   const out: ListedRecording[] = [];
+  const notListed = store.skipped.map(({ file, reason }) => ({ file: path.relative(store.dir, file), reason }));
   for (const [i, { key, occurrence, file }] of files.entries()) {
     onProgress?.(i, files.length);
     let recording: Recording;
     try {
       recording = await store.read(file);
-    } catch {
-      continue; // `verify` reports these
+    } catch (error) {
+      notListed.push({ file: path.relative(store.dir, file), reason: (error as Error).message.replace(`${file}: `, '') });
+      continue;
     }
     const { request, response } = recording;
     const listed: ListedRecording = {
@@ -69,7 +77,8 @@ export async function listRecordings(dir: string, filter: ListFilter, onProgress
     if (matches(listed.endpoint, filter.endpoint) && matches(listed.model, filter.model) && matches(listed.testId, filter.testId)) out.push(listed);
   }
   onProgress?.(files.length, files.length);
-  return out.sort((a, b) => a.endpoint.localeCompare(b.endpoint) || (a.testId ?? '').localeCompare(b.testId ?? '') || a.key.localeCompare(b.key) || a.occurrence - b.occurrence);
+  const rows = out.sort((a, b) => a.endpoint.localeCompare(b.endpoint) || (a.testId ?? '').localeCompare(b.testId ?? '') || a.key.localeCompare(b.key) || a.occurrence - b.occurrence);
+  return { rows, notListed };
 }
 
 /** A recording by file path, by key, or by a unique key prefix. */

@@ -57,8 +57,12 @@ export async function verifyRecordings(dir: string, scheme: KeyScheme, onProgres
 
 export function formatVerifyReport(report: VerifyReport, root: string): string {
   const lines = report.problems.map((p) => `${p.kind}: ${path.relative(root, p.file) || p.file}: ${p.detail}`);
-  const failing = report.problems.filter((p) => p.kind !== 'ignored').length;
-  const ignored = report.problems.length - failing;
-  lines.push(`${report.checked} recordings: ${report.ok} ok, ${failing} with problems${ignored ? `, ${ignored} other files ignored` : ''}`);
+  const count = (kind: VerifyProblem['kind']) => report.problems.filter((p) => p.kind === kind).length;
+  // The recordings' own count adds up (ok and with problems); other files are counted apart.
+  const unusable = count('unusable');
+  const ignored = count('ignored');
+  const failing = report.problems.length - unusable - ignored;
+  const files = (n: number) => `${n} other ${n === 1 ? 'file' : 'files'}`;
+  lines.push(`${report.checked} recordings: ${report.ok} ok, ${failing} with problems${unusable ? `; ${files(unusable)} not usable as ${unusable === 1 ? 'a recording' : 'recordings'}` : ''}${ignored ? `; ${files(ignored)} ignored` : ''}`);
   return lines.join('\n');
 }
