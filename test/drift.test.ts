@@ -11,7 +11,7 @@ import type { RunningServer } from '../src/index.js';
 import { checkDrift, formatDriftReport } from '../src/drift/check.js';
 import type { DriftReport } from '../src/drift/report.js';
 import { selectRecordings } from '../src/drift/select.js';
-import { liveUrl } from '../src/drift/send.js';
+import { destinationOf, liveUrl } from '../src/drift/send.js';
 import { checkKeyHost } from '../src/drift/keys.js';
 import { compareShapes, describeFinding } from '../src/drift/compare.js';
 import { knownFinishReasons } from '../src/drift/dialect.js';
@@ -577,6 +577,89 @@ describe('drift --refresh', () => {
       await rm(`${own}.fresh-state`, { recursive: true, force: true });
       await removeDir(own);
     }
+  });
+});
+
+describe('drift through routes', () => {
+  const CLAUDE = { model: 'claude-sonnet-4-5', max_tokens: 100, messages: [{ role: 'user', content: 'rings?' }], stream: true };
+  let routed: DriftingUpstream;
+
+  beforeAll(async () => {
+    routed = await new DriftingUpstream().start();
+  });
+  afterAll(async () => {
+    await routed.stop();
+  });
+
+  /** A chat request through the default upstream and a Claude one through the /anthropic route, recorded; returns the folder and a config file naming the route. */
+  async function recordThroughRoute(): Promise<{ own: string; config: string }> {
+    const own = await tempDir();
+    const config = `${own}.config.json`;
+    await writeFile(config, JSON.stringify({ routes: { '/anthropic': routed.url } }));
+    const recorder = await serve({ mode: 'record', recordings: own, upstream: upstream.url, routes: { '/anthropic': routed.url } });
+    upstream.variant = routed.variant = 'base';
+    const post = async (endpoint: string, body: unknown, headers: Record<string, string>) => (await fetch(`${recorder.url}${endpoint}`, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify(body) })).arrayBuffer();
+    await post('/v1/chat/completions', REQUESTS[0]![1], { authorization: 'Bearer sk-record', 'x-test-id': 'tests/a.test.ts::chats' });
+    await post('/anthropic/v1/messages', CLAUDE, { 'x-api-key': 'sk-ant-record', 'x-test-id': 'tests/a.test.ts::claude' });
+    await recorder.close();
+    const stored = Object.values(await bytesOf(own)).map((text) => JSON.parse(text) as Recording);
+    // What the server stores for a routed request: the prefixed endpoint, the route's origin.
+    expect(stored.map((r) => r.request.url).sort()).toEqual([`${routed.url}/anthropic/v1/messages`, `${upstream.url}/v1/chat/completions`].sort());
+    return { own, config };
+  }
+
+  it("asks a recording made through a route at the route's upstream, less the prefix, as the server forwarded it; --refresh the same", async () => {
+    const { own, config } = await recordThroughRoute();
+    const before = routed.received.length;
+    try {
+      routed.variant = 'added';
+      let code = 0;
+      const printed = await withKeysQuietly(async () => {
+        code = await runDrift(own, { config, concurrency: '1', timeout: '10000', stateDir: `${own}.state`, refresh: true });
+      });
+      // The check and the refresh each asked the route's upstream once, at the path record mode used.
+      expect(routed.received.slice(before).map((r) => r.url)).toEqual(['/v1/messages', '/v1/messages']);
+      expect(upstream.calls('/anthropic/v1/messages')).toBe(0);
+      expect(printed.err).toContain(`ANTHROPIC_API_KEY -> ${new URL(routed.url).host}`);
+      expect(printed.out).toContain('/anthropic/v1/messages  model claude-sonnet-4-5\n  event message_start: message.container: added (null)');
+      expect(printed.out).toMatch(/refreshed:\n {2}[0-9a-f]{64}\.json: event message_start: message\.container: added \(null\)/);
+      expect(code).toBe(1);
+    } finally {
+      routed.variant = 'base';
+      await removeDir(own);
+      await rm(config, { force: true });
+    }
+  });
+
+  it('takes -u as the default upstream only: a routed recording, and its key, still go to the route (--route as serve takes it)', async () => {
+    const { own, config } = await recordThroughRoute();
+    const moved = await new DriftingUpstream().start();
+    const before = routed.received.length;
+    try {
+      let code = 0;
+      const printed = await withKeysQuietly(async () => {
+        code = await runDrift(own, { upstream: moved.url, route: { '/anthropic': routed.url }, concurrency: '1', timeout: '10000', stateDir: `${own}.state` });
+      });
+      expect(printed.err).toContain(`keys: ANTHROPIC_API_KEY -> ${new URL(routed.url).host}, OPENAI_API_KEY -> ${new URL(moved.url).host}`);
+      expect(moved.received.map((r) => r.url)).toEqual(['/v1/chat/completions']);
+      expect(moved.received.flatMap((r) => Object.values(r.headers))).not.toContain(env.ANTHROPIC_API_KEY);
+      expect(routed.received.slice(before).map((r) => [r.url, r.headers['x-api-key']])).toEqual([['/v1/messages', env.ANTHROPIC_API_KEY]]);
+      expect(code).toBe(0);
+      // A route serve would refuse fails the check before anything is sent.
+      await expect(runDrift(own, { route: { anthropic: routed.url }, concurrency: '1', timeout: '10000', stateDir: `${own}.state` })).rejects.toThrow(/routes\["anthropic"\]: a prefix starts with \//);
+    } finally {
+      await moved.stop();
+      await removeDir(own);
+      await rm(config, { force: true });
+    }
+  });
+
+  it("keeps the route's base path and the recorded query, and takes the prefix off only at a folder boundary", () => {
+    const recording = (endpoint: string, url: string) => ({ request: { method: 'POST', url, endpoint, headers: {}, body: {}, model: '' } }) as unknown as Recording;
+    const routeOf = (endpoint: string) => (endpoint === '/anthropic' || endpoint.startsWith('/anthropic/') ? { prefix: '/anthropic', upstream: new URL('http://127.0.0.1:9/gateway/') } : undefined);
+    expect(destinationOf(recording('/anthropic/v1/messages', 'http://127.0.0.1:9/anthropic/v1/messages?beta=true'), { routeOf, upstream: new URL('http://127.0.0.1:8') })).toEqual({ url: new URL('http://127.0.0.1:9/gateway/v1/messages?beta=true'), chosen: false });
+    expect(destinationOf(recording('/anthropicx/v1/messages', 'https://api.anthropic.com/anthropicx/v1/messages'), { routeOf })).toEqual({ url: new URL('https://api.anthropic.com/anthropicx/v1/messages'), chosen: false });
+    expect(destinationOf(recording('/v1/chat/completions', 'https://api.openai.com/v1/chat/completions'), { routeOf, upstream: new URL('http://127.0.0.1:8/base') })).toEqual({ url: new URL('http://127.0.0.1:8/base/v1/chat/completions'), chosen: true });
   });
 });
 

@@ -13,7 +13,8 @@ function plainText(markdown: string): string {
   return markdown.replace(/ \(see \[[^\]]*\]\([^)]*\)\)/g, '').replaceAll('`', '');
 }
 
-function keyValue(value: string, previous: Record<string, string> = {}): Record<string, string> {
+/** A repeatable PREFIX=URL flag (`--route`), each one added to the previous. */
+export function keyValue(value: string, previous: Record<string, string> = {}): Record<string, string> {
   const eq = value.indexOf('=');
   if (eq < 1) throw new InvalidArgumentError('expected PREFIX=URL, e.g. /anthropic=https://api.anthropic.com');
   return { ...previous, [value.slice(0, eq)]: value.slice(eq + 1) };

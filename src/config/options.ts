@@ -21,7 +21,7 @@ export type ServerOptions = Omit<Options, 'logLevel'> & {
   logStream?: NodeJS.WritableStream;
 };
 
-interface Route {
+export interface Route {
   /** '' for the default route. */
   prefix: string;
   upstream: URL;
@@ -133,7 +133,8 @@ function parsePace(pace: string): number {
   return pace === 'fast' ? 0 : pace === 'recorded' ? 1 : Number(pace.slice(0, -1));
 }
 
-function parseRoutes(value: Record<string, string>, upstream: URL): Route[] {
+/** A `routes` option checked: its routes, longest prefix first, then the default route to `upstream`. */
+export function parseRoutes(value: Record<string, string>, upstream: URL): Route[] {
   const routes: Route[] = [];
   for (const [prefix, target] of Object.entries(value)) {
     if (!/^\/[^?#\s]*[^/?#\s]$/.test(prefix)) throw new ConfigError(`routes["${prefix}"]`, 'a prefix starts with / and does not end with one');

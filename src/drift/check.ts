@@ -9,15 +9,14 @@ import { DriftCheckError } from '../errors.js';
 import { dialectOf } from '../faults/dialects.js';
 import { knownFinishReasons } from './dialect.js';
 import { authHeaders, checkKeyHost, type KeyedHeaders } from './keys.js';
-import { liveUrl, sendLive } from './send.js';
+import { destinationOf, sendLive, type Routing } from './send.js';
 import { shapeOf } from './shape.js';
 import type { Selected } from './select.js';
 
-export interface DriftOptions {
+/** `upstream`: send what no route takes here instead of to each recording's own origin; `routeOf`: the route of an endpoint. */
+export interface DriftOptions extends Routing {
   /** The recordings directory the files are in (the report names it). */
   recordingsDir: string;
-  /** Send here instead of each recording's own origin. */
-  upstream?: URL;
   concurrency: number;
   /** Requests started per second at most. */
   ratePerSecond?: number;
@@ -50,7 +49,7 @@ async function pooled<T>(items: T[], limit: number, perSecond: number | undefine
 }
 
 /** Where each key goes: `OPENAI_API_KEY -> api.openai.com`, one line per variable and host. */
-export function keyDestinations(selected: Selected[], options: Pick<DriftOptions, 'upstream' | 'env'>): string[] {
+export function keyDestinations(selected: Selected[], options: Routing & Pick<DriftOptions, 'env'>): string[] {
   const seen = new Set<string>();
   for (const { recording } of selected) {
     let variable: string | undefined;
@@ -59,7 +58,7 @@ export function keyDestinations(selected: Selected[], options: Pick<DriftOptions
     } catch {
       continue;
     }
-    if (variable) seen.add(`${variable} -> ${liveUrl(recording, options.upstream).host}`);
+    if (variable) seen.add(`${variable} -> ${destinationOf(recording, options).url.host}`);
   }
   return [...seen].sort();
 }
@@ -82,8 +81,8 @@ export async function checkDrift(selected: Selected[], options: DriftOptions, on
     const { recording, file } = one;
     let liveAnswer;
     try {
-      const url = liveUrl(recording, options.upstream);
-      checkKeyHost(dialectOf(recording.request.endpoint), url, options.upstream !== undefined, options.configHosts ?? [], file);
+      const { url, chosen } = destinationOf(recording, options);
+      checkKeyHost(dialectOf(recording.request.endpoint), url, chosen, options.configHosts ?? [], file);
       sent++;
       liveAnswer = await sendLive(recording, url, auth[index]!.headers, { file, timeoutMs: options.timeoutMs, stop: stop.signal });
     } catch (error) {

@@ -20,13 +20,49 @@ export function upstreamOf(recording: Recording, upstream: URL | undefined): URL
 
 /** The endpoint and the recorded query: the path to ask for under an upstream (or a proxy). */
 export function pathOf(recording: Recording): string {
-  return `${recording.request.endpoint}${new URL(recording.request.url, 'http://recording.invalid').search}`;
+  return `${recording.request.endpoint}${searchOf(recording)}`;
+}
+
+function searchOf(recording: Recording): string {
+  return new URL(recording.request.url, 'http://recording.invalid').search;
 }
 
 /** Where to send it: the upstream (its base path kept), then the endpoint and query. */
 export function liveUrl(recording: Recording, upstream: URL | undefined): URL {
   const base = upstreamOf(recording, upstream);
   return new URL(`${base.origin}${base.pathname.replace(/\/$/, '')}${pathOf(recording)}`);
+}
+
+/** A route of the server's: paths under `prefix` go to `upstream`, the prefix taken off (config/options.ts). */
+export interface LiveRoute {
+  prefix: string;
+  upstream: URL;
+}
+
+/** Where the recordings go: -u (the default route's upstream), and the route an endpoint takes, if any. */
+export interface Routing {
+  upstream?: URL;
+  routeOf?: (endpoint: string) => LiveRoute | undefined;
+}
+
+export interface Destination {
+  url: URL;
+  /** The user named this host with -u: any key may go there. */
+  chosen: boolean;
+}
+
+/**
+ * Where the server would forward the recording: under a route, the route's upstream (its
+ * base path kept) with the endpoint less the prefix, as record mode sent it; otherwise
+ * -u, else the recorded origin. -u is the default upstream only, as `serve --upstream`
+ * is: a routed recording's key never goes to it.
+ */
+export function destinationOf(recording: Recording, routing: Routing): Destination {
+  const route = routing.routeOf?.(recording.request.endpoint);
+  if (route === undefined) return { url: liveUrl(recording, routing.upstream), chosen: routing.upstream !== undefined };
+  const base = route.upstream.href.replace(/\/$/, '');
+  const rest = recording.request.endpoint.slice(route.prefix.length) || '/';
+  return { url: new URL(`${base}${rest}${searchOf(recording)}`), chosen: false };
 }
 
 /** llama-stack records model lists as POST; the API answers GET. */

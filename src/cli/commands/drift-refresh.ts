@@ -15,7 +15,7 @@ import type { DriftReport } from '../../drift/report.js';
 import { selectRecordings, type Selected } from '../../drift/select.js';
 import { dialectOf } from '../../faults/dialects.js';
 import { authHeaders, checkKeyHost } from '../../drift/keys.js';
-import { liveMethod, liveUrl, pathOf, requestBody, upstreamOf } from '../../drift/send.js';
+import { destinationOf, liveMethod, pathOf, requestBody, upstreamOf, type Routing } from '../../drift/send.js';
 import { shapeOf } from '../../drift/shape.js';
 import { TEST_ID_HEADER } from '../../request/control-headers.js';
 import { wireHeaderValue } from '../../request/header-text.js';
@@ -23,10 +23,9 @@ import { RecordingStore } from '../../recordings/store.js';
 import type { Recording } from '../../recordings/recording.js';
 import { startServer } from '../../server/app.js';
 
-export interface RefreshOptions {
-  /** Send there instead of each recording's own upstream. */
-  upstream?: URL;
-  /** The config file's options: the key scheme, normalisation, layout and state folder the recordings were made with. */
+/** `upstream`: the record server's default upstream instead of each recording's own; `routeOf`: the route of an endpoint, as `server.routes` says. */
+export interface RefreshOptions extends Routing {
+  /** The config file's options (its routes with drift's --route): the key scheme, normalisation, layout, routes and state folder the recordings were made with. */
   server: ServerOptions;
   stateDir: string;
   timeoutMs: number;
@@ -104,7 +103,8 @@ function changes(before: Awaited<ReturnType<typeof snapshot>>, after: Awaited<Re
 export async function refreshDrifted(dir: string, plan: RefreshPlan, options: RefreshOptions): Promise<RefreshResult> {
   const auth = plan.sends.map(({ recording, file }) => {
     const dialect = dialectOf(recording.request.endpoint);
-    checkKeyHost(dialect, liveUrl(recording, options.upstream), options.upstream !== undefined, options.configHosts ?? [], file);
+    const { url, chosen } = destinationOf(recording, options);
+    checkKeyHost(dialect, url, chosen, options.configHosts ?? [], file);
     return authHeaders(dialect, options.env, recording).headers;
   });
   const byUpstream = new Map<string, number[]>();

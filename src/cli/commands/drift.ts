@@ -8,13 +8,15 @@ import { access, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { Command, Option } from 'commander';
 import { DEFAULT_CONFIG_FILE, readConfigFile } from '../../config/config-file.js';
-import { defaultStateDir, type ServerOptions } from '../../config/options.js';
+import { defaultStateDir, parseRoutes, routeFor, type ServerOptions } from '../../config/options.js';
 import { DriftCheckError, LlmReplayError } from '../../errors.js';
 import { parseDuration } from '../../recordings/origin.js';
 import { checkDrift, formatDriftReport, keyDestinations } from '../../drift/check.js';
 import { configHostsOf } from '../../drift/keys.js';
 import { reportText, saveDriftReport } from '../../drift/report-file.js';
 import { selectRecordings, type Selection } from '../../drift/select.js';
+import type { LiveRoute } from '../../drift/send.js';
+import { keyValue } from '../serve-options.js';
 import { progress } from '../terminal.js';
 import { recordingsDirOf, withRecordingsDir } from '../recordings-dir.js';
 import { formatRefresh, planRefresh, refreshDrifted } from './drift-refresh.js';
@@ -37,6 +39,7 @@ interface DriftFlags {
   report?: string;
   stateDir?: string;
   config?: string;
+  route?: Record<string, string>;
   json?: boolean;
   yes?: boolean;
   refresh?: boolean;
@@ -69,9 +72,23 @@ function selectionOf(flags: DriftFlags): Selection {
   };
 }
 
-/** The options a server over `dir` would start with: the config file's, under the flags'. */
+/** The options a server over `dir` would start with: the config file's, its routes under --route's (as `serve` merges them). */
 function serverOptionsOf(flags: DriftFlags): ServerOptions {
-  return readConfigFile(flags.config ?? DEFAULT_CONFIG_FILE, flags.config !== undefined);
+  const fromFile = readConfigFile(flags.config ?? DEFAULT_CONFIG_FILE, flags.config !== undefined);
+  return flags.route === undefined ? fromFile : { ...fromFile, routes: { ...fromFile.routes, ...flags.route } };
+}
+
+/**
+ * The route an endpoint takes on the server: a recording made through one was sent
+ * there without its prefix. What no route takes goes to -u or its own origin, so the
+ * default route's upstream here is never used.
+ */
+function routingOf(routes: Record<string, string> | undefined): (endpoint: string) => LiveRoute | undefined {
+  const table = parseRoutes(routes ?? {}, new URL('http://default-route.invalid'));
+  return (endpoint) => {
+    const route = routeFor(table, endpoint);
+    return route.prefix === '' ? undefined : route;
+  };
 }
 
 export async function runDrift(dir: string, flags: DriftFlags): Promise<number> {
@@ -81,6 +98,7 @@ export async function runDrift(dir: string, flags: DriftFlags): Promise<number> 
   const concurrency = whole('--concurrency', flags.concurrency, 1)!;
   const rate = whole('--rate', flags.rate, 1);
   const timeoutMs = whole('--timeout', flags.timeout, 1)!;
+  const routeOf = routingOf(fromFile.routes);
   let upstream: URL | undefined;
   if (flags.upstream !== undefined) {
     try {
@@ -98,14 +116,14 @@ export async function runDrift(dir: string, flags: DriftFlags): Promise<number> 
   }
   const { selected, unreadable } = await selectRecordings(dir, selection, Date.now());
   const tokens = selected.reduce((sum, one) => sum + one.tokens, 0);
-  const keys = keyDestinations(selected, { upstream, env: process.env });
+  const keys = keyDestinations(selected, { upstream, routeOf, env: process.env });
   process.stderr.write(
     `llm-replay drift: ${selected.length} request${selected.length === 1 ? '' : 's'} to send, about ${tokens} tokens (from the recordings' usage)${keys.length ? `; keys: ${keys.join(', ')}` : ''}${unreadable.length ? `; ${unreadable.length} unreadable files skipped (llm-replay verify says why)` : ''}\n`,
   );
   confirmCost(selected.length, tokens, flags.yes, 'narrow with --sample, --max-requests, --max-tokens');
   const bar = progress('checking');
   const configHosts = configHostsOf(fromFile.upstream, fromFile.routes);
-  const report = await checkDrift(selected, { recordingsDir: dir, upstream, concurrency, ratePerSecond: rate, timeoutMs, env: process.env, configHosts }, bar.update);
+  const report = await checkDrift(selected, { recordingsDir: dir, upstream, routeOf, concurrency, ratePerSecond: rate, timeoutMs, env: process.env, configHosts }, bar.update);
   bar.done();
   // The inspector's Drift view shows the latest one.
   await saveDriftReport(stateDir, report);
@@ -119,7 +137,7 @@ export async function runDrift(dir: string, flags: DriftFlags): Promise<number> 
     const planned = plan.sends.reduce((sum, one) => sum + one.tokens, 0);
     process.stderr.write(`llm-replay drift: refreshing ${plan.sends.length} recordings of ${plan.tests} tests (every recording of a test that drifted, in order), about ${planned} tokens\n`);
     confirmCost(plan.sends.length, planned, flags.yes, 'narrow with --test-id or --endpoint');
-    const result = await refreshDrifted(dir, plan, { upstream, server: fromFile, stateDir, timeoutMs, env: process.env, configHosts });
+    const result = await refreshDrifted(dir, plan, { upstream, routeOf, server: fromFile, stateDir, timeoutMs, env: process.env, configHosts });
     // --json keeps stdout to the report alone.
     (flags.json ? process.stderr : process.stdout).write(`${formatRefresh(result)}\n`);
     if (result.stopped !== undefined) {
@@ -133,7 +151,8 @@ export async function runDrift(dir: string, flags: DriftFlags): Promise<number> 
 
 export function registerDriftCommand(program: Command): void {
   withRecordingsDir(program.command('drift').description("send recorded requests to the live API with your key and report where the answers' shapes differ from the recordings (exit 0 none, 1 drift, 2 the check failed)"))
-    .option('-u, --upstream <url>', "send to this API instead of each recording's own origin")
+    .option('-u, --upstream <url>', "send what no route takes to this API instead of each recording's own origin")
+    .option('--route <prefix=url>', 'a route the recordings were made through, as serve takes it (repeatable; over the config file\'s routes): endpoints under the prefix go to that upstream, the prefix taken off', keyValue)
     .option('--sample <n>', 'at most n recordings, spread evenly, stalest first')
     .option('--test-id <text>', 'only test ids containing this')
     .option('--endpoint <text>', 'only endpoints containing this')
