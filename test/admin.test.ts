@@ -1,7 +1,7 @@
 // The admin surface is closed: every spelling of its prefix is answered by the admin
 // plugin and never forwarded or recorded; paths with dot segments are refused; and the
 // admin token guards everything but /health when one is set or the server listens
-// beyond loopback.
+// beyond loopback; health names the route prefixes, never their upstreams.
 import { connect } from 'node:net';
 import { PassThrough } from 'node:stream';
 import { Client } from 'undici';
@@ -57,6 +57,16 @@ describe('the admin prefix', () => {
     expect((await raw(server, 'GET', '/%5Fllm-replay/health')).body).toMatchObject({ status: 'ok' });
     expect(upstream.received).toEqual([]);
     expect(await listFiles(ws.dir)).toEqual([]);
+  });
+});
+
+describe('health', () => {
+  it("names the server's route prefixes, for a runner that did not start it, and never their upstreams", async () => {
+    const server = await ws.start({ mode: 'replay', upstream: 'http://127.0.0.1:9', routes: { '/anthropic': 'http://127.0.0.1:9/gateway-token-in-path', '/ollama': 'http://127.0.0.1:9/o' } });
+    const health = await raw(server, 'GET', '/_llm-replay/health');
+    expect(health.body).toEqual({ status: 'ok', mode: 'replay', recordings: 0, routes: ['/anthropic', '/ollama'] });
+    expect(JSON.stringify(health.body)).not.toMatch(/127\.0\.0\.1|gateway-token/);
+    expect((await raw(await ws.start({ mode: 'replay' }), 'GET', '/_llm-replay/health')).body.routes).toEqual([]);
   });
 });
 

@@ -42,6 +42,12 @@ class Admin:
     def health(self, timeout: float = 5.0):
         return _call(f"{self.base}/health", timeout=timeout)
 
+    def route_prefixes(self):
+        """The server's route prefixes (never their upstreams), or None from a build whose health does not name them."""
+        health = self.health()
+        prefixes = health.get("routes") if isinstance(health, dict) else None
+        return [str(prefix) for prefix in prefixes] if isinstance(prefixes, list) else None
+
     def reset(self, test_id: str, run: str) -> None:
         _call(f"{self.base}/occurrences/reset", "POST", {"test_id": test_id, "run": run})
 

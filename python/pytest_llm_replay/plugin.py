@@ -8,12 +8,13 @@ record modes the terminal summary lists what was passed on but not written.
 import os
 import uuid
 from pathlib import Path
-from typing import Dict, Optional
+from typing import List, Optional, Sequence
 
 import pytest
 
 from .admin import Admin
 from .hints import in_plugin_terms
+from .keys import PLACEHOLDER_KEY, refuse_placeholder_keys
 from .not_recorded import WORKER_OUTPUT, NotRecorded, summary
 from .server import LlmReplayServer, ServerStartError, SharedServer, server_command
 from .test_id import base_url_for
@@ -22,9 +23,9 @@ MODES = ("replay", "record", "record-if-missing", "live")
 RECORDING_MODES = ("record", "record-if-missing")
 RUN_VARIABLE = "LLM_REPLAY_RUN"
 URL_VARIABLE = "LLM_REPLAY_URL"
-# Replay needs no key, but the SDKs refuse to start without one: this one is set when none is.
-PLACEHOLDER_KEY = "llm-replay-placeholder"
-PLACEHOLDER_KEYS = {"", PLACEHOLDER_KEY, "llm-replay", "unused", "unused-in-replay", "placeholder", "dummy", "fake", "none", "test"}
+# Each SDK's base-URL variable and the route prefix it goes through when the server has that route
+# (runner-env.ts's SDK_BASE_URLS for the Node helpers): OpenAI's paths are the default upstream's.
+SDK_ROUTES = (("ANTHROPIC_BASE_URL", "/anthropic"), ("OLLAMA_HOST", "/ollama"))
 MARKER = "llm_replay"
 SHARED_URL = "llm_replay_shared_url"
 
@@ -90,12 +91,14 @@ def _option(config: pytest.Config, name: str, variable: str) -> Optional[str]:
 class _Session:
     """The server of this session and what each test needs of it."""
 
-    def __init__(self, server: LlmReplayServer, run: str, mode: str, routes: Dict[str, str]):
+    def __init__(self, server: LlmReplayServer, run: str, mode: str, prefixes: List[str], route_urls: Sequence[str]):
         self.server = server
         self.admin = Admin(server.url)
         self.run = run
         self.mode = mode
-        self.routes = routes
+        # The server's route prefixes (llm-replay.config.json's, the options', a shared server's), and the URLs the options gave.
+        self.prefixes = prefixes
+        self.route_urls = route_urls
         self.not_recorded = NotRecorded()
         self.saved_env = {name: os.environ.get(name) for name in ("OPENAI_BASE_URL", "ANTHROPIC_BASE_URL", "OLLAMA_HOST", URL_VARIABLE, "OPENAI_API_KEY", "ANTHROPIC_API_KEY")}
 
@@ -110,8 +113,8 @@ class _Session:
             recordings = root / recordings
         upstream = _option(config, "--llm-replay-upstream", "LLM_REPLAY_UPSTREAM")
         routes = dict(route.split("=", 1) for route in config.getoption("--llm-replay-route") if "=" in route)
-        if mode in RECORDING_MODES:
-            _refuse_placeholder_keys(mode, upstream, routes)
+        if mode in RECORDING_MODES:  # what the options show, before a server starts
+            refuse_placeholder_keys(mode, upstream, list(routes), routes.values())
         if mode == "replay" and not recordings.is_dir():
             raise pytest.UsageError(
                 f"llm-replay: there is no recordings directory at {recordings}, so replay has nothing to answer from. "
@@ -133,7 +136,14 @@ class _Session:
             server = SharedServer(shared_url) if shared_url else LlmReplayServer(server_command(root), args, cwd=root)
         except ServerStartError as error:
             raise pytest.UsageError(str(error)) from None
-        state = cls(server, run, mode, routes)
+        try:
+            prefixes = _server_prefixes(server, list(routes))
+            if mode in RECORDING_MODES:  # and what the server has, whatever set it
+                refuse_placeholder_keys(mode, upstream, prefixes, routes.values())
+        except BaseException:
+            server.stop()
+            raise
+        state = cls(server, run, mode, prefixes, list(routes.values()))
         state.point_clients(None)
         if mode not in RECORDING_MODES:
             for variable in ("OPENAI_API_KEY", "ANTHROPIC_API_KEY"):
@@ -146,8 +156,8 @@ class _Session:
         base = base_url_for(self.server.url, test_id, self.run) if test_id else self.server.url
         os.environ[URL_VARIABLE] = self.server.url
         os.environ["OPENAI_BASE_URL"] = f"{base}/v1"
-        os.environ["ANTHROPIC_BASE_URL"] = f"{base}/anthropic" if "/anthropic" in self.routes else base
-        os.environ["OLLAMA_HOST"] = f"{base}/ollama" if "/ollama" in self.routes else base
+        for variable, prefix in SDK_ROUTES:
+            os.environ[variable] = f"{base}{prefix}" if prefix in self.prefixes else base
 
     def stop(self) -> None:
         self.server.stop()
@@ -158,19 +168,14 @@ class _Session:
                 os.environ[name] = value
 
 
-def _refuse_placeholder_keys(mode: str, upstream: Optional[str], routes: Dict[str, str]) -> None:
-    needed = []
-    if "anthropic" not in (upstream or ""):
-        needed.append("OPENAI_API_KEY")
-    if "anthropic" in (upstream or "") or any("anthropic" in url for url in routes.values()):
-        needed.append("ANTHROPIC_API_KEY")
-    for variable in needed:
-        if os.environ.get(variable, "").strip() in PLACEHOLDER_KEYS:
-            raise pytest.UsageError(
-                f"llm-replay: {mode} mode forwards requests to the real API with the clients' keys, and {variable} "
-                f"is {'not set' if not os.environ.get(variable) else 'a placeholder'}: set {variable} to a real key to record "
-                "(it never reaches a recording), or use --llm-replay-mode=replay."
-            )
+def _server_prefixes(server: LlmReplayServer, given: List[str]) -> List[str]:
+    """The route prefixes the server has: its config file's too, or a shared server's, which the options do not show."""
+    try:
+        prefixes = Admin(server.url).route_prefixes()
+    except Exception as error:
+        raise pytest.UsageError(f"llm-replay: the server at {server.url} did not answer its health check: {error}\n{server.output()}") from None
+    # A build from before health named them: the options' are all there is to go by.
+    return given if prefixes is None else prefixes
 
 
 def _test_id(item: pytest.Item) -> str:
@@ -196,7 +201,7 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
     mode = _marked_mode(item)
     if mode and mode != state.mode:
         if mode in RECORDING_MODES:
-            _refuse_placeholder_keys(mode, None, state.routes)
+            refuse_placeholder_keys(mode, None, state.prefixes, state.route_urls)
         state.admin.set_mode(mode)
     # A retried or repeated test replays from its first answer again.
     state.admin.reset(test_id, state.run)

@@ -40,8 +40,11 @@ export const adminPlugin: FastifyPluginAsync<{ access: AdminAccess }> = async (a
   app.addHook('onRequest', requireAdminToken(access, ADMIN_PREFIX));
   parseJsonBodies(app);
 
-  const health = Type.Object({ status: Type.Literal('ok'), mode: Type.String(), recordings: Type.Integer() });
-  app.get('/health', { schema: { response: { 200: health } } }, async () => ({ status: 'ok', mode: config.mode, recordings: store.size }));
+  // The route prefixes, so a runner that did not start the server (pytest reads this) points each SDK at its route.
+  // Never the upstreams: this answers without the admin token, and a URL can carry a credential.
+  const health = Type.Object({ status: Type.Literal('ok'), mode: Type.String(), recordings: Type.Integer(), routes: Type.Array(Type.String()) });
+  const routePrefixes = config.routes.map((route) => route.prefix).filter((prefix) => prefix !== '');
+  app.get('/health', { schema: { response: { 200: health } } }, async () => ({ status: 'ok', mode: config.mode, recordings: store.size, routes: routePrefixes }));
 
   app.get('/stats', async () => ({
     mode: config.mode,
