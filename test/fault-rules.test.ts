@@ -2,7 +2,8 @@
 // schedule, checked directly.
 import { describe, expect, it } from 'vitest';
 import { corrupt } from '../src/faults/apply.js';
-import { dialectOf, errorAnswer } from '../src/faults/dialects.js';
+import { errorAnswer } from '../src/faults/dialects.js';
+import { dialectOf } from '../src/request/dialect.js';
 import { draw, selects, type Occasion } from '../src/faults/schedule.js';
 import { FaultSpecError, parseFaultRule, parseFaultRules } from '../src/faults/spec.js';
 

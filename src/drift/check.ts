@@ -6,7 +6,7 @@ import type { Recording } from '../recordings/recording.js';
 import { compareShapes, describeFinding } from './compare.js';
 import type { DriftedRecording, DriftGroup, DriftReport, FailedRecording } from './report.js';
 import { DriftCheckError } from '../errors.js';
-import { dialectOf } from '../faults/dialects.js';
+import { dialectOf } from '../request/dialect.js';
 import { knownFinishReasons } from './dialect.js';
 import { authHeaders, checkKeyHost, type KeyedHeaders } from './keys.js';
 import { destinationOf, sendLive, type Routing } from './send.js';

@@ -1,7 +1,7 @@
 // The finish reasons each API documents: a live answer that ends for another of them
 // than its recording (`length` where it said `stop`) says nothing about the API's
 // shape; a value none of them names is new.
-import { dialectOf, type Dialect } from '../faults/dialects.js';
+import { dialectOf, type Dialect } from '../request/dialect.js';
 
 export const FINISH_REASONS: Record<Dialect, readonly string[]> = {
   openai: ['stop', 'length', 'tool_calls', 'content_filter', 'function_call'],

@@ -4,14 +4,7 @@
 // (`upstream`, `routes`), or to this machine, never to whatever host a file says.
 import { DriftCheckError } from '../errors.js';
 import type { Recording } from '../recordings/recording.js';
-import type { Dialect } from '../faults/dialects.js';
-
-const KEY_VARIABLES: Record<Dialect, string[]> = {
-  openai: ['OPENAI_API_KEY'],
-  anthropic: ['ANTHROPIC_API_KEY'],
-  gemini: ['GEMINI_API_KEY', 'GOOGLE_API_KEY'],
-  ollama: [],
-};
+import { KEY_VARIABLES, type Dialect } from '../request/dialect.js';
 
 /** Each dialect's own API: its key may always go there. */
 export const OFFICIAL_HOSTS: Record<Dialect, string | undefined> = {

@@ -4,23 +4,13 @@
 // SDK reads their message. The dialect follows the path the client called.
 import { createHash } from 'node:crypto';
 import { STATUS_CODES } from 'node:http';
+import type { Dialect } from '../request/dialect.js';
 
-export type Dialect = 'openai' | 'anthropic' | 'ollama' | 'gemini';
 
 interface ErrorAnswer {
   status: number;
   headers: Record<string, string>;
   body: Buffer;
-}
-
-/** Messages: /anthropic-routed or not; Ollama's native /api/<verb>; Gemini's model methods and v1beta. */
-export function dialectOf(path: string): Dialect {
-  if (/\/v1\/(messages|complete)(\/|$)/.test(path)) return 'anthropic';
-  // Gemini's OpenAI-compatible endpoints (/v1beta/openai/...) answer as OpenAI does.
-  if (path.includes('/openai/')) return 'openai';
-  if (/\/v1(beta|alpha)\//.test(path) || /\/models\/[^/]+:[A-Za-z]+$/.test(path)) return 'gemini';
-  if (/\/api\/[a-z]+$/.test(path)) return 'ollama';
-  return 'openai';
 }
 
 interface ErrorContext {

@@ -5,7 +5,8 @@
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import type { ServerConfig } from '../config/options.js';
 import { AnswerError } from '../errors.js';
-import { dialectOf, ownErrorAnswer, type OwnError } from '../faults/dialects.js';
+import { ownErrorAnswer, type OwnError } from '../faults/dialects.js';
+import { dialectOf } from '../request/dialect.js';
 import { ADMIN_PREFIX } from '../request/control-headers.js';
 import { redactUrl } from '../secrets/redact.js';
 import { invalidRequest } from './admin-body.js';

@@ -5,7 +5,8 @@
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import { AnswerError } from '../errors.js';
 import { answerSignal, delay, eventsOf, writeFaulted, type AnswerToFault } from '../faults/apply.js';
-import { dialectOf, errorAnswer } from '../faults/dialects.js';
+import { errorAnswer } from '../faults/dialects.js';
+import { dialectOf } from '../request/dialect.js';
 import type { ChosenFault } from '../faults/registry.js';
 import { FaultSpecError } from '../faults/spec.js';
 import { forward } from '../proxy/forward.js';

@@ -13,7 +13,7 @@ import { compareShapes, describeFinding } from '../../drift/compare.js';
 import { knownFinishReasons } from '../../drift/dialect.js';
 import type { DriftReport } from '../../drift/report.js';
 import { selectRecordings, type Selected } from '../../drift/select.js';
-import { dialectOf } from '../../faults/dialects.js';
+import { dialectOf } from '../../request/dialect.js';
 import { authHeaders, checkKeyHost } from '../../drift/keys.js';
 import { destinationOf, liveMethod, pathOf, requestBody, upstreamOf, type Routing } from '../../drift/send.js';
 import { shapeOf } from '../../drift/shape.js';
