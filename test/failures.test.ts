@@ -9,6 +9,7 @@ import { answerText, counterUpstream, type CounterUpstream } from './support/cou
 import { FakeUpstream, sendJson } from './support/fake-upstream.js';
 import { capturedLog, json, listFiles, recordingsIn, workspace } from './support/harness.js';
 import type { RunningServer } from '../src/index.js';
+import { notWritten } from '../src/proxy/failure-policy.js';
 
 const ws = workspace();
 /** How long a request may take to reach its place among those waiting: bounded, so a request that never does fails the test. */
@@ -113,6 +114,14 @@ describe('failures in record modes', () => {
     await expect(ask(client(replayer, { maxRetries: 2 }))).rejects.toMatchObject({ status: 429 });
     // One request: the SDK did not retry the replayed 429, as it did not retry the recorded one.
     expect(replayer.app.journal.entries().map((entry) => entry.kind)).toEqual(['hit']);
+  });
+
+  it("a refused key names the key of the API the client called: Anthropic's through a route to any host, none for Ollama", () => {
+    const refused = (path: string) => notWritten({ status: 401, headers: {} }, {}, path)?.reason;
+    expect(refused('/anthropic/v1/messages')).toContain('set ANTHROPIC_API_KEY (or your provider');
+    expect(refused('/v1/chat/completions')).toContain('set OPENAI_API_KEY (or your provider');
+    expect(refused('/v1beta/models/gemini-2.5-flash:generateContent')).toContain('set GEMINI_API_KEY (or your provider');
+    expect(refused('/ollama/api/chat')).toContain("set your provider's key or --upstream");
   });
 
   it('a refused key (401, 403) reaches the SDK and is not written; the log says why once, in plain words', async () => {

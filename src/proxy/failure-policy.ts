@@ -11,6 +11,7 @@
 // An answer with no body (to HEAD, a 204, a 304) has no bytes to read, whatever its
 // coding: it is written like any other.
 import type { IncomingHttpHeaders } from 'node:http';
+import { dialectOf, KEY_VARIABLES } from '../request/dialect.js';
 import { unreadableCoding } from './content-coding.js';
 
 /** The upstream's status line and headers. */
@@ -32,14 +33,16 @@ export interface FailurePolicy {
   recordAuthErrors?: boolean;
 }
 
-/** Undefined when the answer is written. */
-export function notWritten(head: UpstreamHead, policy: FailurePolicy): NotWritten | undefined {
+/** Undefined when the answer is written. `path`: the one the client called, whose API says which key was refused. */
+export function notWritten(head: UpstreamHead, policy: FailurePolicy, path: string): NotWritten | undefined {
   const coding = head.bodiless ? undefined : unreadableCoding(head.headers);
   if (coding !== undefined) {
     return { cause: 'unreadable-coding', reason: `the upstream compressed its answer (content-encoding: ${coding}), which llm-replay cannot undo (it asks for identity; gzip, deflate and br it undoes): passed on as it came` };
   }
   if (!policy.recordAuthErrors && (head.status === 401 || head.status === 403)) {
-    return { cause: 'refused-key', reason: `the upstream refused the key (${head.status}); set OPENAI_API_KEY (or your provider's key) or --upstream (--record-auth-errors records such answers)` };
+    const [variable] = KEY_VARIABLES[dialectOf(path)];
+    const set = variable ? `${variable} (or your provider's key)` : "your provider's key";
+    return { cause: 'refused-key', reason: `the upstream refused the key (${head.status}); set ${set} or --upstream (--record-auth-errors records such answers)` };
   }
   if (!policy.recordRetryable && isRetried(head)) {
     return { cause: 'retried', reason: `the upstream answered ${head.status}, which the SDKs retry: passed on to the client (--record-retryable writes it)` };

@@ -86,7 +86,7 @@ export class Recorder {
     }
     // No body (HEAD, 204, 304): no stream either, whatever its content type says of the GET.
     const format = head.bodiless ? undefined : streamFormatOf(contentTypeOf(head.headers));
-    const passed = notWritten(head, this.exchange);
+    const passed = notWritten(head, this.exchange, this.exchange.client.path);
     if (passed) return this.passedNotWritten(reply, head, body, format, passed);
     if (format) return this.streamed(reply, key, head, body.stream(), format);
     return body.whole().then(
