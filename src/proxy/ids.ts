@@ -6,7 +6,7 @@
 // before forwarding. The real ids are upstream state, not test data: they are kept
 // in a journal outside the recordings directory, so re-recording a flow from scratch
 // writes byte-identical files, and the mapping survives restarts.
-import { closeSync, mkdirSync, openSync, writeSync } from 'node:fs';
+import { closeSync, openSync, writeSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { createHash } from 'node:crypto';
 import path from 'node:path';
@@ -14,6 +14,7 @@ import { isJsonObject, type JsonValue } from '../json/lossless.js';
 import { recordedId } from './response-normalize.js';
 import { hasKeyShape } from '../secrets/catalogue.js';
 import { writeAtomically } from '../recordings/atomic-write.js';
+import { makeDirs } from '../recordings/make-dirs.js';
 import { replaceIdStrings, replaceIdValues } from './id-strings.js';
 
 /** One body's or event's id replacements: in a text that carries it, and in its parsed value (in place). */
@@ -137,7 +138,7 @@ export class IdMapper {
     const journal = this.journal as string;
     try {
       if (this.fd === undefined) {
-        mkdirSync(path.dirname(journal), { recursive: true });
+        makeDirs(path.dirname(journal));
         this.fd = openSync(journal, 'a');
       }
       if (this.fd === null) return;

@@ -2,8 +2,9 @@
 // renamed into place. Temp files carry the writer's pid so a later start can tell
 // the leftovers of a dead process from a write in flight.
 import { randomBytes } from 'node:crypto';
-import { closeSync, constants, mkdirSync, openSync, renameSync, unlinkSync, writeFileSync, writeSync } from 'node:fs';
+import { closeSync, constants, openSync, renameSync, unlinkSync, writeFileSync, writeSync } from 'node:fs';
 import path from 'node:path';
+import { makeDirs } from './make-dirs.js';
 import { processEnded } from './process-stat.js';
 
 export const TEMP_PREFIX = '.llm-replay-tmp-';
@@ -71,7 +72,7 @@ function writeNew(file: string, text: string): number {
 export function writeAtomicallyNow(file: string, text: string): number {
   const dir = path.dirname(file);
   if (!knownDirs.has(dir)) {
-    mkdirSync(dir, { recursive: true });
+    makeDirs(dir);
     knownDirs.add(dir);
   }
   const temp = path.join(dir, `${tempStem}${++tempCount}`);
@@ -83,7 +84,7 @@ export function writeAtomicallyNow(file: string, text: string): number {
       // The folder went away since it was seen: make it again, once.
       if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
       knownDirs.delete(dir);
-      mkdirSync(dir, { recursive: true });
+      makeDirs(dir);
       size = writeNew(temp, text);
     }
     renameSync(temp, file);

@@ -2,7 +2,7 @@
 // the catch-all route) and the admin endpoints with the inspector (admin.ts: JSON
 // bodies, route schemas), its resources and their shutdown (resources.ts: the upstream
 // agent among them), and errors rendered by error-handler.ts.
-import { access, constants, mkdir, stat } from 'node:fs/promises';
+import { access, constants, stat } from 'node:fs/promises';
 import path from 'node:path';
 import Fastify, { LogController, type FastifyInstance, type FastifyReply } from 'fastify';
 import { resolveConfig, type ServerConfig, type ServerOptions } from '../config/options.js';
@@ -22,6 +22,7 @@ import { closeQuietConnectionsOnClose } from './quiet-connections.js';
 import { redactUrl } from '../secrets/redact.js';
 import { RecordingCatalogue } from '../recordings/catalogue.js';
 import { RecordingStore } from '../recordings/store.js';
+import { makeDirs } from '../recordings/make-dirs.js';
 import type { Usage } from './usage.js';
 import { cannotWriteIn } from '../recordings/atomic-write.js';
 import { RecordLockError } from '../recordings/record-lock.js';
@@ -58,9 +59,11 @@ async function prepareRecordingsDir(config: ServerConfig): Promise<boolean> {
     if (config.mode === 'live') return false;
     // A first run: say how to begin rather than only what is missing.
     if (!isRecordingMode(config.mode)) throw new ConfigError('recordings', `directory ${dir} does not exist, so ${config.mode} mode has nothing to answer from. To start: run once with --mode record-if-missing (LLM_REPLAY_MODE=record-if-missing) and a real API key to record what the tests send, or create it (mkdir -p ${dir}) to start empty`);
-    await mkdir(dir, { recursive: true }).catch((error: NodeJS.ErrnoException) => {
-      throw new ConfigError('recordings', `cannot create ${dir} (${error.code ?? error.message})`);
-    });
+    try {
+      makeDirs(dir);
+    } catch (error) {
+      throw new ConfigError('recordings', `cannot create ${dir} (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`);
+    }
     return true;
   }
   if (!info.isDirectory()) throw new ConfigError('recordings', `${dir} is not a directory`);

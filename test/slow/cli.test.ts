@@ -71,6 +71,13 @@ describe('llm-replay serve', () => {
     expect(result.stderr).toMatch(message as RegExp);
   });
 
+  it("exits 2 on a recordings directory it cannot make, with the system's reason, never hanging (Node's recursive mkdir loops for ever under /proc)", () => {
+    const made = spawnSync(process.execPath, [BIN, 'serve', '--mode', 'record', '-r', '/proc/llm-replay-nope/recordings', '--port', '0'], { encoding: 'utf8', timeout: 20_000, killSignal: 'SIGKILL' });
+    expect(made.signal).toBeNull();
+    expect(made.status).toBe(2);
+    expect(made.stderr).toContain('cannot create /proc/llm-replay-nope/recordings (ENOENT)');
+  });
+
   it('exits 2 when the port is in use', async () => {
     const blocker = createServer();
     await new Promise<void>((resolve) => blocker.listen(0, '127.0.0.1', resolve));

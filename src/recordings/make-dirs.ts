@@ -1,0 +1,31 @@
+// A folder and its missing parents, made one level at a time: Node's own recursive
+// mkdir never returns on a path it cannot make under a folder that exists (/proc/x:
+// mkdir says ENOENT, it makes the parent, which exists, and tries again, forever).
+import { mkdirSync, statSync } from 'node:fs';
+import path from 'node:path';
+
+/** Makes `dir` and whatever of its parents is missing; throws the system's error (with its code) for the first level that cannot be made. */
+export function makeDirs(dir: string): void {
+  const missing: string[] = [];
+  for (let at = path.resolve(dir); ; at = path.dirname(at)) {
+    let isDirectory: boolean;
+    try {
+      isDirectory = statSync(at).isDirectory();
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+      missing.push(at);
+      if (path.dirname(at) === at) break;
+      continue;
+    }
+    if (!isDirectory) throw Object.assign(new Error(`${at} is not a directory`), { code: 'ENOTDIR' });
+    break;
+  }
+  for (const level of missing.reverse()) {
+    try {
+      mkdirSync(level);
+    } catch (error) {
+      // Made meanwhile by another writer: as good.
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+    }
+  }
+}
