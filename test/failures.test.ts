@@ -3,6 +3,8 @@
 // frozen into a recording; deterministic errors are written; what is written keeps
 // retry-after and x-ratelimit-*. Through the openai SDK's own retries, against an
 // upstream whose answer changes on every call.
+import { rm, writeFile } from 'node:fs/promises';
+import path from 'node:path';
 import { describe, expect, it, vi } from 'vitest';
 import OpenAI from 'openai';
 import { answerText, counterUpstream, type CounterUpstream } from './support/counter-upstream.js';
@@ -114,6 +116,21 @@ describe('failures in record modes', () => {
     await expect(ask(client(replayer, { maxRetries: 2 }))).rejects.toMatchObject({ status: 429 });
     // One request: the SDK did not retry the replayed 429, as it did not retry the recorded one.
     expect(replayer.app.journal.entries().map((entry) => entry.kind)).toEqual(['hit']);
+  });
+
+  it('a state folder that cannot be written is said at start, once, with what it costs; recording goes on', async () => {
+    const upstream = await ws.upstream(counterUpstream());
+    const blocker = path.join(ws.dir, '..', `${path.basename(ws.dir)}-state-file`);
+    await writeFile(blocker, 'a file where the state folder would go');
+    ws.cleanup.push(() => rm(blocker, { force: true }));
+    const logs = capturedLog();
+    const recorder = await ws.start({ mode: 'record', upstream: upstream.url, stateDir: path.join(blocker, 'state'), logLevel: 'warn', logStream: logs.stream });
+    await client(recorder).chat.completions.create(question);
+    await logs.settled();
+    const said = logs.text().split('\n').filter((line) => line.includes('state folder'));
+    expect(said).toHaveLength(1);
+    expect(said[0]).toContain(`the state folder ${path.join(blocker, 'state')} cannot be written (ENOTDIR): the ids this run mints will not outlive a restart`);
+    expect(await listFiles(ws.dir)).toHaveLength(1);
   });
 
   it("a refused key names the key of the API the client called: Anthropic's through a route to any host, none for Ollama", () => {

@@ -15,6 +15,8 @@ import { KeyThread } from '../keys/key-thread.js';
 import { upstreamAgent, type ForwardOutcome } from '../proxy/forward.js';
 import { IdMapper } from '../proxy/ids.js';
 import { RecordingCatalogue } from '../recordings/catalogue.js';
+import { cannotWriteIn } from '../recordings/atomic-write.js';
+import { makeDirs } from '../recordings/make-dirs.js';
 import type { RecordingStore } from '../recordings/store.js';
 import { ReplayAnswers } from '../replay/answers.js';
 import { Journal } from './journal.js';
@@ -90,10 +92,32 @@ const usageFile = resource('usage', (app) => {
   });
 });
 
+/**
+ * A state folder that cannot be written loses, without a word, what is to outlive the run:
+ * the ids the record modes mint (a flow continued after a restart) and the usage file. Said
+ * once at start; the server records all the same.
+ */
+function sayUnwritableStateDir(app: FastifyInstance): void {
+  const { stateDir, usageDir, statefulIds } = app.config;
+  const lost = [...(statefulIds ? ['the ids this run mints will not outlive a restart (a Responses or files flow cannot be continued after one)'] : []), ...(path.relative(stateDir, usageDir).startsWith('..') ? [] : ['the usage file will not be saved'])];
+  if (lost.length === 0) return;
+  let cannot: string | undefined;
+  try {
+    makeDirs(stateDir);
+    cannot = cannotWriteIn(stateDir);
+  } catch (error) {
+    cannot = (error as NodeJS.ErrnoException).code ?? (error as Error).message;
+  }
+  if (cannot !== undefined) app.log.warn(`llm-replay: the state folder ${stateDir} cannot be written (${cannot}): ${lost.join(', and ')}; --state-dir names another`);
+}
+
 const idJournal = resource('id journal', async (app) => {
   const { config } = app;
   const ids = new UpstreamIds(config.statefulIds ? path.join(config.stateDir, 'upstream-ids.jsonl') : undefined);
-  if (isRecordingMode(config.mode)) await ids.open();
+  if (isRecordingMode(config.mode)) {
+    sayUnwritableStateDir(app);
+    await ids.open();
+  }
   app.decorate('upstreamIds', ids);
   app.addHook('onClose', async () => ids.mapper?.drain());
 });
