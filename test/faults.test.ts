@@ -33,7 +33,7 @@ describe('upstream faults', () => {
     const server = await start({ mode: 'record-if-missing', upstream: fake.url, upstreamTimeoutMs: 300 });
     const first = await post(server.url, usage.request);
     expect(first.status).toBe(504);
-    expect((await json(first)).error.message).toMatch(/upstream/);
+    expect((await json(first)).error.message).toMatch(/^llm-replay: the upstream http:\/\/127\.0\.0\.1:\d+ sent no answer within --upstream-timeout: /);
     expect(await listFiles(ws.dir)).toEqual([]);
     hang = false;
     const second = await openai(server).chat.completions.create(chatParams(usage));

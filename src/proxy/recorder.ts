@@ -72,7 +72,9 @@ export class Recorder {
     // Silent past --upstream-timeout (or never connected) is a gateway timeout; anything else the upstream did wrong is a bad gateway.
     const status = error.code === 'UND_ERR_HEADERS_TIMEOUT' || error.code === 'UND_ERR_CONNECT_TIMEOUT' ? 504 : 502;
     const cause = (error.cause as Error | undefined)?.message;
-    const message = `the upstream ${this.exchange.upstreamUrl.origin} failed: ${error.message}${cause && cause !== error.message ? ` (${cause})` : ''}`;
+    // undici's words for a silent upstream ("Headers Timeout Error") do not name the setting that decides it.
+    const what = error.code === 'UND_ERR_HEADERS_TIMEOUT' ? 'sent no answer within --upstream-timeout' : 'failed';
+    const message = `the upstream ${this.exchange.upstreamUrl.origin} ${what}: ${error.message}${cause && cause !== error.message ? ` (${cause})` : ''}`;
     return { kind: 'not-recorded', reason: error.message, error: new AnswerError('llm_replay_upstream_error', message, null, { status }) };
   }
 
