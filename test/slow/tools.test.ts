@@ -274,6 +274,9 @@ describe('normalisation rules', () => {
     await writeFile(configFile, JSON.stringify({ normalize }));
     expect(cli('verify', ws.dir, '--config', configFile).stdout).toContain('2 recordings: 2 ok');
     expect(cli('verify', ws.dir).status).toBe(1);
+    // A mismatch under other rules says the rules took part in the key it names.
+    await writeFile(configFile, JSON.stringify({ normalize: [{ ...normalize[0], ignore: ['user'] }] }));
+    expect(cli('verify', ws.dir, '--config', configFile).stdout).toMatch(/key-mismatch: .*under the default scheme and the normalisation rules/);
 
     const changed = await start({ mode: 'replay', normalize: [{ ...normalize[0], ignore: ['user'] }] });
     const miss = await send(changed, { user: 'u1', metadata: { trace_id: 't1', team: 'a' } }, 'read /tmp/abc-123 at 2026-11-23T10:00:00.123Z');

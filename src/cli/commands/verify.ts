@@ -39,7 +39,7 @@ export async function verifyRecordings(dir: string, scheme: KeyScheme, onProgres
       const computed = await keyOfRecording(scheme, recording, rules);
       const credentials = findCredentials(JSON.parse(text));
       if (computed !== key) {
-        problems.push({ file, kind: 'key-mismatch', detail: `its request has key ${computed} under the ${scheme} scheme` });
+        problems.push({ file, kind: 'key-mismatch', detail: `its request has key ${computed} under the ${scheme} scheme${rules ? ' and the normalisation rules' : ''}` });
       } else if ((recording.occurrence ?? 1) !== occurrence) {
         problems.push({ file, kind: 'occurrence-mismatch', detail: `its name says occurrence ${occurrence}, the file says ${recording.occurrence ?? 1}` });
       } else if (credentials.length > 0) {
