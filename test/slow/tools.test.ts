@@ -40,7 +40,7 @@ describe('admin endpoints', () => {
     const server = await start({ mode: 'replay', upstream: upstream.url });
     await server.catalogue.build();
     const admin = (p: string, init?: RequestInit) => fetch(`${server.url}/_llm-replay/${p}`, init).then(json) as Promise<any>;
-    expect(await admin('health')).toEqual({ status: 'ok', mode: 'replay', recordings: 3 });
+    expect(await admin('health')).toEqual({ status: 'ok', mode: 'replay', recordings: 3, routes: [] });
     const client = openai(server, { testId: 'tests/test_chat.py::test_one' });
     await client.chat.completions.create(chatParams(usage));
     await client.chat.completions.create({ ...chatParams(usage), temperature: 0 }).catch(() => undefined);
