@@ -24,8 +24,9 @@ export function makeDirs(dir: string): void {
     try {
       mkdirSync(level);
     } catch (error) {
-      // Made meanwhile by another writer: as good.
       if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+      // Made meanwhile by another writer is as good; a file there, or a link to nothing (stat says ENOENT), is not.
+      if (!statSync(level).isDirectory()) throw Object.assign(new Error(`${level} is not a directory`), { code: 'ENOTDIR' });
     }
   }
 }
