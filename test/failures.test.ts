@@ -118,6 +118,17 @@ describe('failures in record modes', () => {
     expect(replayer.app.journal.entries().map((entry) => entry.kind)).toEqual(['hit']);
   });
 
+  it('a refused key is said once per API, each naming its own key: OpenAI\'s, then Anthropic\'s through a route', async () => {
+    const upstream = await ws.upstream(new FakeUpstream().on('POST', /.*/, (_request, res) => sendJson(res, 401, { error: { message: 'Incorrect API key provided', type: 'invalid_request_error' } })));
+    const logs = capturedLog();
+    const recorder = await ws.start({ mode: 'record', upstream: upstream.url, routes: { '/anthropic': upstream.url }, logLevel: 'warn', logStream: logs.stream });
+    const post = (path: string) => fetch(`${recorder.url}${path}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"model":"m","messages":[]}' });
+    for (const path of ['/v1/chat/completions', '/anthropic/v1/messages', '/v1/chat/completions', '/anthropic/v1/messages']) expect((await post(path)).status).toBe(401);
+    await logs.settled();
+    const said = logs.text().split('\n').filter((line) => line.includes('refused the key'));
+    expect(said.map((line) => /set (\w+)/.exec(line)?.[1])).toEqual(['OPENAI_API_KEY', 'ANTHROPIC_API_KEY']);
+  });
+
   it('a state folder that cannot be written is said at start, once, with what it costs; recording goes on', async () => {
     const upstream = await ws.upstream(counterUpstream());
     const blocker = path.join(ws.dir, '..', `${path.basename(ws.dir)}-state-file`);

@@ -10,6 +10,7 @@ import { toLlamaStackForm } from '../recordings/llama-stack-form.js';
 import { recordingId } from '../recordings/occurrence.js';
 import type { Recording } from '../recordings/recording.js';
 import type { ClientRequest } from '../request/client-request.js';
+import { dialectOf } from '../request/dialect.js';
 import { AnswerError } from '../errors.js';
 import { scrubRecorded } from '../secrets/redact.js';
 import { exchangeOf, type ExchangeServer } from './exchange.js';
@@ -151,11 +152,12 @@ function sayTestFileRefused(server: RecordServer, client: ClientRequest, refused
   server.log[level]({ testId: client.testId }, `llm-replay: test id ${JSON.stringify(client.testId)}: ${refused}, so --layout by-test-file writes its recordings in the top folder, ${server.store.dir}, instead`);
 }
 
-function recordedOutcome(server: RecordServer, { position }: KeyedContext, forwarded: ForwardOutcome): Outcome {
+function recordedOutcome(server: RecordServer, { position, client }: KeyedContext, forwarded: ForwardOutcome): Outcome {
   if (forwarded.kind === 'recorded') return { kind: 'recorded', occurrence: position.occurrence };
   if (forwarded.kind === 'passed-through') return { kind: 'passed-through' };
-  // A cause of the setup (a refused key, a rate limit) is said once, not on every request it affects.
-  const { cause } = forwarded;
+  // A cause of the setup (a refused key, a rate limit) is said once, not on every request it affects;
+  // a refused key once per API, as each names its own key (OpenAI's, then Anthropic's through a route).
+  const cause = forwarded.cause === 'refused-key' ? `${forwarded.cause}:${dialectOf(client.path)}` : forwarded.cause;
   const level = cause && server.loggedCauses.has(cause) ? 'debug' : 'warn';
   if (cause) server.loggedCauses.add(cause);
   return { kind: 'error', reason: `not recorded: ${forwarded.reason}`, level, forwarded: true, ...(forwarded.error ? { answer: forwarded.error } : {}) };
