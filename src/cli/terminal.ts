@@ -33,16 +33,26 @@ export function table(rows: string[][]): string {
   return rows.map((row) => row.map((cell, i) => (i === row.length - 1 ? cell : cell.padEnd(widths[i] ?? 0))).join('  ')).join('\n');
 }
 
-/** What a terminal would act on rather than show (controls, bidirectional and other format characters; not the joiner inside emoji). */
-const UNSHOWN = /[\p{Cc}\p{Cf}\u2028\u2029]/gu;
-
 /**
- * `text` as a table cell: what a terminal would act on shown as its code point ([U+202E]
- * would otherwise reverse the rest of the line), and cut to `max` characters.
+ * What a terminal acts on rather than shows: control characters (an escape sequence can
+ * move the cursor or retitle the window), bidirectional controls (U+202E reverses the rest of
+ * the line), line and paragraph separators. Other invisible characters (joiners inside emoji,
+ * soft hyphens) are left as they are.
  */
+const ACTED_ON = /[\p{Cc}\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069\u2028\u2029]/gu;
+
+const graphemes = new Intl.Segmenter(undefined, { granularity: 'grapheme' });
+
+/** `text` as a table cell: cut to `max` characters as a reader counts them (an emoji is one), then what a terminal acts on shown as its code point ([U+202E]). */
 export function printable(text: string, max = Infinity): string {
-  const shown = text.replace(UNSHOWN, (char) => (char === '\u200d' ? char : `[U+${char.codePointAt(0)!.toString(16).toUpperCase().padStart(4, '0')}]`));
-  if (shown.length <= max) return shown;
-  const chars = [...shown];
-  return chars.length <= max ? shown : `${chars.slice(0, max - 1).join('')}…`;
+  let cut = text;
+  if (text.length > max) {
+    const kept: string[] = [];
+    for (const { segment } of graphemes.segment(text)) {
+      if (kept.length === max) break;
+      kept.push(segment);
+    }
+    if (kept.join('').length < text.length) cut = `${kept.slice(0, max - 1).join('')}…`;
+  }
+  return cut.replace(ACTED_ON, (char) => `[U+${char.codePointAt(0)!.toString(16).toUpperCase().padStart(4, '0')}]`);
 }
