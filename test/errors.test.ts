@@ -107,7 +107,7 @@ describe("record mode's own errors in the dialect of each SDK", () => {
     expect(answer.status).toBe(504);
     const body = (await json(answer)) as { error: { code: string; message: string } };
     expect(body.error.code).toBe('llm_replay_upstream_error');
-    expect(body.error.message).toContain('went silent in the middle of its answer');
+    expect(body.error.message).toContain('went silent in the middle of its answer for longer than --upstream-timeout');
     expect((await listFiles(ws.dir)).filter((file) => file.endsWith('.json'))).toEqual([]);
   });
 

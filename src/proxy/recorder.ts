@@ -182,7 +182,7 @@ export class Recorder {
     withoutUpstreamHead(reply);
     // Silent past --upstream-timeout in the middle of its answer is a gateway timeout, as before its head.
     const silent = error.code === 'UND_ERR_BODY_TIMEOUT';
-    const message = silent ? `the upstream ${this.exchange.upstreamUrl.origin} went silent in the middle of its answer: ${error.message}` : `the upstream ${this.exchange.upstreamUrl.origin} broke off its answer: ${error.message}`;
+    const message = silent ? `the upstream ${this.exchange.upstreamUrl.origin} went silent in the middle of its answer for longer than --upstream-timeout: ${error.message}` : `the upstream ${this.exchange.upstreamUrl.origin} broke off its answer: ${error.message}`;
     return { kind: 'not-recorded', reason: error.message, error: new AnswerError('llm_replay_upstream_error', message, null, { status: silent ? 504 : 502 }) };
   }
 

@@ -92,6 +92,12 @@ const usageFile = resource('usage', (app) => {
   });
 });
 
+/** Whether `dir` is `parent` or a folder under it (not a sibling named '..x', nor on another drive). */
+function inside(parent: string, dir: string): boolean {
+  const relative = path.relative(parent, dir);
+  return relative === '' || (relative !== '..' && !relative.startsWith(`..${path.sep}`) && !path.isAbsolute(relative));
+}
+
 /**
  * A state folder that cannot be written loses, without a word, what is to outlive the run:
  * the ids the record modes mint (a flow continued after a restart) and the usage file. Said
@@ -99,7 +105,7 @@ const usageFile = resource('usage', (app) => {
  */
 function sayUnwritableStateDir(app: FastifyInstance): void {
   const { stateDir, usageDir, statefulIds } = app.config;
-  const lost = [...(statefulIds ? ['the ids this run mints will not outlive a restart (a Responses or files flow cannot be continued after one)'] : []), ...(path.relative(stateDir, usageDir).startsWith('..') ? [] : ['the usage file will not be saved'])];
+  const lost = [...(statefulIds ? ['the ids this run mints will not outlive a restart (a Responses or files flow cannot be continued after one)'] : []), ...(inside(stateDir, usageDir) ? ['the usage file will not be saved'] : [])];
   if (lost.length === 0) return;
   let cannot: string | undefined;
   try {
