@@ -6,7 +6,6 @@ import { createHash } from 'node:crypto';
 import { STATUS_CODES } from 'node:http';
 import type { Dialect } from '../request/dialect.js';
 
-
 interface ErrorAnswer {
   status: number;
   headers: Record<string, string>;
