@@ -48,7 +48,7 @@ export const ERROR_CATALOGUE = {
   llm_replay_write_failed: { status: 500, type: 'llm_replay_error', when: 'a whole answer could not be written in a record mode (with `x-should-retry: false` when the directory refused the file: the SDKs do not send it again)' },
   llm_replay_upstream_error: { status: 502, type: 'upstream_error', when: 'the upstream cannot be reached or broke off (504 when it stayed silent past --upstream-timeout)' },
   llm_replay_bad_url: { status: 400, type: 'invalid_request_error', when: 'the request URL cannot be forwarded' },
-  llm_replay_bad_path: { status: 400, type: 'invalid_request_error', when: "the path has a malformed percent-encoding, a '.' or '..' segment, or is an absolute URL" },
+  llm_replay_bad_path: { status: 400, type: 'invalid_request_error', when: "the path has a malformed percent-encoding, a '.' or '..' segment, or is an absolute URL; or the request is a CONNECT (llm-replay is no forward proxy: set the client's base URL, not HTTPS_PROXY)" },
   llm_replay_bad_fault: { status: 400, type: 'invalid_request_error', when: 'the x-llm-replay-fault header, or a fault rule sent to the admin endpoint, is not valid' },
   llm_replay_body_too_large: { status: 413, type: 'invalid_request_error', when: 'the request body is larger than --body-limit' },
   llm_replay_too_many_headers: { status: 431, type: 'invalid_request_error', when: 'the request has more than 1,000 headers' },

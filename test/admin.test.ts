@@ -25,6 +25,17 @@ async function raw(server: RunningServer, method: string, path: string, headers:
   }
 }
 
+/** Sends raw bytes on a connection of its own (ended after them, unless `end` is false) and gives back all the server wrote before closing it. */
+async function onSocket(server: RunningServer, text: string, end = true): Promise<string> {
+  const socket = connect(server.port, '127.0.0.1');
+  let answer = '';
+  socket.on('data', (chunk) => (answer += chunk.toString()));
+  if (end) socket.end(text);
+  else socket.write(text);
+  await new Promise((resolve) => socket.on('close', resolve));
+  return answer;
+}
+
 async function anyUpstream(): Promise<FakeUpstream> {
   const upstream = new FakeUpstream().on('GET', /.*/, (_r, res) => sendJson(res, 200, { forwarded: true })).on('POST', /.*/, (_r, res) => sendJson(res, 200, { forwarded: true }));
   await upstream.start();
@@ -86,16 +97,26 @@ describe('paths with dot segments', () => {
   it('an absolute URL on the request line (a forward proxy request) gets 400 naming it, and is not forwarded', async () => {
     const upstream = await anyUpstream();
     const server = await ws.start({ mode: 'record', upstream: upstream.url });
-    const socket = connect(server.port, '127.0.0.1');
-    let answer = '';
-    socket.on('data', (chunk) => (answer += chunk.toString()));
     const body = '{"model": "gpt-4o"}';
-    socket.end(`POST http://elsewhere.example/v1/chat/completions HTTP/1.1\r\nHost: elsewhere.example\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\nConnection: close\r\n\r\n${body}`);
-    await new Promise((resolve) => socket.on('close', resolve));
+    const answer = await onSocket(server, `POST http://elsewhere.example/v1/chat/completions HTTP/1.1\r\nHost: elsewhere.example\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\nConnection: close\r\n\r\n${body}`);
     expect(answer).toMatch(/^HTTP\/1\.1 400 /);
     expect(answer).toContain('no forward proxy');
     expect(upstream.received).toEqual([]);
     expect(await listFiles(ws.dir)).toEqual([]);
+  });
+
+  it('CONNECT (a client with HTTPS_PROXY pointing at it) gets 400 saying to set the base URL instead, not a closed connection; the server goes on', async () => {
+    const upstream = await anyUpstream();
+    const server = await ws.start({ mode: 'record', upstream: upstream.url });
+    // Written, not ended: a client waits for the proxy's answer to its CONNECT.
+    const answer = await onSocket(server, 'CONNECT api.openai.com:443 HTTP/1.1\r\nHost: api.openai.com:443\r\n\r\n', false);
+    expect(answer).toMatch(/^HTTP\/1\.1 400 /);
+    const body = JSON.parse(answer.slice(answer.indexOf('\r\n\r\n') + 4)) as { error: { code: string; message: string } };
+    expect(body.error.code).toBe('llm_replay_bad_path');
+    expect(body.error.message).toContain('CONNECT api.openai.com:443: llm-replay is not a forward proxy');
+    expect(body.error.message).toContain('OPENAI_BASE_URL=');
+    expect(upstream.received).toEqual([]);
+    expect((await raw(server, 'GET', '/_llm-replay/health')).status).toBe(200);
   });
 });
 

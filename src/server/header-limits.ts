@@ -3,11 +3,11 @@
 // them: the body is then forwarded and recorded as absent), so the server takes them
 // all and refuses the request itself; headers over Node's size limit never reach a
 // route and are refused at the socket.
-import { maxHeaderSize, STATUS_CODES } from 'node:http';
+import { maxHeaderSize } from 'node:http';
 import type { Socket } from 'node:net';
 import type { FastifyReply, FastifyRequest, HookHandlerDoneFunction } from 'fastify';
-import { AnswerError, ERROR_CATALOGUE, type ErrorCode } from '../errors.js';
-import { errorBody } from '../wire/error-body.js';
+import { AnswerError, type ErrorCode } from '../errors.js';
+import { answerOnSocket } from './socket-answer.js';
 
 const MAX_REQUEST_HEADERS = 1000;
 
@@ -30,8 +30,5 @@ export function answerClientError(error: NodeJS.ErrnoException, socket: Socket):
     code = 'llm_replay_headers_too_large';
     message = `the request headers are larger than the limit of ${maxHeaderSize} bytes (node's --max-http-header-size)`;
   }
-  const { status, type } = ERROR_CATALOGUE[code];
-  const text = JSON.stringify(errorBody(`llm-replay: ${message}`, type, code));
-  if (socket.writable) socket.write(`HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nContent-Length: ${Buffer.byteLength(text)}\r\nContent-Type: application/json\r\nConnection: close\r\n\r\n${text}`);
-  socket.destroy(error);
+  answerOnSocket(socket, code, message, error);
 }
