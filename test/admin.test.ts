@@ -117,6 +117,15 @@ describe('paths with dot segments', () => {
     expect(body.error.message).toContain('OPENAI_BASE_URL=');
     expect(upstream.received).toEqual([]);
     expect((await raw(server, 'GET', '/_llm-replay/health')).status).toBe(200);
+    // A client that resets the connection after its CONNECT (curl -x does) leaves the server running.
+    for (let i = 0; i < 3; i++) {
+      const reset = connect(server.port, '127.0.0.1');
+      reset.write('CONNECT api.openai.com:443 HTTP/1.1\r\nHost: api.openai.com:443\r\n\r\n');
+      reset.resetAndDestroy();
+      await new Promise((resolve) => reset.on('close', resolve));
+    }
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    expect((await raw(server, 'GET', '/_llm-replay/health')).status).toBe(200);
   });
 });
 

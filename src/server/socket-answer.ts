@@ -20,6 +20,9 @@ export function answerOnSocket(socket: Duplex, code: ErrorCode, message: string,
  * it is not; without this, Node closes the connection and the client says only that.
  */
 export function refuseConnect(request: IncomingMessage, socket: Duplex): void {
+  // Node hands the socket over with no error listener of its own: a client that resets it
+  // (curl -x does, on reading the 400) would otherwise take the whole server down.
+  socket.on('error', () => socket.destroy());
   // The target is host:port, never a credential; cut all the same, as it is the client's text.
   const target = (request.url ?? '').slice(0, 200);
   answerOnSocket(socket, 'llm_replay_bad_path', `CONNECT ${target}: llm-replay is not a forward proxy (a client with HTTPS_PROXY or HTTP_PROXY set to it sends this); point the client's base URL at it instead (OPENAI_BASE_URL=http://<this server>/v1)`);
