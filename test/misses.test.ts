@@ -14,7 +14,8 @@ import { bodyDifferences } from '../src/json/diff.js';
 import { describeMiss } from '../src/replay/miss-report.js';
 import { classifyBody } from '../src/request/client-request.js';
 import { fakeOpenAi, chatParams, seed } from './support/seeds.js';
-import { json, openai, workspace } from './support/harness.js';
+import { FakeUpstream, sendJson } from './support/fake-upstream.js';
+import { json, openai, removeDir, tempDir, workspace } from './support/harness.js';
 
 const ws = workspace();
 
@@ -143,6 +144,31 @@ describe('the nearest recording to a miss', () => {
     const later = await describeMiss(catalogue, client, key, first);
     expect(later.message).toContain(file);
     expect(later.nearest?.differences).toEqual(['body.temperature: recorded 0.7, requested 0']);
+  });
+});
+
+describe('a miss of a request recorded through a route the server does not have', () => {
+  it('names where it is recorded and says to give the server that route, not to record again; and the other way round', async () => {
+    const upstream = await ws.upstream(new FakeUpstream().on('POST', '/v1/messages', (_request, res) => sendJson(res, 200, { id: 'msg_01', type: 'message', role: 'assistant', content: [{ type: 'text', text: 'hi' }], model: 'claude-sonnet-4-6', stop_reason: 'end_turn', usage: { input_tokens: 1, output_tokens: 1 } })));
+    const body = JSON.stringify({ model: 'claude-sonnet-4-6', max_tokens: 8, messages: [{ role: 'user', content: 'hi' }] });
+    const post = (url: string, route: string) => fetch(`${url}${route}/v1/messages`, { method: 'POST', headers: { 'content-type': 'application/json' }, body });
+    const recorder = await ws.start({ mode: 'record', upstream: upstream.url, routes: { '/anthropic': upstream.url } });
+    expect((await post(recorder.url, '/anthropic')).status).toBe(200);
+    await recorder.close();
+    const replayer = await ws.start({ mode: 'replay' });
+    const missed = (await json(await post(replayer.url, ''))) as { error: { message: string } };
+    expect(missed.error.message).toContain('No recording has POST /v1/messages at all.');
+    expect(missed.error.message).toContain('Recordings of POST /anthropic/v1/messages exist: they were made through a route this server does not have');
+    expect(missed.error.message).not.toContain('To record it');
+    // Recorded without the route, asked through it (in a folder of their own).
+    const other = await tempDir();
+    ws.cleanup.push(() => removeDir(other));
+    const plain = await ws.start({ mode: 'record', recordings: other, upstream: upstream.url });
+    expect((await post(plain.url, '')).status).toBe(200);
+    await plain.close();
+    const routed = await ws.start({ mode: 'replay', recordings: other, routes: { '/anthropic': upstream.url } });
+    const through = (await json(await post(routed.url, '/anthropic'))) as { error: { message: string } };
+    expect(through.error.message).toContain('Recordings of POST /v1/messages exist');
   });
 });
 

@@ -120,6 +120,11 @@ export class RecordingCatalogue {
     return this.index.nearest(query);
   }
 
+  /** Whether any recording catalogued so far is of this method and endpoint. */
+  holds(method: string, endpoint: string): boolean {
+    return this.index.holds(method, endpoint);
+  }
+
   /** The absolute path of an entry's file. */
   pathOf(entry: CatalogueEntry): string {
     return path.join(this.store.dir, entry.file);

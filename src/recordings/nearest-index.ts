@@ -71,6 +71,13 @@ export class NearestIndex<T extends Indexed> {
     }
   }
 
+  /** Whether any item has this method and endpoint (their group's posting: one look-up). */
+  holds(method: string, endpoint: string): boolean {
+    const found = this.postings.get(combine(hashString(`${method} ${endpoint}`), GROUP));
+    const items = found === undefined ? [] : Array.isArray(found) ? found : [found];
+    return items.some((item) => item.method === method && item.endpoint === endpoint);
+  }
+
   /** The nearest item with the query's method and endpoint, if any has them. */
   nearest(query: NearestQuery): T | undefined {
     const lists = postingKeys(query)

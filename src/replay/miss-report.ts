@@ -8,6 +8,7 @@ import { bodyDifferences } from '../json/diff.js';
 import { toPlainJson } from '../json/lossless.js';
 import type { RequestKey } from '../keys/index.js';
 import type { ClientRequest } from '../request/client-request.js';
+import { SDK_ROUTE_PREFIXES } from '../request/runner-env.js';
 import { signBody } from '../recordings/body-signature.js';
 import type { CatalogueEntry, RecordingCatalogue } from '../recordings/catalogue.js';
 import { parseRecording } from '../recordings/recording.js';
@@ -103,6 +104,15 @@ function occurrenceMiss(client: ClientRequest, key: RequestKey, { occurrence, re
   return { message, key: key.key, occurrence, method: key.method, endpoint: key.endpoint, testId: client.testId };
 }
 
+/** The same request's endpoint under a route prefix an SDK is pointed through, or without the one it has, when recordings of it exist. */
+function underAnotherRoute(catalogue: RecordingCatalogue, method: string, endpoint: string): string | undefined {
+  for (const prefix of SDK_ROUTE_PREFIXES) {
+    const other = endpoint.startsWith(`${prefix}/`) ? endpoint.slice(prefix.length) : `${prefix}${endpoint}`;
+    if (catalogue.holds(method, other)) return other;
+  }
+  return undefined;
+}
+
 async function buildReport(catalogue: RecordingCatalogue, client: ClientRequest, key: RequestKey, occurrence: number): Promise<MissReport> {
   const { body } = client;
   const requested = body.kind === 'bytes' && !body.parts ? comparableBytes(body.bytes, body.contentType) : toPlainJson(key.storedBody());
@@ -130,6 +140,12 @@ async function buildReport(catalogue: RecordingCatalogue, client: ClientRequest,
     report.nearest = { file, testId: nearest.testId, differences: shown };
   } else {
     lines.push(`No recording has ${key.method} ${key.endpoint} at all${catalogue.complete ? '' : ' so far'}.`);
+    const elsewhere = underAnotherRoute(catalogue, key.method, key.endpoint);
+    if (elsewhere !== undefined) {
+      lines.push(`Recordings of ${key.method} ${elsewhere} exist: they were made through a route this server does not have, or without one it has. Start it with the routes they were made with (routes in llm-replay.config.json keep them for every run); there is nothing to record again.`);
+      report.message = lines.join('\n');
+      return report;
+    }
   }
   if (!catalogue.complete) {
     const { read, total } = catalogue.progress;

@@ -35,6 +35,9 @@ const SDK_BASE_URLS: ReadonlyArray<readonly [variable: string, routePrefix: stri
   ['GEMINI_BASE_URL', '/gemini'],
 ];
 
+/** The route prefixes the SDKs are pointed through when a server has them. */
+export const SDK_ROUTE_PREFIXES: readonly string[] = SDK_BASE_URLS.map(([, prefix]) => prefix).filter((prefix) => prefix !== '');
+
 /** Each SDK's base URL on the server at `base`, through its route when the server has one. */
 export function sdkBaseUrls(base: string, routePrefixes: readonly string[]): Record<string, string> {
   return Object.fromEntries(SDK_BASE_URLS.map(([variable, prefix]) => [variable, prefix === '' ? `${base}/v1` : routePrefixes.includes(prefix) ? `${base}${prefix}` : base]));
