@@ -656,7 +656,7 @@ describe('drift through routes', () => {
 
   it("keeps the route's base path and the recorded query, and takes the prefix off only at a folder boundary", () => {
     const recording = (endpoint: string, url: string) => ({ request: { method: 'POST', url, endpoint, headers: {}, body: {}, model: '' } }) as unknown as Recording;
-    const routeOf = (endpoint: string) => (endpoint === '/anthropic' || endpoint.startsWith('/anthropic/') ? { prefix: '/anthropic', upstream: new URL('http://127.0.0.1:9/gateway/') } : undefined);
+    const routeOf = (endpoint: string) => (endpoint === '/anthropic' || endpoint.startsWith('/anthropic/') ? { prefix: '/anthropic', base: 'http://127.0.0.1:9/gateway' } : undefined);
     expect(destinationOf(recording('/anthropic/v1/messages', 'http://127.0.0.1:9/anthropic/v1/messages?beta=true'), { routeOf, upstream: new URL('http://127.0.0.1:8') })).toEqual({ url: new URL('http://127.0.0.1:9/gateway/v1/messages?beta=true'), chosen: false });
     expect(destinationOf(recording('/anthropicx/v1/messages', 'https://api.anthropic.com/anthropicx/v1/messages'), { routeOf })).toEqual({ url: new URL('https://api.anthropic.com/anthropicx/v1/messages'), chosen: false });
     expect(destinationOf(recording('/v1/chat/completions', 'https://api.openai.com/v1/chat/completions'), { routeOf, upstream: new URL('http://127.0.0.1:8/base') })).toEqual({ url: new URL('http://127.0.0.1:8/base/v1/chat/completions'), chosen: true });

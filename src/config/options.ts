@@ -25,6 +25,12 @@ export interface Route {
   /** '' for the default route. */
   prefix: string;
   upstream: URL;
+  /** The upstream's URL without a trailing slash, made once: the path less the prefix is appended to it. */
+  base: string;
+}
+
+function routeTo(prefix: string, upstream: URL): Route {
+  return { prefix, upstream, base: upstream.href.endsWith('/') ? upstream.href.slice(0, -1) : upstream.href };
 }
 
 /** Every option with its default, and what resolving makes of a few. */
@@ -138,10 +144,10 @@ export function parseRoutes(value: Record<string, string>, upstream: URL): Route
   const routes: Route[] = [];
   for (const [prefix, target] of Object.entries(value)) {
     if (!/^\/[^?#\s]*[^/?#\s]$/.test(prefix)) throw new ConfigError(`routes["${prefix}"]`, 'a prefix starts with / and does not end with one');
-    routes.push({ prefix, upstream: parseUpstream(`routes["${prefix}"]`, target) });
+    routes.push(routeTo(prefix, parseUpstream(`routes["${prefix}"]`, target)));
   }
   routes.sort((a, b) => b.prefix.length - a.prefix.length);
-  routes.push({ prefix: '', upstream });
+  routes.push(routeTo('', upstream));
   return routes;
 }
 

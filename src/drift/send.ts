@@ -33,10 +33,10 @@ export function liveUrl(recording: Recording, upstream: URL | undefined): URL {
   return new URL(`${base.origin}${base.pathname.replace(/\/$/, '')}${pathOf(recording)}`);
 }
 
-/** A route of the server's: paths under `prefix` go to `upstream`, the prefix taken off (config/options.ts). */
+/** A route of the server's: paths under `prefix` go to its upstream's URL (`base`, no trailing slash), the prefix taken off (config/options.ts). */
 export interface LiveRoute {
   prefix: string;
-  upstream: URL;
+  base: string;
 }
 
 /** Where the recordings go: -u (the default route's upstream), and the route an endpoint takes, if any. */
@@ -60,9 +60,8 @@ export interface Destination {
 export function destinationOf(recording: Recording, routing: Routing): Destination {
   const route = routing.routeOf?.(recording.request.endpoint);
   if (route === undefined) return { url: liveUrl(recording, routing.upstream), chosen: routing.upstream !== undefined };
-  const base = route.upstream.href.replace(/\/$/, '');
   const rest = recording.request.endpoint.slice(route.prefix.length) || '/';
-  return { url: new URL(`${base}${rest}${searchOf(recording)}`), chosen: false };
+  return { url: new URL(`${route.base}${rest}${searchOf(recording)}`), chosen: false };
 }
 
 /** llama-stack records model lists as POST; the API answers GET. */

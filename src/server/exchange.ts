@@ -12,9 +12,8 @@ import type { FastifyInstance, FastifyReply } from 'fastify';
 /** The route's upstream base, plus the path the client called less the route's prefix. */
 function upstreamUrlFor(config: ServerConfig, client: ClientRequest, ids?: IdMapper): URL {
   const route = routeFor(config.routes, client.path);
-  const base = route.upstream.href.replace(/\/$/, '');
   const rest = client.path.slice(route.prefix.length) || '/';
-  const url = `${base}${rest}${client.query ? `?${client.query}` : ''}`;
+  const url = `${route.base}${rest}${client.query ? `?${client.query}` : ''}`;
   return new URL(ids ? ids.toUpstream(url) : url);
 }
 
