@@ -4,6 +4,11 @@
 import { mkdirSync, statSync } from 'node:fs';
 import path from 'node:path';
 
+/** The error mkdir would give for a file in the way, with its code. */
+function notAFolder(at: string): NodeJS.ErrnoException {
+  return Object.assign(new Error(`${at} is not a directory`), { code: 'ENOTDIR' });
+}
+
 /** Makes `dir` and whatever of its parents is missing; throws the system's error (with its code) for the first level that cannot be made. */
 export function makeDirs(dir: string): void {
   const missing: string[] = [];
@@ -17,7 +22,7 @@ export function makeDirs(dir: string): void {
       if (path.dirname(at) === at) break;
       continue;
     }
-    if (!isDirectory) throw Object.assign(new Error(`${at} is not a directory`), { code: 'ENOTDIR' });
+    if (!isDirectory) throw notAFolder(at);
     break;
   }
   for (const level of missing.reverse()) {
@@ -26,7 +31,7 @@ export function makeDirs(dir: string): void {
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
       // Made meanwhile by another writer is as good; a file there, or a link to nothing (stat says ENOENT), is not.
-      if (!statSync(level).isDirectory()) throw Object.assign(new Error(`${level} is not a directory`), { code: 'ENOTDIR' });
+      if (!statSync(level).isDirectory()) throw notAFolder(level);
     }
   }
 }
