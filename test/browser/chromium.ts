@@ -38,7 +38,13 @@ export function watchProblems(page: Page, problems: string[]): void {
   });
   page.on('pageerror', (error) => problems.push(`page error: ${error.message}`));
   page.on('requestfailed', (request) => {
-    // The live journal's stream is cut when the page goes away; anything else failing is a problem.
-    if (!request.url().includes('/journal/events')) problems.push(`request failed: ${request.url()} ${request.failure()?.errorText}`);
+    // net::ERR_ABORTED is a cancellation by the browser's side: the page dropping a load a
+    // newer one replaced, or a reload or navigation (a test's own) cutting the fetches the
+    // page had in flight, which is a matter of timing. A server that fails shows another
+    // code (reset, empty response, incomplete chunked body). The live journal's stream is
+    // cut when the page goes away; anything else failing is a problem.
+    const errorText = request.failure()?.errorText;
+    if (errorText === 'net::ERR_ABORTED' || request.url().includes('/journal/events')) return;
+    problems.push(`request failed: ${request.url()} ${errorText}`);
   });
 }
