@@ -39,6 +39,23 @@ interface ChildConfig {
 
 const config = JSON.parse(process.argv[2] ?? '{}') as ChildConfig;
 
+/**
+ * Each answer with an id of its own, as a real API gives (a recorder that keeps ids
+ * deterministic maps, and journals, each new one). Called once per answer, it gives
+ * what swaps the id in `sample` for a counter of the same length, in each text of that
+ * answer (every event of a stream carries it), so that answers keep their size.
+ */
+function idSwapper(sample: string | undefined): () => (text: string) => string {
+  const found = /"id":"([a-z]+-)([A-Za-z0-9]+)"/.exec(sample ?? '');
+  if (!found) return () => (text) => text;
+  const [original, prefix, rest] = [`${found[1]}${found[2]}`, found[1]!, found[2]!];
+  let count = 0;
+  return () => {
+    const id = `${prefix}${(++count).toString(36).padStart(rest.length, '0')}`;
+    return (text) => text.replaceAll(original, id);
+  };
+}
+
 function markEvents(events: string[], marker: string): string[] {
   const first = events.findIndex((event) => /"content":"[^"]/.test(event));
   return events.map((event, i) => (i === first ? withMarker(event, marker) : event));
@@ -101,21 +118,24 @@ async function listen(): Promise<number> {
       return ((server as unknown as { server: { address(): { port: number } } }).server.address()).port;
     }
     case 'upstream': {
+      const jsonIds = idSwapper(config.json);
+      const streamIds = idSwapper(config.sse?.find((event) => event.includes('"id":"')));
       const server = createServer((request, response) => {
         let body = '';
         request.on('data', (part) => (body += part));
         request.on('end', () => {
           const marker = config.echo ? markerFor(body) : undefined;
           if (!body.includes('"stream":true')) {
-            response.writeHead(200, { 'content-type': 'application/json' }).end(marker ? withMarker(config.json ?? '', marker) : config.json);
+            response.writeHead(200, { 'content-type': 'application/json' }).end(jsonIds()(marker ? withMarker(config.json ?? '', marker) : (config.json ?? '')));
             return;
           }
           response.writeHead(200, { 'content-type': 'text/event-stream' });
           const events = marker ? markEvents(config.sse ?? [], marker) : (config.sse ?? []);
+          const withId = streamIds();
           let i = 0;
           const next = () => {
             if (i === events.length) return void response.end();
-            response.write(events[i++]);
+            response.write(withId(events[i++]!));
             setTimeout(next, config.pauseMs ?? 0);
           };
           next();
