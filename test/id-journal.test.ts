@@ -21,7 +21,10 @@ afterEach(() => removeDir(dir));
 
 /** The deterministic id record mode gives the upstream's `real` response id, minted through a session as an answer would be. */
 function mintFor(mapper: IdMapper, real: string, key = KEY): string {
-  const replace = mapper.session(key, '{}').replacer({ id: real, object: 'response' });
+  const session = mapper.session(key, '{}');
+  const replace = session.replacer({ id: real, object: 'response' });
+  // As the answer carrying it would be, before it goes on.
+  session.journaled();
   const body = JSON.parse(replace!.inText(JSON.stringify({ id: real }))) as { id: string };
   expect(body.id).toMatch(/^resp_[0-9a-f]{40}$/);
   return body.id;
@@ -38,6 +41,35 @@ function line(id: string, upstream: string): string {
 }
 
 describe('the upstream-id journal after a crash', () => {
+  it('writes the ids minted in one turn in one write at its end, unless an answer needs them on disk sooner', async () => {
+    const mapper = await IdMapper.open(journal);
+    const writes: number[] = [];
+    const realWriteSync = fs.writeSync;
+    fs.writeSync = ((fd: number, ...rest: unknown[]) => {
+      writes.push(fd);
+      return (realWriteSync as (...args: unknown[]) => number)(fd, ...rest);
+    }) as typeof fs.writeSync;
+    syncBuiltinESMExports();
+    try {
+      const sessions = ['resp_UPSTREAMaaaa0001', 'resp_UPSTREAMbbbb0002'].map((real, i) => mapper.session(String(i).repeat(64), '{}').replacer({ id: real, object: 'response' }));
+      expect(sessions.every(Boolean)).toBe(true);
+      expect(writes).toEqual([]);
+      await new Promise((resolve) => setImmediate(resolve));
+      expect(writes).toHaveLength(1);
+      expect((await readFile(journal, 'utf8')).split('\n').filter(Boolean)).toHaveLength(2);
+      // An answer about to go on with a new id writes it at once.
+      const session = mapper.session('3'.repeat(64), '{}');
+      session.replacer({ id: 'resp_UPSTREAMcccc0003', object: 'response' });
+      session.journaled();
+      expect(writes).toHaveLength(2);
+      expect(await readFile(journal, 'utf8')).toContain('resp_UPSTREAMcccc0003');
+    } finally {
+      fs.writeSync = realWriteSync;
+      syncBuiltinESMExports();
+      mapper.drain();
+    }
+  });
+
   it('loads every whole line of a journal that ends in a torn line, both ways, and rewrites it without the torn line', async () => {
     const whole = [
       [`resp_${'1'.repeat(40)}`, 'resp_UPSTREAMaaaa0001'],

@@ -8,6 +8,7 @@ import { fakeOpenAi, seed } from './support/seeds.js';
 import { listFiles, removeDir, serve, tempDir } from './support/harness.js';
 import { openAiSse, sendEvents, sendJson, type FakeUpstream } from './support/fake-upstream.js';
 import { findCredentials } from '../src/secrets/credentials.js';
+import { hasKeyShape, KEY_SHAPES } from '../src/secrets/catalogue.js';
 import { verifyRecordings } from '../src/cli/commands/verify.js';
 
 let dir: string;
@@ -209,6 +210,21 @@ it('verify finds the common key shapes, wherever they sit in a recording', () =>
   ];
   for (const [kind, value] of cases) expect({ kind, found: findCredentials(value) }).toEqual({ kind, found: [kind] });
   expect(findCredentials({ text: 'sk-short', AKIA: 'AKIA1234', bearer: 'Bearer none', q: '?key=id', jwt: 'eyJ.eyJ.x' })).toEqual([]);
+});
+
+it('tells a key shape inside an id, for every shape in the catalogue, and not in the ids upstreams make', () => {
+  // The id journal keeps no id shaped like a key (an API that lists keys); its quick test must know every shape.
+  const examples: Record<string, string> = {
+    'Anthropic API key': 'sk-ant-api03-Hk2Lm9Qr4St7Uv1Wx5Yz8Ab3Cd6Ef0Gh',
+    'OpenAI API key': 'sk-proj-Zq8uR4pN2vX7wL1kT9sB3mY6cJ5hG0dF',
+    'Google API key': 'AIzaSyD-9tSrke72PouQMnMX-a7eZSW0jkFMBWY',
+    'AWS access key id': 'AKIAIOSFODNN7EXAMPLE',
+    'GitHub token': 'ghp_R2d4F6h8J0k2L4m6N8p0Q2r4S6t8U0v2W4x6',
+    'JSON web token': 'eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.dozjgNryP4J3jVmNHl0w5N_XgL0n3I9PlFUP0THsR8U',
+  };
+  expect(KEY_SHAPES.map(([name]) => name).sort()).toEqual(Object.keys(examples).sort());
+  for (const [name, key] of Object.entries(examples)) expect({ name, found: [hasKeyShape(key), hasKeyShape(`key_${key}`), hasKeyShape(`listed: ${key}`)] }).toEqual({ name, found: [true, false, true] });
+  for (const id of ['chatcmpl-B9MBs8CjcvOU2jLn4n570S5qMJKcT', 'msg_01XFDUDYJgAACzvnptvVoYEL', 'resp_67ccd2bed1ec8190b14f964abc0542670bb6a6b452d3795b', 'sk-short']) expect({ id, found: hasKeyShape(id) }).toEqual({ id, found: false });
 });
 
 it('verify scans hostile text in one pass (no pattern that backtracks over it)', () => {

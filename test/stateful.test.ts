@@ -107,6 +107,29 @@ describe('stateful flows', () => {
     expect(upstream.received.at(-1)!.body).not.toContain(conversation.id);
   });
 
+  it('an answer\'s new ids are in the journal by the time its client has it, whole or streamed: a server killed then can still map them back', async () => {
+    const dir = await tempDir();
+    const state = `${dir}-state`;
+    cleanup.push(() => removeDir(dir), () => removeDir(state));
+    const upstream = await statefulOpenAi().start();
+    cleanup.push(() => upstream.stop());
+    const server = await serve({ mode: 'record', recordings: dir, upstream: upstream.url, stateDir: state });
+    cleanup.push(() => server.close());
+    const journaled = async () => (await readFile(path.join(state, 'upstream-ids.jsonl'), 'utf8')).split('\n').filter(Boolean).map((line) => (JSON.parse(line) as { id: string }).id);
+    const client = openai(server);
+    // Several at once, as under load: answers that end in one turn share a write.
+    const whole = await Promise.all(['a', 'b', 'c'].map((input) => client.responses.create({ model: 'gpt-4o', input })));
+    expect(await journaled()).toEqual(expect.arrayContaining(whole.map((response) => response.id)));
+    const stream = await client.responses.create({ model: 'gpt-4o', input: 'd', stream: true });
+    for await (const event of stream) {
+      // The first event carrying the new id: the journal has it already, the stream still open.
+      if (event.type === 'response.created') {
+        expect(await journaled()).toContain(event.response.id);
+        break;
+      }
+    }
+  });
+
   it('switched off, the upstream ids pass through and are stored as they came', async () => {
     const dir = await tempDir();
     cleanup.push(() => removeDir(dir));

@@ -245,9 +245,12 @@ export class StreamCapture extends Transform {
     return Math.round(performance.now() - this.startedAt);
   }
 
-  /** The id replacements an event's JSON needs, if any. */
+  /** The id replacements an event's JSON needs, if any; the ids it brings are journaled before it goes on. */
   private replacer(value: JsonValue | undefined): IdReplacement | undefined {
-    return this.ids && value !== undefined ? this.ids.replacer(value) : undefined;
+    if (!this.ids || value === undefined) return undefined;
+    const replace = this.ids.replacer(value);
+    this.ids.journaled();
+    return replace;
   }
 
   /** The stream's framing, told by its first JSON object (`value`, when it is that first one). */

@@ -7,6 +7,8 @@
 // in a journal outside the recordings directory, so re-recording a flow from scratch
 // writes byte-identical files, and the mapping survives restarts.
 import { closeSync, openSync, writeSync } from 'node:fs';
+// node:timers' own, not the global: a test faking timers must not stop the journal.
+import { setImmediate as atTurnEnd } from 'node:timers';
 import { readFile } from 'node:fs/promises';
 import { createHash } from 'node:crypto';
 import path from 'node:path';
@@ -112,9 +114,16 @@ export class IdMapper {
       : recordedId(key);
     this.remember(deterministic, real);
     // An id shaped like a key (an API that lists keys) is kept in memory only: no credential reaches a file.
-    if (this.journal && !hasKeyShape(real)) this.queued.push(JSON.stringify({ id: deterministic, upstream: real, key }) + '\n');
+    if (this.journal && !hasKeyShape(real)) this.queue(JSON.stringify({ id: deterministic, upstream: real, key }) + '\n');
     return deterministic;
   }
+
+  /** A line to append: written at the end of this turn of the event loop with the others of the turn, unless flush() comes first. */
+  private queue(line: string): void {
+    if (this.queued.push(line) === 1) atTurnEnd(this.flushQueued);
+  }
+
+  private readonly flushQueued = (): void => this.flush();
 
   /** The journal, open for appending once the first id is minted (null: it cannot be). */
   private fd: number | null | undefined;
@@ -126,9 +135,11 @@ export class IdMapper {
   private torn = false;
 
   /**
-   * Appends the lines minted for one body or event, in one write, before its answer goes
-   * on: synchronous, as a recording is (a few hundred bytes into the page cache cost less
-   * at once than a trip through libuv's thread pool and its promises, on every exchange).
+   * Appends the lines minted so far, in one write: at the end of the turn in which they
+   * were minted (the answers that ended together, about two a turn under load, share
+   * one system call), or sooner for an answer about to go on (a stream's event) that
+   * carries a new id. Synchronous, as a recording is (a few hundred bytes into the page
+   * cache cost less at once than a trip through libuv's thread pool and its promises).
    */
   flush(): void {
     if (this.queued.length === 0) return;
@@ -222,6 +233,16 @@ export class IdSession {
   }
 
   /**
+   * Writes the journal's lines for the ids minted so far, now: called before an answer
+   * carrying them goes on to the client, so that a server killed after it has them can
+   * still map them back. Usually a no-op for a whole answer, whose recording is written
+   * at the end of the turn, after the journal.
+   */
+  journaled(): void {
+    this.mapper.flush();
+  }
+
+  /**
    * The id replacements one JSON body or chunk needs, undefined when none: over texts
    * that carry it (its data, or the whole SSE frame around it), and in the parsed value
    * itself. Ids are replaced in string values only, never in keys or as parts of other words.
@@ -229,7 +250,6 @@ export class IdSession {
   replacer(value: JsonValue): IdReplacement | undefined {
     const pairs = new Map<string, string>();
     this.pairs(value, true, pairs);
-    this.mapper.flush();
     for (const [real, deterministic] of pairs) if (real === deterministic) pairs.delete(real);
     if (pairs.size === 0) return undefined;
     // An upstream-shaped id (a prefix and 8+ letters or digits) inside a string is that id (a URL naming it); any other only as a whole string.
