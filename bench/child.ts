@@ -39,19 +39,22 @@ interface ChildConfig {
 
 const config = JSON.parse(process.argv[2] ?? '{}') as ChildConfig;
 
+/** Answers given so far, JSON and streams alike: no two answers share an id. */
+let answers = 0;
+
 /**
  * Each answer with an id of its own, as a real API gives (a recorder that keeps ids
  * deterministic maps, and journals, each new one). Called once per answer, it gives
- * what swaps the id in `sample` for a counter of the same length, in each text of that
+ * what swaps the id in `sample` for a new one of the same length, in each text of that
  * answer (every event of a stream carries it), so that answers keep their size.
  */
 function idSwapper(sample: string | undefined): () => (text: string) => string {
-  const found = /"id":"([a-z]+-)([A-Za-z0-9]+)"/.exec(sample ?? '');
-  if (!found) return () => (text) => text;
+  if (sample === undefined) return () => (text) => text;
+  const found = /"id":"([a-z]+[-_])([A-Za-z0-9]+)"/.exec(sample);
+  if (!found) throw new Error(`the upstream's answer has no id to make fresh: ${sample.slice(0, 80)}`);
   const [original, prefix, rest] = [`${found[1]}${found[2]}`, found[1]!, found[2]!];
-  let count = 0;
   return () => {
-    const id = `${prefix}${(++count).toString(36).padStart(rest.length, '0')}`;
+    const id = `${prefix}${(++answers).toString(36).padStart(rest.length, '0')}`;
     return (text) => text.replaceAll(original, id);
   };
 }

@@ -1,12 +1,19 @@
 // The upstream-id journal survives a crash: a torn last line (the process died
 // mid-append, or the disk filled part-way through a write) costs only the ids on that
 // line; every whole line still maps both ways, and a line written after it is read.
-import fs from 'node:fs';
+import fs, { existsSync, readFileSync } from 'node:fs';
 import { readFile, writeFile } from 'node:fs/promises';
 import { syncBuiltinESMExports } from 'node:module';
 import path from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { setImmediate as atTurnEnd } from 'node:timers';
+import type { FastifyReply } from 'fastify';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { IdMapper } from '../src/proxy/ids.js';
+import { StreamCapture } from '../src/proxy/capture.js';
+import { Recorder } from '../src/proxy/recorder.js';
+import type { UpstreamBody } from '../src/proxy/upstream-call.js';
+import { computeKey } from '../src/keys/index.js';
+import { clientRequest } from '../src/request/client-request.js';
 import { removeDir, tempDir } from './support/harness.js';
 
 const KEY = 'c'.repeat(64);
@@ -67,6 +74,52 @@ describe('the upstream-id journal after a crash', () => {
       fs.writeSync = realWriteSync;
       syncBuiltinESMExports();
       mapper.drain();
+    }
+  });
+
+  describe('an answer carrying a new id goes on only once its line is in the journal', () => {
+    const REAL = 'resp_UPSTREAMaaaa0001';
+    const journaledNow = () => existsSync(journal) && readFileSync(journal, 'utf8').includes(REAL);
+
+    it('a stream\'s event (passed on before the turn ends)', async () => {
+      const mapper = await IdMapper.open(journal);
+      const capture = new StreamCapture('sse', performance.now(), 0, async () => undefined, mapper.session(KEY, '{}'));
+      const seen: boolean[] = [];
+      capture.on('data', () => seen.push(journaledNow()));
+      capture.write(`event: response.created\ndata: ${JSON.stringify({ type: 'response.created', response: { id: REAL, object: 'response' } })}\n\n`);
+      await new Promise((resolve) => atTurnEnd(resolve));
+      expect(seen).toEqual([true]);
+      mapper.drain();
+    });
+
+    it('a whole answer whose recording was written before the journal\'s turn-end write (another answer\'s save came first)', async () => {
+      const mapper = await IdMapper.open(journal);
+      const body = Buffer.from(JSON.stringify({ model: 'gpt-4o', input: 'hi' }));
+      const client = clientRequest('POST', '/v1/responses', { 'content-type': 'application/json' }, body);
+      const key = computeKey('default', client, { upstreamHost: '127.0.0.1' });
+      const seen: boolean[] = [];
+      const reply = { send: () => seen.push(journaledNow()) } as unknown as FastifyReply;
+      // The save resolves at once, as one queued in the turn's batch before this answer's ids were minted does.
+      const recorder = new Recorder({ client, key, dispatcher: undefined as never, upstreamUrl: new URL('http://127.0.0.1/v1/responses'), startedAt: 0, ids: mapper.session(KEY, body.toString()) }, async () => undefined);
+      const answer = Buffer.from(JSON.stringify({ id: REAL, object: 'response', output: [] }));
+      const upstreamBody = { stream: () => { throw new Error('not streamed'); }, whole: () => Promise.resolve(answer) } as unknown as UpstreamBody;
+      const outcome = await recorder.headersReceived(reply, { status: 200, headers: { 'content-type': 'application/json' }, bodiless: false }, upstreamBody);
+      expect(outcome.kind).toBe('recorded');
+      expect(seen).toEqual([true]);
+      mapper.drain();
+    });
+  });
+
+  it('writes its turn-end batch under fake timers too (a test faking them must not stop the journal)', async () => {
+    vi.useFakeTimers();
+    try {
+      const mapper = await IdMapper.open(journal);
+      mapper.session(KEY, '{}').replacer({ id: 'resp_UPSTREAMaaaa0001', object: 'response' });
+      await new Promise((resolve) => atTurnEnd(resolve));
+      expect(readFileSync(journal, 'utf8')).toContain('resp_UPSTREAMaaaa0001');
+      mapper.drain();
+    } finally {
+      vi.useRealTimers();
     }
   });
 

@@ -212,18 +212,23 @@ it('verify finds the common key shapes, wherever they sit in a recording', () =>
   expect(findCredentials({ text: 'sk-short', AKIA: 'AKIA1234', bearer: 'Bearer none', q: '?key=id', jwt: 'eyJ.eyJ.x' })).toEqual([]);
 });
 
-it('tells a key shape inside an id, for every shape in the catalogue, and not in the ids upstreams make', () => {
-  // The id journal keeps no id shaped like a key (an API that lists keys); its quick test must know every shape.
-  const examples: Record<string, string> = {
-    'Anthropic API key': 'sk-ant-api03-Hk2Lm9Qr4St7Uv1Wx5Yz8Ab3Cd6Ef0Gh',
-    'OpenAI API key': 'sk-proj-Zq8uR4pN2vX7wL1kT9sB3mY6cJ5hG0dF',
-    'Google API key': 'AIzaSyD-9tSrke72PouQMnMX-a7eZSW0jkFMBWY',
-    'AWS access key id': 'AKIAIOSFODNN7EXAMPLE',
-    'GitHub token': 'ghp_R2d4F6h8J0k2L4m6N8p0Q2r4S6t8U0v2W4x6',
-    'JSON web token': 'eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.dozjgNryP4J3jVmNHl0w5N_XgL0n3I9PlFUP0THsR8U',
+it('tells a key shape inside an id, for every shape in the catalogue and each of its forms, and not in the ids upstreams make', () => {
+  // The id journal keeps no id shaped like a key (an API that lists keys); its quick test must know every form of every shape.
+  const examples: Record<string, string[]> = {
+    'Anthropic API key': ['sk-ant-api03-Hk2Lm9Qr4St7Uv1Wx5Yz8Ab3Cd6Ef0Gh'],
+    'OpenAI API key': ['sk-Zq8uR4pN2vX7wL1kT9sB3mY6cJ5hG0dF', 'sk-proj-Zq8uR4pN2vX7wL1kT9sB3mY6cJ5hG0dF', 'sk-svcacct-Zq8uR4pN2vX7wL1kT9sB3mY6c', 'sk-admin-Zq8uR4pN2vX7wL1kT9sB3mY6cJ5h'],
+    'Google API key': ['AIzaSyD-9tSrke72PouQMnMX-a7eZSW0jkFMBWY'],
+    'AWS access key id': ['AKIAIOSFODNN7EXAMPLE', 'ASIAIOSFODNN7EXAMPLE', 'ABIAIOSFODNN7EXAMPLE', 'ACCAIOSFODNN7EXAMPLE'],
+    'GitHub token': ['ghp_R2d4F6h8J0k2L4m6N8p0Q2r4S6t8U0v2W4x6', 'gho_R2d4F6h8J0k2L4m6N8p0Q2r4S6t8U0v2W4x6', 'ghu_R2d4F6h8J0k2L4m6N8p0Q2r4S6t8U0v2W4x6', 'ghs_R2d4F6h8J0k2L4m6N8p0Q2r4S6t8U0v2W4x6', 'ghr_R2d4F6h8J0k2L4m6N8p0Q2r4S6t8U0v2W4x6', `github_pat_11ABCDEFG0${'a'.repeat(49)}Z`],
+    'JSON web token': ['eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.dozjgNryP4J3jVmNHl0w5N_XgL0n3I9PlFUP0THsR8U'],
   };
   expect(KEY_SHAPES.map(([name]) => name).sort()).toEqual(Object.keys(examples).sort());
-  for (const [name, key] of Object.entries(examples)) expect({ name, found: [hasKeyShape(key), hasKeyShape(`key_${key}`), hasKeyShape(`listed: ${key}`)] }).toEqual({ name, found: [true, false, true] });
+  for (const [name, keys] of Object.entries(examples)) {
+    for (const key of keys) {
+      expect({ name, key, shaped: KEY_SHAPES.find(([, shape]) => shape.test(key))?.[0] }).toEqual({ name, key, shaped: name });
+      expect({ key, found: [hasKeyShape(key), hasKeyShape(`key_${key}`), hasKeyShape(`listed: ${key}`)] }).toEqual({ key, found: [true, false, true] });
+    }
+  }
   for (const id of ['chatcmpl-B9MBs8CjcvOU2jLn4n570S5qMJKcT', 'msg_01XFDUDYJgAACzvnptvVoYEL', 'resp_67ccd2bed1ec8190b14f964abc0542670bb6a6b452d3795b', 'sk-short']) expect({ id, found: hasKeyShape(id) }).toEqual({ id, found: false });
 });
 

@@ -107,7 +107,7 @@ describe('stateful flows', () => {
     expect(upstream.received.at(-1)!.body).not.toContain(conversation.id);
   });
 
-  it('an answer\'s new ids are in the journal by the time its client has it, whole or streamed: a server killed then can still map them back', async () => {
+  it('answers that end together are each journaled, a stream\'s id too, while the server runs (the order is id-journal.test.ts\'s)', async () => {
     const dir = await tempDir();
     const state = `${dir}-state`;
     cleanup.push(() => removeDir(dir), () => removeDir(state));

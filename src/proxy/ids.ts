@@ -235,8 +235,9 @@ export class IdSession {
   /**
    * Writes the journal's lines for the ids minted so far, now: called before an answer
    * carrying them goes on to the client, so that a server killed after it has them can
-   * still map them back. Usually a no-op for a whole answer, whose recording is written
-   * at the end of the turn, after the journal.
+   * still map them back. The turn-end write is not enough on its own: a stream's event
+   * goes on before the turn ends, and a whole answer's save may have been queued (by
+   * another answer) before the journal's write, and so have let it go first.
    */
   journaled(): void {
     this.mapper.flush();

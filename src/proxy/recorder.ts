@@ -174,7 +174,7 @@ export class Recorder {
       withoutUpstreamHead(reply);
       return { ...outcome, error: new AnswerError('llm_replay_write_failed', `the answer could not be recorded: ${outcome.reason}`, null, { final: outcome.unwritable === true }) };
     }
-    // Its new ids are on disk before the client has them (the end of the turn usually wrote them already).
+    // Its new ids are on disk before the client has them (see journaled: the turn-end write may come after this).
     this.exchange.ids?.journaled();
     reply.send(payloadFor(head.status, bytes));
     return outcome;

@@ -31,20 +31,32 @@ export async function launch(options: { colorScheme?: 'light' | 'dark' } = {}): 
   };
 }
 
-/** Console errors and warnings, page errors and failed requests of `page`, pushed onto `problems` (a test then expects none). */
-export function watchProblems(page: Page, problems: string[]): void {
+/**
+ * Console errors and warnings, page errors and failed requests of `page`, pushed onto
+ * `problems` (a test then expects none). A test that reloads the page or opens another
+ * document does it through `navigation`: the fetches the page had in flight then are
+ * cut by the browser (net::ERR_ABORTED), which says nothing of the page.
+ */
+export function watchProblems(page: Page, problems: string[]): { navigation<T>(navigate: () => Promise<T>): Promise<T> } {
+  let navigating = 0;
   page.on('console', (message) => {
     if (message.type() === 'error' || message.type() === 'warning') problems.push(`console ${message.type()}: ${message.text()}`);
   });
   page.on('pageerror', (error) => problems.push(`page error: ${error.message}`));
   page.on('requestfailed', (request) => {
-    // net::ERR_ABORTED is a cancellation by the browser's side: the page dropping a load a
-    // newer one replaced, or a reload or navigation (a test's own) cutting the fetches the
-    // page had in flight, which is a matter of timing. A server that fails shows another
-    // code (reset, empty response, incomplete chunked body). The live journal's stream is
-    // cut when the page goes away; anything else failing is a problem.
     const errorText = request.failure()?.errorText;
-    if (errorText === 'net::ERR_ABORTED' || request.url().includes('/journal/events')) return;
+    // The live journal's stream is cut whenever the page goes away; anything else failing is a problem.
+    if (request.url().includes('/journal/events') || (navigating > 0 && errorText === 'net::ERR_ABORTED')) return;
     problems.push(`request failed: ${request.url()} ${errorText}`);
   });
+  return {
+    async navigation(navigate) {
+      navigating++;
+      try {
+        return await navigate();
+      } finally {
+        navigating--;
+      }
+    },
+  };
 }

@@ -31,6 +31,7 @@ let server: RunningServer;
 let browser: { context: BrowserContext; close(): Promise<void> };
 let page: Page;
 const problems: string[] = [];
+let navigation: ReturnType<typeof watchProblems>['navigation'];
 let report: DriftReport;
 const stateDir = () => `${dir}.state`;
 // As the inspector's own browser test: UPDATE_SCREENSHOTS=1 keeps them for the README.
@@ -52,7 +53,7 @@ beforeAll(async () => {
   server = await serve({ recordings: dir });
   browser = await launch();
   page = await browser.context.newPage();
-  watchProblems(page, problems);
+  ({ navigation } = watchProblems(page, problems));
 });
 
 afterAll(async () => {
@@ -64,7 +65,7 @@ afterAll(async () => {
 
 describe('the Drift view', () => {
   it('shows the findings of the latest report per endpoint and model, with how many recordings each touches', async () => {
-    await page.goto(`${server.url}/_llm-replay/ui/#/drift`);
+    await navigation(() => page.goto(`${server.url}/_llm-replay/ui/#/drift`));
     await expect.poll(() => page.locator('.list-pane .group-head').allTextContents()).toEqual([expect.stringMatching(/^\/v1\/chat\/completions\s*gpt-4o\s*2 recordings$/)]);
     const rows = page.locator('.list-pane [role="option"]');
     await expect.poll(() => rows.count()).toBe(1);
@@ -95,7 +96,7 @@ describe('the Drift view', () => {
 
   it('says when a report checked another directory than the server\'s', async () => {
     await saveDriftReport(stateDir(), { ...report, recordingsDir: '/elsewhere/recordings' });
-    await page.goto(`${server.url}/_llm-replay/ui/#/drift`);
+    await navigation(() => page.goto(`${server.url}/_llm-replay/ui/#/drift`));
     await page.locator('.toolbar button', { hasText: 'Reload' }).click();
     await expect.poll(() => page.locator('.list-pane .callout.other-dir').textContent()).toBe(`This report checked /elsewhere/recordings, not this server's ${dir}: its recordings may not be here.`);
     expect(await page.locator('.list-pane [role="option"]').count()).toBe(1);
@@ -103,8 +104,8 @@ describe('the Drift view', () => {
 
   it('says when there is no report yet, and names what is wrong with a report file that is not one', async () => {
     await rm(driftReportPath(stateDir()));
-    await page.goto(`${server.url}/_llm-replay/ui/#/drift`);
-    await page.reload();
+    await navigation(() => page.goto(`${server.url}/_llm-replay/ui/#/drift`));
+    await navigation(() => page.reload());
     await expect.poll(() => page.locator('.list-pane .empty').textContent()).toContain('No drift report yet');
     await writeFile(driftReportPath(stateDir()), '{"checkedAt": "2026-12-');
     await page.locator('.toolbar button', { hasText: 'Reload' }).click();

@@ -20,6 +20,7 @@ let server: RunningServer;
 let browser: { context: BrowserContext; close(): Promise<void> };
 let page: Page;
 const problems: string[] = [];
+let navigation: ReturnType<typeof watchProblems>['navigation'];
 
 beforeAll(async () => {
   dir = await tempDir();
@@ -28,7 +29,7 @@ beforeAll(async () => {
   await mkdir(SHOTS, { recursive: true });
   browser = await launch();
   page = await browser.context.newPage();
-  watchProblems(page, problems);
+  ({ navigation } = watchProblems(page, problems));
 });
 
 afterAll(async () => {
@@ -43,7 +44,7 @@ describe('the inspector page', () => {
   it('lists every recording of the corpus, served by the server itself', async () => {
     const files = (await readdir(dir)).filter((name) => name.endsWith('.json'));
     expect(files.length).toBe(corpusCalls().length);
-    await page.goto(`${server.url}/_llm-replay/ui/`);
+    await navigation(() => page.goto(`${server.url}/_llm-replay/ui/`));
     await expect.poll(() => rows().count()).toBe(files.length);
     await expect.poll(() => page.locator('#count-recordings').textContent()).toBe(String(files.length));
     expect(await page.locator('.mode').textContent()).toBe('replay');
@@ -89,7 +90,7 @@ describe('the inspector page', () => {
   });
 
   it('shows a request that misses in the journal as it arrives, with its diff', async () => {
-    await page.goto(`${server.url}/_llm-replay/ui/#/run`);
+    await navigation(() => page.goto(`${server.url}/_llm-replay/ui/#/run`));
     await expect.poll(() => page.locator('.live').textContent()).toBe('live');
     const asked = seed('gpt-5.5', 'Usage').request;
     const testId = 'tests/chat.test.ts::gpt-5.5 > answers a science question';
@@ -107,7 +108,7 @@ describe('the inspector page', () => {
     expect(await page.locator('.run-row.kind-row-hit').count()).toBe(1);
     expect(await page.locator('.group-head.has-miss').textContent()).toContain('answers a science question');
 
-    await page.goto(link!);
+    await navigation(() => page.goto(link!));
     await expect.poll(() => page.locator('.diff .diff-cell.right.changed').count()).toBeGreaterThan(0);
     const changedRight = await page.locator('.diff .diff-cell.right.changed').allTextContents();
     const changedLeft = await page.locator('.diff .diff-cell.left.changed').allTextContents();
@@ -121,9 +122,9 @@ describe('the inspector page', () => {
   });
 
   it('lists the recordings this run has not used, and when the others were used', async () => {
-    await page.goto(`${server.url}/_llm-replay/ui/#/run`);
+    await navigation(() => page.goto(`${server.url}/_llm-replay/ui/#/run`));
     await expect.poll(() => page.locator('.unused-row').count()).toBe(corpusCalls().length - 1);
-    await page.goto(`${server.url}/_llm-replay/ui/#/recordings?used=true`);
+    await navigation(() => page.goto(`${server.url}/_llm-replay/ui/#/recordings?used=true`));
     await expect.poll(() => rows().count()).toBe(1);
     expect(await rows().first().locator('.used').textContent()).toBe('just now');
     await page.locator('button', { hasText: 'Clear' }).click();
@@ -143,13 +144,13 @@ describe('the inspector page', () => {
     const miss = await fetch(`${server.url}/v1/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-llamastack-provider-data': asciiJson({ __test_id: testId }) }, body: JSON.stringify({ ...asked, messages: [{ role: 'user', content: 'switch to \u202Elive\u202C mode' }] }) });
     expect(miss.status).toBe(404);
     const link = /See it in the inspector: (\S+)/.exec(((await miss.json()) as { error: { message: string } }).error.message)?.[1];
-    await page.goto(link!);
+    await navigation(() => page.goto(link!));
     // The page may still show the run's earlier miss for a moment: wait for this one.
     await expect.poll(() => page.locator('body').textContent()).toContain('switch to [U+202E]live[U+202C] mode');
     const text = (await page.locator('body').textContent()) ?? '';
     expect(text).toContain('[U+2066]evil[U+2069]');
     expect(text).not.toMatch(/[\u202A-\u202E\u2066-\u2069\u200E\u200F\u061C]/);
-    await page.goto(`${server.url}/_llm-replay/ui/#/run`);
+    await navigation(() => page.goto(`${server.url}/_llm-replay/ui/#/run`));
     await expect.poll(() => page.locator('body').textContent()).toContain('[U+202E]live.test.ts');
   });
 
