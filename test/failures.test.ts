@@ -196,6 +196,21 @@ describe('failures in record modes', () => {
     expect(journal.items.map((item) => [item.kind, item.status, item.message])).toEqual([['hit', 401, `replayed the recorded 401 from ${file} (delete the file to record it again)`]]);
   });
 
+  it("the info line of a recording gives the answer's status, and names a written error in its message", async () => {
+    const upstream = refusingUpstream();
+    await upstream.start();
+    ws.cleanup.push(() => upstream.stop());
+    const logs = capturedLog();
+    const recorder = await ws.start({ mode: 'record', upstream: upstream.url, logLevel: 'info', logStream: logs.stream });
+    // A 404 is written as it came; a 200 too.
+    await expect(client(recorder).chat.completions.create({ ...question, model: 'status-404' })).rejects.toBeInstanceOf(OpenAI.NotFoundError);
+    await client(recorder).chat.completions.create({ ...question, model: 'status-200' });
+    await logs.settled();
+    const recorded = logs.text().split('\n').filter((line) => line.includes('llm-replay: recorded')).map((line) => JSON.parse(line) as { msg: string; status: number; file: string });
+    expect(recorded.map(({ msg, status }) => [msg, status])).toEqual([['llm-replay: recorded a 404 answer', 404], ['llm-replay: recorded', 200]]);
+    expect(recorded.map(({ file }) => file).sort()).toEqual(await listFiles(ws.dir));
+  });
+
   it('a first call that fails never turns the requests waiting on it into one paid call each', async () => {
     let release!: () => void;
     const gate = new Promise<void>((resolve) => (release = resolve));

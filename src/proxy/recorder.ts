@@ -41,7 +41,8 @@ export interface Exchange extends FailurePolicy {
 }
 
 export type ForwardOutcome =
-  | { kind: 'recorded' }
+  /** `status`: the answer's, written with it (an error the failure policy writes is told apart in the log). */
+  | { kind: 'recorded'; status: number }
   /**
    * `cut`: a stream's client connection is ended with an error, never as if the answer were complete.
    * `answer`: the whole answer the client got, for requests that waited on this one (none when its bytes could not be read).
@@ -152,7 +153,7 @@ export class Recorder {
   private async streamEnded(key: RequestKey, head: UpstreamHead, captured: CapturedStream): Promise<ForwardOutcome> {
     // Cut, so the client sees a broken stream as its SDK would from the API, never a clean end.
     if (captured.incomplete) return { kind: 'not-recorded', reason: captured.incomplete, cut: true };
-    const outcome = await this.written(recordingOf(this.exchange.client, key, this.exchange.upstreamUrl, { head, response: streamedResponse(key, head, captured, this.exchange.ids), recordTiming: this.exchange.recordTiming ?? true }));
+    const outcome = await this.written(recordingOf(this.exchange.client, key, this.exchange.upstreamUrl, { head, response: streamedResponse(key, head, captured, this.exchange.ids), recordTiming: this.exchange.recordTiming ?? true }), head.status);
     // A recording that cannot be written ends the client's stream with an error, not as if complete.
     return outcome.kind === 'not-recorded' ? { ...outcome, cut: true } : outcome;
   }
@@ -168,7 +169,7 @@ export class Recorder {
   /** A whole body arrived: the client gets it once it is written, or a 500 saying it could not be. */
   private async bodyReceived(reply: FastifyReply, key: RequestKey, head: UpstreamHead, upstreamBytes: Buffer): Promise<ForwardOutcome> {
     const { bytes, response, plainNumbers } = wholeResponse(key, head, upstreamBytes, this.exchange.ids);
-    const outcome = await this.written(recordingOf(this.exchange.client, key, this.exchange.upstreamUrl, { head, response, recordTiming: this.exchange.recordTiming ?? true, plainNumbers }));
+    const outcome = await this.written(recordingOf(this.exchange.client, key, this.exchange.upstreamUrl, { head, response, recordTiming: this.exchange.recordTiming ?? true, plainNumbers }), head.status);
     if (outcome.kind === 'not-recorded') {
       // Recording is the point of record mode: say it failed rather than answer as if all were well; and when the directory refused the file, that asking again (a paid call) would not help.
       withoutUpstreamHead(reply);
@@ -189,11 +190,11 @@ export class Recorder {
   }
 
   /** Hands the recording to be written with the request's own credentials (the save scrubs them from all of it): recorded, or not with the write's error. */
-  private async written(recording: Recording): Promise<ForwardOutcome> {
+  private async written(recording: Recording, status: number): Promise<ForwardOutcome> {
     const { client } = this.exchange;
     try {
       await this.persist!(recording, requestSecrets(client.headers, client.query));
-      return { kind: 'recorded' };
+      return { kind: 'recorded', status };
     } catch (error) {
       // The directory refused the file: asking again would not do better. Anything else (a sequence's order) may.
       return { kind: 'not-recorded', reason: (error as Error).message, ...(error instanceof RecordingFileError ? { unwritable: true as const } : {}) };

@@ -27,8 +27,8 @@ interface OwnAnswer {
 export type Outcome =
   /** Answered from the recording of `occurrence` (to send: at once when it was ready in memory). `repeated`: the test sent it more often than recorded. */
   | { kind: 'answered'; occurrence: number; prepared: PreparedResponse; atOnce: boolean; repeated: boolean }
-  /** Forwarded and written; the client had its answer while it was forwarded. */
-  | { kind: 'recorded'; occurrence: number }
+  /** Forwarded and written (`status`: the answer's); the client had its answer while it was forwarded. */
+  | { kind: 'recorded'; occurrence: number; status: number }
   /** Forwarded and passed to the client unrecorded (live mode). */
   | { kind: 'passed-through' }
   /** No recording answers it (to send: a 404 with the diagnostic). */
@@ -60,7 +60,11 @@ export function conclude(server: ConcludeServer, context: RequestContext, outcom
       usage.record(recordingId(key!.key, outcome.occurrence), endpoint);
       journal.add(noted(context, 'recorded', true));
       // The file's relative path costs more than the rest of the bookkeeping: made only for a log that shows it.
-      if (logsInfo(log)) log.info({ key: key!.key, occurrence: outcome.occurrence, endpoint: client.path, file: path.relative(server.store.dir, server.store.fileOf(key!.key, outcome.occurrence) ?? '') }, 'llm-replay: recorded');
+      // A written error (a 404, or what --record-auth-errors and --record-retryable keep) says so: it is replayed as it came.
+      if (logsInfo(log)) {
+        const { occurrence, status } = outcome;
+        log.info({ key: key!.key, occurrence, status, endpoint: client.path, file: path.relative(server.store.dir, server.store.fileOf(key!.key, occurrence) ?? '') }, status >= 200 && status < 300 ? 'llm-replay: recorded' : `llm-replay: recorded a ${status} answer`);
+      }
       return reply;
     }
     case 'passed-through':
