@@ -151,6 +151,11 @@ const faultRegistry = resource('fault registry', (app) => {
 function recordings(store: RecordingStore) {
   return resource('recordings', (app) => {
     app.decorate('store', store);
+    // Record mode's only removal (the store's removeOlderSequence): a file that vanished from the directory is found in the log by name.
+    store.onRemoved((removed) => {
+      const file = path.relative(store.dir, removed);
+      app.log.info({ file }, `llm-replay: removed ${file}: a later occurrence of an older recording of this request, which record mode records anew from its first occurrence`);
+    });
     app.decorate('catalogue', new RecordingCatalogue(store));
     app.decorate('answers', new ReplayAnswers(store));
     app.addHook('onClose', () => store.drain().finally(() => store.unlock()));

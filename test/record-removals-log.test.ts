@@ -1,0 +1,47 @@
+// What record mode removes is said in the log at info: each later occurrence of an older
+// recorded sequence it records anew.
+import { mkdir, rename } from 'node:fs/promises';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import OpenAI from 'openai';
+import { counterUpstream } from './support/counter-upstream.js';
+import { capturedLog, listFiles, workspace } from './support/harness.js';
+import type { RunningServer } from '../src/index.js';
+
+const ws = workspace();
+const question = { model: 'gpt-4o-mini', messages: [{ role: 'user' as const, content: 'Poll the job.' }] };
+
+function client(server: RunningServer): OpenAI {
+  return new OpenAI({ baseURL: `${server.url}/v1`, apiKey: 'sk-test', maxRetries: 0, defaultHeaders: { 'x-test-id': 'poll' } });
+}
+
+/** The log's JSON lines whose message begins with `start`. */
+function lines(text: string, start: string): Array<Record<string, unknown> & { msg: string }> {
+  return text.split('\n').filter(Boolean).map((line) => JSON.parse(line) as Record<string, unknown> & { msg: string }).filter((line) => line.msg.startsWith(start));
+}
+
+describe('the log of what record mode removes', () => {
+  it('names each later occurrence of an older sequence removed when its first is recorded anew, relative to the directory, with why', async () => {
+    const upstream = await ws.upstream(counterUpstream());
+    const first = await ws.start({ mode: 'record', upstream: upstream.url });
+    await client(first).chat.completions.create(question);
+    await client(first).chat.completions.create(question);
+    await client(first).chat.completions.create(question);
+    await first.close();
+    // In a folder of their own: the path logged is relative to the directory, folder included.
+    await mkdir(path.join(ws.dir, 'old'));
+    for (const file of await listFiles(ws.dir)) await rename(path.join(ws.dir, file), path.join(ws.dir, 'old', file));
+    const [one, two, three] = await listFiles(ws.dir);
+    expect([one, two, three].map((file) => file!.slice('old/'.length + 64))).toEqual(['.2.json', '.3.json', '.json']);
+
+    const logs = capturedLog();
+    const again = await ws.start({ mode: 'record', upstream: upstream.url, logLevel: 'info', logStream: logs.stream });
+    await client(again).chat.completions.create(question);
+    await logs.settled();
+    expect(await listFiles(ws.dir)).toEqual([three]);
+    // Highest first, as they are removed.
+    expect(lines(logs.text(), 'llm-replay: removed').map(({ msg, file }) => [msg, file])).toEqual(
+      [two!, one!].map((file) => [`llm-replay: removed ${file}: a later occurrence of an older recording of this request, which record mode records anew from its first occurrence`, file]),
+    );
+  });
+});
