@@ -1,15 +1,19 @@
 // What record mode removes is said in the log at info: each later occurrence of an older
-// recorded sequence it records anew.
-import { mkdir, rename } from 'node:fs/promises';
+// recorded sequence it records anew, and, once at start, how many temporary files of
+// writers no longer running it cleared away.
+import { mkdir, rename, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import OpenAI from 'openai';
 import { counterUpstream } from './support/counter-upstream.js';
 import { capturedLog, listFiles, workspace } from './support/harness.js';
 import type { RunningServer } from '../src/index.js';
+import { TEMP_PREFIX } from '../src/recordings/atomic-write.js';
 
 const ws = workspace();
 const question = { model: 'gpt-4o-mini', messages: [{ role: 'user' as const, content: 'Poll the job.' }] };
+/** Above any pid_max: no process has it. */
+const DEAD_PID = 2147483646;
 
 function client(server: RunningServer): OpenAI {
   return new OpenAI({ baseURL: `${server.url}/v1`, apiKey: 'sk-test', maxRetries: 0, defaultHeaders: { 'x-test-id': 'poll' } });
@@ -43,5 +47,26 @@ describe('the log of what record mode removes', () => {
     expect(lines(logs.text(), 'llm-replay: removed').map(({ msg, file }) => [msg, file])).toEqual(
       [two!, one!].map((file) => [`llm-replay: removed ${file}: a later occurrence of an older recording of this request, which record mode records anew from its first occurrence`, file]),
     );
+  });
+
+  it('counts the temporary files of dead writers it removed at start, once; those of a live writer stay', async () => {
+    await mkdir(path.join(ws.dir, 'nested'));
+    const dead = [path.join(ws.dir, `${TEMP_PREFIX}${DEAD_PID}-abcdef-1`), path.join(ws.dir, 'nested', `${TEMP_PREFIX}${DEAD_PID}-abcdef-2`)];
+    const alive = path.join(ws.dir, `${TEMP_PREFIX}${process.pid}-fedcba-1`);
+    for (const file of [...dead, alive]) await writeFile(file, '{"half": ');
+    const logs = capturedLog();
+    await ws.start({ mode: 'record', logLevel: 'info', logStream: logs.stream });
+    await logs.settled();
+    expect(await listFiles(ws.dir)).toEqual([path.basename(alive)]);
+    expect(lines(logs.text(), 'llm-replay: removed').map(({ msg, removed }) => [msg, removed])).toEqual([
+      [`llm-replay: removed 2 temporary files left in ${ws.dir} by writers no longer running (processes killed mid-write)`, 2],
+    ]);
+  });
+
+  it('says nothing of temporary files when there were none to remove', async () => {
+    const logs = capturedLog();
+    await ws.start({ mode: 'record', logLevel: 'info', logStream: logs.stream });
+    await logs.settled();
+    expect(lines(logs.text(), 'llm-replay: removed')).toEqual([]);
   });
 });

@@ -30,11 +30,13 @@ export interface ScanReport {
   unreadFolders: string[];
   /** Links to a file or folder read where it is: not read twice, and nothing is lost. */
   aliases: string[];
+  /** Temp files of writers no longer running, removed (when asked). */
+  removedTemps: number;
 }
 
 /** Walks `root`, calling `found` for each recording file; returns what it passed over. */
 export async function scanDirectory(root: string, removeStaleTemps: boolean, found: (file: FoundFile) => void): Promise<ScanReport> {
-  const report: ScanReport = { skipped: [], unreadFolders: [], aliases: [] };
+  const report: ScanReport = { skipped: [], unreadFolders: [], aliases: [], removedTemps: 0 };
   const realRoot = await realpath(root);
 
   /**
@@ -87,7 +89,7 @@ export async function scanDirectory(root: string, removeStaleTemps: boolean, fou
         continue;
       }
       if (name.startsWith(TEMP_PREFIX)) {
-        if (removeStaleTemps && !writerAlive(name)) await unlink(full).catch(() => undefined);
+        if (removeStaleTemps && !writerAlive(name)) await unlink(full).then(() => report.removedTemps++, () => undefined);
         continue;
       }
       if (kind !== 'file' || !name.endsWith('.json')) continue;

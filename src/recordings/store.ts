@@ -49,6 +49,8 @@ export class RecordingStore {
   readonly unreadFolders: string[] = [];
   /** Links to a file or folder the scan reads where it is: not read twice, and nothing is lost. */
   readonly aliases: string[] = [];
+  /** Temp files of writers no longer running removed at open; reported at start-up. */
+  removedTemps = 0;
 
   private readonly recordLock: RecordLock;
   /** False for a store made without its directory (empty()): it never read one, and cannot answer or record. */
@@ -91,6 +93,7 @@ export class RecordingStore {
     store.skipped.push(...found.skipped);
     store.unreadFolders.push(...found.unreadFolders);
     store.aliases.push(...found.aliases);
+    store.removedTemps = found.removedTemps;
     return store;
   }
 
