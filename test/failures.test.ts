@@ -197,9 +197,7 @@ describe('failures in record modes', () => {
   });
 
   it("the info line of a recording gives the answer's status, and names a written error in its message", async () => {
-    const upstream = refusingUpstream();
-    await upstream.start();
-    ws.cleanup.push(() => upstream.stop());
+    const upstream = await ws.upstream(refusingUpstream());
     const logs = capturedLog();
     const recorder = await ws.start({ mode: 'record', upstream: upstream.url, logLevel: 'info', logStream: logs.stream });
     // A 404 is written as it came; a 200 too.
