@@ -1,11 +1,11 @@
 // A stateful flow (conversations, responses chained by previous_response_id, items)
 // recorded twice from scratch against an upstream with random ids gives byte-identical
 // recordings, and replays with the upstream gone.
-import { readFile } from 'node:fs/promises';
+import { mkdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import type OpenAI from 'openai';
-import { listFiles, openai, removeDir, serve, tempDir } from './support/harness.js';
+import { capturedLog, listFiles, openai, removeDir, serve, tempDir } from './support/harness.js';
 import { statefulOpenAi } from './support/stateful-upstream.js';
 import type { RunningServer } from '../src/index.js';
 
@@ -128,6 +128,27 @@ describe('stateful flows', () => {
         break;
       }
     }
+  });
+
+  it('a journal that cannot be written is said at warn, once, naming it and what is lost; recordings are still written', async () => {
+    const dir = await tempDir();
+    const state = `${dir}-state`;
+    cleanup.push(() => removeDir(dir), () => removeDir(state));
+    // A folder where the journal's file goes: the folder can be written (no warning at start), the journal cannot.
+    await mkdir(path.join(state, 'upstream-ids.jsonl'), { recursive: true });
+    const upstream = await statefulOpenAi().start();
+    cleanup.push(() => upstream.stop());
+    const logs = capturedLog();
+    const server = await serve({ mode: 'record', recordings: dir, upstream: upstream.url, stateDir: state, logLevel: 'warn', logStream: logs.stream });
+    cleanup.push(() => server.close());
+    const client = openai(server);
+    await client.responses.create({ model: 'gpt-4o', input: 'one' });
+    await client.responses.create({ model: 'gpt-4o', input: 'two' });
+    await logs.settled();
+    const warnings = logs.text().split('\n').filter(Boolean).map((line) => JSON.parse(line) as { msg: string; file?: string }).filter(({ msg }) => msg.includes('id journal'));
+    expect(warnings).toHaveLength(1);
+    expect(warnings[0]!.msg).toBe(`llm-replay: the id journal ${path.join(state, 'upstream-ids.jsonl')} cannot be written (EISDIR): the ids minted since will not outlive a restart (a Responses or files flow recorded now cannot be continued after one), though recordings are still written; --state-dir names another folder`);
+    expect(await listFiles(dir)).toHaveLength(2);
   });
 
   it('switched off, the upstream ids pass through and are stored as they came', async () => {

@@ -39,11 +39,18 @@ function isIdField(name: string): boolean {
 export class IdMapper {
   private readonly minted = new Map<string, string>(); // deterministic -> real
   private readonly known = new Map<string, string>(); // real -> deterministic
-  private constructor(private readonly journal: string | undefined) {}
+  private constructor(
+    private readonly journal: string | undefined,
+    private readonly onWriteError: (error: NodeJS.ErrnoException) => void,
+  ) {}
 
-  /** Loads the journal of earlier sessions; `journal` undefined keeps the mapping in memory only. */
-  static async open(journal: string | undefined): Promise<IdMapper> {
-    const mapper = new IdMapper(journal);
+  /**
+   * Loads the journal of earlier sessions; `journal` undefined keeps the mapping in memory
+   * only. `onWriteError` hears each write that fails (the ids it held will not outlive a
+   * restart): the exchange still records, so nothing else would say it.
+   */
+  static async open(journal: string | undefined, onWriteError: (error: NodeJS.ErrnoException) => void = () => undefined): Promise<IdMapper> {
+    const mapper = new IdMapper(journal, onWriteError);
     if (!journal) return mapper;
     let text = '';
     try {
@@ -157,9 +164,10 @@ export class IdMapper {
       // A short write goes on from where it stopped.
       for (let at = 0; at < bytes.length; ) at += writeSync(this.fd, bytes, at);
       this.torn = false;
-    } catch {
+    } catch (error) {
       // Losing the journal only costs continuing this flow after a restart; the exchange still records.
       this.fd ??= null;
+      this.onWriteError(error as NodeJS.ErrnoException);
     }
   }
 

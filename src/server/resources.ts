@@ -6,7 +6,7 @@
 // starts). A module takes the few it needs as a Pick of the instance; a request is its
 // own value (its context).
 import path from 'node:path';
-import type { FastifyInstance } from 'fastify';
+import type { FastifyBaseLogger, FastifyInstance } from 'fastify';
 import type { Agent } from 'undici';
 import { isRecordingMode } from '../config/schema.js';
 import type { ServerConfig } from '../config/options.js';
@@ -58,12 +58,23 @@ declare module 'fastify' {
 class UpstreamIds {
   mapper: IdMapper | undefined;
   private opening: Promise<IdMapper> | undefined;
+  private writeFailed = false;
 
-  constructor(private readonly file: string | undefined) {}
+  constructor(
+    private readonly file: string | undefined,
+    private readonly log: FastifyBaseLogger,
+  ) {}
+
+  /** A journal write failed (a full disk, a file that is not one): said at warn the first time, then at debug. */
+  private readonly writeError = (error: NodeJS.ErrnoException): void => {
+    const level = this.writeFailed ? 'debug' : 'warn';
+    this.writeFailed = true;
+    this.log[level]({ file: this.file }, `llm-replay: the id journal ${this.file} cannot be written (${error.code ?? error.message}): the ids minted since will not outlive a restart (a Responses or files flow recorded now cannot be continued after one), though recordings are still written; --state-dir names another folder`);
+  };
 
   async open(): Promise<void> {
     if (!this.file) return;
-    this.opening ??= IdMapper.open(this.file).catch((error: unknown) => {
+    this.opening ??= IdMapper.open(this.file, this.writeError).catch((error: unknown) => {
       this.opening = undefined;
       throw error;
     });
@@ -119,7 +130,7 @@ function sayUnwritableStateDir(app: FastifyInstance): void {
 
 const idJournal = resource('id journal', async (app) => {
   const { config } = app;
-  const ids = new UpstreamIds(config.statefulIds ? path.join(config.stateDir, 'upstream-ids.jsonl') : undefined);
+  const ids = new UpstreamIds(config.statefulIds ? path.join(config.stateDir, 'upstream-ids.jsonl') : undefined, app.log);
   if (isRecordingMode(config.mode)) {
     sayUnwritableStateDir(app);
     await ids.open();
