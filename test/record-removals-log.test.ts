@@ -1,7 +1,7 @@
 // What record mode removes is said in the log at info: each later occurrence of an older
 // recorded sequence it records anew, and, once at start, how many temporary files of
 // writers no longer running it cleared away.
-import { mkdir, rename, writeFile } from 'node:fs/promises';
+import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import OpenAI from 'openai';
@@ -25,27 +25,27 @@ function lines(text: string, start: string): Array<Record<string, unknown> & { m
 }
 
 describe('the log of what record mode removes', () => {
-  it('names each later occurrence of an older sequence removed when its first is recorded anew, relative to the directory, with why', async () => {
+  it('names each later occurrence of an older sequence removed when its first is recorded anew, relative to the directory, with why; not one that was gone already', async () => {
     const upstream = await ws.upstream(counterUpstream());
     const first = await ws.start({ mode: 'record', upstream: upstream.url });
-    await client(first).chat.completions.create(question);
-    await client(first).chat.completions.create(question);
-    await client(first).chat.completions.create(question);
+    for (let i = 0; i < 4; i++) await client(first).chat.completions.create(question);
     await first.close();
     // In a folder of their own: the path logged is relative to the directory, folder included.
     await mkdir(path.join(ws.dir, 'old'));
     for (const file of await listFiles(ws.dir)) await rename(path.join(ws.dir, file), path.join(ws.dir, 'old', file));
-    const [one, two, three] = await listFiles(ws.dir);
-    expect([one, two, three].map((file) => file!.slice('old/'.length + 64))).toEqual(['.2.json', '.3.json', '.json']);
+    const [second, third, fourth, only] = await listFiles(ws.dir);
+    expect([second, third, fourth, only].map((file) => file!.slice('old/'.length + 64))).toEqual(['.2.json', '.3.json', '.4.json', '.json']);
 
     const logs = capturedLog();
     const again = await ws.start({ mode: 'record', upstream: upstream.url, logLevel: 'info', logStream: logs.stream });
+    // Removed by hand (a checkout, say) after the server read the directory: forgotten, but not this server's doing.
+    await rm(path.join(ws.dir, third!));
     await client(again).chat.completions.create(question);
     await logs.settled();
-    expect(await listFiles(ws.dir)).toEqual([three]);
+    expect(await listFiles(ws.dir)).toEqual([only]);
     // Highest first, as they are removed.
     expect(lines(logs.text(), 'llm-replay: removed').map(({ msg, file }) => [msg, file])).toEqual(
-      [two!, one!].map((file) => [`llm-replay: removed ${file}: a later occurrence of an older recording of this request, which record mode records anew from its first occurrence`, file]),
+      [fourth!, second!].map((file) => [`llm-replay: removed ${file}: a later occurrence of an older recording of this request, which record mode records anew from its first occurrence`, file]),
     );
   });
 
@@ -61,6 +61,15 @@ describe('the log of what record mode removes', () => {
     expect(lines(logs.text(), 'llm-replay: removed').map(({ msg, removed }) => [msg, removed])).toEqual([
       [`llm-replay: removed 2 temporary files left in ${ws.dir} by writers no longer running (processes killed mid-write)`, 2],
     ]);
+  });
+
+  it('says the count even when the start is then refused (another server holds the directory\'s record lock)', async () => {
+    await ws.start({ mode: 'record' });
+    await writeFile(path.join(ws.dir, `${TEMP_PREFIX}${DEAD_PID}-abcdef-3`), '{"half": ');
+    const logs = capturedLog();
+    await expect(ws.start({ mode: 'record', logLevel: 'info', logStream: logs.stream })).rejects.toThrow(/record/);
+    await logs.settled();
+    expect(lines(logs.text(), 'llm-replay: removed').map(({ removed }) => removed)).toEqual([1]);
   });
 
   it('says nothing of temporary files when there were none to remove', async () => {

@@ -1,7 +1,7 @@
 // A stateful flow (conversations, responses chained by previous_response_id, items)
 // recorded twice from scratch against an upstream with random ids gives byte-identical
 // recordings, and replays with the upstream gone.
-import { mkdir, readFile } from 'node:fs/promises';
+import { mkdir, readFile, symlink } from 'node:fs/promises';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import type OpenAI from 'openai';
@@ -147,7 +147,28 @@ describe('stateful flows', () => {
     await logs.settled();
     const warnings = logs.text().split('\n').filter(Boolean).map((line) => JSON.parse(line) as { msg: string; file?: string }).filter(({ msg }) => msg.includes('id journal'));
     expect(warnings).toHaveLength(1);
-    expect(warnings[0]!.msg).toBe(`llm-replay: the id journal ${path.join(state, 'upstream-ids.jsonl')} cannot be written (EISDIR): the ids minted since will not outlive a restart (a Responses or files flow recorded now cannot be continued after one), though recordings are still written; --state-dir names another folder`);
+    expect(warnings[0]!.msg).toBe(`llm-replay: the id journal ${path.join(state, 'upstream-ids.jsonl')} cannot be written (EISDIR): ids minted now may not outlive a restart (a stateful flow recorded now may not be continued after one), though recordings are still written; --state-dir names another folder`);
+    expect(await listFiles(dir)).toHaveLength(2);
+  });
+
+  it('a journal whose writes keep failing (a full disk) is said at warn the first time, then at debug for each batch lost', async () => {
+    const dir = await tempDir();
+    const state = `${dir}-state`;
+    cleanup.push(() => removeDir(dir), () => removeDir(state));
+    const upstream = await statefulOpenAi().start();
+    cleanup.push(() => upstream.stop());
+    const logs = capturedLog();
+    const server = await serve({ mode: 'record', recordings: dir, upstream: upstream.url, stateDir: state, logLevel: 'debug', logStream: logs.stream });
+    cleanup.push(() => server.close());
+    // Made after start (the journal is read then): every write to it fails as a full disk's does.
+    await mkdir(state, { recursive: true });
+    await symlink('/dev/full', path.join(state, 'upstream-ids.jsonl'));
+    const client = openai(server);
+    await client.responses.create({ model: 'gpt-4o', input: 'one' });
+    await client.responses.create({ model: 'gpt-4o', input: 'two' });
+    await logs.settled();
+    const said = logs.text().split('\n').filter(Boolean).map((line) => JSON.parse(line) as { msg: string; level: number }).filter(({ msg }) => msg.includes('id journal'));
+    expect(said.map(({ level, msg }) => [level, /\((\w+)\)/.exec(msg)?.[1]])).toEqual([[40, 'ENOSPC'], [20, 'ENOSPC']]);
     expect(await listFiles(dir)).toHaveLength(2);
   });
 

@@ -132,8 +132,9 @@ export class IdMapper {
 
   private readonly flushQueued = (): void => this.flush();
 
-  /** The journal, open for appending once the first id is minted (null: it cannot be). */
+  /** The journal, open for appending once the first id is minted (null: it cannot be, for `openFailure`). */
   private fd: number | null | undefined;
+  private openFailure: unknown;
 
   /** Lines minted since the last flush. */
   private queued: string[] = [];
@@ -159,14 +160,18 @@ export class IdMapper {
         makeDirs(path.dirname(journal));
         this.fd = openSync(journal, 'a');
       }
-      if (this.fd === null) return;
+      // It could not be opened: each batch lost is still heard.
+      if (this.fd === null) throw this.openFailure;
       this.torn = true;
       // A short write goes on from where it stopped.
       for (let at = 0; at < bytes.length; ) at += writeSync(this.fd, bytes, at);
       this.torn = false;
     } catch (error) {
       // Losing the journal only costs continuing this flow after a restart; the exchange still records.
-      this.fd ??= null;
+      if (this.fd === undefined) {
+        this.fd = null;
+        this.openFailure = error;
+      }
       this.onWriteError(error as NodeJS.ErrnoException);
     }
   }

@@ -32,7 +32,7 @@ export class RecordingStore {
   private readonly index = new RecordingIndex();
   private readonly saveListeners: Array<(id: string) => void> = [];
   private readonly writtenListeners: Array<(written: WrittenRecording) => void> = [];
-  private readonly removedListeners: Array<(file: string) => void> = [];
+  private readonly removedListeners: Array<(file: string, removedHere: boolean) => void> = [];
   /** Files this process saved: never removed as part of an older sequence. */
   private readonly savedHere = new Set<string>();
   /** Keys whose older recording this process began replacing (record mode wrote their occurrence 1 anew over one). */
@@ -173,8 +173,8 @@ export class RecordingStore {
     this.writtenListeners.push(listener);
   }
 
-  /** Calls `listener` with each file removed from the directory from now on. */
-  onRemoved(listener: (file: string) => void): void {
+  /** Calls `listener` with each file removed from the directory from now on (`removedHere` false: it was gone already, and is only forgotten). */
+  onRemoved(listener: (file: string, removedHere: boolean) => void): void {
     this.removedListeners.push(listener);
   }
 
@@ -202,13 +202,16 @@ export class RecordingStore {
     if (!entry || entry.modelList) return;
     const stale = entry.files.flatMap((file, i) => ((entry.occurrences[i] as number) > 1 && !this.savedHere.has(file) ? [[file, entry.occurrences[i] as number] as const] : []));
     for (const [file, occurrence] of stale.reverse()) {
+      let removedHere = true;
       try {
         unlinkSync(file);
       } catch (error) {
         if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw new RecordingFileError(file, `cannot be removed (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`);
+        // Gone already (removed by hand, a checkout): forgotten all the same, but not this process's doing.
+        removedHere = false;
       }
       this.forget(key, file, recordingId(key, occurrence));
-      for (const listener of this.removedListeners) listener(file);
+      for (const listener of this.removedListeners) listener(file, removedHere);
     }
   }
 

@@ -77,15 +77,18 @@ async function prepareRecordingsDir(config: ServerConfig): Promise<boolean> {
 }
 
 /**
- * Temp files of dead writers the scan removed (a count), folders the index does not read, files it passed over, and files that do not parse, found as the catalogue
+ * Folders the index does not read, files it passed over, and files that do not parse, found as the catalogue
  * reads them: once it is first needed, so a large directory does not delay the first answer,
  * or before listening with --strict, which refuses to start on any.
  */
+/** The temporary files of dead writers the scan removed: gone from the directory, so said once, as a count (a killed writer's leftovers, never read as recordings). */
+function sayRemovedTemps(app: FastifyInstance, store: RecordingStore): void {
+  if (store.removedTemps > 0) app.log.info({ removed: store.removedTemps }, `llm-replay: removed ${store.removedTemps} temporary file${store.removedTemps === 1 ? '' : 's'} left in ${store.dir} by writers no longer running (processes killed mid-write)`);
+}
+
 async function reportUnusableFiles(app: FastifyInstance, store: RecordingStore, catalogue: RecordingCatalogue, config: ServerConfig): Promise<void> {
   const skipped = store.skipped.map(({ file, reason }) => `${file}: ${reason}`);
   const unusable = () => [...catalogue.problems].map(([file, reason]) => `${path.join(store.dir, file)}: ${reason}`);
-  // Not unusable, but gone from the directory: said once, as a count (a killed writer's leftovers, never read as recordings).
-  if (store.removedTemps > 0) app.log.info({ removed: store.removedTemps }, `llm-replay: removed ${store.removedTemps} temporary file${store.removedTemps === 1 ? '' : 's'} left in ${store.dir} by writers no longer running (processes killed mid-write)`);
   for (const folder of store.unreadFolders) app.log.warn(`llm-replay: not reading ${folder}: hidden and node_modules folders are never read (nor written to)`);
   if (config.strict) {
     await catalogue.build();
@@ -163,6 +166,8 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
   await app.register(adminPlugin, { prefix: ADMIN_PREFIX, access });
 
   try {
+    // Said before anything can refuse the start (the record lock): the scan has removed them already.
+    sayRemovedTemps(app, store);
     if (config.mode === 'record') lockForRecording(app);
     await reportUnusableFiles(app, store, app.catalogue, config);
     // The CLI prints its own one-line start-up message; fastify's "Server listening" would repeat it.

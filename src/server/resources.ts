@@ -65,12 +65,19 @@ class UpstreamIds {
     private readonly log: FastifyBaseLogger,
   ) {}
 
-  /** A journal write failed (a full disk, a file that is not one): said at warn the first time, then at debug. */
+  /**
+   * A journal write failed (a full disk, a path that is not a file): said at warn the
+   * first time (at debug when start-up already said the state folder cannot be written),
+   * then at debug for each batch of ids lost.
+   */
   private readonly writeError = (error: NodeJS.ErrnoException): void => {
-    const level = this.writeFailed ? 'debug' : 'warn';
+    const level = this.writeFailed || this.stateDirUnwritable ? 'debug' : 'warn';
     this.writeFailed = true;
-    this.log[level]({ file: this.file }, `llm-replay: the id journal ${this.file} cannot be written (${error.code ?? error.message}): the ids minted since will not outlive a restart (a Responses or files flow recorded now cannot be continued after one), though recordings are still written; --state-dir names another folder`);
+    this.log[level]({ file: this.file }, `llm-replay: the id journal ${this.file} cannot be written (${error.code ?? error.message}): ids minted now may not outlive a restart (a stateful flow recorded now may not be continued after one), though recordings are still written; --state-dir names another folder`);
   };
+
+  /** Start-up said the state folder cannot be written: the journal's failure is not said again at warn. */
+  stateDirUnwritable = false;
 
   async open(): Promise<void> {
     if (!this.file) return;
@@ -114,10 +121,10 @@ function inside(parent: string, dir: string): boolean {
  * the ids the record modes mint (a flow continued after a restart) and the usage file. Said
  * once at start; the server records all the same.
  */
-function sayUnwritableStateDir(app: FastifyInstance): void {
+function sayUnwritableStateDir(app: FastifyInstance): boolean {
   const { stateDir, usageDir, statefulIds } = app.config;
   const lost = [...(statefulIds ? ['the ids this run mints will not outlive a restart (a Responses or files flow cannot be continued after one)'] : []), ...(inside(stateDir, usageDir) ? ['the usage file will not be saved'] : [])];
-  if (lost.length === 0) return;
+  if (lost.length === 0) return false;
   let cannot: string | undefined;
   try {
     makeDirs(stateDir);
@@ -125,14 +132,16 @@ function sayUnwritableStateDir(app: FastifyInstance): void {
   } catch (error) {
     cannot = (error as NodeJS.ErrnoException).code ?? (error as Error).message;
   }
-  if (cannot !== undefined) app.log.warn(`llm-replay: the state folder ${stateDir} cannot be written (${cannot}): ${lost.join(', and ')}; --state-dir names another`);
+  if (cannot === undefined) return false;
+  app.log.warn(`llm-replay: the state folder ${stateDir} cannot be written (${cannot}): ${lost.join(', and ')}; --state-dir names another`);
+  return true;
 }
 
 const idJournal = resource('id journal', async (app) => {
   const { config } = app;
   const ids = new UpstreamIds(config.statefulIds ? path.join(config.stateDir, 'upstream-ids.jsonl') : undefined, app.log);
   if (isRecordingMode(config.mode)) {
-    sayUnwritableStateDir(app);
+    ids.stateDirUnwritable = sayUnwritableStateDir(app);
     await ids.open();
   }
   app.decorate('upstreamIds', ids);
@@ -163,7 +172,8 @@ function recordings(store: RecordingStore) {
   return resource('recordings', (app) => {
     app.decorate('store', store);
     // Record mode's only removal (the store's removeOlderSequence): a file that vanished from the directory is found in the log by name.
-    store.onRemoved((removed) => {
+    store.onRemoved((removed, removedHere) => {
+      if (!removedHere) return;
       const file = path.relative(store.dir, removed);
       app.log.info({ file }, `llm-replay: removed ${file}: a later occurrence of an older recording of this request, which record mode records anew from its first occurrence`);
     });
