@@ -50,6 +50,21 @@ async function record(dir: string, port = 0) {
   return { result, upstream };
 }
 
+/** A recordings folder and its state folder (removed after the test), and a stateful upstream (stopped after it). */
+async function recordingSetup() {
+  const dir = await tempDir();
+  const state = `${dir}-state`;
+  cleanup.push(() => removeDir(dir), () => removeDir(state));
+  const upstream = await statefulOpenAi().start();
+  cleanup.push(() => upstream.stop());
+  return { dir, state, upstream };
+}
+
+/** The log lines about the id journal. */
+function journalLines(log: string): Array<{ msg: string; level: number }> {
+  return log.split('\n').filter(Boolean).map((line) => JSON.parse(line) as { msg: string; level: number }).filter(({ msg }) => msg.includes('id journal'));
+}
+
 async function contents(dir: string): Promise<Record<string, string>> {
   const out: Record<string, string> = {};
   for (const file of await listFiles(dir)) out[file] = await readFile(path.join(dir, file), 'utf8');
@@ -92,11 +107,7 @@ describe('stateful flows', () => {
   });
 
   it('the mapping survives a restart: record-if-missing continues a flow recorded by another process', async () => {
-    const dir = await tempDir();
-    const state = `${dir}-state`;
-    cleanup.push(() => removeDir(dir), () => removeDir(state));
-    const upstream = await statefulOpenAi().start();
-    cleanup.push(() => upstream.stop());
+    const { dir, state, upstream } = await recordingSetup();
     const one = await serve({ mode: 'record', recordings: dir, upstream: upstream.url, stateDir: state });
     const conversation = await openai(one).conversations.create({});
     await one.close();
@@ -108,11 +119,7 @@ describe('stateful flows', () => {
   });
 
   it('answers that end together are each journaled, a stream\'s id too, while the server runs (the order is id-journal.test.ts\'s)', async () => {
-    const dir = await tempDir();
-    const state = `${dir}-state`;
-    cleanup.push(() => removeDir(dir), () => removeDir(state));
-    const upstream = await statefulOpenAi().start();
-    cleanup.push(() => upstream.stop());
+    const { dir, state, upstream } = await recordingSetup();
     const server = await serve({ mode: 'record', recordings: dir, upstream: upstream.url, stateDir: state });
     cleanup.push(() => server.close());
     const journaled = async () => (await readFile(path.join(state, 'upstream-ids.jsonl'), 'utf8')).split('\n').filter(Boolean).map((line) => (JSON.parse(line) as { id: string }).id);
@@ -131,13 +138,9 @@ describe('stateful flows', () => {
   });
 
   it('a journal that cannot be written is said at warn, once, naming it and what is lost; recordings are still written', async () => {
-    const dir = await tempDir();
-    const state = `${dir}-state`;
-    cleanup.push(() => removeDir(dir), () => removeDir(state));
+    const { dir, state, upstream } = await recordingSetup();
     // A folder where the journal's file goes: the folder can be written (no warning at start), the journal cannot.
     await mkdir(path.join(state, 'upstream-ids.jsonl'), { recursive: true });
-    const upstream = await statefulOpenAi().start();
-    cleanup.push(() => upstream.stop());
     const logs = capturedLog();
     const server = await serve({ mode: 'record', recordings: dir, upstream: upstream.url, stateDir: state, logLevel: 'warn', logStream: logs.stream });
     cleanup.push(() => server.close());
@@ -145,18 +148,14 @@ describe('stateful flows', () => {
     await client.responses.create({ model: 'gpt-4o', input: 'one' });
     await client.responses.create({ model: 'gpt-4o', input: 'two' });
     await logs.settled();
-    const warnings = logs.text().split('\n').filter(Boolean).map((line) => JSON.parse(line) as { msg: string; file?: string }).filter(({ msg }) => msg.includes('id journal'));
+    const warnings = journalLines(logs.text());
     expect(warnings).toHaveLength(1);
     expect(warnings[0]!.msg).toBe(`llm-replay: the id journal ${path.join(state, 'upstream-ids.jsonl')} cannot be written (EISDIR): ids minted now may not outlive a restart (a stateful flow recorded now may not be continued after one), though recordings are still written; --state-dir names another folder`);
     expect(await listFiles(dir)).toHaveLength(2);
   });
 
   it('a journal whose writes keep failing (a full disk) is said at warn the first time, then at debug for each batch lost', async () => {
-    const dir = await tempDir();
-    const state = `${dir}-state`;
-    cleanup.push(() => removeDir(dir), () => removeDir(state));
-    const upstream = await statefulOpenAi().start();
-    cleanup.push(() => upstream.stop());
+    const { dir, state, upstream } = await recordingSetup();
     const logs = capturedLog();
     const server = await serve({ mode: 'record', recordings: dir, upstream: upstream.url, stateDir: state, logLevel: 'debug', logStream: logs.stream });
     cleanup.push(() => server.close());
@@ -167,7 +166,7 @@ describe('stateful flows', () => {
     await client.responses.create({ model: 'gpt-4o', input: 'one' });
     await client.responses.create({ model: 'gpt-4o', input: 'two' });
     await logs.settled();
-    const said = logs.text().split('\n').filter(Boolean).map((line) => JSON.parse(line) as { msg: string; level: number }).filter(({ msg }) => msg.includes('id journal'));
+    const said = journalLines(logs.text());
     expect(said.map(({ level, msg }) => [level, /\((\w+)\)/.exec(msg)?.[1]])).toEqual([[40, 'ENOSPC'], [20, 'ENOSPC']]);
     expect(await listFiles(dir)).toHaveLength(2);
   });

@@ -76,16 +76,16 @@ async function prepareRecordingsDir(config: ServerConfig): Promise<boolean> {
   return true;
 }
 
-/**
- * Folders the index does not read, files it passed over, and files that do not parse, found as the catalogue
- * reads them: once it is first needed, so a large directory does not delay the first answer,
- * or before listening with --strict, which refuses to start on any.
- */
 /** The temporary files of dead writers the scan removed: gone from the directory, so said once, as a count (a killed writer's leftovers, never read as recordings). */
 function sayRemovedTemps(app: FastifyInstance, store: RecordingStore): void {
   if (store.removedTemps > 0) app.log.info({ removed: store.removedTemps }, `llm-replay: removed ${store.removedTemps} temporary file${store.removedTemps === 1 ? '' : 's'} left in ${store.dir} by writers no longer running (processes killed mid-write)`);
 }
 
+/**
+ * Folders the index does not read, files it passed over, and files that do not parse, found as the catalogue
+ * reads them: once it is first needed, so a large directory does not delay the first answer,
+ * or before listening with --strict, which refuses to start on any.
+ */
 async function reportUnusableFiles(app: FastifyInstance, store: RecordingStore, catalogue: RecordingCatalogue, config: ServerConfig): Promise<void> {
   const skipped = store.skipped.map(({ file, reason }) => `${file}: ${reason}`);
   const unusable = () => [...catalogue.problems].map(([file, reason]) => `${path.join(store.dir, file)}: ${reason}`);

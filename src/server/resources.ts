@@ -58,26 +58,24 @@ declare module 'fastify' {
 class UpstreamIds {
   mapper: IdMapper | undefined;
   private opening: Promise<IdMapper> | undefined;
-  private writeFailed = false;
 
   constructor(
     private readonly file: string | undefined,
     private readonly log: FastifyBaseLogger,
+    /** Whether a failing journal has been said at warn (start-up says so of a state folder that cannot be written). */
+    private warned = false,
   ) {}
 
   /**
    * A journal write failed (a full disk, a path that is not a file): said at warn the
-   * first time (at debug when start-up already said the state folder cannot be written),
-   * then at debug for each batch of ids lost.
+   * first time (unless start-up said the state folder cannot be written), then at debug
+   * for each batch of ids lost.
    */
   private readonly writeError = (error: NodeJS.ErrnoException): void => {
-    const level = this.writeFailed || this.stateDirUnwritable ? 'debug' : 'warn';
-    this.writeFailed = true;
+    const level = this.warned ? 'debug' : 'warn';
+    this.warned = true;
     this.log[level]({ file: this.file }, `llm-replay: the id journal ${this.file} cannot be written (${error.code ?? error.message}): ids minted now may not outlive a restart (a stateful flow recorded now may not be continued after one), though recordings are still written; --state-dir names another folder`);
   };
-
-  /** Start-up said the state folder cannot be written: the journal's failure is not said again at warn. */
-  stateDirUnwritable = false;
 
   async open(): Promise<void> {
     if (!this.file) return;
@@ -139,11 +137,9 @@ function sayUnwritableStateDir(app: FastifyInstance): boolean {
 
 const idJournal = resource('id journal', async (app) => {
   const { config } = app;
-  const ids = new UpstreamIds(config.statefulIds ? path.join(config.stateDir, 'upstream-ids.jsonl') : undefined, app.log);
-  if (isRecordingMode(config.mode)) {
-    ids.stateDirUnwritable = sayUnwritableStateDir(app);
-    await ids.open();
-  }
+  const recording = isRecordingMode(config.mode);
+  const ids = new UpstreamIds(config.statefulIds ? path.join(config.stateDir, 'upstream-ids.jsonl') : undefined, app.log, recording && sayUnwritableStateDir(app));
+  if (recording) await ids.open();
   app.decorate('upstreamIds', ids);
   app.addHook('onClose', async () => ids.mapper?.drain());
 });
