@@ -11,7 +11,8 @@
 // Each side is `reply-from`, `reply-from-write`, or an llm-replay build: the path of
 // its dist/index.js, or `.` for this checkout's, optionally followed by start options
 // as JSON (`dist/index.js{"statefulIds":false}`). AB_ROUNDS (12) and AB_BATCH (500)
-// set the length. Recordings go to a fresh folder under the system's temp folder,
+// set the length, AB_WARM (4000) the exchanges each side answers first, unmeasured (V8
+// settles only after some 3,000 on every server here). Recordings go to a fresh folder under the system's temp folder,
 // removed at the end.
 import { existsSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -24,7 +25,8 @@ import { summarize } from './report.js';
 const USAGE = `usage: npm run bench:ab -- <A> <B>
   each side: reply-from, reply-from-write, . (this checkout's build) or the path of an
   llm-replay build's dist/index.js, either optionally followed by start options as JSON
-  (.{"statefulIds":false}); AB_ROUNDS (12) and AB_BATCH (500) set the length`;
+  (.{"statefulIds":false}); AB_ROUNDS (12) and AB_BATCH (500) set the length,
+  AB_WARM (4000) the exchanges each side answers unmeasured first`;
 
 /** Exits with the usage and what was wrong, before anything is started. */
 function refuse(why: string): never {
@@ -34,8 +36,10 @@ function refuse(why: string): never {
 
 const rounds = Number(process.env['AB_ROUNDS'] ?? 12);
 const batch = Number(process.env['AB_BATCH'] ?? 500);
+const warm = Number(process.env['AB_WARM'] ?? 4000);
 if (!Number.isInteger(rounds) || rounds < 1) refuse(`AB_ROUNDS must be a whole number of rounds, not ${JSON.stringify(process.env['AB_ROUNDS'])}`);
 if (!Number.isInteger(batch) || batch < 1) refuse(`AB_BATCH must be a whole number of exchanges, not ${JSON.stringify(process.env['AB_BATCH'])}`);
+if (!Number.isInteger(warm) || warm < 0) refuse(`AB_WARM must be a whole number of exchanges, not ${JSON.stringify(process.env['AB_WARM'])}`);
 if (process.argv.length !== 4) refuse(`two sides to compare, not ${process.argv.length - 2}`);
 
 type Side = { kind: 'reply-from' | 'reply-from-write' } | { kind: 'llm-replay'; build?: string; options: Record<string, unknown> };
@@ -70,10 +74,10 @@ let upstream: Child | undefined;
 try {
   upstream = await spawnServer({ role: 'upstream', json: ANSWER, sse: SSE_EVENTS.slice(-20), pauseMs: 5 });
   for (const [i, side] of sides.entries()) servers.push(await startSide(side, upstream.url, path.join(scratch, `side-${i}`)));
-  const bodies = chatBodies((rounds + 2) * batch * 2);
+  const bodies = chatBodies((rounds * batch + warm) * 2);
   let taken = 0;
   const take = (n: number) => bodies.slice(taken, (taken += n));
-  for (const server of servers) await latency(server.url, take(2 * batch), 2 * batch, 4);
+  for (const server of servers) if (warm > 0) await latency(server.url, take(warm), warm, 4);
   const cpu: number[][] = [[], []];
   const p50: number[][] = [[], []];
   for (let round = 0; round < rounds; round++) {

@@ -17,6 +17,8 @@ const SEQUENTIAL = ['upstream', 'replyfrom', 'replyfromWrite', 'ours'];
 const SEQUENTIAL_COUNT = COUNT / 2;
 /** Rounds in a run: each recorder answers its count in this many batches, taking turns with the others. */
 export const ROUNDS_PER_RUN = 4;
+/** The warm-up: this many runs' worth of exchanges (4,000 for llm-replay) before the measured ones. */
+export const WARM_RUNS = 4;
 
 /**
  * What the filesystem alone charges for what every recorder must do per exchange:
@@ -53,11 +55,12 @@ export async function recordMode(bench: Bench): Promise<void> {
     results.say('record', `aimock was not measured: ${(error as Error).message}.`);
   }
   // New exchanges each time, as recording is in practice (a re-recording also replaces a file).
-  const fresh = chatBodies((settings.runs + 1) * recorders.reduce((sum, r) => sum + r.count, 0) + settings.runs * SEQUENTIAL.length * SEQUENTIAL_COUNT);
+  const fresh = chatBodies((settings.runs + WARM_RUNS) * recorders.reduce((sum, r) => sum + r.count, 0) + settings.runs * SEQUENTIAL.length * SEQUENTIAL_COUNT);
   let taken = 0;
   const take = (n: number) => fresh.slice(taken, (taken += n));
-  // Each server's JIT warmed by a run of the same length before the measured ones, so that no figure is a compiler's.
-  for (const { child, count } of recorders) await latency(child.url, take(count), count, 4, 60_000);
+  // Each server warmed before it is measured, so that no figure is a compiler's: V8 settles on
+  // every server here, bare reply-from too, only after some 3,000 exchanges (bench/GAPS.md).
+  for (const { child, count } of recorders) await latency(child.url, take(WARM_RUNS * count), WARM_RUNS * count, 4, 60_000);
   const p50 = new Map<string, number[]>();
   const alone = new Map<string, number[]>();
   const cpu = new Map<string, number[]>();

@@ -11,7 +11,7 @@ import { fmt, writeChart, type Bar, type Sample } from './report.js';
 import type { Results } from './results.js';
 import { scenarios } from './scale.js';
 import { settings, type Section } from './settings.js';
-import { ROUNDS_PER_RUN } from './record.js';
+import { ROUNDS_PER_RUN, WARM_RUNS } from './record.js';
 
 async function versions(): Promise<Record<string, string>> {
   const out: Record<string, string> = { node: process.version };
@@ -109,7 +109,7 @@ export async function writeResults(results: Results, run: { pinning: string; min
     lines.push(
       '## Record mode',
       '',
-      `Latency at p50 with 4 clients, each request a new exchange (non-streaming), after a run of the same length that warms each server. The recorders take turns in short batches (each run is ${ROUNDS_PER_RUN} rounds of a ${ROUNDS_PER_RUN === 4 ? 'quarter' : 'part'} of its requests, in an order shuffled anew each round from a fixed seed), so that noise on the machine falls on all of them alike; the 4-client latencies are medians with (min–max) over the ${settings.runs * ROUNDS_PER_RUN} rounds, each difference taken within a round; CPU per exchange, one-client latency and time to first chunk are medians over the ${settings.runs} runs. Time to the first chunk of a stream whose upstream paces 20 chunks 5 ms apart.`,
+      `Latency at p50 with 4 clients, each request a new exchange (non-streaming), after a warm-up of ${WARM_RUNS} runs' worth of exchanges for each server (V8 settles only after some 3,000 exchanges on every server here, bare reply-from included). The recorders take turns in short batches (each run is ${ROUNDS_PER_RUN} rounds of a ${ROUNDS_PER_RUN === 4 ? 'quarter' : 'part'} of its requests, in an order shuffled anew each round from a fixed seed), so that noise on the machine falls on all of them alike; the 4-client latencies are medians with (min–max) over the ${settings.runs * ROUNDS_PER_RUN} rounds, each difference taken within a round; CPU per exchange, one-client latency and time to first chunk are medians over the ${settings.runs} runs. Time to the first chunk of a stream whose upstream paces 20 chunks 5 ms apart.`,
       '',
       '| | upstream alone | bare reply-from | reply-from writing each answer to a file | llm-replay (record) | talkback (record, overwrite) | aimock (--record) |',
       '| --- | --- | --- | --- | --- | --- | --- |',
