@@ -91,6 +91,30 @@ describe('id rewriting, the text and its value', () => {
       const rewritten = replace.inText(text);
       replace.inValue(inPlace);
       expect(inPlace, text).toEqual(parseLossless(rewritten));
+      // The search for ids written plainly (the escaped text, and the same value written without escapes) finds what the full scan does.
+      expect(replace.inJson(text), text).toBe(rewritten);
+      const plain = JSON.stringify(value, undefined, n % 2 === 0 ? undefined : 2);
+      expect(replace.inJson(plain), plain).toBe(replace.inText(plain));
+    }
+  });
+
+  it('rewrites a JSON text alike by the search for plainly written ids and by the full scan, where they stand in keys, after escaped quotes, inside words and spelt with escapes', async () => {
+    const id = 'chatcmpl-AbCdEfGh1234';
+    const texts = [
+      `{"id":"${id}","object":"chat.completion","choices":[]}`,
+      `{"id": "${id}", "echo": "${id}", "list": ["${id}", 1]}`,
+      `{"id":"${id}","${id}":1}`,
+      `{"id":"${id}","${id}" :1}`,
+      `{"id":"${id}","note":"say \\"${id}\\" twice"}`,
+      `{"id":"${id}","note":"${id}X"}`,
+      `{"id":"${id}","url":"/v1/${id}/x"}`,
+      `{"id":"${id}","spelt":"\\u0063hatcmpl-AbCdEfGh1234"}`,
+      `{"id":"${id}","slash":"a\\/b"}`,
+    ];
+    for (const text of texts) {
+      const replace = (await IdMapper.open(undefined)).session('c'.repeat(64), '{}').replacer(parseLossless(text))!;
+      expect(replace.inJson(text), text).toBe(replace.inText(text));
+      expect(JSON.parse(replace.inJson(text)).id, text).toMatch(/^rec-[0-9a-f]{12}$/);
     }
   });
 });

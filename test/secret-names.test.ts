@@ -226,6 +226,20 @@ describe('verify', () => {
     const kept = scrubRecorded(binary, requestSecrets({ authorization: `Bearer ${key}` }, ''));
     expect(Buffer.from(kept.response.body, 'base64').toString()).toBe('\u0000key=[redacted]\u0001');
   });
+
+  it('finds a secret in the bytes of the JSON text as in the text: beside characters beyond Latin-1, and in a body kept as base64', () => {
+    const key = 'sk-live-0123456789abcdef';
+    const secrets = requestSecrets({ authorization: `Bearer ${key}` }, '');
+    const bytesOf = (value: unknown) => Buffer.from(JSON.stringify(value, undefined, 2));
+    const echoed = { response: { body: { content: `• “quoted” ${key} — 日本` } } };
+    expect(scrubRecorded(echoed, secrets, bytesOf(echoed))).toEqual({ response: { body: { content: '• “quoted” [redacted] — 日本' } } });
+    const clean = { response: { body: { content: '• “quoted” — 日本' } } };
+    expect(scrubRecorded(clean, secrets, bytesOf(clean))).toBe(clean);
+    // The key only base64 holds is not in the text's bytes: the body's encoding sends it to the full search.
+    const binary = { response: { body: Buffer.from(`\u0000key=${key}\u0001`).toString('base64'), body_encoding: 'base64' } };
+    const kept = scrubRecorded(binary, secrets, bytesOf(binary));
+    expect(Buffer.from(kept.response.body, 'base64').toString()).toBe('\u0000key=[redacted]\u0001');
+  });
 });
 
 describe("llama-stack's provider-data headers", () => {

@@ -306,7 +306,7 @@ export class StreamCapture extends Transform {
     if (this.whole) return this.pass(line);
     const value = line.trim() === '' ? undefined : parseJson(line);
     const replace = this.replacer(value);
-    const text = replace ? replace.inText(line) : line;
+    const text = replace ? replace.inJson(line) : line;
     if (replace) replace.inValue(value!);
     const framing = this.framingWith(value);
     const closing = isClosingEvent(value, framing);

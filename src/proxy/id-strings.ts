@@ -45,6 +45,47 @@ export function replaceIdStrings(text: string, whole: ReadonlyMap<string, string
   return copied === 0 ? text : out + text.slice(copied);
 }
 
+/**
+ * replaceIdStrings for a text that is JSON as a whole (a body, an NDJSON line; never an
+ * SSE frame, whose other lines are not JSON), at the cost of a search for each id when,
+ * as in nearly every answer, each of them stands only as a whole string value written
+ * plainly (`"id": "chatcmpl-..."`): then those tokens are what the full scan would replace.
+ */
+export function replaceIdsInJson(text: string, whole: ReadonlyMap<string, string>, inside: ReadonlyMap<string, string>): string {
+  return withPlainTokens(text, whole) ?? replaceIdStrings(text, whole, inside);
+}
+
+/** Characters JSON writes as they are, and no escape can stand for but \u: an id of them is found by a search of the text. */
+const PLAIN = /^[\x20\x21\x23-\x2e\x30-\x5b\x5d-\x7e]+$/;
+
+/**
+ * The text with each id replaced where it is a whole string value, or undefined when an
+ * id also stands elsewhere (inside a longer string, as a key, after an escaped quote), or
+ * could stand where a search cannot see it (a \u escape), which the full scan decides.
+ * In valid JSON an unescaped quote followed by an id's first character opens a string.
+ */
+function withPlainTokens(text: string, whole: ReadonlyMap<string, string>): string | undefined {
+  if (text.includes('\\u')) return undefined;
+  const found: Array<{ at: number; real: string; id: string }> = [];
+  for (const [real, id] of whole) {
+    if (!PLAIN.test(real) || !PLAIN.test(id)) return undefined;
+    for (let at = text.indexOf(real); at !== -1; at = text.indexOf(real, at + real.length)) {
+      const end = at + real.length;
+      if (text.charCodeAt(at - 1) !== 34 || text.charCodeAt(at - 2) === 92 || text.charCodeAt(end) !== 34 || isKey(text, end + 1)) return undefined;
+      found.push({ at, real, id });
+    }
+  }
+  if (found.length === 0) return text;
+  found.sort((a, b) => a.at - b.at);
+  let out = '';
+  let copied = 0;
+  for (const { at, real, id } of found) {
+    out += text.slice(copied, at) + id;
+    copied = at + real.length;
+  }
+  return out + text.slice(copied);
+}
+
 /** Whether the string that ended before `after` is an object's key (a ':' follows). */
 function isKey(text: string, after: number): boolean {
   let at = after;

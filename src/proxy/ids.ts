@@ -17,11 +17,13 @@ import { recordedId } from './response-normalize.js';
 import { hasKeyShape } from '../secrets/catalogue.js';
 import { writeAtomically } from '../recordings/atomic-write.js';
 import { makeDirs } from '../recordings/make-dirs.js';
-import { replaceIdStrings, replaceIdValues } from './id-strings.js';
+import { replaceIdsInJson, replaceIdStrings, replaceIdValues } from './id-strings.js';
 
 /** One body's or event's id replacements: in a text that carries it, and in its parsed value (in place). */
 export interface IdReplacement {
   inText(text: string): string;
+  /** inText for a text that is JSON as a whole (a body, an NDJSON line): the same result, most often for far less. */
+  inJson(text: string): string;
   inValue(value: JsonValue): void;
 }
 
@@ -267,7 +269,12 @@ export class IdSession {
     for (const [real, deterministic] of pairs) if (real === deterministic) pairs.delete(real);
     if (pairs.size === 0) return undefined;
     // An upstream-shaped id (a prefix and 8+ letters or digits) inside a string is that id (a URL naming it); any other only as a whole string.
-    const shaped = new Map([...pairs].filter(([real]) => ID_SHAPE.test(real)));
-    return { inText: (text) => replaceIdStrings(text, pairs, shaped), inValue: (parsed) => replaceIdValues(parsed, pairs, shaped) };
+    const shaped = new Map<string, string>();
+    for (const [real, deterministic] of pairs) if (ID_SHAPE.test(real)) shaped.set(real, deterministic);
+    return {
+      inText: (text) => replaceIdStrings(text, pairs, shaped),
+      inJson: (text) => replaceIdsInJson(text, pairs, shaped),
+      inValue: (parsed) => replaceIdValues(parsed, pairs, shaped),
+    };
   }
 }

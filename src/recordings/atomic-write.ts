@@ -48,18 +48,18 @@ export async function writeAtomically(file: string, text: string): Promise<void>
 const CREATE_NEW = constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL;
 
 /**
- * Writes `text` to a file that must not exist yet; its size in bytes. The string goes to
- * the system call as it is: writeFileSync would copy it into a Buffer first and take its
- * options apart, some 10 µs a recording here, on record mode's every exchange.
+ * Writes `content` to a file that must not exist yet; its size in bytes. A string goes
+ * to the system call as it is: writeFileSync would copy it into a Buffer first and take
+ * its options apart, some 10 µs a recording here, on record mode's every exchange.
  */
-function writeNew(file: string, text: string): number {
+function writeNew(file: string, content: string | Buffer): number {
   const fd = openSync(file, CREATE_NEW, 0o666);
   try {
-    const size = Buffer.byteLength(text);
-    let at = writeSync(fd, text);
+    const size = typeof content === 'string' ? Buffer.byteLength(content) : content.length;
+    let at = typeof content === 'string' ? writeSync(fd, content) : writeSync(fd, content, 0);
     if (at < size) {
       // A short write (a nearly full disk) goes on from where it stopped.
-      const bytes = Buffer.from(text);
+      const bytes = typeof content === 'string' ? Buffer.from(content) : content;
       while (at < size) at += writeSync(fd, bytes, at);
     }
     return size;
@@ -69,7 +69,7 @@ function writeNew(file: string, text: string): number {
 }
 
 /** writeAtomically, done before it returns (throws when it cannot be done); the file's size in bytes. */
-export function writeAtomicallyNow(file: string, text: string): number {
+export function writeAtomicallyNow(file: string, content: string | Buffer): number {
   const dir = path.dirname(file);
   if (!knownDirs.has(dir)) {
     makeDirs(dir);
@@ -79,13 +79,13 @@ export function writeAtomicallyNow(file: string, text: string): number {
   try {
     let size: number;
     try {
-      size = writeNew(temp, text);
+      size = writeNew(temp, content);
     } catch (error) {
       // The folder went away since it was seen: make it again, once.
       if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
       knownDirs.delete(dir);
       makeDirs(dir);
-      size = writeNew(temp, text);
+      size = writeNew(temp, content);
     }
     renameSync(temp, file);
     return size;

@@ -243,7 +243,7 @@ export class RecordingStore {
     const modelList = options.fileName?.startsWith('models-') ?? false;
     // A model list is one answer, the union of its parts: it has no occurrences.
     const occurrence = modelList ? 1 : (options.occurrence ?? 1);
-    const { recording: stored, text } = storedForm(recording, occurrence, options.secrets);
+    const { recording: stored, bytes: content } = storedForm(recording, occurrence, options.secrets);
     const existing = this.entry(key);
     const existed = modelList ? undefined : this.fileOf(key, occurrence);
     const target = existed ?? path.join(this.folderFor(existing, relativeDir, modelList), options.fileName ?? occurrenceFileName(key, occurrence));
@@ -252,7 +252,7 @@ export class RecordingStore {
     if (replacing) this.removeOlderSequence(key);
     let bytes: number;
     try {
-      bytes = writeAtomicallyNow(target, text);
+      bytes = writeAtomicallyNow(target, content);
     } catch (error) {
       // Not on disk means not recorded: nothing of it is kept, and the next request tries again.
       throw new RecordingFileError(target, `cannot be written (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`);

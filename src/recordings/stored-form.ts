@@ -1,21 +1,21 @@
 // What a save writes and keeps: the recording saying which occurrence it is, with the
-// request's credentials scrubbed from it wherever the answer echoed them, and its text.
+// request's credentials scrubbed from it wherever the answer echoed them, and its bytes.
 import { scrubRecorded } from '../secrets/redact.js';
 import { hasPlainNumbers, serializeRecording, withPlainNumbers, type Recording } from './recording.js';
 
 /**
- * The recording of `occurrence` as it is written and kept, with its text. The text made
- * for the file tells whether any of `secrets` is in it; only then is the recording
- * walked and made again.
+ * The recording of `occurrence` as it is written and kept, with its file's bytes. The
+ * bytes made for the file tell whether any of `secrets` is in it; only then is the
+ * recording walked and made again.
  */
-export function storedForm(recording: Recording, occurrence: number, secrets: readonly string[]): { recording: Recording; text: string } {
+export function storedForm(recording: Recording, occurrence: number, secrets: readonly string[]): { recording: Recording; bytes: Buffer } {
   const numbered = occurrence === 1 ? recording : withOccurrence(recording, occurrence);
-  const text = serializeRecording(numbered);
-  const scrubbed = secrets.length === 0 ? numbered : scrubRecorded(numbered, secrets, text);
-  if (scrubbed === numbered) return { recording: numbered, text };
+  const bytes = Buffer.from(serializeRecording(numbered));
+  const scrubbed = secrets.length === 0 ? numbered : scrubRecorded(numbered, secrets, bytes);
+  if (scrubbed === numbered) return { recording: numbered, bytes };
   // Only strings change: numbers read by JSON.parse are still.
   const marked = hasPlainNumbers(numbered) ? withPlainNumbers(scrubbed) : scrubbed;
-  return { recording: marked, text: serializeRecording(marked) };
+  return { recording: marked, bytes: Buffer.from(serializeRecording(marked)) };
 }
 
 /** A later occurrence's recording, saying which it is (after test_id, where a reader looks first). */

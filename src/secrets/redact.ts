@@ -240,13 +240,19 @@ function writtenAsIs(secret: string): boolean {
 /** A body kept as base64, in JSON text of any indent (a quote in a string value is escaped, so this is a member). */
 const BASE64_BODY = /"body_encoding":\s*"base64"/;
 
+/** Whether JSON text (or its UTF-8 bytes) may keep a body as base64: any body_encoding member at all, for bytes. */
+function mayHoldBase64(json: string | Buffer): boolean {
+  return typeof json === 'string' ? BASE64_BODY.test(json) : json.includes('"body_encoding"');
+}
+
 /**
  * A recording (or any value) scrubbed of `secrets`; a streamed answer's chunks first as
  * the text they join into, so a secret split across two events is found too. `text`: its
- * JSON (any indent), when the caller has made it already. The value itself comes back
- * when it holds none.
+ * JSON (any indent), or that text's UTF-8 bytes (searched for far less than a text with
+ * characters beyond Latin-1, as most answers have), when the caller has made it already.
+ * The value itself comes back when it holds none.
  */
-export function scrubRecorded<T>(value: T, secrets: readonly string[], text?: string): T {
+export function scrubRecorded<T>(value: T, secrets: readonly string[], text?: string | Buffer): T {
   if (secrets.length === 0) return value;
   const response = (value as { response?: { is_streaming?: unknown; body?: unknown } } | null)?.response;
   const streamed = response?.is_streaming === true && Array.isArray(response.body);
@@ -256,7 +262,7 @@ export function scrubRecorded<T>(value: T, secrets: readonly string[], text?: st
   // stream's events are not each other's neighbours in it.
   if (!streamed && secrets.every(writtenAsIs)) {
     const json = text ?? JSON.stringify(value);
-    if (!BASE64_BODY.test(json) && !secrets.some((secret) => json.includes(secret))) return value;
+    if (!mayHoldBase64(json) && !secrets.some((secret) => json.includes(secret))) return value;
   }
   if (streamed) {
     const chunks = (response as { body: unknown[] }).body;
