@@ -233,6 +233,12 @@ describe('verify', () => {
     const bytesOf = (value: unknown) => Buffer.from(JSON.stringify(value, undefined, 2));
     const echoed = { response: { body: { content: `• “quoted” ${key} — 日本` } } };
     expect(scrubRecorded(echoed, secrets, bytesOf(echoed))).toEqual({ response: { body: { content: '• “quoted” [redacted] — 日本' } } });
+    // Each encoding of the header on its own (the searches look for the fewest forms that every other holds).
+    expect(secrets.length).toBeGreaterThan(4);
+    for (const secret of secrets) {
+      const alone = { response: { body: { content: `• ${secret} •` } } };
+      expect(scrubRecorded(alone, secrets, bytesOf(alone)), secret).not.toEqual(alone);
+    }
     const clean = { response: { body: { content: '• “quoted” — 日本' } } };
     expect(scrubRecorded(clean, secrets, bytesOf(clean))).toBe(clean);
     // The key only base64 holds is not in the text's bytes: the body's encoding sends it to the full search.

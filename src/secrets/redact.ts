@@ -240,6 +240,23 @@ function writtenAsIs(secret: string): boolean {
 /** A body kept as base64, in JSON text of any indent (a quote in a string value is escaped, so this is a member). */
 const BASE64_BODY = /"body_encoding":\s*"base64"/;
 
+/** Each list of secrets' shortest forms, kept while the list is (requestSecrets keeps one list per set of credentials). */
+const coresOf = new WeakMap<readonly string[], readonly string[]>();
+
+/**
+ * The secrets none of the others is part of: a text holds one of `secrets` only if it
+ * holds one of these ('Bearer sk-...' and its encodings hold 'sk-...'; padded base64 holds
+ * the unpadded), so that 8 encodings of a key are 3 searches.
+ */
+function coresAmong(secrets: readonly string[]): readonly string[] {
+  let cores = coresOf.get(secrets);
+  if (cores === undefined) {
+    cores = secrets.filter((secret, i) => !secrets.some((other, j) => j !== i && secret.includes(other) && (secret !== other || j < i)));
+    coresOf.set(secrets, cores);
+  }
+  return cores;
+}
+
 /** Whether JSON text (or its UTF-8 bytes) may keep a body as base64: any body_encoding member at all, for bytes. */
 function mayHoldBase64(json: string | Buffer): boolean {
   return typeof json === 'string' ? BASE64_BODY.test(json) : json.includes('"body_encoding"');
@@ -262,7 +279,7 @@ export function scrubRecorded<T>(value: T, secrets: readonly string[], text?: st
   // stream's events are not each other's neighbours in it.
   if (!streamed && secrets.every(writtenAsIs)) {
     const json = text ?? JSON.stringify(value);
-    if (!mayHoldBase64(json) && !secrets.some((secret) => json.includes(secret))) return value;
+    if (!mayHoldBase64(json) && !coresAmong(secrets).some((secret) => json.includes(secret))) return value;
   }
   if (streamed) {
     const chunks = (response as { body: unknown[] }).body;
