@@ -93,8 +93,10 @@ describe('id rewriting, the text and its value', () => {
       expect(inPlace, text).toEqual(parseLossless(rewritten));
       // The search for ids written plainly (the escaped text, and the same value written without escapes) finds what the full scan does.
       expect(replace.inJson(text), text).toBe(rewritten);
+      expect(replace.inJsonBytes(text, Buffer.from(text)).toString(), text).toBe(rewritten);
       const plain = JSON.stringify(value, undefined, n % 2 === 0 ? undefined : 2);
       expect(replace.inJson(plain), plain).toBe(replace.inText(plain));
+      expect(replace.inJsonBytes(plain, Buffer.from(plain)).toString(), plain).toBe(replace.inText(plain));
     }
   });
 
@@ -114,8 +116,19 @@ describe('id rewriting, the text and its value', () => {
     for (const text of texts) {
       const replace = (await IdMapper.open(undefined)).session('c'.repeat(64), '{}').replacer(parseLossless(text))!;
       expect(replace.inJson(text), text).toBe(replace.inText(text));
+      expect(replace.inJsonBytes(text, Buffer.from(text)).toString(), text).toBe(replace.inText(text));
       expect(JSON.parse(replace.inJson(text)).id, text).toMatch(/^rec-[0-9a-f]{12}$/);
     }
+  });
+
+  it('keeps the bytes around the ids as they came, bytes that are not UTF-8 included', async () => {
+    const id = 'chatcmpl-AbCdEfGh1234';
+    const bytes = Buffer.concat([Buffer.from(`{"id":"${id}","text":"• `), Buffer.from([0xff, 0xc3]), Buffer.from('"}')]);
+    const text = bytes.toString('utf8');
+    const replace = (await IdMapper.open(undefined)).session('d'.repeat(64), '{}').replacer(parseLossless(text))!;
+    const out = replace.inJsonBytes(text, bytes);
+    const minted = JSON.parse(replace.inJson(text)).id as string;
+    expect(out).toEqual(Buffer.concat([Buffer.from(`{"id":"${minted}","text":"• `), Buffer.from([0xff, 0xc3]), Buffer.from('"}')]));
   });
 });
 

@@ -84,7 +84,7 @@ export function wholeResponse(key: RequestKey, head: UpstreamHead, upstreamBytes
       plainNumbers = parsed.plainNumbers;
       const replace = ids?.replacer(value);
       if (replace) {
-        bytes = Buffer.from(replace.inJson(text));
+        bytes = replace.inJsonBytes(text, bytes);
         replace.inValue(value);
       }
       body = normalizeResponseObject(value, key.key, !ids);

@@ -52,19 +52,52 @@ export function replaceIdStrings(text: string, whole: ReadonlyMap<string, string
  * plainly (`"id": "chatcmpl-..."`): then those tokens are what the full scan would replace.
  */
 export function replaceIdsInJson(text: string, whole: ReadonlyMap<string, string>, inside: ReadonlyMap<string, string>): string {
-  return withPlainTokens(text, whole) ?? replaceIdStrings(text, whole, inside);
+  const found = plainTokens(text, whole);
+  if (found === undefined) return replaceIdStrings(text, whole, inside);
+  let out = '';
+  let copied = 0;
+  for (const { at, real, id } of found) {
+    out += text.slice(copied, at) + id;
+    copied = at + real.length;
+  }
+  return copied === 0 ? text : out + text.slice(copied);
+}
+
+/**
+ * replaceIdsInJson for `text` read from `bytes` (UTF-8), as bytes: where the ids stand
+ * plainly, the bytes around them are kept as they came, spared being made again from
+ * the text. An id of plain characters is the same run of bytes wherever it stands.
+ */
+export function replaceIdsInJsonBytes(text: string, bytes: Buffer, whole: ReadonlyMap<string, string>, inside: ReadonlyMap<string, string>): Buffer {
+  const found = plainTokens(text, whole);
+  if (found === undefined) return Buffer.from(replaceIdStrings(text, whole, inside));
+  if (found.length === 0) return bytes;
+  const at: Array<{ at: number; real: string; id: string }> = [];
+  for (const [real, id] of whole) for (let i = bytes.indexOf(real, 0, 'latin1'); i !== -1; i = bytes.indexOf(real, i + real.length, 'latin1')) at.push({ at: i, real, id });
+  // Bytes that are not UTF-8 read as other characters: the text's replacement, made anew.
+  if (at.length !== found.length) return Buffer.from(replaceIdsInJson(text, whole, inside));
+  at.sort((a, b) => a.at - b.at);
+  const parts: Buffer[] = [];
+  let copied = 0;
+  for (const { at: i, real, id } of at) {
+    parts.push(bytes.subarray(copied, i), Buffer.from(id, 'latin1'));
+    copied = i + real.length;
+  }
+  parts.push(bytes.subarray(copied));
+  return Buffer.concat(parts);
 }
 
 /** Characters JSON writes as they are, and no escape can stand for but \u: an id of them is found by a search of the text. */
 const PLAIN = /^[\x20\x21\x23-\x2e\x30-\x5b\x5d-\x7e]+$/;
 
 /**
- * The text with each id replaced where it is a whole string value, or undefined when an
- * id also stands elsewhere (inside a longer string, as a key, after an escaped quote), or
- * could stand where a search cannot see it (a \u escape), which the full scan decides.
- * In valid JSON an unescaped quote followed by an id's first character opens a string.
+ * Where each id stands in the text, in order, when it stands only as a whole string value;
+ * undefined when an id also stands elsewhere (inside a longer string, as a key, after an
+ * escaped quote), or could stand where a search cannot see it (a \u escape), which the
+ * full scan decides. In valid JSON an unescaped quote followed by an id's first character
+ * opens a string.
  */
-function withPlainTokens(text: string, whole: ReadonlyMap<string, string>): string | undefined {
+function plainTokens(text: string, whole: ReadonlyMap<string, string>): Array<{ at: number; real: string; id: string }> | undefined {
   if (text.includes('\\u')) return undefined;
   const found: Array<{ at: number; real: string; id: string }> = [];
   for (const [real, id] of whole) {
@@ -75,15 +108,7 @@ function withPlainTokens(text: string, whole: ReadonlyMap<string, string>): stri
       found.push({ at, real, id });
     }
   }
-  if (found.length === 0) return text;
-  found.sort((a, b) => a.at - b.at);
-  let out = '';
-  let copied = 0;
-  for (const { at, real, id } of found) {
-    out += text.slice(copied, at) + id;
-    copied = at + real.length;
-  }
-  return out + text.slice(copied);
+  return found.sort((a, b) => a.at - b.at);
 }
 
 /** Whether the string that ended before `after` is an object's key (a ':' follows). */

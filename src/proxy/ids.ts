@@ -17,13 +17,15 @@ import { recordedId } from './response-normalize.js';
 import { hasKeyShape } from '../secrets/catalogue.js';
 import { writeAtomically } from '../recordings/atomic-write.js';
 import { makeDirs } from '../recordings/make-dirs.js';
-import { replaceIdsInJson, replaceIdStrings, replaceIdValues } from './id-strings.js';
+import { replaceIdsInJson, replaceIdsInJsonBytes, replaceIdStrings, replaceIdValues } from './id-strings.js';
 
 /** One body's or event's id replacements: in a text that carries it, and in its parsed value (in place). */
 export interface IdReplacement {
   inText(text: string): string;
   /** inText for a text that is JSON as a whole (a body, an NDJSON line): the same result, most often for far less. */
   inJson(text: string): string;
+  /** inJson's result as UTF-8, for a text read from `bytes`: most often those bytes with the ids' replaced in place. */
+  inJsonBytes(text: string, bytes: Buffer): Buffer;
   inValue(value: JsonValue): void;
 }
 
@@ -274,6 +276,7 @@ export class IdSession {
     return {
       inText: (text) => replaceIdStrings(text, pairs, shaped),
       inJson: (text) => replaceIdsInJson(text, pairs, shaped),
+      inJsonBytes: (text, bytes) => replaceIdsInJsonBytes(text, bytes, pairs, shaped),
       inValue: (parsed) => replaceIdValues(parsed, pairs, shaped),
     };
   }
