@@ -227,6 +227,13 @@ describe('verify', () => {
     expect(Buffer.from(kept.response.body, 'base64').toString()).toBe('\u0000key=[redacted]\u0001');
   });
 
+  it("scrubs a key echoed form-encoded by URLSearchParams, which escapes ~ ! ' ( ) * where encodeURIComponent does not", () => {
+    const key = "sk-~!'()*-0123/456+789 x";
+    const secrets = requestSecrets({ authorization: `Bearer ${key}` }, '');
+    const echoed = { response: { body: { content: `you sent ${new URLSearchParams({ a: `Bearer ${key}`, b: key }).toString()}` } } };
+    expect(scrubRecorded(echoed, secrets)).toEqual({ response: { body: { content: 'you sent a=[redacted]&b=[redacted]' } } });
+  });
+
   it('finds a secret in the bytes of the JSON text as in the text: beside characters beyond Latin-1, and in a body kept as base64', () => {
     const key = 'sk-live-0123456789abcdef';
     const secrets = requestSecrets({ authorization: `Bearer ${key}` }, '');

@@ -7,6 +7,7 @@
 // expression can backtrack. The same replacements apply to the parsed value in place
 // (replaceIdValues), so that what is recorded need not be parsed a second time.
 
+import { isUtf8 } from 'node:buffer';
 import { isJsonObject, type JsonValue } from '../json/lossless.js';
 import { closingQuote } from '../json/text-facts.js';
 
@@ -65,23 +66,27 @@ export function replaceIdsInJson(text: string, whole: ReadonlyMap<string, string
 
 /**
  * replaceIdsInJson for `text` read from `bytes` (UTF-8), as bytes: where the ids stand
- * plainly, the bytes around them are kept as they came, spared being made again from
- * the text. An id of plain characters is the same run of bytes wherever it stands.
+ * plainly, the bytes around them are kept as they came, spared being made again from the
+ * text. An id of plain characters is the same run of bytes wherever it stands, as an
+ * ASCII byte always reads as itself. Bytes that are not UTF-8 are the text encoded anew
+ * (U+FFFD for each bad sequence), as the recording stores them and replay sends them.
  */
 export function replaceIdsInJsonBytes(text: string, bytes: Buffer, whole: ReadonlyMap<string, string>, inside: ReadonlyMap<string, string>): Buffer {
-  const found = plainTokens(text, whole);
+  const found = isUtf8(bytes) ? plainTokens(text, whole) : undefined;
   if (found === undefined) return Buffer.from(replaceIdStrings(text, whole, inside));
   if (found.length === 0) return bytes;
-  const at: Array<{ at: number; real: string; id: string }> = [];
-  for (const [real, id] of whole) for (let i = bytes.indexOf(real, 0, 'latin1'); i !== -1; i = bytes.indexOf(real, i + real.length, 'latin1')) at.push({ at: i, real, id });
-  // Bytes that are not UTF-8 read as other characters: the text's replacement, made anew.
-  if (at.length !== found.length) return Buffer.from(replaceIdsInJson(text, whole, inside));
-  at.sort((a, b) => a.at - b.at);
+  const inBytes: Array<{ at: number; real: string; id: string }> = [];
+  for (const [real, id] of whole) {
+    for (let at = bytes.indexOf(real, 0, 'latin1'); at !== -1; at = bytes.indexOf(real, at + real.length, 'latin1')) inBytes.push({ at, real, id });
+  }
+  // A guard only: the counts agree whenever `text` was read from `bytes`.
+  if (inBytes.length !== found.length) return Buffer.from(replaceIdsInJson(text, whole, inside));
+  inBytes.sort((a, b) => a.at - b.at);
   const parts: Buffer[] = [];
   let copied = 0;
-  for (const { at: i, real, id } of at) {
-    parts.push(bytes.subarray(copied, i), Buffer.from(id, 'latin1'));
-    copied = i + real.length;
+  for (const { at, real, id } of inBytes) {
+    parts.push(bytes.subarray(copied, at), Buffer.from(id, 'latin1'));
+    copied = at + real.length;
   }
   parts.push(bytes.subarray(copied));
   return Buffer.concat(parts);
@@ -91,17 +96,23 @@ export function replaceIdsInJsonBytes(text: string, bytes: Buffer, whole: Readon
 const PLAIN = /^[\x20\x21\x23-\x2e\x30-\x5b\x5d-\x7e]+$/;
 
 /**
+ * What may follow a string's closing quote in JSON: an id starting with one of these,
+ * found between two quotes, may stand between two strings ("a",","b") rather than as one.
+ */
+const AFTER_STRING = /^[\x20,:\]}]/;
+
+/**
  * Where each id stands in the text, in order, when it stands only as a whole string value;
  * undefined when an id also stands elsewhere (inside a longer string, as a key, after an
  * escaped quote), or could stand where a search cannot see it (a \u escape), which the
- * full scan decides. In valid JSON an unescaped quote followed by an id's first character
- * opens a string.
+ * full scan decides. In valid JSON an unescaped quote followed by a character that cannot
+ * follow a string opens one.
  */
 function plainTokens(text: string, whole: ReadonlyMap<string, string>): Array<{ at: number; real: string; id: string }> | undefined {
   if (text.includes('\\u')) return undefined;
   const found: Array<{ at: number; real: string; id: string }> = [];
   for (const [real, id] of whole) {
-    if (!PLAIN.test(real) || !PLAIN.test(id)) return undefined;
+    if (!PLAIN.test(real) || !PLAIN.test(id) || AFTER_STRING.test(real)) return undefined;
     for (let at = text.indexOf(real); at !== -1; at = text.indexOf(real, at + real.length)) {
       const end = at + real.length;
       if (text.charCodeAt(at - 1) !== 34 || text.charCodeAt(at - 2) === 92 || text.charCodeAt(end) !== 34 || isKey(text, end + 1)) return undefined;

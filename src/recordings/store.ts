@@ -243,16 +243,16 @@ export class RecordingStore {
     const modelList = options.fileName?.startsWith('models-') ?? false;
     // A model list is one answer, the union of its parts: it has no occurrences.
     const occurrence = modelList ? 1 : (options.occurrence ?? 1);
-    const { recording: stored, bytes: content } = storedForm(recording, occurrence, options.secrets);
+    const { recording: stored, bytes: fileBytes } = storedForm(recording, occurrence, options.secrets);
     const existing = this.entry(key);
     const existed = modelList ? undefined : this.fileOf(key, occurrence);
     const target = existed ?? path.join(this.folderFor(existing, relativeDir, modelList), options.fileName ?? occurrenceFileName(key, occurrence));
     // The older sequence's later files go first: a crash before the write leaves its first occurrences.
     const replacing = options.newSequence === true && occurrence === 1 && !modelList && this.replacingOlder(key);
     if (replacing) this.removeOlderSequence(key);
-    let bytes: number;
+    let size: number;
     try {
-      bytes = writeAtomicallyNow(target, content);
+      size = writeAtomicallyNow(target, fileBytes);
     } catch (error) {
       // Not on disk means not recorded: nothing of it is kept, and the next request tries again.
       throw new RecordingFileError(target, `cannot be written (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`);
@@ -266,7 +266,7 @@ export class RecordingStore {
       this.fresh.set(id, stored);
       if (this.fresh.size > CACHE_LIMIT) this.fresh.delete(this.fresh.keys().next().value as string);
     }
-    const written = { key, file: target, recording: stored, bytes };
+    const written = { key, file: target, recording: stored, bytes: size };
     for (const listener of this.writtenListeners) listener(written);
   }
 

@@ -30,13 +30,15 @@ export function redactUrl(url: string): string {
 
 /**
  * The spellings a value may be echoed in: as is, percent-encoded (either case of hex),
- * form-encoded (`+` for space), base64 (standard and URL-safe, without padding), and
+ * form-encoded (`+` for space, by encodeURIComponent's rules and by URLSearchParams',
+ * which also escapes ~ ! ' ( ) *), base64 (standard and URL-safe, without padding), and
  * JSON-escaped (a quote or backslash in it), as in JSON text quoted inside a string (an
  * error message that quotes the request, llama-stack's "Error code: 400 - {...}").
  */
 function encodings(value: string): string[] {
   const percent = encodeURIComponent(value);
   const form = percent.replaceAll('%20', '+');
+  const urlForm = new URLSearchParams([['', value]]).toString().slice(1);
   const lower = (escaped: string) => escaped.replace(/%[0-9A-F]{2}/g, (escape) => escape.toLowerCase());
   const bytes = Buffer.from(value, 'utf8');
   return [
@@ -46,6 +48,8 @@ function encodings(value: string): string[] {
     lower(percent),
     form,
     lower(form),
+    urlForm,
+    lower(urlForm),
     bytes.toString('base64'),
     bytes.toString('base64').replace(/=+$/, ''),
     bytes.toString('base64url'),
