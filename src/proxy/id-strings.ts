@@ -67,29 +67,33 @@ export function replaceIdsInJson(text: string, whole: ReadonlyMap<string, string
 /**
  * replaceIdsInJson for `text` read from `bytes` (UTF-8), as bytes: where the ids stand
  * plainly, the bytes around them are kept as they came, spared being made again from the
- * text. An id of plain characters is the same run of bytes wherever it stands, as an
- * ASCII byte always reads as itself. Bytes that are not UTF-8 are the text encoded anew
- * (U+FFFD for each bad sequence), as the recording stores them and replay sends them.
+ * text (an id of plain characters takes a byte each, so it stands in the bytes where it
+ * stands in the text, shifted by the extra bytes of the characters before it). Bytes
+ * that are not UTF-8 are the text encoded anew (U+FFFD for each bad sequence), as the
+ * recording stores them and replay sends them.
  */
 export function replaceIdsInJsonBytes(text: string, bytes: Buffer, whole: ReadonlyMap<string, string>, inside: ReadonlyMap<string, string>): Buffer {
   const found = isUtf8(bytes) ? plainTokens(text, whole) : undefined;
   if (found === undefined) return Buffer.from(replaceIdStrings(text, whole, inside));
   if (found.length === 0) return bytes;
-  const inBytes: Array<{ at: number; real: string; id: string }> = [];
-  for (const [real, id] of whole) {
-    for (let at = bytes.indexOf(real, 0, 'latin1'); at !== -1; at = bytes.indexOf(real, at + real.length, 'latin1')) inBytes.push({ at, real, id });
-  }
-  // A guard only: the counts agree whenever `text` was read from `bytes`.
-  if (inBytes.length !== found.length) return Buffer.from(replaceIdsInJson(text, whole, inside));
-  inBytes.sort((a, b) => a.at - b.at);
-  const parts: Buffer[] = [];
+  let size = bytes.length;
+  for (const { real, id } of found) size += id.length - real.length;
+  const out = Buffer.allocUnsafe(size);
+  // Where each id stands in the bytes: where it stands in the text, plus the extra bytes of the characters before it.
   let copied = 0;
-  for (const { at, real, id } of inBytes) {
-    parts.push(bytes.subarray(copied, at), Buffer.from(id, 'latin1'));
-    copied = at + real.length;
+  let written = 0;
+  let scanned = 0;
+  let offset = 0;
+  for (const { at, real, id } of found) {
+    offset += Buffer.byteLength(text.slice(scanned, at));
+    written += bytes.copy(out, written, copied, offset);
+    written += out.write(id, written, 'latin1');
+    copied = offset + real.length;
+    offset = copied;
+    scanned = at + real.length;
   }
-  parts.push(bytes.subarray(copied));
-  return Buffer.concat(parts);
+  bytes.copy(out, written, copied);
+  return out;
 }
 
 /** Characters JSON writes as they are, and no escape can stand for but \u: an id of them is found by a search of the text. */

@@ -244,21 +244,29 @@ function writtenAsIs(secret: string): boolean {
 /** A body kept as base64, in JSON text of any indent (a quote in a string value is escaped, so this is a member). */
 const BASE64_BODY = /"body_encoding":\s*"base64"/;
 
-/** Each list of secrets' shortest forms, kept while the list is (requestSecrets keeps one list per set of credentials). */
-const coresOf = new WeakMap<readonly string[], readonly string[]>();
+/** What the quick search needs of a list of secrets, kept while the list is (requestSecrets keeps one list per set of credentials). */
+interface SearchedFor {
+  /** Whether JSON writes each of them as it is (see writtenAsIs): else the quick search cannot tell. */
+  plain: boolean;
+  /** The secrets none of the others is part of, as text and as UTF-8. */
+  cores: readonly string[];
+  coreBytes: readonly Buffer[];
+}
+const searchedFor = new WeakMap<readonly string[], SearchedFor>();
 
 /**
- * The secrets none of the others is part of: a text holds one of `secrets` only if it
- * holds one of these ('Bearer sk-...' and its encodings hold 'sk-...'; padded base64 holds
- * the unpadded), so that 8 encodings of a key are 3 searches.
+ * A text holds one of `secrets` only if it holds one of their cores, those none of the
+ * others is part of ('Bearer sk-...' and its encodings hold 'sk-...'; padded base64 holds
+ * the unpadded): 8 encodings of a key are 3 searches.
  */
-function coresAmong(secrets: readonly string[]): readonly string[] {
-  let cores = coresOf.get(secrets);
-  if (cores === undefined) {
-    cores = secrets.filter((secret, i) => !secrets.some((other, j) => j !== i && secret.includes(other) && (secret !== other || j < i)));
-    coresOf.set(secrets, cores);
+function searchFor(secrets: readonly string[]): SearchedFor {
+  let found = searchedFor.get(secrets);
+  if (found === undefined) {
+    const cores = secrets.filter((secret, i) => !secrets.some((other, j) => j !== i && secret.includes(other) && (secret !== other || j < i)));
+    found = { plain: secrets.every(writtenAsIs), cores, coreBytes: cores.map((core) => Buffer.from(core)) };
+    searchedFor.set(secrets, found);
   }
-  return cores;
+  return found;
 }
 
 /** Whether JSON text (or its UTF-8 bytes) may keep a body as base64: any body_encoding member at all, for bytes. */
@@ -281,9 +289,11 @@ export function scrubRecorded<T>(value: T, secrets: readonly string[], text?: st
   // where JSON writes each secret as it is (no quote, backslash, control character or
   // surrogate in it), no body is kept as base64 (whose bytes are searched decoded), and a
   // stream's events are not each other's neighbours in it.
-  if (!streamed && secrets.every(writtenAsIs)) {
+  const search = streamed ? undefined : searchFor(secrets);
+  if (search?.plain) {
     const json = text ?? JSON.stringify(value);
-    if (!mayHoldBase64(json) && !coresAmong(secrets).some((secret) => json.includes(secret))) return value;
+    const holds = () => (typeof json === 'string' ? search.cores.some((core) => json.includes(core)) : search.coreBytes.some((core) => json.includes(core)));
+    if (!mayHoldBase64(json) && !holds()) return value;
   }
   if (streamed) {
     const chunks = (response as { body: unknown[] }).body;
