@@ -1,6 +1,7 @@
 // Where record mode rewrites an upstream's id: in string values that are the id, and an
 // upstream-shaped id also as a word inside a string (a URL naming it); never inside a
 // key or as part of another word, however short the id.
+import { isUtf8 } from 'node:buffer';
 import { describe, expect, it } from 'vitest';
 import { IdMapper } from '../src/proxy/ids.js';
 import { parseLossless } from '../src/json/lossless.js';
@@ -74,7 +75,7 @@ describe('id rewriting, the text and its value', () => {
     const pick = <T>(items: readonly T[]): T => items[Math.floor(random() * items.length)] as T;
     const top = 'chatcmpl-AbCdEfGh1234';
     const nested = 'file-QwErTyUiOp99';
-    const pieces = [top, nested, 'x', '', 'see ', `/v1/files/${nested}/content`, `${nested}X`, 'line\nbreak', '"quoted"', 'é'];
+    const pieces = [top, nested, 'x', '', 'see ', `/v1/files/${nested}/content`, `${nested}X`, 'line\nbreak', '"quoted"', 'é', '€', '😀'];
     for (let n = 0; n < 300; n++) {
       const member = (): unknown => {
         const kind = random();
@@ -93,10 +94,10 @@ describe('id rewriting, the text and its value', () => {
       expect(inPlace, text).toEqual(parseLossless(rewritten));
       // The search for ids written plainly (the escaped text, and the same value written without escapes) finds what the full scan does.
       expect(replace.inJson(text), text).toBe(rewritten);
-      expect(replace.inJsonBytes(text, Buffer.from(text)).toString(), text).toBe(rewritten);
+      expect(replace.inJsonBytes(text, Buffer.from(text)).equals(Buffer.from(rewritten)), text).toBe(true);
       const plain = JSON.stringify(value, undefined, n % 2 === 0 ? undefined : 2);
       expect(replace.inJson(plain), plain).toBe(replace.inText(plain));
-      expect(replace.inJsonBytes(plain, Buffer.from(plain)).toString(), plain).toBe(replace.inText(plain));
+      expect(replace.inJsonBytes(plain, Buffer.from(plain)).equals(Buffer.from(replace.inText(plain))), plain).toBe(true);
     }
   });
 
@@ -153,6 +154,34 @@ describe('record mode with an upstream whose ids are short', () => {
     expect(received[0].message.content).toBe(`see ${received[0].id}`);
     const [recorded] = await recordingsIn(ws.dir);
     expect(recorded!.data.response.body).toEqual(received);
+  });
+
+  it('answers a JSON answer whose bytes are not UTF-8 alike in record mode and in replay, ids rewritten or not', async () => {
+    const bytes = (id: string) => Buffer.concat([Buffer.from(`{"id":"${id}","object":"chat.completion","text":"• `), Buffer.from([0xff, 0xc3]), Buffer.from('"}')]);
+    let n = 0;
+    const upstream = await ws.upstream(
+      new FakeUpstream().on('POST', '/v1/chat/completions', (_request, res) => {
+        res.writeHead(200, { 'content-type': 'application/json' });
+        res.end(bytes(`chatcmpl-AbCdEfGh${String(++n).padStart(4, '0')}`));
+      }),
+    );
+    for (const statefulIds of [true, false]) {
+      const dir = `${ws.dir}/${statefulIds}`;
+      const body = JSON.stringify({ model: 'm', messages: [{ role: 'user', content: String(statefulIds) }] });
+      const ask = async (url: string) => Buffer.from(await (await fetch(`${url}/v1/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body })).arrayBuffer());
+      const recorder = await ws.start({ mode: 'record', recordings: dir, upstream: upstream.url, statefulIds });
+      const recorded = await ask(recorder.url);
+      await recorder.close();
+      const replayed = await ask((await ws.start({ mode: 'replay', recordings: dir })).url);
+      // The bytes as replay sends them: UTF-8, each bad sequence U+FFFD.
+      expect(isUtf8(recorded), String(statefulIds)).toBe(true);
+      expect(recorded.toString(), String(statefulIds)).toContain('\ufffd');
+      // Without stateful ids the client has the upstream's own id while recording, as the README says; the text is the same.
+      const { id, ...rest } = JSON.parse(recorded.toString());
+      const { id: replayedId, ...replayedRest } = JSON.parse(replayed.toString());
+      expect(rest, String(statefulIds)).toEqual(replayedRest);
+      if (statefulIds) expect(id).toBe(replayedId);
+    }
   });
 
   it("keeps the answer's keys and texts whole, for the client and in the recording, streamed or not", async () => {

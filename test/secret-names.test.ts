@@ -227,7 +227,7 @@ describe('verify', () => {
     expect(Buffer.from(kept.response.body, 'base64').toString()).toBe('\u0000key=[redacted]\u0001');
   });
 
-  it("scrubs a key echoed form-encoded by URLSearchParams, which escapes ~ ! ' ( ) * where encodeURIComponent does not", () => {
+  it("scrubs a key echoed form-encoded by URLSearchParams, which escapes ~ ! ' ( ) where encodeURIComponent does not", () => {
     const key = "sk-~!'()*-0123/456+789 x";
     const secrets = requestSecrets({ authorization: `Bearer ${key}` }, '');
     const echoed = { response: { body: { content: `you sent ${new URLSearchParams({ a: `Bearer ${key}`, b: key }).toString()}` } } };

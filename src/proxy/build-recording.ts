@@ -1,6 +1,7 @@
 // What a forwarded exchange becomes on disk: the request as keyed (no credentials,
 // no upstream base path, no headers) and the answer as the client got it, with
 // the fields that change on every call made constant.
+import { isUtf8 } from 'node:buffer';
 import type { IncomingHttpHeaders } from 'node:http';
 import { isJsonObject, parsedJson, type JsonValue } from '../json/lossless.js';
 import type { RequestKey } from '../keys/index.js';
@@ -86,6 +87,9 @@ export function wholeResponse(key: RequestKey, head: UpstreamHead, upstreamBytes
       if (replace) {
         bytes = replace.inJsonBytes(text, bytes);
         replace.inValue(value);
+      } else if (!isUtf8(bytes)) {
+        // The recording keeps the text, each bad sequence read as U+FFFD: the client gets what replay will send.
+        bytes = Buffer.from(text);
       }
       body = normalizeResponseObject(value, key.key, !ids);
     } catch {

@@ -79,17 +79,15 @@ export function replaceIdsInJsonBytes(text: string, bytes: Buffer, whole: Readon
   let size = bytes.length;
   for (const { real, id } of found) size += id.length - real.length;
   const out = Buffer.allocUnsafe(size);
-  // Where each id stands in the bytes: where it stands in the text, plus the extra bytes of the characters before it.
+  // Where each id stands in the bytes: where the last one ended, plus the bytes of the text between them.
   let copied = 0;
   let written = 0;
   let scanned = 0;
-  let offset = 0;
   for (const { at, real, id } of found) {
-    offset += Buffer.byteLength(text.slice(scanned, at));
+    const offset = copied + Buffer.byteLength(text.slice(scanned, at));
     written += bytes.copy(out, written, copied, offset);
     written += out.write(id, written, 'latin1');
     copied = offset + real.length;
-    offset = copied;
     scanned = at + real.length;
   }
   bytes.copy(out, written, copied);

@@ -31,7 +31,7 @@ export function redactUrl(url: string): string {
 /**
  * The spellings a value may be echoed in: as is, percent-encoded (either case of hex),
  * form-encoded (`+` for space, by encodeURIComponent's rules and by URLSearchParams',
- * which also escapes ~ ! ' ( ) *), base64 (standard and URL-safe, without padding), and
+ * which also escapes ~ ! ' ( )), base64 (standard and URL-safe, without padding), and
  * JSON-escaped (a quote or backslash in it), as in JSON text quoted inside a string (an
  * error message that quotes the request, llama-stack's "Error code: 400 - {...}").
  */
@@ -257,16 +257,16 @@ const searchedFor = new WeakMap<readonly string[], SearchedFor>();
 /**
  * A text holds one of `secrets` only if it holds one of their cores, those none of the
  * others is part of ('Bearer sk-...' and its encodings hold 'sk-...'; padded base64 holds
- * the unpadded): 8 encodings of a key are 3 searches.
+ * the unpadded): a key's many encodings are a few searches.
  */
 function searchFor(secrets: readonly string[]): SearchedFor {
-  let found = searchedFor.get(secrets);
-  if (found === undefined) {
+  let entry = searchedFor.get(secrets);
+  if (entry === undefined) {
     const cores = secrets.filter((secret, i) => !secrets.some((other, j) => j !== i && secret.includes(other) && (secret !== other || j < i)));
-    found = { plain: secrets.every(writtenAsIs), cores, coreBytes: cores.map((core) => Buffer.from(core)) };
-    searchedFor.set(secrets, found);
+    entry = { plain: secrets.every(writtenAsIs), cores, coreBytes: cores.map((core) => Buffer.from(core)) };
+    searchedFor.set(secrets, entry);
   }
-  return found;
+  return entry;
 }
 
 /** Whether JSON text (or its UTF-8 bytes) may keep a body as base64: any body_encoding member at all, for bytes. */
