@@ -4,6 +4,8 @@
 import { isUtf8 } from 'node:buffer';
 import { describe, expect, it } from 'vitest';
 import { IdMapper } from '../src/proxy/ids.js';
+import { wholeResponse } from '../src/proxy/build-recording.js';
+import { keyRequest } from '../src/keys/index.js';
 import { parseLossless } from '../src/json/lossless.js';
 import { FakeUpstream, openAiSse, sendEvents, sendJson } from './support/fake-upstream.js';
 import { openai, recordingsIn, workspace } from './support/harness.js';
@@ -134,8 +136,11 @@ describe('id rewriting, the text and its value', () => {
     const id = 'chatcmpl-AbCdEfGh1234';
     const bytes = Buffer.concat([Buffer.from(`{"id":"${id}","text":"• `), Buffer.from([0xff, 0xc3]), Buffer.from('"}')]);
     const text = bytes.toString('utf8');
-    const replace = (await IdMapper.open(undefined)).session('d'.repeat(64), '{}').replacer(parseLossless(text))!;
-    const out = replace.inJsonBytes(text, bytes);
+    const key = await keyRequest('default', { method: 'POST', url: '/v1/chat/completions', body: Buffer.from('{}') });
+    const mapper = await IdMapper.open(undefined);
+    const out = wholeResponse(key, { status: 200, headers: { 'content-type': 'application/json' }, bodiless: false }, bytes, mapper.session(key.key, '{}')).bytes;
+    // The same mapper gives the same id to the same upstream id: what the full scan of the text makes of it.
+    const replace = mapper.session(key.key, '{}').replacer(parseLossless(text))!;
     expect(out).toEqual(Buffer.from(replace.inText(text)));
     expect(out.toString()).toContain('\ufffd');
   });

@@ -83,13 +83,12 @@ export function wholeResponse(key: RequestKey, head: UpstreamHead, upstreamBytes
       const parsed = parsedJson(text);
       const value = parsed.value;
       plainNumbers = parsed.plainNumbers;
+      // The recording keeps the text, each bad sequence read as U+FFFD: the client gets what replay will send.
+      if (!isUtf8(bytes)) bytes = Buffer.from(text);
       const replace = ids?.replacer(value);
       if (replace) {
         bytes = replace.inJsonBytes(text, bytes);
         replace.inValue(value);
-      } else if (!isUtf8(bytes)) {
-        // The recording keeps the text, each bad sequence read as U+FFFD: the client gets what replay will send.
-        bytes = Buffer.from(text);
       }
       body = normalizeResponseObject(value, key.key, !ids);
     } catch {

@@ -7,7 +7,6 @@
 // expression can backtrack. The same replacements apply to the parsed value in place
 // (replaceIdValues), so that what is recorded need not be parsed a second time.
 
-import { isUtf8 } from 'node:buffer';
 import { isJsonObject, type JsonValue } from '../json/lossless.js';
 import { closingQuote } from '../json/text-facts.js';
 
@@ -65,15 +64,13 @@ export function replaceIdsInJson(text: string, whole: ReadonlyMap<string, string
 }
 
 /**
- * replaceIdsInJson for `text` read from `bytes` (UTF-8), as bytes: where the ids stand
- * plainly, the bytes around them are kept as they came, spared being made again from the
- * text (an id of plain characters takes a byte each, so it stands in the bytes where it
- * stands in the text, shifted by the extra bytes of the characters before it). Bytes
- * that are not UTF-8 are the text encoded anew (U+FFFD for each bad sequence), as the
- * recording stores them and replay sends them.
+ * replaceIdsInJson for `text` as `bytes`, its UTF-8: where the ids stand plainly, the
+ * bytes around them are kept, spared being made again from the text (an id of plain
+ * characters takes a byte each, so it stands in the bytes where it stands in the text,
+ * shifted by the extra bytes of the characters before it).
  */
 export function replaceIdsInJsonBytes(text: string, bytes: Buffer, whole: ReadonlyMap<string, string>, inside: ReadonlyMap<string, string>): Buffer {
-  const found = isUtf8(bytes) ? plainTokens(text, whole) : undefined;
+  const found = plainTokens(text, whole);
   if (found === undefined) return Buffer.from(replaceIdStrings(text, whole, inside));
   if (found.length === 0) return bytes;
   let size = bytes.length;

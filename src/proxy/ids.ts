@@ -24,7 +24,7 @@ export interface IdReplacement {
   inText(text: string): string;
   /** inText for a text that is JSON as a whole (a body, an NDJSON line): the same result, most often for far less. */
   inJson(text: string): string;
-  /** inJson's result as UTF-8, for a text read from `bytes`: most often those bytes with the ids replaced in place. */
+  /** inJson's result as UTF-8, given the text's UTF-8 `bytes`: most often those bytes with the ids replaced in place. */
   inJsonBytes(text: string, bytes: Buffer): Buffer;
   inValue(value: JsonValue): void;
 }

@@ -47,22 +47,12 @@ export async function writeAtomically(file: string, text: string): Promise<void>
 /** A new file, never an existing one: the temp name is this process's own. */
 const CREATE_NEW = constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL;
 
-/**
- * Writes `content` to a file that must not exist yet; its size in bytes. A string goes
- * to the system call as it is: writeFileSync would copy it into a Buffer first and take
- * its options apart, some 10 µs a recording here, on record mode's every exchange.
- */
-function writeNew(file: string, content: string | Buffer): number {
+/** Writes `bytes` to a file that must not exist yet. */
+function writeNew(file: string, bytes: Buffer): void {
   const fd = openSync(file, CREATE_NEW, 0o666);
   try {
-    const size = typeof content === 'string' ? Buffer.byteLength(content) : content.length;
-    let at = typeof content === 'string' ? writeSync(fd, content) : writeSync(fd, content, 0);
-    if (at < size) {
-      // A short write (a nearly full disk) goes on from where it stopped.
-      const bytes = typeof content === 'string' ? Buffer.from(content) : content;
-      while (at < size) at += writeSync(fd, bytes, at);
-    }
-    return size;
+    // A short write (a nearly full disk) goes on from where it stopped.
+    for (let at = 0; at < bytes.length; ) at += writeSync(fd, bytes, at);
   } finally {
     closeSync(fd);
   }
@@ -70,6 +60,7 @@ function writeNew(file: string, content: string | Buffer): number {
 
 /** writeAtomically, done before it returns (throws when it cannot be done); the file's size in bytes. */
 export function writeAtomicallyNow(file: string, content: string | Buffer): number {
+  const bytes = typeof content === 'string' ? Buffer.from(content) : content;
   const dir = path.dirname(file);
   if (!knownDirs.has(dir)) {
     makeDirs(dir);
@@ -77,18 +68,17 @@ export function writeAtomicallyNow(file: string, content: string | Buffer): numb
   }
   const temp = path.join(dir, `${tempStem}${++tempCount}`);
   try {
-    let size: number;
     try {
-      size = writeNew(temp, content);
+      writeNew(temp, bytes);
     } catch (error) {
       // The folder went away since it was seen: make it again, once.
       if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
       knownDirs.delete(dir);
       makeDirs(dir);
-      size = writeNew(temp, content);
+      writeNew(temp, bytes);
     }
     renameSync(temp, file);
-    return size;
+    return bytes.length;
   } catch (error) {
     try {
       unlinkSync(temp);

@@ -241,16 +241,12 @@ function writtenAsIs(secret: string): boolean {
   return !/["\\\u0000-\u001f\ud800-\udfff]/.test(secret);
 }
 
-/** A body kept as base64, in JSON text of any indent (a quote in a string value is escaped, so this is a member). */
-const BASE64_BODY = /"body_encoding":\s*"base64"/;
-
 /** What the quick search needs of a list of secrets, kept while the list is (requestSecrets keeps one list per set of credentials). */
 interface SearchedFor {
   /** Whether JSON writes each of them as it is (see writtenAsIs): else the quick search cannot tell. */
   plain: boolean;
-  /** The secrets none of the others is part of, as text and as UTF-8. */
-  cores: readonly string[];
-  coreBytes: readonly Buffer[];
+  /** The secrets none of the others is part of, as UTF-8. */
+  cores: readonly Buffer[];
 }
 const searchedFor = new WeakMap<readonly string[], SearchedFor>();
 
@@ -263,37 +259,32 @@ function searchFor(secrets: readonly string[]): SearchedFor {
   let entry = searchedFor.get(secrets);
   if (entry === undefined) {
     const cores = secrets.filter((secret, i) => !secrets.some((other, j) => j !== i && secret.includes(other) && (secret !== other || j < i)));
-    entry = { plain: secrets.every(writtenAsIs), cores, coreBytes: cores.map((core) => Buffer.from(core)) };
+    entry = { plain: secrets.every(writtenAsIs), cores: cores.map((core) => Buffer.from(core)) };
     searchedFor.set(secrets, entry);
   }
   return entry;
 }
 
-/** Whether JSON text (or its UTF-8 bytes) may keep a body as base64: any body_encoding member at all, for bytes. */
-function mayHoldBase64(json: string | Buffer): boolean {
-  return typeof json === 'string' ? BASE64_BODY.test(json) : json.includes('"body_encoding"');
-}
-
 /**
  * A recording (or any value) scrubbed of `secrets`; a streamed answer's chunks first as
- * the text they join into, so a secret split across two events is found too. `text`: its
- * JSON (any indent), or that text's UTF-8 bytes (searched for far less than a text with
- * characters beyond Latin-1, as most answers have), when the caller has made it already.
- * The value itself comes back when it holds none.
+ * the text they join into, so a secret split across two events is found too. `json`: the
+ * UTF-8 bytes of its JSON (any indent), when the caller has made them already (searched as
+ * bytes: a text with characters beyond Latin-1, as most answers have, costs several times
+ * as much). The value itself comes back when it holds none.
  */
-export function scrubRecorded<T>(value: T, secrets: readonly string[], text?: string | Buffer): T {
+export function scrubRecorded<T>(value: T, secrets: readonly string[], json?: Buffer): T {
   if (secrets.length === 0) return value;
   const response = (value as { response?: { is_streaming?: unknown; body?: unknown } } | null)?.response;
   const streamed = response?.is_streaming === true && Array.isArray(response.body);
-  // Most recordings hold none of the request's secrets: one search of the JSON text tells,
+  // Most recordings hold none of the request's secrets: one search of the JSON tells,
   // where JSON writes each secret as it is (no quote, backslash, control character or
-  // surrogate in it), no body is kept as base64 (whose bytes are searched decoded), and a
-  // stream's events are not each other's neighbours in it.
+  // surrogate in it), no body is kept as base64 (whose bytes are searched decoded: any
+  // body_encoding member sends it to the full walk), and a stream's events are not each
+  // other's neighbours in it.
   const search = streamed ? undefined : searchFor(secrets);
   if (search?.plain) {
-    const json = text ?? JSON.stringify(value);
-    const holds = () => (typeof json === 'string' ? search.cores.some((core) => json.includes(core)) : search.coreBytes.some((core) => json.includes(core)));
-    if (!mayHoldBase64(json) && !holds()) return value;
+    const bytes = json ?? Buffer.from(JSON.stringify(value));
+    if (!bytes.includes('"body_encoding"') && !search.cores.some((core) => bytes.includes(core))) return value;
   }
   if (streamed) {
     const chunks = (response as { body: unknown[] }).body;
