@@ -17,10 +17,13 @@ export type { Exchange, ForwardOutcome, Persist } from './recorder.js';
 /** Headers of one hop (RFC 9110 7.6.1), and those the proxy frames itself. */
 const HOP_BY_HOP = ['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'te', 'trailer', 'upgrade', 'host', 'content-length', 'http2-settings'];
 
+const NAMES_NONE: readonly string[] = [];
+
 /** The headers `drop` names are left out, with those of one hop and those the Connection header names. */
 function withoutHopHeaders(headers: IncomingHttpHeaders, drop: ReadonlySet<string>): IncomingHttpHeaders {
   const connection = headers['connection'];
-  const named = connection ? String(connection).toLowerCase().split(',').map((name) => name.trim()) : [];
+  // The usual values name no header to drop but their own (every request and answer has one).
+  const named = !connection || connection === 'keep-alive' || connection === 'close' ? NAMES_NONE : String(connection).toLowerCase().split(',').map((name) => name.trim());
   const out: IncomingHttpHeaders = {};
   for (const name in headers) {
     const value = headers[name];

@@ -33,8 +33,14 @@ export class RecordingStore {
   private readonly saveListeners: Array<(id: string) => void> = [];
   private readonly writtenListeners: Array<(written: WrittenRecording) => void> = [];
   private readonly removedListeners: Array<(file: string, removedHere: boolean) => void> = [];
-  /** Files this process saved: never removed as part of an older sequence. */
+  /** Files this process saved: never removed as part of an older sequence. Those of keys in ownKeys are not listed. */
   private readonly savedHere = new Set<string>();
+  /**
+   * Keys this process wrote before any file of theirs was known: every file of theirs is
+   * this process's (as one record-mode server holds the directory). The usual recording,
+   * a new key, costs a key kept here rather than its file's path.
+   */
+  private readonly ownKeys = new Set<string>();
   /** Keys whose older recording this process began replacing (record mode wrote their occurrence 1 anew over one). */
   private readonly replaced = new Set<string>();
   /** The saves of each turn, made together at its end. */
@@ -185,7 +191,11 @@ export class RecordingStore {
    */
   replacingOlder(key: string): boolean {
     const entry = this.entry(key);
-    return this.replaced.has(key) || (entry !== undefined && entry.files.some((file) => !this.savedHere.has(file)));
+    return this.replaced.has(key) || (entry !== undefined && entry.files.some((file) => !this.isSavedHere(key, file)));
+  }
+
+  private isSavedHere(key: string, file: string): boolean {
+    return this.ownKeys.has(key) || this.savedHere.has(file);
   }
 
   /**
@@ -200,7 +210,7 @@ export class RecordingStore {
   private removeOlderSequence(key: string): void {
     const entry = this.entry(key);
     if (!entry || entry.modelList) return;
-    const stale = entry.files.flatMap((file, i) => ((entry.occurrences[i] as number) > 1 && !this.savedHere.has(file) ? [[file, entry.occurrences[i] as number] as const] : []));
+    const stale = entry.files.flatMap((file, i) => ((entry.occurrences[i] as number) > 1 && !this.isSavedHere(key, file) ? [[file, entry.occurrences[i] as number] as const] : []));
     for (const [file, occurrence] of stale.reverse()) {
       let removedHere = true;
       try {
@@ -260,7 +270,8 @@ export class RecordingStore {
     if (existed === undefined) this.index.written(key, target, occurrence, modelList);
     const id = modelList ? key : recordingId(key, occurrence);
     if (replacing) this.replaced.add(key);
-    this.savedHere.add(target);
+    if (existing === undefined) this.ownKeys.add(key);
+    else if (!this.ownKeys.has(key)) this.savedHere.add(target);
     for (const listener of this.saveListeners) listener(id);
     if (!modelList && options.keepInMemory !== false) {
       this.fresh.set(id, stored);

@@ -5,12 +5,12 @@
 import { setImmediate as atTurnEnd } from 'node:timers';
 
 export class TurnBatch {
-  private readonly queued: Array<() => void> = [];
-  private readonly pending = new Set<Promise<void>>();
+  private queued: Array<() => void> = [];
 
   /** Does `work` at the end of this turn: resolves when it has returned, rejects with what it threw. */
   run(work: () => void): Promise<void> {
-    const done = new Promise<void>((resolve, reject) => {
+    // One promise a piece of work: it is made on every recorded exchange.
+    return new Promise<void>((resolve, reject) => {
       const step = () => {
         try {
           work();
@@ -21,17 +21,19 @@ export class TurnBatch {
       };
       if (this.queued.push(step) === 1) atTurnEnd(this.runQueued);
     });
-    this.pending.add(done);
-    void done.catch(() => undefined).finally(() => this.pending.delete(done));
-    return done;
   }
 
   private readonly runQueued = (): void => {
-    for (const step of this.queued.splice(0)) step();
+    const steps = this.queued;
+    this.queued = [];
+    for (const step of steps) step();
   };
 
-  /** Waits until nothing is queued or running, work queued meanwhile included (bounded). */
+  /**
+   * Waits until nothing is queued, work queued meanwhile included (bounded): each wait
+   * is a turn's end, after the queued work has run and its promises' callers have gone on.
+   */
   async drain(): Promise<void> {
-    for (let round = 0; round < 100 && this.pending.size > 0; round++) await Promise.allSettled([...this.pending]);
+    for (let round = 0; round < 100 && this.queued.length > 0; round++) await new Promise<void>((resolve) => atTurnEnd(resolve));
   }
 }

@@ -13,16 +13,18 @@ import { BoundedScopes } from './scopes.js';
 /** Positions taken for one request in one test: the next new one, and any given back. */
 class Positions {
   private next = 1;
-  private returned: number[] = [];
+  /** Made on the first give-back: one is kept for every request a test sent, and most never give one back. */
+  private returned: number[] | undefined;
   arrivals = 0;
 
   take(): number {
     this.arrivals++;
-    if (this.returned.length > 0) return this.returned.shift() as number;
+    if (this.returned !== undefined && this.returned.length > 0) return this.returned.shift() as number;
     return this.next++;
   }
 
   giveBack(position: number): void {
+    this.returned ??= [];
     if (position === this.next - 1) {
       this.next--;
       // Given-back positions just below are free at the top now too.

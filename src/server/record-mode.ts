@@ -101,11 +101,14 @@ function sequenceStep(server: RecordServer, { key, position, client }: KeyedCont
   const sequence = `${client.run}\0${client.testId ?? ''}\0${key.key}\0`;
   const { occurrence } = position;
   const previous = occurrence > 1 ? server.sequenceSteps.get(`${sequence}${occurrence - 1}`) : undefined;
-  let settle!: (recorded: boolean) => void;
-  const recorded = new Promise<boolean>((resolve) => (settle = resolve));
+  let resolve!: (recorded: boolean) => void;
+  const recorded = new Promise<boolean>((settled) => (resolve = settled));
   const id = `${sequence}${occurrence}`;
   server.sequenceSteps.set(id, recorded);
-  void recorded.then(() => server.sequenceSteps.get(id) === recorded && server.sequenceSteps.delete(id));
+  const settle = (done: boolean) => {
+    resolve(done);
+    if (server.sequenceSteps.get(id) === recorded) server.sequenceSteps.delete(id);
+  };
   return {
     async persist(save) {
       const before = previous ? await settledWithin(previous, server.config.upstreamTimeoutMs) : true;
@@ -132,16 +135,25 @@ function settledWithin<T>(promise: Promise<T>, ms: number): Promise<T | undefine
  * both: said once per change of hands, naming both.
  */
 function warnIfMixed(server: RecordServer, { key, position, client }: KeyedContext): void {
-  const scope = `run '${client.run}', test '${client.testId ?? ''}'`;
+  const scope = scopeName(client);
   const previous = server.recordedBy.get(key.key);
   server.recordedBy.set(key.key, scope);
+  if (previous === undefined || previous === scope) return;
   const entry = server.store.entry(key.key);
-  const sequence = position.occurrence > 1 || (entry !== undefined && entry.occurrences.length > 1);
-  if (previous === undefined || previous === scope || !sequence) return;
+  if (position.occurrence === 1 && (entry === undefined || entry.occurrences.length < 2)) return;
   server.log.warn(
     { key: key.key, occurrence: position.occurrence },
     `llm-replay: occurrence ${position.occurrence} of this request recorded by ${scope} while ${previous} recorded others of it on this server: its recorded sequence now mixes two recordings (nothing is removed that another run wrote); record it again from one run to have one`,
   );
+}
+
+/** The last scope named: a test's requests come one after another, and each recording kept names its scope (one string for all of a test's). */
+let lastScope: { run: string; testId: string | null; name: string } | undefined;
+
+/** How a warning names a run and test. */
+function scopeName({ run, testId }: ClientRequest): string {
+  if (lastScope?.run !== run || lastScope.testId !== testId) lastScope = { run, testId, name: `run '${run}', test '${testId ?? ''}'` };
+  return lastScope.name;
 }
 
 /** A test id whose test file cannot have its recordings folder (it would lead outside the directory, say): said at warn once per server, then at debug. */
