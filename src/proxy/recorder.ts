@@ -25,7 +25,8 @@ export interface Exchange extends FailurePolicy {
   dispatcher: Dispatcher;
   /** Absent in live mode, where nothing is keyed or written. */
   key?: RequestKey;
-  upstreamUrl: URL;
+  /** Shared by the requests to the same URL: read, never changed. */
+  upstreamUrl: Readonly<URL>;
   /** The body to send upstream when it differs from the client's (real ids swapped in). */
   upstreamBody?: Buffer;
   /** Rewrites the upstream's ids into deterministic ones (stateful-id mode). */

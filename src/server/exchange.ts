@@ -9,12 +9,23 @@ import { onHangUp } from '../wire/hang-up.js';
 import type { RequestContext } from './request-context.js';
 import type { FastifyInstance, FastifyReply } from 'fastify';
 
+/** URLs parsed lately: a suite calls a few endpoints over and over, and parsing one costs more than the rest of its bookkeeping. Never changed once made. */
+const parsedUrls = new Map<string, URL>();
+const PARSED_URLS_KEPT = 256;
+
 /** The route's upstream base, plus the path the client called less the route's prefix. */
 function upstreamUrlFor(config: ServerConfig, client: ClientRequest, ids?: IdMapper): URL {
   const route = routeFor(config.routes, client.path);
   const rest = client.path.slice(route.prefix.length) || '/';
-  const url = `${route.base}${rest}${client.query ? `?${client.query}` : ''}`;
-  return new URL(ids ? ids.toUpstream(url) : url);
+  const text = `${route.base}${rest}${client.query ? `?${client.query}` : ''}`;
+  const url = ids ? ids.toUpstream(text) : text;
+  let parsed = parsedUrls.get(url);
+  if (parsed === undefined) {
+    parsed = new URL(url);
+    if (parsedUrls.size >= PARSED_URLS_KEPT) parsedUrls.delete(parsedUrls.keys().next().value as string);
+    parsedUrls.set(url, parsed);
+  }
+  return parsed;
 }
 
 export type ExchangeServer = Pick<FastifyInstance, 'config' | 'upstreamIds' | 'upstream'>;
