@@ -36,9 +36,10 @@ export class RecordingStore {
   /** Files this process saved: never removed as part of an older sequence. Those of keys in ownKeys are not listed. */
   private readonly savedHere = new Set<string>();
   /**
-   * Keys this process wrote before any file of theirs was known: every file of theirs is
-   * this process's (as one record-mode server holds the directory). The usual recording,
-   * a new key, costs a key kept here rather than its file's path.
+   * Keys this process wrote before any file of theirs was known: every file of theirs in
+   * the index is this process's (after the scan at open, the index gains only this
+   * store's own writes). The usual recording, a new key, costs a key kept here rather
+   * than its file's path.
    */
   private readonly ownKeys = new Set<string>();
   /** Keys whose older recording this process began replacing (record mode wrote their occurrence 1 anew over one). */

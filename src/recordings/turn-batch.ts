@@ -7,7 +7,11 @@ import { setImmediate as atTurnEnd } from 'node:timers';
 export class TurnBatch {
   private queued: Array<() => void> = [];
 
-  /** Does `work` at the end of this turn: resolves when it has returned, rejects with what it threw. */
+  /**
+   * Does `work` at the end of this turn: resolves when it has returned, rejects with what
+   * it threw. The caller handles the rejection (every save's is awaited where it is asked
+   * for): nothing here does, so that a save costs one promise.
+   */
   run(work: () => void): Promise<void> {
     // One promise a piece of work: it is made on every recorded exchange.
     return new Promise<void>((resolve, reject) => {

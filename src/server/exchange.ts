@@ -9,16 +9,23 @@ import { onHangUp } from '../wire/hang-up.js';
 import type { RequestContext } from './request-context.js';
 import type { FastifyInstance, FastifyReply } from 'fastify';
 
-/** URLs parsed lately: a suite calls a few endpoints over and over, and parsing one costs more than the rest of its bookkeeping. Never changed once made. */
+/**
+ * URLs parsed lately: a suite calls a few endpoints over and over, and parsing one costs
+ * more than the rest of its bookkeeping. Short ones without a query only (a query can
+ * carry a key: Gemini's ?key=), so that what is kept is small and names no credential.
+ * Shared, so never changed once made.
+ */
 const parsedUrls = new Map<string, URL>();
 const PARSED_URLS_KEPT = 256;
+const PARSED_URL_LONGEST = 1024;
 
 /** The route's upstream base, plus the path the client called less the route's prefix. */
-function upstreamUrlFor(config: ServerConfig, client: ClientRequest, ids?: IdMapper): URL {
+function upstreamUrlFor(config: ServerConfig, client: ClientRequest, ids?: IdMapper): Readonly<URL> {
   const route = routeFor(config.routes, client.path);
   const rest = client.path.slice(route.prefix.length) || '/';
   const text = `${route.base}${rest}${client.query ? `?${client.query}` : ''}`;
   const url = ids ? ids.toUpstream(text) : text;
+  if (client.query !== '' || url.length > PARSED_URL_LONGEST) return new URL(url);
   let parsed = parsedUrls.get(url);
   if (parsed === undefined) {
     parsed = new URL(url);

@@ -81,9 +81,14 @@ async function forwardAndWrite(server: RecordServer, context: KeyedContext): Pro
   };
   // A llama-stack model list is one answer, with no occurrences to keep in order.
   const step = recordMode && !key.modelList ? sequenceStep(server, context) : undefined;
-  const forwarded = forward(context.reply, exchangeOf(server, context), step ? (recording, secrets) => step.persist(() => save(recording, secrets)) : save);
-  void forwarded.then((done) => step?.ended(done.kind === 'recorded'), () => step?.ended(false));
-  const outcome = await forwarded;
+  let outcome: ForwardOutcome;
+  try {
+    outcome = await forward(context.reply, exchangeOf(server, context), step ? (recording, secrets) => step.persist(() => save(recording, secrets)) : save);
+  } catch (error) {
+    step?.ended(false);
+    throw error;
+  }
+  step?.ended(outcome.kind === 'recorded');
   // Not written: the occurrence is free for the next identical request (the retry).
   if (outcome.kind !== 'recorded') position.giveBack();
   return outcome;
