@@ -152,7 +152,7 @@ function warnIfMixed(server: RecordServer, { key, position, client }: KeyedConte
   );
 }
 
-/** The last scope named: a test's requests come one after another, and each recording kept names its scope (one string for all of a test's). */
+/** The last scope named: a test's requests come one after another, so they share one name, which recordedBy keeps per key instead of a new string each. */
 let lastScope: { run: string; testId: string | null; name: string } | undefined;
 
 /** How a warning names a run and test. */
