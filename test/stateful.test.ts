@@ -2,6 +2,7 @@
 // recorded twice from scratch against an upstream with random ids gives byte-identical
 // recordings, and replays with the upstream gone.
 import { mkdir, readFile, symlink } from 'node:fs/promises';
+import { createHash } from 'node:crypto';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import type OpenAI from 'openai';
@@ -169,6 +170,59 @@ describe('stateful flows', () => {
     const said = journalLines(logs.text());
     expect(said.map(({ level, msg }) => [level, /\((\w+)\)/.exec(msg)?.[1]])).toEqual([[40, 'ENOSPC'], [20, 'ENOSPC']]);
     expect(await listFiles(dir)).toHaveLength(2);
+  });
+
+  it('a chat completion\'s id maps back only when it was stored: rec-<key> either way, journaled with "store": true alone', async () => {
+    const { dir, state, upstream } = await recordingSetup();
+    const server = await serve({ mode: 'record', recordings: dir, upstream: upstream.url, stateDir: state });
+    cleanup.push(() => server.close());
+    const client = openai(server);
+    const journal = async () => readFile(path.join(state, 'upstream-ids.jsonl'), 'utf8').catch(() => '');
+    const upstreamIds = () => upstream.received.filter((r) => r.method === 'POST').length;
+
+    const plain = await client.chat.completions.create({ model: 'gpt-4o', messages: [{ role: 'user', content: 'not kept' }] });
+    expect(plain.id).toMatch(/^rec-[0-9a-f]{12}$/);
+    // Nothing the upstream keeps: nothing to map back, so nothing journaled.
+    expect(await journal()).toBe('');
+
+    const stored = await client.chat.completions.create({ model: 'gpt-4o', messages: [{ role: 'user', content: 'kept' }], store: true });
+    expect(stored.id).toMatch(/^rec-[0-9a-f]{12}$/);
+    const lines = (await journal()).split('\n').filter(Boolean).map((line) => JSON.parse(line) as { id: string; upstream: string });
+    expect(lines.map((line) => line.id)).toEqual([stored.id]);
+    expect(lines[0]!.upstream).toMatch(/^chatcmpl-/);
+    // Fetched by the id the client has: the upstream is asked for its own.
+    const fetched = await client.chat.completions.retrieve(stored.id);
+    expect(fetched.choices[0]!.message.content).toBe('You said: kept');
+    expect(fetched.id).toBe(stored.id);
+    expect(upstream.received.at(-1)!.url).toBe(`/v1/chat/completions/${lines[0]!.upstream}`);
+    // The unstored one's id reaches the upstream as the client sent it (the upstream never had it).
+    await expect(client.chat.completions.retrieve(plain.id)).rejects.toMatchObject({ status: 404 });
+    expect(upstream.received.at(-1)!.url).toBe(`/v1/chat/completions/${plain.id}`);
+    expect(upstreamIds()).toBe(2);
+  });
+
+  it('an unstored chat completion stream has one rec-<key> throughout, and the ids after it are numbered as before (byte-identical re-recordings)', async () => {
+    const { dir, state, upstream } = await recordingSetup();
+    const server = await serve({ mode: 'record', recordings: dir, upstream: upstream.url, stateDir: state, recordTiming: false });
+    cleanup.push(() => server.close());
+    const stream = await openai(server).chat.completions.create({ model: 'gpt-4o', messages: [{ role: 'user', content: 'call it' }], tools: [{ type: 'function', function: { name: 'lookup', parameters: {} } }], stream: true });
+    const ids = new Set<string>();
+    const callIds: string[] = [];
+    for await (const chunk of stream) {
+      ids.add(chunk.id);
+      for (const call of chunk.choices[0]?.delta.tool_calls ?? []) if (call.id) callIds.push(call.id);
+    }
+    expect([...ids]).toHaveLength(1);
+    const [id] = [...ids];
+    expect(id).toMatch(/^rec-[0-9a-f]{12}$/);
+    const [file] = await listFiles(dir);
+    const key = path.basename(file!, '.json');
+    expect(id).toBe(`rec-${key.slice(0, 12)}`);
+    // The completion's id took position 0, as when it was journaled; the tool call the next.
+    expect(callIds).toEqual([`call_${createHash('sha256').update(`${key}:1`).digest('hex').slice(0, 40)}`]);
+    // The tool call's id names nothing stored either, but it is nested: mapped and journaled as before.
+    expect(await readFile(path.join(state, 'upstream-ids.jsonl'), 'utf8')).toContain(callIds[0]);
+    expect(await readFile(path.join(state, 'upstream-ids.jsonl'), 'utf8')).not.toContain('chatcmpl-');
   });
 
   it('switched off, the upstream ids pass through and are stored as they came', async () => {

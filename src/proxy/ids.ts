@@ -109,24 +109,28 @@ export class IdMapper {
     return text.replace(MINTED, (id) => this.minted.get(id) ?? id);
   }
 
-  /** The id rewriting of one exchange: new ids are numbered in the order they appear. */
-  session(key: string, forwarded: string): IdSession {
-    return new IdSession(this, key, forwarded);
+  /**
+   * The id rewriting of one exchange: new ids are numbered in the order they appear.
+   * `stored`: the request asked the upstream to keep its answer (`"store": true`).
+   */
+  session(key: string, forwarded: string, stored = false): IdSession {
+    return new IdSession(this, key, forwarded, stored);
   }
 
-  /** @internal */
-  mint(key: string, real: string, position: number, topLevel: boolean): string {
+  /** @internal The deterministic id for `real`, and whether it is mapped back (remembered and journaled). */
+  mint(key: string, real: string, position: number, topLevel: boolean, stored: boolean): { id: string; mapped: boolean } {
     const existing = this.known.get(real);
-    if (existing) return existing;
+    if (existing) return { id: existing, mapped: true };
     const prefix = ID_SHAPE.exec(real)?.[1] ?? '';
     const stateful = topLevel ? STATEFUL_TOP_LEVEL.has(prefix) : true;
+    if (!stateful && prefix === UNSTORED_PREFIX && !stored) return { id: recordedId(key), mapped: false };
     const deterministic = stateful
       ? `${prefix}${createHash('sha256').update(`${key}:${position}`).digest('hex').slice(0, 40)}`
       : recordedId(key);
     this.remember(deterministic, real);
     // An id shaped like a key (an API that lists keys) is kept in memory only: no credential reaches a file.
     if (this.journal && !hasKeyShape(real)) this.queue(JSON.stringify({ id: deterministic, upstream: real, key }) + '\n');
-    return deterministic;
+    return { id: deterministic, mapped: true };
   }
 
   /** A line to append: written at the end of this turn of the event loop with the others of the turn, unless flush() comes first. */
@@ -203,14 +207,25 @@ export class IdMapper {
  */
 const STATEFUL_TOP_LEVEL = new Set(['resp_', 'conv_', 'msg_', 'file-', 'file_', 'batch_', 'vs_', 'vsfb_', 'asst_', 'thread_', 'run_', 'step_', 'ftjob-', 'item_', 'fc_', 'rs_', 'call_']);
 
+/**
+ * A chat completion's id names something the upstream keeps only when the request said
+ * `"store": true` (OpenAI's stored completions; compatible servers keep nothing): other
+ * answers' ids are made `rec-<key>` without being remembered or journaled, since no later
+ * request could use the real one. Most recorded exchanges are such chat completions.
+ */
+const UNSTORED_PREFIX = 'chatcmpl-';
+
 export class IdSession {
   private position = 0;
+  /** Ids this exchange made deterministic without the mapper keeping them (see UNSTORED_PREFIX): the same each time they recur in it. */
+  private unmapped: Map<string, string> | undefined;
 
   constructor(
     private readonly mapper: IdMapper,
     private readonly key: string,
     /** What was sent upstream: ids found there came from the client and stay as they are. */
     private readonly forwarded: string,
+    private readonly stored: boolean,
   ) {}
 
   /** The replacements (real -> deterministic) that the ids in a value need. */
@@ -238,7 +253,7 @@ export class IdSession {
 
   private consider(id: string, topLevel: boolean, out: Map<string, string>): void {
     if (out.has(id)) return;
-    const known = this.mapper.lookup(id);
+    const known = this.mapper.lookup(id) ?? this.unmapped?.get(id);
     if (known) {
       out.set(id, known);
       return;
@@ -246,7 +261,10 @@ export class IdSession {
     // A top-level id is always replaced (rec-<key> at least), as llama-stack does;
     // a nested one only when it looks like an id the upstream made.
     if ((!topLevel && !ID_SHAPE.test(id)) || this.forwarded.includes(id)) return;
-    out.set(id, this.mapper.mint(this.key, id, this.position++, topLevel));
+    // Each new id takes a position, mapped or not, so the ids after it are numbered as they always were.
+    const minted = this.mapper.mint(this.key, id, this.position++, topLevel, this.stored);
+    if (!minted.mapped) (this.unmapped ??= new Map()).set(id, minted.id);
+    out.set(id, minted.id);
   }
 
   /**

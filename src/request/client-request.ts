@@ -48,9 +48,18 @@ const JSON_TYPE = /^application\/(?:[\w.+-]+\+)?json\b/i;
 
 /** The model a JSON body names (most LLM APIs' `model` field), if it names one. */
 export function requestedModel(client: ClientRequest): string | undefined {
-  const { body } = client;
-  const value = body.kind === 'json' && typeof body.value === 'object' && body.value !== null ? (body.value as Record<string, unknown>)['model'] : undefined;
+  const value = member(client.body, 'model');
   return typeof value === 'string' ? value : undefined;
+}
+
+/** Whether the body asks the upstream to keep the answer (`"store": true`: OpenAI's stored completions and responses). */
+export function asksToStore(body: RequestBody): boolean {
+  return member(body, 'store') === true;
+}
+
+/** A top-level member of a JSON object body. */
+function member(body: RequestBody, name: string): unknown {
+  return body.kind === 'json' && typeof body.value === 'object' && body.value !== null ? (body.value as Record<string, unknown>)[name] : undefined;
 }
 
 /** A body is JSON when it says so (or says nothing) and parses; anything else is kept as bytes. */

@@ -4,7 +4,7 @@ import { routeFor, type ServerConfig } from '../config/options.js';
 import type { Exchange } from '../proxy/forward.js';
 import type { IdMapper } from '../proxy/ids.js';
 import { recordingId } from '../recordings/occurrence.js';
-import type { ClientRequest } from '../request/client-request.js';
+import { asksToStore, type ClientRequest } from '../request/client-request.js';
 import { onHangUp } from '../wire/hang-up.js';
 import type { RequestContext } from './request-context.js';
 import type { FastifyInstance, FastifyReply } from 'fastify';
@@ -65,6 +65,6 @@ export function exchangeOf(server: ExchangeServer, context: RequestContext): Exc
     forwarded += swapped;
   }
   // Each occurrence mints its own ids: a second identical request makes new upstream state.
-  exchange.ids = ids.session(recordingId(key.key, position.occurrence), forwarded);
+  exchange.ids = ids.session(recordingId(key.key, position.occurrence), forwarded, asksToStore(client.body));
   return exchange;
 }

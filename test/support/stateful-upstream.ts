@@ -1,7 +1,7 @@
 // A stateful fake of OpenAI's Conversations and Responses APIs: ids are random on
 // every run (as the real API's are) and later calls must name objects that exist.
 import { randomBytes } from 'node:crypto';
-import { FakeUpstream, sendEvents, sendJson, typedSse } from './fake-upstream.js';
+import { FakeUpstream, openAiSse, sendEvents, sendJson, typedSse } from './fake-upstream.js';
 
 const rid = (prefix: string) => `${prefix}${randomBytes(24).toString('hex')}`;
 const now = () => Math.floor(Date.now() / 1000);
@@ -80,6 +80,26 @@ export function statefulOpenAi(): FakeUpstream {
     const [, , , conversationId, , itemId] = request.url.split('?')[0]!.split('/');
     const item = conversations.get(conversationId!)?.items.find((i) => i.id === itemId);
     return item ? sendJson(res, 200, item) : sendJson(res, 404, { error: { message: `Item ${itemId} not found`, type: 'invalid_request_error', param: null, code: null } });
+  });
+
+  // Chat completions: a fresh id each; kept (and retrievable) only with "store": true, as OpenAI's stored completions.
+  const completions = new Map<string, Record<string, unknown>>();
+  upstream.on('POST', '/v1/chat/completions', (request, res) => {
+    const body = JSON.parse(request.body) as { model: string; messages: Array<{ content: string }>; store?: boolean; stream?: boolean; tools?: unknown[] };
+    const id = rid('chatcmpl-');
+    const text = `You said: ${body.messages.at(-1)!.content}`;
+    const toolCalls = body.tools ? [{ id: rid('call_'), type: 'function', function: { name: 'lookup', arguments: '{}' } }] : undefined;
+    const completion = { id, object: 'chat.completion', created: now(), model: body.model, choices: [{ index: 0, message: { role: 'assistant', content: text, ...(toolCalls ? { tool_calls: toolCalls } : {}) }, finish_reason: toolCalls ? 'tool_calls' : 'stop' }] };
+    if (body.store === true) completions.set(id, completion);
+    if (!body.stream) return sendJson(res, 200, completion);
+    const chunk = (delta: unknown, finish: string | null) => ({ id, object: 'chat.completion.chunk', created: completion.created, model: body.model, choices: [{ index: 0, delta, finish_reason: finish }] });
+    const chunks = [chunk({ role: 'assistant', content: '' }, null), ...(toolCalls ? [chunk({ tool_calls: [{ index: 0, ...toolCalls[0] }] }, null)] : []), ...text.split(/(?= )/).map((part) => chunk({ content: part }, null)), chunk({}, toolCalls ? 'tool_calls' : 'stop')];
+    return sendEvents(res, openAiSse(chunks));
+  });
+
+  upstream.on('GET', /^\/v1\/chat\/completions\/[^/]+$/, (request, res) => {
+    const completion = completions.get(request.url.split('/').pop()!.split('?')[0]!);
+    return completion ? sendJson(res, 200, completion) : sendJson(res, 404, { error: { message: 'Completion not found', type: 'invalid_request_error', param: null, code: null } });
   });
 
   upstream.on('DELETE', /^\/v1\/conversations\/[^/]+$/, (request, res) => {
