@@ -38,7 +38,9 @@ function originOf(upstream: URL, head: UpstreamHead, response: RecordedResponse,
 
 /** `answer.plainNumbers`: the answer's body holds no LosslessNumber (it came from JSON.parse, or is not JSON). */
 export function recordingOf(client: ClientRequest, key: RequestKey, upstream: URL, answer: { head: UpstreamHead; response: RecordedResponse; recordTiming: boolean; plainNumbers?: boolean }): Recording {
-  const response = { ...answer.response, origin: originOf(upstream, answer.head, answer.response, answer.recordTiming) };
+  // The answer's response is made for this recording alone: given its origin in place (last, as a copy would have it; a copy's each new shape is a slow path in V8).
+  const { response } = answer;
+  response.origin = originOf(upstream, answer.head, response, answer.recordTiming);
   const body = key.storedBody();
   const query = canonicalQuery(client.query);
   const request: Recording['request'] = {

@@ -70,14 +70,14 @@ async function forwardAndWrite(server: RecordServer, context: KeyedContext): Pro
   // Record mode records a sequence anew from its first occurrence (the store removes the older one's later occurrences first),
   // and answers nothing it writes: only record-if-missing keeps what it wrote in memory to answer from.
   const recordMode = server.config.mode === 'record';
-  const kept = { keepInMemory: !recordMode };
+  const keepInMemory = !recordMode;
   const save = (recording: Recording, secrets: readonly string[]) => {
     warnIfMixed(server, context);
-    const asOccurrence = { occurrence, newSequence: recordMode, secrets, ...kept };
+    const asOccurrence = { occurrence, newSequence: recordMode, secrets, keepInMemory };
     if (server.config.keyScheme !== 'llama-stack') return server.store.save(key.key, recording, relativeDir, asOccurrence);
     // Scrubbed before it is adapted: the adapted form quotes the answer's JSON inside strings (an error's message), escaping a secret anew, and names a model list's part by its ids.
     const adapted = toLlamaStackForm(scrubRecorded(recording, secrets), key.key, key.modelList);
-    return server.store.save(key.key, adapted.recording, relativeDir, adapted.modelListFile ? { fileName: adapted.modelListFile, secrets, ...kept } : asOccurrence);
+    return server.store.save(key.key, adapted.recording, relativeDir, adapted.modelListFile ? { fileName: adapted.modelListFile, secrets, keepInMemory } : asOccurrence);
   };
   // A llama-stack model list is one answer, with no occurrences to keep in order.
   const step = recordMode && !key.modelList ? sequenceStep(server, context) : undefined;
@@ -110,7 +110,11 @@ function sequenceStep(server: RecordServer, { key, position, client }: KeyedCont
   const recorded = new Promise<boolean>((settled) => (resolve = settled));
   const id = `${sequence}${occurrence}`;
   server.sequenceSteps.set(id, recorded);
+  let settled = false;
+  // Once: a step that was written ends too, and a promise resolved again costs a trip through V8's runtime.
   const settle = (done: boolean) => {
+    if (settled) return;
+    settled = true;
     resolve(done);
     if (server.sequenceSteps.get(id) === recorded) server.sequenceSteps.delete(id);
   };
