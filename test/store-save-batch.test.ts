@@ -3,10 +3,10 @@
 // visible before it is on disk (no request may be answered from a recording that is not
 // there yet, or never will be), and a drain (server close) waits for saves still queued.
 import { existsSync, readdirSync } from 'node:fs';
-import { mkdir, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import type { Recording } from '../src/recordings/recording.js';
+import { serializeRecording, type Recording } from '../src/recordings/recording.js';
 import { RecordingStore } from '../src/recordings/store.js';
 import { listFiles, readJson, removeDir, tempDir } from './support/harness.js';
 
@@ -50,6 +50,18 @@ describe('saving recordings', () => {
     expect((await readJson(path.join(dir, `${keyOf('c')}.json`))).response.body).toEqual({ answer: 'c' });
     expect(store.recordingsOf(keyOf('a'))?.[0]?.response.body).toEqual({ answer: 'a' });
     expect(store.recordingsOf(keyOf('b'))).toBeUndefined();
+  });
+
+  it('writes each file exactly as its recording serialises, whatever was written before it (long, short, beyond ASCII, past the reused buffer)', async () => {
+    const store = await RecordingStore.open(dir);
+    const answers = { a: 'x'.repeat(100_000), b: 'short', c: 'naïve • 漢字 😀 \u2028', d: '€'.repeat(300_000), e: 'last' };
+    // One after another (each its own turn) and all in one turn: the bytes of each save are made and written before the next.
+    for (const letter of ['a', 'b', 'c'] as const) await store.save(keyOf(letter), recordingOf(answers[letter]), '', { secrets: [] });
+    await Promise.all((['d', 'e'] as const).map((letter) => store.save(keyOf(letter), recordingOf(answers[letter]), '', { secrets: [] })));
+    for (const [letter, answer] of Object.entries(answers)) {
+      const text = await readFile(path.join(dir, `${keyOf(letter)}.json`), 'utf8');
+      expect(text).toBe(serializeRecording(recordingOf(answer)));
+    }
   });
 
   it('shows nothing of a recording before it is on disk, and nothing of one whose write failed', async () => {

@@ -69,9 +69,14 @@ export function replaceIdsInJson(text: string, whole: ReadonlyMap<string, string
  * characters takes a byte each, so it stands in the bytes where it stands in the text,
  * shifted by the extra bytes of the characters before it).
  */
-export function replaceIdsInJsonBytes(text: string, bytes: Buffer, whole: ReadonlyMap<string, string>, inside: ReadonlyMap<string, string>): Buffer {
+export function replaceIdsInJsonBytes(text: string, bytes: Buffer, whole: ReadonlyMap<string, string>, inside: ReadonlyMap<string, string>): { bytes: Buffer; plain: boolean } {
   const found = plainTokens(text, whole);
-  if (found === undefined) return Buffer.from(replaceIdStrings(text, whole, inside));
+  if (found === undefined) return { bytes: Buffer.from(replaceIdStrings(text, whole, inside)), plain: false };
+  return { bytes: replacedTokens(text, bytes, found), plain: true };
+}
+
+/** `bytes` with the ids plainTokens found in their text replaced. */
+function replacedTokens(text: string, bytes: Buffer, found: ReadonlyArray<{ at: number; real: string; id: string }>): Buffer {
   if (found.length === 0) return bytes;
   let size = bytes.length;
   for (const { real, id } of found) size += id.length - real.length;
@@ -162,8 +167,39 @@ function replacedString(value: string, whole: ReadonlyMap<string, string>, insid
 /**
  * The same replacements in a parsed value, in place: what parsing the replaced text
  * would give, without parsing it again (string values only, never member names).
+ * `plain`: the text's ids all stood as whole string values (replaceIdsInJsonBytes said
+ * so), so no string holds one inside it and only strings of an id's length are looked at.
  */
-export function replaceIdValues(value: JsonValue, whole: ReadonlyMap<string, string>, inside: ReadonlyMap<string, string>): void {
+export function replaceIdValues(value: JsonValue, whole: ReadonlyMap<string, string>, inside: ReadonlyMap<string, string>, plain = false): void {
+  if (plain) replaceWholeValues(value, whole, new Set(Array.from(whole.keys(), (real) => real.length)));
+  else replaceAnyValues(value, whole, inside);
+}
+
+/** replaceIdValues where ids stand only as whole values: a string of another length is none of them, and is not hashed to find out. */
+function replaceWholeValues(value: JsonValue, whole: ReadonlyMap<string, string>, lengths: ReadonlySet<number>): void {
+  if (Array.isArray(value)) {
+    for (let i = 0; i < value.length; i++) {
+      const item = value[i] as JsonValue;
+      if (typeof item !== 'string') replaceWholeValues(item, whole, lengths);
+      else if (lengths.has(item.length)) {
+        const id = whole.get(item);
+        if (id !== undefined) value[i] = id;
+      }
+    }
+    return;
+  }
+  if (!isJsonObject(value)) return;
+  for (const name in value) {
+    const item = value[name] as JsonValue;
+    if (typeof item !== 'string') replaceWholeValues(item, whole, lengths);
+    else if (lengths.has(item.length)) {
+      const id = whole.get(item);
+      if (id !== undefined) value[name] = id;
+    }
+  }
+}
+
+function replaceAnyValues(value: JsonValue, whole: ReadonlyMap<string, string>, inside: ReadonlyMap<string, string>): void {
   // A scalar at the top cannot change in place; it holds no id field, so it never has replacements.
   if (Array.isArray(value)) {
     for (let i = 0; i < value.length; i++) {
@@ -171,7 +207,7 @@ export function replaceIdValues(value: JsonValue, whole: ReadonlyMap<string, str
       if (typeof item === 'string') {
         const replaced = replacedString(item, whole, inside);
         if (replaced !== undefined) value[i] = replaced;
-      } else replaceIdValues(item, whole, inside);
+      } else replaceAnyValues(item, whole, inside);
     }
     return;
   }
@@ -182,7 +218,7 @@ export function replaceIdValues(value: JsonValue, whole: ReadonlyMap<string, str
       const replaced = replacedString(item, whole, inside);
       // An own member named __proto__ (JSON allows it) stays a member when assigned.
       if (replaced !== undefined) value[name] = replaced;
-    } else replaceIdValues(item, whole, inside);
+    } else replaceAnyValues(item, whole, inside);
   }
 }
 

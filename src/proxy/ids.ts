@@ -26,6 +26,7 @@ export interface IdReplacement {
   inJson(text: string): string;
   /** inJson's result as UTF-8, given the text's UTF-8 `bytes`: most often those bytes with the ids replaced in place. */
   inJsonBytes(text: string, bytes: Buffer): Buffer;
+  /** In place; after inJsonBytes on its text, only where that found the ids standing. */
   inValue(value: JsonValue): void;
 }
 
@@ -291,11 +292,17 @@ export class IdSession {
     // An upstream-shaped id (a prefix and 8+ letters or digits) inside a string is that id (a URL naming it); any other only as a whole string.
     const shaped = new Map<string, string>();
     for (const [real, deterministic] of pairs) if (ID_SHAPE.test(real)) shaped.set(real, deterministic);
+    // Whether inJsonBytes found every id standing as a whole string value in the value's text.
+    let plain = false;
     return {
       inText: (text) => replaceIdStrings(text, pairs, shaped),
       inJson: (text) => replaceIdsInJson(text, pairs, shaped),
-      inJsonBytes: (text, bytes) => replaceIdsInJsonBytes(text, bytes, pairs, shaped),
-      inValue: (parsed) => replaceIdValues(parsed, pairs, shaped),
+      inJsonBytes: (text, bytes) => {
+        const replaced = replaceIdsInJsonBytes(text, bytes, pairs, shaped);
+        plain = replaced.plain;
+        return replaced.bytes;
+      },
+      inValue: (parsed) => replaceIdValues(parsed, pairs, shaped, plain),
     };
   }
 }

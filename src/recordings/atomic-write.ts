@@ -32,6 +32,11 @@ export function processAlive(pid: number): boolean {
   return !processEnded(pid);
 }
 
+/** `name` (one plain name) in `dir`: path.join's result without its normalising pass, made for every recording. */
+export function childPath(dir: string, name: string): string {
+  return dir.endsWith(path.sep) ? `${dir}${name}` : `${dir}${path.sep}${name}`;
+}
+
 /** Folders already known to exist: creating them again costs a system call per recording. */
 const knownDirs = new Set<string>();
 
@@ -66,7 +71,7 @@ export function writeAtomicallyNow(file: string, content: string | Buffer): numb
     makeDirs(dir);
     knownDirs.add(dir);
   }
-  const temp = path.join(dir, `${tempStem}${++tempCount}`);
+  const temp = childPath(dir, `${tempStem}${++tempCount}`);
   try {
     try {
       writeNew(temp, bytes);

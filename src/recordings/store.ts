@@ -8,7 +8,7 @@ import path from 'node:path';
 import { RecordingFileError } from '../errors.js';
 import { parseRecording, type Recording } from './recording.js';
 import { storedForm } from './stored-form.js';
-import { writeAtomicallyNow } from './atomic-write.js';
+import { childPath, writeAtomicallyNow } from './atomic-write.js';
 import { occurrenceFileName, recordingId } from './occurrence.js';
 import { scanDirectory } from './directory-scan.js';
 import { RecordLock, takenOverMessage } from './record-lock.js';
@@ -257,7 +257,7 @@ export class RecordingStore {
     const { recording: stored, bytes: fileBytes } = storedForm(recording, occurrence, options.secrets);
     const existing = this.entry(key);
     const existed = modelList ? undefined : this.fileOf(key, occurrence);
-    const target = existed ?? path.join(this.folderFor(existing, relativeDir, modelList), options.fileName ?? occurrenceFileName(key, occurrence));
+    const target = existed ?? childPath(this.folderFor(existing, relativeDir, modelList), options.fileName ?? occurrenceFileName(key, occurrence));
     // The older sequence's later files go first: a crash before the write leaves its first occurrences.
     const replacing = options.newSequence === true && occurrence === 1 && !modelList && this.replacingOlder(key);
     if (replacing) this.removeOlderSequence(key);

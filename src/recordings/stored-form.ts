@@ -4,18 +4,34 @@ import { scrubRecorded } from '../secrets/redact.js';
 import { hasPlainNumbers, serializeRecording, withPlainNumbers, type Recording } from './recording.js';
 
 /**
- * The recording of `occurrence` as it is written and kept, with its file's bytes. The
- * bytes made for the file tell whether any of `secrets` is in it; only then is the
+ * The recording of `occurrence` as it is written and kept, with its file's bytes, which
+ * are good until the next call (the store writes them at once: its saves are synchronous).
+ * The bytes made for the file tell whether any of `secrets` is in it; only then is the
  * recording walked and made again.
  */
 export function storedForm(recording: Recording, occurrence: number, secrets: readonly string[]): { recording: Recording; bytes: Buffer } {
   const numbered = occurrence === 1 ? recording : withOccurrence(recording, occurrence);
-  const bytes = Buffer.from(serializeRecording(numbered));
+  const bytes = utf8Of(serializeRecording(numbered));
   const scrubbed = secrets.length === 0 ? numbered : scrubRecorded(numbered, secrets, bytes);
   if (scrubbed === numbered) return { recording: numbered, bytes };
   // Only strings change: numbers read by JSON.parse are still.
   const marked = hasPlainNumbers(numbered) ? withPlainNumbers(scrubbed) : scrubbed;
-  return { recording: marked, bytes: Buffer.from(serializeRecording(marked)) };
+  return { recording: marked, bytes: utf8Of(serializeRecording(marked)) };
+}
+
+/** Recordings up to this size (as text) are encoded into one buffer kept for the next. */
+const SCRATCH_LIMIT = 256 * 1024;
+let scratch = Buffer.allocUnsafe(16 * 1024);
+
+/**
+ * `text` as UTF-8, in the reused buffer when it fits: a new buffer for every recording
+ * costs an allocation the garbage collector tracks, and a pass to measure the text first.
+ */
+function utf8Of(text: string): Buffer {
+  if (text.length > SCRATCH_LIMIT) return Buffer.from(text);
+  // Three bytes a UTF-16 unit at most (a lone surrogate becomes U+FFFD's three).
+  if (scratch.length < text.length * 3) scratch = Buffer.allocUnsafe(SCRATCH_LIMIT * 3);
+  return scratch.subarray(0, scratch.write(text, 0, 'utf8'));
 }
 
 /** A later occurrence's recording, saying which it is (after test_id, where a reader looks first). */
