@@ -13,7 +13,10 @@ import { SseSplitter, type SseEvent } from '../wire/sse.js';
 export type StreamFormat = 'sse' | 'ndjson';
 
 export function streamFormatOf(contentType: string | undefined): StreamFormat | undefined {
-  const type = (contentType ?? '').split(';')[0]?.trim().toLowerCase();
+  if (contentType === undefined) return undefined;
+  // Asked of every answer: the media type without an array made to find it.
+  const semicolon = contentType.indexOf(';');
+  const type = (semicolon === -1 ? contentType : contentType.slice(0, semicolon)).trim().toLowerCase();
   if (type === 'text/event-stream') return 'sse';
   if (type === 'application/x-ndjson' || type === 'application/jsonl') return 'ndjson';
   return undefined;
