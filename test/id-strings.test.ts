@@ -100,12 +100,12 @@ describe('id rewriting, the text and its value', () => {
       const plain = JSON.stringify(value, undefined, n % 2 === 0 ? undefined : 2);
       expect(replace.inJson(plain), plain).toBe(replace.inText(plain));
       expect(replace.inJsonBytes(plain, Buffer.from(plain)).equals(Buffer.from(replace.inText(plain))), plain).toBe(true);
-      // The value after inJsonBytes on its text (a whole answer's order), which spares the walk what that search found: what parsing the replaced bytes gives.
+      // A whole answer's bytes and value together (the value looked in only where the text's search found the ids): the value is what parsing the bytes gives.
       for (const written of [text, plain]) {
         const replacer = (await IdMapper.open(undefined)).session(key, '{}').replacer(parseLossless(written))!;
-        const replacedBytes = replacer.inJsonBytes(written, Buffer.from(written));
         const walked = parseLossless(written);
-        replacer.inValue(walked);
+        const replacedBytes = replacer.inAnswer(written, Buffer.from(written), walked);
+        expect(replacedBytes.equals(replacer.inJsonBytes(written, Buffer.from(written))), written).toBe(true);
         expect(walked, written).toEqual(parseLossless(replacedBytes.toString()));
       }
     }

@@ -172,36 +172,43 @@ describe('stateful flows', () => {
     expect(await listFiles(dir)).toHaveLength(2);
   });
 
-  it('a chat completion\'s id maps back only when it was stored: rec-<key> either way, journaled with "store": true alone', async () => {
+  it('a chat completion\'s id maps back while the server runs; only a stored one ("store": true) is journaled, to map back after a restart', async () => {
     const { dir, state, upstream } = await recordingSetup();
     const server = await serve({ mode: 'record', recordings: dir, upstream: upstream.url, stateDir: state });
     cleanup.push(() => server.close());
     const client = openai(server);
     const journal = async () => readFile(path.join(state, 'upstream-ids.jsonl'), 'utf8').catch(() => '');
-    const upstreamIds = () => upstream.received.filter((r) => r.method === 'POST').length;
 
     const plain = await client.chat.completions.create({ model: 'gpt-4o', messages: [{ role: 'user', content: 'not kept' }] });
     expect(plain.id).toMatch(/^rec-[0-9a-f]{12}$/);
-    // Nothing the upstream keeps: nothing to map back, so nothing journaled.
+    // Nothing journaled for it: the journal is written before each answer, and most recorded exchanges are such completions.
     expect(await journal()).toBe('');
-
     const stored = await client.chat.completions.create({ model: 'gpt-4o', messages: [{ role: 'user', content: 'kept' }], store: true });
     expect(stored.id).toMatch(/^rec-[0-9a-f]{12}$/);
     const lines = (await journal()).split('\n').filter(Boolean).map((line) => JSON.parse(line) as { id: string; upstream: string });
     expect(lines.map((line) => line.id)).toEqual([stored.id]);
-    expect(lines[0]!.upstream).toMatch(/^chatcmpl-/);
-    // Fetched by the id the client has: the upstream is asked for its own.
+    const storedReal = lines[0]!.upstream;
+    expect(storedReal).toMatch(/^chatcmpl-/);
+
+    // While it runs, both map back: an upstream that keeps every completion (llama-stack) finds either; this one kept only the stored.
     const fetched = await client.chat.completions.retrieve(stored.id);
     expect(fetched.choices[0]!.message.content).toBe('You said: kept');
     expect(fetched.id).toBe(stored.id);
-    expect(upstream.received.at(-1)!.url).toBe(`/v1/chat/completions/${lines[0]!.upstream}`);
-    // The unstored one's id reaches the upstream as the client sent it (the upstream never had it).
+    expect(upstream.received.at(-1)!.url).toBe(`/v1/chat/completions/${storedReal}`);
     await expect(client.chat.completions.retrieve(plain.id)).rejects.toMatchObject({ status: 404 });
+    expect(upstream.received.at(-1)!.url).toMatch(/^\/v1\/chat\/completions\/chatcmpl-[0-9a-f]{48}$/);
+    await server.close();
+
+    // After a restart, the journal maps the stored one back; the other's id goes as the client sent it.
+    const again = await serve({ mode: 'record', recordings: dir, upstream: upstream.url, stateDir: state });
+    cleanup.push(() => again.close());
+    expect((await openai(again).chat.completions.retrieve(stored.id)).choices[0]!.message.content).toBe('You said: kept');
+    expect(upstream.received.at(-1)!.url).toBe(`/v1/chat/completions/${storedReal}`);
+    await expect(openai(again).chat.completions.retrieve(plain.id)).rejects.toMatchObject({ status: 404 });
     expect(upstream.received.at(-1)!.url).toBe(`/v1/chat/completions/${plain.id}`);
-    expect(upstreamIds()).toBe(2);
   });
 
-  it('an unstored chat completion stream has one rec-<key> throughout, and the ids after it are numbered as before (byte-identical re-recordings)', async () => {
+  it('an unstored chat completion stream has one rec-<key> throughout, its tool call\'s id journaled and numbered after it, the completion\'s not journaled', async () => {
     const { dir, state, upstream } = await recordingSetup();
     const server = await serve({ mode: 'record', recordings: dir, upstream: upstream.url, stateDir: state, recordTiming: false });
     cleanup.push(() => server.close());
@@ -218,7 +225,7 @@ describe('stateful flows', () => {
     const [file] = await listFiles(dir);
     const key = path.basename(file!, '.json');
     expect(id).toBe(`rec-${key.slice(0, 12)}`);
-    // The completion's id took position 0, as when it was journaled; the tool call the next.
+    // The completion's id took position 0; the tool call the next.
     expect(callIds).toEqual([`call_${createHash('sha256').update(`${key}:1`).digest('hex').slice(0, 40)}`]);
     // The tool call's id names nothing stored either, but it is nested: mapped and journaled as before.
     expect(await readFile(path.join(state, 'upstream-ids.jsonl'), 'utf8')).toContain(callIds[0]);

@@ -62,6 +62,13 @@ describe('saving recordings', () => {
       const text = await readFile(path.join(dir, `${keyOf(letter)}.json`), 'utf8');
       expect(text).toBe(serializeRecording(recordingOf(answer)));
     }
+    // A recording that holds the request's key is made twice (scrubbed the second time): the file is the second.
+    const secret = 'sk-proj-0123456789abcdefghijklmnop';
+    await store.save(keyOf('f'), recordingOf(`echo ${secret} ${'y'.repeat(20_000)}`), '', { secrets: [secret] });
+    const scrubbed = await readFile(path.join(dir, `${keyOf('f')}.json`), 'utf8');
+    expect(scrubbed).not.toContain(secret);
+    expect(JSON.parse(scrubbed).response.body.answer).toMatch(/^echo \S+ y{20000}$/);
+    expect(scrubbed.endsWith('}\n')).toBe(true);
   });
 
   it('shows nothing of a recording before it is on disk, and nothing of one whose write failed', async () => {

@@ -88,10 +88,7 @@ export function wholeResponse(key: RequestKey, head: UpstreamHead, upstreamBytes
       // The recording keeps the text, each bad sequence read as U+FFFD: the client gets what replay will send.
       if (!isUtf8(bytes)) bytes = Buffer.from(text);
       const replace = ids?.replacer(value);
-      if (replace) {
-        bytes = replace.inJsonBytes(text, bytes);
-        replace.inValue(value);
-      }
+      if (replace) bytes = replace.inAnswer(text, bytes, value);
       body = normalizeResponseObject(value, key.key, !ids);
     } catch {
       body = undefined;

@@ -167,8 +167,8 @@ function replacedString(value: string, whole: ReadonlyMap<string, string>, insid
 /**
  * The same replacements in a parsed value, in place: what parsing the replaced text
  * would give, without parsing it again (string values only, never member names).
- * `plain`: the text's ids all stood as whole string values (replaceIdsInJsonBytes said
- * so), so no string holds one inside it and only strings of an id's length are looked at.
+ * `plain`: replaceIdsInJsonBytes found every id standing as a whole string value in this
+ * value's text, so no string holds one inside it and only strings of an id's length are looked at.
  */
 export function replaceIdValues(value: JsonValue, whole: ReadonlyMap<string, string>, inside: ReadonlyMap<string, string>, plain = false): void {
   if (plain) replaceWholeValues(value, whole, new Set(Array.from(whole.keys(), (real) => real.length)));

@@ -26,8 +26,9 @@ export interface IdReplacement {
   inJson(text: string): string;
   /** inJson's result as UTF-8, given the text's UTF-8 `bytes`: most often those bytes with the ids replaced in place. */
   inJsonBytes(text: string, bytes: Buffer): Buffer;
-  /** In place; after inJsonBytes on its text, only where that found the ids standing. */
   inValue(value: JsonValue): void;
+  /** A whole answer: inJsonBytes, and inValue on `value` (its text parsed), looking in it only where the text's search found the ids. */
+  inAnswer(text: string, bytes: Buffer, value: JsonValue): Buffer;
 }
 
 /** An id the upstream made: a short lower-case prefix, a separator, then at least 8 letters or digits. */
@@ -118,20 +119,19 @@ export class IdMapper {
     return new IdSession(this, key, forwarded, stored);
   }
 
-  /** @internal The deterministic id for `real`, and whether it is mapped back (remembered and journaled). */
-  mint(key: string, real: string, position: number, topLevel: boolean, stored: boolean): { id: string; mapped: boolean } {
+  /** @internal */
+  mint(key: string, real: string, position: number, topLevel: boolean, stored: boolean): string {
     const existing = this.known.get(real);
-    if (existing) return { id: existing, mapped: true };
+    if (existing) return existing;
     const prefix = ID_SHAPE.exec(real)?.[1] ?? '';
     const stateful = topLevel ? STATEFUL_TOP_LEVEL.has(prefix) : true;
-    if (!stateful && prefix === UNSTORED_PREFIX && !stored) return { id: recordedId(key), mapped: false };
     const deterministic = stateful
       ? `${prefix}${createHash('sha256').update(`${key}:${position}`).digest('hex').slice(0, 40)}`
       : recordedId(key);
     this.remember(deterministic, real);
     // An id shaped like a key (an API that lists keys) is kept in memory only: no credential reaches a file.
-    if (this.journal && !hasKeyShape(real)) this.queue(JSON.stringify({ id: deterministic, upstream: real, key }) + '\n');
-    return { id: deterministic, mapped: true };
+    if (this.journal && !hasKeyShape(real) && (stored || !(topLevel && real.startsWith(UNSTORED_PREFIX)))) this.queue(JSON.stringify({ id: deterministic, upstream: real, key }) + '\n');
+    return deterministic;
   }
 
   /** A line to append: written at the end of this turn of the event loop with the others of the turn, unless flush() comes first. */
@@ -209,17 +209,15 @@ export class IdMapper {
 const STATEFUL_TOP_LEVEL = new Set(['resp_', 'conv_', 'msg_', 'file-', 'file_', 'batch_', 'vs_', 'vsfb_', 'asst_', 'thread_', 'run_', 'step_', 'ftjob-', 'item_', 'fc_', 'rs_', 'call_']);
 
 /**
- * A chat completion's id names something the upstream keeps only when the request said
- * `"store": true` (OpenAI's stored completions; compatible servers keep nothing): other
- * answers' ids are made `rec-<key>` without being remembered or journaled, since no later
- * request could use the real one. Most recorded exchanges are such chat completions.
+ * A chat completion's id: OpenAI keeps the completion only when the request said `"store":
+ * true` (llama-stack keeps every one). Each is mapped back while the server runs, but only
+ * a stored one is journaled to outlive a restart: most recorded exchanges are chat
+ * completions, and each line is a write before the client has its answer.
  */
 const UNSTORED_PREFIX = 'chatcmpl-';
 
 export class IdSession {
   private position = 0;
-  /** Ids this exchange made deterministic without the mapper keeping them (see UNSTORED_PREFIX): the same each time they recur in it. */
-  private unmapped: Map<string, string> | undefined;
 
   constructor(
     private readonly mapper: IdMapper,
@@ -254,7 +252,7 @@ export class IdSession {
 
   private consider(id: string, topLevel: boolean, out: Map<string, string>): void {
     if (out.has(id)) return;
-    const known = this.mapper.lookup(id) ?? this.unmapped?.get(id);
+    const known = this.mapper.lookup(id);
     if (known) {
       out.set(id, known);
       return;
@@ -262,10 +260,7 @@ export class IdSession {
     // A top-level id is always replaced (rec-<key> at least), as llama-stack does;
     // a nested one only when it looks like an id the upstream made.
     if ((!topLevel && !ID_SHAPE.test(id)) || this.forwarded.includes(id)) return;
-    // Each new id takes a position, mapped or not, so the ids after it are numbered as they always were.
-    const minted = this.mapper.mint(this.key, id, this.position++, topLevel, this.stored);
-    if (!minted.mapped) (this.unmapped ??= new Map()).set(id, minted.id);
-    out.set(id, minted.id);
+    out.set(id, this.mapper.mint(this.key, id, this.position++, topLevel, this.stored));
   }
 
   /**
@@ -292,17 +287,16 @@ export class IdSession {
     // An upstream-shaped id (a prefix and 8+ letters or digits) inside a string is that id (a URL naming it); any other only as a whole string.
     const shaped = new Map<string, string>();
     for (const [real, deterministic] of pairs) if (ID_SHAPE.test(real)) shaped.set(real, deterministic);
-    // Whether inJsonBytes found every id standing as a whole string value in the value's text.
-    let plain = false;
     return {
       inText: (text) => replaceIdStrings(text, pairs, shaped),
       inJson: (text) => replaceIdsInJson(text, pairs, shaped),
-      inJsonBytes: (text, bytes) => {
+      inJsonBytes: (text, bytes) => replaceIdsInJsonBytes(text, bytes, pairs, shaped).bytes,
+      inValue: (parsed) => replaceIdValues(parsed, pairs, shaped),
+      inAnswer: (text, bytes, parsed) => {
         const replaced = replaceIdsInJsonBytes(text, bytes, pairs, shaped);
-        plain = replaced.plain;
+        replaceIdValues(parsed, pairs, shaped, replaced.plain);
         return replaced.bytes;
       },
-      inValue: (parsed) => replaceIdValues(parsed, pairs, shaped, plain),
     };
   }
 }

@@ -29,8 +29,12 @@ let scratch = Buffer.allocUnsafe(16 * 1024);
  */
 function utf8Of(text: string): Buffer {
   if (text.length > SCRATCH_LIMIT) return Buffer.from(text);
-  // Three bytes a UTF-16 unit at most (a lone surrogate becomes U+FFFD's three).
-  if (scratch.length < text.length * 3) scratch = Buffer.allocUnsafe(SCRATCH_LIMIT * 3);
+  // Three bytes a UTF-16 unit at most (a lone surrogate becomes U+FFFD's three); grown by doubling to what recordings need.
+  if (scratch.length < text.length * 3) {
+    let size = scratch.length * 2;
+    while (size < text.length * 3) size *= 2;
+    scratch = Buffer.allocUnsafe(size);
+  }
   return scratch.subarray(0, scratch.write(text, 0, 'utf8'));
 }
 
