@@ -11,6 +11,7 @@ import { ADMIN_PREFIX } from '../request/control-headers.js';
 import { redactUrl } from '../secrets/redact.js';
 import { invalidRequest } from './admin-body.js';
 import { schemaRefusal } from './schema-refusal.js';
+import { readRestOfOversizedBody } from './oversized-body.js';
 
 const PREFIX = 'llm-replay: ';
 
@@ -39,6 +40,7 @@ function asAnswerError(error: FastifyError, request: FastifyRequest, config: Ser
 
 export function errorHandler(config: ServerConfig) {
   return (thrown: FastifyError, request: FastifyRequest, reply: FastifyReply): FastifyReply => {
+    if (thrown.code === 'FST_ERR_CTP_BODY_TOO_LARGE') readRestOfOversizedBody(request, reply);
     const error = asAnswerError(thrown, request, config);
     const path = (request.raw.url ?? '/').split('?')[0]!;
     if (error instanceof AnswerError) return sendOwnError(reply, error, path);
