@@ -19,7 +19,7 @@ import { ANSWER_HEADERS } from '../wire/answer-headers.js';
 import { rewriteTestIdPath } from '../request/test-id-path.js';
 import { answerClientError, refuseTooManyHeaders } from './header-limits.js';
 import { refuseConnect } from './socket-answer.js';
-import { refuseOversizedBeforeContinue } from './oversized-body.js';
+import { oversizedBodies } from './oversized-body.js';
 import { closeQuietConnectionsOnClose } from './quiet-connections.js';
 import { redactUrl } from '../secrets/redact.js';
 import { RecordingCatalogue } from '../recordings/catalogue.js';
@@ -150,9 +150,8 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
   // Every header is taken (Node would drop those past 2000 without a word); the hook refuses too many.
   app.server.maxHeadersCount = 0;
   app.server.on('connect', refuseConnect);
-  refuseOversizedBeforeContinue(app.server, config.bodyLimit);
   app.addHook('onRequest', refuseTooManyHeaders);
-  app.setErrorHandler(errorHandler(config));
+  app.setErrorHandler(errorHandler(config, oversizedBodies(app, config.bodyLimit)));
   await registerResources(app, config, store);
   closeQuietConnectionsOnClose(app);
   const access = adminAccessFor(config.host, config.adminToken);

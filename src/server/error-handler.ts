@@ -11,7 +11,7 @@ import { ADMIN_PREFIX } from '../request/control-headers.js';
 import { redactUrl } from '../secrets/redact.js';
 import { invalidRequest } from './admin-body.js';
 import { schemaRefusal } from './schema-refusal.js';
-import { readRestOfOversizedBody } from './oversized-body.js';
+import type { OversizedBodies } from './oversized-body.js';
 
 const PREFIX = 'llm-replay: ';
 
@@ -38,14 +38,21 @@ function asAnswerError(error: FastifyError, request: FastifyRequest, config: Ser
   return error;
 }
 
-export function errorHandler(config: ServerConfig) {
-  return (thrown: FastifyError, request: FastifyRequest, reply: FastifyReply): FastifyReply => {
-    if (thrown.code === 'FST_ERR_CTP_BODY_TOO_LARGE') readRestOfOversizedBody(request, reply);
+export function errorHandler(config: ServerConfig, oversized: OversizedBodies) {
+  const send = (thrown: FastifyError, request: FastifyRequest, reply: FastifyReply): FastifyReply => {
     const error = asAnswerError(thrown, request, config);
     const path = (request.raw.url ?? '/').split('?')[0]!;
     if (error instanceof AnswerError) return sendOwnError(reply, error, path);
     const status = error.statusCode && error.statusCode >= 400 && error.statusCode < 600 ? error.statusCode : 500;
     // Fastify's own refusals keep their status and code (FST_ERR_...).
     return sendOwnError(reply, { status, type: status < 500 ? 'invalid_request_error' : 'llm_replay_error', code: error.code ?? 'llm_replay_error', message: error.message, param: null }, path);
+  };
+  return (thrown: FastifyError, request: FastifyRequest, reply: FastifyReply): FastifyReply | Promise<void> => {
+    if (thrown.code !== 'FST_ERR_CTP_BODY_TOO_LARGE') return send(thrown, request, reply);
+    // The client may still be sending: its 413 once the rest is dropped, which a client can read (closed after, as fastify asks).
+    // Resolving with nothing: fastify then sends nothing more (a request timed out meanwhile has had Node's 408).
+    return oversized.dropRest(request).then(() => {
+      if (!reply.raw.destroyed && !reply.sent) send(thrown, request, reply);
+    });
   };
 }
