@@ -7,8 +7,12 @@
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 
-/** Past this much dropped, the answer goes at once and the connection is closed under the client: no upload is read without end. */
-export const DROPPED_AT_MOST = 64 * 1024 * 1024;
+/**
+ * No upload is read without end: a body announced larger than this is answered at once,
+ * and one sent without a length is answered once this much of it was dropped (the
+ * connection then closes under a client still sending, which may see a reset).
+ */
+const DROPPED_AT_MOST = 64 * 1024 * 1024;
 
 export interface OversizedBodies {
   /** Resolves once the rest of the request's body is read and dropped, or cannot be (the client left, too much, the server closing). */
@@ -30,14 +34,21 @@ export function oversizedBodies(app: FastifyInstance, bodyLimit: number): Oversi
     server.emit('request', request, response);
   });
   const dropping = new Set<IncomingMessage>();
+  // Closing, Node times no request out: every body being dropped is cut off, and any that would start.
+  let closing = false;
   app.addHook('preClose', async () => {
+    closing = true;
     for (const request of dropping) request.socket.destroy();
   });
   return {
     dropRest(request) {
       const raw = request.raw;
-      // Nothing more is coming: refused before "100 Continue", or all of it read already.
-      if (refusedBeforeBody.has(raw) || raw.complete || raw.destroyed) return Promise.resolve();
+      // Nothing more is coming: refused before "100 Continue", or all of it read already; or too much to wait for.
+      if (refusedBeforeBody.has(raw) || raw.complete || raw.destroyed || Number(raw.headers['content-length']) > DROPPED_AT_MOST) return Promise.resolve();
+      if (closing) {
+        raw.socket.destroy();
+        return Promise.resolve();
+      }
       dropping.add(raw);
       return new Promise<void>((resolve) => {
         let dropped = 0;
