@@ -16,27 +16,34 @@ const ANSWERED_AT_ONCE_ABOVE = 64 * 1024 * 1024;
 
 /**
  * Sends `head` and then `body` on a raw connection, all of it at once: the answer once it
- * is whole (by its Content-Length) or the connection closed, and the error that cut the
- * connection first if one did.
+ * is whole (by its Content-Length) and the body was all sent, or once the connection
+ * closed; and the error that cut the connection, if one did (a reset under the upload).
  */
 function rawExchange(url: string, head: string, body: Buffer): Promise<{ text: string; error?: string }> {
   const { port } = new URL(url);
   return new Promise((resolve) => {
     let text = '';
     let error: string | undefined;
+    let sent = false;
+    let whole = false;
     const settle = () => {
       socket.destroy();
       resolve(error === undefined ? { text } : { text, error });
     };
     const socket = connect(Number(port), '127.0.0.1', () => {
       socket.write(head);
-      socket.write(body);
+      socket.write(body, (cause) => {
+        if (cause) error ??= (cause as NodeJS.ErrnoException).code ?? cause.message;
+        sent = true;
+        if (whole) settle();
+      });
     });
     socket.on('data', (part: Buffer) => {
       text += part.toString('latin1');
       const end = text.indexOf('\r\n\r\n');
       const length = /\r\ncontent-length: (\d+)/i.exec(text.slice(0, end));
-      if (end >= 0 && length && text.length >= end + 4 + Number(length[1])) settle();
+      whole = end >= 0 && length !== null && text.length >= end + 4 + Number(length[1]);
+      if (whole && sent) settle();
     });
     socket.on('error', (cause: NodeJS.ErrnoException) => (error ??= cause.code ?? cause.message));
     socket.on('close', settle);
