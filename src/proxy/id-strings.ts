@@ -165,17 +165,14 @@ function replacedString(value: string, whole: ReadonlyMap<string, string>, insid
 }
 
 /**
- * The same replacements in a parsed value, in place: what parsing the replaced text
- * would give, without parsing it again (string values only, never member names).
- * `plain`: replaceIdsInJsonBytes found every id standing as a whole string value in this
- * value's text, so no string holds one inside it and only strings of an id's length are looked at.
+ * replaceIdValues for a value whose text replaceIdsInJsonBytes found plain (every id
+ * standing as a whole string value): no string holds one inside it, and a string of
+ * another length than an id's is none of them, so it is not hashed to find out.
  */
-export function replaceIdValues(value: JsonValue, whole: ReadonlyMap<string, string>, inside: ReadonlyMap<string, string>, plain = false): void {
-  if (plain) replaceWholeValues(value, whole, new Set(Array.from(whole.keys(), (real) => real.length)));
-  else replaceAnyValues(value, whole, inside);
+export function replaceWholeIdValues(value: JsonValue, whole: ReadonlyMap<string, string>): void {
+  replaceWholeValues(value, whole, new Set(Array.from(whole.keys(), (real) => real.length)));
 }
 
-/** replaceIdValues where ids stand only as whole values: a string of another length is none of them, and is not hashed to find out. */
 function replaceWholeValues(value: JsonValue, whole: ReadonlyMap<string, string>, lengths: ReadonlySet<number>): void {
   if (Array.isArray(value)) {
     for (let i = 0; i < value.length; i++) {
@@ -199,7 +196,11 @@ function replaceWholeValues(value: JsonValue, whole: ReadonlyMap<string, string>
   }
 }
 
-function replaceAnyValues(value: JsonValue, whole: ReadonlyMap<string, string>, inside: ReadonlyMap<string, string>): void {
+/**
+ * The same replacements in a parsed value, in place: what parsing the replaced text
+ * would give, without parsing it again (string values only, never member names).
+ */
+export function replaceIdValues(value: JsonValue, whole: ReadonlyMap<string, string>, inside: ReadonlyMap<string, string>): void {
   // A scalar at the top cannot change in place; it holds no id field, so it never has replacements.
   if (Array.isArray(value)) {
     for (let i = 0; i < value.length; i++) {
@@ -207,7 +208,7 @@ function replaceAnyValues(value: JsonValue, whole: ReadonlyMap<string, string>, 
       if (typeof item === 'string') {
         const replaced = replacedString(item, whole, inside);
         if (replaced !== undefined) value[i] = replaced;
-      } else replaceAnyValues(item, whole, inside);
+      } else replaceIdValues(item, whole, inside);
     }
     return;
   }
@@ -218,7 +219,7 @@ function replaceAnyValues(value: JsonValue, whole: ReadonlyMap<string, string>, 
       const replaced = replacedString(item, whole, inside);
       // An own member named __proto__ (JSON allows it) stays a member when assigned.
       if (replaced !== undefined) value[name] = replaced;
-    } else replaceAnyValues(item, whole, inside);
+    } else replaceIdValues(item, whole, inside);
   }
 }
 

@@ -17,7 +17,7 @@ import { recordedId } from './response-normalize.js';
 import { hasKeyShape } from '../secrets/catalogue.js';
 import { writeAtomically } from '../recordings/atomic-write.js';
 import { makeDirs } from '../recordings/make-dirs.js';
-import { replaceIdsInJson, replaceIdsInJsonBytes, replaceIdStrings, replaceIdValues } from './id-strings.js';
+import { replaceIdsInJson, replaceIdsInJsonBytes, replaceIdStrings, replaceIdValues, replaceWholeIdValues } from './id-strings.js';
 
 /** One body's or event's id replacements: in a text that carries it, and in its parsed value (in place). */
 export interface IdReplacement {
@@ -294,7 +294,8 @@ export class IdSession {
       inValue: (parsed) => replaceIdValues(parsed, pairs, shaped),
       inAnswer: (text, bytes, parsed) => {
         const replaced = replaceIdsInJsonBytes(text, bytes, pairs, shaped);
-        replaceIdValues(parsed, pairs, shaped, replaced.plain);
+        if (replaced.plain) replaceWholeIdValues(parsed, pairs);
+        else replaceIdValues(parsed, pairs, shaped);
         return replaced.bytes;
       },
     };
