@@ -79,12 +79,12 @@ describe('a client that hangs up after the final event', () => {
     expect(await recorded()).toEqual(['/anthropic/v1/messages', '/gemini/v1beta/models/gemini-2.0-flash:streamGenerateContent', '/ollama/api/chat', '/v1/chat/completions', '/v1/responses']);
   });
 
-  it('an Anthropic stream that ends in an error event is recorded when the client hangs up there', async () => {
+  it('an Anthropic stream that ends in an error event is complete when the client hangs up there (written with --record-retryable: an overloaded_error is not, by default)', async () => {
     const hangUps = new HangUps();
     ws.cleanup.push(async () => hangUps.hungUp());
     const overloaded = 'event: error\ndata: {"type":"error","error":{"type":"overloaded_error","message":"Overloaded"}}\n\n';
     const fake = await ws.upstream(new FakeUpstream().on('POST', '/v1/messages', (_request, res) => sendEvents(res, [...anthropicEvents().slice(0, 4), overloaded], hangUps.script(': keep-alive\n\n')())));
-    const server = await ws.start({ mode: 'record', routes: { '/anthropic': fake.url } });
+    const server = await ws.start({ mode: 'record', routes: { '/anthropic': fake.url }, recordRetryable: true });
     const response = await fetch(`${server.url}/anthropic/v1/messages`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-api-key': 'sk-ant-test', 'anthropic-version': '2023-06-01' }, body: JSON.stringify({ model: 'claude-sonnet-4-6', max_tokens: 64, messages: [{ role: 'user', content: 'Rings?' }], stream: true }) });
     expect(await readUntil(response, 'overloaded_error')).toContain('event: error');
     hangUps.hungUp();

@@ -9,6 +9,7 @@ import type { StreamEventMeta, StreamFraming } from '../recordings/recording.js'
 import type { IdReplacement, IdSession } from './ids.js';
 import { NdjsonSplitter } from '../wire/ndjson.js';
 import { SseSplitter, type SseEvent } from '../wire/sse.js';
+import { streamErrorOf, type StreamError } from './stream-errors.js';
 
 export type StreamFormat = 'sse' | 'ndjson';
 
@@ -27,6 +28,8 @@ export interface CapturedStream {
   framing: StreamFraming;
   /** Why the stream cannot be recorded as complete, if it cannot. */
   incomplete?: string;
+  /** The error the stream ended with, when its API names one whose status is known. */
+  error?: StreamError;
 }
 
 function parseJson(text: string): JsonValue | undefined {
@@ -181,7 +184,10 @@ export class StreamCapture extends Transform {
     }
     if (this.keepTiming) framing.timing = { head_ms: this.headMs, offsets_ms: this.offsets };
     const captured: CapturedStream = { chunks: this.chunks, framing };
-    const missing = missingTerminator(this.framing, this.chunks[this.chunks.length - 1], this.sawDone, this.sawFinal);
+    const last = this.chunks[this.chunks.length - 1];
+    const error = streamErrorOf(last);
+    if (error) captured.error = error;
+    const missing = missingTerminator(this.framing, last, this.sawDone, this.sawFinal);
     if (missing) captured.incomplete = `the stream ended early: ${missing}`;
     else if (unterminated && this.format === 'ndjson') captured.incomplete = 'the stream ended inside a line';
     return captured;

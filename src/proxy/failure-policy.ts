@@ -9,10 +9,12 @@
 // llm-replay cannot undo (content-coding.ts) is passed on as it came, its coding
 // named, and not written: a recording of bytes nothing can read would be replayed for ever.
 // An answer with no body (to HEAD, a 204, a 304) has no bytes to read, whatever its
-// coding: it is written like any other.
+// coding: it is written like any other. A stream that ends in an error after its
+// 200 head (stream-errors.ts) is judged by the status its error stands for.
 import type { IncomingHttpHeaders } from 'node:http';
 import { dialectOf, KEY_VARIABLES } from '../request/dialect.js';
 import { unreadableCoding } from './content-coding.js';
+import type { StreamError } from './stream-errors.js';
 
 /** The upstream's status line and headers. */
 export interface UpstreamHead {
@@ -39,13 +41,27 @@ export function notWritten(head: UpstreamHead, policy: FailurePolicy, path: stri
   if (coding !== undefined) {
     return { cause: 'unreadable-coding', reason: `the upstream compressed its answer (content-encoding: ${coding}), which llm-replay cannot undo (it asks for identity; gzip, deflate and br it undoes): passed on as it came` };
   }
-  if (!policy.recordAuthErrors && (head.status === 401 || head.status === 403)) {
+  return byStatus(head.status, isRetried(head), policy, path, { refused: String(head.status), retried: `the upstream answered ${head.status}, which the SDKs retry` });
+}
+
+/**
+ * A stream that ended in an error after its 200 head (an overloaded_error mid-answer) is
+ * judged as its status would be on a head: a failure of the moment is passed on and not
+ * written, or every replay would fail with it; no SDK retries it, but the next run asks again.
+ */
+export function streamNotWritten(error: StreamError, policy: FailurePolicy, path: string): NotWritten | undefined {
+  const named = `${error.name}, which stands for a ${error.status}`;
+  return byStatus(error.status, isRetriedStatus(error.status), policy, path, { refused: `in its stream: ${named}`, retried: `the upstream's stream ended in an error (${named}), a failure of the moment` });
+}
+
+function byStatus(status: number, retried: boolean, policy: FailurePolicy, path: string, words: { refused: string; retried: string }): NotWritten | undefined {
+  if (!policy.recordAuthErrors && (status === 401 || status === 403)) {
     const [variable] = KEY_VARIABLES[dialectOf(path)];
     const set = variable ? `${variable} (or your provider's key)` : "your provider's key";
-    return { cause: 'refused-key', reason: `the upstream refused the key (${head.status}); set ${set} or --upstream (--record-auth-errors records such answers)` };
+    return { cause: 'refused-key', reason: `the upstream refused the key (${words.refused}); set ${set} or --upstream (--record-auth-errors records such answers)` };
   }
-  if (!policy.recordRetryable && isRetried(head)) {
-    return { cause: 'retried', reason: `the upstream answered ${head.status}, which the SDKs retry: passed on to the client (--record-retryable writes it)` };
+  if (!policy.recordRetryable && retried) {
+    return { cause: 'retried', reason: `${words.retried}: passed on to the client (--record-retryable writes it)` };
   }
   return undefined;
 }
@@ -54,7 +70,10 @@ function isRetried(head: UpstreamHead): boolean {
   const override = head.headers['x-should-retry'];
   if (override === 'true') return true;
   if (override === 'false') return false;
-  const { status } = head;
+  return isRetriedStatus(head.status);
+}
+
+function isRetriedStatus(status: number): boolean {
   return status === 408 || status === 409 || status === 429 || status >= 500;
 }
 

@@ -16,7 +16,7 @@ import { requestSecrets, scrubBytes } from '../secrets/redact.js';
 import { recordingOf, streamedResponse, wholeResponse, contentTypeOf, type UpstreamHead } from './build-recording.js';
 import { StreamCapture, streamFormatOf, type CapturedStream, type StreamFormat } from './capture.js';
 import type { IdSession } from './ids.js';
-import { keptHeaders, notWritten, type FailedAnswer, type FailurePolicy, type NotWritten } from './failure-policy.js';
+import { keptHeaders, notWritten, streamNotWritten, type FailedAnswer, type FailurePolicy, type NotWritten } from './failure-policy.js';
 import type { UpstreamBody } from './upstream-call.js';
 
 export interface Exchange extends FailurePolicy {
@@ -154,6 +154,9 @@ export class Recorder {
   private async streamEnded(key: RequestKey, head: UpstreamHead, captured: CapturedStream): Promise<ForwardOutcome> {
     // Cut, so the client sees a broken stream as its SDK would from the API, never a clean end.
     if (captured.incomplete) return { kind: 'not-recorded', reason: captured.incomplete, cut: true };
+    // Ended in an error of the moment (an overloaded_error): the client had it as the API sent it; a recording would replay it for ever.
+    const failed = captured.error && streamNotWritten(captured.error, this.exchange, this.exchange.client.path);
+    if (failed) return { kind: 'not-recorded', reason: failed.reason, cause: failed.cause };
     const outcome = await this.written(recordingOf(this.exchange.client, key, this.exchange.upstreamUrl, { head, response: streamedResponse(key, head, captured, this.exchange.ids), recordTiming: this.exchange.recordTiming ?? true }), head.status);
     // A recording that cannot be written ends the client's stream with an error, not as if complete.
     return outcome.kind === 'not-recorded' ? { ...outcome, cut: true } : outcome;

@@ -1,0 +1,68 @@
+// An error sent inside a stream, after its 200 head: Anthropic's `event: error`
+// (an overloaded_error mid-answer is common), the Responses API's error event and
+// its response.failed, an error object in place of a chat chunk or a Gemini chunk.
+// Each API names the error, and its name says which HTTP status it stands for, so
+// the failure policy can treat it as it treats that status on a head.
+import { isJsonObject, type JsonObject, type JsonValue } from '../json/lossless.js';
+
+/** An error a stream ended with: its name as the API gave it, and the status it stands for. */
+export interface StreamError {
+  name: string;
+  status: number;
+}
+
+/**
+ * The statuses of the errors the APIs name: Anthropic's error types, OpenAI's error
+ * types and codes, Google's RPC statuses. A name missing here is an error llm-replay
+ * cannot judge: its stream is written, as a deterministic error's answer is.
+ */
+const STATUS_OF: Readonly<Record<string, number>> = {
+  // Anthropic (docs.anthropic.com, "Errors").
+  invalid_request_error: 400,
+  authentication_error: 401,
+  permission_error: 403,
+  not_found_error: 404,
+  request_too_large: 413,
+  rate_limit_error: 429,
+  api_error: 500,
+  timeout_error: 504,
+  overloaded_error: 529,
+  // OpenAI (an error object's type or code; the Responses API's error codes).
+  server_error: 500,
+  rate_limit_exceeded: 429,
+  insufficient_quota: 429,
+  // Google (an error's status, beside its numeric code).
+  INVALID_ARGUMENT: 400,
+  FAILED_PRECONDITION: 400,
+  PERMISSION_DENIED: 403,
+  NOT_FOUND: 404,
+  RESOURCE_EXHAUSTED: 429,
+  INTERNAL: 500,
+  UNAVAILABLE: 503,
+  DEADLINE_EXCEEDED: 504,
+};
+
+/** `value` (a stream's last JSON object) as the error it reports, when it is one whose status is known. */
+export function streamErrorOf(value: JsonValue | undefined): StreamError | undefined {
+  if (!isJsonObject(value)) return undefined;
+  const type = value['type'];
+  // Anthropic: {type: "error", error: {type}}; Responses: {type: "error", code}.
+  if (type === 'error') return named(member(value['error'], 'type') ?? value['code']);
+  // Responses: the response failed, its error saying why.
+  if (type === 'response.failed') return named(member(member(value['response'], 'error'), 'code'));
+  const error = value['error'];
+  if (!isJsonObject(error)) return undefined;
+  // Gemini's error carries its HTTP status as its code.
+  const code = error['code'];
+  if (typeof code === 'number' && Number.isInteger(code) && code >= 400 && code <= 599) return { name: String(error['status'] ?? code), status: code };
+  return named(error['type']) ?? named(error['code']) ?? named(error['status']);
+}
+
+function member(value: JsonValue | undefined, name: string): JsonValue | undefined {
+  return isJsonObject(value) ? (value as JsonObject)[name] : undefined;
+}
+
+function named(name: JsonValue | undefined): StreamError | undefined {
+  if (typeof name !== 'string' || !Object.hasOwn(STATUS_OF, name)) return undefined;
+  return { name, status: STATUS_OF[name]! };
+}

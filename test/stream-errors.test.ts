@@ -1,0 +1,153 @@
+// A stream can fail after its 200 head: Anthropic sends `event: error` with an
+// overloaded_error mid-answer, the Responses API a response.failed with server_error,
+// Gemini an error object with its HTTP code. Such a failure of the moment reaches the
+// client as the API sent it and is not written (a recording would replay it to every
+// later run), as a 529 or 500 on the head is not; --record-retryable writes it, and an
+// error that says something about the request (invalid_request_error) is written.
+import Anthropic from '@anthropic-ai/sdk';
+import { describe, expect, it } from 'vitest';
+import { FakeUpstream, sendEvents, typedSse } from './support/fake-upstream.js';
+import { capturedLog, openai, recordingsIn, workspace } from './support/harness.js';
+import { anthropicEvents, geminiChunks } from './support/providers.js';
+import { responsesStream } from './support/seeds.js';
+import { streamErrorOf } from '../src/proxy/stream-errors.js';
+import { streamNotWritten } from '../src/proxy/failure-policy.js';
+
+const ws = workspace();
+const sse = (event: string, data: unknown) => `event: ${event}\ndata: ${JSON.stringify(data)}\n\n`;
+const overloaded = sse('error', { type: 'error', error: { type: 'overloaded_error', message: 'Overloaded' } });
+const invalid = sse('error', { type: 'error', error: { type: 'invalid_request_error', message: 'messages: text content blocks must be non-empty' } });
+
+/** An Anthropic upstream whose stream breaks off into `error` after its first events, `failures` times, then answers whole; it ends each response 30 ms after the last event. */
+async function failingAnthropic(error: string, failures = Infinity): Promise<{ url: string; calls: () => number }> {
+  let calls = 0;
+  const upstream = await ws.upstream(
+    new FakeUpstream().on('POST', '/v1/messages', (_request, res) => {
+      calls++;
+      const events = calls <= failures ? [...anthropicEvents().slice(0, 4), error] : anthropicEvents();
+      return sendEvents(res, events, { lingerMs: 30 });
+    }),
+  );
+  return { url: upstream.url, calls: () => calls };
+}
+
+function anthropic(url: string): Anthropic {
+  return new Anthropic({ baseURL: `${url}/anthropic`, apiKey: 'sk-ant-test', maxRetries: 0, defaultHeaders: { 'x-test-id': 'stream-errors' } });
+}
+
+/** Streams a message to its end; the error the SDK raised, if it raised one. */
+async function streamed(client: Anthropic): Promise<{ text: string; error?: Error }> {
+  let text = '';
+  try {
+    const stream = await client.messages.create({ model: 'claude-sonnet-4-6', max_tokens: 64, messages: [{ role: 'user', content: 'Rings?' }], stream: true });
+    for await (const event of stream) if (event.type === 'content_block_delta' && event.delta.type === 'text_delta') text += event.delta.text;
+    return { text };
+  } catch (error) {
+    return { text, error: error as Error };
+  }
+}
+
+describe('a stream that ends in an error', () => {
+  it("Anthropic's overloaded_error mid-stream reaches the SDK as sent and is not written; the log says why once; the retry that succeeds is recorded and replays", async () => {
+    const upstream = await failingAnthropic(overloaded, 2);
+    const log = capturedLog();
+    const recorder = await ws.start({ mode: 'record-if-missing', routes: { '/anthropic': upstream.url }, logLevel: 'info', logStream: log.stream });
+    for (let attempt = 1; attempt <= 2; attempt++) {
+      const { text, error } = await streamed(anthropic(recorder.url));
+      expect(text).toBe('Saturn');
+      expect(error?.message).toContain('overloaded_error');
+      expect(await recordingsIn(ws.dir)).toEqual([]);
+    }
+    // Not written, so the next identical request is asked upstream again, and its whole answer is what gets recorded.
+    expect((await streamed(anthropic(recorder.url))).text).toBe('Saturn is the planet with the most famous rings.');
+    expect(upstream.calls()).toBe(3);
+    await recorder.close();
+    await log.settled();
+    const said = log.text().split('\n').filter((line) => line.includes('overloaded_error'));
+    expect(said).toHaveLength(1);
+    expect(said[0]).toContain("not recorded: the upstream's stream ended in an error (overloaded_error, which stands for a 529), a failure of the moment: passed on to the client (--record-retryable writes it)");
+    const [recording] = await recordingsIn(ws.dir);
+    expect(recording?.data.response.body.at(-1)).toEqual({ type: 'message_stop' });
+    const replayed = await streamed(anthropic((await ws.start({ mode: 'replay' })).url));
+    expect(replayed).toEqual({ text: 'Saturn is the planet with the most famous rings.' });
+  });
+
+  it('with --record-retryable the overloaded stream is written, and its replay raises the same error in the SDK', async () => {
+    const upstream = await failingAnthropic(overloaded);
+    const recorder = await ws.start({ mode: 'record', routes: { '/anthropic': upstream.url }, recordRetryable: true });
+    expect((await streamed(anthropic(recorder.url))).error?.message).toContain('overloaded_error');
+    await recorder.close();
+    const [recording] = await recordingsIn(ws.dir);
+    expect(recording?.data.response.body.at(-1)).toMatchObject({ type: 'error', error: { type: 'overloaded_error' } });
+    const replayed = await streamed(anthropic((await ws.start({ mode: 'replay' })).url));
+    expect(replayed.text).toBe('Saturn');
+    expect(replayed.error?.message).toContain('overloaded_error');
+  });
+
+  it('an error that says something about the request (invalid_request_error) is written, as a 400 on the head is', async () => {
+    const upstream = await failingAnthropic(invalid);
+    const recorder = await ws.start({ mode: 'record', routes: { '/anthropic': upstream.url } });
+    expect((await streamed(anthropic(recorder.url))).error?.message).toContain('invalid_request_error');
+    await recorder.close();
+    const [recording] = await recordingsIn(ws.dir);
+    expect(recording?.data.response.body.at(-1)).toMatchObject({ type: 'error', error: { type: 'invalid_request_error' } });
+  });
+
+  it('a Responses stream that fails with server_error is not written; one that fails for its prompt is', async () => {
+    const failedWith = (code: string) => {
+      const [created, inProgress] = responsesStream('Saturn');
+      const response = { ...(created!['response'] as object), status: 'failed', error: { code, message: `failed: ${code}` } };
+      return typedSse([created!, inProgress!, { type: 'response.failed', sequence_number: 2, response }]);
+    };
+    const upstream = await ws.upstream(
+      new FakeUpstream().on('POST', '/v1/responses', (request, res) => {
+        const { input } = JSON.parse(request.body) as { input: string };
+        return sendEvents(res, failedWith(input), { lingerMs: 30 });
+      }),
+    );
+    const recorder = await ws.start({ mode: 'record', upstream: upstream.url });
+    const failures: string[] = [];
+    for (const code of ['server_error', 'invalid_prompt']) {
+      const stream = await openai(recorder).responses.create({ model: 'gpt-4o', input: code, stream: true });
+      for await (const event of stream) if (event.type === 'response.failed') failures.push(event.response.error?.code ?? '');
+    }
+    expect(failures).toEqual(['server_error', 'invalid_prompt']);
+    await recorder.close();
+    expect((await recordingsIn(ws.dir)).map((f) => f.data.request.body.input)).toEqual(['invalid_prompt']);
+  });
+
+  it("a Gemini stream whose last chunk is an error with its HTTP code (503 UNAVAILABLE) is not written; the client gets every byte", async () => {
+    const unavailable = { error: { code: 503, message: 'The model is overloaded. Please try again later.', status: 'UNAVAILABLE' } };
+    const events = [geminiChunks()[0], unavailable].map((chunk) => `data: ${JSON.stringify(chunk)}\r\n\r\n`);
+    const upstream = await ws.upstream(new FakeUpstream().on('POST', /^\/v1beta\/models\/[^/]+:streamGenerateContent$/, (_request, res) => sendEvents(res, events)));
+    const recorder = await ws.start({ mode: 'record', routes: { '/gemini': upstream.url } });
+    const response = await fetch(`${recorder.url}/gemini/v1beta/models/gemini-2.0-flash:streamGenerateContent?alt=sse`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-goog-api-key': 'AIza-test' }, body: JSON.stringify({ contents: [{ role: 'user', parts: [{ text: 'Rings?' }] }] }) });
+    expect(response.status).toBe(200);
+    expect(await response.text()).toBe(events.join(''));
+    await recorder.close();
+    expect(await recordingsIn(ws.dir)).toEqual([]);
+  });
+});
+
+describe('the error a stream ended with', () => {
+  it('is read from each API’s shape, with the status its name stands for; an unknown name or an answer is none', () => {
+    expect(streamErrorOf({ type: 'error', error: { type: 'overloaded_error', message: 'Overloaded' } })).toEqual({ name: 'overloaded_error', status: 529 });
+    expect(streamErrorOf({ type: 'error', code: 'rate_limit_exceeded', message: 'slow down', param: null })).toEqual({ name: 'rate_limit_exceeded', status: 429 });
+    expect(streamErrorOf({ type: 'response.failed', response: { error: { code: 'server_error' } } })).toEqual({ name: 'server_error', status: 500 });
+    expect(streamErrorOf({ error: { message: 'The server had an error', type: 'server_error', param: null, code: null } })).toEqual({ name: 'server_error', status: 500 });
+    expect(streamErrorOf({ error: { code: 429, message: 'Resource exhausted', status: 'RESOURCE_EXHAUSTED' } })).toEqual({ name: 'RESOURCE_EXHAUSTED', status: 429 });
+    expect(streamErrorOf({ error: { message: 'who knows', type: 'brand_new_error' } })).toBeUndefined();
+    expect(streamErrorOf({ type: 'error', error: { type: 'toString' } })).toBeUndefined();
+    expect(streamErrorOf({ type: 'message_stop' })).toBeUndefined();
+    expect(streamErrorOf({ error: 'model "llama9" not found' })).toBeUndefined();
+    expect(streamErrorOf(undefined)).toBeUndefined();
+  });
+
+  it('is judged as its status on a head would be: a refused key, a failure of the moment, or written', () => {
+    expect(streamNotWritten({ name: 'authentication_error', status: 401 }, {}, '/anthropic/v1/messages')?.cause).toBe('refused-key');
+    expect(streamNotWritten({ name: 'authentication_error', status: 401 }, { recordAuthErrors: true }, '/anthropic/v1/messages')).toBeUndefined();
+    expect(streamNotWritten({ name: 'api_error', status: 500 }, {}, '/anthropic/v1/messages')?.cause).toBe('retried');
+    expect(streamNotWritten({ name: 'api_error', status: 500 }, { recordRetryable: true }, '/anthropic/v1/messages')).toBeUndefined();
+    expect(streamNotWritten({ name: 'not_found_error', status: 404 }, {}, '/anthropic/v1/messages')).toBeUndefined();
+  });
+});
