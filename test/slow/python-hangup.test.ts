@@ -5,7 +5,8 @@
 // the last event and only after the script says it has closed, so the hang-up always
 // comes first, as it does against a real API that ends a little later: each exchange is
 // recorded all the same. A stream that cannot be recorded never reaches its closing
-// event, so the SDK raises instead of ending as if all were well.
+// event, so the SDK raises instead of ending as if all were well. An Anthropic stream
+// that breaks off into an overloaded_error raises in the SDK and is not written.
 import { execFile, execFileSync, spawn } from 'node:child_process';
 import { promisify } from 'node:util';
 import path from 'node:path';
@@ -14,7 +15,8 @@ import { expect, it } from 'vitest';
 import { concluded, HangUps } from '../support/hang-ups.js';
 import { counterUpstream } from '../support/counter-upstream.js';
 import { blockWrite, listFiles, recordedFileName, recordingsIn, workspace } from '../support/harness.js';
-import { fakeAnthropic } from '../support/providers.js';
+import { anthropicEvents, fakeAnthropic } from '../support/providers.js';
+import { FakeUpstream, sendEvents } from '../support/fake-upstream.js';
 import { fakeOpenAi, seed } from '../support/seeds.js';
 
 const ws = workspace();
@@ -83,4 +85,36 @@ it('a stream that cannot be recorded raises an APIError with the reason in the P
   expect(upstream.count).toBe(asked + 1);
   // Nothing written, nothing half-written left.
   expect(await listFiles(ws.dir)).toEqual([path.join(name, 'keep.txt')]);
+}, 120_000);
+
+// Streams a message twice with the Python anthropic SDK, printing what each gave: the text, or the error it raised.
+const overloadedTwice = `
+import sys, anthropic
+claude = anthropic.Anthropic(base_url=sys.argv[1] + "/anthropic", api_key="sk-ant-test", max_retries=0)
+for attempt in range(2):
+    text = ""
+    try:
+        with claude.messages.create(model="claude-sonnet-4-6", max_tokens=64, messages=[{"role": "user", "content": "Rings?"}], stream=True) as stream:
+            for event in stream:
+                if event.type == "content_block_delta":
+                    text += event.delta.text
+        print("complete", text, flush=True)
+    except anthropic.APIError as error:
+        print("raised", text, type(error).__name__, error.body["error"]["type"] if isinstance(error.body, dict) else error, flush=True)
+`;
+
+it("an Anthropic stream that breaks off into an overloaded_error raises in the Python SDK, is not written, and the next call's whole answer is", async () => {
+  const python = execFileSync('bash', [path.join(root, 'test/support/python-venv.sh')], { encoding: 'utf8' }).trim();
+  let calls = 0;
+  const overloaded = 'event: error\ndata: {"type":"error","error":{"type":"overloaded_error","message":"Overloaded"}}\n\n';
+  const upstream = await ws.upstream(
+    new FakeUpstream().on('POST', '/v1/messages', (_request, res) => sendEvents(res, ++calls === 1 ? [...anthropicEvents().slice(0, 4), overloaded] : anthropicEvents(), { lingerMs: 30 })),
+  );
+  const server = await ws.start({ mode: 'record-if-missing', routes: { '/anthropic': upstream.url } });
+  const { stdout } = await promisify(execFile)(python, ['-c', overloadedTwice, server.url], { encoding: 'utf8', timeout: 60_000 });
+  expect(stdout.trim().split('\n')).toEqual(['raised Saturn APIStatusError overloaded_error', 'complete Saturn is the planet with the most famous rings.']);
+  expect(calls).toBe(2);
+  await server.close();
+  const recordings = await recordingsIn(ws.dir);
+  expect(recordings.map((f) => f.data.response.body.at(-1))).toEqual([{ type: 'message_stop' }]);
 }, 120_000);
