@@ -37,7 +37,8 @@ export async function answeredFrom(pending: Promise<PreparedResponse>, occurrenc
 }
 
 function unusable(error: unknown): Outcome {
-  const reason = error instanceof RecordingFileError ? `recording ${error.message}` : (error as Error).message;
+  // A broken file does not mend itself: the reader is told what to do with it.
+  const reason = error instanceof RecordingFileError ? `recording ${error.message}; mend it, or delete it to record it again (llm-replay verify lists every such file)` : (error as Error).message;
   return { kind: 'error', reason, level: 'error', answer: new AnswerError('llm_replay_bad_recording', reason) };
 }
 
