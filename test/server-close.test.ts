@@ -5,7 +5,7 @@
 import net from 'node:net';
 import { expect, it } from 'vitest';
 import { FakeUpstream } from './support/fake-upstream.js';
-import { recordingsIn, workspace } from './support/harness.js';
+import { capturedLog, recordingsIn, workspace } from './support/harness.js';
 
 const ws = workspace();
 
@@ -25,7 +25,8 @@ it('an upstream request whose client has gone does not hold close()', async () =
   const upstreamAsked = new Promise<void>((resolve) => (asked = resolve));
   // An upstream that takes the request and never answers.
   const fake = await ws.upstream(new FakeUpstream().on('POST', '/v1/chat/completions', () => asked()));
-  const server = await ws.start({ mode: 'record', upstream: fake.url });
+  const log = capturedLog();
+  const server = await ws.start({ mode: 'record', upstream: fake.url, logLevel: 'warn', logStream: log.stream });
   const client = new AbortController();
   const answer = fetch(`${server.url}/v1/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"model":"m","messages":[]}', signal: client.signal });
   await upstreamAsked;
@@ -33,4 +34,7 @@ it('an upstream request whose client has gone does not hold close()', async () =
   await expect(answer).rejects.toThrow();
   await server.close();
   expect(await recordingsIn(ws.dir)).toEqual([]);
+  // Said in plain words, not undici's "The client is destroyed".
+  await log.settled();
+  expect(log.text()).toContain('not recorded: the server closed before the upstream answered, its client gone: the upstream call was ended');
 });
