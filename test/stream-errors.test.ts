@@ -5,12 +5,14 @@
 // later run), as a 529 or 500 on the head is not; --record-retryable writes it, and an
 // error that says something about the request (invalid_request_error) is written.
 import Anthropic from '@anthropic-ai/sdk';
+import OpenAI from 'openai';
 import { describe, expect, it } from 'vitest';
-import { FakeUpstream, sendEvents, typedSse } from './support/fake-upstream.js';
+import { FakeUpstream, sendEvents, sendJson, typedSse } from './support/fake-upstream.js';
 import { capturedLog, openai, recordingsIn, workspace } from './support/harness.js';
 import { anthropicEvents, geminiChunks } from './support/providers.js';
 import { responsesStream } from './support/seeds.js';
 import { streamErrorOf } from '../src/proxy/stream-errors.js';
+import { parseKeepingNumbers } from '../src/json/lossless.js';
 import { streamNotWritten } from '../src/proxy/failure-policy.js';
 
 const ws = workspace();
@@ -65,11 +67,25 @@ describe('a stream that ends in an error', () => {
     await log.settled();
     const said = log.text().split('\n').filter((line) => line.includes('overloaded_error'));
     expect(said).toHaveLength(1);
-    expect(said[0]).toContain("not recorded: the upstream's stream ended in an error (overloaded_error, which stands for a 529), a failure of the moment: passed on to the client (--record-retryable writes it)");
+    expect(said[0]).toContain("not recorded: the upstream's stream ended in an error (overloaded_error, which stands for a 529, an answer the SDKs retry): passed on to the client (--record-retryable writes it)");
     const [recording] = await recordingsIn(ws.dir);
     expect(recording?.data.response.body.at(-1)).toEqual({ type: 'message_stop' });
     const replayed = await streamed(anthropic((await ws.start({ mode: 'replay' })).url));
     expect(replayed).toEqual({ text: 'Saturn is the planet with the most famous rings.' });
+  });
+
+  it('is warned of though a 429 on a head was warned of first (each is said once, apart)', async () => {
+    const anthropicUpstream = await failingAnthropic(overloaded);
+    const openaiUpstream = await ws.upstream(new FakeUpstream().on('POST', '/v1/chat/completions', (_request, res) => sendJson(res, 429, { error: { message: 'slow down', type: 'requests', param: null, code: 'rate_limit_exceeded' } })));
+    const log = capturedLog();
+    const recorder = await ws.start({ mode: 'record', upstream: openaiUpstream.url, routes: { '/anthropic': anthropicUpstream.url }, logLevel: 'warn', logStream: log.stream });
+    await expect(new OpenAI({ baseURL: `${recorder.url}/v1`, apiKey: 'sk-test', maxRetries: 0 }).chat.completions.create({ model: 'gpt-4o', messages: [{ role: 'user', content: 'Rings?' }] })).rejects.toBeInstanceOf(OpenAI.RateLimitError);
+    expect((await streamed(anthropic(recorder.url))).error?.message).toContain('overloaded_error');
+    await recorder.close();
+    await log.settled();
+    const warned = log.text().split('\n').filter((line) => line.includes('"level":40'));
+    expect(warned.filter((line) => line.includes('the upstream answered 429'))).toHaveLength(1);
+    expect(warned.filter((line) => line.includes('overloaded_error'))).toHaveLength(1);
   });
 
   it('with --record-retryable the overloaded stream is written, and its replay raises the same error in the SDK', async () => {
@@ -116,6 +132,52 @@ describe('a stream that ends in an error', () => {
     expect((await recordingsIn(ws.dir)).map((f) => f.data.request.body.input)).toEqual(['invalid_prompt']);
   });
 
+  it('a Responses error event as OpenAI nests it ({type: "error", error: {code: "rate_limit_exceeded"}}) is not written', async () => {
+    const [created] = responsesStream('Saturn');
+    const limited = { type: 'error', sequence_number: 1, error: { type: 'tokens', code: 'rate_limit_exceeded', message: 'Rate limit reached for gpt-4o', param: null } };
+    const upstream = await ws.upstream(new FakeUpstream().on('POST', '/v1/responses', (_request, res) => sendEvents(res, typedSse([created!, limited]), { lingerMs: 30 })));
+    const recorder = await ws.start({ mode: 'record', upstream: upstream.url });
+    const stream = await openai(recorder).responses.create({ model: 'gpt-4o', input: 'Rings?', stream: true });
+    await expect((async () => { for await (const event of stream) void event; })()).rejects.toThrow(/Rate limit reached/);
+    await recorder.close();
+    expect(await recordingsIn(ws.dir)).toEqual([]);
+  });
+
+  it('a chat stream that ends in an error object without [DONE] (as OpenAI ends it) is judged by its error: server_error not written, unless --record-retryable; invalid_request_error written', async () => {
+    const chunk = { id: 'chatcmpl-B9MHDbslfkBeAs8l4bebGdFOJ6PeG', object: 'chat.completion.chunk', created: 1741570283, model: 'gpt-4o-2024-08-06', choices: [{ index: 0, delta: { role: 'assistant', content: 'Saturn' }, finish_reason: null }] };
+    const upstream = await ws.upstream(
+      new FakeUpstream().on('POST', '/v1/chat/completions', (request, res) => {
+        const { messages } = JSON.parse(request.body) as { messages: Array<{ content: string }> };
+        const type = messages[0]!.content;
+        return sendEvents(res, [chunk, { error: { message: `failed: ${type}`, type, param: null, code: null } }].map((data) => `data: ${JSON.stringify(data)}\n\n`), { lingerMs: 30 });
+      }),
+    );
+    const ask = async (url: string, type: string) => {
+      const stream = await new OpenAI({ baseURL: `${url}/v1`, apiKey: 'sk-test', maxRetries: 0 }).chat.completions.create({ model: 'gpt-4o', messages: [{ role: 'user', content: type }], stream: true });
+      await expect((async () => { for await (const event of stream) void event; })()).rejects.toThrow(`failed: ${type}`);
+    };
+    const log = capturedLog();
+    const recorder = await ws.start({ mode: 'record', upstream: upstream.url, logLevel: 'warn', logStream: log.stream });
+    await ask(recorder.url, 'server_error');
+    await ask(recorder.url, 'invalid_request_error');
+    await recorder.close();
+    await log.settled();
+    expect(log.text()).toContain("not recorded: the upstream's stream ended in an error (server_error, which stands for a 500, an answer the SDKs retry): passed on to the client (--record-retryable writes it)");
+    expect((await recordingsIn(ws.dir)).map((f) => f.data.response.body.at(-1).error.type)).toEqual(['invalid_request_error']);
+    const retryable = await ws.start({ mode: 'record', upstream: upstream.url, recordRetryable: true });
+    await ask(retryable.url, 'server_error');
+    await retryable.close();
+    expect((await recordingsIn(ws.dir)).map((f) => f.data.response.body.at(-1).error.type).sort()).toEqual(['invalid_request_error', 'server_error']);
+  });
+
+  it('an error event followed by more events (a ping) is still the stream’s error: not written', async () => {
+    const upstream = await failingAnthropic(`${overloaded}event: ping\ndata: {"type": "ping"}\n\n`);
+    const recorder = await ws.start({ mode: 'record', routes: { '/anthropic': upstream.url } });
+    expect((await streamed(anthropic(recorder.url))).error?.message).toContain('overloaded_error');
+    await recorder.close();
+    expect(await recordingsIn(ws.dir)).toEqual([]);
+  });
+
   it("a Gemini stream whose last chunk is an error with its HTTP code (503 UNAVAILABLE) is not written; the client gets every byte", async () => {
     const unavailable = { error: { code: 503, message: 'The model is overloaded. Please try again later.', status: 'UNAVAILABLE' } };
     const events = [geminiChunks()[0], unavailable].map((chunk) => `data: ${JSON.stringify(chunk)}\r\n\r\n`);
@@ -136,6 +198,10 @@ describe('the error a stream ended with', () => {
     expect(streamErrorOf({ type: 'response.failed', response: { error: { code: 'server_error' } } })).toEqual({ name: 'server_error', status: 500 });
     expect(streamErrorOf({ error: { message: 'The server had an error', type: 'server_error', param: null, code: null } })).toEqual({ name: 'server_error', status: 500 });
     expect(streamErrorOf({ error: { code: 429, message: 'Resource exhausted', status: 'RESOURCE_EXHAUSTED' } })).toEqual({ name: 'RESOURCE_EXHAUSTED', status: 429 });
+    expect(streamErrorOf({ type: 'error', error: { type: 'tokens', code: 'rate_limit_exceeded' } })).toEqual({ name: 'rate_limit_exceeded', status: 429 });
+    expect(streamErrorOf({ error: { code: 500, type: 'InternalServerError', message: 'vLLM crashed' } })).toEqual({ name: 'InternalServerError', status: 500 });
+    expect(streamErrorOf({ error: { code: 503 } })).toEqual({ name: 'an error with code 503', status: 503 });
+    expect(streamErrorOf(parseKeepingNumbers('{"error": {"code": 503, "message": "busy", "retry_in": 1.0}}'))).toEqual({ name: 'an error with code 503', status: 503 });
     expect(streamErrorOf({ error: { message: 'who knows', type: 'brand_new_error' } })).toBeUndefined();
     expect(streamErrorOf({ type: 'error', error: { type: 'toString' } })).toBeUndefined();
     expect(streamErrorOf({ type: 'message_stop' })).toBeUndefined();
@@ -143,10 +209,10 @@ describe('the error a stream ended with', () => {
     expect(streamErrorOf(undefined)).toBeUndefined();
   });
 
-  it('is judged as its status on a head would be: a refused key, a failure of the moment, or written', () => {
+  it('is judged as its status on a head would be: a refused key, a failure said apart from the retried answers, or written', () => {
     expect(streamNotWritten({ name: 'authentication_error', status: 401 }, {}, '/anthropic/v1/messages')?.cause).toBe('refused-key');
     expect(streamNotWritten({ name: 'authentication_error', status: 401 }, { recordAuthErrors: true }, '/anthropic/v1/messages')).toBeUndefined();
-    expect(streamNotWritten({ name: 'api_error', status: 500 }, {}, '/anthropic/v1/messages')?.cause).toBe('retried');
+    expect(streamNotWritten({ name: 'api_error', status: 500 }, {}, '/anthropic/v1/messages')?.cause).toBe('failed-stream');
     expect(streamNotWritten({ name: 'api_error', status: 500 }, { recordRetryable: true }, '/anthropic/v1/messages')).toBeUndefined();
     expect(streamNotWritten({ name: 'not_found_error', status: 404 }, {}, '/anthropic/v1/messages')).toBeUndefined();
   });

@@ -10,18 +10,9 @@ import type { IdReplacement, IdSession } from './ids.js';
 import { NdjsonSplitter } from '../wire/ndjson.js';
 import { SseSplitter, type SseEvent } from '../wire/sse.js';
 import { streamErrorOf, type StreamError } from './stream-errors.js';
+import { errorInFraming, framingOf, isClosingEvent, isFinalEvent, missingTerminator, type Framing, type StreamFormat } from './stream-framing.js';
 
-export type StreamFormat = 'sse' | 'ndjson';
-
-export function streamFormatOf(contentType: string | undefined): StreamFormat | undefined {
-  if (contentType === undefined) return undefined;
-  // Asked of every answer: the media type without an array made to find it.
-  const semicolon = contentType.indexOf(';');
-  const type = (semicolon === -1 ? contentType : contentType.slice(0, semicolon)).trim().toLowerCase();
-  if (type === 'text/event-stream') return 'sse';
-  if (type === 'application/x-ndjson' || type === 'application/jsonl') return 'ndjson';
-  return undefined;
-}
+export { streamFormatOf, type StreamFormat } from './stream-framing.js';
 
 export interface CapturedStream {
   chunks: JsonValue[];
@@ -40,92 +31,6 @@ function parseJson(text: string): JsonValue | undefined {
   }
 }
 
-/**
- * The known streaming APIs whose streams end with an event of their own, told by a
- * stream's first object: OpenAI's chat and completions (`data: [DONE]`), Anthropic's
- * (`message_stop`), Responses (`response.completed` ...) and Ollama's (`"done": true`).
- * Others (Gemini, unknown APIs) end with the body.
- */
-type Framing = 'chat' | 'anthropic' | 'responses' | 'ollama' | undefined;
-
-function framingOf(first: JsonValue | undefined, format: StreamFormat): Framing {
-  if (!isJsonObject(first)) return undefined;
-  if (format === 'ndjson') return 'done' in first ? 'ollama' : undefined;
-  const object = first['object'];
-  if (object === 'chat.completion.chunk' || object === 'text_completion') return 'chat';
-  const type = first['type'];
-  if (type === 'message_start') return 'anthropic';
-  return typeof type === 'string' && type.startsWith('response.') ? 'responses' : undefined;
-}
-
-/** The event that closes a stream in its API's framing (chat's `[DONE]` aside, which the splitter reports as such): nothing the API sends after it belongs to the answer. */
-function isClosingEvent(value: JsonValue | undefined, framing: Framing): boolean {
-  if (!isJsonObject(value)) return false;
-  const type = value['type'];
-  switch (framing) {
-    case 'ollama':
-      return value['done'] === true;
-    case 'anthropic':
-      return type === 'message_stop';
-    case 'responses':
-      return type === 'response.completed' || type === 'response.failed' || type === 'response.incomplete';
-    default:
-      return false;
-  }
-}
-
-/**
- * The event after which a known streaming API sends nothing more that matters: a
- * stream cut after it (the Python SDKs close the connection right after `[DONE]`)
- * is complete. A closing event; an Anthropic or Responses error event (the SDKs raise
- * and hang up there); or Gemini's last chunk, which carries the candidate's
- * finishReason (its stream closes with the end of its body).
- */
-function isFinalEvent(value: JsonValue | undefined, framing: Framing): boolean {
-  if (!isJsonObject(value)) return false;
-  if (isClosingEvent(value, framing) || (value['type'] === 'error' && (framing === 'anthropic' || framing === 'responses'))) return true;
-  const candidates = value['candidates'];
-  return Array.isArray(candidates) && candidates.some((candidate) => isJsonObject(candidate) && typeof candidate['finishReason'] === 'string');
-}
-
-/** What a stream lacks of the end its API always sends (`last`: its last chunk), if anything. */
-function missingTerminator(framing: Framing, last: JsonValue | undefined, sawDone: boolean, sawFinal: boolean): string | undefined {
-  switch (framing) {
-    case 'ollama':
-      return isClosingEvent(last, framing) ? undefined : 'the last line did not say "done": true';
-    case 'chat':
-      return sawDone ? undefined : 'no closing "data: [DONE]"';
-    case 'anthropic':
-      return sawFinal ? undefined : 'no closing message_stop event';
-    case 'responses':
-      return sawFinal ? undefined : 'no closing response.completed event';
-    default:
-      return undefined;
-  }
-}
-
-/**
- * An error in the stream's own framing, sent before a stream is cut for a reason of
- * llm-replay's own (its recording could not be written), so that its SDK raises with
- * the reason instead of a bare broken connection: OpenAI's chat, completions and Responses
- * streams, Anthropic's and Ollama's carry errors this way. Others (Gemini's) get the cut alone.
- */
-function errorInFraming(framing: Framing, message: string): string | undefined {
-  switch (framing) {
-    case 'ollama':
-      return `${JSON.stringify({ error: message })}\n`;
-    case 'anthropic':
-      return `event: error\ndata: ${JSON.stringify({ type: 'error', error: { type: 'api_error', message } })}\n\n`;
-    case 'chat':
-      return `data: ${JSON.stringify({ error: { message, type: 'llm_replay_error', param: null, code: 'llm_replay_write_failed' } })}\n\n`;
-    case 'responses':
-      // The Responses API's own error event, with the `error` member the OpenAI SDKs raise an APIError on.
-      return `event: error\ndata: ${JSON.stringify({ type: 'error', code: 'llm_replay_write_failed', message, param: null, error: { message, type: 'llm_replay_error', param: null, code: 'llm_replay_write_failed' } })}\n\n`;
-    default:
-      return undefined;
-  }
-}
-
 export class StreamCapture extends Transform {
   private readonly sse = new SseSplitter();
   private readonly ndjson = new NdjsonSplitter();
@@ -135,6 +40,7 @@ export class StreamCapture extends Transform {
   private plainEvents = true;
   private sawDone = false;
   private sawFinal = false;
+  private finalError: StreamError | undefined;
   private result: CapturedStream | undefined;
   /**
    * The closing event and what followed it in its chunk, once it has arrived: held back
@@ -185,7 +91,8 @@ export class StreamCapture extends Transform {
     if (this.keepTiming) framing.timing = { head_ms: this.headMs, offsets_ms: this.offsets };
     const captured: CapturedStream = { chunks: this.chunks, framing };
     const last = this.chunks[this.chunks.length - 1];
-    const error = streamErrorOf(last);
+    // The final event's error, whatever followed it (a ping); else a last chunk that is one (Gemini's).
+    const error = this.finalError ?? streamErrorOf(last);
     if (error) captured.error = error;
     const missing = missingTerminator(this.framing, last, this.sawDone, this.sawFinal);
     if (missing) captured.incomplete = `the stream ended early: ${missing}`;
@@ -250,6 +157,12 @@ export class StreamCapture extends Transform {
     );
   }
 
+  /** The API's final event has come: the error it reports, if it is one, is the stream's (the first, if more come). */
+  private final(value: JsonValue | undefined): void {
+    this.sawFinal = true;
+    this.finalError ??= streamErrorOf(value);
+  }
+
   private elapsed(): number {
     return Math.round(performance.now() - this.startedAt);
   }
@@ -294,7 +207,7 @@ export class StreamCapture extends Transform {
       this.sawDone = this.sawFinal = true;
       return;
     }
-    if (closing || isFinalEvent(parsed, framing)) this.sawFinal = true;
+    if (closing || isFinalEvent(parsed, framing)) this.final(parsed);
     const meta: StreamEventMeta = {};
     if (event.comments.length > 0) meta.comments = event.comments;
     if (event.event !== undefined) meta.event = event.event;
@@ -323,7 +236,7 @@ export class StreamCapture extends Transform {
     else this.push(text);
     if (line.trim() === '') return;
     this.chunks.push(value ?? text.replace(/\r?\n$/, ''));
-    if (closing) this.sawFinal = true;
+    if (closing) this.final(value);
     this.offsets.push(this.elapsed());
   }
 }

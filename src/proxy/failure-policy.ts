@@ -26,8 +26,11 @@ export interface UpstreamHead {
 
 /** Why an answer is passed on and not written (said after "not recorded: "); `cause` groups the log lines. */
 export interface NotWritten {
-  cause: 'retried' | 'refused-key' | 'unreadable-coding';
+  /** A stream's failure is said apart from the answers the SDKs retried (a warning about one would otherwise silence the other). */
+  cause: 'retried' | 'failed-stream' | 'refused-key' | 'unreadable-coding';
   reason: string;
+  /** What happened, without what was done about it: what the requests that waited on this one are told. */
+  what?: string;
 }
 
 export interface FailurePolicy {
@@ -51,7 +54,9 @@ export function notWritten(head: UpstreamHead, policy: FailurePolicy, path: stri
  */
 export function streamNotWritten(error: StreamError, policy: FailurePolicy, path: string): NotWritten | undefined {
   const named = `${error.name}, which stands for a ${error.status}`;
-  return byStatus(error.status, isRetriedStatus(error.status), policy, path, { refused: `in its stream: ${named}`, retried: `the upstream's stream ended in an error (${named}), a failure of the moment` });
+  const what = `the upstream's stream ended in an error (${named})`;
+  const judged = byStatus(error.status, isRetriedStatus(error.status), policy, path, { refused: `in its stream: ${error.name}`, retried: `the upstream's stream ended in an error (${named}, an answer the SDKs retry)` });
+  return judged && { ...judged, cause: judged.cause === 'retried' ? 'failed-stream' : judged.cause, what };
 }
 
 function byStatus(status: number, retried: boolean, policy: FailurePolicy, path: string, words: { refused: string; retried: string }): NotWritten | undefined {

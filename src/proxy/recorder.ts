@@ -50,7 +50,7 @@ export type ForwardOutcome =
    * `error`: llm-replay's own error for the client, not yet sent: the server sends it in the caller's dialect.
    * `unwritable`: the recordings directory refused the file.
    */
-  | { kind: 'not-recorded'; reason: string; cut?: boolean; answer?: FailedAnswer; cause?: NotWritten['cause']; error?: AnswerError; unwritable?: true }
+  | { kind: 'not-recorded'; reason: string; cut?: boolean; answer?: FailedAnswer; cause?: NotWritten['cause']; what?: string; error?: AnswerError; unwritable?: true }
   | { kind: 'passed-through' };
 
 /** Writes a recording with `secrets` (the request's credentials) scrubbed from it; rejects with a message when it cannot. */
@@ -156,7 +156,7 @@ export class Recorder {
     if (captured.incomplete) return { kind: 'not-recorded', reason: captured.incomplete, cut: true };
     // Ended in an error of the moment (an overloaded_error): the client had it as the API sent it; a recording would replay it for ever.
     const failed = captured.error && streamNotWritten(captured.error, this.exchange, this.exchange.client.path);
-    if (failed) return { kind: 'not-recorded', reason: failed.reason, cause: failed.cause };
+    if (failed) return { kind: 'not-recorded', reason: failed.reason, cause: failed.cause, ...(failed.what ? { what: failed.what } : {}) };
     const outcome = await this.written(recordingOf(this.exchange.client, key, this.exchange.upstreamUrl, { head, response: streamedResponse(key, head, captured, this.exchange.ids), recordTiming: this.exchange.recordTiming ?? true }), head.status);
     // A recording that cannot be written ends the client's stream with an error, not as if complete.
     return outcome.kind === 'not-recorded' ? { ...outcome, cut: true } : outcome;

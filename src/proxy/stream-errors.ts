@@ -3,7 +3,7 @@
 // its response.failed, an error object in place of a chat chunk or a Gemini chunk.
 // Each API names the error, and its name says which HTTP status it stands for, so
 // the failure policy can treat it as it treats that status on a head.
-import { isJsonObject, type JsonObject, type JsonValue } from '../json/lossless.js';
+import { isJsonObject, isLosslessNumber, type JsonObject, type JsonValue } from '../json/lossless.js';
 
 /** An error a stream ended with: its name as the API gave it, and the status it stands for. */
 export interface StreamError {
@@ -29,8 +29,11 @@ const STATUS_OF: Readonly<Record<string, number>> = {
   overloaded_error: 529,
   // OpenAI (an error object's type or code; the Responses API's error codes).
   server_error: 500,
+  service_unavailable_error: 503,
   rate_limit_exceeded: 429,
+  too_many_requests: 429,
   insufficient_quota: 429,
+  vector_store_timeout: 504,
   // Google (an error's status, beside its numeric code).
   INVALID_ARGUMENT: 400,
   FAILED_PRECONDITION: 400,
@@ -42,19 +45,26 @@ const STATUS_OF: Readonly<Record<string, number>> = {
   DEADLINE_EXCEEDED: 504,
 };
 
-/** `value` (a stream's last JSON object) as the error it reports, when it is one whose status is known. */
+/** `value` (an event of a stream) as the error it reports, when it is one whose status is known. */
 export function streamErrorOf(value: JsonValue | undefined): StreamError | undefined {
   if (!isJsonObject(value)) return undefined;
   const type = value['type'];
-  // Anthropic: {type: "error", error: {type}}; Responses: {type: "error", code}.
-  if (type === 'error') return named(member(value['error'], 'type') ?? value['code']);
+  // Anthropic: {type: "error", error: {type}}; Responses: {type: "error", code}, or nested as {type: "error", error: {type, code}}.
+  if (type === 'error') {
+    const error = value['error'];
+    return named(member(error, 'type')) ?? named(member(error, 'code')) ?? named(value['code']);
+  }
   // Responses: the response failed, its error saying why.
   if (type === 'response.failed') return named(member(member(value['response'], 'error'), 'code'));
   const error = value['error'];
   if (!isJsonObject(error)) return undefined;
-  // Gemini's error carries its HTTP status as its code.
+  // Gemini's error (and vLLM's, OpenRouter's) carries its HTTP status as its code, a number.
   const code = error['code'];
-  if (typeof code === 'number' && Number.isInteger(code) && code >= 400 && code <= 599) return { name: String(error['status'] ?? code), status: code };
+  const status = typeof code === 'number' ? code : isLosslessNumber(code) ? Number(code.value) : undefined;
+  if (status !== undefined && Number.isInteger(status) && status >= 400 && status <= 599) {
+    const name = error['status'] ?? error['type'];
+    return { name: typeof name === 'string' ? name : `an error with code ${status}`, status };
+  }
   return named(error['type']) ?? named(error['code']) ?? named(error['status']);
 }
 

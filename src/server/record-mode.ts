@@ -191,7 +191,8 @@ function recordedOutcome(server: RecordServer, { position, client }: KeyedContex
  * for an answer in a coding that cannot be scrubbed, which is not shared: see recordIfMissing).
  */
 function answeredAsLed(led: ForwardOutcome): Outcome {
-  const reason = led.kind === 'not-recorded' ? led.reason : led.kind === 'recorded' ? 'it was not found after it was written' : 'passed through';
+  // What happened to it, not what was done about it for its own client (a stream it was passed).
+  const reason = led.kind === 'not-recorded' ? (led.what ?? led.reason) : led.kind === 'recorded' ? 'it was not found after it was written' : 'passed through';
   const message = `answered as the identical request it waited on: ${reason}`;
   if (led.kind === 'not-recorded' && led.answer) return { kind: 'error', reason: message, answer: { status: led.answer.status, headers: led.answer.headers, body: led.answer.body } };
   // The same error of our own (a 504 for a silent upstream, a 500 for a file that cannot be written), saying it was another's.
