@@ -21,6 +21,8 @@ export class RecordingFileError extends LlmReplayError {
   constructor(
     readonly file: string,
     message: string,
+    /** What is wrong: what the file holds (mended by editing or re-recording it), or reaching it at all (permissions, a file gone). */
+    readonly fault: 'content' | 'access' = 'content',
   ) {
     super(`${file}: ${message}`);
   }

@@ -162,7 +162,7 @@ describe('a recording file that cannot be read', () => {
     const error = (await client.chat.completions.create(body as OpenAI.ChatCompletionCreateParamsNonStreaming).catch((e: unknown) => e)) as { status: number; code: string; headers: Headers; message: string };
     expect(error).toMatchObject({ status: 500, code: 'llm_replay_bad_recording' });
     expect(error.message).toContain(file);
-    expect(error.message).toMatch(/not valid JSON \(.+\); mend it, or delete it to record it again \(llm-replay verify lists every such file\)/);
+    expect(error.message).toMatch(/not valid JSON \(.+\); mend it, or delete it and record it again \(record-if-missing records only what is missing\); llm-replay verify lists every such file$/);
     expect(error.headers.get('x-should-retry')).toBe('false');
     const journal = (await json(await fetch(`${server.url}/_llm-replay/api/journal`))) as { items: unknown[] };
     expect(journal.items).toHaveLength(1);

@@ -36,5 +36,5 @@ it('an upstream request whose client has gone does not hold close()', async () =
   expect(await recordingsIn(ws.dir)).toEqual([]);
   // Said in plain words, not undici's "The client is destroyed".
   await log.settled();
-  expect(log.text()).toContain('not recorded: the server closed before the upstream answered, its client gone: the upstream call was ended');
+  expect(log.text()).toContain('not recorded: llm-replay was shutting down, its client already gone, before the upstream answered: the upstream call was ended');
 });

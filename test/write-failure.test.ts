@@ -195,5 +195,7 @@ describe('a recording that cannot be written', () => {
     const replayed = await client(again).chat.completions.create(question).catch((e: unknown) => e);
     expect(replayed).toBeInstanceOf(OpenAI.InternalServerError);
     expect((replayed as Error).message).toContain(`llm-replay: recording ${path.join(ws.dir, name!)}: cannot be read (EISDIR)`);
+    // Nothing in the file to mend: no advice to edit or delete it.
+    expect((replayed as Error).message).not.toContain('mend it');
   });
 });

@@ -74,7 +74,7 @@ export async function forward(reply: FastifyReply, exchange: Exchange, persist?:
     // Nobody is left to answer.
     if (exchange.signal?.aborted) return { kind: 'not-recorded', reason: 'the client hung up before the upstream answered: the upstream call was ended' };
     // The agent is destroyed only when the server closes, which waits for no exchange whose client has gone.
-    if ((error as { code?: string }).code === 'UND_ERR_DESTROYED') return { kind: 'not-recorded', reason: 'the server closed before the upstream answered, its client gone: the upstream call was ended' };
+    if ((error as { code?: string }).code === 'UND_ERR_DESTROYED') return { kind: 'not-recorded', reason: 'llm-replay was shutting down, its client already gone, before the upstream answered: the upstream call was ended' };
     return (error as Error).name === 'InvalidArgumentError' ? recorder.refused(error as Error) : recorder.upstreamFailed(error as Error);
   }
   const { status, headers } = head;

@@ -142,7 +142,7 @@ export class RecordingStore {
     try {
       text = readFileSync(file, 'utf8');
     } catch (error) {
-      throw new RecordingFileError(file, `cannot be read (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`);
+      throw new RecordingFileError(file, `cannot be read (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`, 'access');
     }
     return parseRecording(text, file, exactNumbers, forAnswer);
   }
@@ -217,7 +217,7 @@ export class RecordingStore {
       try {
         unlinkSync(file);
       } catch (error) {
-        if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw new RecordingFileError(file, `cannot be removed (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`);
+        if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw new RecordingFileError(file, `cannot be removed (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`, 'access');
         // Gone already (removed by hand, a checkout): forgotten all the same, but not this process's doing.
         removedHere = false;
       }
@@ -266,7 +266,7 @@ export class RecordingStore {
       size = writeAtomicallyNow(target, fileBytes);
     } catch (error) {
       // Not on disk means not recorded: nothing of it is kept, and the next request tries again.
-      throw new RecordingFileError(target, `cannot be written (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`);
+      throw new RecordingFileError(target, `cannot be written (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`, 'access');
     }
     if (existed === undefined) this.index.written(key, target, occurrence, modelList);
     const id = modelList ? key : recordingId(key, occurrence);

@@ -38,7 +38,7 @@ export async function answeredFrom(pending: Promise<PreparedResponse>, occurrenc
 
 function unusable(error: unknown): Outcome {
   // A broken file does not mend itself: the reader is told what to do with it.
-  const reason = error instanceof RecordingFileError ? `recording ${error.message}; mend it, or delete it to record it again (llm-replay verify lists every such file)` : (error as Error).message;
+  const reason = error instanceof RecordingFileError ? `recording ${error.message}${error.fault === 'content' ? '; mend it, or delete it and record it again (record-if-missing records only what is missing); llm-replay verify lists every such file' : ''}` : (error as Error).message;
   return { kind: 'error', reason, level: 'error', answer: new AnswerError('llm_replay_bad_recording', reason) };
 }
 
