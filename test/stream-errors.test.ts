@@ -11,7 +11,7 @@ import { FakeUpstream, sendEvents, sendJson, typedSse } from './support/fake-ups
 import { capturedLog, openai, recordingsIn, workspace } from './support/harness.js';
 import { anthropicEvents, geminiChunks } from './support/providers.js';
 import { responsesStream } from './support/seeds.js';
-import { streamErrorOf } from '../src/proxy/stream-errors.js';
+import { streamErrorOf } from '../src/recordings/stream-errors.js';
 import { parseKeepingNumbers } from '../src/json/lossless.js';
 import { streamNotWritten } from '../src/proxy/failure-policy.js';
 
@@ -100,13 +100,20 @@ describe('a stream that ends in an error', () => {
     expect(replayed.error?.message).toContain('overloaded_error');
   });
 
-  it('an error that says something about the request (invalid_request_error) is written, as a 400 on the head is', async () => {
+  it('an error that says something about the request (invalid_request_error) is written, as a 400 on the head is, and the log says so when it is written and each time it is replayed, naming the file', async () => {
     const upstream = await failingAnthropic(invalid);
-    const recorder = await ws.start({ mode: 'record', routes: { '/anthropic': upstream.url } });
+    const log = capturedLog();
+    const recorder = await ws.start({ mode: 'record', routes: { '/anthropic': upstream.url }, logLevel: 'info', logStream: log.stream });
     expect((await streamed(anthropic(recorder.url))).error?.message).toContain('invalid_request_error');
     await recorder.close();
     const [recording] = await recordingsIn(ws.dir);
     expect(recording?.data.response.body.at(-1)).toMatchObject({ type: 'error', error: { type: 'invalid_request_error' } });
+    const replayer = await ws.start({ mode: 'replay', logLevel: 'info', logStream: log.stream });
+    expect((await streamed(anthropic(replayer.url))).error?.message).toContain('invalid_request_error');
+    await replayer.close();
+    await log.settled();
+    expect(log.text()).toContain('"msg":"llm-replay: recorded a stream that ends in an error (invalid_request_error)"');
+    expect(log.text()).toContain(`"msg":"llm-replay: replayed the recorded stream that ends in an error (invalid_request_error) from ${recording!.file} (delete the file to record it again)"`);
   });
 
   it('a Responses stream that fails with server_error is not written; one that fails for its prompt is', async () => {
@@ -192,7 +199,7 @@ describe('a stream that ends in an error', () => {
 });
 
 describe('the error a stream ended with', () => {
-  it('is read from each API’s shape, with the status its name stands for; an unknown name or an answer is none', () => {
+  it('is read from each API’s shape, with the status its name stands for (none for an unknown name); an answer is none', () => {
     expect(streamErrorOf({ type: 'error', error: { type: 'overloaded_error', message: 'Overloaded' } })).toEqual({ name: 'overloaded_error', status: 529 });
     expect(streamErrorOf({ type: 'error', code: 'rate_limit_exceeded', message: 'slow down', param: null })).toEqual({ name: 'rate_limit_exceeded', status: 429 });
     expect(streamErrorOf({ type: 'response.failed', response: { error: { code: 'server_error' } } })).toEqual({ name: 'server_error', status: 500 });
@@ -202,10 +209,12 @@ describe('the error a stream ended with', () => {
     expect(streamErrorOf({ error: { code: 500, type: 'InternalServerError', message: 'vLLM crashed' } })).toEqual({ name: 'InternalServerError', status: 500 });
     expect(streamErrorOf({ error: { code: 503 } })).toEqual({ name: 'an error with code 503', status: 503 });
     expect(streamErrorOf(parseKeepingNumbers('{"error": {"code": 503, "message": "busy", "retry_in": 1.0}}'))).toEqual({ name: 'an error with code 503', status: 503 });
-    expect(streamErrorOf({ error: { message: 'who knows', type: 'brand_new_error' } })).toBeUndefined();
-    expect(streamErrorOf({ type: 'error', error: { type: 'toString' } })).toBeUndefined();
+    // Known to be an error, not what it stands for: written, and still said to be an error.
+    expect(streamErrorOf({ error: { message: 'who knows', type: 'brand_new_error' } })).toEqual({ name: 'brand_new_error' });
+    expect(streamErrorOf({ type: 'error', error: { type: 'toString' } })).toEqual({ name: 'toString' });
+    expect(streamErrorOf({ error: 'model "llama9" not found' })).toEqual({ name: 'error' });
     expect(streamErrorOf({ type: 'message_stop' })).toBeUndefined();
-    expect(streamErrorOf({ error: 'model "llama9" not found' })).toBeUndefined();
+    expect(streamErrorOf({ choices: [], error: null })).toBeUndefined();
     expect(streamErrorOf(undefined)).toBeUndefined();
   });
 
@@ -215,5 +224,6 @@ describe('the error a stream ended with', () => {
     expect(streamNotWritten({ name: 'api_error', status: 500 }, {}, '/anthropic/v1/messages')?.cause).toBe('failed-stream');
     expect(streamNotWritten({ name: 'api_error', status: 500 }, { recordRetryable: true }, '/anthropic/v1/messages')).toBeUndefined();
     expect(streamNotWritten({ name: 'not_found_error', status: 404 }, {}, '/anthropic/v1/messages')).toBeUndefined();
+    expect(streamNotWritten({ name: 'brand_new_error' }, {}, '/anthropic/v1/messages')).toBeUndefined();
   });
 });

@@ -9,7 +9,7 @@ import type { StreamEventMeta, StreamFraming } from '../recordings/recording.js'
 import type { IdReplacement, IdSession } from './ids.js';
 import { NdjsonSplitter } from '../wire/ndjson.js';
 import { SseSplitter, type SseEvent } from '../wire/sse.js';
-import { streamErrorOf, type StreamError } from './stream-errors.js';
+import { streamErrorOf, type StreamError } from '../recordings/stream-errors.js';
 import { errorInFraming, framingOf, isClosingEvent, isFinalEvent, missingTerminator, type Framing, type StreamFormat } from './stream-framing.js';
 
 export { streamFormatOf, type StreamFormat } from './stream-framing.js';

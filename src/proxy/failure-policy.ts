@@ -14,7 +14,7 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import { dialectOf, KEY_VARIABLES } from '../request/dialect.js';
 import { unreadableCoding } from './content-coding.js';
-import type { StreamError } from './stream-errors.js';
+import type { StreamError } from '../recordings/stream-errors.js';
 
 /** The upstream's status line and headers. */
 export interface UpstreamHead {
@@ -53,6 +53,7 @@ export function notWritten(head: UpstreamHead, policy: FailurePolicy, path: stri
  * written, or every replay would fail with it; no SDK retries it, but the next run asks again.
  */
 export function streamNotWritten(error: StreamError, policy: FailurePolicy, path: string): NotWritten | undefined {
+  if (error.status === undefined) return undefined;
   const named = `${error.name}, which stands for a ${error.status}`;
   const what = `the upstream's stream ended in an error (${named})`;
   const judged = byStatus(error.status, isRetriedStatus(error.status), policy, path, { refused: `in its stream: ${error.name}`, retried: `the upstream's stream ended in an error (${named}, an answer the SDKs retry)` });

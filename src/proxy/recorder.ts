@@ -42,8 +42,8 @@ export interface Exchange extends FailurePolicy {
 }
 
 export type ForwardOutcome =
-  /** `status`: the answer's, written with it (an error the failure policy writes is told apart in the log). */
-  | { kind: 'recorded'; status: number }
+  /** `status`: the answer's, written with it (an error the failure policy writes is told apart in the log); `failure`: the error a written stream ends in. */
+  | { kind: 'recorded'; status: number; failure?: string }
   /**
    * `cut`: a stream's client connection is ended with an error, never as if the answer were complete.
    * `answer`: the whole answer the client got, for requests that waited on this one (none when its bytes could not be read).
@@ -159,7 +159,9 @@ export class Recorder {
     if (failed) return { kind: 'not-recorded', reason: failed.reason, cause: failed.cause, ...(failed.what ? { what: failed.what } : {}) };
     const outcome = await this.written(recordingOf(this.exchange.client, key, this.exchange.upstreamUrl, { head, response: streamedResponse(key, head, captured, this.exchange.ids), recordTiming: this.exchange.recordTiming ?? true }), head.status);
     // A recording that cannot be written ends the client's stream with an error, not as if complete.
-    return outcome.kind === 'not-recorded' ? { ...outcome, cut: true } : outcome;
+    if (outcome.kind === 'not-recorded') return { ...outcome, cut: true };
+    // Written though it ends in an error (one naming the request, or kept by --record-retryable): the log says so.
+    return captured.error && outcome.kind === 'recorded' ? { ...outcome, failure: captured.error.name } : outcome;
   }
 
   /** The client hung up, or the upstream broke the stream off, before its final event: nothing is written. The reason says which. */

@@ -6,6 +6,7 @@ import { compareCodePoints } from '../json/python-dumps.js';
 import { hasPlainNumbers, unwrapTyped, type Recording, type StreamEventMeta, type StreamFraming } from '../recordings/recording.js';
 import { formatSseEvent, type SseEvent } from '../wire/sse.js';
 import { hasNoBody } from '../wire/bodiless.js';
+import { streamErrorOf } from '../recordings/stream-errors.js';
 
 export interface PreparedResponse {
   status: number;
@@ -19,6 +20,8 @@ export interface PreparedResponse {
   headMs?: number;
   /** The whole answer as sent at once: the body, or the events joined (made on first use). */
   wire?: Buffer;
+  /** The error a stream ends in (its name): replayed, it is a frozen failure the log names. */
+  failure?: string;
 }
 
 const SSE_TYPE = 'text/event-stream; charset=utf-8';
@@ -177,6 +180,8 @@ export function prepareResponse(recording: Recording): PreparedResponse {
     const framing = response.stream ?? inferFraming(recording.request.endpoint, response.body);
     headers['content-type'] ??= framing.format === 'ndjson' ? NDJSON_TYPE : SSE_TYPE;
     const prepared: PreparedResponse = { status, headers, ...joinedEvents(streamEvents(response.body, framing, json)) };
+    const failure = endingError(response.body);
+    if (failure !== undefined) prepared.failure = failure;
     if (framing.timing) {
       prepared.offsets = framing.timing.offsets_ms;
       prepared.headMs = framing.timing.head_ms;
@@ -189,6 +194,15 @@ export function prepareResponse(recording: Recording): PreparedResponse {
   }
   headers['content-type'] ??= JSON_TYPE;
   return { status, headers, body: ownBytes(json(unwrapTyped(response.body))) };
+}
+
+/** The error a stream's last events report (an error event may be followed by a ping), if any. */
+function endingError(chunks: JsonValue[]): string | undefined {
+  for (let i = chunks.length - 1; i >= Math.max(0, chunks.length - 2); i--) {
+    const error = streamErrorOf(unwrapTyped(chunks[i]!));
+    if (error) return error.name;
+  }
+  return undefined;
 }
 
 /** llama-stack's model-list files: one answer from the union of all of them, sorted by id. */

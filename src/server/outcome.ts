@@ -27,8 +27,8 @@ interface OwnAnswer {
 export type Outcome =
   /** Answered from the recording of `occurrence` (to send: at once when it was ready in memory). `repeated`: the test sent it more often than recorded. */
   | { kind: 'answered'; occurrence: number; prepared: PreparedResponse; atOnce: boolean; repeated: boolean }
-  /** Forwarded and written (`status`: the answer's); the client had its answer while it was forwarded. */
-  | { kind: 'recorded'; occurrence: number; status: number }
+  /** Forwarded and written (`status`: the answer's; `failure`: the error a written stream ends in); the client had its answer while it was forwarded. */
+  | { kind: 'recorded'; occurrence: number; status: number; failure?: string }
   /** Forwarded and passed to the client unrecorded (live mode). */
   | { kind: 'passed-through' }
   /** No recording answers it (to send: a 404 with the diagnostic). */
@@ -50,7 +50,7 @@ export function conclude(server: ConcludeServer, context: RequestContext, outcom
       if (outcome.repeated) noteRepeat(server, context as KeyedContext, outcome.occurrence);
       usage.hit(recordingId(key!.key, outcome.occurrence), endpoint);
       const hit = noted(context, 'hit', true);
-      const message = replayedError(server, key!.key, outcome.occurrence, outcome.prepared.status);
+      const message = replayedError(server, key!.key, outcome.occurrence, outcome.prepared);
       if (message !== undefined) hit.message = message;
       journal.add(hit);
       return outcome.atOnce ? sendNow(reply, outcome.prepared) : sendPrepared(reply, outcome.prepared, server.config.paceFactor, context.startedAt);
@@ -62,8 +62,9 @@ export function conclude(server: ConcludeServer, context: RequestContext, outcom
       // The file's relative path costs more than the rest of the bookkeeping: made only for a log that shows it.
       // A written error (a 404, or what --record-auth-errors and --record-retryable keep) says so: it is replayed as it came.
       if (logsInfo(log)) {
-        const { occurrence, status } = outcome;
-        log.info({ key: key!.key, occurrence, status, endpoint: client.path, file: path.relative(server.store.dir, server.store.fileOf(key!.key, occurrence) ?? '') }, status >= 200 && status < 300 ? 'llm-replay: recorded' : `llm-replay: recorded a ${status} answer`);
+        const { occurrence, status, failure } = outcome;
+        const what = failure !== undefined ? ` a stream that ends in an error (${failure})` : status >= 200 && status < 300 ? '' : ` a ${status} answer`;
+        log.info({ key: key!.key, occurrence, status, endpoint: client.path, file: path.relative(server.store.dir, server.store.fileOf(key!.key, occurrence) ?? '') }, `llm-replay: recorded${what}`);
       }
       return reply;
     }
@@ -137,11 +138,12 @@ function noted({ client, key, reply, startedAt }: RequestContext, kind: JournalK
   return input;
 }
 
-/** A replayed error (any non-2xx) names its file, logged and in the journal: a frozen failure is found by name. */
-function replayedError(server: Pick<FastifyInstance, 'store' | 'log'>, key: string, occurrence: number, status: number): string | undefined {
-  if (status >= 200 && status < 300) return undefined;
+/** A replayed error (any non-2xx, or a stream that ends in one) names its file, logged and in the journal: a frozen failure is found by name. */
+function replayedError(server: Pick<FastifyInstance, 'store' | 'log'>, key: string, occurrence: number, { status, failure }: PreparedResponse): string | undefined {
+  if (status >= 200 && status < 300 && failure === undefined) return undefined;
   const file = path.relative(server.store.dir, server.store.fileOf(key, occurrence) ?? '');
-  const message = `replayed the recorded ${status} from ${file} (delete the file to record it again)`;
+  const what = failure !== undefined ? `stream that ends in an error (${failure})` : String(status);
+  const message = `replayed the recorded ${what} from ${file} (delete the file to record it again)`;
   server.log.warn({ key, occurrence, file }, `llm-replay: ${message}`);
   return message;
 }

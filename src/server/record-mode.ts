@@ -174,7 +174,7 @@ function sayTestFileRefused(server: RecordServer, client: ClientRequest, refused
 }
 
 function recordedOutcome(server: RecordServer, { position, client }: KeyedContext, forwarded: ForwardOutcome): Outcome {
-  if (forwarded.kind === 'recorded') return { kind: 'recorded', occurrence: position.occurrence, status: forwarded.status };
+  if (forwarded.kind === 'recorded') return { kind: 'recorded', occurrence: position.occurrence, status: forwarded.status, ...(forwarded.failure !== undefined ? { failure: forwarded.failure } : {}) };
   if (forwarded.kind === 'passed-through') return { kind: 'passed-through' };
   // A cause of the setup (a refused key, a rate limit) is said once, not on every request it affects;
   // a refused key once per API, as each names its own key (OpenAI's, then Anthropic's through a route).

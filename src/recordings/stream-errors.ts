@@ -5,10 +5,14 @@
 // the failure policy can treat it as it treats that status on a head.
 import { isJsonObject, isLosslessNumber, type JsonObject, type JsonValue } from '../json/lossless.js';
 
-/** An error a stream ended with: its name as the API gave it, and the status it stands for. */
+/**
+ * An error a stream ended with: its name as the API gave it, and the status it stands
+ * for when llm-replay knows the name (an unknown one is written, as a deterministic
+ * error's answer is, and still said to be an error in the log).
+ */
 export interface StreamError {
   name: string;
-  status: number;
+  status?: number;
 }
 
 /**
@@ -45,18 +49,20 @@ const STATUS_OF: Readonly<Record<string, number>> = {
   DEADLINE_EXCEEDED: 504,
 };
 
-/** `value` (an event of a stream) as the error it reports, when it is one whose status is known. */
+/** `value` (an event of a stream) as the error it reports, if it reports one. */
 export function streamErrorOf(value: JsonValue | undefined): StreamError | undefined {
   if (!isJsonObject(value)) return undefined;
   const type = value['type'];
   // Anthropic: {type: "error", error: {type}}; Responses: {type: "error", code}, or nested as {type: "error", error: {type, code}}.
   if (type === 'error') {
     const error = value['error'];
-    return named(member(error, 'type')) ?? named(member(error, 'code')) ?? named(value['code']);
+    return named(member(error, 'type'), member(error, 'code'), value['code']);
   }
   // Responses: the response failed, its error saying why.
   if (type === 'response.failed') return named(member(member(value['response'], 'error'), 'code'));
   const error = value['error'];
+  // Ollama's error is a string alone.
+  if (typeof error === 'string') return { name: 'error' };
   if (!isJsonObject(error)) return undefined;
   // Gemini's error (and vLLM's, OpenRouter's) carries its HTTP status as its code, a number.
   const code = error['code'];
@@ -65,14 +71,17 @@ export function streamErrorOf(value: JsonValue | undefined): StreamError | undef
     const name = error['status'] ?? error['type'];
     return { name: typeof name === 'string' ? name : `an error with code ${status}`, status };
   }
-  return named(error['type']) ?? named(error['code']) ?? named(error['status']);
+  return named(error['type'], error['code'], error['status']);
 }
 
 function member(value: JsonValue | undefined, name: string): JsonValue | undefined {
   return isJsonObject(value) ? (value as JsonObject)[name] : undefined;
 }
 
-function named(name: JsonValue | undefined): StreamError | undefined {
-  if (typeof name !== 'string' || !Object.hasOwn(STATUS_OF, name)) return undefined;
-  return { name, status: STATUS_OF[name]! };
+/** The first of `names` whose status is known; else the first name given, with none; else an error without a name. */
+function named(...names: Array<JsonValue | undefined>): StreamError {
+  const strings = names.filter((name): name is string => typeof name === 'string');
+  const known = strings.find((name) => Object.hasOwn(STATUS_OF, name));
+  if (known !== undefined) return { name: known, status: STATUS_OF[known]! };
+  return { name: strings[0] ?? 'error' };
 }
