@@ -36,7 +36,7 @@ export type Outcome =
   /** A fault was chosen: applied to the recording (`recorded`), to the upstream's answer, or answered as an error or a reset. */
   | { kind: 'fault'; chosen: ChosenFault; occurrence: number; recorded: Promise<PreparedResponse> | undefined }
   /** Something went wrong; `answer` is what to send (an error of our own, or another's answer), absent when the client already has one. `forwarded`: the upstream was called. */
-  | { kind: 'error'; reason: string; level?: 'debug' | 'warn' | 'error'; answer?: AnswerError | OwnAnswer; forwarded?: boolean };
+  | { kind: 'error'; reason: string; level?: 'debug' | 'info' | 'warn' | 'error'; answer?: AnswerError | OwnAnswer; forwarded?: boolean };
 
 /** Journal, usage and log for the outcome, then the answer if it is not yet sent. */
 type ConcludeServer = FaultServer & Pick<FastifyInstance, 'journal' | 'usage' | 'log' | 'url'>;

@@ -179,7 +179,8 @@ function recordedOutcome(server: RecordServer, { position, client }: KeyedContex
   // A cause of the setup (a refused key, a rate limit) is said once, not on every request it affects;
   // a refused key once per API, as each names its own key (OpenAI's, then Anthropic's through a route).
   const cause = forwarded.cause === 'refused-key' ? `${forwarded.cause}:${dialectOf(client.path)}` : forwarded.cause;
-  const level = cause && server.loggedCauses.has(cause) ? 'debug' : 'warn';
+  // Later ones at info (the CLI's level): each unrecorded exchange is a miss in the next replay, so each is seen, without a warning each.
+  const level = cause && server.loggedCauses.has(cause) ? 'info' : 'warn';
   if (cause) server.loggedCauses.add(cause);
   return { kind: 'error', reason: `not recorded: ${forwarded.reason}`, level, forwarded: true, ...(forwarded.error ? { answer: forwarded.error } : {}) };
 }
