@@ -29,10 +29,17 @@ async function serve(command: Command, flags: Map<string, OptionName>): Promise<
   // Before the start-up line: whoever reads it may stop the server at once, and a signal
   // that comes before its handler kills the process outright (no drain, no usage file).
   let stopping = false;
-  const stop = (signal: string) => {
-    if (stopping) return;
+  const stop = (signal: NodeJS.Signals) => {
+    if (stopping) {
+      // A second signal means now. Writes are synchronous, so none is half done between two
+      // turns: the record lock can go (the next start need not take it over), and what was
+      // in flight ends unrecorded, as after a kill.
+      server.app.log.warn(`llm-replay: ${signal} again: stopping at once; requests still in flight end unanswered and are not recorded`);
+      server.store.unlock();
+      process.exit(signal === 'SIGINT' ? 130 : 143);
+    }
     stopping = true;
-    server.app.log.info(`llm-replay: ${signal}: finishing requests in flight`);
+    server.app.log.info(`llm-replay: ${signal}: finishing requests in flight (a forwarded one waits for its upstream, up to --upstream-timeout); ${signal} again stops at once`);
     server.close().then(
       () => process.exit(0),
       (error: unknown) => {
@@ -41,11 +48,11 @@ async function serve(command: Command, flags: Map<string, OptionName>): Promise<
       },
     );
   };
-  process.once('SIGTERM', () => stop('SIGTERM'));
-  process.once('SIGINT', () => stop('SIGINT'));
+  process.on('SIGTERM', stop);
+  process.on('SIGINT', stop);
   const { config } = server;
   process.stdout.write(
-    `llm-replay: ${config.mode} mode, ${server.store.size} recordings in ${config.recordingsDir}, listening on ${server.url}` +
+    `llm-replay: ${config.mode} mode, ${server.store.size} recording${server.store.size === 1 ? '' : 's'} in ${config.recordingsDir}, listening on ${server.url}` +
       ` (clients: OPENAI_BASE_URL=${server.url}/v1; inspector: ${server.inspectorUrl})\n`,
   );
   // Logged too; said plainly here for the person who started it.

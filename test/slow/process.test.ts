@@ -2,12 +2,13 @@
 // asked to stop it finishes what is in flight, writes its usage file and exits 0.
 import { readdir } from 'node:fs/promises';
 import path from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { FakeUpstream, openAiSse, sendEvents, sendJson } from '../support/fake-upstream.js';
 import { listFiles, readJson, removeDir, serve, tempDir } from '../support/harness.js';
 import { startCli } from '../support/cli-process.js';
 import { verifyRecordings } from '../../src/cli/commands/verify.js';
 import { TEMP_PREFIX } from '../../src/recordings/atomic-write.js';
+import { LOCK_FILE } from '../../src/recordings/record-lock.js';
 
 let dir: string;
 let upstream: FakeUpstream;
@@ -85,5 +86,23 @@ describe('process faults', () => {
     const usage = await readJson(path.join(usageDir, usageFile!));
     expect(usage).toMatchObject({ format: 'llm-replay-usage/1', mode: 'record' });
     expect(usage.recorded).toHaveLength(1);
+  });
+
+  it('a second SIGINT stops at once: exit 130, the record lock let go, nothing half-written, and the log says what was given up', async () => {
+    let release!: () => void;
+    upstream = await slowUpstream(new Promise<void>((resolve) => (release = resolve))).start();
+    const cli = await startCli(['--mode', 'record', '--recordings', dir, '--upstream', upstream.url, '--state-dir', `${dir}.state`, '--log-level', 'info']);
+    const response = await fetch(`${cli.url}/v1/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ model: 'm', n: 8, stream: true }) });
+    const reader = response.body!.getReader();
+    await reader.read(); // the stream has started and is held mid-way upstream
+    expect(await readdir(dir)).toContain(LOCK_FILE);
+    cli.child.kill('SIGINT');
+    await vi.waitFor(() => expect(cli.stdout()).toContain('SIGINT: finishing requests in flight'), { timeout: 10_000, interval: 20 });
+    expect(cli.stdout()).toContain('SIGINT again stops at once');
+    cli.child.kill('SIGINT');
+    expect(await cli.exited).toBe(130);
+    release();
+    expect(cli.stdout()).toContain('SIGINT again: stopping at once; requests still in flight end unanswered and are not recorded');
+    expect(await readdir(dir)).toEqual([]);
   });
 });

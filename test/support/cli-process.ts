@@ -7,6 +7,8 @@ export interface CliServer {
   child: ChildProcessWithoutNullStreams;
   url: string;
   stderr: () => string;
+  /** All it wrote to stdout: the start-up line, then its log. */
+  stdout: () => string;
   exited: Promise<number | null>;
 }
 
@@ -16,8 +18,8 @@ export async function startCli(args: string[], { bin = BIN, cwd }: { bin?: strin
   let stderr = '';
   child.stderr.on('data', (part: Buffer) => (stderr += part.toString()));
   const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  let out = '';
   const url = await new Promise<string>((resolve, reject) => {
-    let out = '';
     child.stdout.on('data', (part: Buffer) => {
       out += part.toString();
       const match = /listening on (\S+)/.exec(out);
@@ -25,5 +27,5 @@ export async function startCli(args: string[], { bin = BIN, cwd }: { bin?: strin
     });
     void exited.then((code) => reject(new Error(`llm-replay exited ${code} before starting: ${stderr}`)));
   });
-  return { child, url, stderr: () => stderr, exited };
+  return { child, url, stderr: () => stderr, stdout: () => out, exited };
 }
