@@ -11,7 +11,7 @@ import { FakeUpstream, sendEvents, sendJson, typedSse } from './support/fake-ups
 import { capturedLog, openai, recordingsIn, workspace } from './support/harness.js';
 import { anthropicEvents, geminiChunks } from './support/providers.js';
 import { responsesStream } from './support/seeds.js';
-import { streamErrorOf } from '../src/recordings/stream-errors.js';
+import { streamErrorOf, tellingError } from '../src/recordings/stream-errors.js';
 import { parseKeepingNumbers } from '../src/json/lossless.js';
 import { streamNotWritten } from '../src/proxy/failure-policy.js';
 
@@ -69,10 +69,16 @@ describe('a stream that ends in an error', () => {
     const said = log.text().split('\n').filter((line) => line.includes('not recorded') && line.includes('overloaded_error'));
     expect(said.map((line) => (JSON.parse(line) as { level: number }).level)).toEqual([40, 30]);
     expect(said[0]).toContain("not recorded: the upstream's stream ended in an error (overloaded_error, which stands for a 529, an answer the SDKs retry): passed on to the client (--record-retryable writes it)");
+    // The whole answer is a plain recording: no word of an error when written or replayed.
+    expect(log.text()).toContain('"msg":"llm-replay: recorded"');
     const [recording] = await recordingsIn(ws.dir);
     expect(recording?.data.response.body.at(-1)).toEqual({ type: 'message_stop' });
-    const replayed = await streamed(anthropic((await ws.start({ mode: 'replay' })).url));
+    const replayer = await ws.start({ mode: 'replay', logLevel: 'info', logStream: log.stream });
+    const replayed = await streamed(anthropic(replayer.url));
     expect(replayed).toEqual({ text: 'Saturn is the planet with the most famous rings.' });
+    await replayer.close();
+    await log.settled();
+    expect(log.text()).not.toContain('replayed the recorded');
   });
 
   it('is warned of though a 429 on a head was warned of first (each is said once, apart)', async () => {
@@ -89,16 +95,47 @@ describe('a stream that ends in an error', () => {
     expect(warned.filter((line) => line.includes('overloaded_error'))).toHaveLength(1);
   });
 
-  it('with --record-retryable the overloaded stream is written, and its replay raises the same error in the SDK', async () => {
+  it('with --record-retryable the overloaded stream is written (and said to end in an error), and its replay raises the same error in the SDK, naming the file', async () => {
     const upstream = await failingAnthropic(overloaded);
-    const recorder = await ws.start({ mode: 'record', routes: { '/anthropic': upstream.url }, recordRetryable: true });
+    const log = capturedLog();
+    const recorder = await ws.start({ mode: 'record', routes: { '/anthropic': upstream.url }, recordRetryable: true, logLevel: 'info', logStream: log.stream });
     expect((await streamed(anthropic(recorder.url))).error?.message).toContain('overloaded_error');
     await recorder.close();
     const [recording] = await recordingsIn(ws.dir);
     expect(recording?.data.response.body.at(-1)).toMatchObject({ type: 'error', error: { type: 'overloaded_error' } });
-    const replayed = await streamed(anthropic((await ws.start({ mode: 'replay' })).url));
+    const replayer = await ws.start({ mode: 'replay', logLevel: 'info', logStream: log.stream });
+    const replayed = await streamed(anthropic(replayer.url));
     expect(replayed.text).toBe('Saturn');
     expect(replayed.error?.message).toContain('overloaded_error');
+    await replayer.close();
+    await log.settled();
+    expect(log.text()).toContain('"msg":"llm-replay: recorded a stream that ends in an error (overloaded_error)"');
+    expect(log.text()).toContain(`replayed the recorded stream that ends in an error (overloaded_error) from ${recording!.file}`);
+  });
+
+  it('of two errors at its end, the one whose status is known counts (a Responses error event without a code, then response.failed with server_error): not written; kept, it is the one named when recorded and replayed', async () => {
+    const [created] = responsesStream('Saturn');
+    const failed = { type: 'response.failed', sequence_number: 2, response: { ...(created!['response'] as object), status: 'failed', error: { code: 'server_error', message: 'The server had an error' } } };
+    const upstream = await ws.upstream(new FakeUpstream().on('POST', '/v1/responses', (_request, res) => sendEvents(res, typedSse([created!, { type: 'error', sequence_number: 1, code: null, message: 'something went wrong', param: null }, failed]), { lingerMs: 30 })));
+    const recorder = await ws.start({ mode: 'record', upstream: upstream.url });
+    const types: string[] = [];
+    await (async () => {
+      for await (const event of await openai(recorder).responses.create({ model: 'gpt-4o', input: 'Rings?', stream: true })) types.push(event.type);
+    })().catch((error: Error) => types.push(`raised: ${error.message}`));
+    expect(types[0]).toBe('response.created');
+    await recorder.close();
+    expect(await recordingsIn(ws.dir)).toEqual([]);
+    // Kept with --record-retryable: recording and replay name the same error.
+    const log = capturedLog();
+    const keeper = await ws.start({ mode: 'record', upstream: upstream.url, recordRetryable: true, logLevel: 'info', logStream: log.stream });
+    for await (const event of await openai(keeper).responses.create({ model: 'gpt-4o', input: 'Rings?', stream: true })) void event;
+    await keeper.close();
+    const replayer = await ws.start({ mode: 'replay', logLevel: 'info', logStream: log.stream });
+    for await (const event of await openai(replayer).responses.create({ model: 'gpt-4o', input: 'Rings?', stream: true })) void event;
+    await replayer.close();
+    await log.settled();
+    expect(log.text()).toContain('recorded a stream that ends in an error (server_error)');
+    expect(log.text()).toContain('replayed the recorded stream that ends in an error (server_error)');
   });
 
   it('an error that says something about the request (invalid_request_error) is written, as a 400 on the head is, and the log says so when it is written and each time it is replayed, naming the file', async () => {
@@ -217,6 +254,14 @@ describe('the error a stream ended with', () => {
     expect(streamErrorOf({ type: 'message_stop' })).toBeUndefined();
     expect(streamErrorOf({ choices: [], error: null })).toBeUndefined();
     expect(streamErrorOf(undefined)).toBeUndefined();
+  });
+
+  it('of several, is the first whose status is known, else the first', () => {
+    expect(tellingError({ name: 'error' }, { name: 'server_error', status: 500 })).toEqual({ name: 'server_error', status: 500 });
+    expect(tellingError({ name: 'rate_limit_exceeded', status: 429 }, { name: 'server_error', status: 500 })).toEqual({ name: 'rate_limit_exceeded', status: 429 });
+    expect(tellingError({ name: 'error' }, { name: 'other' })).toEqual({ name: 'error' });
+    expect(tellingError(undefined, { name: 'other' })).toEqual({ name: 'other' });
+    expect(tellingError(undefined, undefined)).toBeUndefined();
   });
 
   it('is judged as its status on a head would be: a refused key, a failure said apart from the retried answers, or written', () => {

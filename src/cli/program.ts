@@ -34,12 +34,16 @@ async function serve(command: Command, flags: Map<string, OptionName>): Promise<
       // A second signal means now. Writes are synchronous, so none is half done between two
       // turns: the record lock can go (the next start need not take it over), and what was
       // in flight ends unrecorded, as after a kill.
-      server.app.log.warn(`llm-replay: ${signal} again: stopping at once; requests still in flight end unanswered and are not recorded`);
+      const said = `llm-replay: ${signal} again: stopping at once; requests still in flight end unanswered and are not recorded, and no usage file is written`;
+      server.app.log.warn(said);
+      // Also said synchronously: the logger's last line may still be on its way at exit.
+      process.stderr.write(`${said}\n`);
       server.store.unlock();
       process.exit(signal === 'SIGINT' ? 130 : 143);
     }
     stopping = true;
-    server.app.log.info(`llm-replay: ${signal}: finishing requests in flight (a forwarded one waits for its upstream, up to --upstream-timeout); ${signal} again stops at once`);
+    const forwarding = server.config.mode !== 'replay' ? ' (a forwarded one for as long as its upstream keeps answering: it is given up after --upstream-timeout of silence)' : '';
+    server.app.log.info(`llm-replay: ${signal}: finishing requests in flight${forwarding}; ${signal} again stops at once`);
     server.close().then(
       () => process.exit(0),
       (error: unknown) => {

@@ -9,7 +9,7 @@ import type { StreamEventMeta, StreamFraming } from '../recordings/recording.js'
 import type { IdReplacement, IdSession } from './ids.js';
 import { NdjsonSplitter } from '../wire/ndjson.js';
 import { SseSplitter, type SseEvent } from '../wire/sse.js';
-import { streamErrorOf, type StreamError } from '../recordings/stream-errors.js';
+import { streamErrorOf, tellingError, type StreamError } from '../recordings/stream-errors.js';
 import { errorInFraming, framingOf, isClosingEvent, isFinalEvent, missingTerminator, type Framing, type StreamFormat } from './stream-framing.js';
 
 export { streamFormatOf, type StreamFormat } from './stream-framing.js';
@@ -91,8 +91,8 @@ export class StreamCapture extends Transform {
     if (this.keepTiming) framing.timing = { head_ms: this.headMs, offsets_ms: this.offsets };
     const captured: CapturedStream = { chunks: this.chunks, framing };
     const last = this.chunks[this.chunks.length - 1];
-    // The final event's error, whatever followed it (a ping); else a last chunk that is one (Gemini's).
-    const error = this.finalError ?? streamErrorOf(last);
+    // The final events' error, whatever followed it (a ping); else a last chunk that is one (Gemini's).
+    const error = tellingError(this.finalError, streamErrorOf(last));
     if (error) captured.error = error;
     const missing = missingTerminator(this.framing, last, this.sawDone, this.sawFinal);
     if (missing) captured.incomplete = `the stream ended early: ${missing}`;
@@ -157,10 +157,10 @@ export class StreamCapture extends Transform {
     );
   }
 
-  /** The API's final event has come: the error it reports, if it is one, is the stream's (the first, if more come). */
+  /** The API's final event has come: the error it reports, if it is one, is the stream's (the first whose status is known, if more come). */
   private final(value: JsonValue | undefined): void {
     this.sawFinal = true;
-    this.finalError ??= streamErrorOf(value);
+    this.finalError = tellingError(this.finalError, streamErrorOf(value));
   }
 
   private elapsed(): number {

@@ -85,3 +85,9 @@ function named(...names: Array<JsonValue | undefined>): StreamError {
   if (known !== undefined) return { name: known, status: STATUS_OF[known]! };
   return { name: strings[0] ?? 'error' };
 }
+
+/** Of two errors of one stream, `first` the earlier: the first one whose status is known, else the first. */
+export function tellingError(first: StreamError | undefined, then: StreamError | undefined): StreamError | undefined {
+  if (first?.status !== undefined || then?.status === undefined) return first ?? then;
+  return then;
+}

@@ -6,7 +6,7 @@ import { compareCodePoints } from '../json/python-dumps.js';
 import { hasPlainNumbers, unwrapTyped, type Recording, type StreamEventMeta, type StreamFraming } from '../recordings/recording.js';
 import { formatSseEvent, type SseEvent } from '../wire/sse.js';
 import { hasNoBody } from '../wire/bodiless.js';
-import { streamErrorOf } from '../recordings/stream-errors.js';
+import { streamErrorOf, tellingError, type StreamError } from '../recordings/stream-errors.js';
 
 export interface PreparedResponse {
   status: number;
@@ -196,13 +196,22 @@ export function prepareResponse(recording: Recording): PreparedResponse {
   return { status, headers, body: ownBytes(json(unwrapTyped(response.body))) };
 }
 
-/** The error a stream's last events report (an error event may be followed by a ping), if any. */
+/** The error a stream ends in (its last events, pings after them aside), chosen as record mode chose it: the first whose status is known, else the first. */
 function endingError(chunks: JsonValue[]): string | undefined {
-  for (let i = chunks.length - 1; i >= Math.max(0, chunks.length - 2); i--) {
+  let i = chunks.length - 1;
+  while (i >= 0 && isPing(unwrapTyped(chunks[i]!))) i--;
+  let chosen: StreamError | undefined;
+  for (; i >= 0; i--) {
     const error = streamErrorOf(unwrapTyped(chunks[i]!));
-    if (error) return error.name;
+    if (!error) break;
+    // Read from the end: this one came before the one chosen so far.
+    chosen = tellingError(error, chosen);
   }
-  return undefined;
+  return chosen?.name;
+}
+
+function isPing(chunk: JsonValue): boolean {
+  return isJsonObject(chunk) && chunk['type'] === 'ping';
 }
 
 /** llama-stack's model-list files: one answer from the union of all of them, sorted by id. */

@@ -17,7 +17,8 @@ export async function startCli(args: string[], { bin = BIN, cwd }: { bin?: strin
   const child = spawn(process.execPath, [bin, 'serve', '--port', '0', '--log-level', 'warn', ...args], { cwd });
   let stderr = '';
   child.stderr.on('data', (part: Buffer) => (stderr += part.toString()));
-  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  // On close, not exit: its output is all read by then.
+  const exited = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
   let out = '';
   const url = await new Promise<string>((resolve, reject) => {
     child.stdout.on('data', (part: Buffer) => {
