@@ -11,8 +11,8 @@
 // Each side is `reply-from`, `reply-from-write`, or an llm-replay build: the path of
 // its dist/index.js, or `.` for this checkout's, optionally followed by start options
 // as JSON (`dist/index.js{"statefulIds":false}`). AB_ROUNDS (12) and AB_BATCH (500)
-// set the length, AB_WARM (4000) the exchanges each side answers first, unmeasured (V8
-// settles only after some 3,000 on every server here). Recordings go to a fresh folder under the system's temp folder,
+// set the length, AB_WARM (8000) the exchanges each side answers first, unmeasured (V8
+// settles only after some 3,000 on every server here, llm-replay's record path after some 7,000). Recordings go to a fresh folder under the system's temp folder,
 // removed at the end.
 import { existsSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -26,7 +26,7 @@ const USAGE = `usage: npm run bench:ab -- <A> <B>
   each side: reply-from, reply-from-write, . (this checkout's build) or the path of an
   llm-replay build's dist/index.js, either optionally followed by start options as JSON
   (.{"statefulIds":false}); AB_ROUNDS (12) and AB_BATCH (500) set the length,
-  AB_WARM (4000) the exchanges each side answers unmeasured first`;
+  AB_WARM (8000) the exchanges each side answers unmeasured first`;
 
 /** Exits with the usage and what was wrong, before anything is started. */
 function refuse(why: string): never {
@@ -36,7 +36,7 @@ function refuse(why: string): never {
 
 const rounds = Number(process.env['AB_ROUNDS'] ?? 12);
 const batch = Number(process.env['AB_BATCH'] ?? 500);
-const warm = Number(process.env['AB_WARM'] ?? 4000);
+const warm = Number(process.env['AB_WARM'] ?? 8000);
 if (!Number.isInteger(rounds) || rounds < 1) refuse(`AB_ROUNDS must be a whole number of rounds, not ${JSON.stringify(process.env['AB_ROUNDS'])}`);
 if (!Number.isInteger(batch) || batch < 1) refuse(`AB_BATCH must be a whole number of exchanges, not ${JSON.stringify(process.env['AB_BATCH'])}`);
 if (!Number.isInteger(warm) || warm < 0) refuse(`AB_WARM must be a whole number of exchanges, not ${JSON.stringify(process.env['AB_WARM'])}`);

@@ -17,8 +17,8 @@ const SEQUENTIAL = ['upstream', 'replyfrom', 'replyfromWrite', 'ours'];
 const SEQUENTIAL_COUNT = COUNT / 2;
 /** Rounds in a run: each recorder answers its count in this many batches, taking turns with the others. */
 export const ROUNDS_PER_RUN = 4;
-/** The warm-up: this many runs' worth of exchanges (4,000 for llm-replay) before the measured ones. */
-export const WARM_RUNS = 4;
+/** The warm-up: this many runs' worth of exchanges (8,000 for llm-replay) before the measured ones. */
+export const WARM_RUNS = 8;
 
 /**
  * What the filesystem alone charges for what every recorder must do per exchange:
@@ -59,7 +59,8 @@ export async function recordMode(bench: Bench): Promise<void> {
   let taken = 0;
   const take = (n: number) => fresh.slice(taken, (taken += n));
   // Each server warmed before it is measured, so that no figure is a compiler's: V8 settles on
-  // every server here, bare reply-from too, only after some 3,000 exchanges (bench/GAPS.md).
+  // every server here, bare reply-from too, only after some 3,000 exchanges, and llm-replay's CPU
+  // goes on falling until some 7,000 (bench/GAPS.md).
   for (const { child, count } of recorders) await latency(child.url, take(WARM_RUNS * count), WARM_RUNS * count, 4, 60_000);
   const p50 = new Map<string, number[]>();
   const alone = new Map<string, number[]>();
