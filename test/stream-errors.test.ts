@@ -11,7 +11,7 @@ import { FakeUpstream, sendEvents, sendJson, typedSse } from './support/fake-ups
 import { capturedLog, openai, recordingsIn, workspace } from './support/harness.js';
 import { anthropicEvents, geminiChunks } from './support/providers.js';
 import { responsesStream } from './support/seeds.js';
-import { streamErrorOf, tellingError } from '../src/recordings/stream-errors.js';
+import { endingErrorOf, streamErrorOf, tellingError } from '../src/recordings/stream-errors.js';
 import { parseKeepingNumbers } from '../src/json/lossless.js';
 import { streamNotWritten } from '../src/proxy/failure-policy.js';
 
@@ -215,12 +215,22 @@ describe('a stream that ends in an error', () => {
     expect((await recordingsIn(ws.dir)).map((f) => f.data.response.body.at(-1).error.type).sort()).toEqual(['invalid_request_error', 'server_error']);
   });
 
-  it('an error event followed by more events (a ping) is still the stream’s error: not written', async () => {
-    const upstream = await failingAnthropic(`${overloaded}event: ping\ndata: {"type": "ping"}\n\n`);
+  it('an error event followed by more events (pings) is still the stream’s error: not written; kept, its replay names it', async () => {
+    const ping = 'event: ping\ndata: {"type": "ping"}\n\n';
+    const upstream = await failingAnthropic(`${overloaded}${ping}${ping}`);
     const recorder = await ws.start({ mode: 'record', routes: { '/anthropic': upstream.url } });
     expect((await streamed(anthropic(recorder.url))).error?.message).toContain('overloaded_error');
     await recorder.close();
     expect(await recordingsIn(ws.dir)).toEqual([]);
+    const log = capturedLog();
+    const keeper = await ws.start({ mode: 'record', routes: { '/anthropic': upstream.url }, recordRetryable: true });
+    await streamed(anthropic(keeper.url));
+    await keeper.close();
+    const replayer = await ws.start({ mode: 'replay', logLevel: 'warn', logStream: log.stream });
+    expect((await streamed(anthropic(replayer.url))).error?.message).toContain('overloaded_error');
+    await replayer.close();
+    await log.settled();
+    expect(log.text()).toContain('replayed the recorded stream that ends in an error (overloaded_error)');
   });
 
   it("a Gemini stream whose last chunk is an error with its HTTP code (503 UNAVAILABLE) is not written; the client gets every byte", async () => {
@@ -254,6 +264,26 @@ describe('the error a stream ended with', () => {
     expect(streamErrorOf({ type: 'message_stop' })).toBeUndefined();
     expect(streamErrorOf({ choices: [], error: null })).toBeUndefined();
     expect(streamErrorOf(undefined)).toBeUndefined();
+  });
+
+  it('of a recording, is read as record mode read it while capturing: its final events’ telling error, else its last chunk’s', () => {
+    const delta = { type: 'content_block_delta', index: 0, delta: { type: 'text_delta', text: 'Saturn' } };
+    const start = { type: 'message_start', message: { id: 'msg_1' } };
+    const over = { type: 'error', error: { type: 'overloaded_error', message: 'Overloaded' } };
+    const ping = { type: 'ping' };
+    expect(endingErrorOf([start, delta, over, ping, ping], 'sse')).toEqual({ name: 'overloaded_error', status: 529 });
+    // An error event is a final event wherever it stands: the SDK raises there, in replay too.
+    expect(endingErrorOf([start, over, delta, { type: 'message_stop' }], 'sse')).toEqual({ name: 'overloaded_error', status: 529 });
+    expect(endingErrorOf([start, delta, { type: 'message_stop' }], 'sse')).toBeUndefined();
+    const created = { type: 'response.created', response: { id: 'resp_1' } };
+    expect(endingErrorOf([created, { type: 'error', code: null, message: 'x' }, { type: 'response.failed', response: { error: { code: 'server_error' } } }], 'sse')).toEqual({ name: 'server_error', status: 500 });
+    const chunk = { object: 'chat.completion.chunk', choices: [{ index: 0, delta: { content: 'Saturn' } }] };
+    expect(endingErrorOf([chunk, { error: { type: 'server_error', message: 'x' } }, chunk], 'sse')).toEqual({ name: 'server_error', status: 500 });
+    const gemini = { candidates: [{ content: { parts: [{ text: 'Saturn' }] }, index: 0 }] };
+    expect(endingErrorOf([gemini, { error: { code: 503, status: 'UNAVAILABLE' } }], 'sse')).toEqual({ name: 'UNAVAILABLE', status: 503 });
+    expect(endingErrorOf([gemini, { ...gemini, candidates: [{ ...gemini.candidates[0], finishReason: 'STOP' }] }], 'sse')).toBeUndefined();
+    expect(endingErrorOf([], 'sse')).toBeUndefined();
+    expect(endingErrorOf([{ model: 'llama3.2', done: false }, { error: 'runner stopped' }], 'ndjson')).toEqual({ name: 'error' });
   });
 
   it('of several, is the first whose status is known, else the first', () => {

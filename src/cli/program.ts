@@ -34,7 +34,8 @@ async function serve(command: Command, flags: Map<string, OptionName>): Promise<
       // A second signal means now. Writes are synchronous, so none is half done between two
       // turns: the record lock can go (the next start need not take it over), and what was
       // in flight ends unrecorded, as after a kill.
-      const said = `llm-replay: ${signal} again: stopping at once; requests still in flight end unanswered and are not recorded, and no usage file is written`;
+      const recording = server.config.mode === 'record' || server.config.mode === 'record-if-missing';
+      const said = `llm-replay: ${signal} again: stopping at once; requests still in flight end unanswered${recording ? ' and are not recorded' : ''}, and no usage file is written`;
       server.app.log.warn(said);
       // Also said synchronously: the logger's last line may still be on its way at exit.
       process.stderr.write(`${said}\n`);

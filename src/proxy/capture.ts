@@ -10,16 +10,16 @@ import type { IdReplacement, IdSession } from './ids.js';
 import { NdjsonSplitter } from '../wire/ndjson.js';
 import { SseSplitter, type SseEvent } from '../wire/sse.js';
 import { streamErrorOf, tellingError, type StreamError } from '../recordings/stream-errors.js';
-import { errorInFraming, framingOf, isClosingEvent, isFinalEvent, missingTerminator, type Framing, type StreamFormat } from './stream-framing.js';
+import { errorInFraming, framingOf, isClosingEvent, isFinalEvent, missingTerminator, type Framing, type StreamFormat } from '../recordings/stream-framing.js';
 
-export { streamFormatOf, type StreamFormat } from './stream-framing.js';
+export { streamFormatOf, type StreamFormat } from '../recordings/stream-framing.js';
 
 export interface CapturedStream {
   chunks: JsonValue[];
   framing: StreamFraming;
   /** Why the stream cannot be recorded as complete, if it cannot. */
   incomplete?: string;
-  /** The error the stream ended with, when its API names one whose status is known. */
+  /** The error the stream ended with, if it ended in one (its status, when llm-replay knows the name). */
   error?: StreamError;
 }
 
@@ -91,7 +91,7 @@ export class StreamCapture extends Transform {
     if (this.keepTiming) framing.timing = { head_ms: this.headMs, offsets_ms: this.offsets };
     const captured: CapturedStream = { chunks: this.chunks, framing };
     const last = this.chunks[this.chunks.length - 1];
-    // The final events' error, whatever followed it (a ping); else a last chunk that is one (Gemini's).
+    // The final events' error, whatever followed them (a ping); else a last chunk that is one (Gemini's). As recordings/stream-errors.ts endingErrorOf reads a recording.
     const error = tellingError(this.finalError, streamErrorOf(last));
     if (error) captured.error = error;
     const missing = missingTerminator(this.framing, last, this.sawDone, this.sawFinal);

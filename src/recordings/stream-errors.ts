@@ -4,6 +4,7 @@
 // Each API names the error, and its name says which HTTP status it stands for, so
 // the failure policy can treat it as it treats that status on a head.
 import { isJsonObject, isLosslessNumber, type JsonObject, type JsonValue } from '../json/lossless.js';
+import { framingOf, isClosingEvent, isFinalEvent, type StreamFormat } from './stream-framing.js';
 
 /**
  * An error a stream ended with: its name as the API gave it, and the status it stands
@@ -90,4 +91,16 @@ function named(...names: Array<JsonValue | undefined>): StreamError {
 export function tellingError(first: StreamError | undefined, then: StreamError | undefined): StreamError | undefined {
   if (first?.status !== undefined || then?.status === undefined) return first ?? then;
   return then;
+}
+
+/**
+ * The error a recorded stream ends in, chosen as record mode chose it while capturing
+ * (capture.ts): of its final events' errors the telling one, then its last chunk's (a
+ * Gemini error chunk). Its chunks stop at the closing event, as capture kept them.
+ */
+export function endingErrorOf(chunks: readonly JsonValue[], format: StreamFormat): StreamError | undefined {
+  const framing = framingOf(chunks.find(isJsonObject), format);
+  let error: StreamError | undefined;
+  for (const chunk of chunks) if (isClosingEvent(chunk, framing) || isFinalEvent(chunk, framing)) error = tellingError(error, streamErrorOf(chunk));
+  return tellingError(error, streamErrorOf(chunks[chunks.length - 1]));
 }

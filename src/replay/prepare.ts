@@ -6,7 +6,7 @@ import { compareCodePoints } from '../json/python-dumps.js';
 import { hasPlainNumbers, unwrapTyped, type Recording, type StreamEventMeta, type StreamFraming } from '../recordings/recording.js';
 import { formatSseEvent, type SseEvent } from '../wire/sse.js';
 import { hasNoBody } from '../wire/bodiless.js';
-import { streamErrorOf, tellingError, type StreamError } from '../recordings/stream-errors.js';
+import { endingErrorOf } from '../recordings/stream-errors.js';
 
 export interface PreparedResponse {
   status: number;
@@ -180,7 +180,7 @@ export function prepareResponse(recording: Recording): PreparedResponse {
     const framing = response.stream ?? inferFraming(recording.request.endpoint, response.body);
     headers['content-type'] ??= framing.format === 'ndjson' ? NDJSON_TYPE : SSE_TYPE;
     const prepared: PreparedResponse = { status, headers, ...joinedEvents(streamEvents(response.body, framing, json)) };
-    const failure = endingError(response.body);
+    const failure = endingErrorOf(response.body.map(unwrapTyped), framing.format)?.name;
     if (failure !== undefined) prepared.failure = failure;
     if (framing.timing) {
       prepared.offsets = framing.timing.offsets_ms;
@@ -194,24 +194,6 @@ export function prepareResponse(recording: Recording): PreparedResponse {
   }
   headers['content-type'] ??= JSON_TYPE;
   return { status, headers, body: ownBytes(json(unwrapTyped(response.body))) };
-}
-
-/** The error a stream ends in (its last events, pings after them aside), chosen as record mode chose it: the first whose status is known, else the first. */
-function endingError(chunks: JsonValue[]): string | undefined {
-  let i = chunks.length - 1;
-  while (i >= 0 && isPing(unwrapTyped(chunks[i]!))) i--;
-  let chosen: StreamError | undefined;
-  for (; i >= 0; i--) {
-    const error = streamErrorOf(unwrapTyped(chunks[i]!));
-    if (!error) break;
-    // Read from the end: this one came before the one chosen so far.
-    chosen = tellingError(error, chosen);
-  }
-  return chosen?.name;
-}
-
-function isPing(chunk: JsonValue): boolean {
-  return isJsonObject(chunk) && chunk['type'] === 'ping';
 }
 
 /** llama-stack's model-list files: one answer from the union of all of them, sorted by id. */
