@@ -234,7 +234,7 @@ describe('layout by test file', () => {
     expect(recordingPlace('flat', 'tests/a/test_x.py::t').dir).toBe('');
   });
 
-  it('says once, at warn, which test id could not have its folder and where its recordings go instead (then at debug)', async () => {
+  it('says once, at warn, which test id could not have its folder and where its recordings go instead (then at info, seen at the CLI\'s level)', async () => {
     upstream = await fakeOpenAi().start();
     const logs = capturedLog();
     const server = await start({ mode: 'record', keyScheme: 'default', upstream: upstream.url, layout: 'by-test-file', logLevel: 'debug', logStream: logs.stream });
@@ -242,7 +242,7 @@ describe('layout by test file', () => {
     for (const [testId, input] of [['tests/ok/test_a.py::t', 'a'], ['../../x.py::t', 'b'], ['/abs.py::t', 'c'], ['../../x.py::t', 'd']] as const) expect((await send(testId, input)).status).toBe(200);
     await logs.settled();
     const said = logs.text().split('\n').filter((line) => line.includes('--layout by-test-file')).map((line) => JSON.parse(line) as { level: number; msg: string });
-    expect(said.map((line) => line.level)).toEqual([40, 20, 20]);
+    expect(said.map((line) => line.level)).toEqual([40, 30, 30]);
     expect(said[0]!.msg).toBe(`llm-replay: test id "../../x.py::t": its test file would lead outside the recordings directory, so --layout by-test-file writes its recordings in the top folder, ${dir}, instead`);
     expect(said[1]!.msg).toContain('test id "/abs.py::t"');
   });

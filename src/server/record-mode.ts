@@ -168,7 +168,8 @@ function scopeName({ run, testId }: ClientRequest): string {
 /** A test id whose test file cannot have its recordings folder (it would lead outside the directory, say): said at warn once per server, then at debug. */
 function sayTestFileRefused(server: RecordServer, client: ClientRequest, refused: string): void {
   const cause = 'test-file-refused';
-  const level = server.loggedCauses.has(cause) ? 'debug' : 'warn';
+  // Later ones at info (the CLI's level): each says where a test's recordings went instead, and why.
+  const level = server.loggedCauses.has(cause) ? 'info' : 'warn';
   server.loggedCauses.add(cause);
   server.log[level]({ testId: client.testId }, `llm-replay: test id ${JSON.stringify(client.testId)}: ${refused}, so --layout by-test-file writes its recordings in the top folder, ${server.store.dir}, instead`);
 }
