@@ -36,6 +36,8 @@ describe('a miss whose body was not JSON', () => {
     );
     expect(lines[1]).toMatch(/^llm-replay: no recording for POST \/v1\/chat\/completions/);
     expect(lines).toContain('  nothing in its body: sent as JSON, the request would match it.');
+    // The way out is the client's header, not a recording of these bytes.
+    expect(lines.at(-2)).toBe('Mend how the client sends the body first (above). Only if these bytes are what the test means to send: to record it, run llm-replay with --mode record-if-missing (LLM_REPLAY_MODE=record-if-missing) and give the client its real API key.');
   });
 
   it('JSON sent as text/plain with a field changed: the diff is JSON against JSON', async () => {

@@ -151,7 +151,8 @@ async function buildReport(catalogue: RecordingCatalogue, client: ClientRequest,
     const { read, total } = catalogue.progress;
     lines.push(`(The recordings are still being catalogued, ${read} of ${total} files read: a nearer one may exist.)`);
   }
-  lines.push(RECORD_IT);
+  // A body sent wrongly is mended in the client, not recorded as it is (a malformed one would record the upstream's 400).
+  lines.push(asBytes ? `Mend how the client sends the body first (above). Only if these bytes are what the test means to send: ${RECORD_IT.charAt(0).toLowerCase()}${RECORD_IT.slice(1)}` : RECORD_IT);
   report.message = lines.join('\n');
   return report;
 }
