@@ -64,11 +64,23 @@ async function serve(command: Command, flags: Map<string, OptionName>): Promise<
   if (server.warning) process.stderr.write(`${server.warning}\n`);
 }
 
+/**
+ * Commander calls a switch given a value (`--record-retryable=yes`) an unknown option,
+ * which reads as if the switch did not exist: said as what it is instead.
+ */
+function switchWithValue(text: string, program: Command): string {
+  const given = /unknown option '(--[\w-]+)=([^']*)'/.exec(text);
+  if (!given) return text;
+  const [, flag, value] = given;
+  const known = [program, ...program.commands].some((command) => command.options.some((option) => option.long === flag && !option.required && !option.optional));
+  return known ? text.replace(given[0], `option '${flag}' is a switch and takes no value (given '${value}'): '${flag}' alone turns it on`) : text;
+}
+
 function buildProgram(): Command {
   const program = new Command('llm-replay')
     .description('Record-and-replay HTTP proxy for LLM APIs: point any client\'s base URL at it.')
     .showHelpAfterError('(llm-replay help <command> shows the options)')
-    .configureOutput({ writeErr: (text) => process.stderr.write(text) })
+    .configureOutput({ writeErr: (text) => process.stderr.write(text), outputError: (text, write) => write(switchWithValue(text, program)) })
     // Usage errors exit 2, like most command-line tools; --help and --version exit 0.
     .exitOverride((error) => process.exit(error.exitCode === 0 ? 0 : 2))
     .version((JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version);

@@ -60,6 +60,8 @@ describe('llm-replay serve', () => {
   it.each([
     [['serve', '--mode', 'bogus'], /argument 'bogus' is invalid/],
     [['serve', '--frobnicate'], /unknown option '--frobnicate'/],
+    [['serve', '--record-retryable=yes'], /option '--record-retryable' is a switch and takes no value \(given 'yes'\): '--record-retryable' alone turns it on/],
+    [['serve', '--frobnicate=yes'], /unknown option '--frobnicate=yes'/],
     [['serv'], /unknown command 'serv'; the commands are serve, verify, rekey, list, show, diff, prune, drift, help/],
     [['serve', '--port', 'eighty'], /expected a whole number from 0 to 65535/],
     [['serve', '--recordings', '/nonexistent/llm-replay'], /recordings: directory \/nonexistent\/llm-replay does not exist, .*--mode record-if-missing.*mkdir -p \/nonexistent\/llm-replay/],
