@@ -9,7 +9,7 @@ import type { StreamEventMeta, StreamFraming } from '../recordings/recording.js'
 import type { IdReplacement, IdSession } from './ids.js';
 import { NdjsonSplitter } from '../wire/ndjson.js';
 import { SseSplitter, type SseEvent } from '../wire/sse.js';
-import { streamErrorOf, tellingError, type StreamError } from '../recordings/stream-errors.js';
+import { endingErrorOf, type StreamError } from '../recordings/stream-errors.js';
 import { errorInFraming, framingOf, isClosingEvent, isFinalEvent, missingTerminator, type Framing, type StreamFormat } from '../recordings/stream-framing.js';
 
 export { streamFormatOf, type StreamFormat } from '../recordings/stream-framing.js';
@@ -40,7 +40,6 @@ export class StreamCapture extends Transform {
   private plainEvents = true;
   private sawDone = false;
   private sawFinal = false;
-  private finalError: StreamError | undefined;
   private result: CapturedStream | undefined;
   /**
    * The closing event and what followed it in its chunk, once it has arrived: held back
@@ -90,11 +89,10 @@ export class StreamCapture extends Transform {
     }
     if (this.keepTiming) framing.timing = { head_ms: this.headMs, offsets_ms: this.offsets };
     const captured: CapturedStream = { chunks: this.chunks, framing };
-    const last = this.chunks[this.chunks.length - 1];
-    // The final events' error, whatever followed them (a ping); else a last chunk that is one (Gemini's). As recordings/stream-errors.ts endingErrorOf reads a recording.
-    const error = tellingError(this.finalError, streamErrorOf(last));
+    // Read as replay reads the recording: the same chunks, the same rule.
+    const error = endingErrorOf(this.chunks, this.format);
     if (error) captured.error = error;
-    const missing = missingTerminator(this.framing, last, this.sawDone, this.sawFinal);
+    const missing = missingTerminator(this.framing, this.chunks[this.chunks.length - 1], this.sawDone, this.sawFinal);
     if (missing) captured.incomplete = `the stream ended early: ${missing}`;
     else if (unterminated && this.format === 'ndjson') captured.incomplete = 'the stream ended inside a line';
     return captured;
@@ -157,12 +155,6 @@ export class StreamCapture extends Transform {
     );
   }
 
-  /** The API's final event has come: the error it reports, if it is one, is the stream's (the first whose status is known, if more come). */
-  private final(value: JsonValue | undefined): void {
-    this.sawFinal = true;
-    this.finalError = tellingError(this.finalError, streamErrorOf(value));
-  }
-
   private elapsed(): number {
     return Math.round(performance.now() - this.startedAt);
   }
@@ -207,7 +199,7 @@ export class StreamCapture extends Transform {
       this.sawDone = this.sawFinal = true;
       return;
     }
-    if (closing || isFinalEvent(parsed, framing)) this.final(parsed);
+    if (closing || isFinalEvent(parsed, framing)) this.sawFinal = true;
     const meta: StreamEventMeta = {};
     if (event.comments.length > 0) meta.comments = event.comments;
     if (event.event !== undefined) meta.event = event.event;
@@ -236,7 +228,7 @@ export class StreamCapture extends Transform {
     else this.push(text);
     if (line.trim() === '') return;
     this.chunks.push(value ?? text.replace(/\r?\n$/, ''));
-    if (closing) this.final(value);
+    if (closing) this.sawFinal = true;
     this.offsets.push(this.elapsed());
   }
 }

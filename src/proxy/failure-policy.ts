@@ -44,7 +44,7 @@ export function notWritten(head: UpstreamHead, policy: FailurePolicy, path: stri
   if (coding !== undefined) {
     return { cause: 'unreadable-coding', reason: `the upstream compressed its answer (content-encoding: ${coding}), which llm-replay cannot undo (it asks for identity; gzip, deflate and br it undoes): passed on as it came` };
   }
-  return byStatus(head.status, isRetried(head), policy, path, { refused: String(head.status), retried: `the upstream answered ${head.status}, which the SDKs retry` });
+  return byStatus(head.status, isRetried(head), policy, path, { refused: String(head.status), retried: `the upstream answered ${head.status}, which the SDKs retry` }, 'retried');
 }
 
 /**
@@ -56,18 +56,19 @@ export function streamNotWritten(error: StreamError, policy: FailurePolicy, path
   if (error.status === undefined) return undefined;
   const named = `${error.name}, which stands for a ${error.status}`;
   const what = `the upstream's stream ended in an error (${named})`;
-  const judged = byStatus(error.status, isRetriedStatus(error.status), policy, path, { refused: `in its stream: ${error.name}`, retried: `the upstream's stream ended in an error (${named}, an answer the SDKs retry)` });
-  return judged && { ...judged, cause: judged.cause === 'retried' ? 'failed-stream' : judged.cause, what };
+  const judged = byStatus(error.status, isRetriedStatus(error.status), policy, path, { refused: `in its stream: ${error.name}`, retried: `the upstream's stream ended in an error (${named}, an answer the SDKs retry)` }, 'failed-stream');
+  return judged && { ...judged, what };
 }
 
-function byStatus(status: number, retried: boolean, policy: FailurePolicy, path: string, words: { refused: string; retried: string }): NotWritten | undefined {
+/** `retriedCause`: what a retried answer's log line is grouped under (a stream's failure apart from a head's). */
+function byStatus(status: number, retried: boolean, policy: FailurePolicy, path: string, words: { refused: string; retried: string }, retriedCause: NotWritten['cause']): NotWritten | undefined {
   if (!policy.recordAuthErrors && (status === 401 || status === 403)) {
     const [variable] = KEY_VARIABLES[dialectOf(path)];
     const set = variable ? `${variable} (or your provider's key)` : "your provider's key";
     return { cause: 'refused-key', reason: `the upstream refused the key (${words.refused}); set ${set} or --upstream (--record-auth-errors records such answers)` };
   }
   if (!policy.recordRetryable && retried) {
-    return { cause: 'retried', reason: `${words.retried}: passed on to the client (--record-retryable writes it)` };
+    return { cause: retriedCause, reason: `${words.retried}: passed on to the client (--record-retryable writes it)` };
   }
   return undefined;
 }

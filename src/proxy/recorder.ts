@@ -156,7 +156,7 @@ export class Recorder {
     if (captured.incomplete) return { kind: 'not-recorded', reason: captured.incomplete, cut: true };
     // Ended in an error of the moment (an overloaded_error): the client had it as the API sent it; a recording would replay it for ever.
     const failed = captured.error && streamNotWritten(captured.error, this.exchange, this.exchange.client.path);
-    if (failed) return { kind: 'not-recorded', reason: failed.reason, cause: failed.cause, ...(failed.what ? { what: failed.what } : {}) };
+    if (failed) return { kind: 'not-recorded', ...failed };
     const outcome = await this.written(recordingOf(this.exchange.client, key, this.exchange.upstreamUrl, { head, response: streamedResponse(key, head, captured, this.exchange.ids), recordTiming: this.exchange.recordTiming ?? true }), head.status);
     // A recording that cannot be written ends the client's stream with an error, not as if complete.
     if (outcome.kind === 'not-recorded') return { ...outcome, cut: true };

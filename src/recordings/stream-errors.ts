@@ -94,9 +94,10 @@ export function tellingError(first: StreamError | undefined, then: StreamError |
 }
 
 /**
- * The error a recorded stream ends in, chosen as record mode chose it while capturing
- * (capture.ts): of its final events' errors the telling one, then its last chunk's (a
- * Gemini error chunk). Its chunks stop at the closing event, as capture kept them.
+ * The error a stream ends in, read the same by record mode (capture.ts, once the stream
+ * has ended) and replay (prepare.ts): of its final events' errors the telling one, whatever
+ * followed them (a ping), then its last chunk's (a Gemini error chunk). Its chunks stop at
+ * the closing event, as capture keeps them.
  */
 export function endingErrorOf(chunks: readonly JsonValue[], format: StreamFormat): StreamError | undefined {
   const framing = framingOf(chunks.find(isJsonObject), format);
